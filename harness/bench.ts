@@ -1,0 +1,101 @@
+/**
+ * Runs a suite on backends through evaluateCandidate: for each case, every selected NeoCell variant,
+ * the depthwise baseline and the copy ceiling of the same backend, side by side in one run.
+ */
+import type { BackendEntry } from '../kernels/registry.js';
+import type { BenchCase, Suite } from '../suites/suite.js';
+import { evaluateCandidate, type EvaluateOptions } from './evaluate.js';
+import { makeProblemData } from './problem.js';
+import type { ResultRecord } from './results.js';
+import type { Backend, BackendSession, KernelVariant, ParamDecl, Params, Problem } from './types.js';
+
+export interface BenchOptions extends EvaluateOptions {
+  /** Only these kernel names (variants, baselines, ceilings); all when empty. */
+  readonly kernels?: readonly string[];
+  /** Pinned parameter values, applied to every variant that declares them (bypasses defaults). */
+  readonly pin?: Params;
+  /** Evaluate every valid point of each variant's parameter space instead of its defaults. */
+  readonly allParams?: boolean;
+  readonly seed?: number;
+}
+
+export interface BenchProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly failed: number;
+  readonly current: string;
+}
+
+/** Every combination of the declared parameter values (cartesian product). */
+export function enumerateParams(decls: readonly ParamDecl[]): Params[] {
+  let out: Record<string, Params[string]>[] = [{}];
+  for (const d of decls) out = out.flatMap((p) => d.values.map((v) => ({ ...p, [d.name]: v })));
+  return out;
+}
+
+function problemsOf(c: BenchCase, v: KernelVariant): Problem | undefined {
+  return v.op === 'neocell' ? c.neocell : v.op === 'dwconv' ? c.dwconv : c.copy;
+}
+
+/** The parameter points to evaluate for one variant on one problem. */
+export function candidateParams(v: KernelVariant, problem: Problem, session: BackendSession, opts: BenchOptions): Params[] {
+  const decls = v.params(problem, session.device);
+  const base = opts.allParams ? enumerateParams(decls) : [v.defaults(problem, session.device)];
+  const pinned = opts.pin ?? {};
+  const names = new Set(decls.map((d) => d.name));
+  const pin = Object.fromEntries(Object.entries(pinned).filter(([k]) => names.has(k)));
+  const seen = new Set<string>();
+  return base
+    .map((p) => ({ ...p, ...pin }))
+    .filter((p) => {
+      const k = JSON.stringify(p);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+}
+
+export interface BackendRun {
+  readonly entry: BackendEntry;
+  readonly backend: Backend;
+  readonly session: BackendSession;
+}
+
+export async function openBackend(entry: BackendEntry): Promise<BackendRun> {
+  if (!entry.load) throw new Error(`backend ${entry.name}: kernels are not implemented yet`);
+  const avail = await entry.probe();
+  if (!avail.available) throw new Error(`backend ${entry.name} is unavailable: ${avail.reason}`);
+  const backend = await entry.load();
+  return { entry, backend, session: await backend.open() };
+}
+
+export async function runSuite(suite: Suite, runs: readonly BackendRun[], opts: BenchOptions, progress?: (p: BenchProgress) => void): Promise<ResultRecord[]> {
+  const jobs: { run: BackendRun; c: BenchCase; v: KernelVariant; problem: Problem; params: Params }[] = [];
+  for (const c of suite.cases) {
+    for (const run of runs) {
+      for (const v of run.backend.variants) {
+        if (opts.kernels?.length && !opts.kernels.includes(v.name)) continue;
+        const problem = problemsOf(c, v);
+        if (!problem) continue;
+        for (const params of candidateParams(v, problem, run.session, opts)) jobs.push({ run, c, v, problem, params });
+      }
+    }
+  }
+  const records: ResultRecord[] = [];
+  const dataCache = new Map<Problem, ReturnType<typeof makeProblemData>>();
+  let failed = 0;
+  for (const [i, j] of jobs.entries()) {
+    progress?.({ done: i, total: jobs.length, failed, current: `${j.c.name} ${j.run.entry.name}/${j.v.name}` });
+    let data = dataCache.get(j.problem);
+    if (!data) {
+      dataCache.clear(); // one case's tensors at a time keeps memory flat on big suites
+      data = makeProblemData(j.problem, opts.seed ?? 1);
+      dataCache.set(j.problem, data);
+    }
+    const r = await evaluateCandidate(j.run.session, j.v, j.problem, j.params, data, opts);
+    if (!r.verified) failed++;
+    records.push({ ...r, case: j.c.name, occurrences: j.c.occurrences });
+  }
+  progress?.({ done: jobs.length, total: jobs.length, failed, current: 'done' });
+  return records;
+}

@@ -1,0 +1,96 @@
+/**
+ * One candidate's lifecycle, identical for every backend:
+ *   check params → create (generate + compile) → prepare → poison output → run → read back →
+ *   verify against the float64 oracle → (only then) measure → dispose.
+ * Any failure becomes a record with its reason; nothing unverified is ever timed.
+ */
+import { createHash } from 'node:crypto';
+import { problemCosts, problemRecord } from './problem.js';
+import type { ResultRecord } from './results.js';
+import { quantile } from './stats.js';
+import { measureWithTinybench } from './timing.js';
+import type { BackendSession, KernelInstance, KernelVariant, MeasureOptions, Params, Problem, ProblemData } from './types.js';
+import { verifyOutput } from './verify.js';
+
+export const DEFAULT_MEASURE: MeasureOptions = { timeMs: 300, minSamples: 20, warmupMs: 150 };
+
+export interface EvaluateOptions {
+  readonly measure?: MeasureOptions;
+  /** Verify only (tests): skip timing. */
+  readonly verifyOnly?: boolean;
+}
+
+export function sourceHash(source: string): string {
+  return createHash('sha256').update(source).digest('hex').slice(0, 16);
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export async function evaluateCandidate(
+  session: BackendSession,
+  variant: KernelVariant,
+  problem: Problem,
+  params: Params,
+  data: ProblemData,
+  opts: EvaluateOptions = {},
+): Promise<ResultRecord> {
+  const costs = problemCosts(problem);
+  const base: ResultRecord = {
+    backend: variant.backend,
+    kernel: variant.name,
+    role: variant.role,
+    params,
+    problem: problemRecord(problem),
+    state: 'failed',
+    verified: false,
+    flops: { useful: costs.useful_flops, executed: null, dwconv7_equivalent: costs.dwconv7_flops },
+    bytes: costs.bytes,
+    device: session.device.description,
+  };
+  if (variant.op !== problem.op) {
+    return { ...base, state: 'rejected', error: `variant ${variant.name} computes ${variant.op}, the problem is ${problem.op}` };
+  }
+  const rejection = variant.check(problem, params, session.device);
+  if (rejection) return { ...base, state: 'rejected', error: rejection };
+
+  let kernel: KernelInstance | undefined;
+  try {
+    kernel = await variant.create(problem, params, session);
+    const withSource: ResultRecord = {
+      ...base,
+      source_hash: sourceHash(kernel.source),
+      flops: { ...base.flops, executed: kernel.executed ? 2 * kernel.executed.macs : costs.useful_flops },
+    };
+    await kernel.prepare(data);
+    await kernel.poisonOutput();
+    await kernel.run();
+    const out = await kernel.readOutput();
+    const v = verifyOutput(out, data.reference(), problem.dtype);
+    if (!v.ok) return { ...withSource, state: 'mismatch', max_rel_err: v.maxRelErr, error: v.reason };
+    const verified: ResultRecord = { ...withSource, state: 'verified', verified: true, max_rel_err: v.maxRelErr };
+    if (opts.verifyOnly) return verified;
+    const m = opts.measure ?? DEFAULT_MEASURE;
+    const timing = kernel.measure ? await kernel.measure(m) : await measureWithTinybench(kernel, m);
+    const samples = [...timing.samples_ms];
+    return {
+      ...verified,
+      median_ms: quantile(samples, 0.5),
+      p10_ms: quantile(samples, 0.1),
+      p90_ms: quantile(samples, 0.9),
+      samples_ms: samples,
+      timing_method: timing.method,
+    };
+  } catch (e) {
+    return { ...base, state: 'failed', error: errorText(e) };
+  } finally {
+    if (kernel) {
+      try {
+        await kernel.dispose();
+      } catch {
+        // A failing dispose must not hide the candidate's own result.
+      }
+    }
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The versioned result-file format written by `neotune bench --json` and read by reports,
+ * comparisons and the tuner. Bump RESULTS_VERSION on any incompatible change and add a migration
+ * to `readResults`.
+ */
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../core/files.js';
+import type { Environment } from './environment.js';
+import type { ProblemRecord } from './problem.js';
+import type { BackendName, KernelRole, Params } from './types.js';
+
+export const RESULTS_SCHEMA = 'neotune-results';
+export const RESULTS_VERSION = 1;
+
+export type RecordState = 'verified' | 'mismatch' | 'failed' | 'rejected';
+
+export interface ResultRecord {
+  backend: BackendName;
+  /** Variant name (e.g. "sparse"), baseline ("dwconv"), ceiling ("copy") or peer name. */
+  kernel: string;
+  role: KernelRole;
+  params: Params;
+  problem: ProblemRecord;
+  /** verified: matched the oracle and was timed; mismatch: wrong output; failed: threw; rejected: invalid parameters. */
+  state: RecordState;
+  verified: boolean;
+  error?: string;
+  max_rel_err?: number;
+  median_ms?: number;
+  p10_ms?: number;
+  p90_ms?: number;
+  samples_ms?: number[];
+  timing_method?: string;
+  /** Useful FLOPs of the problem (zeros skipped), what this kernel executed, and a depthwise 7×7 conv's. */
+  flops: { useful: number; executed: number | null; dwconv7_equivalent: number };
+  bytes: number;
+  /** sha256 of the generated code (prefix), so results and tuning entries follow code changes. */
+  source_hash?: string;
+  /** The backend's device description (CPU model, adapter, renderer, browser version). */
+  device: string;
+  /** Suite case this record belongs to (layer name) and how often that layer occurs per forward pass. */
+  case?: string;
+  occurrences?: number;
+}
+
+export interface ResultFile {
+  schema: typeof RESULTS_SCHEMA;
+  version: typeof RESULTS_VERSION;
+  created: string;
+  command: string;
+  environment: Environment;
+  records: ResultRecord[];
+}
+
+export function writeResults(path: string, file: ResultFile): void {
+  writeFileAtomic(path, JSON.stringify(file, null, 1) + '\n');
+}
+
+export class ResultFileError extends Error {
+  override readonly name = 'ResultFileError';
+}
+
+export function readResults(path: string): ResultFile {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ResultFileError(`${path}: not a readable JSON result file (${(e as Error).message})`);
+  }
+  const f = data as Partial<ResultFile>;
+  if (f?.schema !== RESULTS_SCHEMA) throw new ResultFileError(`${path}: field schema is ${JSON.stringify(f?.schema)}, expected "${RESULTS_SCHEMA}"`);
+  if (f.version !== RESULTS_VERSION) {
+    throw new ResultFileError(`${path}: result format version ${JSON.stringify(f.version)} is not supported (this neotune reads version ${RESULTS_VERSION})`);
+  }
+  if (!Array.isArray(f.records)) throw new ResultFileError(`${path}: field records is not a list`);
+  return f as ResultFile;
+}

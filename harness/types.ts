@@ -1,0 +1,143 @@
+/**
+ * The shared harness contract. A kernel = backend + variant + parameter values + problem.
+ * Every backend (CPU, gpu.js, WebGPU, in Node or in a browser) implements these interfaces and is
+ * driven by the same lifecycle: create → prepare(data) → poison → run → readOutput → verify →
+ * measure → dispose (harness/evaluate.ts).
+ */
+import type { CellSpec } from '../core/spec.js';
+
+export type BackendName = 'cpu' | 'webgpu' | 'webgpu-browser' | 'gpujs' | 'gpujs-browser';
+export type Dtype = 'float32' | 'float16';
+export type Op = 'neocell' | 'dwconv' | 'copy';
+
+interface ProblemBase {
+  readonly N: number;
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  readonly dtype: Dtype;
+}
+/** Y = A·X·B per channel. */
+export interface NeoCellProblem extends ProblemBase {
+  readonly op: 'neocell';
+  readonly cell: CellSpec;
+}
+/** Depthwise K×K convolution, stride 1, "same" zero padding: the operator NeoCell replaces. */
+export interface DwConvProblem extends ProblemBase {
+  readonly op: 'dwconv';
+  readonly K: number;
+}
+/** Y = X: the bandwidth ceiling every kernel is compared with. */
+export interface CopyProblem extends ProblemBase {
+  readonly op: 'copy';
+}
+export type Problem = NeoCellProblem | DwConvProblem | CopyProblem;
+
+export type ParamValue = number | string | boolean;
+export type Params = Readonly<Record<string, ParamValue>>;
+
+/** Inputs of one problem, float32, plus its float64 oracle output (computed once, lazily). */
+export interface ProblemData {
+  readonly problem: Problem;
+  readonly seed: number;
+  /** N·C·H·W input, NCHW. */
+  readonly x: Float32Array<ArrayBuffer>;
+  /** NeoCell weights per group (layouts in core/weights.ts), float32. */
+  readonly cellWeights?: { readonly a: readonly Float32Array<ArrayBuffer>[]; readonly b: readonly Float32Array<ArrayBuffer>[] };
+  /** Depthwise weights C·K·K. */
+  readonly dwWeights?: Float32Array<ArrayBuffer>;
+  readonly outShape: { readonly N: number; readonly C: number; readonly H: number; readonly W: number };
+  reference(): Float64Array;
+}
+
+/** Work a kernel really executes (differs from useful work for dense and Strassen-like variants). */
+export interface ExecutedCounts {
+  readonly multiplies: number;
+  readonly adds: number;
+  /** Multiply-adds as the variant counts them (dense: including zeros). */
+  readonly macs: number;
+}
+
+/** Timing produced by a backend's own clock (GPU timestamp queries, submitted-work waits…). */
+export interface DeviceTiming {
+  readonly samples_ms: readonly number[];
+  /** e.g. "timestamp-query", "onSubmittedWorkDone-wall", "tinybench". */
+  readonly method: string;
+}
+
+export interface MeasureOptions {
+  /** Time budget for the measurement, milliseconds. */
+  readonly timeMs: number;
+  readonly minSamples: number;
+  readonly warmupMs: number;
+}
+
+/** One compiled kernel bound to one problem's buffers. */
+export interface KernelInstance {
+  /** The generated code (JS, WGSL, WASM text…): hashed into result records and tuning-database keys. */
+  readonly source: string;
+  readonly executed?: ExecutedCounts;
+  /** Upload inputs and weights; allocate the output. */
+  prepare(data: ProblemData): void | Promise<void>;
+  /** Fill the output with NaN so a kernel that writes nothing cannot pass verification. */
+  poisonOutput(): void | Promise<void>;
+  run(): void | Promise<void>;
+  readOutput(): Float32Array | Promise<Float32Array>;
+  /** Backends with their own clock time themselves; without it the harness uses tinybench around run(). */
+  measure?(opts: MeasureOptions): Promise<DeviceTiming>;
+  dispose(): void | Promise<void>;
+}
+
+/** Where a variant stands among the kernels of a run. */
+export type KernelRole = 'neocell' | 'baseline' | 'ceiling' | 'peer';
+
+/** Device facts a variant may need to prune its space (limits, features, threads). */
+export interface DeviceInfo {
+  readonly backend: BackendName;
+  /** One-line description for tables (CPU model, adapter vendor/device, renderer). */
+  readonly description: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly limits: Readonly<Record<string, number>>;
+  readonly features: readonly string[];
+}
+
+/** A parameter with its domain. Constraints live in `check` so they can see the problem and device. */
+export interface ParamDecl {
+  readonly name: string;
+  readonly values: readonly ParamValue[];
+  /** Why this parameter exists; shown by `neotune bench --list`. */
+  readonly doc: string;
+}
+
+/** A kernel variant of one backend: declares its parameters and generates code for a problem. */
+export interface KernelVariant {
+  readonly backend: BackendName;
+  readonly name: string;
+  readonly op: Op;
+  readonly role: KernelRole;
+  /** Parameter declarations for this problem on this device. */
+  params(problem: Problem, device: DeviceInfo): readonly ParamDecl[];
+  /** The parameter values used when nothing is tuned or pinned. */
+  defaults(problem: Problem, device: DeviceInfo): Params;
+  /** A reason the combination is invalid (checked before anything runs), or undefined. */
+  check(problem: Problem, params: Params, device: DeviceInfo): string | undefined;
+  create(problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance>;
+}
+
+/** An opened backend: device facts plus whatever handles its kernels share (device, workers…). */
+export interface BackendSession {
+  readonly backend: BackendName;
+  readonly device: DeviceInfo;
+  close(): Promise<void>;
+}
+
+/** Availability of a backend on this machine; `reason` says why not (missing package, no adapter…). */
+export type Availability = { readonly available: true; readonly description: string; readonly details?: Readonly<Record<string, unknown>> } | { readonly available: false; readonly reason: string };
+
+export interface Backend {
+  readonly name: BackendName;
+  readonly title: string;
+  probe(): Promise<Availability>;
+  open(): Promise<BackendSession>;
+  readonly variants: readonly KernelVariant[];
+}

@@ -1,0 +1,154 @@
+/**
+ * Shared code generation for CPU (JavaScript) NeoCell kernels. Variants only choose how to combine
+ * the pieces below; the block structure (segments, full and clipped blocks) is derived here once.
+ *
+ * Generated code is specialised to the problem: block sizes, offsets and spatial sizes are
+ * constants, inner block products are fully unrolled, and weights live in locals.
+ */
+import type { AxisSpec, CellSpec } from '../../core/spec.js';
+import { axisOutputSize, shiftRanges } from '../../core/spec.js';
+
+/** A channel range of one group whose channels share both shift offsets (same code, own weights). */
+export interface Segment {
+  readonly group: number;
+  /** Absolute channel range [c0, c1). */
+  readonly c0: number;
+  readonly c1: number;
+  /** Index of c0 inside its group (for the group's weight arrays). */
+  readonly local0: number;
+  readonly offA: number;
+  readonly offB: number;
+  readonly a: AxisSpec;
+  readonly b: AxisSpec;
+}
+
+export function cellSegments(cell: CellSpec): Segment[] {
+  const out: Segment[] = [];
+  cell.groups.forEach((g, gi) => {
+    const ra = shiftRanges(g.a, g.channels);
+    const rb = shiftRanges(g.b, g.channels);
+    // Intersect the two axes' sub-group partitions (they differ when shift_a ≠ shift_b).
+    const cuts = [...new Set([0, g.channels, ...ra.map((r) => r.start), ...rb.map((r) => r.start)])].sort((x, y) => x - y);
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      const s = cuts[i]!;
+      const e = cuts[i + 1]!;
+      const offA = ra.find((r) => s >= r.start && s < r.end)!.offset;
+      const offB = rb.find((r) => s >= r.start && s < r.end)!.offset;
+      out.push({ group: gi, c0: g.start + s, c1: g.start + e, local0: s, offA, offB, a: g.a, b: g.b });
+    }
+  });
+  return out;
+}
+
+/**
+ * The blocks of one axis as pieces: a run of full blocks [t0, t1] (emitted as a loop) and clipped
+ * blocks at either end (emitted straight-line) with their valid block rows p and columns q.
+ * Block t covers outputs t·out + offset + p and inputs t·in + offset + q.
+ */
+export type AxisPiece =
+  | { readonly kind: 'full'; readonly t0: number; readonly t1: number }
+  | { readonly kind: 'clipped'; readonly t: number; readonly p: readonly number[]; readonly q: readonly number[] };
+
+export function axisPieces(axis: AxisSpec, offset: number, nIn: number, nOut: number): AxisPiece[] {
+  const pieces: AxisPiece[] = [];
+  const tMin = offset > 0 ? -1 : 0;
+  const tMax = Math.floor((nOut - 1 - offset) / axis.out);
+  let fullStart: number | undefined;
+  const flush = (t: number) => {
+    if (fullStart !== undefined) pieces.push({ kind: 'full', t0: fullStart, t1: t - 1 });
+    fullStart = undefined;
+  };
+  for (let t = tMin; t <= tMax; t++) {
+    const p: number[] = [];
+    const q: number[] = [];
+    for (let i = 0; i < axis.out; i++) {
+      const o = t * axis.out + offset + i;
+      if (o >= 0 && o < nOut) p.push(i);
+    }
+    for (let i = 0; i < axis.in; i++) {
+      const x = t * axis.in + offset + i;
+      if (x >= 0 && x < nIn) q.push(i);
+    }
+    if (p.length === axis.out && q.length === axis.in) {
+      fullStart ??= t;
+    } else {
+      flush(t);
+      if (p.length > 0) pieces.push({ kind: 'clipped', t, p, q });
+    }
+  }
+  flush(tMax + 1);
+  return pieces;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+/** Local name of A's block entry (output row p, input row q) and B's (input column q, output column p). */
+export const aName = (p: number, q: number) => `a${p}_${q}`;
+export const bName = (q: number, p: number) => `b${q}_${p}`;
+
+/** Declares A's k_out × k_in weights of the current channel as locals, from `arr[base + p·in + q]`. */
+export function loadA(axis: AxisSpec, arr: string, base: string): string {
+  return range(axis.out)
+    .flatMap((p) => range(axis.in).map((q) => `const ${aName(p, q)} = ${arr}[${base} + ${p * axis.in + q}];`))
+    .join(' ');
+}
+
+/** Declares B's w_in × w_out weights of the current channel as locals, from `arr[base + q·out + p]`. */
+export function loadB(axis: AxisSpec, arr: string, base: string): string {
+  return range(axis.in)
+    .flatMap((q) => range(axis.out).map((p) => `const ${bName(q, p)} = ${arr}[${base} + ${q * axis.out + p}];`))
+    .join(' ');
+}
+
+function sumTerms(terms: string[]): string {
+  return terms.length ? terms.join(' + ') : '0';
+}
+
+/**
+ * Row pass (A): dst[(row o)·width + s] = Σ_q a[p][q] · src[(row i_q)·width + s], for each output row
+ * of the axis. One loop over s per block loads each input row element once for all block rows.
+ */
+export function emitRowPass(axis: AxisSpec, offset: number, nIn: number, nOut: number, width: number, src: string, srcBase: string, dst: string, dstBase: string): string {
+  const body = (tExpr: string, ps: readonly number[], qs: readonly number[]) => {
+    const loads = qs.map((q) => `const x${q} = ${src}[${srcBase} + (${tExpr} * ${axis.in} + ${offset + q}) * ${width} + s];`);
+    const stores = ps.map((p) => `${dst}[${dstBase} + (${tExpr} * ${axis.out} + ${offset + p}) * ${width} + s] = ${sumTerms(qs.map((q) => `${aName(p, q)} * x${q}`))};`);
+    return `for (let s = 0; s < ${width}; s++) { ${loads.join(' ')} ${stores.join(' ')} }`;
+  };
+  return axisPieces(axis, offset, nIn, nOut)
+    .map((pc) =>
+      pc.kind === 'full'
+        ? `for (let t = ${pc.t0}; t <= ${pc.t1}; t++) { ${body('t', range(axis.out), range(axis.in))} }`
+        : `{ const tc = ${pc.t}; ${body('tc', pc.p, pc.q)} }`,
+    )
+    .join('\n');
+}
+
+/**
+ * Column pass (B): for each of `rows` rows, dst[row·nOut + o] = Σ_q src[row·nIn + i_q] · b[q][p].
+ * Block inputs are loaded once into locals and reused by every output column of the block.
+ */
+export function emitColumnPass(axis: AxisSpec, offset: number, nIn: number, nOut: number, rows: number, src: string, srcBase: string, dst: string, dstBase: string): string {
+  const body = (tExpr: string, ps: readonly number[], qs: readonly number[]) => {
+    const loads = qs.map((q) => `const x${q} = ${src}[si + ${tExpr} * ${axis.in} + ${offset + q}];`);
+    const stores = ps.map((p) => `${dst}[di + ${tExpr} * ${axis.out} + ${offset + p}] = ${sumTerms(qs.map((q) => `x${q} * ${bName(q, p)}`))};`);
+    return `${loads.join(' ')} ${stores.join(' ')}`;
+  };
+  const pieces = axisPieces(axis, offset, nIn, nOut)
+    .map((pc) =>
+      pc.kind === 'full'
+        ? `for (let t = ${pc.t0}; t <= ${pc.t1}; t++) { ${body('t', range(axis.out), range(axis.in))} }`
+        : `{ const tc = ${pc.t}; ${body('tc', pc.p, pc.q)} }`,
+    )
+    .join('\n');
+  return `for (let r = 0; r < ${rows}; r++) { const si = ${srcBase} + r * ${nIn}; const di = ${dstBase} + r * ${nOut};\n${pieces}\n}`;
+}
+
+/** Spatial output size of a segment (validated by the problem already). */
+export function segmentOutput(seg: Segment, H: number, W: number): { H_out: number; W_out: number } {
+  return { H_out: axisOutputSize(H, seg.a, 'H'), W_out: axisOutputSize(W, seg.b, 'W') };
+}
+
+/** Compiles generated JavaScript into a function. Named so profiles and stack traces say which kernel. */
+export function compileJs<F>(name: string, args: readonly string[], body: string): F {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function(...args, `"use strict";\n${body}\n//# sourceURL=neotune-${name}.js`) as F;
+}

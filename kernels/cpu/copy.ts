@@ -1,0 +1,19 @@
+/**
+ * Copy of the input tensor (TypedArray.set, i.e. memcpy): the bandwidth ceiling every CPU kernel's
+ * time is divided by in reports ("× copy").
+ */
+import type { KernelVariant } from '../../harness/types.js';
+import { JsKernel } from './instance.js';
+
+export const copyCpu: KernelVariant = {
+  backend: 'cpu',
+  name: 'copy',
+  op: 'copy',
+  role: 'ceiling',
+  params: () => [],
+  defaults: () => ({}),
+  check: () => undefined,
+  async create() {
+    return new JsKernel('copy', ['y.set(x);'], 0, { multiplies: 0, adds: 0, macs: 0 });
+  },
+};

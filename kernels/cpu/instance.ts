@@ -1,0 +1,66 @@
+/**
+ * A CPU kernel instance around generated JavaScript functions `fn(x, y, scratch, wa, wb, dw)`, run
+ * in order. Variants supply one source part per channel segment: V8 does not optimise functions
+ * whose bytecode is too large, so one huge function per kernel would run 30× slower.
+ * Buffers and the lifecycle live here once.
+ */
+import type { ExecutedCounts, KernelInstance, ProblemData } from '../../harness/types.js';
+import { compileJs } from './codegen.js';
+
+export type CpuKernelFn = (
+  x: Float32Array,
+  y: Float32Array,
+  scratch: Float32Array,
+  wa: readonly Float32Array[],
+  wb: readonly Float32Array[],
+  dw: Float32Array,
+) => void;
+
+export const CPU_KERNEL_ARGS = ['x', 'y', 'scratch', 'wa', 'wb', 'dw'] as const;
+
+export class JsKernel implements KernelInstance {
+  private readonly fns: CpuKernelFn[];
+  readonly source: string;
+  private x = new Float32Array(0);
+  private y = new Float32Array(0);
+  private scratch: Float32Array;
+  private wa: readonly Float32Array[] = [];
+  private wb: readonly Float32Array[] = [];
+  private dw = new Float32Array(0);
+
+  constructor(
+    readonly name: string,
+    parts: readonly string[],
+    scratchElements: number,
+    readonly executed?: ExecutedCounts,
+  ) {
+    this.source = parts.join('\n');
+    this.fns = parts.map((part, i) => compileJs<CpuKernelFn>(`${name}-${i}`, CPU_KERNEL_ARGS, part));
+    this.scratch = new Float32Array(scratchElements);
+  }
+
+  prepare(data: ProblemData): void {
+    const o = data.outShape;
+    this.x = data.x;
+    this.y = new Float32Array(o.N * o.C * o.H * o.W);
+    this.wa = data.cellWeights?.a ?? [];
+    this.wb = data.cellWeights?.b ?? [];
+    this.dw = data.dwWeights ?? new Float32Array(0);
+  }
+
+  poisonOutput(): void {
+    this.y.fill(NaN);
+  }
+
+  run(): void {
+    for (const fn of this.fns) fn(this.x, this.y, this.scratch, this.wa, this.wb, this.dw);
+  }
+
+  readOutput(): Float32Array {
+    return this.y;
+  }
+
+  dispose(): void {
+    this.scratch = new Float32Array(0);
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The backend registry: one entry per backend, each with its availability probe and, where its
+ * kernels exist, a loader (dynamic, so a missing optional package never breaks the others).
+ */
+import type { Availability, Backend, BackendName } from '../harness/types.js';
+import { probeGpuJsBrowser, probeGpuJsNode, probeWebGpuBrowser, probeWebGpuNode } from './probes.js';
+
+export interface BackendEntry {
+  readonly name: BackendName;
+  readonly title: string;
+  probe(): Promise<Availability>;
+  /** Undefined while the backend's kernels are not implemented: shown as such, never faked. */
+  readonly load?: () => Promise<Backend>;
+}
+
+export const BACKENDS: readonly BackendEntry[] = [
+  {
+    name: 'cpu',
+    title: 'CPU (JavaScript)',
+    probe: async () => (await import('./cpu/backend.js')).cpuBackend.probe(),
+    load: async () => (await import('./cpu/backend.js')).cpuBackend,
+  },
+  { name: 'webgpu', title: 'WebGPU in Node (Dawn)', probe: probeWebGpuNode },
+  { name: 'webgpu-browser', title: 'WebGPU in headless Chromium', probe: probeWebGpuBrowser },
+  { name: 'gpujs', title: 'gpu.js in Node (headless-gl)', probe: probeGpuJsNode },
+  { name: 'gpujs-browser', title: 'gpu.js in headless Chromium (WebGL2)', probe: probeGpuJsBrowser },
+];
+
+export const BACKEND_NAMES = BACKENDS.map((b) => b.name);
+
+export function backendEntry(name: string): BackendEntry {
+  const e = BACKENDS.find((b) => b.name === name);
+  if (!e) throw new Error(`unknown backend ${JSON.stringify(name)}; allowed: ${BACKEND_NAMES.join(', ')}`);
+  return e;
+}

@@ -1,0 +1,147 @@
+/** `neotune bench`: verify then time every kernel of a suite on the chosen backends, side by side. */
+import type { Command } from 'commander';
+import { InputError } from '../../core/errors.js';
+import { type BackendRun, type BenchOptions, openBackend, runSuite } from '../../harness/bench.js';
+import { environment } from '../../harness/environment.js';
+import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord, writeResults } from '../../harness/results.js';
+import { summarize } from '../../harness/summary.js';
+import type { Params } from '../../harness/types.js';
+import { BACKEND_NAMES, BACKENDS, backendEntry } from '../../kernels/registry.js';
+import { DEFAULT_SUITE, resolveSuite, SUITE_NAMES } from '../../suites/suite.js';
+import { EXIT, UnavailableError, action, fmt, formatTable, parseIntOption, progressBar } from '../cli-util.js';
+
+export interface CommonBenchFlags {
+  backend: string;
+  suite: string;
+  batch: number;
+  kernels?: string;
+  params?: string;
+  time: number;
+  seed: number;
+}
+
+/** Opens the requested backends; "auto" = every available one whose kernels exist (unavailable ones are reported). */
+export async function openBackends(spec: string, log: (s: string) => void): Promise<BackendRun[]> {
+  if (spec === 'auto') {
+    const runs: BackendRun[] = [];
+    for (const e of BACKENDS) {
+      if (!e.load) {
+        log(`backend ${e.name}: skipped (kernels not implemented yet)`);
+        continue;
+      }
+      const a = await e.probe();
+      if (!a.available) {
+        log(`backend ${e.name}: skipped (unavailable: ${a.reason})`);
+        continue;
+      }
+      runs.push(await openBackend(e));
+    }
+    return runs;
+  }
+  const names = spec.split(',').map((s) => s.trim());
+  for (const n of names) if (!BACKEND_NAMES.includes(n as never)) throw new InputError('backend', n, `auto, ${BACKEND_NAMES.join(', ')}`);
+  const runs: BackendRun[] = [];
+  for (const n of names) {
+    try {
+      runs.push(await openBackend(backendEntry(n)));
+    } catch (e) {
+      throw new UnavailableError((e as Error).message);
+    }
+  }
+  return runs;
+}
+
+/** --params 'order=BA,tile=8' or a JSON object. */
+export function parsePin(text: string | undefined): Params | undefined {
+  if (!text) return undefined;
+  if (text.trim().startsWith('{')) {
+    try {
+      const v = JSON.parse(text) as unknown;
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v as Params;
+    } catch {
+      /* reported below */
+    }
+    throw new InputError('params', text, 'a JSON object or key=value pairs separated by commas');
+  }
+  const out: Record<string, string | number | boolean> = {};
+  for (const kv of text.split(',')) {
+    const m = /^\s*([A-Za-z_][\w-]*)\s*=\s*(.+?)\s*$/.exec(kv);
+    if (!m) throw new InputError('params', kv, 'key=value pairs separated by commas, e.g. order=BA');
+    const v = m[2]!;
+    out[m[1]!] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  return out;
+}
+
+export function addCommonBenchOptions(cmd: Command, defaults: { suite: string }): Command {
+  return cmd
+    .option('-b, --backend <list>', `backends, comma-separated: auto or ${BACKEND_NAMES.join(', ')}`, 'auto')
+    .option('-s, --suite <name>', `suite: ${SUITE_NAMES.join(', ')} (neonext-<model>[@<res>][-stages])`, defaults.suite)
+    .option('-n, --batch <n>', 'batch size N', parseIntOption('batch'), 1)
+    .option('-k, --kernels <list>', 'only these kernel names (comma-separated)')
+    .option('-p, --params <spec>', 'pin parameter values for every kernel that has them: key=value,… or JSON (bypasses defaults and tuning)')
+    .option('-t, --time <ms>', 'measurement time per candidate, ms', parseIntOption('time', 'a positive number of milliseconds'), 300)
+    .option('--seed <n>', 'seed of the random problem data', parseIntOption('seed'), 1);
+}
+
+export async function benchRun(flags: CommonBenchFlags, extra: Partial<BenchOptions>, label: string) {
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const suite = resolveSuite(flags.suite, { batch: flags.batch });
+  const pin = parsePin(flags.params);
+  const runs = await openBackends(flags.backend, log);
+  if (runs.length === 0) throw new UnavailableError('no backend with kernels is available on this machine');
+  const bar = progressBar(label);
+  const measure = { timeMs: flags.time, minSamples: 10, warmupMs: Math.min(150, flags.time) };
+  const kernels = flags.kernels?.split(',').map((s) => s.trim());
+  try {
+    const records = await runSuite(suite, runs, { ...extra, kernels, pin, seed: flags.seed, measure }, (p) => bar.update(p.done, p.total, `${p.failed}\u0000${p.current}`));
+    return { suite, runs, records };
+  } finally {
+    bar.stop();
+    for (const r of runs) await r.session.close();
+  }
+}
+
+export function resultFile(records: ResultRecord[], command: string): ResultFile {
+  return { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command, environment: environment(), records };
+}
+
+export function summaryTable(records: readonly ResultRecord[]): string {
+  const rows = summarize(records).map((s) => [
+    s.case,
+    s.backend,
+    s.shape,
+    s.label,
+    s.best ? `${s.best.kernel}${Object.keys(s.best.params).length ? ` ${Object.entries(s.best.params).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}` : 'none verified',
+    fmt(s.best?.median_ms, 4),
+    fmt(s.gflops, 2),
+    fmt(s.dwconv?.median_ms, 4),
+    s.speedupVsDwconv ? `${fmt(s.speedupVsDwconv, 2)}×` : '–',
+    s.xCopy ? `${fmt(s.xCopy, 1)}×` : '–',
+    String(s.failed),
+  ]);
+  return formatTable(['case', 'backend', 'N×C×H×W', 'cell', 'best NeoCell kernel', 'median ms', 'GFLOP/s', 'dwconv7 ms', 'vs dwconv', 'time/copy', 'failed'], rows);
+}
+
+export function failureLines(records: readonly ResultRecord[]): string[] {
+  return records.filter((r) => !r.verified).map((r) => `${r.state}: ${r.backend}/${r.kernel} ${JSON.stringify(r.params)} on ${r.case ?? r.problem.label}: ${r.error}`);
+}
+
+export function registerBench(program: Command): void {
+  const cmd = program.command('bench').description('verify every kernel against the float64 reference, then time it; NeoCell next to depthwise conv and copy, side by side');
+  addCommonBenchOptions(cmd, { suite: DEFAULT_SUITE })
+    .option('--all-params', "evaluate every point of each variant's parameter space, not just its defaults")
+    .option('--verify-only', 'verify without timing')
+    .option('--json <file>', 'write the versioned result file (records with raw samples) to FILE')
+    .action(
+      action(async (o: CommonBenchFlags & { allParams?: boolean; verifyOnly?: boolean; json?: string }) => {
+        const { records } = await benchRun(o, { allParams: o.allParams, verifyOnly: o.verifyOnly }, 'bench');
+        if (o.json) writeResults(o.json, resultFile(records, `neotune ${process.argv.slice(2).join(' ')}`));
+        process.stdout.write(summaryTable(records) + '\n');
+        const fails = failureLines(records);
+        if (fails.length) process.stdout.write(`\n${fails.length} candidate(s) not verified:\n${fails.join('\n')}\n`);
+        if (o.json) process.stdout.write(`\nresults: ${o.json}\n`);
+        return fails.some((f) => !f.startsWith('rejected')) ? EXIT.KERNEL_FAILURES : EXIT.OK;
+      }),
+    );
+}

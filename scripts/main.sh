@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# README command (a): installs what is missing, builds, and runs the main job (`neotune run`):
+# the default suite on every backend this machine has. Extra arguments go to `neotune run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec node dist/scripts/neotune.js run "$@"

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/** neotune: kernel autotuner and benchmark suite for the NeoCell operator. */
+import { Command } from 'commander';
+import { registerBench } from './commands/bench.js';
+import { registerDevices } from './commands/devices.js';
+import { registerFlops } from './commands/flops.js';
+import { registerRun } from './commands/run.js';
+
+const program = new Command();
+program
+  .name('neotune')
+  .description('Kernel autotuner and benchmark suite for the NeoCell operator (NeoNeXt, arXiv 2403.11251)')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Exit codes: 0 success; 1 internal error; 2 invalid input (the message names the field and the
+allowed values); 3 finished, but some kernels failed verification or crashed (results written);
+4 a backend that was asked for is unavailable.`,
+  )
+  .exitOverride((err) => {
+    // commander's own usage errors (unknown option, missing argument) are invalid input: exit 2.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+registerRun(program);
+registerBench(program);
+registerFlops(program);
+registerDevices(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,87 @@
+/**
+ * Suites: named lists of benchmark cases. A case is one NeoCell problem together with the kernels
+ * it is compared with on the same output tensor: a depthwise K×K conv (what NeoCell replaces) and a
+ * copy (the bandwidth ceiling). Ratios are always measured side by side within one run.
+ */
+import { InputError } from '../core/errors.js';
+import { MODEL_NAMES, type ModelName, networkCells } from '../core/network.js';
+import { copyProblem, dwconvProblem, neoCellProblem, outputShape } from '../harness/problem.js';
+import type { CopyProblem, DwConvProblem, NeoCellProblem } from '../harness/types.js';
+
+export interface BenchCase {
+  /** Layer name(s) in the network, or a sweep label. */
+  readonly name: string;
+  /** How many times this problem occurs in one forward pass (1 for sweeps). */
+  readonly occurrences: number;
+  readonly neocell: NeoCellProblem;
+  /** Depthwise conv producing the same output shape, and a copy of the input tensor. */
+  readonly dwconv: DwConvProblem;
+  readonly copy: CopyProblem;
+}
+
+export interface Suite {
+  readonly name: string;
+  readonly description: string;
+  readonly cases: readonly BenchCase[];
+}
+
+export interface SuiteOptions {
+  batch?: number;
+  /** Depthwise kernel size of the baseline (default 7). */
+  dwK?: number;
+}
+
+export function benchCase(name: string, occurrences: number, neocell: NeoCellProblem, dwK = 7): BenchCase {
+  const o = outputShape(neocell);
+  return {
+    name,
+    occurrences,
+    neocell,
+    dwconv: dwconvProblem({ N: o.N, C: o.C, H: o.H, W: o.W, K: dwK, dtype: neocell.dtype }),
+    copy: copyProblem({ N: neocell.N, C: neocell.C, H: neocell.H, W: neocell.W, dtype: neocell.dtype }),
+  };
+}
+
+/** Every distinct NeoCell problem of NeoNeXt-`model` at `resolution` (block cells and 2→1 down-sampling cells). */
+export function networkSuite(model: ModelName, resolution: number, opts: SuiteOptions = {}): Suite {
+  const N = opts.batch ?? 1;
+  const cases = networkCells(model, resolution).map((c) => {
+    const p = neoCellProblem({ N, C: c.cell.C, H: c.H, W: c.W, spec: c.cell.groups.map((g) => ({ channels: g.channels, h_in: g.a.in, h_out: g.a.out, w_in: g.b.in, w_out: g.b.out, shift_a: g.a.shift, shift_b: g.b.shift })) });
+    return benchCase(c.name, c.occurrences, p, opts.dwK);
+  });
+  return { name: `neonext-${model}${resolution === 224 ? '' : `@${resolution}`}`, description: `NeoNeXt-${model.toUpperCase()} at ${resolution}×${resolution}, batch ${N}: every NeoCell of the network`, cases };
+}
+
+/** The stage cells only (k = 7 and "4+7", the shapes the performance targets name). */
+export function stageSuite(model: ModelName, resolution: number, opts: SuiteOptions = {}): Suite {
+  const s = networkSuite(model, resolution, opts);
+  return { ...s, name: `${s.name}-stages`, description: `${s.description} (stage cells only)`, cases: s.cases.filter((c) => c.name.startsWith('stage')) };
+}
+
+/** A small suite for smoke runs and CI: quick shapes that still cover groups, shifts and down-sampling. */
+export function smokeSuite(opts: SuiteOptions = {}): Suite {
+  const N = opts.batch ?? 1;
+  return {
+    name: 'smoke',
+    description: `small shapes covering groups, shifts and 2→1 cells, batch ${N}`,
+    cases: [
+      benchCase('4+7 s1', 1, neoCellProblem({ N, C: 32, H: 28, W: 28, spec: '4+7', shift: 1 }), opts.dwK),
+      benchCase('7', 1, neoCellProblem({ N, C: 64, H: 14, W: 14, spec: '7' }), opts.dwK),
+      benchCase('2→1', 1, neoCellProblem({ N, C: 32, H: 28, W: 28, spec: { h_in: 2, h_out: 1, w_in: 2, w_out: 1 } }), opts.dwK),
+    ],
+  };
+}
+
+export const SUITE_NAMES = ['neonext-t', 'neonext-s', 'neonext-b', 'neonext-l', 'neonext-t-stages', 'smoke'] as const;
+export const DEFAULT_SUITE = 'neonext-t-stages';
+
+/** Resolves a suite name: neonext-<model>[@<resolution>][-stages], or smoke. */
+export function resolveSuite(name: string, opts: SuiteOptions = {}): Suite {
+  if (name === 'smoke') return smokeSuite(opts);
+  const m = /^neonext-([a-z]+)(?:@(\d+))?(-stages)?$/.exec(name);
+  if (m && (MODEL_NAMES as readonly string[]).includes(m[1]!)) {
+    const res = m[2] ? Number(m[2]) : 224;
+    return m[3] ? stageSuite(m[1] as ModelName, res, opts) : networkSuite(m[1] as ModelName, res, opts);
+  }
+  throw new InputError('suite', name, `${SUITE_NAMES.join(', ')} (neonext-<t|s|b|l|xl>[@<resolution>][-stages])`);
+}
