@@ -274,6 +274,11 @@ export function describeCell(cell: CellSpec): string {
     const s = [...shifts][0]!;
     return gs.map((g) => g.a.in).join('+') + (s ? ` s${s}` : '');
   }
+  const g = gs[0]!;
+  if (gs.length === 1 && shifts.size === 1 && shifts.has(0)) {
+    // One rectangular group: "2→1" when both axes agree, else "A 3→2, B 2→3".
+    return g.a.in === g.b.in && g.a.out === g.b.out ? `${g.a.in}→${g.a.out}` : `A ${g.a.in}→${g.a.out}, B ${g.b.in}→${g.b.out}`;
+  }
   return formatCell(cell);
 }
 

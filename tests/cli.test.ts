@@ -1,0 +1,91 @@
+/** The neotune CLI end to end: help, JSON output, result files and exit codes scripts rely on. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { readResults } from '../harness/results.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'neotune.js');
+
+function neotune(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('neotune CLI', () => {
+  it('--help works for the program and every subcommand', () => {
+    const top = neotune('--help');
+    assert.equal(top.code, 0);
+    const subs = [...top.out.matchAll(/^ {2}(\w+) \[options\]/gm)].map((m) => m[1]!);
+    assert.ok(subs.length >= 4, top.out);
+    for (const s of subs) {
+      const r = neotune(s, '--help');
+      assert.equal(r.code, 0, s);
+      assert.match(r.out, new RegExp(`Usage: neotune ${s}`));
+    }
+  });
+
+  it('flops --json: NeoNeXt-T at 224 matches the published table under nominal and useful', () => {
+    const r = neotune('flops', '--model', 't', '--resolution', '224', '--json');
+    assert.equal(r.code, 0, r.err);
+    const [t] = JSON.parse(r.out) as { params_m: number; gmacs: Record<string, number>; conventions_matching_published: string[] }[];
+    assert.ok(Math.abs(t!.params_m - 27.5) / 27.5 < 0.01);
+    assert.deepEqual(t!.conventions_matching_published, ['nominal', 'useful']);
+  });
+
+  it('bench --verify-only --json writes a versioned result file; every record verified', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-cli-'));
+    const file = join(dir, 'smoke.json');
+    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--verify-only', '--json', file);
+    assert.equal(r.code, 0, r.err + r.out);
+    const f = readResults(file);
+    assert.ok(f.records.length >= 9);
+    assert.ok(f.records.every((x) => x.verified && x.backend === 'cpu'));
+    assert.deepEqual(new Set(f.records.map((x) => x.problem.op)), new Set(['neocell', 'dwconv', 'copy']));
+    assert.deepEqual(readdirSync(dir), ['smoke.json']);
+  });
+
+  it('bench times kernels and pins parameters with --params', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-cli-'));
+    const file = join(dir, 'r.json');
+    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--kernels', 'sparse-js', '--params', 'order=BA', '--time', '20', '--json', file);
+    assert.equal(r.code, 0, r.err);
+    const f = readResults(file);
+    assert.ok(f.records.every((x) => x.params.order === 'BA' && x.samples_ms!.length > 0 && x.median_ms! > 0));
+  });
+
+  it('exit codes: 2 for invalid input (naming field and allowed values), 4 for an unavailable backend', () => {
+    const suite = neotune('bench', '--suite', 'nope');
+    assert.equal(suite.code, 2);
+    assert.match(suite.err, /invalid suite: "nope"; allowed: .*neonext-t/);
+    const batch = neotune('bench', '--batch', '0');
+    assert.equal(batch.code, 2);
+    assert.match(batch.err, /invalid batch: "0"; allowed: a positive integer/);
+    const backend = neotune('bench', '--backend', 'vulkan');
+    assert.equal(backend.code, 2);
+    assert.match(backend.err, /invalid backend: "vulkan"; allowed: auto, cpu, webgpu/);
+    const params = neotune('bench', '--params', 'order');
+    assert.equal(params.code, 2);
+    assert.equal(neotune('bench', '--no-such-flag').code, 2);
+    const model = neotune('flops', '--model', 'q');
+    assert.equal(model.code, 2);
+    assert.match(model.err, /invalid model: "q"; allowed: t, s, b, l, xl/);
+    const unavailable = neotune('bench', '--backend', 'gpujs', '--suite', 'smoke');
+    assert.equal(unavailable.code, 4, unavailable.err);
+  });
+
+  it('devices --json lists every backend; unavailable ones say why', () => {
+    const r = neotune('devices', '--json');
+    assert.equal(r.code, 0, r.err);
+    const list = JSON.parse(r.out) as { backend: string; available: boolean; reason?: string; description?: string }[];
+    assert.deepEqual(
+      list.map((d) => d.backend),
+      ['cpu', 'webgpu', 'webgpu-browser', 'gpujs', 'gpujs-browser'],
+    );
+    assert.equal(list[0]!.available, true);
+    for (const d of list) assert.ok(d.available ? d.description : d.reason, JSON.stringify(d));
+  });
+});

@@ -1,0 +1,59 @@
+/** Every CPU variant, on the shared case table and on random problems, verified against the reference. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { candidateParams } from '../harness/bench.js';
+import { evaluateCandidate } from '../harness/evaluate.js';
+import { dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
+import { cpuBackend } from '../kernels/cpu/backend.js';
+import { arbCellProblem } from './arbitraries.js';
+import { CELL_CASES } from './cases.js';
+
+const session = await cpuBackend.open();
+const neocellVariants = cpuBackend.variants.filter((v) => v.op === 'neocell');
+
+describe('CPU NeoCell variants', () => {
+  for (const v of neocellVariants) {
+    describe(v.name, () => {
+      for (const c of CELL_CASES) {
+        it(`${c.name}: every parameter point verified`, async () => {
+          const data = makeProblemData(c.problem, 5);
+          for (const params of candidateParams(v, c.problem, session, { allParams: true })) {
+            const r = await evaluateCandidate(session, v, c.problem, params, data, { verifyOnly: true });
+            assert.equal(r.state, 'verified', `${JSON.stringify(params)}: ${r.error}`);
+          }
+        });
+      }
+      it('random problems (groups, shifts, rectangular blocks, batch)', async () => {
+        await fc.assert(
+          fc.asyncProperty(arbCellProblem(), async ({ shape, groups, seed }) => {
+            const p = neoCellProblem({ ...shape, spec: groups });
+            const data = makeProblemData(p, seed);
+            for (const params of candidateParams(v, p, session, { allParams: true })) {
+              const r = await evaluateCandidate(session, v, p, params, data, { verifyOnly: true });
+              assert.equal(r.state, 'verified', `${JSON.stringify(params)}: ${r.error}`);
+            }
+          }),
+          { numRuns: 40, seed: 3 },
+        );
+      });
+    });
+  }
+});
+
+describe('CPU depthwise conv baseline', () => {
+  const dw = cpuBackend.variants.find((v) => v.name === 'dwconv-js')!;
+  for (const [K, H, W] of [
+    [7, 14, 14],
+    [7, 5, 6],
+    [3, 9, 4],
+    [4, 8, 8],
+    [1, 3, 3],
+  ] as const) {
+    it(`K = ${K} on ${H}×${W} (interior and zero-padded border)`, async () => {
+      const p = dwconvProblem({ N: 2, C: 3, H, W, K });
+      const r = await evaluateCandidate(session, dw, p, {}, makeProblemData(p, K), { verifyOnly: true });
+      assert.equal(r.state, 'verified', r.error);
+    });
+  }
+});
