@@ -2,6 +2,8 @@
 import { availableParallelism, cpus } from 'node:os';
 import type { Backend, BackendSession, DeviceInfo } from '../../harness/types.js';
 import { copyCpu } from './copy.js';
+import { denseJs } from './dense-js.js';
+import { fusedJs } from './fused-js.js';
 import { dwconvJs } from './dwconv-js.js';
 import { sparseJs } from './sparse-js.js';
 
@@ -26,5 +28,5 @@ export const cpuBackend: Backend = {
   async open(): Promise<BackendSession> {
     return { backend: 'cpu', device: cpuDevice(), close: async () => {} };
   },
-  variants: [sparseJs, dwconvJs, copyCpu],
+  variants: [sparseJs, fusedJs, denseJs, dwconvJs, copyCpu],
 };

@@ -18,6 +18,9 @@ export type CpuKernelFn = (
 
 export const CPU_KERNEL_ARGS = ['x', 'y', 'scratch', 'wa', 'wb', 'dw'] as const;
 
+/** Weight preprocessing done once in prepare() (e.g. the dense variant's materialised matrices). */
+export type WeightTransform = (data: ProblemData) => { wa: readonly Float32Array[]; wb: readonly Float32Array[] };
+
 export class JsKernel implements KernelInstance {
   private readonly fns: CpuKernelFn[];
   readonly source: string;
@@ -33,6 +36,7 @@ export class JsKernel implements KernelInstance {
     parts: readonly string[],
     scratchElements: number,
     readonly executed?: ExecutedCounts,
+    private readonly transform?: WeightTransform,
   ) {
     this.source = parts.join('\n');
     this.fns = parts.map((part, i) => compileJs<CpuKernelFn>(`${name}-${i}`, CPU_KERNEL_ARGS, part));
@@ -43,8 +47,9 @@ export class JsKernel implements KernelInstance {
     const o = data.outShape;
     this.x = data.x;
     this.y = new Float32Array(o.N * o.C * o.H * o.W);
-    this.wa = data.cellWeights?.a ?? [];
-    this.wb = data.cellWeights?.b ?? [];
+    const w = this.transform?.(data);
+    this.wa = w?.wa ?? data.cellWeights?.a ?? [];
+    this.wb = w?.wb ?? data.cellWeights?.b ?? [];
     this.dw = data.dwWeights ?? new Float32Array(0);
   }
 

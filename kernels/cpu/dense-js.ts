@@ -1,0 +1,87 @@
+/**
+ * dense (JavaScript): what the official PyTorch code does. A_c (H_out × H) and B_c (W × W_out) are
+ * materialised with their zeros (once, in prepare: the weights are constant), then two blocked
+ * matmuls per channel: T = A·X, Y = T·B (or U = X·B, Y = A·U). Executed MACs include the zeros:
+ * this is the baseline the sparse variants' saving is measured against.
+ */
+import { cellCost } from '../../core/flops.js';
+import { materializeAxis } from '../../core/reference.js';
+import { shiftOffset } from '../../core/spec.js';
+import type { KernelVariant, NeoCellProblem, Params, ProblemData } from '../../harness/types.js';
+import { JsKernel } from './instance.js';
+
+const ORDERS = ['AB', 'BA'] as const;
+const BLOCKS = [8, 32] as const;
+
+/** Row-major matmul dst[M×P] = L[M×K]·R[K×P], blocked over K and P; offsets are expressions. */
+function matmul(M: number, K: number, P: number, block: number, L: string, lOff: string, R: string, rOff: string, dst: string, dOff: string): string {
+  return `for (let i = 0; i < ${M * P}; i++) ${dst}[${dOff} + i] = 0;
+for (let k0 = 0; k0 < ${K}; k0 += ${block}) { const k1 = Math.min(k0 + ${block}, ${K});
+  for (let j0 = 0; j0 < ${P}; j0 += ${block}) { const j1 = Math.min(j0 + ${block}, ${P});
+    for (let i = 0; i < ${M}; i++) { const di = ${dOff} + i * ${P};
+      for (let k = k0; k < k1; k++) { const l = ${L}[${lOff} + i * ${K} + k]; const rk = ${rOff} + k * ${P};
+        for (let j = j0; j < j1; j++) ${dst}[di + j] += l * ${R}[rk + j]; } } } }`;
+}
+
+export function denseJsSource(p: NeoCellProblem, order: string, block: number, H_out: number, W_out: number): string[] {
+  const { N, C, H, W } = p;
+  // wa[0]: C matrices A_c (H_out × H); wb[0]: C matrices B_c (W × W_out), from the transform below.
+  const ab =
+    order === 'AB'
+      ? [matmul(H_out, H, W, block, 'A', `c * ${H_out * H}`, 'x', 'xb', 'scratch', '0'), matmul(H_out, W, W_out, block, 'scratch', '0', 'B', `c * ${W * W_out}`, 'y', 'yb')]
+      : [matmul(H, W, W_out, block, 'x', 'xb', 'B', `c * ${W * W_out}`, 'scratch', '0'), matmul(H_out, H, W_out, block, 'A', `c * ${H_out * H}`, 'scratch', '0', 'y', 'yb')];
+  return [
+    `const A = wa[0], B = wb[0];
+for (let c = 0; c < ${C}; c++) for (let n = 0; n < ${N}; n++) {
+  const xb = (n * ${C} + c) * ${H * W}; const yb = (n * ${C} + c) * ${H_out * W_out};
+${ab.join('\n')}
+}`,
+  ];
+}
+
+/** Materialises every channel's A_c and B_c (zeros included) as two float32 arrays. */
+export function materializeCell(data: ProblemData): { wa: Float32Array[]; wb: Float32Array[] } {
+  const p = data.problem as NeoCellProblem;
+  const { H, W } = p;
+  const { H: H_out, W: W_out } = data.outShape;
+  const A = new Float32Array(p.C * H_out * H);
+  const B = new Float32Array(p.C * W * W_out);
+  p.cell.groups.forEach((g, gi) => {
+    const wa = data.cellWeights!.a[gi]!;
+    const wb = data.cellWeights!.b[gi]!;
+    for (let cl = 0; cl < g.channels; cl++) {
+      const c = g.start + cl;
+      const ma = materializeAxis(g, 'a', shiftOffset(g.a, g.channels, cl), H, H_out, (pp, q) => wa[cl * g.a.out * g.a.in + pp * g.a.in + q]!);
+      A.set(ma, c * H_out * H);
+      // materializeAxis gives W_out × W (output-major); B_c is its transpose, W × W_out.
+      const mb = materializeAxis(g, 'b', shiftOffset(g.b, g.channels, cl), W, W_out, (pp, q) => wb[cl * g.b.in * g.b.out + q * g.b.out + pp]!);
+      for (let j = 0; j < W_out; j++) for (let s = 0; s < W; s++) B[c * W * W_out + s * W_out + j] = mb[j * W + s]!;
+    }
+  });
+  return { wa: [A], wb: [B] };
+}
+
+export const denseJs: KernelVariant = {
+  backend: 'cpu',
+  name: 'dense-js',
+  op: 'neocell',
+  role: 'neocell',
+  params: () => [
+    { name: 'order', values: ORDERS, doc: 'T = A·X first (AB) or U = X·B first (BA)' },
+    { name: 'block', values: BLOCKS, doc: 'cache block of the matmul loops (k and j)' },
+  ],
+  defaults: () => ({ order: 'AB', block: 32 }),
+  check: (_p, params: Params) => {
+    if (!ORDERS.includes(params.order as never)) return `order must be one of ${ORDERS.join(', ')}, got ${String(params.order)}`;
+    if (!BLOCKS.includes(params.block as never)) return `block must be one of ${BLOCKS.join(', ')}, got ${String(params.block)}`;
+    return undefined;
+  },
+  async create(problem, params) {
+    const p = problem as NeoCellProblem;
+    const c = cellCost(p.cell, p.N, p.H, p.W);
+    const order = String(params.order);
+    const macs = order === 'AB' ? c.dense : p.N * p.C * (p.H * p.W * c.W_out + c.H_out * p.H * c.W_out);
+    const src = denseJsSource(p, order, Number(params.block), c.H_out, c.W_out);
+    return new JsKernel(`dense-js-${order}`, src, Math.max(c.H_out * p.W, p.H * c.W_out), { multiplies: macs, adds: macs, macs }, materializeCell);
+  },
+};

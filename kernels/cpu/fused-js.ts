@@ -1,0 +1,92 @@
+/**
+ * fused / tiled (JavaScript): one pass over the row bands of A. For each band (one diagonal block
+ * of A: `out` output rows from `in` input rows) the intermediate is only that band, kept in a
+ * scratch of ≤ k rows that stays in L1, and is consumed by the other axis right away.
+ *   order AB: T_band = a · X_rows (k × W), then Y_rows = T_band · B
+ *   order BA: U_rows = X_rows · B (k × W_out), then Y_rows = a · U_rows
+ *   loop cn: channels outer (weights loaded once per channel), nc: batch outer.
+ */
+import { cellCost } from '../../core/flops.js';
+import type { KernelVariant, NeoCellProblem, Params } from '../../harness/types.js';
+import { aName, axisPieces, cellSegments, emitColumnPass, loadA, loadB, type Segment, segmentOutput } from './codegen.js';
+import { JsKernel } from './instance.js';
+
+const ORDERS = ['AB', 'BA'] as const;
+const LOOPS = ['cn', 'nc'] as const;
+
+function sum(terms: string[]): string {
+  return terms.length ? terms.join(' + ') : '0';
+}
+
+/** The band loop of one channel image (xb, yb set by the caller). */
+function bandCode(seg: Segment, H: number, W: number, order: string): string {
+  const { H_out, W_out } = segmentOutput(seg, H, W);
+  const a = seg.a;
+  const o = seg.offA;
+  const band = (tb: string, ps: readonly number[], qs: readonly number[]) => {
+    const p0 = ps[0]!;
+    const q0 = qs[0]!;
+    const outRow = (p: number) => `(${tb} * ${a.out} + ${o + p})`;
+    const inRow = (q: number) => `(${tb} * ${a.in} + ${o + q})`;
+    if (order === 'AB') {
+      const loads = qs.map((q) => `const x${q} = x[xb + ${inRow(q)} * ${W} + s];`).join(' ');
+      const stores = ps.map((p) => `scratch[${(p - p0) * W} + s] = ${sum(qs.map((q) => `${aName(p, q)} * x${q}`))};`).join(' ');
+      return `for (let s = 0; s < ${W}; s++) { ${loads} ${stores} }
+${emitColumnPass(seg.b, seg.offB, W, W_out, ps.length, 'scratch', '0', 'y', `yb + ${outRow(p0)} * ${W_out}`)}`;
+    }
+    const loads = qs.map((q) => `const u${q} = scratch[${(q - q0) * W_out} + j];`).join(' ');
+    const stores = ps.map((p) => `y[yb + ${outRow(p)} * ${W_out} + j] = ${sum(qs.map((q) => `${aName(p, q)} * u${q}`))};`).join(' ');
+    return `${emitColumnPass(seg.b, seg.offB, W, W_out, qs.length, 'x', `xb + ${inRow(q0)} * ${W}`, 'scratch', '0')}
+for (let j = 0; j < ${W_out}; j++) { ${loads} ${stores} }`;
+  };
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  return axisPieces(a, o, H, H_out)
+    .map((pc) => (pc.kind === 'full' ? `for (let tb = ${pc.t0}; tb <= ${pc.t1}; tb++) {\n${band('tb', range(a.out), range(a.in))}\n}` : `{ const tb = ${pc.t};\n${band('tb', pc.p, pc.q)}\n}`))
+    .join('\n');
+}
+
+export function fusedJsSource(p: NeoCellProblem, order: string, loop: string): string[] {
+  const { N, C, H, W } = p;
+  return cellSegments(p.cell).map((seg) => {
+    const { H_out, W_out } = segmentOutput(seg, H, W);
+    const weights = `const cl = c - ${seg.c0 - seg.local0};
+  ${loadA(seg.a, 'wA', `cl * ${seg.a.in * seg.a.out}`)}
+  ${loadB(seg.b, 'wB', `cl * ${seg.b.in * seg.b.out}`)}`;
+    const image = `const xb = (n * ${C} + c) * ${H * W}; const yb = (n * ${C} + c) * ${H_out * W_out};\n${bandCode(seg, H, W, order)}`;
+    const body =
+      loop === 'cn'
+        ? `for (let c = ${seg.c0}; c < ${seg.c1}; c++) { ${weights}\n for (let n = 0; n < ${N}; n++) {\n${image}\n} }`
+        : `for (let n = 0; n < ${N}; n++) for (let c = ${seg.c0}; c < ${seg.c1}; c++) { ${weights}\n${image}\n}`;
+    return `// group ${seg.group}, channels ${seg.c0}..${seg.c1 - 1}, offsets A ${seg.offA} B ${seg.offB}
+const wA = wa[${seg.group}], wB = wb[${seg.group}];
+${body}`;
+  });
+}
+
+export const fusedJs: KernelVariant = {
+  backend: 'cpu',
+  name: 'fused-js',
+  op: 'neocell',
+  role: 'neocell',
+  params: () => [
+    { name: 'order', values: ORDERS, doc: 'within a band: A then B (AB) or B then A (BA)' },
+    { name: 'loop', values: LOOPS, doc: 'channels outer (cn) or batch outer (nc)' },
+  ],
+  defaults: (problem) => {
+    const c = cellCost((problem as NeoCellProblem).cell, problem.N, problem.H, problem.W);
+    return { order: c.usefulBFirst < c.usefulAFirst ? 'BA' : 'AB', loop: 'cn' };
+  },
+  check: (_p, params: Params) => {
+    if (!ORDERS.includes(params.order as never)) return `order must be one of ${ORDERS.join(', ')}, got ${String(params.order)}`;
+    if (!LOOPS.includes(params.loop as never)) return `loop must be one of ${LOOPS.join(', ')}, got ${String(params.loop)}`;
+    return undefined;
+  },
+  async create(problem, params) {
+    const p = problem as NeoCellProblem;
+    const c = cellCost(p.cell, p.N, p.H, p.W);
+    const order = String(params.order);
+    const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
+    const maxIn = Math.max(...p.cell.groups.map((g) => Math.max(g.a.in, g.a.out)));
+    return new JsKernel(`fused-js-${order}-${params.loop}`, fusedJsSource(p, order, String(params.loop)), maxIn * Math.max(p.W, c.W_out), { multiplies: macs, adds: macs, macs });
+  },
+};
