@@ -4,6 +4,7 @@ import type { Backend, BackendSession, DeviceInfo } from '../../harness/types.js
 import { copyCpu } from './copy.js';
 import { denseJs } from './dense-js.js';
 import { fusedJs } from './fused-js.js';
+import { winogradJs } from './winograd-js.js';
 import { dwconvJs } from './dwconv-js.js';
 import { sparseJs } from './sparse-js.js';
 
@@ -28,5 +29,5 @@ export const cpuBackend: Backend = {
   async open(): Promise<BackendSession> {
     return { backend: 'cpu', device: cpuDevice(), close: async () => {} };
   },
-  variants: [sparseJs, fusedJs, denseJs, dwconvJs, copyCpu],
+  variants: [sparseJs, fusedJs, winogradJs, denseJs, dwconvJs, copyCpu],
 };
