@@ -73,6 +73,9 @@ describe('neotune CLI', () => {
     const model = neotune('flops', '--model', 'q');
     assert.equal(model.code, 2);
     assert.match(model.err, /invalid model: "q"; allowed: t, s, b, l, xl/);
+    const pinned = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--kernels', 'fused-js', '--params', 'loop=zz', '--verify-only');
+    assert.equal(pinned.code, 2, pinned.out);
+    assert.match(pinned.out, /parameter loop = "zz" is not allowed; allowed: cn, nc/);
     const unavailable = neotune('bench', '--backend', 'gpujs', '--suite', 'smoke');
     assert.equal(unavailable.code, 4, unavailable.err);
   });

@@ -152,3 +152,26 @@ export function compileJs<F>(name: string, args: readonly string[], body: string
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function(...args, `"use strict";\n${body}\n//# sourceURL=neotune-${name}.js`) as F;
 }
+
+export type ChannelLoop = 'cn' | 'nc';
+
+/**
+ * The loop nest of one segment around a per-image body: channels outer (`cn`: weights loaded once per
+ * channel) or batch outer (`nc`). Declares cl (channel in group), the weight locals (plus
+ * `extraWeights`, e.g. precomputed sums), xb/yb (image offsets in x and y).
+ */
+export function emitSegmentLoops(seg: Segment, p: { N: number; C: number; H: number; W: number }, loop: ChannelLoop, imageBody: string, extraWeights = ''): string {
+  const { N, C, H, W } = p;
+  const { H_out, W_out } = segmentOutput(seg, H, W);
+  const weights = `const cl = c - ${seg.c0 - seg.local0};
+  ${loadA(seg.a, 'wA', `cl * ${seg.a.in * seg.a.out}`)}
+  ${loadB(seg.b, 'wB', `cl * ${seg.b.in * seg.b.out}`)} ${extraWeights}`;
+  const image = `const xb = (n * ${C} + c) * ${H * W}; const yb = (n * ${C} + c) * ${H_out * W_out};\n${imageBody}`;
+  const body =
+    loop === 'cn'
+      ? `for (let c = ${seg.c0}; c < ${seg.c1}; c++) { ${weights}\n for (let n = 0; n < ${N}; n++) {\n${image}\n} }`
+      : `for (let n = 0; n < ${N}; n++) for (let c = ${seg.c0}; c < ${seg.c1}; c++) { ${weights}\n${image}\n}`;
+  return `// group ${seg.group}, channels ${seg.c0}..${seg.c1 - 1}, offsets A ${seg.offA} B ${seg.offB}
+const wA = wa[${seg.group}], wB = wb[${seg.group}];
+${body}`;
+}

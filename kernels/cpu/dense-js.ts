@@ -7,8 +7,9 @@
 import { cellCost } from '../../core/flops.js';
 import { materializeAxis } from '../../core/reference.js';
 import { shiftOffset } from '../../core/spec.js';
-import type { KernelVariant, NeoCellProblem, Params, ProblemData } from '../../harness/types.js';
+import type { KernelVariant, NeoCellProblem, ProblemData } from '../../harness/types.js';
 import { JsKernel } from './instance.js';
+import { checkDomain } from '../../harness/params.js';
 
 const ORDERS = ['AB', 'BA'] as const;
 const BLOCKS = [8, 32] as const;
@@ -71,10 +72,8 @@ export const denseJs: KernelVariant = {
     { name: 'block', values: BLOCKS, doc: 'cache block of the matmul loops (k and j)' },
   ],
   defaults: () => ({ order: 'AB', block: 32 }),
-  check: (_p, params: Params) => {
-    if (!ORDERS.includes(params.order as never)) return `order must be one of ${ORDERS.join(', ')}, got ${String(params.order)}`;
-    if (!BLOCKS.includes(params.block as never)) return `block must be one of ${BLOCKS.join(', ')}, got ${String(params.block)}`;
-    return undefined;
+  check(problem, params, device) {
+    return checkDomain(this.params(problem, device), params);
   },
   async create(problem, params) {
     const p = problem as NeoCellProblem;

@@ -7,8 +7,9 @@
  *   loop cn: channels outer (weights loaded once per channel), nc: batch outer.
  */
 import { cellCost } from '../../core/flops.js';
-import type { KernelVariant, NeoCellProblem, Params } from '../../harness/types.js';
-import { aName, axisPieces, cellSegments, emitColumnPass, loadA, loadB, type Segment, segmentOutput } from './codegen.js';
+import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
+import { aName, axisPieces, cellSegments, type ChannelLoop, emitColumnPass, emitSegmentLoops, type Segment, segmentOutput } from './codegen.js';
+import { checkDomain } from '../../harness/params.js';
 import { JsKernel } from './instance.js';
 
 const ORDERS = ['AB', 'BA'] as const;
@@ -45,22 +46,8 @@ for (let j = 0; j < ${W_out}; j++) { ${loads} ${stores} }`;
     .join('\n');
 }
 
-export function fusedJsSource(p: NeoCellProblem, order: string, loop: string): string[] {
-  const { N, C, H, W } = p;
-  return cellSegments(p.cell).map((seg) => {
-    const { H_out, W_out } = segmentOutput(seg, H, W);
-    const weights = `const cl = c - ${seg.c0 - seg.local0};
-  ${loadA(seg.a, 'wA', `cl * ${seg.a.in * seg.a.out}`)}
-  ${loadB(seg.b, 'wB', `cl * ${seg.b.in * seg.b.out}`)}`;
-    const image = `const xb = (n * ${C} + c) * ${H * W}; const yb = (n * ${C} + c) * ${H_out * W_out};\n${bandCode(seg, H, W, order)}`;
-    const body =
-      loop === 'cn'
-        ? `for (let c = ${seg.c0}; c < ${seg.c1}; c++) { ${weights}\n for (let n = 0; n < ${N}; n++) {\n${image}\n} }`
-        : `for (let n = 0; n < ${N}; n++) for (let c = ${seg.c0}; c < ${seg.c1}; c++) { ${weights}\n${image}\n}`;
-    return `// group ${seg.group}, channels ${seg.c0}..${seg.c1 - 1}, offsets A ${seg.offA} B ${seg.offB}
-const wA = wa[${seg.group}], wB = wb[${seg.group}];
-${body}`;
-  });
+export function fusedJsSource(p: NeoCellProblem, order: string, loop: ChannelLoop): string[] {
+  return cellSegments(p.cell).map((seg) => emitSegmentLoops(seg, p, loop, bandCode(seg, p.H, p.W, order)));
 }
 
 export const fusedJs: KernelVariant = {
@@ -76,10 +63,8 @@ export const fusedJs: KernelVariant = {
     const c = cellCost((problem as NeoCellProblem).cell, problem.N, problem.H, problem.W);
     return { order: c.usefulBFirst < c.usefulAFirst ? 'BA' : 'AB', loop: 'cn' };
   },
-  check: (_p, params: Params) => {
-    if (!ORDERS.includes(params.order as never)) return `order must be one of ${ORDERS.join(', ')}, got ${String(params.order)}`;
-    if (!LOOPS.includes(params.loop as never)) return `loop must be one of ${LOOPS.join(', ')}, got ${String(params.loop)}`;
-    return undefined;
+  check(problem, params, device) {
+    return checkDomain(this.params(problem, device), params);
   },
   async create(problem, params) {
     const p = problem as NeoCellProblem;
@@ -87,6 +72,6 @@ export const fusedJs: KernelVariant = {
     const order = String(params.order);
     const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
     const maxIn = Math.max(...p.cell.groups.map((g) => Math.max(g.a.in, g.a.out)));
-    return new JsKernel(`fused-js-${order}-${params.loop}`, fusedJsSource(p, order, String(params.loop)), maxIn * Math.max(p.W, c.W_out), { multiplies: macs, adds: macs, macs });
+    return new JsKernel(`fused-js-${order}-${params.loop}`, fusedJsSource(p, order, params.loop as ChannelLoop), maxIn * Math.max(p.W, c.W_out), { multiplies: macs, adds: macs, macs });
   },
 };

@@ -10,8 +10,9 @@
  * counted exactly so the trade-off shows next to the useful FLOPs.
  */
 import type { AxisSpec } from '../../core/spec.js';
-import type { KernelVariant, NeoCellProblem, Params } from '../../harness/types.js';
-import { aName, axisPieces, bName, cellSegments, loadA, loadB, type Segment, segmentOutput } from './codegen.js';
+import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
+import { aName, axisPieces, bName, cellSegments, type ChannelLoop, emitSegmentLoops, type Segment, segmentOutput } from './codegen.js';
+import { checkDomain } from '../../harness/params.js';
 import { JsKernel } from './instance.js';
 
 const LOOPS = ['cn', 'nc'] as const;
@@ -68,8 +69,8 @@ function xiDecls(axis: AxisSpec, pieces: ReturnType<typeof axisPieces>, prefix: 
   return { code, name };
 }
 
-function segmentSource(seg: Segment, p: NeoCellProblem, loop: string, count: Counter): string {
-  const { N, C, H, W } = p;
+function segmentSource(seg: Segment, p: NeoCellProblem, loop: ChannelLoop, count: Counter): string {
+  const { N, H, W } = p;
   const { H_out, W_out } = segmentOutput(seg, H, W);
   const images = (seg.c1 - seg.c0) * N;
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -115,20 +116,10 @@ ${columnPass(ps.length, `yb + (${tb} * ${seg.a.out} + ${seg.offA + p0}) * ${W_ou
         : `{ const tb = ${pc.t};\n${band('tb', pc.p, pc.q, 1)}\n}`,
     )
     .join('\n');
-  const weights = `const cl = c - ${seg.c0 - seg.local0};
-  ${loadA(seg.a, 'wA', `cl * ${seg.a.in * seg.a.out}`)} ${loadB(seg.b, 'wB', `cl * ${seg.b.in * seg.b.out}`)}
-  ${xiA.code} ${xiB.code}`;
-  const image = `const xb = (n * ${C} + c) * ${H * W}; const yb = (n * ${C} + c) * ${H_out * W_out};\n${bands}`;
-  const body =
-    loop === 'cn'
-      ? `for (let c = ${seg.c0}; c < ${seg.c1}; c++) { ${weights}\n for (let n = 0; n < ${N}; n++) {\n${image}\n} }`
-      : `for (let n = 0; n < ${N}; n++) for (let c = ${seg.c0}; c < ${seg.c1}; c++) { ${weights}\n${image}\n}`;
-  return `// group ${seg.group}, channels ${seg.c0}..${seg.c1 - 1}, offsets A ${seg.offA} B ${seg.offB}
-const wA = wa[${seg.group}], wB = wb[${seg.group}];
-${body}`;
+  return emitSegmentLoops(seg, p, loop, bands, `${xiA.code} ${xiB.code}`);
 }
 
-export function winogradJsSource(p: NeoCellProblem, loop: string): { parts: string[]; count: Counter } {
+export function winogradJsSource(p: NeoCellProblem, loop: ChannelLoop): { parts: string[]; count: Counter } {
   const count: Counter = { mults: 0, adds: 0 };
   return { parts: cellSegments(p.cell).map((seg) => segmentSource(seg, p, loop, count)), count };
 }
@@ -140,10 +131,12 @@ export const winogradJs: KernelVariant = {
   role: 'neocell',
   params: () => [{ name: 'loop', values: LOOPS, doc: 'channels outer (cn) or batch outer (nc)' }],
   defaults: () => ({ loop: 'cn' }),
-  check: (_p, params: Params) => (LOOPS.includes(params.loop as never) ? undefined : `loop must be one of ${LOOPS.join(', ')}, got ${String(params.loop)}`),
+  check(problem, params, device) {
+    return checkDomain(this.params(problem, device), params);
+  },
   async create(problem, params) {
     const p = problem as NeoCellProblem;
-    const { parts, count } = winogradJsSource(p, String(params.loop));
+    const { parts, count } = winogradJsSource(p, params.loop as ChannelLoop);
     const maxRows = Math.max(...p.cell.groups.map((g) => g.a.out));
     // "macs" here = multiplications actually executed (the scheme's point); adds reported beside.
     return new JsKernel(`winograd-js-${params.loop}`, parts, maxRows * p.W, { multiplies: count.mults, adds: count.adds, macs: count.mults });

@@ -123,6 +123,17 @@ export function summaryTable(records: readonly ResultRecord[]): string {
   return formatTable(['case', 'backend', 'N×C×H×W', 'cell', 'best NeoCell kernel', 'median ms', 'GFLOP/s', 'dwconv7 ms', 'vs dwconv', 'time/copy', 'failed'], rows);
 }
 
+/**
+ * Exit status of a bench-like run: 3 when a kernel failed verification or crashed; 2 when every
+ * candidate of some backend/case was rejected (the pinned parameters are invalid there); else 0.
+ */
+export function runExitCode(records: readonly ResultRecord[]): number {
+  if (records.some((r) => r.state === 'mismatch' || r.state === 'failed')) return EXIT.KERNEL_FAILURES;
+  const groups = new Map<string, ResultRecord[]>();
+  for (const r of records) groups.set(`${r.case}\u0000${r.backend}\u0000${r.problem.op}`, [...(groups.get(`${r.case}\u0000${r.backend}\u0000${r.problem.op}`) ?? []), r]);
+  return [...groups.values()].some((g) => g.every((r) => r.state === 'rejected')) ? EXIT.USAGE : EXIT.OK;
+}
+
 export function failureLines(records: readonly ResultRecord[]): string[] {
   return records.filter((r) => !r.verified).map((r) => `${r.state}: ${r.backend}/${r.kernel} ${JSON.stringify(r.params)} on ${r.case ?? r.problem.label}: ${r.error}`);
 }
@@ -141,7 +152,7 @@ export function registerBench(program: Command): void {
         const fails = failureLines(records);
         if (fails.length) process.stdout.write(`\n${fails.length} candidate(s) not verified:\n${fails.join('\n')}\n`);
         if (o.json) process.stdout.write(`\nresults: ${o.json}\n`);
-        return fails.some((f) => !f.startsWith('rejected')) ? EXIT.KERNEL_FAILURES : EXIT.OK;
+        return runExitCode(records);
       }),
     );
 }

@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/files.js';
 import { writeResults } from '../../harness/results.js';
 import { summarize } from '../../harness/summary.js';
-import { EXIT, action, fmt, markdownTable } from '../cli-util.js';
-import { addCommonBenchOptions, benchRun, type CommonBenchFlags, failureLines, resultFile, summaryTable } from './bench.js';
+import { action, fmt, markdownTable } from '../cli-util.js';
+import { addCommonBenchOptions, benchRun, type CommonBenchFlags, failureLines, resultFile, runExitCode, summaryTable } from './bench.js';
 
 export const MAIN_SUITE = 'neonext-t';
 
@@ -48,7 +48,7 @@ export function registerRun(program: Command): void {
         const fails = failureLines(records);
         if (fails.length) process.stdout.write(`\n${fails.length} candidate(s) not verified:\n${fails.join('\n')}\n`);
         process.stdout.write(`\nwrote ${json}\nwrote ${join(out, 'summary.md')}\n`);
-        return fails.some((f) => !f.startsWith('rejected')) ? EXIT.KERNEL_FAILURES : EXIT.OK;
+        return runExitCode(records);
       }),
     );
 }
