@@ -7,7 +7,7 @@ import type { BenchCase, Suite } from '../suites/suite.js';
 import { evaluateCandidate, type EvaluateOptions } from './evaluate.js';
 import { makeProblemData } from './problem.js';
 import type { ResultRecord } from './results.js';
-import type { Backend, BackendSession, KernelVariant, ParamDecl, Params, Problem } from './types.js';
+import type { Backend, BackendSession, KernelVariant, ParamDecl, Params, Problem, ProblemData } from './types.js';
 
 export interface BenchOptions extends EvaluateOptions {
   /** Only these kernel names (variants, baselines, ceilings); all when empty. */
@@ -82,13 +82,19 @@ export async function runSuite(suite: Suite, runs: readonly BackendRun[], opts: 
     }
   }
   const records: ResultRecord[] = [];
-  const dataCache = new Map<Problem, ReturnType<typeof makeProblemData>>();
+  // Data (and its float64 reference) is made once per problem and shared by every backend and
+  // variant of the case; only the current case's tensors are kept, so memory stays flat.
+  const dataCache = new Map<Problem, ProblemData>();
+  let cacheCase: BenchCase | undefined;
   let failed = 0;
   for (const [i, j] of jobs.entries()) {
     progress?.({ done: i, total: jobs.length, failed, current: `${j.c.name} ${j.run.entry.name}/${j.v.name}` });
+    if (cacheCase !== j.c) {
+      dataCache.clear();
+      cacheCase = j.c;
+    }
     let data = dataCache.get(j.problem);
     if (!data) {
-      dataCache.clear(); // one case's tensors at a time keeps memory flat on big suites
       data = makeProblemData(j.problem, opts.seed ?? 1);
       dataCache.set(j.problem, data);
     }

@@ -9,11 +9,3 @@ export function quantile(values: readonly number[], q: number): number {
   const hi = Math.ceil(pos);
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
-
-export function median(values: readonly number[]): number {
-  return quantile(values, 0.5);
-}
-
-export function mean(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
-}

@@ -71,20 +71,19 @@ export function fmt(v: number | undefined, digits = 3): string {
 }
 
 /** A progress bar on stderr, shown only on a terminal (scripts and CI get clean output). */
-export function progressBar(title: string): { update(done: number, total: number, info: string): void; stop(): void } {
+export function progressBar(title: string): { update(done: number, total: number, failed: number, current: string): void; stop(): void } {
   if (!process.stderr.isTTY) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { format: `${title} [{bar}] {value}/{total} | failed {failed} | {info}`, hideCursor: true, clearOnComplete: true, stream: process.stderr },
+    { format: `${title} [{bar}] {value}/{total} | failed {failed} | {current}`, hideCursor: true, clearOnComplete: true, stream: process.stderr },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
   return {
-    update(done, total, info) {
-      const [failed, rest] = info.split('\u0000');
+    update(done, total, failed, current) {
       if (!started) {
-        bar.start(total, done, { failed: failed ?? '0', info: rest ?? '' });
+        bar.start(total, done, { failed, current });
         started = true;
-      } else bar.update(done, { failed: failed ?? '0', info: rest ?? '' });
+      } else bar.update(done, { failed, current });
     },
     stop() {
       if (started) bar.stop();

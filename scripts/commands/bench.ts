@@ -94,7 +94,7 @@ export async function benchRun(flags: CommonBenchFlags, extra: Partial<BenchOpti
   const measure = { timeMs: flags.time, minSamples: 10, warmupMs: Math.min(150, flags.time) };
   const kernels = flags.kernels?.split(',').map((s) => s.trim());
   try {
-    const records = await runSuite(suite, runs, { ...extra, kernels, pin, seed: flags.seed, measure }, (p) => bar.update(p.done, p.total, `${p.failed}\u0000${p.current}`));
+    const records = await runSuite(suite, runs, { ...extra, kernels, pin, seed: flags.seed, measure }, (p) => bar.update(p.done, p.total, p.failed, p.current));
     return { suite, runs, records };
   } finally {
     bar.stop();
