@@ -119,8 +119,11 @@ export interface KernelVariant {
   params(problem: Problem, device: DeviceInfo): readonly ParamDecl[];
   /** The parameter values used when nothing is tuned or pinned. */
   defaults(problem: Problem, device: DeviceInfo): Params;
-  /** A reason the combination is invalid (checked before anything runs), or undefined. */
-  check(problem: Problem, params: Params, device: DeviceInfo): string | undefined;
+  /**
+   * Constraints beyond the declared domains (the harness checks domains itself, before this), as a
+   * reason the combination is invalid, or undefined. Checked before anything runs.
+   */
+  check?(problem: Problem, params: Params, device: DeviceInfo): string | undefined;
   create(problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance>;
 }
 

@@ -120,6 +120,14 @@ describe('evaluateCandidate', () => {
     assert.deepEqual(log, []);
   });
 
+  it('values outside the declared domain are rejected by the harness itself, naming the allowed values', async () => {
+    const log: string[] = [];
+    const r = await evaluateCandidate(session, fakeVariant(() => {}, log), problem, { mode: 'maybe' }, data, quick);
+    assert.equal(r.state, 'rejected');
+    assert.match(r.error!, /parameter mode = "maybe" is not allowed; allowed: ok, bad/);
+    assert.deepEqual(log, []);
+  });
+
   it('a variant for another operator is rejected', async () => {
     const r = await evaluateCandidate(session, copyCpu, problem, {}, data, quick);
     assert.equal(r.state, 'rejected');

@@ -7,6 +7,14 @@
  */
 import type { AxisSpec, CellSpec } from '../../core/spec.js';
 import { axisOutputSize, shiftRanges } from '../../core/spec.js';
+import { cellCost } from '../../core/flops.js';
+import type { NeoCellProblem } from '../../harness/types.js';
+
+/** The application order with fewer useful MACs ('BA' only when B first is strictly cheaper). */
+export function cheaperOrder(p: NeoCellProblem): 'AB' | 'BA' {
+  const c = cellCost(p.cell, p.N, p.H, p.W);
+  return c.usefulBFirst < c.usefulAFirst ? 'BA' : 'AB';
+}
 
 /** A channel range of one group whose channels share both shift offsets (same code, own weights). */
 export interface Segment {

@@ -12,7 +12,6 @@ export const copyCpu: KernelVariant = {
   role: 'ceiling',
   params: () => [],
   defaults: () => ({}),
-  check: () => undefined,
   async create() {
     return new JsKernel('copy', ['y.set(x);'], 0, { multiplies: 0, adds: 0, macs: 0 });
   },

@@ -9,7 +9,6 @@ import { materializeAxis } from '../../core/reference.js';
 import { shiftOffset } from '../../core/spec.js';
 import type { KernelVariant, NeoCellProblem, ProblemData } from '../../harness/types.js';
 import { JsKernel } from './instance.js';
-import { checkDomain } from '../../harness/params.js';
 
 const ORDERS = ['AB', 'BA'] as const;
 const BLOCKS = [8, 32] as const;
@@ -72,9 +71,6 @@ export const denseJs: KernelVariant = {
     { name: 'block', values: BLOCKS, doc: 'cache block of the matmul loops (k and j)' },
   ],
   defaults: () => ({ order: 'AB', block: 32 }),
-  check(problem, params, device) {
-    return checkDomain(this.params(problem, device), params);
-  },
   async create(problem, params) {
     const p = problem as NeoCellProblem;
     const c = cellCost(p.cell, p.N, p.H, p.W);

@@ -53,7 +53,6 @@ export const dwconvJs: KernelVariant = {
   role: 'baseline',
   params: () => [],
   defaults: () => ({}),
-  check: () => undefined,
   async create(problem) {
     const p = problem as DwConvProblem;
     const macs = p.N * p.C * p.H * p.W * p.K * p.K;

@@ -8,8 +8,7 @@
  */
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { aName, axisPieces, cellSegments, type ChannelLoop, emitColumnPass, emitSegmentLoops, type Segment, segmentOutput } from './codegen.js';
-import { checkDomain } from '../../harness/params.js';
+import { aName, axisPieces, cellSegments, cheaperOrder, type ChannelLoop, emitColumnPass, emitSegmentLoops, type Segment, segmentOutput } from './codegen.js';
 import { JsKernel } from './instance.js';
 
 const ORDERS = ['AB', 'BA'] as const;
@@ -59,13 +58,7 @@ export const fusedJs: KernelVariant = {
     { name: 'order', values: ORDERS, doc: 'within a band: A then B (AB) or B then A (BA)' },
     { name: 'loop', values: LOOPS, doc: 'channels outer (cn) or batch outer (nc)' },
   ],
-  defaults: (problem) => {
-    const c = cellCost((problem as NeoCellProblem).cell, problem.N, problem.H, problem.W);
-    return { order: c.usefulBFirst < c.usefulAFirst ? 'BA' : 'AB', loop: 'cn' };
-  },
-  check(problem, params, device) {
-    return checkDomain(this.params(problem, device), params);
-  },
+  defaults: (problem) => ({ order: cheaperOrder(problem as NeoCellProblem), loop: 'cn' }),
   async create(problem, params) {
     const p = problem as NeoCellProblem;
     const c = cellCost(p.cell, p.N, p.H, p.W);

@@ -5,9 +5,8 @@
  */
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { cellSegments, emitColumnPass, emitRowPass, emitSegmentLoops, segmentOutput } from './codegen.js';
+import { cellSegments, cheaperOrder, emitColumnPass, emitRowPass, emitSegmentLoops, segmentOutput } from './codegen.js';
 import { JsKernel } from './instance.js';
-import { checkDomain } from '../../harness/params.js';
 
 const ORDERS = ['AB', 'BA'] as const;
 
@@ -31,19 +30,12 @@ export const sparseJs: KernelVariant = {
   op: 'neocell',
   role: 'neocell',
   params: () => [{ name: 'order', values: ORDERS, doc: 'which axis is applied first (AB: rows then columns)' }],
-  defaults: (problem) => {
-    const c = cellCost((problem as NeoCellProblem).cell, problem.N, problem.H, problem.W);
-    return { order: c.usefulBFirst < c.usefulAFirst ? 'BA' : 'AB' };
-  },
-  check(problem, params, device) {
-    return checkDomain(this.params(problem, device), params);
-  },
+  defaults: (problem) => ({ order: cheaperOrder(problem as NeoCellProblem) }),
   async create(problem, params) {
     const p = problem as NeoCellProblem;
     const order = String(params.order);
     const c = cellCost(p.cell, p.N, p.H, p.W);
     const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
-    const { H_out, W_out } = { H_out: c.H_out, W_out: c.W_out };
-    return new JsKernel(`sparse-js-${order}`, sparseJsSource(p, order), Math.max(H_out * p.W, p.H * W_out), { multiplies: macs, adds: macs, macs });
+    return new JsKernel(`sparse-js-${order}`, sparseJsSource(p, order), Math.max(c.H_out * p.W, p.H * c.W_out), { multiplies: macs, adds: macs, macs });
   },
 };

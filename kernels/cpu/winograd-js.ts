@@ -12,7 +12,6 @@
 import type { AxisSpec } from '../../core/spec.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { aName, axisPieces, bName, cellSegments, type ChannelLoop, emitSegmentLoops, type Segment, segmentOutput } from './codegen.js';
-import { checkDomain } from '../../harness/params.js';
 import { JsKernel } from './instance.js';
 
 const LOOPS = ['cn', 'nc'] as const;
@@ -131,9 +130,6 @@ export const winogradJs: KernelVariant = {
   role: 'neocell',
   params: () => [{ name: 'loop', values: LOOPS, doc: 'channels outer (cn) or batch outer (nc)' }],
   defaults: () => ({ loop: 'cn' }),
-  check(problem, params, device) {
-    return checkDomain(this.params(problem, device), params);
-  },
   async create(problem, params) {
     const p = problem as NeoCellProblem;
     const { parts, count } = winogradJsSource(p, params.loop as ChannelLoop);

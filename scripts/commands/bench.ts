@@ -130,7 +130,10 @@ export function summaryTable(records: readonly ResultRecord[]): string {
 export function runExitCode(records: readonly ResultRecord[]): number {
   if (records.some((r) => r.state === 'mismatch' || r.state === 'failed')) return EXIT.KERNEL_FAILURES;
   const groups = new Map<string, ResultRecord[]>();
-  for (const r of records) groups.set(`${r.case}\u0000${r.backend}\u0000${r.problem.op}`, [...(groups.get(`${r.case}\u0000${r.backend}\u0000${r.problem.op}`) ?? []), r]);
+  for (const r of records) {
+    const key = `${r.case}\u0000${r.backend}\u0000${r.problem.op}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
   return [...groups.values()].some((g) => g.every((r) => r.state === 'rejected')) ? EXIT.USAGE : EXIT.OK;
 }
 
