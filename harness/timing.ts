@@ -9,7 +9,7 @@ import type { DeviceTiming, KernelInstance, MeasureOptions } from './types.js';
 /** Samples shorter than this are batched (performance.now() granularity and call overhead). */
 const MIN_SAMPLE_MS = 0.05;
 
-export async function measureWithTinybench(kernel: KernelInstance, opts: MeasureOptions): Promise<DeviceTiming> {
+export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions): Promise<DeviceTiming> {
   // Estimate one call to choose the batch size.
   const t0 = performance.now();
   await kernel.run();

@@ -1,12 +1,16 @@
 /** The CPU backend: always available; its device is the host CPU. */
 import { availableParallelism, cpus } from 'node:os';
-import type { Backend, BackendSession, DeviceInfo } from '../../harness/types.js';
+import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { copyCpu } from './copy.js';
 import { denseJs } from './dense-js.js';
 import { fusedJs } from './fused-js.js';
 import { winogradJs } from './winograd-js.js';
 import { dwconvJs } from './dwconv-js.js';
 import { sparseJs } from './sparse-js.js';
+import { fusedWasm } from './fused-wasm.js';
+import { sparseWasm } from './sparse-wasm.js';
+import { WorkerPool } from './wasm/pool.js';
+import type { CpuSession } from './wasm/variant.js';
 
 export function cpuDevice(): DeviceInfo {
   const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
@@ -26,8 +30,25 @@ export const cpuBackend: Backend = {
   async probe() {
     return { available: true, description: cpuDevice().description };
   },
-  async open(): Promise<BackendSession> {
-    return { backend: 'cpu', device: cpuDevice(), close: async () => {} };
+  async open(): Promise<CpuSession> {
+    // One pool per session, grown on demand; its workers stay warm between kernel calls.
+    let pool: WorkerPool | undefined;
+    const retired: WorkerPool[] = [];
+    return {
+      backend: 'cpu',
+      device: cpuDevice(),
+      pool(threads: number) {
+        if (threads <= 1) return undefined;
+        if (!pool || pool.size < threads - 1) {
+          if (pool) retired.push(pool);
+          pool = new WorkerPool(threads - 1);
+        }
+        return pool;
+      },
+      async close() {
+        await Promise.all([...retired, ...(pool ? [pool] : [])].map((p) => p.close()));
+      },
+    };
   },
-  variants: [sparseJs, fusedJs, winogradJs, denseJs, dwconvJs, copyCpu],
+  variants: [fusedWasm, sparseWasm, sparseJs, fusedJs, winogradJs, denseJs, dwconvJs, copyCpu],
 };

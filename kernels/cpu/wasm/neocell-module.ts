@@ -1,0 +1,196 @@
+/**
+ * Builds the WebAssembly module of a NeoCell kernel for one problem: one exported function per
+ * channel segment (group × shift sub-group: their offsets are constants in the code), each
+ * `(lo, hi, scratch)` processing channels [lo, hi) of its segment for the whole batch.
+ *
+ * Two schedules share the passes of passes.ts:
+ *   fused:  per band of A (k rows), the intermediate is that band only (k rows, in L1), consumed
+ *           by the other axis right away;
+ *   sparse: the whole intermediate plane first, then the second pass over it.
+ */
+import type { NeoCellProblem, ProblemData } from '../../../harness/types.js';
+import { axisPieces, cellSegments, type Segment, segmentOutput } from '../codegen.js';
+import { encodeModule, FunctionBuilder } from './encoder.js';
+import { emitHorizontal, emitVertical, LaneCounter, type MaddMode, type PassContext, type Rows, WeightLocals } from './passes.js';
+import { MemoryLayout, type WasmKernelSpec, type WasmSegment } from './runtime.js';
+
+export interface NeoCellWasmOptions {
+  readonly schedule: 'fused' | 'sparse';
+  readonly order: 'AB' | 'BA';
+  readonly rowsPerStep: number;
+  readonly madd: MaddMode;
+  readonly threads: number;
+  /** Constant address offsets in memargs or added explicitly (see FunctionBuilder.offsets). */
+  readonly offsets: 'memarg' | 'add';
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Floats of scratch one thread needs. */
+function scratchFloats(p: NeoCellProblem, o: NeoCellWasmOptions): number {
+  let most = 0;
+  for (const seg of cellSegments(p.cell)) {
+    const { H_out, W_out } = segmentOutput(seg, p.H, p.W);
+    const width = Math.max(p.W, W_out);
+    most = Math.max(most, o.schedule === 'fused' ? Math.max(seg.a.in, seg.a.out) * width : Math.max(H_out * p.W, p.H * W_out));
+  }
+  return most;
+}
+
+/** Emits the body for one channel image (xb, yb, wa, wb, sc set). */
+function emitImage(ctx: PassContext, p: NeoCellProblem, seg: Segment, o: NeoCellWasmOptions): void {
+  const { f } = ctx;
+  const { H, W } = p;
+  const { H_out, W_out } = segmentOutput(seg, H, W);
+  const a = seg.a;
+  const offA = seg.offA;
+  const rowsOf = (local: string, rows: readonly number[], width: number, base = 0): Rows => ({ local, offsets: rows.map((r) => (base + r) * width * 4) });
+  const xr = f.local('xr', 'i32');
+  const yr = f.local('yr', 'i32');
+
+  if (o.schedule === 'fused') {
+    const band = (ps: readonly number[], qs: readonly number[], inBase: number, outBase: number) => {
+      const xRows = rowsOf(xr, qs, W, inBase);
+      const yRows = rowsOf(yr, ps, W_out, outBase);
+      if (o.order === 'AB') {
+        const t = rowsOf('sc', range(ps.length), W);
+        emitVertical(ctx, xRows, t, W, 'wa', (i, j) => (ps[i]! * a.in + qs[j]!) * 4);
+        emitHorizontal(ctx, seg.b, seg.offB, W, W_out, t, yRows, 'wb', o.rowsPerStep);
+      } else {
+        const u = rowsOf('sc', range(qs.length), W_out);
+        emitHorizontal(ctx, seg.b, seg.offB, W, W_out, xRows, u, 'wb', o.rowsPerStep);
+        emitVertical(ctx, u, yRows, W_out, 'wa', (i, j) => (ps[i]! * a.in + qs[j]!) * 4);
+      }
+    };
+    for (const pc of axisPieces(a, offA, H, H_out)) {
+      if (pc.kind === 'full') {
+        f.get('xb').i32((pc.t0 * a.in + offA) * W * 4).i32Add().set(xr);
+        f.get('yb').i32((pc.t0 * a.out + offA) * W_out * 4).i32Add().set(yr);
+        ctx.counter.times(pc.t1 - pc.t0 + 1, () =>
+          f.forLoop('band', pc.t0, pc.t1 + 1, 1, () => {
+            band(range(a.out), range(a.in), 0, 0);
+            f.increment(xr, a.in * W * 4).increment(yr, a.out * W_out * 4);
+          }),
+        );
+      } else {
+        // A clipped band at constant t: rows addressed from the image start.
+        f.get('xb').set(xr);
+        f.get('yb').set(yr);
+        band(pc.p, pc.q, pc.t * a.in + offA, pc.t * a.out + offA);
+      }
+    }
+    return;
+  }
+
+  // sparse: whole-plane passes through the scratch plane.
+  const vertical = (srcBase: string, srcWidth: number, dstBase: string) => {
+    for (const pc of axisPieces(a, offA, H, H_out)) {
+      const ps = pc.kind === 'full' ? range(a.out) : pc.p;
+      const qs = pc.kind === 'full' ? range(a.in) : pc.q;
+      const emit = (inBase: number, outBase: number) =>
+        emitVertical(ctx, rowsOf(xr, qs, srcWidth, inBase), rowsOf(yr, ps, srcWidth, outBase), srcWidth, 'wa', (i, j) => (ps[i]! * a.in + qs[j]!) * 4);
+      if (pc.kind === 'full') {
+        f.get(srcBase).i32((pc.t0 * a.in + offA) * srcWidth * 4).i32Add().set(xr);
+        f.get(dstBase).i32((pc.t0 * a.out + offA) * srcWidth * 4).i32Add().set(yr);
+        ctx.counter.times(pc.t1 - pc.t0 + 1, () =>
+          f.forLoop('band', pc.t0, pc.t1 + 1, 1, () => {
+            emit(0, 0);
+            f.increment(xr, a.in * srcWidth * 4).increment(yr, a.out * srcWidth * 4);
+          }),
+        );
+      } else {
+        f.get(srcBase).set(xr);
+        f.get(dstBase).set(yr);
+        emit(pc.t * a.in + offA, pc.t * a.out + offA);
+      }
+    }
+  };
+  const horizontal = (srcBase: string, dstBase: string, rows: number) => {
+    const step = Math.min(o.rowsPerStep, rows);
+    const loops = Math.floor(rows / step);
+    f.get(srcBase).set(xr);
+    f.get(dstBase).set(yr);
+    ctx.counter.times(loops, () =>
+      f.forLoop('row', 0, loops, 1, () => {
+        emitHorizontal(ctx, seg.b, seg.offB, W, W_out, rowsOf(xr, range(step), W), rowsOf(yr, range(step), W_out), 'wb', step);
+        f.increment(xr, step * W * 4).increment(yr, step * W_out * 4);
+      }),
+    );
+    const rest = rows - loops * step;
+    if (rest > 0) emitHorizontal(ctx, seg.b, seg.offB, W, W_out, rowsOf(xr, range(rest), W), rowsOf(yr, range(rest), W_out), 'wb', rest);
+  };
+  if (o.order === 'AB') {
+    vertical('xb', W, 'sc');
+    horizontal('sc', 'yb', H_out);
+  } else {
+    horizontal('xb', 'sc', H);
+    vertical('sc', W_out, 'yb');
+  }
+}
+
+export function buildNeoCellWasm(p: NeoCellProblem, name: string, o: NeoCellWasmOptions): WasmKernelSpec {
+  const { N, C, H, W } = p;
+  const segs = cellSegments(p.cell);
+  const layout = new MemoryLayout();
+  const X = layout.alloc('x', N * C * H * W);
+  const outs = segs.map((s) => segmentOutput(s, H, W));
+  const { H_out, W_out } = outs[0]!;
+  const Y = layout.alloc('y', N * C * H_out * W_out);
+  const WA = p.cell.groups.map((g, i) => layout.alloc(`wa${i}`, g.channels * g.a.in * g.a.out));
+  const WB = p.cell.groups.map((g, i) => layout.alloc(`wb${i}`, g.channels * g.b.in * g.b.out));
+  const scratchBytes = Math.ceil((scratchFloats(p, o) * 4 + 16) / 64) * 64;
+  layout.alloc('scratch', (scratchBytes * o.threads) / 4);
+
+  const counter = new LaneCounter();
+  const segments: WasmSegment[] = [];
+  const fns = segs.map((seg, si) => {
+    const f = new FunctionBuilder(`seg${si}`, [
+      ['lo', 'i32'],
+      ['hi', 'i32'],
+      ['sc', 'i32'],
+    ]);
+    f.offsets = o.offsets;
+    const ctx: PassContext = { f, madd: o.madd, counter, weights: new WeightLocals(f) };
+    const aStride = seg.a.in * seg.a.out * 4;
+    const bStride = seg.b.in * seg.b.out * 4;
+    const cBase = seg.c0 - seg.local0; // channel index of the group's first channel
+    const planeIn = H * W * 4;
+    const planeOut = H_out * W_out * 4;
+    for (const l of ['wa', 'wb', 'xb', 'yb']) f.local(l, 'i32');
+    const before = counter.lanes;
+    f.forLoop('c', 'lo', 'hi', 1, () => {
+      f.get('c').i32(aStride).i32Mul().i32(WA[seg.group]! - cBase * aStride).i32Add().set('wa');
+      f.get('c').i32(bStride).i32Mul().i32(WB[seg.group]! - cBase * bStride).i32Add().set('wb');
+      const weightLoads = f.mark();
+      f.get('c').i32(planeIn).i32Mul().i32(X).i32Add().set('xb');
+      f.get('c').i32(planeOut).i32Mul().i32(Y).i32Add().set('yb');
+      f.forLoop('n', 0, N, 1, () => {
+        emitImage(ctx, p, seg, o);
+        f.increment('xb', C * planeIn).increment('yb', C * planeOut);
+      });
+      f.insertAt(weightLoads, () => ctx.weights.emitLoads());
+    });
+    const perImage = counter.lanes - before;
+    counter.lanes = before + perImage * N * (seg.c1 - seg.c0);
+    segments.push({ fn: f.name, c0: seg.c0, c1: seg.c1, costPerChannel: Math.max(1, perImage) });
+    return f;
+  });
+  const { bytes, text } = encodeModule(fns, layout.pages);
+  const macs = counter.lanes;
+  return {
+    name,
+    bytes,
+    text,
+    layout,
+    segments,
+    scratchBytes,
+    threads: o.threads,
+    executed: { multiplies: macs, adds: macs, macs },
+    upload: (mem: Float32Array, l: MemoryLayout, data: ProblemData) => {
+      const w = data.cellWeights;
+      if (!w) throw new Error(`${name}: problem data has no NeoCell weights`);
+      w.a.forEach((arr, g) => mem.set(arr, l.region(`wa${g}`).offset / 4));
+      w.b.forEach((arr, g) => mem.set(arr, l.region(`wb${g}`).offset / 4));
+    },
+  };
+}

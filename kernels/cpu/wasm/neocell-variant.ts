@@ -1,0 +1,47 @@
+/** The parameter space and constraints of the WebAssembly NeoCell variants (fused and sparse). */
+import type { KernelVariant, NeoCellProblem } from '../../../harness/types.js';
+import { cheaperOrder } from '../codegen.js';
+import { buildNeoCellWasm, type NeoCellWasmOptions } from './neocell-module.js';
+import type { MaddMode } from './passes.js';
+import { WasmKernel } from './runtime.js';
+import { checkMachineParams, machineDefaults, machineParams, sessionPool } from './variant.js';
+
+const ROWS_PER_STEP = [1, 2, 4];
+
+function options(schedule: NeoCellWasmOptions['schedule'], params: Record<string, unknown>): NeoCellWasmOptions {
+  return {
+    schedule,
+    order: params.order as 'AB' | 'BA',
+    rowsPerStep: Number(params.rows),
+    madd: params.madd as MaddMode,
+    threads: Number(params.threads),
+    offsets: params.offsets as 'memarg' | 'add',
+  };
+}
+
+export function neoCellWasmVariant(name: string, schedule: NeoCellWasmOptions['schedule']): KernelVariant {
+  return {
+    backend: 'cpu',
+    name,
+    op: 'neocell',
+    role: 'neocell',
+    params: (_problem, device) => [
+      { name: 'order', values: ['AB', 'BA'], doc: 'which axis is applied first (AB: A on rows, then B on columns)' },
+      { name: 'rows', values: ROWS_PER_STEP, doc: 'rows per step of the column (B) pass: each B vector is loaded once for this many rows' },
+      { name: 'offsets', values: ['add', 'memarg'], doc: 'constant address offsets added to the pointer (add) or in the load/store (memarg); V8 hoists each memarg offset into a register' },
+      ...machineParams(device),
+    ],
+    defaults: (problem, device) => ({ order: cheaperOrder(problem as NeoCellProblem), rows: 2, offsets: 'add', ...machineDefaults(device) }),
+    check(problem, params) {
+      const p = problem as NeoCellProblem;
+      // Input + output + one scratch per thread, in bytes; a rough bound is enough to refuse early.
+      const bytes = 4 * (2 * p.N * p.C * p.H * p.W * 4 + Number(params.threads) * 4 * p.H * p.W);
+      return checkMachineParams(params, bytes);
+    },
+    async create(problem, params, session) {
+      const o = options(schedule, params);
+      const spec = buildNeoCellWasm(problem as NeoCellProblem, `${name}-${o.order}-r${o.rowsPerStep}-${o.madd}-t${o.threads}`, o);
+      return WasmKernel.create(spec, sessionPool(session, o.threads));
+    },
+  };
+}

@@ -1,0 +1,239 @@
+/**
+ * The two f32x4 passes every WebAssembly NeoCell kernel is made of, emitted for one problem with
+ * block sizes, offsets and widths as constants:
+ *
+ * - vertical (A): dst row p = Σ_q a[p][q] · src row q. Vectorised along the row: 4 columns per
+ *   f32x4, the k input vectors loaded once and used by every output row; a[p][q] broadcast
+ *   (load32_splat). 100 % lane use when the width is a multiple of 4; otherwise the last vector
+ *   overlaps the previous one (recomputing ≤ 3 columns), and rows narrower than 4 store lane by lane.
+ * - horizontal (B): dst[j] = Σ_q src[block + q] · b[q][j − block]. Within a block all output
+ *   columns share their inputs, so src[q] is broadcast and multiplied by 4 consecutive entries of
+ *   B's row q (contiguous in the weight layout). A block of `out` columns takes ⌈out/4⌉ vectors
+ *   (7 → 2: 87.5 % lane use, the lane waste of this scheme). Several rows are done together so each
+ *   B vector is loaded once for all of them.
+ *
+ * Addresses are (i32 local, constant byte offset) pairs so constants go into memarg offsets.
+ */
+import type { AxisSpec } from '../../../core/spec.js';
+import { axisPieces } from '../codegen.js';
+import type { FunctionBuilder } from './encoder.js';
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Multiply-accumulate style: separate f32x4.mul + f32x4.add, or f32x4.relaxed_madd. */
+export type MaddMode = 'plain' | 'relaxed';
+
+/** Counts the lanes of multiply-adds a generated kernel executes (lane waste included). */
+export class LaneCounter {
+  lanes = 0;
+  private factor = 1;
+  /** Runs `emit` with every counted operation multiplied by `trips` (a loop around it). */
+  times(trips: number, emit: () => void): void {
+    const f = this.factor;
+    this.factor = f * trips;
+    try {
+      emit();
+    } finally {
+      this.factor = f;
+    }
+  }
+  count(madds: number): void {
+    this.lanes += 4 * madds * this.factor;
+  }
+}
+
+/**
+ * The current channel's weights as v128 locals, loaded once per channel. Loading them inside the
+ * loops as `local + offset` made V8 hoist every distinct address into its own register, spill them
+ * all and reload an address before each weight load; locals spill as values instead (one
+ * stack-relative load per use, no address arithmetic).
+ */
+export class WeightLocals {
+  private readonly used = new Map<string, { base: string; offset: number; splat: boolean }>();
+  constructor(private readonly f: FunctionBuilder) {}
+  /** A local holding weight `base + offset` broadcast to 4 lanes. */
+  splat(base: string, offset: number): string {
+    return this.use(base, offset, true);
+  }
+  /** A local holding the 4 weights at `base + offset`. */
+  vector(base: string, offset: number): string {
+    return this.use(base, offset, false);
+  }
+  private use(base: string, offset: number, splat: boolean): string {
+    const name = `${base}${splat ? 's' : 'v'}${offset}`;
+    if (!this.used.has(name)) this.used.set(name, { base, offset, splat });
+    return this.f.local(name, 'v128');
+  }
+  /** Emits the loads of every local handed out so far (at the channel's start). */
+  emitLoads(): void {
+    for (const [name, { base, offset, splat }] of this.used) {
+      this.f.get(base);
+      if (splat) this.f.v128Load32Splat(offset);
+      else this.f.v128Load(offset);
+      this.f.set(name);
+    }
+  }
+}
+
+export interface PassContext {
+  readonly f: FunctionBuilder;
+  readonly madd: MaddMode;
+  readonly counter: LaneCounter;
+  readonly weights: WeightLocals;
+}
+
+/**
+ * acc = (first ? 0 : acc) + a·b, where `pushA` and `pushB` push one v128 each.
+ * Relaxed mode emits one f32x4.relaxed_madd (a·b + c).
+ */
+function mac(ctx: PassContext, acc: string, first: boolean, pushA: () => void, pushB: () => void): void {
+  const { f } = ctx;
+  pushA();
+  pushB();
+  if (first) f.f32x4Mul();
+  else if (ctx.madd === 'relaxed') f.get(acc).f32x4RelaxedMadd();
+  else f.f32x4Mul().get(acc).f32x4Add();
+  f.set(acc);
+}
+
+/** Stores local `value` (v128) at local + offset, only its first `lanes` lanes when lanes < 4. */
+export function storeLanes(f: FunctionBuilder, addrLocal: string, offset: number, value: string, lanes: number): void {
+  if (lanes >= 4) {
+    const o = f.ptr(addrLocal, offset);
+    f.get(value).v128Store(o);
+    return;
+  }
+  if (lanes >= 2) {
+    const o = f.ptr(addrLocal, offset);
+    f.get(value).v128Store64Lane(0, o);
+  }
+  if (lanes === 1) {
+    const o = f.ptr(addrLocal, offset);
+    f.get(value).v128Store32Lane(0, o);
+  }
+  if (lanes === 3) {
+    const o = f.ptr(addrLocal, offset + 8);
+    f.get(value).v128Store32Lane(2, o);
+  }
+}
+
+/** A set of rows: a base address local and each row's constant byte offset from it. */
+export interface Rows {
+  readonly local: string;
+  readonly offsets: readonly number[];
+}
+
+/**
+ * Vertical pass over `width` columns: dst.offsets[i] = Σ_j coef(i, j) · src.offsets[j], with
+ * coef(i, j) at byte `coefOffset(i, j)` from local `coefLocal`.
+ */
+export function emitVertical(ctx: PassContext, src: Rows, dst: Rows, width: number, coefLocal: string, coefOffset: (i: number, j: number) => number): void {
+  const coef = (i: number, j: number) => ctx.weights.splat(coefLocal, coefOffset(i, j));
+  const { f } = ctx;
+  const xs = src.offsets.map((_, j) => f.local(`vx${j}`, 'v128'));
+  const acc = f.local('vacc', 'v128');
+  const sp = f.local('vsp', 'i32');
+  const dp = f.local('vdp', 'i32');
+  const body = (lanes: number) => {
+    src.offsets.forEach((off, j) => f.v128Load(f.ptr(sp, off)).set(xs[j]!));
+    dst.offsets.forEach((off, i) => {
+      xs.forEach((x, j) =>
+        mac(ctx, acc, j === 0, () => f.get(coef(i, j)), () => f.get(x)),
+      );
+      if (xs.length === 0) f.v128Zero().set(acc);
+      storeLanes(f, dp, off, acc, lanes);
+    });
+    ctx.counter.count(dst.offsets.length * src.offsets.length);
+  };
+  const setPointers = (colBytes: string | number) => {
+    f.get(src.local);
+    if (typeof colBytes === 'string') f.get(colBytes).i32Add();
+    else if (colBytes !== 0) f.i32(colBytes).i32Add();
+    f.set(sp);
+    f.get(dst.local);
+    if (typeof colBytes === 'string') f.get(colBytes).i32Add();
+    else if (colBytes !== 0) f.i32(colBytes).i32Add();
+    f.set(dp);
+  };
+  const full = Math.floor(width / 4);
+  if (full > 0) {
+    const col = f.local('vcol', 'i32');
+    ctx.counter.times(full, () =>
+      f.forLoop(col, 0, full * 16, 16, () => {
+        setPointers(col);
+        body(4);
+      }),
+    );
+  }
+  if (width % 4 !== 0) {
+    // Width ≥ 4: one more full vector ending at the last column (recomputes a few columns).
+    setPointers(width >= 4 ? (width - 4) * 4 : 0);
+    body(width >= 4 ? 4 : width);
+  }
+}
+
+/** Vector starts covering `n` consecutive columns: 0, 4, …, and a last one ending at n (overlapping). */
+export function vectorStarts(n: number): { start: number; lanes: number }[] {
+  if (n < 4) return [{ start: 0, lanes: n }];
+  const starts = range(Math.floor(n / 4)).map((i) => ({ start: 4 * i, lanes: 4 }));
+  if (n % 4) starts.push({ start: n - 4, lanes: 4 });
+  return starts;
+}
+
+/**
+ * Horizontal pass along one axis of B over the given rows (same column layout in every row):
+ * src columns `nIn`, dst columns `nOut`, blocks placed at t·in + offset (inputs) and
+ * t·out + offset (outputs). `rowsPerStep` rows share each loaded B vector.
+ */
+export function emitHorizontal(ctx: PassContext, axis: AxisSpec, offset: number, nIn: number, nOut: number, src: Rows, dst: Rows, bLocal: string, rowsPerStep: number): void {
+  const { f } = ctx;
+  const sp = f.local('hsp', 'i32');
+  const dp = f.local('hdp', 'i32');
+  /** One block: output columns ps (contiguous), inputs qs (contiguous), at sp/dp. */
+  const block = (ps: readonly number[], qs: readonly number[]) => {
+    const p0 = ps[0]!;
+    const vecs = vectorStarts(ps.length).map((v) => ({ start: p0 + v.start, lanes: v.lanes }));
+    const rowIdx = range(src.offsets.length);
+    for (let r0 = 0; r0 < rowIdx.length; r0 += rowsPerStep) {
+      const rows = rowIdx.slice(r0, r0 + rowsPerStep);
+      const accs = rows.map((r) => vecs.map((_, v) => f.local(`hacc${r - r0}_${v}`, 'v128')));
+      // src[q] of each row, broadcast once and used by all of the block's output vectors.
+      const svs = rows.map((r) => f.local(`hs${r - r0}`, 'v128'));
+      qs.forEach((q, qi) => {
+        vecs.forEach((vec, v) => {
+          // B row q, output columns vec.start… (4 consecutive weights of this channel).
+          const bv = ctx.weights.vector(bLocal, (q * axis.out + vec.start) * 4);
+          rows.forEach((r, ri) => {
+            if (v === 0) f.v128Load32Splat(f.ptr(sp, src.offsets[r]! + (q - qs[0]!) * 4)).set(svs[ri]!);
+            mac(ctx, accs[ri]![v]!, qi === 0, () => f.get(svs[ri]!), () => f.get(bv));
+          });
+        });
+      });
+      rows.forEach((r, ri) =>
+        vecs.forEach((vec, v) => {
+          if (qs.length === 0) f.v128Zero().set(accs[ri]![v]!);
+          storeLanes(f, dp, dst.offsets[r]! + (vec.start - p0) * 4, accs[ri]![v]!, vec.lanes);
+        }),
+      );
+      ctx.counter.count(rows.length * vecs.length * qs.length);
+    }
+  };
+  for (const pc of axisPieces(axis, offset, nIn, nOut)) {
+    if (pc.kind === 'full') {
+      const t = f.local('ht', 'i32');
+      f.get(src.local).i32((pc.t0 * axis.in + offset) * 4).i32Add().set(sp);
+      f.get(dst.local).i32((pc.t0 * axis.out + offset) * 4).i32Add().set(dp);
+      ctx.counter.times(pc.t1 - pc.t0 + 1, () =>
+        f.forLoop(t, pc.t0, pc.t1 + 1, 1, () => {
+          block(range(axis.out), range(axis.in));
+          f.increment(sp, axis.in * 4).increment(dp, axis.out * 4);
+        }),
+      );
+    } else {
+      // Clipped block at constant t: point sp/dp at its first valid input / output column.
+      f.get(src.local).i32((pc.t * axis.in + offset + pc.q[0]!) * 4).i32Add().set(sp);
+      f.get(dst.local).i32((pc.t * axis.out + offset + pc.p[0]!) * 4).i32Add().set(dp);
+      block(pc.p, pc.q);
+    }
+  }
+}

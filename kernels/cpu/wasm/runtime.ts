@@ -1,0 +1,172 @@
+/**
+ * Running generated WebAssembly kernels: the memory layout shared by a kernel's functions, the
+ * kernel instance (inputs uploaded once in prepare(), like a GPU buffer, so run() times the kernel
+ * alone), and the split of channels over threads.
+ */
+import v8 from 'node:v8';
+import type { ExecutedCounts, KernelInstance, ProblemData } from '../../../harness/types.js';
+import type { WorkerPool } from './pool.js';
+
+// Relaxed SIMD (f32x4.relaxed_madd) is behind a flag in Node 20. V8 flags are per process, so
+// worker threads see it too; it must be set before the first module is compiled.
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b,
+]);
+/** Whether this engine accepts f32x4.relaxed_madd (kernels fall back to mul + add without it). */
+export const RELAXED_SIMD_AVAILABLE = WebAssembly.validate(RELAXED_PROBE);
+
+const PAGE = 65536;
+/** Bytes a kernel may read past the end of any region (a 4-lane load at the last element). */
+const SLACK = 16;
+/** Largest memory this backend allocates (shared wasm32 memories must declare their maximum). */
+export const MAX_WASM_BYTES = 2 ** 31;
+
+/** Byte offsets of named float regions, 16-byte aligned, each followed by read slack. */
+export class MemoryLayout {
+  private next = 64; // keep address 0 unused: a zero offset in generated code is always a bug
+  readonly regions = new Map<string, { offset: number; floats: number }>();
+
+  alloc(name: string, floats: number): number {
+    const offset = this.next;
+    this.regions.set(name, { offset, floats });
+    this.next = Math.ceil((offset + floats * 4 + SLACK) / 16) * 16;
+    return offset;
+  }
+  region(name: string): { offset: number; floats: number } {
+    const r = this.regions.get(name);
+    if (!r) throw new Error(`wasm layout: no region ${name}`);
+    return r;
+  }
+  get bytes(): number {
+    return this.next;
+  }
+  get pages(): number {
+    return Math.ceil(this.next / PAGE);
+  }
+}
+
+/** One call of an exported function over a channel range [lo, hi) with a thread's scratch. */
+export type WasmCall = readonly [fn: string, lo: number, hi: number, scratch: number];
+
+/** A channel range of the problem processed by one exported function, with its cost per channel. */
+export interface WasmSegment {
+  readonly fn: string;
+  readonly c0: number;
+  readonly c1: number;
+  readonly costPerChannel: number;
+}
+
+/**
+ * Splits channels over `threads` so each thread gets about the same work (segments of different
+ * block sizes cost differently per channel, e.g. the "4+7" groups).
+ */
+export function partitionCalls(segments: readonly WasmSegment[], threads: number, scratchBase: number, scratchBytes: number): WasmCall[][] {
+  const total = segments.reduce((s, g) => s + (g.c1 - g.c0) * g.costPerChannel, 0);
+  const calls: WasmCall[][] = Array.from({ length: threads }, () => []);
+  let done = 0;
+  let thread = 0;
+  for (const g of segments) {
+    let lo = g.c0;
+    for (let c = g.c0; c < g.c1; c++) {
+      done += g.costPerChannel;
+      const boundary = ((thread + 1) * total) / threads;
+      if (done >= boundary - 1e-9 && thread < threads - 1) {
+        calls[thread]!.push([g.fn, lo, c + 1, scratchBase + thread * scratchBytes]);
+        lo = c + 1;
+        thread++;
+      }
+    }
+    if (lo < g.c1) calls[thread]!.push([g.fn, lo, g.c1, scratchBase + thread * scratchBytes]);
+  }
+  return calls;
+}
+
+export interface WasmKernelSpec {
+  readonly name: string;
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly text: string;
+  readonly layout: MemoryLayout;
+  readonly segments: readonly WasmSegment[];
+  /** Bytes of scratch per thread, at region "scratch". */
+  readonly scratchBytes: number;
+  readonly threads: number;
+  readonly executed?: ExecutedCounts;
+  /** Writes weights (and zeroes padded buffers) into memory once per problem. */
+  readonly upload?: (memory: Float32Array, layout: MemoryLayout, data: ProblemData) => void;
+  /** A function called once after upload on every thread's scratch (e.g. zero its padding). */
+  readonly init?: string;
+}
+
+type Exports = Record<string, (...args: number[]) => void>;
+
+export class WasmKernel implements KernelInstance {
+  readonly source: string;
+  readonly executed?: ExecutedCounts;
+  private readonly memory: WebAssembly.Memory;
+  private readonly f32: Float32Array;
+  private exports: Exports = {};
+  private readonly calls: WasmCall[][];
+  private poolId: number | undefined;
+
+  private constructor(
+    private readonly spec: WasmKernelSpec,
+    private readonly pool: WorkerPool | undefined,
+  ) {
+    this.source = spec.text;
+    this.executed = spec.executed;
+    this.memory = new WebAssembly.Memory({ initial: spec.layout.pages, maximum: spec.layout.pages, shared: true });
+    this.f32 = new Float32Array(this.memory.buffer);
+    this.calls = partitionCalls(spec.segments, spec.threads, spec.layout.region('scratch').offset, spec.scratchBytes);
+  }
+
+  static async create(spec: WasmKernelSpec, pool: WorkerPool | undefined): Promise<WasmKernel> {
+    if (spec.layout.bytes > MAX_WASM_BYTES) throw new Error(`${spec.name}: needs ${spec.layout.bytes} bytes of wasm memory, at most ${MAX_WASM_BYTES}`);
+    if (spec.threads > 1 && !pool) throw new Error(`${spec.name}: ${spec.threads} threads need a worker pool`);
+    const k = new WasmKernel(spec, pool);
+    const module = await WebAssembly.compile(spec.bytes);
+    const instance = await WebAssembly.instantiate(module, { env: { memory: k.memory } });
+    k.exports = instance.exports as unknown as Exports;
+    if (spec.threads > 1) k.poolId = await pool!.load(module, k.memory, k.calls.slice(1));
+    return k;
+  }
+
+  prepare(data: ProblemData): void {
+    const x = this.spec.layout.region('x');
+    if (data.x.length !== x.floats) throw new Error(`${this.spec.name}: input has ${data.x.length} elements, the kernel was built for ${x.floats}`);
+    this.f32.set(data.x, x.offset / 4);
+    this.spec.upload?.(this.f32, this.spec.layout, data);
+    if (this.spec.init) {
+      const scratch = this.spec.layout.region('scratch').offset;
+      for (let t = 0; t < this.spec.threads; t++) this.exports[this.spec.init]!(scratch + t * this.spec.scratchBytes);
+    }
+  }
+
+  poisonOutput(): void {
+    const y = this.spec.layout.region('y');
+    this.f32.fill(NaN, y.offset / 4, y.offset / 4 + y.floats);
+  }
+
+  run(): void {
+    if (this.poolId !== undefined) {
+      this.pool!.run(this.poolId, () => this.runCalls(this.calls[0]!));
+    } else {
+      this.runCalls(this.calls[0]!);
+    }
+  }
+
+  private runCalls(calls: readonly WasmCall[]): void {
+    for (const [fn, lo, hi, scratch] of calls) this.exports[fn]!(lo, hi, scratch);
+  }
+
+  readOutput(): Float32Array {
+    const y = this.spec.layout.region('y');
+    return this.f32.slice(y.offset / 4, y.offset / 4 + y.floats);
+  }
+
+  dispose(): void {
+    if (this.poolId !== undefined) this.pool!.drop(this.poolId);
+    this.poolId = undefined;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * A WebAssembly kernel thread (see pool.ts): waits on the shared control words, runs its channel
+ * range of the requested kernel, counts itself done. Kernels and their call lists arrive on a
+ * message port and are read synchronously, so the thread never returns to its event loop.
+ */
+import v8 from 'node:v8';
+import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { COMMAND, CTL, type LoadMessage, SPIN_MS } from './pool.js';
+import type { WasmCall } from './runtime.js';
+
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+const { ctl: buffer, port, index } = workerData as { ctl: SharedArrayBuffer; port: MessagePort; index: number };
+const ctl = new Int32Array(buffer);
+const kernels = new Map<number, { exports: Record<string, (...a: number[]) => void>; calls: readonly WasmCall[] }>();
+
+function waitForGeneration(seen: number): number {
+  let start = performance.now();
+  let spins = 0;
+  for (;;) {
+    const g = Atomics.load(ctl, CTL.generation);
+    if (g !== seen) return g;
+    if (++spins % 1024 === 0 && performance.now() - start > SPIN_MS) {
+      Atomics.store(ctl, CTL.sleeping + index, 1);
+      Atomics.wait(ctl, CTL.generation, seen);
+      Atomics.store(ctl, CTL.sleeping + index, 0);
+      start = performance.now();
+    }
+  }
+}
+
+function execute(command: number, id: number): void {
+  if (command === COMMAND.load) {
+    const msg = receiveMessageOnPort(port)?.message as LoadMessage | undefined;
+    if (!msg || msg.id !== id) throw new Error(`expected kernel ${id}, got ${msg?.id ?? 'no message'}`);
+    const instance = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory } });
+    kernels.set(id, { exports: instance.exports as never, calls: msg.calls });
+  } else if (command === COMMAND.drop) {
+    kernels.delete(id);
+  } else if (command === COMMAND.run) {
+    const k = kernels.get(id);
+    if (!k) throw new Error(`kernel ${id} is not loaded`);
+    for (const [fn, lo, hi, scratch] of k.calls) k.exports[fn]!(lo, hi, scratch);
+  }
+}
+
+// The pool bumps the generation only after this message, so nothing is missed.
+let seen = Atomics.load(ctl, CTL.generation);
+port.postMessage({ ready: true });
+for (;;) {
+  seen = waitForGeneration(seen);
+  try {
+    execute(Atomics.load(ctl, CTL.command), Atomics.load(ctl, CTL.kernel));
+  } catch (e) {
+    port.postMessage({ error: e instanceof Error ? e.message : String(e) });
+    Atomics.store(ctl, CTL.failed, 1);
+  } finally {
+    Atomics.sub(ctl, CTL.pending, 1);
+  }
+}
