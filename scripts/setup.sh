@@ -26,7 +26,8 @@ want=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.neotune-lock.sha256
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: npm ci" >&2
-  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  # onnxruntime-node ships its CPU build; its install script would download a CUDA provider.
+  ONNXRUNTIME_NODE_INSTALL=skip PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
   echo "$want" >"$stamp"
 fi
 

@@ -41,8 +41,11 @@ describe('CPU NeoCell variants', () => {
   }
 });
 
-describe('CPU depthwise conv baseline', () => {
-  const dw = cpuBackend.variants.find((v) => v.name === 'dwconv-js')!;
+describe('CPU depthwise conv baselines and peers', () => {
+  const dwVariants = cpuBackend.variants.filter((v) => v.op === 'dwconv');
+  it('has the JS and WASM baselines and both peers', () => {
+    assert.deepEqual(dwVariants.map((v) => v.name).sort(), ['dwconv-js', 'dwconv-wasm', 'ort-dwconv', 'tfjs-wasm-dwconv']);
+  });
   for (const [K, H, W] of [
     [7, 14, 14],
     [7, 5, 6],
@@ -50,10 +53,17 @@ describe('CPU depthwise conv baseline', () => {
     [4, 8, 8],
     [1, 3, 3],
   ] as const) {
-    it(`K = ${K} on ${H}×${W} (interior and zero-padded border)`, async () => {
+    it(`K = ${K} on ${H}×${W} (interior and zero-padded border): every variant, every parameter point`, async () => {
       const p = dwconvProblem({ N: 2, C: 3, H, W, K });
-      const r = await evaluateCandidate(session, dw, p, {}, makeProblemData(p, K), { verifyOnly: true });
-      assert.equal(r.state, 'verified', r.error);
+      const data = makeProblemData(p, K);
+      for (const v of dwVariants) {
+        for (const params of candidateParams(v, p, session, { allParams: true })) {
+          const r = await evaluateCandidate(session, v, p, params, data, { verifyOnly: true });
+          // tfjs pads even K on the other side: it refuses them up front (rejected, with the reason).
+          if (v.name === 'tfjs-wasm-dwconv' && K % 2 === 0) assert.equal(r.state, 'rejected', r.error);
+          else assert.equal(r.state, 'verified', `${v.name} ${JSON.stringify(params)}: ${r.error}`);
+        }
+      }
     });
   }
 });

@@ -6,10 +6,13 @@ import { denseJs } from './dense-js.js';
 import { fusedJs } from './fused-js.js';
 import { winogradJs } from './winograd-js.js';
 import { dwconvJs } from './dwconv-js.js';
+import { dwconvWasm } from './dwconv-wasm.js';
 import { sparseJs } from './sparse-js.js';
 import { fusedWasm } from './fused-wasm.js';
 import { sparseWasm } from './sparse-wasm.js';
 import { WorkerPool } from './wasm/pool.js';
+import { ortDwConv } from './peers/ort-dwconv.js';
+import { tfjsWasmDwConv } from './peers/tfjs-wasm-dwconv.js';
 import type { CpuSession } from './wasm/variant.js';
 
 export function cpuDevice(): DeviceInfo {
@@ -50,5 +53,5 @@ export const cpuBackend: Backend = {
       },
     };
   },
-  variants: [fusedWasm, sparseWasm, sparseJs, fusedJs, winogradJs, denseJs, dwconvJs, copyCpu],
+  variants: [fusedWasm, sparseWasm, sparseJs, fusedJs, winogradJs, denseJs, dwconvWasm, dwconvJs, ortDwConv, tfjsWasmDwConv, copyCpu],
 };
