@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../core/files.js';
 import type { Environment } from './environment.js';
 import type { ProblemRecord } from './problem.js';
-import type { BackendName, KernelRole, Params } from './types.js';
+import type { BackendName, CeilingRecord, KernelRole, Params } from './types.js';
 
 export const RESULTS_SCHEMA = 'neotune-results';
 export const RESULTS_VERSION = 1;
@@ -50,6 +50,8 @@ export interface ResultFile {
   command: string;
   environment: Environment;
   records: ResultRecord[];
+  /** Ceilings measured in the same run (e.g. the WASM SIMD peak per thread count). */
+  ceilings?: CeilingRecord[];
 }
 
 export function writeResults(path: string, file: ResultFile): void {

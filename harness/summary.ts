@@ -1,23 +1,29 @@
 /**
- * Side-by-side summary of a run: per case and backend, the fastest verified NeoCell kernel next to
- * the depthwise baseline and the copy ceiling measured in the same run. Ratios only: absolute
- * times on a shared machine mean little, ratios measured together do.
+ * Side-by-side summary of a run: per case and backend, the fastest verified NeoCell kernel (and
+ * each NeoCell variant's fastest point) next to every depthwise conv (own baselines and peers),
+ * the copy ceiling and the compute peak measured in the same run. Ratios only: absolute times on a
+ * shared machine mean little, ratios measured together do.
  */
 import type { ResultRecord } from './results.js';
+import type { CeilingRecord } from './types.js';
 
 export interface SummaryRow {
   readonly case: string;
   readonly backend: string;
   readonly shape: string;
   readonly label: string;
+  /** The fastest verified record of the row (one NeoCell variant, or all of them). */
   readonly best?: ResultRecord;
-  readonly dwconv?: ResultRecord;
+  /** Fastest verified depthwise conv of each kernel (baselines and peers), by kernel name. */
+  readonly dwconvs: ReadonlyMap<string, ResultRecord>;
   readonly copy?: ResultRecord;
   /** Useful GFLOP/s of the best NeoCell kernel. */
   readonly gflops?: number;
+  /** That as a fraction of the compute peak for the same thread count (when the backend has one). */
+  readonly peakFraction?: number;
   /** best time / copy time (1 = as fast as copying the tensor). */
   readonly xCopy?: number;
-  /** dwconv time / best time (> 1 = NeoCell faster). */
+  /** fastest dwconv time / best time (> 1 = NeoCell faster). */
   readonly speedupVsDwconv?: number;
   readonly failed: number;
 }
@@ -26,28 +32,65 @@ function fastest(rs: readonly ResultRecord[]): ResultRecord | undefined {
   return rs.filter((r) => r.verified && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!)[0];
 }
 
-export function summarize(records: readonly ResultRecord[]): SummaryRow[] {
-  const keys = [...new Set(records.map((r) => `${r.case ?? r.problem.label}\u0000${r.backend}`))];
-  return keys.map((k) => {
-    const [c, backend] = k.split('\u0000') as [string, string];
-    const rs = records.filter((r) => (r.case ?? r.problem.label) === c && r.backend === backend);
-    const neo = rs.filter((r) => r.problem.op === 'neocell');
-    const best = fastest(neo);
-    const dwconv = fastest(rs.filter((r) => r.problem.op === 'dwconv'));
-    const copy = fastest(rs.filter((r) => r.problem.op === 'copy'));
-    const p = (best ?? neo[0] ?? rs[0])!.problem;
-    return {
-      case: c,
-      backend,
-      shape: `${p.N}×${p.C}×${p.H}×${p.W}`,
-      label: p.label,
-      best,
-      dwconv,
-      copy,
-      gflops: best ? best.flops.useful / (best.median_ms! * 1e6) : undefined,
-      xCopy: best && copy ? best.median_ms! / copy.median_ms! : undefined,
-      speedupVsDwconv: best && dwconv ? dwconv.median_ms! / best.median_ms! : undefined,
-      failed: rs.filter((r) => !r.verified).length,
-    };
+/** The best compute peak for a kernel's thread count (any multiply-add mode). */
+function peakFor(best: ResultRecord, ceilings: readonly CeilingRecord[]): number | undefined {
+  const threads = Number(best.params.threads ?? 1);
+  const peaks = ceilings.filter((c) => c.backend === best.backend && c.name.endsWith('peak') && Number(c.params.threads ?? 1) === threads).map((c) => c.gflops);
+  return peaks.length ? Math.max(...peaks) : undefined;
+}
+
+function row(c: string, backend: string, rs: readonly ResultRecord[], neo: readonly ResultRecord[], ceilings: readonly CeilingRecord[]): SummaryRow {
+  const best = fastest(neo);
+  const dwconvs = new Map<string, ResultRecord>();
+  for (const r of rs.filter((x) => x.problem.op === 'dwconv')) {
+    const f = fastest(rs.filter((x) => x.problem.op === 'dwconv' && x.kernel === r.kernel));
+    if (f) dwconvs.set(r.kernel, f);
+  }
+  const dw = fastest([...dwconvs.values()]);
+  const copy = fastest(rs.filter((r) => r.problem.op === 'copy'));
+  const p = (best ?? neo[0] ?? rs[0])!.problem;
+  const gflops = best ? best.flops.useful / (best.median_ms! * 1e6) : undefined;
+  const peak = best ? peakFor(best, ceilings) : undefined;
+  return {
+    case: c,
+    backend,
+    shape: `${p.N}×${p.C}×${p.H}×${p.W}`,
+    label: p.label,
+    best,
+    dwconvs,
+    copy,
+    gflops,
+    peakFraction: gflops !== undefined && peak ? gflops / peak : undefined,
+    xCopy: best && copy ? best.median_ms! / copy.median_ms! : undefined,
+    speedupVsDwconv: best && dw ? dw.median_ms! / best.median_ms! : undefined,
+    failed: neo.filter((r) => !r.verified).length,
+  };
+}
+
+function caseKeys(records: readonly ResultRecord[]): [string, string][] {
+  return [...new Set(records.map((r) => `${r.case ?? r.problem.label}\u0000${r.backend}`))].map((k) => k.split('\u0000') as [string, string]);
+}
+
+const inCase = (records: readonly ResultRecord[], c: string, backend: string) => records.filter((r) => (r.case ?? r.problem.label) === c && r.backend === backend);
+
+/** One row per case and backend: the fastest NeoCell kernel of any variant. */
+export function summarize(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = []): SummaryRow[] {
+  return caseKeys(records).map(([c, backend]) => {
+    const rs = inCase(records, c, backend);
+    return row(c, backend, rs, rs.filter((r) => r.problem.op === 'neocell'), ceilings);
   });
+}
+
+/** One row per case, backend and NeoCell variant: that variant's fastest parameter point. */
+export function summarizeVariants(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = []): SummaryRow[] {
+  return caseKeys(records).flatMap(([c, backend]) => {
+    const rs = inCase(records, c, backend);
+    const neo = rs.filter((r) => r.problem.op === 'neocell');
+    return [...new Set(neo.map((r) => r.kernel))].map((k) => row(c, backend, rs, neo.filter((r) => r.kernel === k), ceilings));
+  });
+}
+
+/** Names of the depthwise conv kernels appearing in rows (columns "vs <name>"). */
+export function dwconvNames(rows: readonly SummaryRow[]): string[] {
+  return [...new Set(rows.flatMap((r) => [...r.dwconvs.keys()]))].sort();
 }

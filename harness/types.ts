@@ -127,10 +127,22 @@ export interface KernelVariant {
   create(problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance>;
 }
 
+/** A machine ceiling measured in the run (compute peak, bandwidth), for "% of peak" ratios. */
+export interface CeilingRecord {
+  readonly backend: BackendName;
+  /** e.g. "wasm-simd-peak". */
+  readonly name: string;
+  readonly params: Params;
+  readonly gflops: number;
+  readonly method: string;
+}
+
 /** An opened backend: device facts plus whatever handles its kernels share (device, workers…). */
 export interface BackendSession {
   readonly backend: BackendName;
   readonly device: DeviceInfo;
+  /** Measures this device's ceilings (called once per run, after its kernels, before close). */
+  ceilings?(): Promise<readonly CeilingRecord[]>;
   close(): Promise<void>;
 }
 

@@ -13,7 +13,9 @@ import { sparseWasm } from './sparse-wasm.js';
 import { WorkerPool } from './wasm/pool.js';
 import { ortDwConv } from './peers/ort-dwconv.js';
 import { tfjsWasmDwConv } from './peers/tfjs-wasm-dwconv.js';
-import type { CpuSession } from './wasm/variant.js';
+import { threadValues, type CpuSession } from './wasm/variant.js';
+import { measureSimdPeak } from './wasm/peak.js';
+import { RELAXED_SIMD_AVAILABLE } from './wasm/runtime.js';
 
 export function cpuDevice(): DeviceInfo {
   const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
@@ -37,9 +39,20 @@ export const cpuBackend: Backend = {
     // One pool per session, grown on demand; its workers stay warm between kernel calls.
     let pool: WorkerPool | undefined;
     const retired: WorkerPool[] = [];
-    return {
+    const device = cpuDevice();
+    const session: CpuSession = {
       backend: 'cpu',
-      device: cpuDevice(),
+      device,
+      async ceilings() {
+        const out = [];
+        for (const threads of threadValues(device)) {
+          for (const madd of RELAXED_SIMD_AVAILABLE ? (['plain', 'relaxed'] as const) : (['plain'] as const)) {
+            const r = await measureSimdPeak(madd, threads, session.pool(threads));
+            out.push({ backend: 'cpu' as const, name: 'wasm-simd-peak', params: { threads, madd }, gflops: r.gflops, method: 'independent f32x4 multiply-add chains, tinybench median' });
+          }
+        }
+        return out;
+      },
       pool(threads: number) {
         if (threads <= 1) return undefined;
         if (!pool || pool.size < threads - 1) {
@@ -52,6 +65,7 @@ export const cpuBackend: Backend = {
         await Promise.all([...retired, ...(pool ? [pool] : [])].map((p) => p.close()));
       },
     };
+    return session;
   },
   variants: [fusedWasm, sparseWasm, sparseJs, fusedJs, winogradJs, denseJs, dwconvWasm, dwconvJs, ortDwConv, tfjsWasmDwConv, copyCpu],
 };

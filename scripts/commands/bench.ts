@@ -4,8 +4,8 @@ import { InputError } from '../../core/errors.js';
 import { type BackendRun, type BenchOptions, openBackend, runSuite } from '../../harness/bench.js';
 import { environment } from '../../harness/environment.js';
 import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord, writeResults } from '../../harness/results.js';
-import { summarize } from '../../harness/summary.js';
-import type { Params } from '../../harness/types.js';
+import { dwconvNames, summarize, type SummaryRow, summarizeVariants } from '../../harness/summary.js';
+import type { CeilingRecord, Params } from '../../harness/types.js';
 import { BACKEND_NAMES, BACKENDS, backendEntry } from '../../kernels/registry.js';
 import { DEFAULT_SUITE, resolveSuite, SUITE_NAMES } from '../../suites/suite.js';
 import { EXIT, UnavailableError, action, fmt, formatTable, parseIntOption, progressBar } from '../cli-util.js';
@@ -95,32 +95,67 @@ export async function benchRun(flags: CommonBenchFlags, extra: Partial<BenchOpti
   const kernels = flags.kernels?.split(',').map((s) => s.trim());
   try {
     const records = await runSuite(suite, runs, { ...extra, kernels, pin, seed: flags.seed, measure }, (p) => bar.update(p.done, p.total, p.failed, p.current));
-    return { suite, runs, records };
+    const ceilings: CeilingRecord[] = [];
+    if (!extra.verifyOnly) {
+      for (const r of runs) {
+        bar.update(1, 1, 0, `${r.entry.name} ceilings`);
+        ceilings.push(...((await r.session.ceilings?.()) ?? []));
+      }
+    }
+    return { suite, runs, records, ceilings };
   } finally {
     bar.stop();
     for (const r of runs) await r.session.close();
   }
 }
 
-export function resultFile(records: ResultRecord[], command: string): ResultFile {
-  return { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command, environment: environment(), records };
+export function resultFile(records: ResultRecord[], ceilings: CeilingRecord[], command: string): ResultFile {
+  return { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command, environment: environment(), records, ceilings };
 }
 
-export function summaryTable(records: readonly ResultRecord[]): string {
-  const rows = summarize(records).map((s) => [
+function paramText(r: ResultRecord): string {
+  const kv = Object.entries(r.params).map(([k, v]) => `${k}=${v}`);
+  return kv.length ? ` ${kv.join(',')}` : '';
+}
+
+/**
+ * The summary as header + string cells: fastest NeoCell kernel, useful GFLOP/s, % of the compute
+ * peak at the same thread count, time / copy, and the speedup over every depthwise conv kernel.
+ */
+export function summaryCells(rows: readonly SummaryRow[], withParams: boolean): { header: string[]; cells: string[][] } {
+  const dws = dwconvNames(rows);
+  const header = ['case', 'backend', 'N×C×H×W', 'cell', 'NeoCell kernel', 'median ms', 'GFLOP/s', '% peak', 'time/copy', ...dws.map((d) => `vs ${d}`), 'failed'];
+  const cells = rows.map((s) => [
     s.case,
     s.backend,
     s.shape,
     s.label,
-    s.best ? `${s.best.kernel}${Object.keys(s.best.params).length ? ` ${Object.entries(s.best.params).map(([k, v]) => `${k}=${v}`).join(',')}` : ''}` : 'none verified',
+    s.best ? `${s.best.kernel}${withParams ? paramText(s.best) : ''}` : 'none verified',
     fmt(s.best?.median_ms, 4),
-    fmt(s.gflops, 2),
-    fmt(s.dwconv?.median_ms, 4),
-    s.speedupVsDwconv ? `${fmt(s.speedupVsDwconv, 2)}×` : '–',
+    fmt(s.gflops, 1),
+    s.peakFraction !== undefined ? `${fmt(100 * s.peakFraction, 0)} %` : '–',
     s.xCopy ? `${fmt(s.xCopy, 1)}×` : '–',
+    ...dws.map((d) => {
+      const r = s.dwconvs.get(d);
+      return r && s.best ? `${fmt(r.median_ms! / s.best.median_ms!, 2)}×` : '–';
+    }),
     String(s.failed),
   ]);
-  return formatTable(['case', 'backend', 'N×C×H×W', 'cell', 'best NeoCell kernel', 'median ms', 'GFLOP/s', 'dwconv7 ms', 'vs dwconv', 'time/copy', 'failed'], rows);
+  return { header, cells };
+}
+
+export function summaryTable(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = []): string {
+  const best = summaryCells(summarize(records, ceilings), true);
+  const variants = summaryCells(summarizeVariants(records, ceilings), false);
+  const peaks = ceilings.map((c) => `${c.backend} ${c.name} ${Object.entries(c.params).map(([k, v]) => `${k}=${v}`).join(',')}: ${fmt(c.gflops, 1)} GFLOP/s`);
+  return [
+    'Fastest NeoCell kernel per problem (speedups: depthwise conv time / NeoCell time, measured in this run)',
+    formatTable(best.header, best.cells),
+    '',
+    'Each NeoCell variant at its fastest parameter point',
+    formatTable(variants.header, variants.cells),
+    ...(peaks.length ? ['', `Ceilings measured in this run: ${peaks.join('; ')}`] : []),
+  ].join('\n');
 }
 
 /**
@@ -149,9 +184,9 @@ export function registerBench(program: Command): void {
     .option('--json <file>', 'write the versioned result file (records with raw samples) to FILE')
     .action(
       action(async (o: CommonBenchFlags & { allParams?: boolean; verifyOnly?: boolean; json?: string }) => {
-        const { records } = await benchRun(o, { allParams: o.allParams, verifyOnly: o.verifyOnly }, 'bench');
-        if (o.json) writeResults(o.json, resultFile(records, `neotune ${process.argv.slice(2).join(' ')}`));
-        process.stdout.write(summaryTable(records) + '\n');
+        const { records, ceilings } = await benchRun(o, { allParams: o.allParams, verifyOnly: o.verifyOnly }, 'bench');
+        if (o.json) writeResults(o.json, resultFile(records, ceilings, `neotune ${process.argv.slice(2).join(' ')}`));
+        process.stdout.write(summaryTable(records, ceilings) + '\n');
         const fails = failureLines(records);
         if (fails.length) process.stdout.write(`\n${fails.length} candidate(s) not verified:\n${fails.join('\n')}\n`);
         if (o.json) process.stdout.write(`\nresults: ${o.json}\n`);

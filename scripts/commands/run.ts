@@ -8,9 +8,9 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/files.js';
 import { writeResults } from '../../harness/results.js';
-import { summarize } from '../../harness/summary.js';
+import { summarize, summarizeVariants } from '../../harness/summary.js';
 import { action, fmt, markdownTable } from '../cli-util.js';
-import { addCommonBenchOptions, benchRun, type CommonBenchFlags, failureLines, resultFile, runExitCode, summaryTable } from './bench.js';
+import { addCommonBenchOptions, benchRun, type CommonBenchFlags, failureLines, resultFile, runExitCode, summaryCells, summaryTable } from './bench.js';
 
 export const MAIN_SUITE = 'neonext-t';
 
@@ -20,31 +20,30 @@ export function registerRun(program: Command): void {
     .option('-o, --out <dir>', 'output folder', 'neotune-out')
     .action(
       action(async (o: CommonBenchFlags & { out: string }) => {
-        const { suite, runs, records } = await benchRun(o, { allParams: true }, 'run');
+        const { suite, runs, records, ceilings } = await benchRun(o, { allParams: true }, 'run');
         const out = resolve(o.out);
         const json = join(out, 'results.json');
-        writeResults(json, resultFile(records, `neotune run ${process.argv.slice(3).join(' ')}`.trim()));
-        const rows = summarize(records).map((s) => [
-          s.case,
-          s.backend,
-          s.shape,
-          s.label,
-          s.best ? `${s.best.kernel} ${JSON.stringify(s.best.params)}` : 'none verified',
-          fmt(s.best?.median_ms, 4),
-          fmt(s.gflops, 2),
-          s.speedupVsDwconv ? `${fmt(s.speedupVsDwconv, 2)}×` : '–',
-          s.xCopy ? `${fmt(s.xCopy, 1)}×` : '–',
-        ]);
+        writeResults(json, resultFile(records, ceilings, `neotune run ${process.argv.slice(3).join(' ')}`.trim()));
+        const best = summaryCells(summarize(records, ceilings), true);
+        const variants = summaryCells(summarizeVariants(records, ceilings), false);
         const md = [
           `# neotune run: ${suite.description}`,
           '',
           `Backends: ${runs.map((r) => `${r.entry.name} (${r.session.device.description})`).join(', ')}. Ratios are measured side by side in this run.`,
           '',
-          markdownTable(['case', 'backend', 'N×C×H×W', 'cell', 'best NeoCell kernel', 'median ms', 'useful GFLOP/s', 'vs dwconv 7×7', 'time / copy'], rows),
+          '## Fastest NeoCell kernel per problem',
+          '',
+          markdownTable(best.header, best.cells),
+          '',
+          '## Each NeoCell variant at its fastest parameter point',
+          '',
+          markdownTable(variants.header, variants.cells),
+          '',
+          ...ceilings.map((c) => `- ceiling ${c.backend} ${c.name} ${JSON.stringify(c.params)}: ${fmt(c.gflops, 1)} GFLOP/s (${c.method})`),
           '',
         ].join('\n');
         writeFileAtomic(join(out, 'summary.md'), md);
-        process.stdout.write(summaryTable(records) + '\n');
+        process.stdout.write(summaryTable(records, ceilings) + '\n');
         const fails = failureLines(records);
         if (fails.length) process.stdout.write(`\n${fails.length} candidate(s) not verified:\n${fails.join('\n')}\n`);
         process.stdout.write(`\nwrote ${json}\nwrote ${join(out, 'summary.md')}\n`);
