@@ -57,6 +57,21 @@ describe('neotune CLI', () => {
     assert.ok(f.records.every((x) => x.params.order === 'BA' && x.samples_ms!.length > 0 && x.median_ms! > 0));
   });
 
+  it('bench on the CPU backend: WASM kernels, peers and the SIMD peak in one versioned result file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-cli-'));
+    const file = join(dir, 'r.json');
+    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--kernels', 'fused-wasm,dwconv-wasm,ort-dwconv,tfjs-wasm-dwconv,copy', '--time', '20', '--json', file);
+    assert.equal(r.code, 0, r.err + r.out);
+    const f = readResults(file);
+    assert.deepEqual(new Set(f.records.map((x) => x.kernel)), new Set(['fused-wasm', 'dwconv-wasm', 'ort-dwconv', 'tfjs-wasm-dwconv', 'copy']));
+    assert.ok(f.records.every((x) => x.verified), JSON.stringify(f.records.filter((x) => !x.verified)));
+    assert.ok(f.records.filter((x) => x.kernel.endsWith('-dwconv')).every((x) => x.role === 'peer'));
+    const peaks = f.ceilings!.filter((c) => c.name === 'wasm-simd-peak');
+    assert.ok(peaks.some((c) => c.params.threads === 1) && peaks.every((c) => Number.isFinite(c.gflops) && c.gflops > 0));
+    assert.match(r.out, /vs ort-dwconv/);
+    assert.match(r.out, /% peak/);
+  });
+
   it('exit codes: 2 for invalid input (naming field and allowed values), 4 for an unavailable backend', () => {
     const suite = neotune('bench', '--suite', 'nope');
     assert.equal(suite.code, 2);

@@ -22,6 +22,7 @@ export interface NeoCellWasmOptions {
   readonly threads: number;
   /** Constant address offsets in memargs or added explicitly (see FunctionBuilder.offsets). */
   readonly offsets: 'memarg' | 'add';
+  readonly horizontalLoop: 'q' | 'v';
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -150,7 +151,7 @@ export function buildNeoCellWasm(p: NeoCellProblem, name: string, o: NeoCellWasm
       ['sc', 'i32'],
     ]);
     f.offsets = o.offsets;
-    const ctx: PassContext = { f, madd: o.madd, counter, weights: new WeightLocals(f) };
+    const ctx: PassContext = { f, madd: o.madd, counter, weights: new WeightLocals(f), horizontalLoop: o.horizontalLoop };
     const aStride = seg.a.in * seg.a.out * 4;
     const bStride = seg.b.in * seg.b.out * 4;
     const cBase = seg.c0 - seg.local0; // channel index of the group's first channel

@@ -80,6 +80,8 @@ export interface PassContext {
   readonly madd: MaddMode;
   readonly counter: LaneCounter;
   readonly weights: WeightLocals;
+  /** Loop order of the horizontal pass inside a block: inputs outer ('q') or output vectors outer ('v'). */
+  readonly horizontalLoop: 'q' | 'v';
 }
 
 /**
@@ -199,22 +201,32 @@ export function emitHorizontal(ctx: PassContext, axis: AxisSpec, offset: number,
       const accs = rows.map((r) => vecs.map((_, v) => f.local(`hacc${r - r0}_${v}`, 'v128')));
       // src[q] of each row, broadcast once and used by all of the block's output vectors.
       const svs = rows.map((r) => f.local(`hs${r - r0}`, 'v128'));
-      qs.forEach((q, qi) => {
-        vecs.forEach((vec, v) => {
-          // B row q, output columns vec.start… (4 consecutive weights of this channel).
-          const bv = ctx.weights.vector(bLocal, (q * axis.out + vec.start) * 4);
-          rows.forEach((r, ri) => {
-            if (v === 0) f.v128Load32Splat(f.ptr(sp, src.offsets[r]! + (q - qs[0]!) * 4)).set(svs[ri]!);
-            mac(ctx, accs[ri]![v]!, qi === 0, () => f.get(svs[ri]!), () => f.get(bv));
-          });
-        });
-      });
-      rows.forEach((r, ri) =>
-        vecs.forEach((vec, v) => {
+      const storeVector = (v: number) =>
+        rows.forEach((r, ri) => {
+          const vec = vecs[v]!;
           if (qs.length === 0) f.v128Zero().set(accs[ri]![v]!);
           storeLanes(f, dp, dst.offsets[r]! + (vec.start - p0) * 4, accs[ri]![v]!, vec.lanes);
-        }),
-      );
+        });
+      const macs = (q: number, qi: number, v: number, loadSplat: boolean) => {
+        // B row q, output columns vecs[v].start… (4 consecutive weights of this channel).
+        const bv = ctx.weights.vector(bLocal, (q * axis.out + vecs[v]!.start) * 4);
+        rows.forEach((r, ri) => {
+          if (loadSplat) f.v128Load32Splat(f.ptr(sp, src.offsets[r]! + (q - qs[0]!) * 4)).set(svs[ri]!);
+          mac(ctx, accs[ri]![v]!, qi === 0, () => f.get(svs[ri]!), () => f.get(bv));
+        });
+      };
+      if (ctx.horizontalLoop === 'q') {
+        // src[q] broadcast once for all output vectors; every accumulator lives to the end.
+        qs.forEach((q, qi) => vecs.forEach((_, v) => macs(q, qi, v, v === 0)));
+        vecs.forEach((_, v) => storeVector(v));
+      } else {
+        // One output vector at a time, stored right away: src[q] is broadcast again per vector,
+        // but the stores bound how far V8 hoists the loads (fewer live registers, no spills).
+        vecs.forEach((_, v) => {
+          qs.forEach((q, qi) => macs(q, qi, v, true));
+          storeVector(v);
+        });
+      }
       ctx.counter.count(rows.length * vecs.length * qs.length);
     }
   };

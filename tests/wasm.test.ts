@@ -1,0 +1,117 @@
+/** The WebAssembly machinery of the CPU backend: encoder, thread split, worker pool, rejections, peak kernel. */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { evaluateCandidate } from '../harness/evaluate.js';
+import { makeProblemData, neoCellProblem } from '../harness/problem.js';
+import { cpuBackend } from '../kernels/cpu/backend.js';
+import { encodeModule, FunctionBuilder } from '../kernels/cpu/wasm/encoder.js';
+import { buildNeoCellWasm } from '../kernels/cpu/wasm/neocell-module.js';
+import { peakModule } from '../kernels/cpu/wasm/peak.js';
+import { WorkerPool } from '../kernels/cpu/wasm/pool.js';
+import { partitionCalls } from '../kernels/cpu/wasm/runtime.js';
+import type { CpuSession } from '../kernels/cpu/wasm/variant.js';
+
+const session = (await cpuBackend.open()) as CpuSession;
+const fused = cpuBackend.variants.find((v) => v.name === 'fused-wasm')!;
+after(() => session.close());
+
+describe('wasm encoder', () => {
+  it('emits valid modules: constants of every LEB128 length, loops, SIMD and relaxed SIMD', () => {
+    const f = new FunctionBuilder('f', [['p', 'i32']], 'i32');
+    f.local('v', 'v128');
+    for (const c of [0, 1, 63, 64, -64, -65, 127, 128, 8191, 8192, -8193, 2 ** 20, 2 ** 31 - 1, -(2 ** 31)]) f.i32(c).set('p');
+    f.forLoop('i', 0, 'p', 3, () => f.get('p').v128Load32Splat(4).get('p').v128Load(16).f32x4Mul().set('v'));
+    f.get('p');
+    const { bytes, text } = encodeModule([f], 1);
+    assert.ok(WebAssembly.validate(bytes), text);
+    assert.match(text, /v128.load32_splat offset=4/);
+  });
+
+  it('a generated NeoCell module validates and lists its exported segment functions', () => {
+    const p = neoCellProblem({ N: 2, C: 6, H: 9, W: 10, spec: '3+4', shift: 1 });
+    const spec = buildNeoCellWasm(p, 't', { schedule: 'fused', order: 'AB', rowsPerStep: 2, madd: 'plain', threads: 2, offsets: 'add', horizontalLoop: 'v' });
+    assert.ok(WebAssembly.validate(spec.bytes));
+    const exported = WebAssembly.Module.exports(new WebAssembly.Module(spec.bytes)).map((e) => e.name);
+    assert.deepEqual(exported, spec.segments.map((s) => s.fn));
+    assert.equal(spec.segments[0]!.c0, 0);
+    assert.equal(spec.segments.at(-1)!.c1, 6);
+  });
+
+  it('the peak micro-kernel validates for both multiply-add modes', () => {
+    for (const madd of ['plain', 'relaxed'] as const) assert.ok(WebAssembly.validate(peakModule(madd).bytes));
+  });
+});
+
+describe('thread split', () => {
+  it('covers every channel exactly once, in order, with balanced cost', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ n: fc.integer({ min: 1, max: 40 }), cost: fc.integer({ min: 1, max: 9 }) }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 8 }), (segs, threads) => {
+        let c = 0;
+        const segments = segs.map((s, i) => ({ fn: `seg${i}`, c0: c, c1: (c += s.n), costPerChannel: s.cost }));
+        const calls = partitionCalls(segments, threads, 1000, 64);
+        assert.equal(calls.length, threads);
+        const covered = calls.flat().flatMap(([fn, lo, hi]) => Array.from({ length: hi - lo }, (_, k) => `${fn}:${lo + k}`));
+        assert.deepEqual(covered, segments.flatMap((s) => Array.from({ length: s.c1 - s.c0 }, (_, k) => `${s.fn}:${s.c0 + k}`)));
+        calls.forEach((cs, t) => cs.forEach(([, , , scratch]) => assert.equal(scratch, 1000 + t * 64)));
+        // No thread gets more than its share plus one channel's cost.
+        const total = segments.reduce((s, g) => s + (g.c1 - g.c0) * g.costPerChannel, 0);
+        const most = Math.max(...segments.map((g) => g.costPerChannel));
+        for (const cs of calls) {
+          const cost = cs.reduce((s, [fn, lo, hi]) => s + (hi - lo) * segments.find((g) => g.fn === fn)!.costPerChannel, 0);
+          assert.ok(cost <= total / threads + most, `${cost} > ${total / threads} + ${most}`);
+        }
+      }),
+    );
+  });
+});
+
+describe('worker pool', () => {
+  it('multi-threaded kernels give the same output as one thread', async () => {
+    const p = neoCellProblem({ N: 2, C: 10, H: 14, W: 14, spec: '4+7', shift: 1 });
+    const data = makeProblemData(p, 11);
+    const outs: Float32Array[] = [];
+    for (const threads of [1, 2]) {
+      const k = await fused.create(p, { ...fused.defaults(p, session.device), threads, madd: 'plain' }, session);
+      k.prepare(data);
+      k.poisonOutput();
+      await k.run();
+      outs.push(Float32Array.from(await k.readOutput()));
+      await k.dispose();
+    }
+    assert.deepEqual(outs[1], outs[0]);
+  });
+
+  it('a failing worker call is reported as an error, not a hang or a silent result', async () => {
+    const pool = new WorkerPool(1);
+    try {
+      await pool.load(new WebAssembly.Module(peakModule('plain').bytes), new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }), [[['missing', 0, 1, 64]]]);
+      assert.throws(() => pool.run(1, () => {}), /worker thread failed: worker 0: .*missing|not a function/);
+      assert.throws(() => pool.run(42, () => {}), /kernel 42 is not loaded/);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('parameter rejections (before anything runs)', () => {
+  const p = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '4' });
+  const data = makeProblemData(p, 1);
+  for (const [params, pattern] of [
+    [{ threads: 3 }, /threads.*3.*allowed|threads=3/],
+    [{ rows: 5 }, /rows/],
+    [{ order: 'CA' }, /order/],
+    [{ offsets: 'both' }, /offsets/],
+  ] as const) {
+    it(`${JSON.stringify(params)} is rejected with the field named`, async () => {
+      const r = await evaluateCandidate(session, fused, p, { ...fused.defaults(p, session.device), ...params }, data, { verifyOnly: true });
+      assert.equal(r.state, 'rejected');
+      assert.match(r.error!, pattern);
+    });
+  }
+  it('a problem larger than WebAssembly memory is rejected, not attempted', async () => {
+    const big = neoCellProblem({ N: 64, C: 768, H: 112, W: 112, spec: '7' });
+    const msg = fused.check!(big, fused.defaults(big, session.device), session.device);
+    assert.match(msg ?? '', /bytes of WebAssembly memory/);
+  });
+});
