@@ -150,16 +150,15 @@ export const dwconvWasm: KernelVariant = {
   role: 'baseline',
   params: (_problem, device) => [
     { name: 'rows', values: ROWS_PER_STEP, doc: 'output rows per step: each loaded input vector serves all of them' },
-    { name: 'offsets', values: ['add', 'memarg'], doc: 'constant address offsets added to the pointer (add) or in the load/store (memarg)' },
     ...machineParams(device),
   ],
-  defaults: (_problem, device) => ({ rows: 2, offsets: 'add', ...machineDefaults(device) }),
+  defaults: (_problem, device) => ({ rows: 2, ...machineDefaults(device) }),
   check(problem, params) {
     const p = problem as DwConvProblem;
     return checkMachineParams(params, 4 * (2 * p.N * p.C * p.H * p.W + Number(params.threads) * (p.H + p.K) * (p.W + p.K)));
   },
   async create(problem, params, session) {
-    const o: DwOptions = { rows: Number(params.rows), madd: params.madd as MaddMode, threads: Number(params.threads), offsets: params.offsets as 'memarg' | 'add' };
+    const o: DwOptions = { rows: Number(params.rows), madd: params.madd as MaddMode, threads: Number(params.threads), offsets: 'add' };
     const spec = buildDwConvWasm(problem as DwConvProblem, `dwconv-wasm-r${o.rows}-${o.madd}-t${o.threads}`, o);
     return WasmKernel.create(spec, sessionPool(session, o.threads));
   },

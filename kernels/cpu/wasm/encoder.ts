@@ -12,6 +12,11 @@
 export type ValType = 'i32' | 'f32' | 'v128';
 const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
 
+/** dst.push(...src) without spreading: large arrays would overflow the call stack. */
+function append(dst: number[], src: readonly number[]): void {
+  for (const b of src) dst.push(b);
+}
+
 function uleb(n: number, out: number[]): void {
   if (!Number.isInteger(n) || n < 0) throw new Error(`wasm encoder: unsigned LEB128 of ${n}`);
   do {
@@ -76,7 +81,7 @@ export class FunctionBuilder {
   }
 
   private emit(text: string, ...bytes: number[]): this {
-    this.code.push(...bytes);
+    append(this.code, bytes);
     this.text.push('  '.repeat(this.depth) + text);
     return this;
   }
@@ -230,12 +235,12 @@ export class FunctionBuilder {
     const code = this.code.splice(at.code);
     const text = this.text.splice(at.text);
     emit();
-    this.code.push(...code);
-    this.text.push(...text);
+    append(this.code, code);
+    for (const t of text) this.text.push(t);
   }
 
   private raw(bytes: number[]): this {
-    this.code.push(...bytes);
+    append(this.code, bytes);
     return this;
   }
 
@@ -277,10 +282,11 @@ export class FunctionBuilder {
       uleb(n, body);
       body.push(VALTYPE[t]);
     }
-    body.push(...this.code, 0x0b);
+    append(body, this.code);
+    body.push(0x0b);
     const out: number[] = [];
     uleb(body.length, out);
-    out.push(...body);
+    append(out, body);
     return out;
   }
 
@@ -294,13 +300,13 @@ export class FunctionBuilder {
 function section(id: number, content: number[], out: number[]): void {
   out.push(id);
   uleb(content.length, out);
-  out.push(...content);
+  append(out, content);
 }
 
 function name(s: string, out: number[]): void {
   const bytes = new TextEncoder().encode(s);
   uleb(bytes.length, out);
-  out.push(...bytes);
+  append(out, [...bytes]);
 }
 
 /**
@@ -340,7 +346,7 @@ export function encodeModule(functions: readonly FunctionBuilder[], pages: numbe
   section(7, exports, out);
   const code: number[] = [];
   uleb(functions.length, code);
-  for (const f of functions) code.push(...f.encode());
+  for (const f of functions) append(code, f.encode());
   section(10, code, out);
   return {
     bytes: new Uint8Array(out),
