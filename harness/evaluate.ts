@@ -9,7 +9,7 @@ import { checkDomain } from './params.js';
 import { problemCosts, problemRecord } from './problem.js';
 import type { ResultRecord } from './results.js';
 import { quantile } from './stats.js';
-import { measureWithTinybench } from './timing.js';
+import { measureAdaptive, measureWithTinybench } from './timing.js';
 import type { BackendSession, KernelInstance, KernelVariant, MeasureOptions, Params, Problem, ProblemData } from './types.js';
 import { verifyOutput } from './verify.js';
 
@@ -73,7 +73,7 @@ export async function evaluateCandidate(
     const verified: ResultRecord = { ...withSource, state: 'verified', verified: true, max_rel_err: v.maxRelErr };
     if (opts.verifyOnly) return verified;
     const m = opts.measure ?? DEFAULT_MEASURE;
-    const timing = kernel.measure ? await kernel.measure(m) : await measureWithTinybench(kernel, m);
+    const timing = kernel.measure ? await kernel.measure(m) : m.adaptive ? await measureAdaptive(kernel, m) : await measureWithTinybench(kernel, m);
     const samples = [...timing.samples_ms];
     return {
       ...verified,
@@ -93,5 +93,15 @@ export async function evaluateCandidate(
         // A failing dispose must not hide the candidate's own result.
       }
     }
+  }
+}
+
+/** The hash of the code a variant generates for a problem now: create, hash, dispose; nothing runs. */
+export async function generatedSourceHash(session: BackendSession, variant: KernelVariant, problem: Problem, params: Params): Promise<string> {
+  const kernel = await variant.create(problem, params, session);
+  try {
+    return sourceHash(kernel.source);
+  } finally {
+    await kernel.dispose();
   }
 }

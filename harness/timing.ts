@@ -4,6 +4,7 @@
  * `overriddenDuration` so its statistics stay per call.
  */
 import { Bench } from 'tinybench';
+import { medianInterval } from './stats.js';
 import type { DeviceTiming, KernelInstance, MeasureOptions } from './types.js';
 
 /** Samples shorter than this are batched (performance.now() granularity and call overhead). */
@@ -48,4 +49,28 @@ export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, 
     throw new Error(`tinybench task ended in state ${r.state}${'error' in r ? `: ${String(r.error)}` : ''}`);
   }
   return { samples_ms: [...(r.latency.samples ?? [])], method: inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench' };
+}
+
+/**
+ * Adaptive sampling around measureWithTinybench: rounds of opts.timeMs (warm-up only before the
+ * first) until the median's confidence interval is narrow enough or the time cap is reached. The
+ * method string records how many rounds it took and the interval reached.
+ */
+export async function measureAdaptive(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions): Promise<DeviceTiming> {
+  const target = opts.adaptive?.targetRelHalfWidth ?? 0.02;
+  const cap = opts.adaptive?.maxMs ?? 4 * opts.timeMs;
+  const start = performance.now();
+  const samples: number[] = [];
+  let method = '';
+  let rounds = 0;
+  let rel = Infinity;
+  do {
+    const t = await measureWithTinybench(kernel, rounds === 0 ? opts : { ...opts, warmupMs: 0 });
+    samples.push(...t.samples_ms);
+    method = t.method;
+    rounds++;
+    const ci = medianInterval(samples);
+    rel = Math.max(ci.hi - ci.median, ci.median - ci.lo) / ci.median;
+  } while (rel > target && performance.now() - start < cap);
+  return { samples_ms: samples, method: `${method}, adaptive: ${rounds} round(s), median CI ±${(100 * rel).toFixed(1)} %` };
 }

@@ -70,6 +70,11 @@ export interface MeasureOptions {
   readonly timeMs: number;
   readonly minSamples: number;
   readonly warmupMs: number;
+  /**
+   * Keep sampling in rounds of `timeMs` until the 95 % confidence interval of the median is within
+   * ± targetRelHalfWidth of it, or maxMs of sampling has been spent (the tuner's adaptive mode).
+   */
+  readonly adaptive?: { readonly targetRelHalfWidth: number; readonly maxMs: number };
 }
 
 /** One compiled kernel bound to one problem's buffers. */

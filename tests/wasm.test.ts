@@ -30,7 +30,7 @@ describe('wasm encoder', () => {
 
   it('a generated NeoCell module validates and lists its exported segment functions', () => {
     const p = neoCellProblem({ N: 2, C: 6, H: 9, W: 10, spec: '3+4', shift: 1 });
-    const spec = buildNeoCellWasm(p, 't', { schedule: 'fused', order: 'AB', rowsPerStep: 2, madd: 'plain', threads: 2, offsets: 'add', horizontalLoop: 'v' });
+    const spec = buildNeoCellWasm(p, 't', { schedule: 'fused', order: 'AB', rowsPerStep: 2, madd: 'plain', threads: 2, offsets: 'add', horizontalLoop: 'v', unroll: 2 });
     assert.ok(WebAssembly.validate(spec.bytes));
     const exported = WebAssembly.Module.exports(new WebAssembly.Module(spec.bytes)).map((e) => e.name);
     assert.deepEqual(exported, spec.segments.map((s) => s.fn));

@@ -23,6 +23,7 @@ export interface NeoCellWasmOptions {
   /** Constant address offsets in memargs or added explicitly (see FunctionBuilder.offsets). */
   readonly offsets: 'memarg' | 'add';
   readonly horizontalLoop: 'q' | 'v';
+  readonly unroll: number;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -151,7 +152,7 @@ export function buildNeoCellWasm(p: NeoCellProblem, name: string, o: NeoCellWasm
       ['sc', 'i32'],
     ]);
     f.offsets = o.offsets;
-    const ctx: PassContext = { f, madd: o.madd, counter, weights: new WeightLocals(f), horizontalLoop: o.horizontalLoop };
+    const ctx: PassContext = { f, madd: o.madd, counter, weights: new WeightLocals(f), horizontalLoop: o.horizontalLoop, unroll: o.unroll };
     const aStride = seg.a.in * seg.a.out * 4;
     const bStride = seg.b.in * seg.b.out * 4;
     const cBase = seg.c0 - seg.local0; // channel index of the group's first channel

@@ -19,6 +19,7 @@ function options(schedule: NeoCellWasmOptions['schedule'], params: Record<string
     // (measured 20-30 % slower on every NeoNeXt-T stage), so constants are always added.
     offsets: 'add',
     horizontalLoop: params.hloop as 'q' | 'v',
+    unroll: Number(params.unroll),
   };
 }
 
@@ -31,10 +32,11 @@ export function neoCellWasmVariant(name: string, schedule: NeoCellWasmOptions['s
     params: (_problem, device) => [
       { name: 'order', values: ['AB', 'BA'], doc: 'which axis is applied first (AB: A on rows, then B on columns)' },
       { name: 'rows', values: ROWS_PER_STEP, doc: 'rows per step of the column (B) pass: each B vector is loaded once for this many rows' },
+      { name: 'unroll', values: [1, 2], doc: 'blocks per iteration of the column (B) pass loop' },
       { name: 'hloop', values: ['v', 'q'], doc: 'column (B) pass loop inside a block: one output vector at a time (v) or inputs outer (q)' },
       ...machineParams(device),
     ],
-    defaults: (problem, device) => ({ order: cheaperOrder(problem as NeoCellProblem), rows: 2, hloop: 'v', ...machineDefaults(device) }),
+    defaults: (problem, device) => ({ order: cheaperOrder(problem as NeoCellProblem), rows: 2, hloop: 'v', unroll: 1, ...machineDefaults(device) }),
     check(problem, params) {
       const p = problem as NeoCellProblem;
       // Input + output + one scratch per thread, in bytes; a rough bound is enough to refuse early.

@@ -82,6 +82,8 @@ export interface PassContext {
   readonly weights: WeightLocals;
   /** Loop order of the horizontal pass inside a block: inputs outer ('q') or output vectors outer ('v'). */
   readonly horizontalLoop: 'q' | 'v';
+  /** Full blocks per iteration of the horizontal pass's block loop. */
+  readonly unroll: number;
 }
 
 /**
@@ -235,12 +237,21 @@ export function emitHorizontal(ctx: PassContext, axis: AxisSpec, offset: number,
       const t = f.local('ht', 'i32');
       f.get(src.local).i32((pc.t0 * axis.in + offset) * 4).i32Add().set(sp);
       f.get(dst.local).i32((pc.t0 * axis.out + offset) * 4).i32Add().set(dp);
-      ctx.counter.times(pc.t1 - pc.t0 + 1, () =>
-        f.forLoop(t, pc.t0, pc.t1 + 1, 1, () => {
-          block(range(axis.out), range(axis.in));
-          f.increment(sp, axis.in * 4).increment(dp, axis.out * 4);
+      // `unroll` blocks per loop iteration (independent work for the out-of-order core, less loop
+      // overhead), the remainder straight-line after the loop.
+      const blocks = pc.t1 - pc.t0 + 1;
+      const u = Math.min(ctx.unroll, blocks);
+      const step = () => {
+        block(range(axis.out), range(axis.in));
+        f.increment(sp, axis.in * 4).increment(dp, axis.out * 4);
+      };
+      const iterations = Math.floor(blocks / u);
+      ctx.counter.times(iterations, () =>
+        f.forLoop(t, 0, iterations, 1, () => {
+          for (let i = 0; i < u; i++) step();
         }),
       );
+      for (let i = 0; i < blocks - iterations * u; i++) step();
     } else {
       // Clipped block at constant t: point sp/dp at its first valid input / output column.
       f.get(src.local).i32((pc.t * axis.in + offset + pc.q[0]!) * 4).i32Add().set(sp);

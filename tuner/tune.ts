@@ -1,0 +1,135 @@
+/**
+ * Tuning one problem on one backend session: form the pruned joint space, let a strategy propose
+ * configurations, evaluate each through the shared harness (generate → compile → verify against
+ * the float64 reference with a poisoned output → adaptive timing), record every candidate in the
+ * database (saved after each one), then pick the winner with statistics.
+ */
+import { Rng } from '../core/rng.js';
+import { evaluateCandidate, generatedSourceHash } from '../harness/evaluate.js';
+import { makeProblemData, problemRecord } from '../harness/problem.js';
+import type { ResultRecord } from '../harness/results.js';
+import type { BackendSession, KernelVariant, MeasureOptions, Problem, ProblemData } from '../harness/types.js';
+import { type CandidateRecord, candidateKey, type DbEntry, deviceFingerprint, entryKey, type TuningDb } from './db.js';
+import { buildSpace, complexity, type Config, configKey, type SearchSpace } from './space.js';
+import type { Observation, Strategy } from './strategies/strategy.js';
+import { selectWinner, type Winner } from './winner.js';
+
+export const TUNE_MEASURE: MeasureOptions = { timeMs: 100, minSamples: 10, warmupMs: 60, adaptive: { targetRelHalfWidth: 0.02, maxMs: 500 } };
+
+export interface TuneBudget {
+  /** New evaluations at most (candidates reused from the database do not count). */
+  readonly evaluations?: number;
+  /** Wall time at most, ms. */
+  readonly timeMs?: number;
+}
+
+export interface TuneProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly failed: number;
+  readonly best?: { key: string; median_ms: number };
+  readonly current: string;
+}
+
+export interface TuneOptions {
+  readonly strategy: Strategy;
+  readonly budget: TuneBudget;
+  readonly seed: number;
+  readonly measure?: MeasureOptions;
+  /** Called after every candidate with the database to persist (atomically). */
+  readonly save?: (db: TuningDb) => void;
+  readonly progress?: (p: TuneProgress) => void;
+  readonly data?: ProblemData;
+}
+
+export interface TuneResult {
+  readonly entry: DbEntry;
+  readonly space: SearchSpace;
+  readonly evaluated: number;
+  readonly reused: number;
+  readonly winner?: Winner;
+}
+
+function compact(r: ResultRecord, config: Config): CandidateRecord {
+  return {
+    key: configKey(config),
+    config,
+    source_hash: r.source_hash ?? null,
+    state: r.state,
+    ...(r.median_ms !== undefined ? { median_ms: r.median_ms, samples_ms: r.samples_ms ?? [], timing_method: r.timing_method ?? '' } : {}),
+    ...(r.max_rel_err !== undefined ? { max_rel_err: r.max_rel_err } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    executed_flops: r.flops.executed,
+  };
+}
+
+/**
+ * Recomputes an entry's winner from its verified candidates (only those whose database key is in
+ * `current`, when given: the code the generators produce now).
+ */
+export function entryWinner(entry: DbEntry, variants: readonly { readonly name: string }[], current?: ReadonlySet<string>): Winner | undefined {
+  const cands = Object.entries(entry.candidates)
+    .filter(([k, c]) => c.state === 'verified' && c.samples_ms?.length && (!current || current.has(k)))
+    .map(([, c]) => c)
+    .map((c) => ({ key: c.key, config: c.config, samples_ms: c.samples_ms!, ...(c.source_hash ? { source_hash: c.source_hash } : {}) }));
+  return selectWinner(cands, (cfg) => complexity(variants, cfg));
+}
+
+
+export async function tuneProblem(db: TuningDb, problem: Problem, variants: readonly KernelVariant[], session: BackendSession, opts: TuneOptions): Promise<TuneResult> {
+  const space = buildSpace(problem, variants, session);
+  const device = deviceFingerprint(session.device);
+  const record = problemRecord(problem);
+  const key = entryKey(device, record);
+  const entry: DbEntry = (db.entries[key] ??= { device, backend: session.backend, problem: record, candidates: {} });
+  const rng = new Rng(opts.seed);
+  const byName = new Map(variants.map((v) => [v.name, v]));
+
+  // Resume: candidates already in the database for the code these configurations generate now.
+  const history: Observation[] = [];
+  const current = new Set<string>();
+  let reused = 0;
+  for (const config of space.configs) {
+    const stored = Object.values(entry.candidates).filter((c) => c.key === configKey(config));
+    if (stored.length === 0) continue;
+    const hash = await generatedSourceHash(session, byName.get(config.variant)!, problem, config.params);
+    const hit = stored.find((c) => c.source_hash === hash);
+    if (!hit) continue;
+    current.add(candidateKey(hit.key, hit.source_hash));
+    history.push({ config, time: hit.state === 'verified' ? hit.median_ms : undefined });
+    reused++;
+  }
+
+  const data = opts.data ?? makeProblemData(problem, opts.seed);
+  const started = performance.now();
+  let evaluated = 0;
+  let failed = history.filter((h) => h.time === undefined).length;
+  const total = Math.min(space.configs.length, reused + (opts.budget.evaluations ?? Infinity));
+  const bestSoFar = () => {
+    const ok = history.filter((h) => h.time !== undefined).sort((a, b) => a.time! - b.time!)[0];
+    return ok ? { key: configKey(ok.config), median_ms: ok.time! } : undefined;
+  };
+  for (;;) {
+    if (opts.budget.evaluations !== undefined && evaluated >= opts.budget.evaluations) break;
+    if (opts.budget.timeMs !== undefined && performance.now() - started >= opts.budget.timeMs) break;
+    const config = opts.strategy.next(space, history, rng);
+    if (!config) break;
+    opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: configKey(config) });
+    const v = byName.get(config.variant)!;
+    const r = await evaluateCandidate(session, v, problem, config.params, data, { measure: opts.measure ?? TUNE_MEASURE });
+    const rec = compact(r, config);
+    entry.candidates[candidateKey(rec.key, rec.source_hash)] = rec;
+    current.add(candidateKey(rec.key, rec.source_hash));
+    history.push({ config, time: r.verified ? r.median_ms : undefined });
+    if (!r.verified) failed++;
+    evaluated++;
+    opts.save?.(db);
+  }
+  const winner = entryWinner(entry, variants, current);
+  if (winner) entry.winner = winner;
+  else delete entry.winner;
+  entry.search = { strategy: opts.strategy.name, seed: opts.seed, evaluations: history.length, space: space.configs.length, pruned: space.pruned.length };
+  opts.save?.(db);
+  opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'done' });
+  return { entry, space, evaluated, reused, ...(winner ? { winner } : {}) };
+}

@@ -1,0 +1,71 @@
+/**
+ * Winner selection with statistics. The fastest median is not automatically the winner: every
+ * candidate that is not significantly slower than the fastest (Mann–Whitney U, p ≥ α, or a
+ * bootstrap confidence interval of the median ratio reaching 1) is tied with it, and among tied
+ * candidates the simplest (fewest threads, simplest variant, smallest parameters) wins. So a re-run
+ * does not flip between candidates the data cannot tell apart, and the recorded confidence says
+ * how sure the choice is.
+ */
+import { bootstrapMedianRatio, mannWhitneyU, quantile } from '../harness/stats.js';
+import { compareComplexity, type Config } from './space.js';
+
+export const TIE_ALPHA = 0.05;
+
+export interface Candidate {
+  readonly key: string;
+  readonly config: Config;
+  readonly samples_ms: readonly number[];
+  readonly source_hash?: string;
+}
+
+export interface Winner {
+  readonly key: string;
+  readonly config: Config;
+  readonly median_ms: number;
+  readonly source_hash?: string;
+  readonly confidence: {
+    /** The candidate with the lowest median. */
+    readonly fastest: string;
+    /** Candidates statistically tied with the fastest (the winner is the simplest of them). */
+    readonly tied: readonly string[];
+    /** Winner vs fastest: two-sided Mann–Whitney p (1 when the winner is the fastest). */
+    readonly p_value: number;
+    /** 95 % bootstrap interval of median(winner) / median(fastest). */
+    readonly ratio_ci: readonly [number, number];
+    /** Fastest vs the best candidate that is not tied: one-sided p that the fastest is faster. */
+    readonly p_vs_next: number | null;
+  };
+}
+
+export function selectWinner(candidates: readonly Candidate[], complexityOf: (c: Config) => number[]): Winner | undefined {
+  const timed = candidates.filter((c) => c.samples_ms.length > 0);
+  if (timed.length === 0) return undefined;
+  const med = new Map(timed.map((c) => [c.key, quantile(c.samples_ms, 0.5)]));
+  const sorted = [...timed].sort((a, b) => med.get(a.key)! - med.get(b.key)! || (a.key < b.key ? -1 : 1));
+  const fastest = sorted[0]!;
+  const tied: Candidate[] = [fastest];
+  const stats = new Map<string, { p: number; ci: [number, number] }>();
+  let firstUntied: Candidate | undefined;
+  for (const c of sorted.slice(1)) {
+    const u = mannWhitneyU(c.samples_ms, fastest.samples_ms);
+    const r = bootstrapMedianRatio(c.samples_ms, fastest.samples_ms, { iterations: 1000 });
+    stats.set(c.key, { p: u.p, ci: [r.lo, r.hi] });
+    if (u.p >= TIE_ALPHA || r.lo <= 1) tied.push(c);
+    else firstUntied ??= c;
+  }
+  const winner = [...tied].sort((a, b) => compareComplexity(complexityOf(a.config), complexityOf(b.config)) || med.get(a.key)! - med.get(b.key)!)[0]!;
+  const s = stats.get(winner.key);
+  return {
+    key: winner.key,
+    config: winner.config,
+    median_ms: med.get(winner.key)!,
+    ...(winner.source_hash ? { source_hash: winner.source_hash } : {}),
+    confidence: {
+      fastest: fastest.key,
+      tied: tied.map((c) => c.key),
+      p_value: s?.p ?? 1,
+      ratio_ci: s?.ci ?? [1, 1],
+      p_vs_next: firstUntied ? mannWhitneyU(fastest.samples_ms, firstUntied.samples_ms).pLess : null,
+    },
+  };
+}
