@@ -83,7 +83,10 @@ export function progressBar(title: string): { update(done: number, total: number
       if (!started) {
         bar.start(total, done, { failed, current });
         started = true;
-      } else bar.update(done, { failed, current });
+      } else {
+        bar.setTotal(total);
+        bar.update(done, { failed, current });
+      }
     },
     stop() {
       if (started) bar.stop();

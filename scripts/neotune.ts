@@ -5,6 +5,7 @@ import { registerBench } from './commands/bench.js';
 import { registerDevices } from './commands/devices.js';
 import { registerFlops } from './commands/flops.js';
 import { registerRun } from './commands/run.js';
+import { registerTune } from './commands/tune.js';
 
 const program = new Command();
 program
@@ -26,6 +27,7 @@ allowed values); 3 finished, but some kernels failed verification or crashed (re
 
 registerRun(program);
 registerBench(program);
+registerTune(program);
 registerFlops(program);
 registerDevices(program);
 

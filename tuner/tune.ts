@@ -19,6 +19,8 @@ export const TUNE_MEASURE: MeasureOptions = { timeMs: 100, minSamples: 10, warmu
 export interface TuneBudget {
   /** New evaluations at most (candidates reused from the database do not count). */
   readonly evaluations?: number;
+  /** New evaluations at most as a fraction of the pruned space (used when `evaluations` is not set). */
+  readonly fraction?: number;
   /** Wall time at most, ms. */
   readonly timeMs?: number;
 }
@@ -104,13 +106,14 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   const started = performance.now();
   let evaluated = 0;
   let failed = history.filter((h) => h.time === undefined).length;
-  const total = Math.min(space.configs.length, reused + (opts.budget.evaluations ?? Infinity));
+  const limit = opts.budget.evaluations ?? (opts.budget.fraction !== undefined ? Math.max(1, Math.ceil(opts.budget.fraction * space.configs.length)) : Infinity);
+  const total = Math.min(space.configs.length, reused + limit);
   const bestSoFar = () => {
     const ok = history.filter((h) => h.time !== undefined).sort((a, b) => a.time! - b.time!)[0];
     return ok ? { key: configKey(ok.config), median_ms: ok.time! } : undefined;
   };
   for (;;) {
-    if (opts.budget.evaluations !== undefined && evaluated >= opts.budget.evaluations) break;
+    if (evaluated >= limit) break;
     if (opts.budget.timeMs !== undefined && performance.now() - started >= opts.budget.timeMs) break;
     const config = opts.strategy.next(space, history, rng);
     if (!config) break;

@@ -1,0 +1,188 @@
+/**
+ * `neotune tune`, `select`, `export`, `db-merge`: the tuner's commands. Tuning writes the database
+ * after every candidate (atomically), so an interrupted run resumes where it stopped.
+ */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { InputError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/files.js';
+import { neoCellProblem, problemKey } from '../../harness/problem.js';
+import type { Problem } from '../../harness/types.js';
+import { backendEntry } from '../../kernels/registry.js';
+import { resolveSuite } from '../../suites/suite.js';
+import { DbError, deviceFingerprint, mergeDbs, openDb, saveDb, type TuningDb } from '../../tuner/db.js';
+import { dispatchModule } from '../../tuner/dispatch.js';
+import { select } from '../../tuner/select.js';
+import { configKey } from '../../tuner/space.js';
+import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
+import { entryWinner, tuneProblem } from '../../tuner/tune.js';
+import { action, EXIT, fmt, formatTable, parseIntOption, progressBar, UsageError } from '../cli-util.js';
+import { openBackends } from './bench.js';
+
+export const DEFAULT_DB = 'neotune-out/tuning-db.json';
+
+function loadDb(path: string): TuningDb {
+  try {
+    return openDb(path);
+  } catch (e) {
+    if (e instanceof DbError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+interface TuneFlags {
+  backend: string;
+  suite: string;
+  batch: number;
+  strategy: string;
+  budget?: number;
+  timeBudget?: number;
+  db: string;
+  seed: number;
+  kernels?: string;
+  json?: boolean;
+}
+
+export function registerTune(program: Command): void {
+  program
+    .command('tune')
+    .description('search each problem of a suite for its fastest verified kernel; every candidate is recorded in the tuning database')
+    .option('-b, --backend <list>', 'backends, comma-separated, or auto', 'auto')
+    .option('-s, --suite <name>', 'suite (as for bench)', 'neonext-t')
+    .option('-n, --batch <n>', 'batch size N', parseIntOption('batch'), 1)
+    .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'tpe')
+    .option('--budget <n>', 'new evaluations per problem at most (default: the whole space for exhaustive, a quarter of it otherwise)', parseIntOption('budget'))
+    .option('--time-budget <s>', 'seconds per problem at most', parseIntOption('time-budget', 'a positive number of seconds'))
+    .option('--db <file>', 'tuning database (created when missing; resumed when present)', DEFAULT_DB)
+    .option('--seed <n>', 'seed of the strategy and of the problem data', parseIntOption('seed'), 1)
+    .option('-k, --kernels <list>', 'only these variants (comma-separated)')
+    .option('--json', 'print the winners as JSON')
+    .action(
+      action(async (o: TuneFlags) => {
+        const strategy = strategyByName(o.strategy);
+        const suite = resolveSuite(o.suite, { batch: o.batch });
+        const dbPath = resolve(o.db);
+        const db = loadDb(dbPath);
+        const runs = await openBackends(o.backend, (s) => process.stderr.write(`${s}\n`));
+        const only = o.kernels?.split(',').map((s) => s.trim());
+        const bar = progressBar('tune');
+        const rows: Record<string, unknown>[] = [];
+        let failedTotal = 0;
+        try {
+          for (const run of runs) {
+            const variants = run.backend.variants.filter((v) => !only || only.includes(v.name));
+            for (const c of suite.cases) {
+              for (const problem of [c.neocell, c.dwconv] as Problem[]) {
+                const r = await tuneProblem(db, problem, variants, run.session, {
+                  strategy,
+                  seed: o.seed,
+                  budget: {
+                    ...(o.budget ? { evaluations: o.budget } : strategy.name === 'exhaustive' ? {} : { fraction: 0.25 }),
+                    ...(o.timeBudget ? { timeMs: o.timeBudget * 1000 } : {}),
+                  },
+                  save: (d) => saveDb(dbPath, d),
+                  progress: (p) => bar.update(p.done, p.total, p.failed, `${c.name} ${problem.op} ${run.entry.name} best ${p.best ? `${fmt(p.best.median_ms, 4)} ms` : '–'} | ${p.current}`),
+                });
+                if (r.space.configs.length === 0) continue;
+                const failed = Object.values(r.entry.candidates).filter((x) => x.state !== 'verified').length;
+                failedTotal += failed;
+                rows.push({
+                  case: c.name,
+                  op: problem.op,
+                  backend: run.entry.name,
+                  problem: problemKey(problem),
+                  space: r.space.configs.length,
+                  pruned: r.space.pruned.length,
+                  evaluated: r.evaluated,
+                  reused: r.reused,
+                  failed,
+                  winner: r.winner ? configKey(r.winner.config) : null,
+                  median_ms: r.winner?.median_ms ?? null,
+                  tied: r.winner?.confidence.tied.length ?? 0,
+                  p_vs_next: r.winner?.confidence.p_vs_next ?? null,
+                });
+              }
+            }
+          }
+        } finally {
+          bar.stop();
+          for (const r of runs) await r.session.close();
+        }
+        if (o.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
+        else {
+          process.stdout.write(
+            formatTable(
+              ['case', 'op', 'backend', 'space', 'evaluated', 'reused', 'failed', 'winner', 'median ms', 'tied'],
+              rows.map((r) => [String(r.case), String(r.op), String(r.backend), String(r.space), String(r.evaluated), String(r.reused), String(r.failed), String(r.winner ?? 'none verified'), fmt((r.median_ms as number) ?? undefined, 4), String(r.tied)]),
+            ) + `\n\ndatabase: ${dbPath}\n`,
+          );
+        }
+        return rows.some((r) => r.winner === null) ? EXIT.KERNEL_FAILURES : EXIT.OK;
+      }),
+    );
+
+  program
+    .command('select')
+    .description('which kernel for this problem on this device: the tuned winner, or the nearest tuned problem\'s (flagged untuned)')
+    .option('-b, --backend <name>', 'backend', 'cpu')
+    .requiredOption('--shape <NxCxHxW>', 'input shape, e.g. 1x96x56x56')
+    .option('--spec <spec>', 'cell spec, e.g. 4+7 or 7', '7')
+    .option('--shift <n>', 'shift', (v) => Number(v), 0)
+    .option('--db <file>', 'tuning database', DEFAULT_DB)
+    .option('--json', 'print JSON')
+    .action(
+      action(async (o: { backend: string; shape: string; spec: string; shift: number; db: string; json?: boolean }) => {
+        const m = /^(\d+)x(\d+)x(\d+)x(\d+)$/.exec(o.shape);
+        if (!m) throw new InputError('shape', o.shape, 'NxCxHxW with positive integers, e.g. 1x96x56x56');
+        const [N, C, H, W] = m.slice(1).map(Number) as [number, number, number, number];
+        const problem = neoCellProblem({ N, C, H, W, spec: o.spec, shift: o.shift });
+        const db = loadDb(resolve(o.db));
+        const [run] = await openBackends(o.backend, () => {});
+        try {
+          const s = select(db, problem, run!.session.device, run!.backend.variants);
+          if (o.json) process.stdout.write(JSON.stringify({ problem: problemKey(problem), device: deviceFingerprint(run!.session.device), ...s, distance: Number.isFinite(s.distance) ? s.distance : null }, null, 1) + '\n');
+          else process.stdout.write(`${s.variant} ${JSON.stringify(s.params)}\n${s.tuned ? 'tuned' : `UNTUNED: predicted from ${s.basis}${Number.isFinite(s.distance) ? ` (distance ${fmt(s.distance, 2)})` : ''}`}\n`);
+        } finally {
+          await run!.session.close();
+        }
+      }),
+    );
+
+  program
+    .command('export')
+    .description('write a TypeScript dispatch-table module from the tuning database (imports nothing from neotune)')
+    .option('--db <file>', 'tuning database', DEFAULT_DB)
+    .option('-b, --backend <name>', 'backend whose device to export', 'cpu')
+    .requiredOption('-o, --out <file>', 'module to write, e.g. src/neocell-dispatch.ts')
+    .action(
+      action(async (o: { db: string; backend: string; out: string }) => {
+        const db = loadDb(resolve(o.db));
+        const entry = backendEntry(o.backend);
+        if (!entry.load) throw new UsageError(`backend ${o.backend} has no kernels`);
+        const backend = await entry.load();
+        const session = await backend.open();
+        const device = deviceFingerprint(session.device);
+        await session.close();
+        const n = Object.values(db.entries).filter((e) => e.device === device && e.winner).length;
+        if (n === 0) throw new UsageError(`${o.db}: no tuned problem for this device (${device}); run neotune tune first`);
+        writeFileAtomic(resolve(o.out), dispatchModule(db, device));
+        process.stdout.write(`wrote ${o.out}: ${n} tuned problems for ${device}\n`);
+      }),
+    );
+
+  program
+    .command('db-merge')
+    .description('merge tuning databases (e.g. from two machines) deterministically; winners are recomputed')
+    .argument('<files...>', 'databases to merge')
+    .requiredOption('-o, --out <file>', 'merged database to write')
+    .action(
+      action(async (files: string[], o: { out: string }) => {
+        const entry = backendEntry('cpu');
+        const variants = (await entry.load!()).variants;
+        let merged = loadDb(resolve(files[0]!));
+        for (const f of files.slice(1)) merged = mergeDbs(merged, loadDb(resolve(f)), (e) => entryWinner(e, variants));
+        saveDb(resolve(o.out), merged);
+        process.stdout.write(`wrote ${o.out}: ${Object.keys(merged.entries).length} entries\n`);
+      }),
+    );
+}

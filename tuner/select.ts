@@ -1,0 +1,51 @@
+/**
+ * "Which kernel for this problem on this device?" From the tuning database: the winner of the
+ * problem itself when it was tuned; otherwise the winner of the nearest tuned problem on the same
+ * device and backend whose configuration is valid for this problem, flagged untuned; with nothing
+ * tuned, the backend's first variant with its defaults (its built-in cost model), also flagged.
+ */
+import { checkDomain } from '../harness/params.js';
+import { problemRecord, type ProblemRecord } from '../harness/problem.js';
+import type { DeviceInfo, KernelVariant, Params, Problem } from '../harness/types.js';
+import { deviceFingerprint, entryKey, type TuningDb } from './db.js';
+
+export interface Selection {
+  readonly variant: string;
+  readonly params: Params;
+  readonly tuned: boolean;
+  /** The database entry the choice comes from, or "defaults". */
+  readonly basis: string;
+  /** Distance to the tuned problem it comes from (0 = this problem). */
+  readonly distance: number;
+  /** Tuned median of the basis problem, ms. */
+  readonly basis_median_ms?: number;
+}
+
+/** log-scale distance between two problems of the same operator; block structure differences add 1. */
+export function problemDistance(a: ProblemRecord, b: ProblemRecord): number {
+  const l = (x: number, y: number) => Math.abs(Math.log2(x) - Math.log2(y));
+  return l(a.N, b.N) + l(a.C, b.C) + l(a.H, b.H) + l(a.W, b.W) + (a.spec === b.spec ? 0 : 1);
+}
+
+export function select(db: TuningDb, problem: Problem, device: DeviceInfo, variants: readonly KernelVariant[]): Selection {
+  const fp = deviceFingerprint(device);
+  const rec = problemRecord(problem);
+  const exact = db.entries[entryKey(fp, rec)];
+  if (exact?.winner) {
+    return { variant: exact.winner.config.variant, params: exact.winner.config.params, tuned: true, basis: entryKey(fp, rec), distance: 0, basis_median_ms: exact.winner.median_ms };
+  }
+  const candidates = Object.entries(db.entries)
+    .filter(([, e]) => e.device === fp && e.winner && e.problem.op === rec.op && e.problem.dtype === rec.dtype)
+    .map(([k, e]) => ({ k, e, d: problemDistance(rec, e.problem) }))
+    .sort((x, y) => x.d - y.d || (x.k < y.k ? -1 : 1));
+  for (const { k, e, d } of candidates) {
+    const v = variants.find((x) => x.name === e.winner!.config.variant);
+    if (!v) continue;
+    const params = e.winner!.config.params;
+    if (checkDomain(v.params(problem, device), params) ?? v.check?.(problem, params, device)) continue;
+    return { variant: v.name, params, tuned: false, basis: k, distance: d, basis_median_ms: e.winner!.median_ms };
+  }
+  const v = variants.find((x) => x.op === problem.op && (x.role === 'neocell' || problem.op !== 'neocell'));
+  if (!v) throw new Error(`no ${problem.op} variant on this backend`);
+  return { variant: v.name, params: v.defaults(problem, device), tuned: false, basis: 'defaults', distance: Infinity };
+}
