@@ -1,7 +1,8 @@
 /**
  * Winner selection with statistics. The fastest median is not automatically the winner: every
  * candidate that is not significantly slower than the fastest (Mann–Whitney U, p ≥ α, or a
- * bootstrap confidence interval of the median ratio reaching 1) is tied with it, and among tied
+ * bootstrap confidence interval of the median ratio reaching 1) or is practically equivalent
+ * (median within TIE_MARGIN) is tied with it, and among tied
  * candidates the simplest (fewest threads, simplest variant, smallest parameters) wins. So a re-run
  * does not flip between candidates the data cannot tell apart, and the recorded confidence says
  * how sure the choice is.
@@ -10,6 +11,12 @@ import { bootstrapMedianRatio, mannWhitneyU, quantile } from '../harness/stats.j
 import { compareComplexity, type Config } from './space.js';
 
 export const TIE_ALPHA = 0.05;
+/**
+ * Practical equivalence: medians within this fraction of the fastest are tied even when a test
+ * calls the difference significant (with many samples a 1 % difference can be "significant" and
+ * still flip between runs on a shared machine).
+ */
+export const TIE_MARGIN = 0.03;
 
 export interface Candidate {
   readonly key: string;
@@ -50,7 +57,7 @@ export function selectWinner(candidates: readonly Candidate[], complexityOf: (c:
     const u = mannWhitneyU(c.samples_ms, fastest.samples_ms);
     const r = bootstrapMedianRatio(c.samples_ms, fastest.samples_ms, { iterations: 1000 });
     stats.set(c.key, { p: u.p, ci: [r.lo, r.hi] });
-    if (u.p >= TIE_ALPHA || r.lo <= 1) tied.push(c);
+    if (u.p >= TIE_ALPHA || r.lo <= 1 || r.ratio <= 1 + TIE_MARGIN) tied.push(c);
     else firstUntied ??= c;
   }
   const winner = [...tied].sort((a, b) => compareComplexity(complexityOf(a.config), complexityOf(b.config)) || med.get(a.key)! - med.get(b.key)!)[0]!;

@@ -3,6 +3,7 @@
  * after every candidate (atomically), so an interrupted run resumes where it stopped.
  */
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
@@ -12,9 +13,10 @@ import { backendEntry } from '../../kernels/registry.js';
 import { resolveSuite } from '../../suites/suite.js';
 import { DbError, deviceFingerprint, mergeDbs, openDb, saveDb, type TuningDb } from '../../tuner/db.js';
 import { dispatchModule } from '../../tuner/dispatch.js';
+import { type RecordedSpace, recordedSearchSpace, strategyQuality } from '../../tuner/replay.js';
 import { select } from '../../tuner/select.js';
 import { configKey } from '../../tuner/space.js';
-import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
+import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
 import { entryWinner, tuneProblem } from '../../tuner/tune.js';
 import { action, EXIT, fmt, formatTable, parseIntOption, progressBar, UsageError } from '../cli-util.js';
 import { openBackends } from './bench.js';
@@ -167,6 +169,37 @@ export function registerTune(program: Command): void {
         if (n === 0) throw new UsageError(`${o.db}: no tuned problem for this device (${device}); run neotune tune first`);
         writeFileAtomic(resolve(o.out), dispatchModule(db, device));
         process.stdout.write(`wrote ${o.out}: ${n} tuned problems for ${device}\n`);
+      }),
+    );
+
+  program
+    .command('replay')
+    .description('strategy quality without running kernels: replay every strategy over many seeds against a recorded exhaustive run')
+    .option('--space <file>', 'recorded space (scripts/record-space.ts writes one)', 'tests/fixtures/recorded-space.json')
+    .option('--seeds <n>', 'seeds per strategy', parseIntOption('seeds'), 20)
+    .option('--tolerance <percent>', 'how close to the exhaustive best counts as found, %', (v) => Number(v), 5)
+    .option('--json', 'print JSON')
+    .action(
+      action(async (o: { space: string; seeds: number; tolerance: number; json?: boolean }) => {
+        let rec: RecordedSpace;
+        try {
+          rec = JSON.parse(readFileSync(resolve(o.space), 'utf8')) as RecordedSpace;
+        } catch (e) {
+          throw new UsageError(`${o.space}: not a readable recorded space (${(e as Error).message})`);
+        }
+        if (rec.schema !== 'neotune-recorded-space') throw new InputError('space', o.space, 'a file with schema "neotune-recorded-space"');
+        const { space, times } = recordedSearchSpace(rec, neoCellProblem({ N: 1, C: 1, H: 1, W: 1, spec: '1' }));
+        const rows = STRATEGIES.map((st) => strategyQuality(st, space, times, o.seeds, o.tolerance / 100));
+        if (o.json) process.stdout.write(JSON.stringify({ space: rec.problem, configurations: space.configs.length, rows }, null, 1) + '\n');
+        else
+          process.stdout.write(
+            `${rec.problem}: ${space.configs.length} configurations, ${o.seeds} seeds, within ${o.tolerance} % of the exhaustive best\n` +
+              formatTable(
+                ['strategy', 'median evaluations', '% of space', 'p90 evaluations'],
+                rows.map((r) => [r.strategy, fmt(r.medianEvaluations, 0), `${fmt(100 * r.medianFraction, 1)} %`, fmt(r.p90Evaluations, 0)]),
+              ) +
+              '\n',
+          );
       }),
     );
 

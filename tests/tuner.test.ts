@@ -1,0 +1,229 @@
+/** The tuner: pruning, strategies (in replay), statistical winners, the database (resume, corruption, versions, merge), selection, export. */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, it } from 'node:test';
+import ts from 'typescript';
+import { Rng } from '../core/rng.js';
+import { neoCellProblem, problemRecord } from '../harness/problem.js';
+import type { BackendSession, KernelVariant } from '../harness/types.js';
+import { cpuBackend, cpuDevice } from '../kernels/cpu/backend.js';
+import { DB_SCHEMA, DbError, emptyDb, entryKey, deviceFingerprint, mergeDbs, openDb, saveDb, stableStringify, type TuningDb } from '../tuner/db.js';
+import { dispatchModule } from '../tuner/dispatch.js';
+import { evaluationsToNearBest, type RecordedSpace, recordedSearchSpace, replay, strategyQuality } from '../tuner/replay.js';
+import { select } from '../tuner/select.js';
+import { buildSpace, complexity, configKey } from '../tuner/space.js';
+import { STRATEGIES } from '../tuner/strategies/index.js';
+import { entryWinner, tuneProblem } from '../tuner/tune.js';
+import { selectWinner } from '../tuner/winner.js';
+
+const session: BackendSession = { backend: 'cpu', device: cpuDevice(), close: async () => {} };
+const tmp = () => mkdtempSync(join(tmpdir(), 'neotune-tuner-'));
+const FIXTURE = join(import.meta.dirname, '..', '..', 'tests', 'fixtures', 'recorded-space.json');
+
+describe('search space', () => {
+  it('prunes configurations that violate a constraint, with the reason, before anything runs', () => {
+    const created: string[] = [];
+    const v: KernelVariant = {
+      backend: 'cpu',
+      name: 'tiles',
+      op: 'neocell',
+      role: 'neocell',
+      params: () => [
+        { name: 'tile', values: [1, 2, 4, 8], doc: '' },
+        { name: 'threads', values: [1, 2], doc: '' },
+      ],
+      defaults: () => ({ tile: 1, threads: 1 }),
+      check: (p, params) => (Number(params.tile) > p.W ? `tile=${params.tile} exceeds W=${p.W}` : undefined),
+      async create() {
+        created.push('x');
+        throw new Error('not used');
+      },
+    };
+    const space = buildSpace(neoCellProblem({ N: 1, C: 2, H: 4, W: 4, spec: '2' }), [v], session);
+    assert.equal(space.configs.length, 6);
+    assert.equal(space.pruned.length, 2);
+    assert.ok(space.pruned.every((p) => p.config.params.tile === 8 && /tile=8 exceeds W=4/.test(p.reason)));
+    assert.equal(created.length, 0);
+  });
+});
+
+/** A synthetic recorded space: 3 variants × 2 × 3 × 4 parameters, with structure a model can learn. */
+function syntheticSpace() {
+  const configs: { config: { variant: string; params: Record<string, number | string> }; median_ms: number | null }[] = [];
+  for (const variant of ['a', 'b', 'c'])
+    for (const order of ['x', 'y'])
+      for (const rows of [1, 2, 4])
+        for (const unroll of [1, 2, 3, 4]) {
+          const t = (variant === 'b' ? 1 : 2) * (order === 'y' ? 1 : 1.3) * (1 + Math.abs(rows - 2) * 0.2) * (1 + (unroll - 3) ** 2 * 0.05);
+          configs.push({ config: { variant, params: { order, rows, unroll } }, median_ms: variant === 'c' && rows === 4 ? null : t });
+        }
+  const rec: RecordedSpace = { schema: 'neotune-recorded-space', version: 1, description: 'synthetic', problem: 'x', configs };
+  return recordedSearchSpace(rec, neoCellProblem({ N: 1, C: 1, H: 2, W: 2, spec: '2' }));
+}
+
+describe('strategies in replay mode', () => {
+  const { space, times } = syntheticSpace();
+  const best = Math.min(...[...times.values()].filter((t): t is number => t !== undefined));
+  for (const s of STRATEGIES) {
+    it(`${s.name}: deterministic per seed, never repeats a configuration, reaches the best with the whole budget`, () => {
+      const a = replay(s, space, times, 7);
+      const b = replay(s, space, times, 7);
+      assert.deepEqual(a.map((h) => configKey(h.config)), b.map((h) => configKey(h.config)));
+      assert.equal(new Set(a.map((h) => configKey(h.config))).size, a.length);
+      assert.equal(a.length, space.configs.length);
+      assert.ok(Number.isFinite(evaluationsToNearBest(a, best, 0)));
+    });
+  }
+  it('exhaustive follows the space order', () => {
+    const h = replay(STRATEGIES[0]!, space, times, 1, 5);
+    assert.deepEqual(h.map((x) => x.config), space.configs.slice(0, 5));
+  });
+  it('on the recorded CPU space (fixture, ≥ 200 configurations) TPE needs at most a quarter of it', { skip: !existsSync(FIXTURE) && 'fixture missing' }, () => {
+    const rec = JSON.parse(readFileSync(FIXTURE, 'utf8')) as RecordedSpace;
+    const { space: s, times: t } = recordedSearchSpace(rec, neoCellProblem({ N: 1, C: 96, H: 56, W: 56, spec: '4+7', shift: 1 }));
+    assert.ok(s.configs.length >= 200, `${s.configs.length} configurations`);
+    const q = strategyQuality(STRATEGIES.find((x) => x.name === 'tpe')!, s, t, 20);
+    assert.ok(q.medianFraction <= 0.25, JSON.stringify(q));
+  });
+});
+
+describe('winner selection', () => {
+  const samples = (median: number, seed: number, n = 30) => {
+    const r = new Rng(seed);
+    return Array.from({ length: n }, () => median * (1 + 0.05 * Math.abs(r.gaussian())));
+  };
+  const cfg = (threads: number) => ({ variant: 'v', params: { threads } });
+  const cx = (c: { params: Record<string, unknown> }) => complexity([{ name: 'v' }], c as never);
+  it('statistical ties go to the simpler candidate, so re-measuring does not flip the winner', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const w = selectWinner(
+        [
+          { key: 'two threads', config: cfg(2), samples_ms: samples(1.0, seed) },
+          { key: 'one thread', config: cfg(1), samples_ms: samples(1.0, seed + 100) },
+        ],
+        cx,
+      )!;
+      assert.equal(w.key, 'one thread');
+      assert.equal(w.confidence.tied.length, 2);
+    }
+  });
+  it('a clearly faster candidate wins even when it is more complex, with its confidence recorded', () => {
+    const w = selectWinner(
+      [
+        { key: 'two threads', config: cfg(2), samples_ms: samples(0.7, 1) },
+        { key: 'one thread', config: cfg(1), samples_ms: samples(1.0, 2) },
+      ],
+      cx,
+    )!;
+    assert.equal(w.key, 'two threads');
+    assert.deepEqual(w.confidence.tied, ['two threads']);
+    assert.ok(w.confidence.p_vs_next! < 0.001);
+  });
+});
+
+describe('tuning database', () => {
+  const small = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '3', shift: 1 });
+  const jsOnly = cpuBackend.variants.filter((v) => v.name === 'sparse-js' || v.name === 'fused-js');
+  const quick = { timeMs: 5, minSamples: 5, warmupMs: 2 };
+
+  it('a killed run resumes where it stopped, with no lost entries', async () => {
+    const path = join(tmp(), 'db.json');
+    const db = emptyDb();
+    let saves = 0;
+    // Simulate a kill after 3 candidates: the 4th save throws out of the tuner.
+    await assert.rejects(
+      tuneProblem(db, small, jsOnly, session, {
+        strategy: STRATEGIES[0]!,
+        budget: {},
+        seed: 1,
+        measure: quick,
+        save: (d) => {
+          if (++saves > 3) throw new Error('killed');
+          saveDb(path, d);
+        },
+      }),
+      /killed/,
+    );
+    const onDisk = openDb(path);
+    const stored = Object.keys(Object.values(onDisk.entries)[0]!.candidates);
+    assert.equal(stored.length, 3);
+    const r = await tuneProblem(onDisk, small, jsOnly, session, { strategy: STRATEGIES[0]!, budget: {}, seed: 1, measure: quick, save: (d) => saveDb(path, d) });
+    assert.equal(r.reused, 3);
+    assert.equal(r.evaluated, r.space.configs.length - 3);
+    const final = openDb(path);
+    const entry = Object.values(final.entries)[0]!;
+    assert.equal(Object.keys(entry.candidates).length, r.space.configs.length);
+    for (const k of stored) assert.ok(k in entry.candidates);
+    assert.ok(entry.winner && Object.values(entry.candidates).find((c) => c.key === entry.winner!.key)!.state === 'verified');
+  });
+
+  it('a corrupt file is reported with its path and backed up, never silently replaced', () => {
+    const dir = tmp();
+    const path = join(dir, 'db.json');
+    writeFileSync(path, '{"schema": "neotune-tuning-db", "version": 1, "entries": {');
+    assert.throws(() => openDb(path), (e: Error) => e instanceof DbError && e.message.includes(path) && /copy is kept at/.test(e.message));
+    assert.ok(readdirSync(dir).some((f) => f.startsWith('db.json.corrupt-')));
+    assert.match(readFileSync(path, 'utf8'), /"entries": \{$/);
+  });
+
+  it('old and newer versions get a clear error naming the version', () => {
+    const dir = tmp();
+    for (const [version, pattern] of [
+      [0, /version 0 is not supported/],
+      [99, /version 99 was written by a newer neotune/],
+    ] as const) {
+      const path = join(dir, `v${version}.json`);
+      writeFileSync(path, JSON.stringify({ schema: DB_SCHEMA, version, entries: {} }));
+      assert.throws(() => openDb(path), pattern);
+    }
+  });
+
+  it('two databases merge deterministically (either order), keeping every candidate', async () => {
+    const a = emptyDb();
+    const b = emptyDb();
+    await tuneProblem(a, small, jsOnly.slice(0, 1), session, { strategy: STRATEGIES[0]!, budget: {}, seed: 1, measure: quick });
+    await tuneProblem(b, small, jsOnly, session, { strategy: STRATEGIES[1]!, budget: { evaluations: 3 }, seed: 2, measure: quick });
+    const rewin = (e: Parameters<typeof entryWinner>[0]) => entryWinner(e, cpuBackend.variants);
+    const ab = mergeDbs(a, b, rewin);
+    const ba = mergeDbs(b, a, rewin);
+    assert.equal(stableStringify(ab), stableStringify(ba));
+    const keys = (d: TuningDb) => Object.values(d.entries).flatMap((e) => Object.keys(e.candidates));
+    assert.deepEqual(new Set(keys(ab)), new Set([...keys(a), ...keys(b)]));
+  });
+});
+
+describe('selection and export', () => {
+  const db = emptyDb();
+  const device = session.device;
+  const fp = deviceFingerprint(device);
+  const tuned = neoCellProblem({ N: 1, C: 96, H: 56, W: 56, spec: '7' });
+  db.entries[entryKey(fp, problemRecord(tuned))] = {
+    device: fp,
+    backend: 'cpu',
+    problem: problemRecord(tuned),
+    candidates: {},
+    winner: { key: 'k', config: { variant: 'sparse-js', params: { order: 'BA' } }, median_ms: 0.5, confidence: { fastest: 'k', tied: ['k'], p_value: 1, ratio_ci: [1, 1], p_vs_next: null } },
+  };
+  it('a tuned problem gets its winner; an unseen one the nearest tuned winner, flagged untuned', () => {
+    const s1 = select(db, tuned, device, cpuBackend.variants);
+    assert.deepEqual([s1.variant, s1.tuned, s1.distance], ['sparse-js', true, 0]);
+    const s2 = select(db, neoCellProblem({ N: 2, C: 128, H: 28, W: 28, spec: '7' }), device, cpuBackend.variants);
+    assert.deepEqual([s2.variant, s2.tuned, s2.params], ['sparse-js', false, { order: 'BA' }]);
+    assert.match(s2.basis, /96x56x56/);
+    const s3 = select(emptyDb(), tuned, device, cpuBackend.variants);
+    assert.equal(s3.basis, 'defaults');
+    assert.equal(s3.tuned, false);
+  });
+  it('the exported dispatch table is a TypeScript module that works without the tuner', async () => {
+    const src = dispatchModule(db, fp);
+    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const file = join(tmp(), 'dispatch.mjs');
+    writeFileSync(file, js);
+    const m = (await import(pathToFileURL(file).href)) as { selectKernel: (p: object) => { variant: string; tuned: boolean } | undefined };
+    assert.deepEqual(m.selectKernel({ N: 1, C: 96, H: 56, W: 56, spec: problemRecord(tuned).spec }), { variant: 'sparse-js', params: { order: 'BA' }, tuned: true, median_ms: 0.5 });
+    assert.equal(m.selectKernel({ N: 1, C: 192, H: 28, W: 28, spec: 'other' })!.tuned, false);
+  });
+});
