@@ -17,6 +17,11 @@ export interface BenchOptions extends EvaluateOptions {
   /** Evaluate every valid point of each variant's parameter space instead of its defaults. */
   readonly allParams?: boolean;
   readonly seed?: number;
+  /**
+   * The parameter points to evaluate for a variant on a case's problem (e.g. the tuner's best per
+   * variant); undefined falls back to defaults / allParams.
+   */
+  readonly paramsFor?: (c: BenchCase, v: KernelVariant, problem: Problem) => readonly Params[] | undefined;
 }
 
 export interface BenchProgress {
@@ -77,7 +82,8 @@ export async function runSuite(suite: Suite, runs: readonly BackendRun[], opts: 
         if (opts.kernels?.length && !opts.kernels.includes(v.name)) continue;
         const problem = problemsOf(c, v);
         if (!problem) continue;
-        for (const params of candidateParams(v, problem, run.session, opts)) jobs.push({ run, c, v, problem, params });
+        const chosen = opts.paramsFor?.(c, v, problem) ?? candidateParams(v, problem, run.session, opts);
+        for (const params of chosen) jobs.push({ run, c, v, problem, params });
       }
     }
   }

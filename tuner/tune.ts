@@ -50,6 +50,8 @@ export interface TuneResult {
   readonly evaluated: number;
   readonly reused: number;
   readonly winner?: Winner;
+  /** Database keys of the candidates measured with the code the generators produce now. */
+  readonly current: ReadonlySet<string>;
 }
 
 function compact(r: ResultRecord, config: Config): CandidateRecord {
@@ -134,5 +136,16 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   entry.search = { strategy: opts.strategy.name, seed: opts.seed, evaluations: history.length, space: space.configs.length, pruned: space.pruned.length };
   opts.save?.(db);
   opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'done' });
-  return { entry, space, evaluated, reused, ...(winner ? { winner } : {}) };
+  return { entry, space, evaluated, reused, current, ...(winner ? { winner } : {}) };
+}
+
+/** The fastest verified current candidate of each variant in a tuning result (the report's finalists). */
+export function bestPerVariant(r: TuneResult): Map<string, Config> {
+  const best = new Map<string, { config: Config; median: number }>();
+  for (const [k, c] of Object.entries(r.entry.candidates)) {
+    if (!r.current.has(k) || c.state !== 'verified' || c.median_ms === undefined) continue;
+    const b = best.get(c.config.variant);
+    if (!b || c.median_ms < b.median) best.set(c.config.variant, { config: c.config, median: c.median_ms });
+  }
+  return new Map([...best].map(([v, b]) => [v, b.config]));
 }

@@ -7,7 +7,7 @@ import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord, wr
 import { dwconvNames, summarize, type SummaryRow, summarizeVariants } from '../../harness/summary.js';
 import type { CeilingRecord, Params } from '../../harness/types.js';
 import { BACKEND_NAMES, BACKENDS, backendEntry } from '../../kernels/registry.js';
-import { DEFAULT_SUITE, resolveSuite, SUITE_NAMES } from '../../suites/suite.js';
+import { DEFAULT_SUITE, resolveSuite, type Suite, SUITE_NAMES } from '../../suites/suite.js';
 import { EXIT, UnavailableError, action, fmt, formatTable, parseIntOption, progressBar } from '../cli-util.js';
 
 export interface CommonBenchFlags {
@@ -84,17 +84,23 @@ export function addCommonBenchOptions(cmd: Command, defaults: { suite: string })
     .option('--seed <n>', 'seed of the random problem data', parseIntOption('seed'), 1);
 }
 
-export async function benchRun(flags: CommonBenchFlags, extra: Partial<BenchOptions>, label: string) {
+/**
+ * Opens the backends, optionally runs `prepare` on them (the main job tunes there and returns which
+ * parameter points to report), runs the suite side by side, measures the ceilings, closes.
+ */
+export async function benchRun(flags: CommonBenchFlags, extra: Partial<BenchOptions>, label: string, prepare?: (suite: Suite, runs: BackendRun[]) => Promise<Partial<BenchOptions>>) {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const suite = resolveSuite(flags.suite, { batch: flags.batch });
   const pin = parsePin(flags.params);
   const runs = await openBackends(flags.backend, log);
   if (runs.length === 0) throw new UnavailableError('no backend with kernels is available on this machine');
-  const bar = progressBar(label);
   const measure = { timeMs: flags.time, minSamples: 10, warmupMs: Math.min(150, flags.time) };
   const kernels = flags.kernels?.split(',').map((s) => s.trim());
+  let bar: ReturnType<typeof progressBar> | undefined;
   try {
-    const records = await runSuite(suite, runs, { ...extra, kernels, pin, seed: flags.seed, measure }, (p) => bar.update(p.done, p.total, p.failed, p.current));
+    const prepared = prepare ? await prepare(suite, runs) : {};
+    bar = progressBar(label);
+    const records = await runSuite(suite, runs, { ...extra, ...prepared, kernels, pin, seed: flags.seed, measure }, (p) => bar!.update(p.done, p.total, p.failed, p.current));
     const ceilings: CeilingRecord[] = [];
     if (!extra.verifyOnly) {
       for (const r of runs) {
@@ -104,7 +110,7 @@ export async function benchRun(flags: CommonBenchFlags, extra: Partial<BenchOpti
     }
     return { suite, runs, records, ceilings };
   } finally {
-    bar.stop();
+    bar?.stop();
     for (const r of runs) await r.session.close();
   }
 }

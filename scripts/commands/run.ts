@@ -1,27 +1,81 @@
 /**
  * `neotune run`: the main job (README command 1). With no flags: the default suite on every
- * backend this machine has, each variant's whole parameter space verified and timed, the fastest
- * verified kernel per problem and backend reported next to depthwise conv and copy.
- * Writes results.json (versioned records) and summary.md to the output folder.
+ * backend this machine has; each problem is tuned (TPE over the pruned joint space, a quarter of
+ * it, into the output folder's tuning database: a second run resumes and reuses it), then each
+ * variant's best configuration is measured again side by side with the depthwise convs (their
+ * tuned best) and the copy, and reported. Writes tuning-db.json, results.json and summary.md.
  */
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../core/files.js';
 import { writeResults } from '../../harness/results.js';
 import { summarize, summarizeVariants } from '../../harness/summary.js';
-import { action, fmt, markdownTable } from '../cli-util.js';
+import { InputError } from '../../core/errors.js';
+import type { BackendRun } from '../../harness/bench.js';
+import { problemKey } from '../../harness/problem.js';
+import type { KernelVariant, Params, Problem } from '../../harness/types.js';
+import type { Suite } from '../../suites/suite.js';
+import { DbError, openDb, saveDb } from '../../tuner/db.js';
+import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
+import { bestPerVariant, tuneProblem } from '../../tuner/tune.js';
+import { action, fmt, markdownTable, progressBar, UsageError } from '../cli-util.js';
 import { addCommonBenchOptions, benchRun, type CommonBenchFlags, failureLines, resultFile, runExitCode, summaryCells, summaryTable } from './bench.js';
 
 export const MAIN_SUITE = 'neonext-t';
 
 export function registerRun(program: Command): void {
-  const cmd = program.command('run').description('the main job: every backend this machine has, the default suite, every parameter point verified and timed; writes results and a summary');
+  const cmd = program.command('run').description('the main job: tune every problem of the default suite on every backend this machine has, then measure each variant\'s best side by side with depthwise conv and copy; writes the tuning database, results and a summary');
   addCommonBenchOptions(cmd, { suite: MAIN_SUITE })
     .option('-o, --out <dir>', 'output folder', 'neotune-out')
+    .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'tpe')
+    .option('--budget-fraction <percent>', 'evaluations per problem, % of its pruned space', (v) => Number(v), 25)
     .action(
-      action(async (o: CommonBenchFlags & { out: string }) => {
-        const { suite, runs, records, ceilings } = await benchRun(o, { allParams: true }, 'run');
+      action(async (o: CommonBenchFlags & { out: string; strategy: string; budgetFraction: number }) => {
+        const strategy = strategyByName(o.strategy);
+        if (!(o.budgetFraction > 0 && o.budgetFraction <= 100)) throw new InputError('budget-fraction', o.budgetFraction, 'a percentage in (0, 100]');
         const out = resolve(o.out);
+        const dbPath = join(out, 'tuning-db.json');
+        const tune = async (suite: Suite, runs: BackendRun[]) => {
+          const db = (() => {
+            try {
+              return openDb(dbPath);
+            } catch (e) {
+              throw e instanceof DbError ? new UsageError(e.message) : e;
+            }
+          })();
+          const only = o.kernels?.split(',').map((s) => s.trim());
+          const finalists = new Map<string, Map<string, Params>>(); // problem key → variant → params
+          const bar = progressBar('tune');
+          try {
+            for (const run of runs) {
+              const variants = run.backend.variants.filter((v) => !only || only.includes(v.name));
+              for (const c of suite.cases) {
+                for (const problem of [c.neocell, c.dwconv] as Problem[]) {
+                  const r = await tuneProblem(db, problem, variants, run.session, {
+                    strategy,
+                    seed: o.seed,
+                    budget: strategy.name === 'exhaustive' ? {} : { fraction: o.budgetFraction / 100 },
+                    save: (d) => saveDb(dbPath, d),
+                    progress: (p) => bar.update(p.done, p.total, p.failed, `${c.name} ${problem.op} ${run.entry.name} best ${p.best ? `${fmt(p.best.median_ms, 4)} ms` : '–'}`),
+                  });
+                  const best = bestPerVariant(r);
+                  finalists.set(`${run.entry.name} ${problemKey(problem)}`, new Map([...best].map(([v, cfg]) => [v, cfg.params])));
+                }
+              }
+            }
+          } finally {
+            bar.stop();
+          }
+          // Report each variant's best tuned point; variants the search never reached run with defaults.
+          return {
+            paramsFor: (_c: unknown, v: KernelVariant, problem: Problem) => {
+              const f = finalists.get(`${v.backend} ${problemKey(problem)}`);
+              const params = f?.get(v.name);
+              return params ? [params] : undefined;
+            },
+          };
+        };
+        const { suite, runs, records, ceilings } = await benchRun(o, {}, 'report', tune);
         const json = join(out, 'results.json');
         writeResults(json, resultFile(records, ceilings, `neotune run ${process.argv.slice(3).join(' ')}`.trim()));
         const best = summaryCells(summarize(records, ceilings), true);
@@ -29,7 +83,7 @@ export function registerRun(program: Command): void {
         const md = [
           `# neotune run: ${suite.description}`,
           '',
-          `Backends: ${runs.map((r) => `${r.entry.name} (${r.session.device.description})`).join(', ')}. Ratios are measured side by side in this run.`,
+          `Backends: ${runs.map((r) => `${r.entry.name} (${r.session.device.description})`).join(', ')}. Each problem was tuned (strategy ${strategy.name}, ${o.budgetFraction} % of its space; database ${dbPath}); the tables measure each variant's best configuration again, side by side in this run.`,
           '',
           '## Fastest NeoCell kernel per problem',
           '',
@@ -46,7 +100,7 @@ export function registerRun(program: Command): void {
         process.stdout.write(summaryTable(records, ceilings) + '\n');
         const fails = failureLines(records);
         if (fails.length) process.stdout.write(`\n${fails.length} candidate(s) not verified:\n${fails.join('\n')}\n`);
-        process.stdout.write(`\nwrote ${json}\nwrote ${join(out, 'summary.md')}\n`);
+        process.stdout.write(`\nwrote ${dbPath}\nwrote ${json}\nwrote ${join(out, 'summary.md')}\n`);
         return runExitCode(records);
       }),
     );
