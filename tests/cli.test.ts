@@ -1,7 +1,7 @@
 /** The neotune CLI end to end: help, JSON output, result files and exit codes scripts rely on. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -70,6 +70,31 @@ describe('neotune CLI', () => {
     assert.ok(peaks.some((c) => c.params.threads === 1) && peaks.every((c) => Number.isFinite(c.gflops) && c.gflops > 0));
     assert.match(r.out, /vs ort-dwconv/);
     assert.match(r.out, /% peak/);
+  });
+
+  it('tune → resume → select → export: winners verified, a second run reuses the database', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-cli-'));
+    const db = join(dir, 'db.json');
+    const args = ['tune', '--backend', 'cpu', '--suite', 'smoke', '--kernels', 'fused-wasm,sparse-js,dwconv-wasm', '--budget', '3', '--db', db, '--json'];
+    const first = neotune(...args);
+    assert.equal(first.code, 0, first.err);
+    const rows = JSON.parse(first.out) as { winner: string | null; evaluated: number; reused: number; failed: number }[];
+    assert.ok(rows.length > 0 && rows.every((r) => r.winner !== null && r.evaluated > 0 && r.failed === 0));
+    const second = neotune(...args);
+    assert.equal(second.code, 0, second.err);
+    assert.ok((JSON.parse(second.out) as { reused: number }[]).every((r) => r.reused >= 3));
+    const f = JSON.parse(readFileSync(db, 'utf8')) as { entries: Record<string, { winner?: { key: string }; candidates: Record<string, { key: string; state: string }> }> };
+    for (const e of Object.values(f.entries)) assert.equal(Object.values(e.candidates).find((c) => c.key === e.winner!.key)!.state, 'verified');
+    const sel = neotune('select', '--db', db, '--shape', '2x64x30x30', '--spec', '7', '--json');
+    assert.equal(sel.code, 0, sel.err);
+    assert.equal((JSON.parse(sel.out) as { tuned: boolean }).tuned, false);
+    const out = join(dir, 'dispatch.ts');
+    assert.equal(neotune('export', '--db', db, '--out', out).code, 0);
+    assert.match(readFileSync(out, 'utf8'), /export function selectKernel/);
+    writeFileSync(db, 'not json');
+    const bad = neotune('tune', '--backend', 'cpu', '--suite', 'smoke', '--db', db);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /not a readable tuning database.*copy is kept at/);
   });
 
   it('exit codes: 2 for invalid input (naming field and allowed values), 4 for an unavailable backend', () => {

@@ -44,10 +44,19 @@ export interface Winner {
   };
 }
 
+/** At most this many samples per candidate enter the tests (an even stride: fast kernels give thousands). */
+const MAX_TEST_SAMPLES = 256;
+
+function thin(samples: readonly number[]): readonly number[] {
+  if (samples.length <= MAX_TEST_SAMPLES) return samples;
+  const step = samples.length / MAX_TEST_SAMPLES;
+  return Array.from({ length: MAX_TEST_SAMPLES }, (_, i) => samples[Math.floor(i * step)]!);
+}
+
 export function selectWinner(candidates: readonly Candidate[], complexityOf: (c: Config) => number[]): Winner | undefined {
-  const timed = candidates.filter((c) => c.samples_ms.length > 0);
+  const timed = candidates.filter((c) => c.samples_ms.length > 0).map((c) => ({ ...c, samples_ms: thin(c.samples_ms), median: quantile(c.samples_ms, 0.5) }));
   if (timed.length === 0) return undefined;
-  const med = new Map(timed.map((c) => [c.key, quantile(c.samples_ms, 0.5)]));
+  const med = new Map(timed.map((c) => [c.key, c.median]));
   const sorted = [...timed].sort((a, b) => med.get(a.key)! - med.get(b.key)! || (a.key < b.key ? -1 : 1));
   const fastest = sorted[0]!;
   const tied: Candidate[] = [fastest];
@@ -55,7 +64,7 @@ export function selectWinner(candidates: readonly Candidate[], complexityOf: (c:
   let firstUntied: Candidate | undefined;
   for (const c of sorted.slice(1)) {
     const u = mannWhitneyU(c.samples_ms, fastest.samples_ms);
-    const r = bootstrapMedianRatio(c.samples_ms, fastest.samples_ms, { iterations: 1000 });
+    const r = bootstrapMedianRatio(c.samples_ms, fastest.samples_ms, { iterations: 500 });
     stats.set(c.key, { p: u.p, ci: [r.lo, r.hi] });
     if (u.p >= TIE_ALPHA || r.lo <= 1 || r.ratio <= 1 + TIE_MARGIN) tied.push(c);
     else firstUntied ??= c;
