@@ -15,10 +15,10 @@ import type { BackendRun } from '../../harness/bench.js';
 import { problemKey } from '../../harness/problem.js';
 import type { KernelVariant, Params, Problem } from '../../harness/types.js';
 import type { Suite } from '../../suites/suite.js';
-import { DbError, openDb, saveDb } from '../../tuner/db.js';
 import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
-import { bestPerVariant, tuneProblem } from '../../tuner/tune.js';
-import { action, fmt, markdownTable, progressBar, UsageError } from '../cli-util.js';
+import { bestPerVariant } from '../../tuner/tune.js';
+import { loadDb, tuneSuite } from './tune.js';
+import { action, fmt, markdownTable } from '../cli-util.js';
 import { addCommonBenchOptions, benchRun, type CommonBenchFlags, failureLines, resultFile, runExitCode, summaryCells, summaryTable } from './bench.js';
 
 export const MAIN_SUITE = 'neonext-t';
@@ -36,35 +36,16 @@ export function registerRun(program: Command): void {
         const out = resolve(o.out);
         const dbPath = join(out, 'tuning-db.json');
         const tune = async (suite: Suite, runs: BackendRun[]) => {
-          const db = (() => {
-            try {
-              return openDb(dbPath);
-            } catch (e) {
-              throw e instanceof DbError ? new UsageError(e.message) : e;
-            }
-          })();
-          const only = o.kernels?.split(',').map((s) => s.trim());
-          const finalists = new Map<string, Map<string, Params>>(); // problem key → variant → params
-          const bar = progressBar('tune');
-          try {
-            for (const run of runs) {
-              const variants = run.backend.variants.filter((v) => !only || only.includes(v.name));
-              for (const c of suite.cases) {
-                for (const problem of [c.neocell, c.dwconv] as Problem[]) {
-                  const r = await tuneProblem(db, problem, variants, run.session, {
-                    strategy,
-                    seed: o.seed,
-                    budget: strategy.name === 'exhaustive' ? {} : { fraction: o.budgetFraction / 100 },
-                    save: (d) => saveDb(dbPath, d),
-                    progress: (p) => bar.update(p.done, p.total, p.failed, `${c.name} ${problem.op} ${run.entry.name} best ${p.best ? `${fmt(p.best.median_ms, 4)} ms` : '–'}`),
-                  });
-                  const best = bestPerVariant(r);
-                  finalists.set(`${run.entry.name} ${problemKey(problem)}`, new Map([...best].map(([v, cfg]) => [v, cfg.params])));
-                }
-              }
-            }
-          } finally {
-            bar.stop();
+          const db = loadDb(dbPath);
+          const finalists = new Map<string, Map<string, Params>>(); // backend + problem key → variant → params
+          const tuned = await tuneSuite(db, dbPath, suite, runs, {
+            strategy,
+            seed: o.seed,
+            budget: strategy.name === 'exhaustive' ? {} : { fraction: o.budgetFraction / 100 },
+            kernels: o.kernels?.split(',').map((s) => s.trim()),
+          });
+          for (const { run, problem, result } of tuned) {
+            finalists.set(`${run.entry.name} ${problemKey(problem)}`, new Map([...bestPerVariant(result)].map(([v, cfg]) => [v, cfg.params])));
           }
           // Report each variant's best tuned point; variants the search never reached run with defaults.
           return {

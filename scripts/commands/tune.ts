@@ -17,13 +17,58 @@ import { type RecordedSpace, recordedSearchSpace, strategyQuality } from '../../
 import { select } from '../../tuner/select.js';
 import { configKey } from '../../tuner/space.js';
 import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
-import { entryWinner, tuneProblem } from '../../tuner/tune.js';
+import { entryWinner, type TuneBudget, type TuneResult, tuneProblem } from '../../tuner/tune.js';
+import type { Strategy } from '../../tuner/strategies/strategy.js';
+import type { BackendRun } from '../../harness/bench.js';
+import type { BenchCase, Suite } from '../../suites/suite.js';
 import { action, EXIT, fmt, formatTable, parseIntOption, progressBar, UsageError } from '../cli-util.js';
 import { openBackends } from './bench.js';
 
 export const DEFAULT_DB = 'neotune-out/tuning-db.json';
 
-function loadDb(path: string): TuningDb {
+export interface TunedProblem {
+  readonly run: BackendRun;
+  readonly c: BenchCase;
+  readonly problem: Problem;
+  readonly result: TuneResult;
+}
+
+/**
+ * Tunes every case's NeoCell problem and its depthwise conv on every opened backend into `db`
+ * (saved at dbPath after each candidate), with one progress bar: candidates done, failed, best.
+ */
+export async function tuneSuite(
+  db: TuningDb,
+  dbPath: string,
+  suite: Suite,
+  runs: readonly BackendRun[],
+  o: { strategy: Strategy; seed: number; budget: TuneBudget; kernels?: readonly string[] },
+): Promise<TunedProblem[]> {
+  const bar = progressBar('tune');
+  const out: TunedProblem[] = [];
+  try {
+    for (const run of runs) {
+      const variants = run.backend.variants.filter((v) => !o.kernels || o.kernels.includes(v.name));
+      for (const c of suite.cases) {
+        for (const problem of [c.neocell, c.dwconv] as Problem[]) {
+          const result = await tuneProblem(db, problem, variants, run.session, {
+            strategy: o.strategy,
+            seed: o.seed,
+            budget: o.budget,
+            save: (d) => saveDb(dbPath, d),
+            progress: (p) => bar.update(p.done, p.total, p.failed, `${c.name} ${problem.op} ${run.entry.name} best ${p.best ? `${fmt(p.best.median_ms, 4)} ms` : '–'} | ${p.current}`),
+          });
+          out.push({ run, c, problem, result });
+        }
+      }
+    }
+  } finally {
+    bar.stop();
+  }
+  return out;
+}
+
+export function loadDb(path: string): TuningDb {
   try {
     return openDb(path);
   } catch (e) {
@@ -66,50 +111,37 @@ export function registerTune(program: Command): void {
         const dbPath = resolve(o.db);
         const db = loadDb(dbPath);
         const runs = await openBackends(o.backend, (s) => process.stderr.write(`${s}\n`));
-        const only = o.kernels?.split(',').map((s) => s.trim());
-        const bar = progressBar('tune');
-        const rows: Record<string, unknown>[] = [];
-        let failedTotal = 0;
+        let results: TunedProblem[];
         try {
-          for (const run of runs) {
-            const variants = run.backend.variants.filter((v) => !only || only.includes(v.name));
-            for (const c of suite.cases) {
-              for (const problem of [c.neocell, c.dwconv] as Problem[]) {
-                const r = await tuneProblem(db, problem, variants, run.session, {
-                  strategy,
-                  seed: o.seed,
-                  budget: {
-                    ...(o.budget ? { evaluations: o.budget } : strategy.name === 'exhaustive' ? {} : { fraction: 0.25 }),
-                    ...(o.timeBudget ? { timeMs: o.timeBudget * 1000 } : {}),
-                  },
-                  save: (d) => saveDb(dbPath, d),
-                  progress: (p) => bar.update(p.done, p.total, p.failed, `${c.name} ${problem.op} ${run.entry.name} best ${p.best ? `${fmt(p.best.median_ms, 4)} ms` : '–'} | ${p.current}`),
-                });
-                if (r.space.configs.length === 0) continue;
-                const failed = Object.values(r.entry.candidates).filter((x) => x.state !== 'verified').length;
-                failedTotal += failed;
-                rows.push({
-                  case: c.name,
-                  op: problem.op,
-                  backend: run.entry.name,
-                  problem: problemKey(problem),
-                  space: r.space.configs.length,
-                  pruned: r.space.pruned.length,
-                  evaluated: r.evaluated,
-                  reused: r.reused,
-                  failed,
-                  winner: r.winner ? configKey(r.winner.config) : null,
-                  median_ms: r.winner?.median_ms ?? null,
-                  tied: r.winner?.confidence.tied.length ?? 0,
-                  p_vs_next: r.winner?.confidence.p_vs_next ?? null,
-                });
-              }
-            }
-          }
+          results = await tuneSuite(db, dbPath, suite, runs, {
+            strategy,
+            seed: o.seed,
+            budget: {
+              ...(o.budget ? { evaluations: o.budget } : strategy.name === 'exhaustive' ? {} : { fraction: 0.25 }),
+              ...(o.timeBudget ? { timeMs: o.timeBudget * 1000 } : {}),
+            },
+            kernels: o.kernels?.split(',').map((s) => s.trim()),
+          });
         } finally {
-          bar.stop();
           for (const r of runs) await r.session.close();
         }
+        const rows = results
+          .filter(({ result: r }) => r.space.configs.length > 0)
+          .map(({ run, c, problem, result: r }) => ({
+            case: c.name,
+            op: problem.op,
+            backend: run.entry.name,
+            problem: problemKey(problem),
+            space: r.space.configs.length,
+            pruned: r.space.pruned.length,
+            evaluated: r.evaluated,
+            reused: r.reused,
+            failed: Object.values(r.entry.candidates).filter((x) => x.state !== 'verified').length,
+            winner: r.winner ? configKey(r.winner.config) : null,
+            median_ms: r.winner?.median_ms ?? null,
+            tied: r.winner?.confidence.tied.length ?? 0,
+            p_vs_next: r.winner?.confidence.p_vs_next ?? null,
+          }));
         if (o.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
         else {
           process.stdout.write(
