@@ -21,6 +21,19 @@ export interface EvaluateOptions {
   readonly verifyOnly?: boolean;
 }
 
+/**
+ * Static counts of generated code: non-empty lines (statements of generated JS, instructions of a
+ * WASM listing, lines of WGSL) and memory operations (WASM load/store instructions, indexed
+ * accesses in JS/WGSL). Deterministic: a change that makes a kernel do more work shows here even
+ * when its timing is lost in noise.
+ */
+export function codeProxies(source: string, executedMacs: number | null): NonNullable<ResultRecord['proxies']> {
+  const lines = source.split('\n').filter((l) => l.trim() !== '');
+  const wasm = /^\(module/.test(source);
+  const memoryOps = wasm ? lines.filter((l) => /\.(load|store)\w*/.test(l)).length : (source.match(/\w\[[^\]]+\]/g) ?? []).length;
+  return { executed_macs: executedMacs, code_lines: lines.length, code_memory_ops: memoryOps };
+}
+
 export function sourceHash(source: string): string {
   return createHash('sha256').update(source).digest('hex').slice(0, 16);
 }
@@ -62,6 +75,7 @@ export async function evaluateCandidate(
     const withSource: ResultRecord = {
       ...base,
       source_hash: sourceHash(kernel.source),
+      proxies: codeProxies(kernel.source, kernel.executed?.macs ?? null),
       flops: { ...base.flops, executed: kernel.executed ? 2 * kernel.executed.macs : costs.useful_flops },
     };
     await kernel.prepare(data);

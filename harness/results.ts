@@ -30,6 +30,8 @@ export interface ResultRecord {
   p10_ms?: number;
   p90_ms?: number;
   samples_ms?: number[];
+  /** Medians of separate rounds (runs) pooled into this record, e.g. by interleaved A/B. */
+  rounds_ms?: number[];
   timing_method?: string;
   /** Useful FLOPs of the problem (zeros skipped), what this kernel executed, and a depthwise 7×7 conv's. */
   flops: { useful: number; executed: number | null; dwconv7_equivalent: number };
@@ -38,6 +40,11 @@ export interface ResultRecord {
   source_hash?: string;
   /** The backend's device description (CPU model, adapter, renderer, browser version). */
   device: string;
+  /**
+   * Counts that do not depend on the machine's load, compared exactly by `neotune compare`:
+   * executed multiply-adds (lane waste and zeros included) and static counts of the generated code.
+   */
+  proxies?: { executed_macs: number | null; code_lines: number; code_memory_ops: number };
   /** Suite case this record belongs to (layer name) and how often that layer occurs per forward pass. */
   case?: string;
   occurrences?: number;

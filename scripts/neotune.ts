@@ -2,6 +2,7 @@
 /** neotune: kernel autotuner and benchmark suite for the NeoCell operator. */
 import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
+import { registerCompare } from './commands/compare.js';
 import { registerDevices } from './commands/devices.js';
 import { registerFlops } from './commands/flops.js';
 import { registerRun } from './commands/run.js';
@@ -28,6 +29,7 @@ allowed values); 3 finished, but some kernels failed verification or crashed (re
 registerRun(program);
 registerBench(program);
 registerTune(program);
+registerCompare(program);
 registerFlops(program);
 registerDevices(program);
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# README command (b): installs what is missing, builds, and runs the whole test suite.
+# README command (b): installs what is missing, builds, runs the whole test suite, then the
+# regression smoke (proxies strictly against the committed baseline, timings reported; pass
+# --strict to fail on timing regressions too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node --test --test-reporter=spec dist/tests/*.test.js
+node --test --test-reporter=spec dist/tests/*.test.js
+bash scripts/regression-smoke.sh "$@"

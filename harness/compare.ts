@@ -1,0 +1,234 @@
+/**
+ * Comparing two result files (a base and a head run). Records are matched by backend, kernel,
+ * parameters and problem. For each pair:
+ *  - timing: ratio of medians (head / base) with a bootstrap 95 % interval on the raw samples and a
+ *    Mann–Whitney U test; classified against a threshold t (default 5 %):
+ *      regressed    significant (p < α) and the whole interval above 1 + t
+ *      improved     significant and the whole interval below 1 − t
+ *      unchanged    the whole interval within [1 − t, 1 + t]
+ *      inconclusive otherwise (the data cannot tell at this threshold)
+ *  - deterministic proxies (executed multiply-adds, generated code lines and memory operations),
+ *    compared exactly: more work is a regression even when the timing is lost in noise.
+ * Records present on one side only are listed, never ignored.
+ */
+import { bootstrapMedianRatio, mannWhitneyU, normalCdf, quantile } from './stats.js';
+import type { ResultFile, ResultRecord } from './results.js';
+
+export type TimingClass = 'improved' | 'regressed' | 'unchanged' | 'inconclusive' | 'untimed';
+
+export interface CompareOptions {
+  /** Relative threshold, e.g. 0.05. */
+  readonly threshold: number;
+  readonly alpha: number;
+  /**
+   * Run-to-run noise: the standard deviation of log(median) between separate runs of the same code
+   * on this machine, per record key or one value for all (measured by `compare --aa`). Samples of
+   * one run only see within-run noise; on a shared machine whole runs shift by more than that, so
+   * the between-run part must be added or every A/A pair looks "significant". Records with ≥ 3
+   * rounds on both sides (interleaved A/B) estimate it from their rounds instead.
+   */
+  readonly runNoise?: number | ReadonlyMap<string, number>;
+}
+
+export const DEFAULT_COMPARE: CompareOptions = { threshold: 0.05, alpha: 0.05 };
+
+export interface ProxyChange {
+  readonly proxy: string;
+  readonly base: number | null;
+  readonly head: number | null;
+}
+
+export interface ComparedRecord {
+  readonly key: string;
+  readonly base_median_ms?: number;
+  readonly head_median_ms?: number;
+  readonly ratio?: number;
+  readonly ci?: readonly [number, number];
+  readonly p_value?: number;
+  readonly timing: TimingClass;
+  /** Proxies that differ; `more` = the head does more work on at least one of them. */
+  readonly proxy_changes: readonly ProxyChange[];
+  readonly proxies: 'same' | 'more' | 'less' | 'changed' | 'missing';
+}
+
+export interface Comparison {
+  readonly options: CompareOptions;
+  readonly records: readonly ComparedRecord[];
+  readonly missing: readonly string[];
+  readonly extra: readonly string[];
+}
+
+/** The key two runs' records are matched by. */
+export function recordKey(r: ResultRecord): string {
+  const params = Object.entries(r.params)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const p = r.problem;
+  return `${r.backend} ${r.kernel}${params ? ` ${params}` : ''} @ ${p.op} ${p.N}x${p.C}x${p.H}x${p.W} ${p.spec} ${p.dtype}`;
+}
+
+/** At most 400 samples per side enter the statistics (even stride). */
+function thin(s: readonly number[]): readonly number[] {
+  if (s.length <= 400) return s;
+  const step = s.length / 400;
+  return Array.from({ length: 400 }, (_, i) => s[Math.floor(i * step)]!);
+}
+
+/** Student's t 97.5 % quantile (table, linear in 1/df between entries). */
+export function tQuantile975(df: number): number {
+  const table: [number, number][] = [[1, 12.706], [2, 4.303], [3, 3.182], [4, 2.776], [5, 2.571], [6, 2.447], [8, 2.306], [10, 2.228], [15, 2.131], [20, 2.086], [30, 2.042], [60, 2.0], [120, 1.98]];
+  if (!(df >= 1)) return table[0]![1];
+  for (let i = 1; i < table.length; i++) {
+    const [d1, t1] = table[i - 1]!;
+    const [d2, t2] = table[i]!;
+    if (df <= d2) return t1 + ((1 / df - 1 / d1) / (1 / d2 - 1 / d1)) * (t2 - t1);
+  }
+  return 1.96;
+}
+
+const logMean = (x: readonly number[]) => x.reduce((s, v) => s + Math.log(v), 0) / x.length;
+const logVar = (x: readonly number[]) => {
+  const m = logMean(x);
+  return x.reduce((s, v) => s + (Math.log(v) - m) ** 2, 0) / Math.max(1, x.length - 1);
+};
+
+/**
+ * Timing class of head vs base. Within-run uncertainty: bootstrap interval of the median ratio
+ * and Mann–Whitney U on the raw samples. Between-run uncertainty: from the rounds (≥ 3 a side:
+ * Welch on log round medians) or the machine's measured run-to-run noise σ (each side one run:
+ * variance 2σ²). The two are combined on the log scale; the class needs both significance and
+ * the whole interval beyond the threshold.
+ */
+export function classifyTiming(
+  base: readonly number[],
+  head: readonly number[],
+  o: CompareOptions,
+  rounds?: { base?: readonly number[]; head?: readonly number[] },
+  noise = 0,
+): Pick<ComparedRecord, 'ratio' | 'ci' | 'p_value' | 'timing'> {
+  if (base.length < 3 || head.length < 3) return { timing: 'untimed' };
+  const b = thin(base);
+  const h = thin(head);
+  const r = bootstrapMedianRatio(h, b, { iterations: 1000 });
+  const within = mannWhitneyU(h, b).p;
+  const est = Math.log(quantile(head, 0.5) / quantile(base, 0.5));
+  const seWithin = (Math.log(r.hi) - Math.log(r.lo)) / (2 * 1.96);
+  const rb = rounds?.base ?? [];
+  const rh = rounds?.head ?? [];
+  let seBetween = Math.SQRT2 * noise;
+  if (rb.length >= 3 && rh.length >= 3) {
+    // Few rounds: Welch's standard error, widened by Student's t at the Welch–Satterthwaite df.
+    const vb = logVar(rb) / rb.length;
+    const vh = logVar(rh) / rh.length;
+    const df = (vb + vh) ** 2 / ((vb * vb) / (rb.length - 1) + (vh * vh) / (rh.length - 1) || 1e-300);
+    seBetween = Math.sqrt(vb + vh) * (tQuantile975(df) / 1.96);
+  }
+  const se = Math.sqrt(seWithin ** 2 + seBetween ** 2);
+  const lo = Math.exp(est - 1.96 * se);
+  const hi = Math.exp(est + 1.96 * se);
+  const z = se > 0 ? Math.abs(est) / se : Infinity;
+  const between = 2 * (1 - normalCdf(z));
+  const p = seBetween > 0 ? Math.max(within, between) : within;
+  const timing: TimingClass =
+    p < o.alpha && lo > 1 + o.threshold ? 'regressed' : p < o.alpha && hi < 1 - o.threshold ? 'improved' : lo >= 1 - o.threshold && hi <= 1 + o.threshold ? 'unchanged' : 'inconclusive';
+  return { ratio: Math.exp(est), ci: [lo, hi], p_value: p, timing };
+}
+
+function noiseFor(o: CompareOptions, key: string): number {
+  if (o.runNoise === undefined) return 0;
+  if (typeof o.runNoise === 'number') return o.runNoise;
+  return o.runNoise.get(key) ?? Math.max(0, ...o.runNoise.values());
+}
+
+function compareProxies(base: ResultRecord, head: ResultRecord): Pick<ComparedRecord, 'proxy_changes' | 'proxies'> {
+  if (!base.proxies || !head.proxies) return { proxy_changes: [], proxies: 'missing' };
+  const changes: ProxyChange[] = [];
+  for (const k of ['executed_macs', 'code_lines', 'code_memory_ops'] as const) {
+    if (base.proxies[k] !== head.proxies[k]) changes.push({ proxy: k, base: base.proxies[k], head: head.proxies[k] });
+  }
+  if (changes.length === 0) return { proxy_changes: [], proxies: 'same' };
+  const more = changes.some((c) => (c.head ?? 0) > (c.base ?? 0));
+  const less = changes.some((c) => (c.head ?? 0) < (c.base ?? 0));
+  return { proxy_changes: changes, proxies: more && !less ? 'more' : less && !more ? 'less' : 'changed' };
+}
+
+export function compareResults(base: ResultFile, head: ResultFile, o: CompareOptions = DEFAULT_COMPARE): Comparison {
+  const index = (f: ResultFile) => {
+    const m = new Map<string, ResultRecord>();
+    for (const r of f.records) if (r.verified) m.set(recordKey(r), r);
+    return m;
+  };
+  const b = index(base);
+  const h = index(head);
+  const records: ComparedRecord[] = [];
+  for (const [key, hr] of h) {
+    const br = b.get(key);
+    if (!br) continue;
+    records.push({
+      key,
+      ...(br.median_ms !== undefined ? { base_median_ms: br.median_ms } : {}),
+      ...(hr.median_ms !== undefined ? { head_median_ms: hr.median_ms } : {}),
+      ...classifyTiming(br.samples_ms ?? [], hr.samples_ms ?? [], o, { ...(br.rounds_ms ? { base: br.rounds_ms } : {}), ...(hr.rounds_ms ? { head: hr.rounds_ms } : {}) }, noiseFor(o, key)),
+      ...compareProxies(br, hr),
+    });
+  }
+  records.sort((x, y) => (x.key < y.key ? -1 : 1));
+  return { options: o, records, missing: [...b.keys()].filter((k) => !h.has(k)).sort(), extra: [...h.keys()].filter((k) => !b.has(k)).sort() };
+}
+
+export function timingRegressions(c: Comparison): ComparedRecord[] {
+  return c.records.filter((r) => r.timing === 'regressed');
+}
+
+export function proxyRegressions(c: Comparison): ComparedRecord[] {
+  return c.records.filter((r) => r.proxies === 'more' || r.proxies === 'changed');
+}
+
+const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)} %`;
+
+/** A markdown summary for a pull-request comment. */
+export function comparisonMarkdown(c: Comparison): string {
+  const count = (t: TimingClass) => c.records.filter((r) => r.timing === t).length;
+  const lines = [
+    `### neotune compare (threshold ${(c.options.threshold * 100).toFixed(0)} %, α = ${c.options.alpha})`,
+    '',
+    `${c.records.length} matched records: **${count('regressed')} regressed**, ${count('improved')} improved, ${count('unchanged')} unchanged, ${count('inconclusive')} inconclusive${count('untimed') ? `, ${count('untimed')} untimed` : ''}. Deterministic proxies: ${proxyRegressions(c).length} with more work, ${c.records.filter((r) => r.proxies === 'less').length} with less.`,
+    '',
+  ];
+  const notable = c.records.filter((r) => r.timing === 'regressed' || r.timing === 'improved' || r.proxies !== 'same');
+  if (notable.length) {
+    lines.push('| record | base ms | head ms | change | 95 % CI | p | timing | proxies |', '|---|---|---|---|---|---|---|---|');
+    for (const r of notable) {
+      const proxies = r.proxy_changes.map((p) => `${p.proxy} ${p.base}→${p.head}`).join('; ') || r.proxies;
+      lines.push(
+        `| ${r.key} | ${r.base_median_ms?.toFixed(4) ?? '–'} | ${r.head_median_ms?.toFixed(4) ?? '–'} | ${r.ratio ? pct(r.ratio) : '–'} | ${r.ci ? `${pct(r.ci[0])} … ${pct(r.ci[1])}` : '–'} | ${r.p_value?.toExponential(1) ?? '–'} | ${r.timing} | ${proxies} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (c.missing.length) lines.push(`Missing in head (${c.missing.length}):`, ...c.missing.map((k) => `- ${k}`), '');
+  if (c.extra.length) lines.push(`New in head (${c.extra.length}):`, ...c.extra.map((k) => `- ${k}`), '');
+  return lines.join('\n');
+}
+
+/** What a naive single-run rule flags: |median ratio − 1| > threshold (for the false-alarm comparison). */
+export function naiveFlag(base: ResultRecord, head: ResultRecord, threshold: number): 'regressed' | 'improved' | undefined {
+  if (base.median_ms === undefined || head.median_ms === undefined) return undefined;
+  const r = head.median_ms / base.median_ms;
+  return r > 1 + threshold ? 'regressed' : r < 1 - threshold ? 'improved' : undefined;
+}
+
+/**
+ * Run-to-run noise per record key: σ of log medians over same-code runs (needs ≥ 3 runs), floored
+ * at the median σ of all keys. Whole runs shift together on a shared machine, so a record that
+ * happened to look steady in a few runs borrows the machine's typical noise (a shrinkage
+ * estimate; without the floor a handful of runs under-estimates σ for some records).
+ */
+export function runNoise(files: readonly ResultFile[]): Map<string, number> {
+  const medians = new Map<string, number[]>();
+  for (const f of files) for (const r of f.records) if (r.verified && r.median_ms) (medians.get(recordKey(r)) ?? medians.set(recordKey(r), []).get(recordKey(r))!).push(r.median_ms);
+  const sigma = [...medians].filter(([, m]) => m.length >= 3).map(([k, m]) => [k, Math.sqrt(logVar(m))] as const);
+  const floor = quantile(sigma.map(([, s]) => s), 0.5);
+  return new Map(sigma.map(([k, s]) => [k, Math.max(s, floor)]));
+}

@@ -1,0 +1,90 @@
+/**
+ * Run history and step-change detection. Each run appends one line (JSON) per result file to a
+ * history file: when, which commit, and every verified record's median. For each record key the
+ * series of log medians is searched for the single split that best separates two levels
+ * (binary segmentation, Welch t statistic); a split is reported as a step change when |t| is
+ * large and the level moved by more than the threshold, with the run where the new level started.
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { recordKey } from './compare.js';
+import type { ResultFile } from './results.js';
+
+export interface HistoryLine {
+  readonly created: string;
+  readonly label: string;
+  readonly medians: Readonly<Record<string, number>>;
+}
+
+export function historyLine(f: ResultFile, label: string): HistoryLine {
+  const medians: Record<string, number> = {};
+  for (const r of f.records) if (r.verified && r.median_ms !== undefined) medians[recordKey(r)] = r.median_ms;
+  return { created: f.created, label, medians };
+}
+
+export function appendHistory(path: string, line: HistoryLine): void {
+  // One appended line per run: a crash mid-write can only lose that line, never earlier ones.
+  appendFileSync(path, JSON.stringify(line) + '\n');
+}
+
+export function readHistory(path: string): HistoryLine[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as HistoryLine;
+      } catch (e) {
+        throw new Error(`${path}:${i + 1}: not a history line (${(e as Error).message})`);
+      }
+    });
+}
+
+export interface StepChange {
+  readonly key: string;
+  /** Index (and label) of the first run at the new level. */
+  readonly index: number;
+  readonly label: string;
+  readonly before_ms: number;
+  readonly after_ms: number;
+  readonly ratio: number;
+  readonly t: number;
+}
+
+const mean = (x: readonly number[]) => x.reduce((s, v) => s + v, 0) / x.length;
+const variance = (x: readonly number[]) => {
+  const m = mean(x);
+  return x.reduce((s, v) => s + (v - m) ** 2, 0) / Math.max(1, x.length - 1);
+};
+
+/** The best single split of a series (each side ≥ minSegment), by Welch's t. */
+export function bestSplit(series: readonly number[], minSegment = 3): { index: number; t: number } | undefined {
+  let best: { index: number; t: number } | undefined;
+  for (let i = minSegment; i <= series.length - minSegment; i++) {
+    const a = series.slice(0, i);
+    const b = series.slice(i);
+    const se = Math.sqrt(variance(a) / a.length + variance(b) / b.length) || 1e-12;
+    const t = (mean(b) - mean(a)) / se;
+    if (!best || Math.abs(t) > Math.abs(best.t)) best = { index: i, t };
+  }
+  return best;
+}
+
+export function detectSteps(history: readonly HistoryLine[], threshold = 0.05, minT = 5): StepChange[] {
+  const keys = [...new Set(history.flatMap((h) => Object.keys(h.medians)))].sort();
+  const out: StepChange[] = [];
+  for (const key of keys) {
+    const points = history.map((h, i) => ({ i, v: h.medians[key] })).filter((p): p is { i: number; v: number } => p.v !== undefined && p.v > 0);
+    const logs = points.map((p) => Math.log(p.v));
+    const s = bestSplit(logs);
+    if (!s) continue;
+    const before = Math.exp(mean(logs.slice(0, s.index)));
+    const after = Math.exp(mean(logs.slice(s.index)));
+    const ratio = after / before;
+    if (Math.abs(s.t) >= minT && Math.abs(ratio - 1) > threshold) {
+      const at = points[s.index]!.i;
+      out.push({ key, index: at, label: history[at]!.label, before_ms: before, after_ms: after, ratio, t: s.t });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,271 @@
+/**
+ * `neotune compare` (regression tracking) and `neotune history`.
+ *   compare BASE HEAD            two result files: timing classes with statistics, exact proxies
+ *   compare --aa FILE…           same-code runs: the false-alarm rate of this method vs a naive rule
+ *   compare --self-test          a fixture kernel made 30 % slower / faster must be flagged
+ *   compare --run BASE_REF HEAD_REF   build both commits, benchmark them alternately, compare
+ * Exit 1 when a regression is found (timing: beyond the threshold and significant, unless
+ * --timings report; proxies: always), 0 otherwise, 2 for invalid input.
+ */
+import type { Command } from 'commander';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { InputError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/files.js';
+import { cpuDevice } from '../../kernels/cpu/backend.js';
+import { type Comparison, comparisonMarkdown, compareResults, naiveFlag, proxyRegressions, recordKey, runNoise, timingRegressions } from '../../harness/compare.js';
+import { evaluateCandidate } from '../../harness/evaluate.js';
+import { fixtureKernel } from '../../harness/fixture-kernel.js';
+import { appendHistory, detectSteps, historyLine, readHistory } from '../../harness/history.js';
+import { copyProblem, makeProblemData } from '../../harness/problem.js';
+import { quantile } from '../../harness/stats.js';
+import { type ResultFile, type ResultRecord, readResults, ResultFileError } from '../../harness/results.js';
+import { action, EXIT, fmt, formatTable, UsageError } from '../cli-util.js';
+import { resultFile } from './bench.js';
+
+function load(path: string): ResultFile {
+  try {
+    return readResults(resolve(path));
+  } catch (e) {
+    if (e instanceof ResultFileError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function percent(field: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!(n > 0 && n < 100)) throw new InputError(field, v, 'a percentage between 0 and 100');
+    return n / 100;
+  };
+}
+
+interface CompareFlags {
+  threshold: number;
+  alpha: number;
+  timings: string;
+  json?: string;
+  markdown?: string;
+  aa?: boolean;
+  selfTest?: boolean;
+  run?: boolean;
+  rounds: number;
+  suite: string;
+  kernels?: string;
+  time: number;
+  noise?: string;
+  saveNoise?: string;
+}
+
+function report(c: Comparison, o: CompareFlags): number {
+  const md = comparisonMarkdown(c);
+  if (o.markdown) writeFileAtomic(resolve(o.markdown), md + '\n');
+  if (o.json) writeFileAtomic(resolve(o.json), JSON.stringify(c, null, 1) + '\n');
+  process.stdout.write(md + '\n');
+  const timing = timingRegressions(c).length > 0 && o.timings === 'fail';
+  return timing || proxyRegressions(c).length > 0 ? 1 : EXIT.OK;
+}
+
+/** Pools the samples of several same-side runs per record (interleaved rounds). */
+function pool(files: readonly ResultFile[]): ResultFile {
+  const byKey = new Map<string, ResultRecord>();
+  for (const f of files)
+    for (const r of f.records) {
+      const k = recordKey(r);
+      const prev = byKey.get(k);
+      if (!prev || !prev.samples_ms) byKey.set(k, { ...r, samples_ms: [...(r.samples_ms ?? [])] });
+      else prev.samples_ms.push(...(r.samples_ms ?? []));
+    }
+  const rounds = new Map<string, number[]>();
+  for (const f of files) for (const r of f.records) if (r.median_ms !== undefined) (rounds.get(recordKey(r)) ?? rounds.set(recordKey(r), []).get(recordKey(r))!).push(r.median_ms);
+  const records = [...byKey.values()].map((r) => (r.samples_ms?.length ? { ...r, median_ms: quantile(r.samples_ms, 0.5), rounds_ms: rounds.get(recordKey(r)) ?? [] } : r));
+  return { ...files[0]!, records };
+}
+
+/**
+ * False alarms over pairs of same-code runs. The run-to-run noise is estimated on the first half
+ * of the runs and the pairs of the second half are classified with it (out of sample), next to
+ * the same statistics without it and a single-run ±threshold rule on the same pairs.
+ */
+function aaRate(files: readonly ResultFile[], o: CompareFlags): number {
+  if (files.length < 6) throw new InputError('files', files.length, 'at least 6 runs of the same code (3 to measure the noise, 3 to test)');
+  const half = Math.floor(files.length / 2);
+  const noise = runNoise(files.slice(0, half));
+  const test = files.slice(half);
+  const count = { pairs: 0, aware: 0, within: 0, naive: 0 };
+  for (let i = 0; i < test.length; i++) {
+    for (let j = i + 1; j < test.length; j++) {
+      const opts = { threshold: o.threshold, alpha: o.alpha };
+      const aware = compareResults(test[i]!, test[j]!, { ...opts, runNoise: noise });
+      const within = compareResults(test[i]!, test[j]!, opts);
+      const base = new Map(test[i]!.records.map((r) => [recordKey(r), r]));
+      const head = new Map(test[j]!.records.map((r) => [recordKey(r), r]));
+      aware.records.forEach((r, k) => {
+        if (r.timing === 'untimed') return;
+        count.pairs++;
+        if (r.timing === 'regressed' || r.timing === 'improved') count.aware++;
+        if (['regressed', 'improved'].includes(within.records[k]!.timing)) count.within++;
+        if (naiveFlag(base.get(r.key)!, head.get(r.key)!, o.threshold)) count.naive++;
+      });
+    }
+  }
+  const rate = (n: number) => `${fmt((100 * n) / count.pairs, 1)} %`;
+  const sigma = [...noise.values()].map((v) => 100 * v);
+  process.stdout.write(
+    `run-to-run noise from runs 1–${half}: σ(log median) ${fmt(Math.min(...sigma), 1)}–${fmt(Math.max(...sigma), 1)} % per record; pairs of runs ${half + 1}–${files.length} tested\n` +
+      formatTable(
+        ['record pairs', 'flagged: this method', 'flagged: within-run statistics only', `flagged: single run ±${o.threshold * 100} %`],
+        [[String(count.pairs), rate(count.aware), rate(count.within), rate(count.naive)]],
+      ) +
+      '\n',
+  );
+  if (o.saveNoise) {
+    writeFileAtomic(resolve(o.saveNoise), JSON.stringify(Object.fromEntries(runNoise(files)), null, 1) + '\n');
+    process.stdout.write(`noise profile (all ${files.length} runs): ${o.saveNoise}\n`);
+  }
+  return EXIT.OK;
+}
+
+function loadNoise(path: string | undefined): Map<string, number> | undefined {
+  if (!path) return undefined;
+  try {
+    const m = JSON.parse(readFileSync(resolve(path), 'utf8')) as Record<string, number>;
+    return new Map(Object.entries(m).filter(([, v]) => typeof v === 'number'));
+  } catch (e) {
+    throw new UsageError(`${path}: not a noise profile written by compare --aa --save-noise (${(e as Error).message})`);
+  }
+}
+
+async function selfTest(o: CompareFlags): Promise<number> {
+  const variant = fixtureKernel();
+  const problem = copyProblem({ N: 1, C: 16, H: 32, W: 32 });
+  const data = makeProblemData(problem, 1);
+  const session = { backend: 'cpu' as const, device: cpuDevice(), close: async () => {} };
+  const measure = { timeMs: 150, minSamples: 20, warmupMs: 50 };
+  const runs: Record<string, ResultRecord[]> = { '1': [], '0.7': [], '1.3': [] };
+  // One discarded warm-up round (the first calls run before V8 optimises the loop), then
+  // interleaved rounds so drift on the machine hits every factor alike.
+  for (let round = 0; round < 5; round++) {
+    for (const factor of [1, 1.3, 0.7]) {
+      const r = await evaluateCandidate(session, variant, problem, { factor }, data, { measure });
+      if (round > 0) runs[String(factor)]!.push(r);
+    }
+  }
+  const file = (factor: string) =>
+    pool(runs[factor]!.map((r) => resultFile([{ ...r, params: {} }], [], `self-test factor ${factor}`)));
+  const base = file('1');
+  const slow = compareResults(base, file('1.3'), { threshold: o.threshold, alpha: o.alpha }).records[0]!;
+  const fast = compareResults(base, file('0.7'), { threshold: o.threshold, alpha: o.alpha }).records[0]!;
+  const rows = [
+    ['30 % slower', fmt(slow.ratio, 3), slow.ci ? `${fmt(slow.ci[0], 3)} … ${fmt(slow.ci[1], 3)}` : '–', slow.timing, 'regressed'],
+    ['30 % faster', fmt(fast.ratio, 3), fast.ci ? `${fmt(fast.ci[0], 3)} … ${fmt(fast.ci[1], 3)}` : '–', fast.timing, 'improved'],
+  ];
+  process.stdout.write(formatTable(['fixture kernel', 'ratio', '95 % CI', 'classified', 'expected'], rows) + '\n');
+  const ok = slow.timing === 'regressed' && fast.timing === 'improved';
+  process.stdout.write(ok ? 'self-test passed\n' : 'self-test FAILED: detection did not classify the fixture as expected\n');
+  return ok ? EXIT.OK : 1;
+}
+
+/** Builds a commit into a temporary worktree sharing this checkout's node_modules. */
+function buildRef(ref: string, dir: string): string {
+  const root = execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
+  execFileSync('git', ['worktree', 'add', '--detach', '--force', dir, ref], { cwd: root, stdio: 'ignore' });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], { cwd: dir, stdio: 'inherit' });
+  return join(dir, 'dist', 'scripts', 'neotune.js');
+}
+
+async function abRun(refs: readonly string[], o: CompareFlags): Promise<number> {
+  const root = execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
+  const tmp = mkdtempSync(join(tmpdir(), 'neotune-ab-'));
+  const dirs = [join(tmp, 'base'), join(tmp, 'head')];
+  try {
+    const clis = refs.map((ref, i) => buildRef(ref, dirs[i]!));
+    const files: ResultFile[][] = [[], []];
+    for (let round = 0; round < o.rounds; round++) {
+      // ABBA order: neither side always runs first (warm caches, thermal drift).
+      const order = round % 2 === 0 ? [0, 1] : [1, 0];
+      for (const side of order) {
+        const out = join(tmp, `${side}-${round}.json`);
+        const args = [clis[side]!, 'bench', '--backend', 'cpu', '--suite', o.suite, '--time', String(o.time), '--params', 'threads=1', '--json', out, ...(o.kernels ? ['--kernels', o.kernels] : [])];
+        process.stderr.write(`round ${round + 1}/${o.rounds}: ${side === 0 ? 'base' : 'head'} (${refs[side]})\n`);
+        execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+        files[side]!.push(readResults(out));
+      }
+    }
+    return report(compareResults(pool(files[0]!), pool(files[1]!), { threshold: o.threshold, alpha: o.alpha }), o);
+  } finally {
+    for (const d of dirs) if (existsSync(d)) execFileSync('git', ['worktree', 'remove', '--force', d], { cwd: root, stdio: 'ignore' });
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export function registerCompare(program: Command): void {
+  program
+    .command('compare')
+    .description('compare two result files (timing with statistics, deterministic proxies exactly); exit 1 on a regression')
+    .argument('[files...]', 'BASE HEAD result files (with --aa: same-code runs; with --run: BASE_REF HEAD_REF)')
+    .option('--threshold <percent>', 'smallest change that counts, %', percent('threshold'), 0.05)
+    .option('--alpha <p>', 'significance level', (v) => Number(v), 0.05)
+    .option('--timings <mode>', 'fail: a timing regression exits 1; report: timings are reported only (proxies still fail)', 'fail')
+    .option('--json <file>', 'write the comparison as JSON')
+    .option('--markdown <file>', 'write the markdown summary (for a pull-request comment)')
+    .option('--noise <file>', 'run-to-run noise profile of this machine (compare --aa --save-noise) for single-run files')
+    .option('--aa', 'files are runs of the same code: report the false-alarm rate')
+    .option('--save-noise <file>', 'with --aa: write the run-to-run noise profile')
+    .option('--self-test', 'prove detection on a fixture kernel made 30 % slower and 30 % faster')
+    .option('--run', 'files are two git refs: build both and benchmark them alternately in this session')
+    .option('--rounds <n>', 'with --run: alternating rounds', (v) => Number(v), 3)
+    .option('--suite <name>', 'with --run: suite', 'smoke')
+    .option('-k, --kernels <list>', 'with --run: only these kernels')
+    .option('--time <ms>', 'with --run: measurement time per candidate', (v) => Number(v), 100)
+    .action(
+      action(async (files: string[], o: CompareFlags) => {
+        if (!['fail', 'report'].includes(o.timings)) throw new InputError('timings', o.timings, 'fail, report');
+        if (o.selfTest) return selfTest(o);
+        if (o.aa) {
+          if (files.length < 2) throw new InputError('files', files.length, 'at least two result files of the same code');
+          return aaRate(files.map(load), o);
+        }
+        if (files.length !== 2) throw new InputError('files', files.length, o.run ? 'two git refs: BASE_REF HEAD_REF' : 'two result files: BASE HEAD');
+        if (o.run) return abRun(files, o);
+        const noise = loadNoise(o.noise);
+        return report(compareResults(load(files[0]!), load(files[1]!), { threshold: o.threshold, alpha: o.alpha, ...(noise ? { runNoise: noise } : {}) }), o);
+      }),
+    );
+
+  program
+    .command('history')
+    .description('append a result file to a history, or find where step changes started')
+    .argument('<action>', 'append or check')
+    .argument('[results]', 'with append: the result file')
+    .option('--file <path>', 'history file (JSON lines)', 'neotune-history.jsonl')
+    .option('--label <text>', 'with append: label of this run (e.g. a commit)', '')
+    .option('--threshold <percent>', 'with check: smallest step, %', percent('threshold'), 0.05)
+    .option('--json', 'with check: print JSON')
+    .action(
+      action(async (act: string, results: string | undefined, o: { file: string; label: string; threshold: number; json?: boolean }) => {
+        if (act === 'append') {
+          if (!results) throw new InputError('results', results, 'a result file to append');
+          const f = load(results);
+          appendHistory(resolve(o.file), historyLine(f, o.label || f.created));
+          process.stdout.write(`appended ${results} to ${o.file}\n`);
+          return EXIT.OK;
+        }
+        if (act !== 'check') throw new InputError('action', act, 'append, check');
+        const steps = detectSteps(readHistory(resolve(o.file)), o.threshold);
+        if (o.json) process.stdout.write(JSON.stringify(steps, null, 1) + '\n');
+        else if (steps.length === 0) process.stdout.write('no step change\n');
+        else
+          process.stdout.write(
+            formatTable(
+              ['record', 'from run', 'before ms', 'after ms', 'change', 't'],
+              steps.map((s) => [s.key, `${s.index} (${s.label})`, fmt(s.before_ms, 4), fmt(s.after_ms, 4), `${fmt((s.ratio - 1) * 100, 1)} %`, fmt(s.t, 1)]),
+            ) + '\n',
+          );
+        return steps.some((s) => s.ratio > 1) ? 1 : EXIT.OK;
+      }),
+    );
+}
