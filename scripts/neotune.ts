@@ -5,6 +5,7 @@ import { registerBench } from './commands/bench.js';
 import { registerCompare } from './commands/compare.js';
 import { registerDevices } from './commands/devices.js';
 import { registerFlops } from './commands/flops.js';
+import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerTune } from './commands/tune.js';
 
@@ -30,6 +31,7 @@ registerRun(program);
 registerBench(program);
 registerTune(program);
 registerCompare(program);
+registerReport(program);
 registerFlops(program);
 registerDevices(program);
 

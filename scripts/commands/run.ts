@@ -3,7 +3,8 @@
  * backend this machine has; each problem is tuned (TPE over the pruned joint space, a quarter of
  * it, into the output folder's tuning database: a second run resumes and reuses it), then each
  * variant's best configuration is measured again side by side with the depthwise convs (their
- * tuned best) and the copy, and reported. Writes tuning-db.json, results.json and summary.md.
+ * tuned best) and the copy, and reported. Writes tuning-db.json, results.json, summary.md and the
+ * report (report.html with charts, .csv, .json, .png, .pdf).
  */
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
@@ -18,7 +19,8 @@ import type { Suite } from '../../suites/suite.js';
 import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
 import { bestPerVariant } from '../../tuner/tune.js';
 import { loadDb, tuneSuite } from './tune.js';
-import { action, fmt, markdownTable } from '../cli-util.js';
+import { action, EXIT, fmt, markdownTable } from '../cli-util.js';
+import { writeReport } from '../../reports/report.js';
 import { addCommonBenchOptions, benchRun, type CommonBenchFlags, failureLines, resultFile, runExitCode, summaryCells, summaryTable } from './bench.js';
 
 export const MAIN_SUITE = 'neonext-t';
@@ -58,7 +60,9 @@ export function registerRun(program: Command): void {
         };
         const { suite, runs, records, ceilings } = await benchRun(o, {}, 'report', tune);
         const json = join(out, 'results.json');
-        writeResults(json, resultFile(records, ceilings, `neotune run ${process.argv.slice(3).join(' ')}`.trim()));
+        const results = resultFile(records, ceilings, `neotune run ${process.argv.slice(3).join(' ')}`.trim());
+        writeResults(json, results);
+        const report = await writeReport(results, out);
         const best = summaryCells(summarize(records, ceilings), true);
         const variants = summaryCells(summarizeVariants(records, ceilings), false);
         const md = [
@@ -81,7 +85,11 @@ export function registerRun(program: Command): void {
         process.stdout.write(summaryTable(records, ceilings) + '\n');
         const fails = failureLines(records);
         if (fails.length) process.stdout.write(`\n${fails.length} candidate(s) not verified:\n${fails.join('\n')}\n`);
-        process.stdout.write(`\nwrote ${dbPath}\nwrote ${json}\nwrote ${join(out, 'summary.md')}\n`);
+        process.stdout.write(`\nwrote ${dbPath}\nwrote ${json}\nwrote ${join(out, 'summary.md')}\n${report.files.map((f) => `wrote ${f}`).join('\n')}\n`);
+        if (report.render && (report.render.consoleErrors.length || report.render.inkPerCanvas.some((n) => n === 0))) {
+          process.stderr.write(`neotune: the report did not render cleanly: ${report.render.consoleErrors.join('; ') || 'an empty chart'}\n`);
+          return EXIT.INTERNAL;
+        }
         return runExitCode(records);
       }),
     );

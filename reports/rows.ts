@@ -1,0 +1,146 @@
+/**
+ * The report's data, derived from a result file: one row per problem × backend × kernel (the
+ * kernel's fastest verified parameter point) with timing statistics, useful and executed GFLOP/s,
+ * bytes, speedup over depthwise conv and its place on the roofline measured on that device; the
+ * network-level estimate; the per-layer FLOPs of the network with NeoCell vs depthwise 7×7.
+ */
+import { countNetwork, type ModelName } from '../core/network.js';
+import type { ResultFile, ResultRecord } from '../harness/results.js';
+import type { CeilingRecord } from '../harness/types.js';
+
+export interface ReportRow {
+  case: string;
+  occurrences: number;
+  backend: string;
+  device: string;
+  kernel: string;
+  role: string;
+  params: string;
+  op: string;
+  shape: string;
+  cell: string;
+  state: string;
+  median_ms: number | null;
+  p10_ms: number | null;
+  p90_ms: number | null;
+  samples: number;
+  useful_gflops: number | null;
+  executed_gflops: number | null;
+  bytes: number;
+  gbytes_per_s: number | null;
+  /** Useful FLOPs per byte of the problem's minimum traffic. */
+  intensity: number;
+  /** Fastest depthwise conv time of the same case and backend / this time (NeoCell rows). */
+  speedup_vs_dwconv: number | null;
+  /** min(peak, intensity × bandwidth) on this device, and this kernel's fraction of it. */
+  roofline_gflops: number | null;
+  roofline_fraction: number | null;
+}
+
+export interface DeviceCeilings {
+  readonly backend: string;
+  readonly device: string;
+  /** From the copy kernel: bytes / time, GB/s. */
+  readonly bandwidth_gbs: number | null;
+  /** Best compute peak measured (any thread count), GFLOP/s. */
+  readonly peak_gflops: number | null;
+}
+
+const fastest = (rs: readonly ResultRecord[]) => rs.filter((r) => r.verified && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!)[0];
+const caseOf = (r: ResultRecord) => r.case ?? r.problem.label;
+
+export function deviceCeilings(f: ResultFile): DeviceCeilings[] {
+  const backends = [...new Set(f.records.map((r) => r.backend))];
+  return backends.map((b) => {
+    const copies = f.records.filter((r) => r.backend === b && r.problem.op === 'copy' && r.verified && r.median_ms);
+    const bw = copies.length ? Math.max(...copies.map((r) => r.bytes / (r.median_ms! * 1e6))) : null;
+    const peaks = (f.ceilings ?? []).filter((c: CeilingRecord) => c.backend === b).map((c) => c.gflops);
+    return { backend: b, device: f.records.find((r) => r.backend === b)?.device ?? b, bandwidth_gbs: bw, peak_gflops: peaks.length ? Math.max(...peaks) : null };
+  });
+}
+
+export function reportRows(f: ResultFile): ReportRow[] {
+  const ceilings = new Map(deviceCeilings(f).map((c) => [c.backend, c]));
+  const groups = new Map<string, ResultRecord[]>();
+  for (const r of f.records) {
+    const k = `${caseOf(r)}\u0000${r.backend}\u0000${r.kernel}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const rows: ReportRow[] = [];
+  for (const rs of groups.values()) {
+    const best = fastest(rs) ?? rs[0]!;
+    const c = ceilings.get(best.backend);
+    const dw = fastest(f.records.filter((x) => caseOf(x) === caseOf(best) && x.backend === best.backend && x.problem.op === 'dwconv'));
+    const t = best.verified && best.median_ms !== undefined ? best.median_ms : null;
+    const intensity = best.flops.useful / best.bytes;
+    const roof = c && c.peak_gflops && c.bandwidth_gbs && best.problem.op !== 'copy' ? Math.min(c.peak_gflops, intensity * c.bandwidth_gbs) : null;
+    const useful = t ? best.flops.useful / (t * 1e6) : null;
+    const p = best.problem;
+    rows.push({
+      case: caseOf(best),
+      occurrences: best.occurrences ?? 1,
+      backend: best.backend,
+      device: best.device,
+      kernel: best.kernel,
+      role: best.role,
+      params: Object.entries(best.params).map(([k, v]) => `${k}=${v}`).join(' '),
+      op: p.op,
+      shape: `${p.N}x${p.C}x${p.H}x${p.W}`,
+      cell: p.label,
+      state: best.state,
+      median_ms: t,
+      p10_ms: best.p10_ms ?? null,
+      p90_ms: best.p90_ms ?? null,
+      samples: best.samples_ms?.length ?? 0,
+      useful_gflops: useful,
+      executed_gflops: t && best.flops.executed !== null ? best.flops.executed / (t * 1e6) : null,
+      bytes: best.bytes,
+      gbytes_per_s: t ? best.bytes / (t * 1e6) : null,
+      intensity,
+      speedup_vs_dwconv: t && dw && p.op === 'neocell' ? dw.median_ms! / t : null,
+      roofline_gflops: roof,
+      roofline_fraction: roof && useful !== null ? useful / roof : null,
+    });
+  }
+  return rows;
+}
+
+export interface NetworkEstimate {
+  readonly backend: string;
+  /** Σ over the suite's problems of the best NeoCell time × occurrences, ms per forward pass. */
+  readonly neocell_ms: number;
+  /** The same with the best depthwise 7×7 conv of each problem's output shape. */
+  readonly dwconv_ms: number;
+  readonly speedup: number;
+  readonly problems: number;
+}
+
+/** What a model author gains: summed NeoCell time of one forward pass vs the same with dw 7×7. */
+export function networkEstimate(rows: readonly ReportRow[]): NetworkEstimate[] {
+  return [...new Set(rows.map((r) => r.backend))].flatMap((b) => {
+    let neo = 0;
+    let dw = 0;
+    let n = 0;
+    for (const c of new Set(rows.filter((r) => r.backend === b).map((r) => r.case))) {
+      const rs = rows.filter((r) => r.backend === b && r.case === c && r.median_ms !== null);
+      const bestNeo = rs.filter((r) => r.op === 'neocell').sort((x, y) => x.median_ms! - y.median_ms!)[0];
+      const bestDw = rs.filter((r) => r.op === 'dwconv').sort((x, y) => x.median_ms! - y.median_ms!)[0];
+      if (!bestNeo || !bestDw) continue;
+      neo += bestNeo.median_ms! * bestNeo.occurrences;
+      dw += bestDw.median_ms! * bestNeo.occurrences;
+      n++;
+    }
+    return n ? [{ backend: b, neocell_ms: neo, dwconv_ms: dw, speedup: dw / neo, problems: n }] : [];
+  });
+}
+
+/** Per-layer MACs of NeoNeXt-`model`: each NeoCell layer (× occurrences) vs a depthwise 7×7 there. */
+export function layerFlops(model: ModelName, resolution: number): { layer: string; neocell_mmacs: number; dwconv7_mmacs: number }[] {
+  return countNetwork(model, resolution)
+    .layers.filter((l) => l.kind === 'neocell' || l.kind === 'neocell-down')
+    .map((l) => ({
+      layer: `${l.name}${l.occurrences > 1 ? ` ×${l.occurrences}` : ''}`,
+      neocell_mmacs: ((l.neocell?.useful ?? l.macs) * l.occurrences) / 1e6,
+      dwconv7_mmacs: l.kind === 'neocell' ? (l.C * l.H * l.W * 49 * l.occurrences) / 1e6 : 0,
+    }));
+}

@@ -1,0 +1,33 @@
+/** `neotune report`: CSV, JSON, HTML (charts) and PNG/PDF renderings from a result file. */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { readResults, ResultFileError } from '../../harness/results.js';
+import { writeReport } from '../../reports/report.js';
+import { action, EXIT, UsageError } from '../cli-util.js';
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('write report.html (charts), report.csv, report.json, and PNG/PDF renderings (headless Chromium) from a result file')
+    .argument('<results>', 'result file (neotune bench --json, or results.json of neotune run)')
+    .option('-o, --out <dir>', 'output folder', 'neotune-out')
+    .option('--no-images', 'skip the PNG/PDF renderings (no browser needed)')
+    .action(
+      action(async (results: string, o: { out: string; images: boolean }) => {
+        let f;
+        try {
+          f = readResults(resolve(results));
+        } catch (e) {
+          if (e instanceof ResultFileError) throw new UsageError(e.message);
+          throw e;
+        }
+        const { files, render } = await writeReport(f, resolve(o.out), o.images);
+        for (const p of files) process.stdout.write(`wrote ${p}\n`);
+        if (render && (render.consoleErrors.length || render.inkPerCanvas.some((n) => n === 0))) {
+          process.stderr.write(`neotune: the report did not render cleanly: ${render.consoleErrors.join('; ') || 'an empty chart'}\n`);
+          return EXIT.INTERNAL;
+        }
+        return EXIT.OK;
+      }),
+    );
+}

@@ -1,0 +1,81 @@
+/** Reports: CSV and JSON round-trips, and the HTML report rendered in a real browser (Chromium). */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { openBackend, runSuite } from '../harness/bench.js';
+import { environment } from '../harness/environment.js';
+import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile } from '../harness/results.js';
+import { backendEntry } from '../kernels/registry.js';
+import { CHART_COUNT, CSV_COLUMNS, reportCsv, reportData, reportHtml, writeReport } from '../reports/report.js';
+import { resolveSuite } from '../suites/suite.js';
+
+let file: ResultFile;
+
+before(async () => {
+  // A real, small run: verified kernels, timings, ceilings.
+  const run = await openBackend(backendEntry('cpu'));
+  try {
+    const records = await runSuite(resolveSuite('smoke', {}), [run], { kernels: ['fused-wasm', 'sparse-js', 'dwconv-wasm', 'copy'], measure: { timeMs: 20, minSamples: 5, warmupMs: 5 } });
+    file = { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command: 'test', environment: environment(), records, ceilings: [...((await run.session.ceilings?.()) ?? [])] };
+  } finally {
+    await run.session.close();
+  }
+});
+
+describe('report data', () => {
+  it('CSV round-trips through a CSV parser: one row per problem × backend × kernel, every column', () => {
+    const d = reportData(file);
+    const rows = parse(reportCsv(d), { columns: true }) as Record<string, string>[];
+    assert.equal(rows.length, d.rows.length);
+    assert.deepEqual(Object.keys(rows[0]!), [...CSV_COLUMNS]);
+    d.rows.forEach((r, i) => {
+      assert.equal(rows[i]!.kernel, r.kernel);
+      assert.equal(rows[i]!.params, r.params);
+      assert.equal(Number(rows[i]!.median_ms), r.median_ms);
+    });
+    const keys = new Set(d.rows.map((r) => `${r.case}|${r.backend}|${r.kernel}`));
+    assert.equal(keys.size, d.rows.length);
+  });
+
+  it('JSON is versioned and round-trips exactly; network estimate and speedups are consistent', () => {
+    const d = reportData(file);
+    assert.deepEqual(JSON.parse(JSON.stringify(d)), d);
+    assert.equal(d.schema, 'neotune-report');
+    const neo = d.rows.filter((r) => r.op === 'neocell' && r.median_ms !== null);
+    assert.ok(neo.length > 0 && neo.every((r) => r.speedup_vs_dwconv! > 0 && r.useful_gflops! > 0));
+    assert.equal(d.network.length, 1);
+    assert.ok(Math.abs(d.network[0]!.speedup - d.network[0]!.dwconv_ms / d.network[0]!.neocell_ms) < 1e-12);
+  });
+});
+
+describe('HTML report in Chromium', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neotune-report-'));
+  let result: Awaited<ReturnType<typeof writeReport>>;
+  before(async () => {
+    result = await writeReport(file, dir);
+  });
+  after(() => {});
+  it('every chart drew, with no console errors', () => {
+    assert.equal(result.render!.charts, CHART_COUNT);
+    assert.equal(result.render!.inkPerCanvas.length, CHART_COUNT);
+    assert.ok(result.render!.inkPerCanvas.every((n) => n > 1000), JSON.stringify(result.render!.inkPerCanvas));
+    assert.deepEqual(result.render!.consoleErrors, []);
+  });
+  it('PNG screenshot and PDF of non-trivial size', () => {
+    const png = readFileSync(join(dir, 'report.png'));
+    assert.equal(png.subarray(1, 4).toString(), 'PNG');
+    const width = png.readUInt32BE(16);
+    const height = png.readUInt32BE(20);
+    assert.ok(width >= 1200 && height >= 1000, `${width}×${height}`);
+    assert.ok(statSync(join(dir, 'report.png')).size > 50_000);
+    assert.equal(readFileSync(join(dir, 'report.pdf')).subarray(0, 5).toString(), '%PDF-');
+  });
+  it('the HTML is self-contained (opens from a file with no network)', () => {
+    const html = reportHtml(reportData(file));
+    assert.ok(!/<script[^>]+src=/.test(html) && !/<link[^>]+href="http/.test(html));
+    assert.match(html, /Chart\.js v4/);
+  });
+});
