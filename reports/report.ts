@@ -10,6 +10,7 @@ import { stringify } from 'csv-stringify/sync';
 import { writeFileAtomic } from '../core/files.js';
 import { launchBrowser } from '../harness/browser.js';
 import type { ResultFile } from '../harness/results.js';
+import { detectSteps, type HistoryLine, type StepChange } from '../harness/history.js';
 import { type DeviceCeilings, deviceCeilings, layerFlops, type NetworkEstimate, networkEstimate, type ReportRow, reportRows } from './rows.js';
 
 export const REPORT_SCHEMA = 'neotune-report';
@@ -26,11 +27,30 @@ export interface ReportData {
   network: NetworkEstimate[];
   layers: ReturnType<typeof layerFlops>;
   model: string;
+  /** With a history file: the best NeoCell median per problem over the runs, and detected steps. */
+  trend?: { labels: string[]; series: { problem: string; values: (number | null)[] }[]; steps: StepChange[] };
 }
 
-export function reportData(f: ResultFile, model: 't' | 's' | 'b' | 'l' | 'xl' = 't', resolution = 224): ReportData {
+/** Per NeoCell problem, the best median of each history run (keys `… @ neocell <problem>`). */
+export function trendOf(history: readonly HistoryLine[]): NonNullable<ReportData['trend']> {
+  const problems = [...new Set(history.flatMap((h) => Object.keys(h.medians)).filter((k) => k.includes(' @ neocell ')).map((k) => k.split(' @ ')[1]!))].sort();
+  return {
+    labels: history.map((h) => h.label),
+    series: problems.map((problem) => ({
+      problem,
+      values: history.map((h) => {
+        const v = Object.entries(h.medians).filter(([k]) => k.endsWith(` @ ${problem}`)).map(([, m]) => m);
+        return v.length ? Math.min(...v) : null;
+      }),
+    })),
+    steps: detectSteps(history),
+  };
+}
+
+export function reportData(f: ResultFile, model: 't' | 's' | 'b' | 'l' | 'xl' = 't', resolution = 224, history?: readonly HistoryLine[]): ReportData {
   const rows = reportRows(f);
   return {
+    ...(history && history.length ? { trend: trendOf(history) } : {}),
     schema: REPORT_SCHEMA,
     version: REPORT_VERSION,
     created: f.created,
@@ -108,6 +128,15 @@ export function reportHtml(d: ReportData): string {
  <div class="card"><h3>Roofline (useful GFLOP/s vs FLOP/byte; ceilings measured on this device)</h3><canvas id="roofline"></canvas></div>
  <div class="card"><h3>Time per problem: best NeoCell, best depthwise conv, copy (ms, log)</h3><canvas id="times"></canvas></div>
 </div>
+${
+    d.trend
+      ? `<h2>Trend over ${d.trend.labels.length} runs (history)</h2>
+<div class="card"><h3>Best NeoCell time per problem, ms</h3><canvas id="trend"></canvas></div>
+<table><tr><th>record</th><th>step from run</th><th>before ms</th><th>after ms</th><th>change</th></tr>${
+          d.trend.steps.map((st) => `<tr><td>${escapeHtml(st.key)}</td><td>${st.index} (${escapeHtml(st.label)})</td><td>${fmt(st.before_ms, 4)}</td><td>${fmt(st.after_ms, 4)}</td><td>${fmt((st.ratio - 1) * 100, 1)} %</td></tr>`).join('\n') || '<tr><td>no step change detected</td><td></td><td></td><td></td><td></td></tr>'
+        }</table>`
+      : ''
+  }
 <h2>Tuning results: best kernel per problem</h2>
 <table class="tuning"><tr><th>case</th><th>backend</th><th>shape</th><th>cell</th><th>kernel</th><th>parameters</th><th>ms</th><th>GFLOP/s</th><th>vs dw 7×7</th><th>of roofline</th></tr>${tuningRows}</table>
 <h2>Device ceilings</h2>
@@ -122,7 +151,9 @@ const backends = [...new Set(D.rows.map((r) => r.backend))];
 const cases = [...new Set(D.rows.filter((r) => r.op === 'neocell').map((r) => r.case))];
 const best = (b, c, op) => D.rows.filter((r) => r.backend === b && r.case === c && r.op === op && r.median_ms !== null).sort((x, y) => x.median_ms - y.median_ms)[0];
 let drawn = 0;
+window.__chartsExpected = D.trend ? 5 : 4;
 const done = () => { drawn++; window.__chartsDone = drawn; };
+if (D.trend) { new Chart(document.getElementById('trend'), { type: 'line', data: { labels: D.trend.labels, datasets: D.trend.series.map((s, i) => ({ label: s.problem, data: s.values, borderColor: colors[i % colors.length], backgroundColor: colors[i % colors.length], spanGaps: true })) }, options: { plugins: { legend: { position: 'bottom' } }, scales: { y: { type: 'logarithmic', title: { display: true, text: 'ms' } } } } }); done(); }
 new Chart(document.getElementById('speedup'), { type: 'bar', data: { labels: cases, datasets: backends.map((b, i) => ({ label: b, backgroundColor: colors[i % colors.length], data: cases.map((c) => { const n = best(b, c, 'neocell'), w = best(b, c, 'dwconv'); return n && w ? w.median_ms / n.median_ms : null; }) })) }, options: { plugins: { legend: { position: 'bottom' } }, scales: { y: { title: { display: true, text: 'dw 7×7 time / NeoCell time' }, beginAtZero: true } } } }); done();
 new Chart(document.getElementById('layers'), { type: 'bar', data: { labels: D.layers.map((l) => l.layer), datasets: [{ label: 'NeoCell (useful)', backgroundColor: colors[0], data: D.layers.map((l) => l.neocell_mmacs) }, { label: 'depthwise 7×7', backgroundColor: colors[1], data: D.layers.map((l) => l.dwconv7_mmacs) }] }, options: { plugins: { legend: { position: 'bottom' } }, scales: { y: { title: { display: true, text: 'MMACs per forward pass' } } } } }); done();
 const roofSets = [];
@@ -142,6 +173,7 @@ new Chart(document.getElementById('times'), { type: 'bar', data: { labels: cases
 `;
 }
 
+/** Charts of a report without history (a history adds the trend chart). */
 export const CHART_COUNT = 4;
 
 export interface RenderResult {
@@ -163,7 +195,7 @@ export async function renderReport(html: string, out: { png?: string; pdf?: stri
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
     await page.setViewport({ width: 1240, height: 900, deviceScaleFactor: out.scale ?? 1 });
     await page.goto(`${b.origin}/index.html`, { waitUntil: 'load' });
-    await page.waitForFunction(`window.__chartsDone === ${CHART_COUNT}`, { timeout: 20_000 }).catch(() => {});
+    await page.waitForFunction('window.__chartsExpected !== undefined && window.__chartsDone === window.__chartsExpected', { timeout: 20_000 }).catch(() => {});
     const charts = (await page.evaluate('window.__chartsDone ?? 0')) as number;
     const inkPerCanvas = (await page.evaluate(`[...document.querySelectorAll('canvas')].map((c) => {
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
@@ -178,8 +210,8 @@ export async function renderReport(html: string, out: { png?: string; pdf?: stri
 }
 
 /** Writes report.{html,csv,json} and, unless `images` is false, report.{png,pdf} into `dir`. */
-export async function writeReport(f: ResultFile, dir: string, images = true): Promise<{ files: string[]; render?: RenderResult }> {
-  const d = reportData(f);
+export async function writeReport(f: ResultFile, dir: string, images = true, history?: readonly HistoryLine[]): Promise<{ files: string[]; render?: RenderResult }> {
+  const d = reportData(f, 't', 224, history);
   const html = reportHtml(d);
   const files = [join(dir, 'report.html'), join(dir, 'report.csv'), join(dir, 'report.json')];
   writeFileAtomic(files[0]!, html);

@@ -73,6 +73,20 @@ describe('HTML report in Chromium', () => {
     assert.ok(statSync(join(dir, 'report.png')).size > 50_000);
     assert.equal(readFileSync(join(dir, 'report.pdf')).subarray(0, 5).toString(), '%PDF-');
   });
+  it('with a history: a trend chart drew too, and the step change is listed', async () => {
+    const { historyLine } = await import('../harness/history.js');
+    const runs = Array.from({ length: 8 }, (_, i) => {
+      const scaled = { ...file, records: file.records.map((r) => (r.median_ms ? { ...r, median_ms: r.median_ms * (i >= 5 ? 1.5 : 1) * (1 + 0.01 * (i % 2)) } : r)) };
+      return historyLine(scaled, `run${i}`);
+    });
+    const d2 = mkdtempSync(join(tmpdir(), 'neotune-report-'));
+    const r = await writeReport(file, d2, true, runs);
+    assert.equal(r.render!.charts, CHART_COUNT + 1);
+    assert.ok(r.render!.inkPerCanvas.every((n) => n > 1000));
+    assert.deepEqual(r.render!.consoleErrors, []);
+    assert.match(readFileSync(join(d2, 'report.html'), 'utf8'), /step from run[\s\S]*run5/);
+  });
+
   it('the HTML is self-contained (opens from a file with no network)', () => {
     const html = reportHtml(reportData(file));
     assert.ok(!/<script[^>]+src=/.test(html) && !/<link[^>]+href="http/.test(html));

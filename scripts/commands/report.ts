@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { readResults, ResultFileError } from '../../harness/results.js';
 import { writeReport } from '../../reports/report.js';
+import { readHistory } from '../../harness/history.js';
 import { action, EXIT, UsageError } from '../cli-util.js';
 
 export function registerReport(program: Command): void {
@@ -12,8 +13,9 @@ export function registerReport(program: Command): void {
     .argument('<results>', 'result file (neotune bench --json, or results.json of neotune run)')
     .option('-o, --out <dir>', 'output folder', 'neotune-out')
     .option('--no-images', 'skip the PNG/PDF renderings (no browser needed)')
+    .option('--history <file>', 'add a trend chart and step-change table from a history file (neotune history append)')
     .action(
-      action(async (results: string, o: { out: string; images: boolean }) => {
+      action(async (results: string, o: { out: string; images: boolean; history?: string }) => {
         let f;
         try {
           f = readResults(resolve(results));
@@ -21,7 +23,8 @@ export function registerReport(program: Command): void {
           if (e instanceof ResultFileError) throw new UsageError(e.message);
           throw e;
         }
-        const { files, render } = await writeReport(f, resolve(o.out), o.images);
+        const history = o.history ? readHistory(resolve(o.history)) : undefined;
+        const { files, render } = await writeReport(f, resolve(o.out), o.images, history);
         for (const p of files) process.stdout.write(`wrote ${p}\n`);
         if (render && (render.consoleErrors.length || render.inkPerCanvas.some((n) => n === 0))) {
           process.stderr.write(`neotune: the report did not render cleanly: ${render.consoleErrors.join('; ') || 'an empty chart'}\n`);
