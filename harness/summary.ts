@@ -28,8 +28,10 @@ export interface SummaryRow {
   readonly failed: number;
 }
 
+/** The fastest verified record; without timings (--verify-only), the first verified one. */
 function fastest(rs: readonly ResultRecord[]): ResultRecord | undefined {
-  return rs.filter((r) => r.verified && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!)[0];
+  const verified = rs.filter((r) => r.verified);
+  return verified.filter((r) => r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!)[0] ?? verified[0];
 }
 
 /** The best compute peak for a kernel's thread count (any multiply-add mode). */

@@ -4,6 +4,7 @@
  * copy (the bandwidth ceiling). Ratios are always measured side by side within one run.
  */
 import { InputError } from '../core/errors.js';
+import { isSuiteFile, loadSuiteFile } from './file.js';
 import { MODEL_NAMES, type ModelName, networkCells } from '../core/network.js';
 import { copyProblem, dwconvProblem, neoCellProblem, outputShape } from '../harness/problem.js';
 import type { CopyProblem, DwConvProblem, NeoCellProblem } from '../harness/types.js';
@@ -72,16 +73,38 @@ export function smokeSuite(opts: SuiteOptions = {}): Suite {
   };
 }
 
-export const SUITE_NAMES = ['neonext-t', 'neonext-s', 'neonext-b', 'neonext-l', 'neonext-t-stages', 'smoke'] as const;
+/**
+ * Micro sweeps around NeoNeXt-T's stage-1 cell: one dimension varies, the rest stays at
+ * 1×96×56×56, k = 7 (block size 2…9; channels; spatial size; batch).
+ */
+export function sweepSuite(kind: 'block' | 'channels' | 'spatial' | 'batch', opts: SuiteOptions = {}): Suite {
+  const N = opts.batch ?? 1;
+  const mk = (name: string, s: { N?: number; C?: number; H?: number; spec?: string }) =>
+    benchCase(name, 1, neoCellProblem({ N: s.N ?? N, C: s.C ?? 96, H: s.H ?? 56, W: s.H ?? 56, spec: s.spec ?? '7' }), opts.dwK);
+  const cases =
+    kind === 'block'
+      ? [2, 3, 4, 5, 6, 7, 8, 9].map((k) => mk(`k${k}`, { spec: String(k) }))
+      : kind === 'channels'
+        ? [32, 64, 96, 192, 384, 768].map((C) => mk(`C${C}`, { C, H: 28 }))
+        : kind === 'spatial'
+          ? [7, 14, 28, 56, 112].map((H) => mk(`${H}x${H}`, { H }))
+          : [1, 2, 4, 8].map((b) => mk(`N${b}`, { N: b }));
+  return { name: `sweep-${kind}`, description: `sweep of ${kind} around 1×96×56×56, k = 7`, cases };
+}
+
+export const SWEEPS = ['sweep-block', 'sweep-channels', 'sweep-spatial', 'sweep-batch'] as const;
+export const SUITE_NAMES = ['neonext-t', 'neonext-s', 'neonext-b', 'neonext-l', 'neonext-t-stages', 'smoke', ...SWEEPS, 'FILE.json|FILE.yaml'] as const;
 export const DEFAULT_SUITE = 'neonext-t-stages';
 
-/** Resolves a suite name: neonext-<model>[@<resolution>][-stages], or smoke. */
+/** Resolves a suite name: neonext-<model>[@<resolution>][-stages], smoke, sweep-*, or a .json/.yaml file. */
 export function resolveSuite(name: string, opts: SuiteOptions = {}): Suite {
   if (name === 'smoke') return smokeSuite(opts);
+  if ((SWEEPS as readonly string[]).includes(name)) return sweepSuite(name.slice('sweep-'.length) as 'block', opts);
+  if (isSuiteFile(name)) return loadSuiteFile(name, opts);
   const m = /^neonext-([a-z]+)(?:@(\d+))?(-stages)?$/.exec(name);
   if (m && (MODEL_NAMES as readonly string[]).includes(m[1]!)) {
     const res = m[2] ? Number(m[2]) : 224;
     return m[3] ? stageSuite(m[1] as ModelName, res, opts) : networkSuite(m[1] as ModelName, res, opts);
   }
-  throw new InputError('suite', name, `${SUITE_NAMES.join(', ')} (neonext-<t|s|b|l|xl>[@<resolution>][-stages])`);
+  throw new InputError('suite', name, `${SUITE_NAMES.join(', ')} (neonext-<t|s|b|l|xl>[@<resolution>][-stages]; a suite file ends in .json, .yaml or .yml)`);
 }

@@ -1,0 +1,139 @@
+/**
+ * User-defined suites from a JSON or YAML file, validated against a JSON Schema (Ajv) before any
+ * problem is built: a bad file gets an error naming the field (e.g. `cases[1].C`) and what is
+ * allowed. Semantic errors (a shift ≥ block size, a block larger than the image) name the case.
+ *
+ *   name: my-suite
+ *   batch: 1            # optional, overridden by --batch when given
+ *   dwK: 7              # optional depthwise baseline kernel size
+ *   cases:
+ *     - { name: stage1, C: 96, H: 56, W: 56, spec: "4+7", shift: 1, occurrences: 3 }
+ *     - { name: rect, C: 32, H: 28, W: 28, spec: [{ h_in: 2, h_out: 1, w_in: 2, w_out: 1 }] }
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { InputError } from '../core/errors.js';
+import { neoCellProblem } from '../harness/problem.js';
+import { benchCase, type Suite, type SuiteOptions } from './suite.js';
+
+const positive = { type: 'integer', minimum: 1 } as const;
+const channelSpec = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    channels: positive,
+    kernel: positive,
+    kernel_a: positive,
+    kernel_b: positive,
+    h_in: positive,
+    h_out: positive,
+    w_in: positive,
+    w_out: positive,
+    shift: { type: 'integer', minimum: 0 },
+    shift_a: { type: 'integer', minimum: 0 },
+    shift_b: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+export const SUITE_SCHEMA = {
+  $id: 'https://neotune/suite.schema.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'cases'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    description: { type: 'string' },
+    batch: positive,
+    dwK: { type: 'integer', minimum: 1, maximum: 63 },
+    cases: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'C', 'H', 'W', 'spec'],
+        properties: {
+          name: { type: 'string', minLength: 1 },
+          N: positive,
+          C: positive,
+          H: positive,
+          W: positive,
+          spec: { oneOf: [{ type: 'string', minLength: 1 }, channelSpec, { type: 'array', minItems: 1, items: channelSpec }] },
+          shift: { type: 'integer', minimum: 0 },
+          shift_a: { type: 'integer', minimum: 0 },
+          shift_b: { type: 'integer', minimum: 0 },
+          occurrences: positive,
+        },
+      },
+    },
+  },
+} as const;
+
+interface SuiteFile {
+  name: string;
+  description?: string;
+  batch?: number;
+  dwK?: number;
+  cases: { name: string; N?: number; C: number; H: number; W: number; spec: string | object; shift?: number; shift_a?: number; shift_b?: number; occurrences?: number }[];
+}
+
+// verbose: errors carry their schema, so an unknown field's message can list the allowed ones.
+const ajv = new Ajv({ allErrors: false, verbose: true });
+const validate = ajv.compile<SuiteFile>(SUITE_SCHEMA);
+
+/** `/cases/1/C` → `cases[1].C`. */
+function fieldOf(e: ErrorObject): string {
+  const path = e.instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join('')
+    .replace(/^\./, '');
+  const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty: string }).additionalProperty : e.keyword === 'required' ? (e.params as { missingProperty: string }).missingProperty : '';
+  return [path, extra].filter(Boolean).join('.') || '(file)';
+}
+
+function allowedOf(e: ErrorObject): string {
+  if (e.keyword === 'additionalProperties') return `no such field; allowed: ${Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}).join(', ')}`;
+  if (e.keyword === 'required') return 'this field is required';
+  if (e.keyword === 'oneOf') return 'a spec string ("4+7"), a channel spec object or a list of them';
+  return e.message ?? e.keyword;
+}
+
+export function isSuiteFile(name: string): boolean {
+  return /\.(json|ya?ml)$/i.test(name);
+}
+
+export function loadSuiteFile(path: string, opts: SuiteOptions = {}): Suite {
+  let data: unknown;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError('suite', path, `a readable suite file (${(e as Error).message})`);
+  }
+  try {
+    data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new InputError('suite', path, `valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'} (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (!validate(data)) {
+    const e = validate.errors![0]!;
+    const at = e.instancePath.split('/').filter(Boolean).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], data);
+    const value = e.keyword === 'additionalProperties' ? (at as Record<string, unknown>)[(e.params as { additionalProperty: string }).additionalProperty] : at;
+    throw new InputError(`${path}: ${fieldOf(e)}`, e.keyword === 'required' ? undefined : value, allowedOf(e));
+  }
+  const N = opts.batch ?? data.batch ?? 1;
+  const dwK = opts.dwK ?? data.dwK;
+  const cases = data.cases.map((c, i) => {
+    try {
+      const p = neoCellProblem({ N: c.N ?? N, C: c.C, H: c.H, W: c.W, spec: c.spec as never, shift: c.shift, shift_a: c.shift_a, shift_b: c.shift_b } as never);
+      return benchCase(c.name, c.occurrences ?? 1, p, dwK);
+    } catch (e) {
+      if (e instanceof InputError) throw new InputError(`${path}: cases[${i}] (${c.name}).${e.field}`, e.value, e.allowed);
+      throw e;
+    }
+  });
+  return { name: data.name, description: data.description ?? `${data.name} (from ${path})`, cases };
+}
