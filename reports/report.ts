@@ -65,7 +65,7 @@ export function reportData(f: ResultFile, model: 't' | 's' | 'b' | 'l' | 'xl' = 
 }
 
 export const CSV_COLUMNS: readonly (keyof ReportRow)[] = [
-  'case', 'occurrences', 'backend', 'device', 'kernel', 'role', 'params', 'op', 'shape', 'cell', 'state', 'median_ms', 'p10_ms', 'p90_ms', 'samples',
+  'case', 'occurrences', 'backend', 'device', 'kernel', 'role', 'params', 'op', 'shape', 'spec', 'cell', 'state', 'median_ms', 'p10_ms', 'p90_ms', 'samples',
   'useful_gflops', 'executed_gflops', 'bytes', 'gbytes_per_s', 'intensity', 'speedup_vs_dwconv', 'roofline_gflops', 'roofline_fraction',
 ];
 
@@ -100,7 +100,7 @@ export function reportHtml(d: ReportData): string {
     .map((r) => `<tr><td>${escapeHtml(r.case)}</td><td>${escapeHtml(r.backend)}</td><td>${r.shape}</td><td>${escapeHtml(r.cell)}</td><td>${escapeHtml(r.kernel)}</td><td><code>${escapeHtml(r.params)}</code></td><td>${fmt(r.median_ms, 4)}</td><td>${fmt(r.useful_gflops, 1)}</td><td>${r.speedup_vs_dwconv ? `${fmt(r.speedup_vs_dwconv, 2)}×` : '–'}</td><td>${r.roofline_fraction !== null ? `${fmt(100 * r.roofline_fraction, 0)} %` : '–'}</td></tr>`)
     .join('\n');
   const networkRows = d.network
-    .map((n) => `<tr><td>${escapeHtml(n.backend)}</td><td>${n.problems}</td><td>${fmt(n.neocell_ms, 3)}</td><td>${fmt(n.dwconv_ms, 3)}</td><td><b>${fmt(n.speedup, 2)}×</b></td></tr>`)
+    .map((n) => `<tr><td>${escapeHtml(n.model)}</td><td>${escapeHtml(n.backend)}</td><td>${n.problems}</td><td>${fmt(n.neocell_ms, 3)}</td><td>${fmt(n.dwconv_ms, 3)}</td><td><b>${fmt(n.speedup, 2)}×</b></td></tr>`)
     .join('\n');
   const ceilingRows = d.ceilings.map((c) => `<tr><td>${escapeHtml(c.backend)}</td><td>${escapeHtml(c.device)}</td><td>${fmt(c.bandwidth_gbs, 1)}</td><td>${fmt(c.peak_gflops, 1)}</td></tr>`).join('\n');
   // The data goes in as JSON; "</" is escaped so no value can close the script element.
@@ -121,7 +121,7 @@ export function reportHtml(d: ReportData): string {
 <h1>neotune report: ${escapeHtml(d.model)}</h1>
 <div class="meta">${escapeHtml(d.created)} · <code>${escapeHtml(d.command)}</code> · Node ${escapeHtml(String((d.environment as unknown as Record<string, unknown>).node ?? ''))}. Every number is from a kernel verified against the float64 reference; ratios are measured side by side in one run.</div>
 <h2>Network-level estimate (one forward pass, NeoCell layers only)</h2>
-<table><tr><th>backend</th><th>problems</th><th>NeoCell ms</th><th>same layers as dw 7×7, ms</th><th>speedup</th></tr>${networkRows}</table>
+<table><tr><th>network</th><th>backend</th><th>NeoCell problems</th><th>NeoCell ms</th><th>same layers as dw 7×7, ms</th><th>speedup</th></tr>${networkRows || '<tr><td>no network suite measured completely (run the main job or --suite neonext-t)</td><td></td><td></td><td></td><td></td><td></td></tr>'}</table>
 <div class="grid">
  <div class="card"><h3>Speedup of the best NeoCell kernel over the best depthwise 7×7 conv</h3><canvas id="speedup"></canvas></div>
  <div class="card"><h3>Per-layer MMACs: NeoCell vs depthwise 7×7 (${escapeHtml(d.model)})</h3><canvas id="layers"></canvas></div>

@@ -4,7 +4,8 @@
  * bytes, speedup over depthwise conv and its place on the roofline measured on that device; the
  * network-level estimate; the per-layer FLOPs of the network with NeoCell vs depthwise 7×7.
  */
-import { countNetwork, type ModelName } from '../core/network.js';
+import { countNetwork, type ModelName, networkCells } from '../core/network.js';
+import { neoCellProblem, outputShape, problemRecord } from '../harness/problem.js';
 import type { ResultFile, ResultRecord } from '../harness/results.js';
 import type { CeilingRecord } from '../harness/types.js';
 
@@ -18,6 +19,8 @@ export interface ReportRow {
   params: string;
   op: string;
   shape: string;
+  /** Canonical cell text (problem key), e.g. "48c:k4s1+48c:k7s1". */
+  spec: string;
   cell: string;
   state: string;
   median_ms: number | null;
@@ -86,6 +89,7 @@ export function reportRows(f: ResultFile): ReportRow[] {
       params: Object.entries(best.params).map(([k, v]) => `${k}=${v}`).join(' '),
       op: p.op,
       shape: `${p.N}x${p.C}x${p.H}x${p.W}`,
+      spec: p.spec,
       cell: p.label,
       state: best.state,
       median_ms: t,
@@ -106,8 +110,9 @@ export function reportRows(f: ResultFile): ReportRow[] {
 }
 
 export interface NetworkEstimate {
+  readonly model: string;
   readonly backend: string;
-  /** Σ over the suite's problems of the best NeoCell time × occurrences, ms per forward pass. */
+  /** Σ over the network's NeoCell problems of the best NeoCell time × occurrences, ms per forward pass. */
   readonly neocell_ms: number;
   /** The same with the best depthwise 7×7 conv of each problem's output shape. */
   readonly dwconv_ms: number;
@@ -115,23 +120,41 @@ export interface NetworkEstimate {
   readonly problems: number;
 }
 
-/** What a model author gains: summed NeoCell time of one forward pass vs the same with dw 7×7. */
+const MODELS: readonly ModelName[] = ['t', 's', 'b'];
+
+/**
+ * What a model author gains, per backend: the summed NeoCell time of one forward pass vs the same
+ * layers as depthwise 7×7 convs, for every NeoNeXt model (T, S, B at the run's batch and 224)
+ * whose NeoCell problems were all measured. T and S share their problems (S only has more blocks),
+ * so one NeoNeXt-T run estimates both; B needs its own run.
+ */
 export function networkEstimate(rows: readonly ReportRow[]): NetworkEstimate[] {
-  return [...new Set(rows.map((r) => r.backend))].flatMap((b) => {
-    let neo = 0;
-    let dw = 0;
-    let n = 0;
-    for (const c of new Set(rows.filter((r) => r.backend === b).map((r) => r.case))) {
-      const rs = rows.filter((r) => r.backend === b && r.case === c && r.median_ms !== null);
-      const bestNeo = rs.filter((r) => r.op === 'neocell').sort((x, y) => x.median_ms! - y.median_ms!)[0];
-      const bestDw = rs.filter((r) => r.op === 'dwconv').sort((x, y) => x.median_ms! - y.median_ms!)[0];
-      if (!bestNeo || !bestDw) continue;
-      neo += bestNeo.median_ms! * bestNeo.occurrences;
-      dw += bestDw.median_ms! * bestNeo.occurrences;
-      n++;
+  const out: NetworkEstimate[] = [];
+  const batches = [...new Set(rows.filter((r) => r.op === 'neocell').map((r) => Number(r.shape.split('x')[0])))];
+  for (const backend of [...new Set(rows.map((r) => r.backend))]) {
+    const bestOf = (shape: string, spec: string, op: string) =>
+      rows.filter((r) => r.backend === backend && r.op === op && r.median_ms !== null && r.shape === shape && (op !== 'neocell' || r.spec === spec)).sort((x, y) => x.median_ms! - y.median_ms!)[0];
+    for (const N of batches) {
+      for (const model of MODELS) {
+        let neo = 0;
+        let dw = 0;
+        const cells = networkCells(model, 224);
+        const complete = cells.every((c) => {
+          const p = neoCellProblem({ N, C: c.cell.C, H: c.H, W: c.W, spec: c.cell.groups.map((g) => ({ channels: g.channels, h_in: g.a.in, h_out: g.a.out, w_in: g.b.in, w_out: g.b.out, shift_a: g.a.shift, shift_b: g.b.shift })) });
+          const rec = problemRecord(p);
+          const n = bestOf(`${N}x${p.C}x${p.H}x${p.W}`, rec.spec, 'neocell');
+          const o = outputShape(p);
+          const d = bestOf(`${o.N}x${o.C}x${o.H}x${o.W}`, '', 'dwconv');
+          if (!n || !d) return false;
+          neo += n.median_ms! * c.occurrences;
+          dw += d.median_ms! * c.occurrences;
+          return true;
+        });
+        if (complete) out.push({ model: `NeoNeXt-${model.toUpperCase()} @224, batch ${N}`, backend, neocell_ms: neo, dwconv_ms: dw, speedup: dw / neo, problems: cells.length });
+      }
     }
-    return n ? [{ backend: b, neocell_ms: neo, dwconv_ms: dw, speedup: dw / neo, problems: n }] : [];
-  });
+  }
+  return out;
 }
 
 /** Per-layer MACs of NeoNeXt-`model`: each NeoCell layer (× occurrences) vs a depthwise 7×7 there. */

@@ -11,6 +11,7 @@ import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile } from '../harness/res
 import { backendEntry } from '../kernels/registry.js';
 import { CHART_COUNT, CSV_COLUMNS, reportCsv, reportData, reportHtml, writeReport } from '../reports/report.js';
 import { resolveSuite } from '../suites/suite.js';
+import { problemRecord } from '../harness/problem.js';
 
 let file: ResultFile;
 
@@ -46,8 +47,26 @@ describe('report data', () => {
     assert.equal(d.schema, 'neotune-report');
     const neo = d.rows.filter((r) => r.op === 'neocell' && r.median_ms !== null);
     assert.ok(neo.length > 0 && neo.every((r) => r.speedup_vs_dwconv! > 0 && r.useful_gflops! > 0));
-    assert.equal(d.network.length, 1);
-    assert.ok(Math.abs(d.network[0]!.speedup - d.network[0]!.dwconv_ms / d.network[0]!.neocell_ms) < 1e-12);
+    // The smoke suite is not a network: no estimate (the network test below covers it).
+    assert.deepEqual(d.network, []);
+  });
+});
+
+describe('network estimate', () => {
+  it('one NeoNeXt-T run estimates T and S (same problems, S has 27 stage-3 blocks), not B', async () => {
+    const { networkEstimate } = await import('../reports/rows.js');
+    const { networkCells } = await import('../core/network.js');
+    const rows = resolveSuite('neonext-t').cases.flatMap((c) => [
+      { backend: 'cpu', op: 'neocell', shape: `1x${c.neocell.C}x${c.neocell.H}x${c.neocell.W}`, spec: problemRecord(c.neocell).spec, median_ms: 1 },
+      { backend: 'cpu', op: 'dwconv', shape: `1x${c.dwconv.C}x${c.dwconv.H}x${c.dwconv.W}`, spec: 'dw7', median_ms: 4 },
+    ]) as never[];
+    const est = networkEstimate(rows);
+    assert.deepEqual(est.map((e) => e.model), ['NeoNeXt-T @224, batch 1', 'NeoNeXt-S @224, batch 1']);
+    for (const [i, m] of (['t', 's'] as const).entries()) {
+      const blocks = networkCells(m, 224).reduce((s, c) => s + c.occurrences, 0);
+      assert.equal(est[i]!.neocell_ms, blocks);
+      assert.equal(est[i]!.speedup, 4);
+    }
   });
 });
 
