@@ -12,6 +12,7 @@
  * Records present on one side only are listed, never ignored.
  */
 import { bootstrapMedianRatio, mannWhitneyU, normalCdf, quantile } from './stats.js';
+import { paramsText } from './params.js';
 import type { ResultFile, ResultRecord } from './results.js';
 
 export type TimingClass = 'improved' | 'regressed' | 'unchanged' | 'inconclusive' | 'untimed';
@@ -60,10 +61,7 @@ export interface Comparison {
 
 /** The key two runs' records are matched by. */
 export function recordKey(r: ResultRecord): string {
-  const params = Object.entries(r.params)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
+  const params = paramsText(r.params);
   const p = r.problem;
   return `${r.backend} ${r.kernel}${params ? ` ${params}` : ''} @ ${p.op} ${p.N}x${p.C}x${p.H}x${p.W} ${p.spec} ${p.dtype}`;
 }
@@ -85,6 +83,13 @@ export function tQuantile975(df: number): number {
     if (df <= d2) return t1 + ((1 / df - 1 / d1) / (1 / d2 - 1 / d1)) * (t2 - t1);
   }
   return 1.96;
+}
+
+/** 1.4826 × median absolute deviation of log values: σ for normal data, robust to an outlier. */
+function robustLogSigma(x: readonly number[]): number {
+  const logs = x.map(Math.log);
+  const m = quantile(logs, 0.5);
+  return 1.4826 * quantile(logs.map((v) => Math.abs(v - m)), 0.5);
 }
 
 const logMean = (x: readonly number[]) => x.reduce((s, v) => s + Math.log(v), 0) / x.length;
@@ -118,11 +123,10 @@ export function classifyTiming(
   const rh = rounds?.head ?? [];
   let seBetween = Math.SQRT2 * noise;
   if (rb.length >= 3 && rh.length >= 3) {
-    // Few rounds: Welch's standard error, widened by Student's t at the Welch–Satterthwaite df.
-    const vb = logVar(rb) / rb.length;
-    const vh = logVar(rh) / rh.length;
-    const df = (vb + vh) ** 2 / ((vb * vb) / (rb.length - 1) + (vh * vh) / (rh.length - 1) || 1e-300);
-    seBetween = Math.sqrt(vb + vh) * (tQuantile975(df) / 1.96);
+    // Rounds: a robust spread (MAD of log round medians, so one disturbed round does not swamp
+    // the rest), Student's t at nb + nh − 2 degrees of freedom for the few rounds there are.
+    const sigma = Math.max(robustLogSigma(rb), robustLogSigma(rh));
+    seBetween = sigma * Math.sqrt(1 / rb.length + 1 / rh.length) * (tQuantile975(rb.length + rh.length - 2) / 1.96);
   }
   const se = Math.sqrt(seWithin ** 2 + seBetween ** 2);
   const lo = Math.exp(est - 1.96 * se);

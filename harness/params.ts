@@ -12,3 +12,11 @@ export function checkDomain(decls: readonly ParamDecl[], params: Params): string
   if (extra.length) return `unknown parameter(s) ${extra.join(', ')}; this variant has ${[...known].join(', ') || 'none'}`;
   return undefined;
 }
+
+/** Parameters as stable text, sorted by name: "order=AB,rows=2" (keys of results, configs, reports). */
+export function paramsText(params: Params, separator = ','): string {
+  return Object.entries(params)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(separator);
+}

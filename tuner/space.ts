@@ -5,7 +5,7 @@
  * sizes…) are pruned here, with their reason, before anything is generated or run.
  */
 import { enumerateParams } from '../harness/bench.js';
-import { checkDomain } from '../harness/params.js';
+import { checkDomain, paramsText } from '../harness/params.js';
 import type { BackendSession, KernelVariant, Params, ParamValue, Problem } from '../harness/types.js';
 
 export interface Config {
@@ -28,8 +28,8 @@ export interface SearchSpace {
 
 /** A stable key of a configuration (parameters sorted by name). */
 export function configKey(c: Config): string {
-  const entries = Object.entries(c.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `${c.variant}${entries.length ? ' ' : ''}${entries.map(([k, v]) => `${k}=${v}`).join(',')}`;
+  const params = paramsText(c.params);
+  return `${c.variant}${params ? ' ' : ''}${params}`;
 }
 
 export function buildSpace(problem: Problem, variants: readonly KernelVariant[], session: BackendSession): SearchSpace {

@@ -143,11 +143,11 @@ async function selfTest(o: CompareFlags): Promise<number> {
   const problem = copyProblem({ N: 1, C: 16, H: 32, W: 32 });
   const data = makeProblemData(problem, 1);
   const session = { backend: 'cpu' as const, device: cpuDevice(), close: async () => {} };
-  const measure = { timeMs: 150, minSamples: 20, warmupMs: 50 };
+  const measure = { timeMs: 100, minSamples: 20, warmupMs: 30 };
   const runs: Record<string, ResultRecord[]> = { '1': [], '0.7': [], '1.3': [] };
   // One discarded warm-up round (the first calls run before V8 optimises the loop), then
   // interleaved rounds so drift on the machine hits every factor alike.
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < 7; round++) {
     for (const factor of [1, 1.3, 0.7]) {
       const r = await evaluateCandidate(session, variant, problem, { factor }, data, { measure });
       if (round > 0) runs[String(factor)]!.push(r);
