@@ -20,7 +20,7 @@ export const BACKENDS: readonly BackendEntry[] = [
     probe: async () => (await import('./cpu/backend.js')).cpuBackend.probe(),
     load: async () => (await import('./cpu/backend.js')).cpuBackend,
   },
-  { name: 'webgpu', title: 'WebGPU in Node (Dawn)', probe: probeWebGpuNode },
+  { name: 'webgpu', title: 'WebGPU in Node (Dawn)', probe: probeWebGpuNode, load: async () => (await import('./webgpu/backend.js')).webgpuBackend },
   { name: 'webgpu-browser', title: 'WebGPU in headless Chromium', probe: probeWebGpuBrowser },
   { name: 'gpujs', title: 'gpu.js in Node (headless-gl)', probe: probeGpuJsNode },
   { name: 'gpujs-browser', title: 'gpu.js in headless Chromium (WebGL2)', probe: probeGpuJsBrowser },

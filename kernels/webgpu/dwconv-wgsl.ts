@@ -1,0 +1,57 @@
+/** Depthwise K×K conv baseline (WGSL): one invocation per output, the K×K window unrolled by constants, zero padding by bounds checks. */
+import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
+import { GpuKernel } from './instance.js';
+import { type WebGpuSession, workgroupSizes } from './session.js';
+
+export function dwconvWgsl(p: DwConvProblem, wg: number): string {
+  const { C, H, W, K } = p;
+  const pad = Math.floor((K - 1) / 2);
+  return `// neotune dwconv-wgsl ${K}x${K}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+
+@compute @workgroup_size(${wg})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = i32(gid.x);
+  let i = i32(gid.y);
+  if (j >= ${W}) { return; }
+  let nc = gid.z;
+  let c = nc % ${C}u;
+  let base = nc * ${H * W}u;
+  var acc = 0.0;
+  for (var u = 0; u < ${K}; u++) {
+    let r = i + u - ${pad};
+    if (r < 0 || r >= ${H}) { continue; }
+    for (var v = 0; v < ${K}; v++) {
+      let s = j + v - ${pad};
+      if (s >= 0 && s < ${W}) { acc += w[c * ${K * K}u + u32(u * ${K} + v)] * x[base + u32(r * ${W} + s)]; }
+    }
+  }
+  y[base + u32(i * ${W} + j)] = acc;
+}
+`;
+}
+
+export const dwconvWgslVariant: KernelVariant = {
+  backend: 'webgpu',
+  name: 'dwconv-wgsl',
+  op: 'dwconv',
+  role: 'baseline',
+  params: (_p, device) => [{ name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along a row)' }],
+  defaults: (_p, device) => ({ wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
+  check: (problem, _params, device) => (problem.N * problem.C > (device.limits.maxComputeWorkgroupsPerDimension ?? 65535) ? `N·C = ${problem.N * problem.C} exceeds maxComputeWorkgroupsPerDimension` : undefined),
+  async create(problem, params, session) {
+    const p = problem as DwConvProblem;
+    const wg = Number(params.wg);
+    const macs = p.N * p.C * p.H * p.W * p.K * p.K;
+    return GpuKernel.create((session as WebGpuSession).gpu, {
+      name: `dwconv-wgsl-${p.K}-wg${wg}`,
+      wgsl: dwconvWgsl(p, wg),
+      dispatch: [Math.ceil(p.W / wg), p.H, p.N * p.C],
+      outputElements: p.N * p.C * p.H * p.W,
+      inputs: (data) => [data.dwWeights!],
+      executed: { multiplies: macs, adds: macs, macs },
+    });
+  },
+};

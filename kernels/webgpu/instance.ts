@@ -1,0 +1,179 @@
+/**
+ * A WebGPU kernel bound to one problem: storage buffers for the input, the output and the weights,
+ * one compute pipeline, `dispatch` workgroups. Every WebGPU failure (shader compile, validation,
+ * out of memory, device lost) becomes an exception with the message, so the harness records the
+ * candidate as failed and the run goes on. GPU time comes from timestamp queries when the device
+ * has them (many dispatches per measurement: the timer may be coarse), else wall time around
+ * onSubmittedWorkDone; the method is recorded.
+ */
+import type { DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
+
+export interface GpuKernelSpec {
+  readonly name: string;
+  readonly wgsl: string;
+  /** Workgroups to dispatch (x, y, z). */
+  readonly dispatch: readonly [number, number, number];
+  readonly outputElements: number;
+  /** Extra storage buffers after x and y (weights), made from the problem data. */
+  readonly inputs: (data: ProblemData) => readonly Float32Array[];
+  readonly executed?: ExecutedCounts;
+}
+
+export interface GpuContext {
+  readonly device: GPUDevice;
+  readonly timestamps: boolean;
+  /** Set when the device was lost: every later call fails with this reason. */
+  lost?: string;
+}
+
+async function checked<T>(ctx: GpuContext, what: string, f: () => T): Promise<T> {
+  if (ctx.lost) throw new Error(`WebGPU device lost: ${ctx.lost}`);
+  ctx.device.pushErrorScope('out-of-memory');
+  ctx.device.pushErrorScope('validation');
+  const out = f();
+  const validation = await ctx.device.popErrorScope();
+  const oom = await ctx.device.popErrorScope();
+  const e = validation ?? oom;
+  if (e) throw new Error(`${what}: ${e.message}`);
+  return out;
+}
+
+const STORAGE = 0x0080; // GPUBufferUsage.STORAGE
+const COPY_SRC = 0x0004;
+const COPY_DST = 0x0008;
+const MAP_READ = 0x0001;
+const QUERY_RESOLVE = 0x0200;
+
+export class GpuKernel implements KernelInstance {
+  readonly source: string;
+  readonly executed?: ExecutedCounts;
+  private pipeline: GPUComputePipeline | undefined;
+  private bindGroup: GPUBindGroup | undefined;
+  private buffers: GPUBuffer[] = [];
+  private y: GPUBuffer | undefined;
+
+  private constructor(
+    private readonly ctx: GpuContext,
+    private readonly spec: GpuKernelSpec,
+  ) {
+    this.source = spec.wgsl;
+    this.executed = spec.executed;
+  }
+
+  static async create(ctx: GpuContext, spec: GpuKernelSpec): Promise<GpuKernel> {
+    const k = new GpuKernel(ctx, spec);
+    const module = await checked(ctx, `${spec.name}: shader`, () => ctx.device.createShaderModule({ code: spec.wgsl }));
+    // Compile errors arrive through the validation error scope (getCompilationInfo crashes
+    // dawn.node 0.6 on SwiftShader, so it is not used).
+    k.pipeline = await checked(ctx, `${spec.name}: pipeline`, () => ctx.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } }));
+    return k;
+  }
+
+  private storage(data: Float32Array | number, label: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil(((typeof data === 'number' ? data : data.length) * 4) / 16) * 16);
+    const b = this.ctx.device.createBuffer({ size, usage: STORAGE | COPY_DST | COPY_SRC, label });
+    if (typeof data !== 'number') this.ctx.device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
+    this.buffers.push(b);
+    return b;
+  }
+
+  async prepare(data: ProblemData): Promise<void> {
+    const limit = this.ctx.device.limits.maxStorageBufferBindingSize;
+    const biggest = Math.max(data.x.length, this.spec.outputElements) * 4;
+    if (biggest > limit) throw new Error(`${this.spec.name}: a ${biggest}-byte buffer exceeds maxStorageBufferBindingSize ${limit} of this device`);
+    await checked(this.ctx, `${this.spec.name}: buffers`, () => {
+      const x = this.storage(data.x, 'x');
+      this.y = this.storage(this.spec.outputElements, 'y');
+      const extra = this.spec.inputs(data).map((a, i) => this.storage(a, `w${i}`));
+      this.bindGroup = this.ctx.device.createBindGroup({
+        layout: this.pipeline!.getBindGroupLayout(0),
+        entries: [x, this.y, ...extra].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+    });
+  }
+
+  async poisonOutput(): Promise<void> {
+    this.ctx.device.queue.writeBuffer(this.y!, 0, new Float32Array(this.spec.outputElements).fill(NaN));
+  }
+
+  private encode(times: number, timestamps?: GPUQuerySet): GPUCommandBuffer {
+    const enc = this.ctx.device.createCommandEncoder();
+    for (let i = 0; i < times; i++) {
+      const pass = enc.beginComputePass(
+        timestamps && (i === 0 || i === times - 1)
+          ? { timestampWrites: { querySet: timestamps, ...(i === 0 ? { beginningOfPassWriteIndex: 0 } : {}), ...(i === times - 1 ? { endOfPassWriteIndex: 1 } : {}) } }
+          : {},
+      );
+      pass.setPipeline(this.pipeline!);
+      pass.setBindGroup(0, this.bindGroup!);
+      pass.dispatchWorkgroups(...this.spec.dispatch);
+      pass.end();
+    }
+    return enc.finish();
+  }
+
+  async run(): Promise<void> {
+    await checked(this.ctx, `${this.spec.name}: dispatch`, () => this.ctx.device.queue.submit([this.encode(1)]));
+    await this.ctx.device.queue.onSubmittedWorkDone();
+  }
+
+  async readOutput(): Promise<Float32Array> {
+    const bytes = this.spec.outputElements * 4;
+    const staging = this.ctx.device.createBuffer({ size: Math.ceil(bytes / 16) * 16, usage: MAP_READ | COPY_DST });
+    const enc = this.ctx.device.createCommandEncoder();
+    enc.copyBufferToBuffer(this.y!, 0, staging, 0, staging.size);
+    this.ctx.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(1 /* GPUMapMode.READ */);
+    const out = new Float32Array(staging.getMappedRange().slice(0, bytes));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  /** Median-friendly samples: each is the mean of `batch` back-to-back dispatches. */
+  async measure(opts: MeasureOptions): Promise<DeviceTiming> {
+    const { device } = this.ctx;
+    // Size the batch so one sample takes ≥ 2 ms of wall time (coarse timers, submit overhead).
+    const t0 = performance.now();
+    await this.run();
+    const once = Math.max(performance.now() - t0, 0.01);
+    const batch = Math.max(1, Math.min(256, Math.ceil(2 / once)));
+    const samples: number[] = [];
+    const start = performance.now();
+    const query = this.ctx.timestamps ? device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
+    const resolve = query ? device.createBuffer({ size: 16, usage: QUERY_RESOLVE | COPY_SRC }) : undefined;
+    const read = query ? device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST }) : undefined;
+    try {
+      while (samples.length < opts.minSamples || performance.now() - start < opts.timeMs) {
+        if (query) {
+          const cmd = this.encode(batch, query);
+          const enc = device.createCommandEncoder();
+          enc.resolveQuerySet(query, 0, 2, resolve!, 0);
+          enc.copyBufferToBuffer(resolve!, 0, read!, 0, 16);
+          device.queue.submit([cmd, enc.finish()]);
+          await read!.mapAsync(1);
+          const [a, b] = new BigUint64Array(read!.getMappedRange().slice(0));
+          read!.unmap();
+          samples.push(Number(b! - a!) / 1e6 / batch);
+        } else {
+          const s = performance.now();
+          device.queue.submit([this.encode(batch)]);
+          await device.queue.onSubmittedWorkDone();
+          samples.push((performance.now() - s) / batch);
+        }
+        if (this.ctx.lost) throw new Error(`WebGPU device lost during measurement: ${this.ctx.lost}`);
+        if (samples.length > 10_000) break;
+      }
+    } finally {
+      query?.destroy();
+      resolve?.destroy();
+      read?.destroy();
+    }
+    return { samples_ms: samples, method: query ? `timestamp-query (mean of ${batch} dispatches per sample)` : `onSubmittedWorkDone wall time (mean of ${batch} dispatches per sample)` };
+  }
+
+  dispose(): void {
+    for (const b of this.buffers) b.destroy();
+    this.buffers = [];
+  }
+}

@@ -1,0 +1,79 @@
+/** The WebGPU backend in Node (Dawn; SwiftShader on machines without a GPU): every WGSL variant verified, faults reported. */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { candidateParams } from '../harness/bench.js';
+import { evaluateCandidate } from '../harness/evaluate.js';
+import { dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
+import { webgpuBackend } from '../kernels/webgpu/backend.js';
+import { GpuKernel } from '../kernels/webgpu/instance.js';
+import type { WebGpuSession } from '../kernels/webgpu/session.js';
+import { arbCellProblem } from './arbitraries.js';
+import { CELL_CASES } from './cases.js';
+
+// The setup installs Chromium's SwiftShader Vulkan driver: no adapter here is a failure, not a skip.
+const session = (await webgpuBackend.open()) as WebGpuSession;
+after(() => session.close());
+const byName = (n: string) => webgpuBackend.variants.find((v) => v.name === n)!;
+
+describe(`WebGPU (${session.device.description})`, () => {
+  for (const c of CELL_CASES) {
+    it(`fused-wgsl, ${c.name}: every workgroup size verified`, async () => {
+      const v = byName('fused-wgsl');
+      const data = makeProblemData(c.problem, 5);
+      for (const params of candidateParams(v, c.problem, session, { allParams: true })) {
+        const r = await evaluateCandidate(session, v, c.problem, params, data, { verifyOnly: true });
+        assert.equal(r.state, 'verified', `${JSON.stringify(params)}: ${r.error}`);
+      }
+    });
+  }
+
+  it('fused-wgsl on random problems (groups, shifts, rectangular blocks, batch)', async () => {
+    const v = byName('fused-wgsl');
+    await fc.assert(
+      fc.asyncProperty(arbCellProblem(), fc.nat(), async ({ shape, groups, seed }, pick) => {
+        const p = neoCellProblem({ ...shape, spec: groups });
+        const all = candidateParams(v, p, session, { allParams: true });
+        const r = await evaluateCandidate(session, v, p, all[pick % all.length]!, makeProblemData(p, seed), { verifyOnly: true });
+        assert.equal(r.state, 'verified', r.error);
+      }),
+      { numRuns: 25, seed: 4 },
+    );
+  });
+
+  it('dwconv-wgsl and copy-wgsl verified (interior and zero-padded border)', async () => {
+    for (const [K, H, W] of [
+      [7, 14, 14],
+      [3, 5, 9],
+    ] as const) {
+      const p = dwconvProblem({ N: 2, C: 3, H, W, K });
+      const r = await evaluateCandidate(session, byName('dwconv-wgsl'), p, { wg: 32 }, makeProblemData(p, K), { verifyOnly: true });
+      assert.equal(r.state, 'verified', r.error);
+    }
+    const { copyProblem } = await import('../harness/problem.js');
+    for (const C of [4, 3]) {
+      const p = copyProblem({ N: 1, C, H: 5, W: 7 });
+      const r = await evaluateCandidate(session, byName('copy-wgsl'), p, { wg: 64 }, makeProblemData(p, 1), { verifyOnly: true });
+      assert.equal(r.state, 'verified', r.error);
+    }
+  });
+
+  it('timing uses timestamp queries when the adapter has them, and says so', async () => {
+    const p = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '4' });
+    const r = await evaluateCandidate(session, byName('fused-wgsl'), p, { wg: 32 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
+    assert.equal(r.state, 'verified', r.error);
+    assert.match(r.timing_method!, session.gpu.timestamps ? /timestamp-query/ : /onSubmittedWorkDone/);
+  });
+
+  it('a WGSL compile error fails the candidate with the compiler message', async () => {
+    await assert.rejects(GpuKernel.create(session.gpu, { name: 'broken', wgsl: '@compute @workgroup_size(1) fn main() { let a: f32 = undefined_thing; }', dispatch: [1, 1, 1], outputElements: 4, inputs: () => [] }), /broken: shader: .*undefined_thing/s);
+  });
+
+  it('a buffer over maxStorageBufferBindingSize is refused with the limit named', async () => {
+    const limit = session.gpu.device.limits.maxStorageBufferBindingSize;
+    const k = await GpuKernel.create(session.gpu, { name: 'huge', wgsl: '@group(0) @binding(1) var<storage, read_write> y: array<f32>;\n@compute @workgroup_size(1) fn main() { y[0] = 1.0; }', dispatch: [1, 1, 1], outputElements: limit / 4 + 16, inputs: () => [] });
+    const p = neoCellProblem({ N: 1, C: 1, H: 4, W: 4, spec: '4' });
+    await assert.rejects(Promise.resolve(k.prepare(makeProblemData(p, 1))), /exceeds maxStorageBufferBindingSize/);
+    k.dispose();
+  });
+});
