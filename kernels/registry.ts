@@ -21,7 +21,7 @@ export const BACKENDS: readonly BackendEntry[] = [
     load: async () => (await import('./cpu/backend.js')).cpuBackend,
   },
   { name: 'webgpu', title: 'WebGPU in Node (Dawn)', probe: probeWebGpuNode, load: async () => (await import('./webgpu/backend.js')).webgpuBackend },
-  { name: 'webgpu-browser', title: 'WebGPU in headless Chromium', probe: probeWebGpuBrowser },
+  { name: 'webgpu-browser', title: 'WebGPU in headless Chromium', probe: probeWebGpuBrowser, load: async () => (await import('./webgpu/browser.js')).webgpuBrowserBackend },
   { name: 'gpujs', title: 'gpu.js in Node (headless-gl)', probe: probeGpuJsNode },
   { name: 'gpujs-browser', title: 'gpu.js in headless Chromium (WebGL2)', probe: probeGpuJsBrowser },
 ];

@@ -77,3 +77,40 @@ describe(`WebGPU (${session.device.description})`, () => {
     k.dispose();
   });
 });
+
+describe('WebGPU in headless Chromium: the same WGSL through the page host', async () => {
+  const { webgpuBrowserBackend } = await import('../kernels/webgpu/browser.js');
+  const browser = await webgpuBrowserBackend.open();
+  after(() => browser.close());
+  const v = (n: string) => webgpuBrowserBackend.variants.find((x) => x.name === n)!;
+
+  it(`reports the browser and adapter (${browser.device.description})`, () => {
+    assert.match(browser.device.description, /Chrom/);
+  });
+  for (const c of CELL_CASES) {
+    it(`fused-wgsl, ${c.name}: verified`, async () => {
+      const r = await evaluateCandidate(browser, v('fused-wgsl'), c.problem, { wg: 64 }, makeProblemData(c.problem, 5), { verifyOnly: true });
+      assert.equal(r.state, 'verified', r.error);
+    });
+  }
+  it('random problems, dwconv and copy verified; timing comes from the page', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbCellProblem(), async ({ shape, groups, seed }) => {
+        const p = neoCellProblem({ ...shape, spec: groups });
+        const r = await evaluateCandidate(browser, v('fused-wgsl'), p, { wg: 32 }, makeProblemData(p, seed), { verifyOnly: true });
+        assert.equal(r.state, 'verified', r.error);
+      }),
+      { numRuns: 10, seed: 6 },
+    );
+    const d = dwconvProblem({ N: 1, C: 3, H: 9, W: 9, K: 7 });
+    assert.equal((await evaluateCandidate(browser, v('dwconv-wgsl'), d, { wg: 32 }, makeProblemData(d, 1), { verifyOnly: true })).state, 'verified');
+    const p = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '4' });
+    const t = await evaluateCandidate(browser, v('fused-wgsl'), p, { wg: 32 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
+    assert.equal(t.state, 'verified', t.error);
+    assert.match(t.timing_method!, /^Chromium (timestamp-query|onSubmittedWorkDone)/);
+  });
+  it('a WGSL compile error in the page fails the candidate with the message', async () => {
+    const host = browser as unknown as { createKernel: (s: object) => Promise<unknown> };
+    await assert.rejects(host.createKernel({ name: 'broken', wgsl: '@compute @workgroup_size(1) fn main() { let a: f32 = nope; }', dispatch: [1, 1, 1], outputElements: 4, inputs: () => [] }), /broken: shader: .*nope/s);
+  });
+});

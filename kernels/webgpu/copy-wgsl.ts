@@ -1,10 +1,9 @@
 /** Copy (WGSL, one vec4 per invocation where the size allows): the bandwidth ceiling of the device, for ratios. */
 import type { KernelVariant } from '../../harness/types.js';
-import { GpuKernel } from './instance.js';
-import { type WebGpuSession, workgroupSizes } from './session.js';
+import { type GpuHostSession, workgroupSizes } from './session.js';
 
-export const copyWgslVariant: KernelVariant = {
-  backend: 'webgpu',
+export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
+  backend,
   name: 'copy-wgsl',
   op: 'copy',
   role: 'ceiling',
@@ -28,7 +27,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 `;
     const groups = Math.ceil(items / wg);
-    return GpuKernel.create((session as WebGpuSession).gpu, {
+    return (session as GpuHostSession).createKernel({
       name: `copy-wgsl-wg${wg}`,
       wgsl,
       dispatch: [Math.min(groups, 65535), Math.ceil(groups / 65535), 1],
@@ -37,4 +36,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       executed: { multiplies: 0, adds: 0, macs: 0 },
     });
   },
-};
+});

@@ -1,7 +1,6 @@
 /** Depthwise K×K conv baseline (WGSL): one invocation per output, the K×K window unrolled by constants, zero padding by bounds checks. */
 import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
-import { GpuKernel } from './instance.js';
-import { type WebGpuSession, workgroupSizes } from './session.js';
+import { type GpuHostSession, workgroupSizes } from './session.js';
 
 export function dwconvWgsl(p: DwConvProblem, wg: number): string {
   const { C, H, W, K } = p;
@@ -33,8 +32,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 `;
 }
 
-export const dwconvWgslVariant: KernelVariant = {
-  backend: 'webgpu',
+export const dwconvWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
+  backend,
   name: 'dwconv-wgsl',
   op: 'dwconv',
   role: 'baseline',
@@ -45,7 +44,7 @@ export const dwconvWgslVariant: KernelVariant = {
     const p = problem as DwConvProblem;
     const wg = Number(params.wg);
     const macs = p.N * p.C * p.H * p.W * p.K * p.K;
-    return GpuKernel.create((session as WebGpuSession).gpu, {
+    return (session as GpuHostSession).createKernel({
       name: `dwconv-wgsl-${p.K}-wg${wg}`,
       wgsl: dwconvWgsl(p, wg),
       dispatch: [Math.ceil(p.W / wg), p.H, p.N * p.C],
@@ -54,4 +53,4 @@ export const dwconvWgslVariant: KernelVariant = {
       executed: { multiplies: macs, adds: macs, macs },
     });
   },
-};
+});

@@ -7,8 +7,7 @@
  */
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, segmentOutput } from '../cpu/codegen.js';
-import { GpuKernel } from './instance.js';
-import { type WebGpuSession, workgroupSizes } from './session.js';
+import { type GpuHostSession, workgroupSizes } from './session.js';
 
 export function fusedWgsl(p: NeoCellProblem, wg: number): { wgsl: string; dispatch: [number, number, number]; macs: number; outputElements: number } {
   const { N, C, H, W } = p;
@@ -86,8 +85,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   return { wgsl, dispatch: [Math.ceil(W_out / wg), maxBands, N * C], macs, outputElements: N * C * H_out * W_out };
 }
 
-export const fusedWgslVariant: KernelVariant = {
-  backend: 'webgpu',
+export const fusedWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
+  backend,
   name: 'fused-wgsl',
   op: 'neocell',
   role: 'neocell',
@@ -111,7 +110,7 @@ export const fusedWgslVariant: KernelVariant = {
       }
       return out;
     };
-    return GpuKernel.create((session as WebGpuSession).gpu, {
+    return (session as GpuHostSession).createKernel({
       name: `fused-wgsl-wg${params.wg}`,
       wgsl: g.wgsl,
       dispatch: g.dispatch,
@@ -120,4 +119,4 @@ export const fusedWgslVariant: KernelVariant = {
       executed: { multiplies: g.macs, adds: g.macs, macs: g.macs },
     });
   },
-};
+});

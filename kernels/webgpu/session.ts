@@ -1,9 +1,14 @@
 /** The WebGPU (Dawn, Node) backend session: adapter, device (timestamp queries when offered), limits. */
-import type { BackendSession, DeviceInfo } from '../../harness/types.js';
+import type { BackendSession, DeviceInfo, KernelInstance } from '../../harness/types.js';
 import { describeAdapter, requestNodeAdapter } from './adapter.js';
-import type { GpuContext } from './instance.js';
+import { type GpuContext, GpuKernel, type GpuKernelSpec } from './instance.js';
 
-export interface WebGpuSession extends BackendSession {
+/** A session of either WebGPU host (Node/Dawn or Chromium): the variants only hand it a kernel spec. */
+export interface GpuHostSession extends BackendSession {
+  createKernel(spec: GpuKernelSpec): Promise<KernelInstance>;
+}
+
+export interface WebGpuSession extends GpuHostSession {
   readonly gpu: GpuContext;
 }
 
@@ -37,6 +42,7 @@ export async function openWebGpuSession(): Promise<WebGpuSession> {
     backend: 'webgpu',
     device: info,
     gpu,
+    createKernel: (spec) => GpuKernel.create(gpu, spec),
     async close() {
       device.destroy();
       void keepAlive;

@@ -1,0 +1,126 @@
+/**
+ * The WebGPU backend in headless Chromium: the same WGSL and the same kernel class (instance.ts
+ * has no runtime imports, so its compiled module is served to the page as is) driven through
+ * puppeteer-core from a page on 127.0.0.1. Buffers cross as base64; only prepare/readOutput move
+ * data, timing runs inside the page (timestamp queries when the adapter has them).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'puppeteer-core';
+import { type BrowserHandle, launchBrowser } from '../../harness/browser.js';
+import type { Backend, DeviceInfo, DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
+import { probeWebGpuBrowser } from '../probes.js';
+import { copyWgslFor } from './copy-wgsl.js';
+import { dwconvWgslFor } from './dwconv-wgsl.js';
+import { fusedWgslFor } from './fused-wgsl.js';
+import type { GpuKernelSpec } from './instance.js';
+import type { GpuHostSession } from './session.js';
+
+const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>neotune webgpu</title>
+<script type="module">
+import { GpuKernel } from '/instance.js';
+const kernels = new Map();
+let ctx, nextId = 1;
+const b64 = (s) => { const bin = atob(s); const u = new Uint8Array(bin.length); for (let i = 0; i < bin.length; i++) u[i] = bin.charCodeAt(i); return new Float32Array(u.buffer); };
+const toB64 = (f) => { const u = new Uint8Array(f.buffer, f.byteOffset, f.byteLength); let s = ''; for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode(...u.subarray(i, i + 0x8000)); return btoa(s); };
+window.ntInit = async () => {
+  if (!navigator.gpu) throw new Error('navigator.gpu is undefined (WebGPU disabled in this browser)');
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null');
+  const timestamps = adapter.features.has('timestamp-query');
+  const device = await adapter.requestDevice({ requiredFeatures: timestamps ? ['timestamp-query'] : [], requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } });
+  ctx = { device, timestamps };
+  device.lost.then((i) => { if (i.reason !== 'destroyed') ctx.lost = i.reason + ': ' + i.message; });
+  const l = adapter.limits, info = adapter.info || {};
+  return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, timestamps, features: [...adapter.features].sort(),
+    limits: Object.fromEntries(['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension'].map((k) => [k, Number(l[k])])) };
+};
+window.ntCreate = async (spec) => {
+  const k = { inputs: [] };
+  k.kernel = await GpuKernel.create(ctx, { ...spec, inputs: () => k.inputs });
+  const id = nextId++; kernels.set(id, k); return id;
+};
+window.ntPrepare = async (id, x, inputs) => { const k = kernels.get(id); k.inputs = inputs.map(b64); await k.kernel.prepare({ x: b64(x) }); };
+window.ntPoison = async (id) => kernels.get(id).kernel.poisonOutput();
+window.ntRun = async (id) => kernels.get(id).kernel.run();
+window.ntRead = async (id) => toB64(await kernels.get(id).kernel.readOutput());
+window.ntMeasure = async (id, opts) => kernels.get(id).kernel.measure(opts);
+window.ntDispose = (id) => { kernels.get(id)?.kernel.dispose(); kernels.delete(id); };
+window.ntReady = true;
+</script>`;
+
+const toB64 = (f: Float32Array) => Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
+const fromB64 = (s: string) => {
+  const b = Buffer.from(s, 'base64');
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+
+class BrowserGpuKernel implements KernelInstance {
+  readonly source: string;
+  readonly executed?: ExecutedCounts;
+  constructor(
+    private readonly page: Page,
+    private readonly id: number,
+    private readonly spec: GpuKernelSpec,
+  ) {
+    this.source = spec.wgsl;
+    this.executed = spec.executed;
+  }
+  async prepare(data: ProblemData): Promise<void> {
+    await this.page.evaluate((id, x, inputs) => (window as never as { ntPrepare: (...a: unknown[]) => Promise<void> }).ntPrepare(id, x, inputs), this.id, toB64(data.x), this.spec.inputs(data).map(toB64));
+  }
+  async poisonOutput(): Promise<void> {
+    await this.page.evaluate((id) => (window as never as { ntPoison: (id: number) => Promise<void> }).ntPoison(id), this.id);
+  }
+  async run(): Promise<void> {
+    await this.page.evaluate((id) => (window as never as { ntRun: (id: number) => Promise<void> }).ntRun(id), this.id);
+  }
+  async readOutput(): Promise<Float32Array> {
+    return fromB64(await this.page.evaluate((id) => (window as never as { ntRead: (id: number) => Promise<string> }).ntRead(id), this.id));
+  }
+  async measure(opts: MeasureOptions): Promise<DeviceTiming> {
+    const t = await this.page.evaluate((id, o) => (window as never as { ntMeasure: (id: number, o: unknown) => Promise<DeviceTiming> }).ntMeasure(id, o), this.id, opts as never);
+    return { samples_ms: t.samples_ms, method: `Chromium ${t.method}` };
+  }
+  async dispose(): Promise<void> {
+    await this.page.evaluate((id) => (window as never as { ntDispose: (id: number) => void }).ntDispose(id), this.id).catch(() => {});
+  }
+}
+
+export async function openBrowserGpuSession(): Promise<GpuHostSession> {
+  const instanceJs = readFileSync(fileURLToPath(new URL('./instance.js', import.meta.url)), 'utf8');
+  const b: BrowserHandle = await launchBrowser({ '/index.html': ['text/html; charset=utf-8', PAGE], '/instance.js': ['text/javascript', instanceJs] });
+  try {
+    const page = await b.browser.newPage();
+    await page.goto(`${b.origin}/index.html`, { waitUntil: 'load' });
+    await page.waitForFunction('window.ntReady === true', { timeout: 20_000 });
+    const facts = (await page.evaluate('ntInit()')) as { vendor: string; architecture: string; device: string; description: string; timestamps: boolean; features: string[]; limits: Record<string, number> };
+    const device: DeviceInfo = {
+      backend: 'webgpu-browser',
+      description: `${b.version}: ${[facts.vendor, facts.device || facts.architecture, facts.description].filter(Boolean).join(' ')}`,
+      details: { browser: b.version, vendor: facts.vendor, architecture: facts.architecture, device: facts.device, timestamps: facts.timestamps },
+      limits: facts.limits,
+      features: facts.features,
+    };
+    return {
+      backend: 'webgpu-browser',
+      device,
+      async createKernel(spec) {
+        const id = (await page.evaluate((s) => (window as never as { ntCreate: (s: unknown) => Promise<number> }).ntCreate(s), { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements } as never)) as number;
+        return new BrowserGpuKernel(page, id, spec);
+      },
+      close: () => b.close(),
+    };
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
+}
+
+export const webgpuBrowserBackend: Backend = {
+  name: 'webgpu-browser',
+  title: 'WebGPU in headless Chromium',
+  probe: probeWebGpuBrowser,
+  open: openBrowserGpuSession,
+  variants: [fusedWgslFor('webgpu-browser'), dwconvWgslFor('webgpu-browser'), copyWgslFor('webgpu-browser')],
+};
