@@ -17,29 +17,29 @@ after(() => session.close());
 const byName = (n: string) => webgpuBackend.variants.find((v) => v.name === n)!;
 
 describe(`WebGPU (${session.device.description})`, () => {
-  for (const c of CELL_CASES) {
-    it(`fused-wgsl, ${c.name}: every workgroup size verified`, async () => {
-      const v = byName('fused-wgsl');
-      const data = makeProblemData(c.problem, 5);
-      for (const params of candidateParams(v, c.problem, session, { allParams: true })) {
-        const r = await evaluateCandidate(session, v, c.problem, params, data, { verifyOnly: true });
-        assert.equal(r.state, 'verified', `${JSON.stringify(params)}: ${r.error}`);
-      }
+  const neocell = webgpuBackend.variants.filter((v) => v.op === 'neocell');
+  for (const v of neocell) {
+    for (const c of CELL_CASES) {
+      it(`${v.name}, ${c.name}: every parameter point verified`, async () => {
+        const data = makeProblemData(c.problem, 5);
+        for (const params of candidateParams(v, c.problem, session, { allParams: true })) {
+          const r = await evaluateCandidate(session, v, c.problem, params, data, { verifyOnly: true });
+          assert.equal(r.state, 'verified', `${JSON.stringify(params)}: ${r.error}`);
+        }
+      });
+    }
+    it(`${v.name} on random problems (groups, shifts, rectangular blocks, batch)`, async () => {
+      await fc.assert(
+        fc.asyncProperty(arbCellProblem(), fc.nat(), async ({ shape, groups, seed }, pick) => {
+          const p = neoCellProblem({ ...shape, spec: groups });
+          const all = candidateParams(v, p, session, { allParams: true });
+          const r = await evaluateCandidate(session, v, p, all[pick % all.length]!, makeProblemData(p, seed), { verifyOnly: true });
+          assert.equal(r.state, 'verified', `${JSON.stringify(all[pick % all.length])}: ${r.error}`);
+        }),
+        { numRuns: 25, seed: 4 },
+      );
     });
   }
-
-  it('fused-wgsl on random problems (groups, shifts, rectangular blocks, batch)', async () => {
-    const v = byName('fused-wgsl');
-    await fc.assert(
-      fc.asyncProperty(arbCellProblem(), fc.nat(), async ({ shape, groups, seed }, pick) => {
-        const p = neoCellProblem({ ...shape, spec: groups });
-        const all = candidateParams(v, p, session, { allParams: true });
-        const r = await evaluateCandidate(session, v, p, all[pick % all.length]!, makeProblemData(p, seed), { verifyOnly: true });
-        assert.equal(r.state, 'verified', r.error);
-      }),
-      { numRuns: 25, seed: 4 },
-    );
-  });
 
   it('dwconv-wgsl and copy-wgsl verified (interior and zero-padded border)', async () => {
     for (const [K, H, W] of [
@@ -88,9 +88,16 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
     assert.match(browser.device.description, /Chrom/);
   });
   for (const c of CELL_CASES) {
-    it(`fused-wgsl, ${c.name}: verified`, async () => {
-      const r = await evaluateCandidate(browser, v('fused-wgsl'), c.problem, { wg: 64 }, makeProblemData(c.problem, 5), { verifyOnly: true });
-      assert.equal(r.state, 'verified', r.error);
+    it(`fused-wgsl and sparse-wgsl (both orders), ${c.name}: verified`, async () => {
+      const data = makeProblemData(c.problem, 5);
+      for (const [name, params] of [
+        ['fused-wgsl', { wg: 64 }],
+        ['sparse-wgsl', { order: 'AB', wg: 64 }],
+        ['sparse-wgsl', { order: 'BA', wg: 32 }],
+      ] as const) {
+        const r = await evaluateCandidate(browser, v(name), c.problem, params, data, { verifyOnly: true });
+        assert.equal(r.state, 'verified', `${name} ${JSON.stringify(params)}: ${r.error}`);
+      }
     });
   }
   it('random problems, dwconv and copy verified; timing comes from the page', async () => {

@@ -4,6 +4,7 @@ import { probeWebGpuNode } from '../probes.js';
 import { copyWgslFor } from './copy-wgsl.js';
 import { dwconvWgslFor } from './dwconv-wgsl.js';
 import { fusedWgslFor } from './fused-wgsl.js';
+import { sparseWgslFor } from './sparse-wgsl.js';
 import { openWebGpuSession } from './session.js';
 
 export const webgpuBackend: Backend = {
@@ -11,5 +12,5 @@ export const webgpuBackend: Backend = {
   title: 'WebGPU in Node (Dawn)',
   probe: probeWebGpuNode,
   open: openWebGpuSession,
-  variants: [fusedWgslFor('webgpu'), dwconvWgslFor('webgpu'), copyWgslFor('webgpu')],
+  variants: [fusedWgslFor('webgpu'), sparseWgslFor('webgpu'), dwconvWgslFor('webgpu'), copyWgslFor('webgpu')],
 };

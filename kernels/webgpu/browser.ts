@@ -13,6 +13,7 @@ import { probeWebGpuBrowser } from '../probes.js';
 import { copyWgslFor } from './copy-wgsl.js';
 import { dwconvWgslFor } from './dwconv-wgsl.js';
 import { fusedWgslFor } from './fused-wgsl.js';
+import { sparseWgslFor } from './sparse-wgsl.js';
 import type { GpuKernelSpec } from './instance.js';
 import type { GpuHostSession } from './session.js';
 
@@ -106,7 +107,7 @@ export async function openBrowserGpuSession(): Promise<GpuHostSession> {
       backend: 'webgpu-browser',
       device,
       async createKernel(spec) {
-        const id = (await page.evaluate((s) => (window as never as { ntCreate: (s: unknown) => Promise<number> }).ntCreate(s), { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements } as never)) as number;
+        const id = (await page.evaluate((s) => (window as never as { ntCreate: (s: unknown) => Promise<number> }).ntCreate(s), { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements, passes: spec.passes, scratchElements: spec.scratchElements, inputCount: spec.inputCount } as never)) as number;
         return new BrowserGpuKernel(page, id, spec);
       },
       close: () => b.close(),
@@ -122,5 +123,5 @@ export const webgpuBrowserBackend: Backend = {
   title: 'WebGPU in headless Chromium',
   probe: probeWebGpuBrowser,
   open: openBrowserGpuSession,
-  variants: [fusedWgslFor('webgpu-browser'), dwconvWgslFor('webgpu-browser'), copyWgslFor('webgpu-browser')],
+  variants: [fusedWgslFor('webgpu-browser'), sparseWgslFor('webgpu-browser'), dwconvWgslFor('webgpu-browser'), copyWgslFor('webgpu-browser')],
 };

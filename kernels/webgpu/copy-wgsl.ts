@@ -31,6 +31,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       name: `copy-wgsl-wg${wg}`,
       wgsl,
       dispatch: [Math.min(groups, 65535), Math.ceil(groups / 65535), 1],
+      inputCount: 0,
       outputElements: n,
       inputs: () => [],
       executed: { multiplies: 0, adds: 0, macs: 0 },

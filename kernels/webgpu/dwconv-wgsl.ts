@@ -48,6 +48,7 @@ export const dwconvWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
       name: `dwconv-wgsl-${p.K}-wg${wg}`,
       wgsl: dwconvWgsl(p, wg),
       dispatch: [Math.ceil(p.W / wg), p.H, p.N * p.C],
+      inputCount: 1,
       outputElements: p.N * p.C * p.H * p.W,
       inputs: (data) => [data.dwWeights!],
       executed: { multiplies: macs, adds: macs, macs },

@@ -114,6 +114,7 @@ export const fusedWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVarian
       name: `fused-wgsl-wg${params.wg}`,
       wgsl: g.wgsl,
       dispatch: g.dispatch,
+      inputCount: 2,
       outputElements: g.outputElements,
       inputs: (data) => [flat(data.cellWeights!.a), flat(data.cellWeights!.b)],
       executed: { multiplies: g.macs, adds: g.macs, macs: g.macs },

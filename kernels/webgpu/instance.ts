@@ -17,6 +17,15 @@ export interface GpuKernelSpec {
   /** Extra storage buffers after x and y (weights), made from the problem data. */
   readonly inputs: (data: ProblemData) => readonly Float32Array[];
   readonly executed?: ExecutedCounts;
+  /**
+   * Several entry points run in order per call (e.g. the two passes of the sparse variant; WebGPU
+   * orders dispatches of one pass). Default: entry point `main` with `dispatch`.
+   */
+  readonly passes?: readonly { readonly entry: string; readonly dispatch: readonly [number, number, number] }[];
+  /** A read-write scratch buffer bound after the inputs (an intermediate between passes). */
+  readonly scratchElements?: number;
+  /** How many buffers `inputs` returns (the bind group layout is made before the data exists). */
+  readonly inputCount?: number;
 }
 
 export interface GpuContext {
@@ -47,7 +56,8 @@ const QUERY_RESOLVE = 0x0200;
 export class GpuKernel implements KernelInstance {
   readonly source: string;
   readonly executed?: ExecutedCounts;
-  private pipeline: GPUComputePipeline | undefined;
+  private pipelines: { pipeline: GPUComputePipeline; dispatch: readonly [number, number, number] }[] = [];
+  private layout: GPUBindGroupLayout | undefined;
   private bindGroup: GPUBindGroup | undefined;
   private buffers: GPUBuffer[] = [];
   private y: GPUBuffer | undefined;
@@ -65,7 +75,18 @@ export class GpuKernel implements KernelInstance {
     const module = await checked(ctx, `${spec.name}: shader`, () => ctx.device.createShaderModule({ code: spec.wgsl }));
     // Compile errors arrive through the validation error scope (getCompilationInfo crashes
     // dawn.node 0.6 on SwiftShader, so it is not used).
-    k.pipeline = await checked(ctx, `${spec.name}: pipeline`, () => ctx.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } }));
+    // One explicit layout for every entry point: x read-only, y read-write, the inputs read-only,
+    // then the scratch read-write (an entry point may leave some unused).
+    const inputs = spec.inputCount ?? 0;
+    const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: 4, buffer: { type: 'read-only-storage' } }, { binding: 1, visibility: 4, buffer: { type: 'storage' } }];
+    for (let i = 0; i < inputs; i++) entries.push({ binding: 2 + i, visibility: 4, buffer: { type: 'read-only-storage' } });
+    if (spec.scratchElements) entries.push({ binding: 2 + inputs, visibility: 4, buffer: { type: 'storage' } });
+    k.layout = await checked(ctx, `${spec.name}: layout`, () => ctx.device.createBindGroupLayout({ entries }));
+    const pipelineLayout = ctx.device.createPipelineLayout({ bindGroupLayouts: [k.layout] });
+    for (const pass of spec.passes ?? [{ entry: 'main', dispatch: spec.dispatch }]) {
+      const pipeline = await checked(ctx, `${spec.name}: pipeline ${pass.entry}`, () => ctx.device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: pass.entry } }));
+      k.pipelines.push({ pipeline, dispatch: pass.dispatch });
+    }
     return k;
   }
 
@@ -79,15 +100,17 @@ export class GpuKernel implements KernelInstance {
 
   async prepare(data: ProblemData): Promise<void> {
     const limit = this.ctx.device.limits.maxStorageBufferBindingSize;
-    const biggest = Math.max(data.x.length, this.spec.outputElements) * 4;
+    const biggest = Math.max(data.x.length, this.spec.outputElements, this.spec.scratchElements ?? 0) * 4;
     if (biggest > limit) throw new Error(`${this.spec.name}: a ${biggest}-byte buffer exceeds maxStorageBufferBindingSize ${limit} of this device`);
     await checked(this.ctx, `${this.spec.name}: buffers`, () => {
       const x = this.storage(data.x, 'x');
       this.y = this.storage(this.spec.outputElements, 'y');
       const extra = this.spec.inputs(data).map((a, i) => this.storage(a, `w${i}`));
+      if (extra.length !== (this.spec.inputCount ?? 0)) throw new Error(`${this.spec.name}: ${extra.length} input buffers, the layout has ${this.spec.inputCount ?? 0}`);
+      const scratch = this.spec.scratchElements ? [this.storage(this.spec.scratchElements, 'scratch')] : [];
       this.bindGroup = this.ctx.device.createBindGroup({
-        layout: this.pipeline!.getBindGroupLayout(0),
-        entries: [x, this.y, ...extra].map((buffer, binding) => ({ binding, resource: { buffer } })),
+        layout: this.layout!,
+        entries: [x, this.y, ...extra, ...scratch].map((buffer, binding) => ({ binding, resource: { buffer } })),
       });
     });
   }
@@ -104,9 +127,11 @@ export class GpuKernel implements KernelInstance {
           ? { timestampWrites: { querySet: timestamps, ...(i === 0 ? { beginningOfPassWriteIndex: 0 } : {}), ...(i === times - 1 ? { endOfPassWriteIndex: 1 } : {}) } }
           : {},
       );
-      pass.setPipeline(this.pipeline!);
       pass.setBindGroup(0, this.bindGroup!);
-      pass.dispatchWorkgroups(...this.spec.dispatch);
+      for (const p of this.pipelines) {
+        pass.setPipeline(p.pipeline);
+        pass.dispatchWorkgroups(...p.dispatch);
+      }
       pass.end();
     }
     return enc.finish();

@@ -1,0 +1,132 @@
+/**
+ * sparse (WGSL): two passes of k-term sums through an intermediate buffer, A then B or B then A
+ * (`order`; for rectangular blocks the cheaper order matters). One invocation per element of each
+ * pass's output; both passes are entry points of one module, dispatched in order in one compute
+ * pass. Every channel segment (group × shift sub-group) is a branch with its constants.
+ */
+import { cellCost } from '../../core/flops.js';
+import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
+import { cellSegments, cheaperOrder, type Segment, segmentOutput } from '../cpu/codegen.js';
+import { type GpuHostSession, workgroupSizes } from './session.js';
+
+/** Block index and position of output index `i` on an axis with `out`-sized blocks at `offset`. */
+const blockOf = (i: string, out: number, offset: number, t: string, p: string) =>
+  `let ${i}o = i32(${i}) - ${offset};
+    var ${t} = -1;
+    if (${i}o >= 0) { ${t} = ${i}o / ${out}; }
+    let ${p} = ${i}o - ${t} * ${out};`;
+
+export function sparseWgsl(p: NeoCellProblem, order: 'AB' | 'BA', wg: number) {
+  const { N, C, H, W } = p;
+  const segs = cellSegments(p.cell);
+  const { H_out, W_out } = segmentOutput(segs[0]!, H, W);
+  let aOff = 0;
+  let bOff = 0;
+  const base = p.cell.groups.map((g) => {
+    const r = { a: aOff, b: bOff };
+    aOff += g.channels * g.a.in * g.a.out;
+    bOff += g.channels * g.b.in * g.b.out;
+    return r;
+  });
+  // Pass shapes: A maps rows (H → H_out) over `aw` columns; B maps columns (W → W_out) over `bh` rows.
+  const aw = order === 'AB' ? W : W_out;
+  const bh = order === 'AB' ? H_out : H;
+  const aSrc = order === 'AB' ? 'x' : 's';
+  const aDst = order === 'AB' ? 's' : 'y';
+  const bSrc = order === 'AB' ? 's' : 'x';
+  const bDst = order === 'AB' ? 'y' : 's';
+  const planeOf = (buf: string) => (buf === 'x' ? H * W : buf === 'y' ? H_out * W_out : order === 'AB' ? H_out * W : H * W_out);
+  const branch = (s: Segment, body: string) => `if (c >= ${s.c0}u && c < ${s.c1}u) {
+    let cl = i32(c) - ${s.c0 - s.local0};
+    ${body}
+    return;
+  }`;
+  const aPass = segs.map((s) =>
+    branch(
+      s,
+      `${blockOf('r', s.a.out, s.offA, 't', 'pa')}
+    let wa = ${base[s.group]!.a} + cl * ${s.a.in * s.a.out} + pa * ${s.a.in};
+    var acc = 0.0;
+    for (var q = 0; q < ${s.a.in}; q++) {
+      let ri = t * ${s.a.in} + ${s.offA} + q;
+      if (ri >= 0 && ri < ${H}) { acc += a[u32(wa + q)] * ${aSrc}[nc * ${planeOf(aSrc)}u + u32(ri * ${aw}) + col]; }
+    }
+    ${aDst}[nc * ${planeOf(aDst)}u + r * ${aw}u + col] = acc;`,
+    ),
+  );
+  const bPass = segs.map((s) =>
+    branch(
+      s,
+      `${blockOf('j', s.b.out, s.offB, 'tb', 'pb')}
+    let wb = ${base[s.group]!.b} + cl * ${s.b.in * s.b.out} + pb;
+    var acc = 0.0;
+    for (var q = 0; q < ${s.b.in}; q++) {
+      let ci = tb * ${s.b.in} + ${s.offB} + q;
+      if (ci >= 0 && ci < ${W}) { acc += ${bSrc}[nc * ${planeOf(bSrc)}u + row * ${W}u + u32(ci)] * b[u32(wb + q * ${s.b.out})]; }
+    }
+    ${bDst}[nc * ${planeOf(bDst)}u + row * ${W_out}u + j] = acc;`,
+    ),
+  );
+  const wgsl = `// neotune sparse-wgsl ${order}: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read_write> s: array<f32>;
+
+@compute @workgroup_size(${wg})
+fn passA(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let col = gid.x;
+  let r = gid.y;
+  if (col >= ${aw}u) { return; }
+  let nc = gid.z;
+  let c = nc % ${C}u;
+  ${aPass.join(' else ')}
+}
+
+@compute @workgroup_size(${wg})
+fn passB(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  let row = gid.y;
+  if (j >= ${W_out}u) { return; }
+  let nc = gid.z;
+  let c = nc % ${C}u;
+  ${bPass.join(' else ')}
+}
+`;
+  const passA = { entry: 'passA', dispatch: [Math.ceil(aw / wg), H_out, N * C] as [number, number, number] };
+  const passB = { entry: 'passB', dispatch: [Math.ceil(W_out / wg), bh, N * C] as [number, number, number] };
+  return { wgsl, passes: order === 'AB' ? [passA, passB] : [passB, passA], scratchElements: N * C * (order === 'AB' ? H_out * W : H * W_out), outputElements: N * C * H_out * W_out };
+}
+
+export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
+  backend,
+  name: 'sparse-wgsl',
+  op: 'neocell',
+  role: 'neocell',
+  params: (_p, device) => [
+    { name: 'order', values: ['AB', 'BA'], doc: 'which axis first (AB: A on rows into the intermediate, then B)' },
+    { name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along a row)' },
+  ],
+  defaults: (p, device) => ({ order: cheaperOrder(p as NeoCellProblem), wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
+  check: (problem, _params, device) => (problem.N * problem.C > (device.limits.maxComputeWorkgroupsPerDimension ?? 65535) ? `N·C = ${problem.N * problem.C} exceeds maxComputeWorkgroupsPerDimension` : undefined),
+  async create(problem, params, session) {
+    const p = problem as NeoCellProblem;
+    const order = params.order as 'AB' | 'BA';
+    const g = sparseWgsl(p, order, Number(params.wg));
+    const c = cellCost(p.cell, p.N, p.H, p.W);
+    const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
+    const flat = (arrs: readonly Float32Array[]) => Float32Array.from(arrs.flatMap((a) => Array.from(a)));
+    return (session as GpuHostSession).createKernel({
+      name: `sparse-wgsl-${order}-wg${params.wg}`,
+      wgsl: g.wgsl,
+      dispatch: g.passes[0]!.dispatch,
+      passes: g.passes,
+      scratchElements: g.scratchElements,
+      inputCount: 2,
+      outputElements: g.outputElements,
+      inputs: (data) => [flat(data.cellWeights!.a), flat(data.cellWeights!.b)],
+      executed: { multiplies: macs, adds: macs, macs },
+    });
+  },
+});
