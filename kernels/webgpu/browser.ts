@@ -14,6 +14,7 @@ import { copyWgslFor } from './copy-wgsl.js';
 import { dwconvWgslFor } from './dwconv-wgsl.js';
 import { fusedWgslFor } from './fused-wgsl.js';
 import { sparseWgslFor } from './sparse-wgsl.js';
+import { denseWgslFor } from './dense-wgsl.js';
 import type { GpuKernelSpec } from './instance.js';
 import type { GpuHostSession } from './session.js';
 
@@ -123,5 +124,5 @@ export const webgpuBrowserBackend: Backend = {
   title: 'WebGPU in headless Chromium',
   probe: probeWebGpuBrowser,
   open: openBrowserGpuSession,
-  variants: [fusedWgslFor('webgpu-browser'), sparseWgslFor('webgpu-browser'), dwconvWgslFor('webgpu-browser'), copyWgslFor('webgpu-browser')],
+  variants: [fusedWgslFor('webgpu-browser'), sparseWgslFor('webgpu-browser'), denseWgslFor('webgpu-browser'), dwconvWgslFor('webgpu-browser'), copyWgslFor('webgpu-browser')],
 };

@@ -1,0 +1,85 @@
+/**
+ * dense block-diagonal (WGSL): what the official PyTorch code does. A and B are materialised per
+ * channel with all their zeros (the CPU dense variant's materialisation) and applied as two plain
+ * matrix products, T = A·X then Y = T·B: H (resp. W) multiply-adds per output instead of k.
+ */
+import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
+import { cellOutputShape } from '../../core/spec.js';
+import { materializeCell } from '../cpu/dense-js.js';
+import { type GpuHostSession, workgroupSizes } from './session.js';
+
+export function denseWgsl(p: NeoCellProblem, wg: number) {
+  const { N, C, H, W } = p;
+  const { H_out, W_out } = cellOutputShape(p.cell, H, W);
+  const wgsl = `// neotune dense-wgsl: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read> A: array<f32>;
+@group(0) @binding(3) var<storage, read> B: array<f32>;
+@group(0) @binding(4) var<storage, read_write> t: array<f32>;
+
+@compute @workgroup_size(${wg})
+fn passA(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let col = gid.x;
+  let r = gid.y;
+  if (col >= ${W}u) { return; }
+  let nc = gid.z;
+  let c = nc % ${C}u;
+  var acc = 0.0;
+  for (var i = 0u; i < ${H}u; i++) { acc += A[(c * ${H_out}u + r) * ${H}u + i] * x[nc * ${H * W}u + i * ${W}u + col]; }
+  t[nc * ${H_out * W}u + r * ${W}u + col] = acc;
+}
+
+@compute @workgroup_size(${wg})
+fn passB(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  let r = gid.y;
+  if (j >= ${W_out}u) { return; }
+  let nc = gid.z;
+  let c = nc % ${C}u;
+  var acc = 0.0;
+  for (var w = 0u; w < ${W}u; w++) { acc += t[nc * ${H_out * W}u + r * ${W}u + w] * B[(c * ${W}u + w) * ${W_out}u + j]; }
+  y[nc * ${H_out * W_out}u + r * ${W_out}u + j] = acc;
+}
+`;
+  const passes = [
+    { entry: 'passA', dispatch: [Math.ceil(W / wg), H_out, N * C] as [number, number, number] },
+    { entry: 'passB', dispatch: [Math.ceil(W_out / wg), H_out, N * C] as [number, number, number] },
+  ];
+  const macs = N * C * (H_out * H * W + H_out * W * W_out);
+  return { wgsl, passes, scratchElements: N * C * H_out * W, outputElements: N * C * H_out * W_out, macs, weightElements: Math.max(C * H_out * H, C * W * W_out) };
+}
+
+export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
+  backend,
+  name: 'dense-wgsl',
+  op: 'neocell',
+  role: 'neocell',
+  params: (_p, device) => [{ name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along a row)' }],
+  defaults: (_p, device) => ({ wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
+  check(problem, params, device) {
+    const p = problem as NeoCellProblem;
+    if (p.N * p.C > (device.limits.maxComputeWorkgroupsPerDimension ?? 65535)) return `N·C = ${p.N * p.C} exceeds maxComputeWorkgroupsPerDimension`;
+    const bytes = 4 * denseWgsl(p, Number(params.wg)).weightElements;
+    const limit = device.limits.maxStorageBufferBindingSize ?? 134217728;
+    return bytes > limit ? `materialised matrices need ${bytes} bytes, over maxStorageBufferBindingSize ${limit}` : undefined;
+  },
+  async create(problem, params, session) {
+    const p = problem as NeoCellProblem;
+    const g = denseWgsl(p, Number(params.wg));
+    return (session as GpuHostSession).createKernel({
+      name: `dense-wgsl-wg${params.wg}`,
+      wgsl: g.wgsl,
+      dispatch: g.passes[0]!.dispatch,
+      passes: g.passes,
+      scratchElements: g.scratchElements,
+      inputCount: 2,
+      outputElements: g.outputElements,
+      inputs: (data) => {
+        const m = materializeCell(data);
+        return [m.wa[0]!, m.wb[0]!];
+      },
+      executed: { multiplies: g.macs, adds: g.macs, macs: g.macs },
+    });
+  },
+});
