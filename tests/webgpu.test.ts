@@ -121,3 +121,15 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
     await assert.rejects(host.createKernel({ name: 'broken', wgsl: '@compute @workgroup_size(1) fn main() { let a: f32 = nope; }', dispatch: [1, 1, 1], outputElements: 4, inputs: () => [] }), /broken: shader: .*nope/s);
   });
 });
+
+describe('Strassen-like WGSL accounting', () => {
+  it('Winograd inner products execute fewer multiplications than the direct fused kernel (k = 7: 31 instead of 49 per band column in the A step)', async () => {
+    const { fusedWgsl } = await import('../kernels/webgpu/fused-wgsl.js');
+    const p = neoCellProblem({ N: 1, C: 8, H: 14, W: 14, spec: '7' });
+    const direct = fusedWgsl(p, 64, 'direct');
+    const wino = fusedWgsl(p, 64, 'winograd');
+    const invocations = 8 * 2 * 14;
+    assert.equal(direct.multiplies - wino.multiplies, invocations * (49 - 31));
+    assert.equal(direct.macs, wino.macs);
+  });
+});

@@ -3,7 +3,7 @@ import type { Backend } from '../../harness/types.js';
 import { probeWebGpuNode } from '../probes.js';
 import { copyWgslFor } from './copy-wgsl.js';
 import { dwconvWgslFor } from './dwconv-wgsl.js';
-import { fusedWgslFor } from './fused-wgsl.js';
+import { fusedWgslFor, winogradWgslFor } from './fused-wgsl.js';
 import { sparseWgslFor } from './sparse-wgsl.js';
 import { denseWgslFor } from './dense-wgsl.js';
 import { openWebGpuSession } from './session.js';
@@ -13,5 +13,5 @@ export const webgpuBackend: Backend = {
   title: 'WebGPU in Node (Dawn)',
   probe: probeWebGpuNode,
   open: openWebGpuSession,
-  variants: [fusedWgslFor('webgpu'), sparseWgslFor('webgpu'), denseWgslFor('webgpu'), dwconvWgslFor('webgpu'), copyWgslFor('webgpu')],
+  variants: [fusedWgslFor('webgpu'), sparseWgslFor('webgpu'), denseWgslFor('webgpu'), winogradWgslFor('webgpu'), dwconvWgslFor('webgpu'), copyWgslFor('webgpu')],
 };

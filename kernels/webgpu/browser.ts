@@ -12,7 +12,7 @@ import type { Backend, DeviceInfo, DeviceTiming, ExecutedCounts, KernelInstance,
 import { probeWebGpuBrowser } from '../probes.js';
 import { copyWgslFor } from './copy-wgsl.js';
 import { dwconvWgslFor } from './dwconv-wgsl.js';
-import { fusedWgslFor } from './fused-wgsl.js';
+import { fusedWgslFor, winogradWgslFor } from './fused-wgsl.js';
 import { sparseWgslFor } from './sparse-wgsl.js';
 import { denseWgslFor } from './dense-wgsl.js';
 import type { GpuKernelSpec } from './instance.js';
@@ -124,5 +124,5 @@ export const webgpuBrowserBackend: Backend = {
   title: 'WebGPU in headless Chromium',
   probe: probeWebGpuBrowser,
   open: openBrowserGpuSession,
-  variants: [fusedWgslFor('webgpu-browser'), sparseWgslFor('webgpu-browser'), denseWgslFor('webgpu-browser'), dwconvWgslFor('webgpu-browser'), copyWgslFor('webgpu-browser')],
+  variants: [fusedWgslFor('webgpu-browser'), sparseWgslFor('webgpu-browser'), denseWgslFor('webgpu-browser'), winogradWgslFor('webgpu-browser'), dwconvWgslFor('webgpu-browser'), copyWgslFor('webgpu-browser')],
 };

@@ -9,28 +9,63 @@ import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, segmentOutput } from '../cpu/codegen.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
 
-export function fusedWgsl(p: NeoCellProblem, wg: number): { wgsl: string; dispatch: [number, number, number]; macs: number; outputElements: number } {
+/**
+ * `combine`: how the band's outputs Y[p] = Σ_q a[p][q]·U[q] are formed: directly, or by
+ * Winograd's inner-product scheme (the Strassen-like variant): Σ_pairs (a_2i + U_2i+1)(a_2i+1 + U_2i)
+ * − ξ_p − η, with ξ_p = Σ_pairs a_2i·a_2i+1 precomputed per channel on the host (buffer xi) and
+ * η = Σ_pairs U_2i·U_2i+1 shared by the band's `out` outputs: for k = 7, 31 multiplications
+ * instead of 49 per column of a band.
+ */
+export function fusedWgsl(
+  p: NeoCellProblem,
+  wg: number,
+  combine: 'direct' | 'winograd' = 'direct',
+): { wgsl: string; dispatch: [number, number, number]; macs: number; multiplies: number; adds: number; outputElements: number } {
   const { N, C, H, W } = p;
   const segs = cellSegments(p.cell);
   const { H_out, W_out } = segmentOutput(segs[0]!, H, W);
   // Weight offsets of each group in the concatenated A and B buffers.
   let aOff = 0;
   let bOff = 0;
+  let xiOff = 0;
   const groupBase = p.cell.groups.map((g) => {
-    const r = { a: aOff, b: bOff };
+    const r = { a: aOff, b: bOff, xi: xiOff };
     aOff += g.channels * g.a.in * g.a.out;
     bOff += g.channels * g.b.in * g.b.out;
+    xiOff += g.channels * g.a.out;
     return r;
   });
   let maxBands = 0;
   let macs = 0;
+  let multiplies = 0;
+  let adds = 0;
   const branches = segs.map((s) => {
     const tMin = s.offA > 0 ? -1 : 0;
     const tMax = Math.floor((H_out - 1 - s.offA) / s.a.out);
     const bands = tMax - tMin + 1;
     maxBands = Math.max(maxBands, bands);
-    macs += N * (s.c1 - s.c0) * bands * W_out * (s.a.in * s.b.in + s.a.out * s.a.in);
+    const invocations = N * (s.c1 - s.c0) * bands * W_out;
+    macs += invocations * (s.a.in * s.b.in + s.a.out * s.a.in);
+    const pairs = Math.floor(s.a.in / 2);
+    const odd = s.a.in % 2;
+    const combineMults = combine === 'winograd' ? s.a.out * (pairs + odd) + pairs : s.a.out * s.a.in;
+    const combineAdds = combine === 'winograd' ? s.a.out * (3 * pairs + odd + 1) + pairs : s.a.out * s.a.in;
+    multiplies += invocations * (s.a.in * s.b.in + combineMults);
+    adds += invocations * (s.a.in * s.b.in + combineAdds);
     const gb = groupBase[s.group]!;
+    // ξ has one value per (channel, output row p), groups concatenated (winogradXi).
+    const xiBase = gb.xi;
+    const winograd = `var eta = 0.0;
+    for (var i = 0; i < ${pairs}; i++) { eta += u[2 * i] * u[2 * i + 1]; }
+    for (var pa = 0; pa < ${s.a.out}; pa++) {
+      let r = t * ${s.a.out} + ${s.offA} + pa;
+      if (r >= 0 && r < ${H_out}) {
+        let w = u32(wa + pa * ${s.a.in});
+        var acc = ${odd ? `a[w + ${s.a.in - 1}u] * u[${s.a.in - 1}]` : '0.0'};
+        for (var i = 0u; i < ${pairs}u; i++) { acc += (a[w + 2u * i] + u[2u * i + 1u]) * (a[w + 2u * i + 1u] + u[2u * i]); }
+        y[yb + u32(r * ${W_out}) + j] = acc - xi[u32(${xiBase} + cl * ${s.a.out} + pa)] - eta;
+      }
+    }`;
     return `if (c >= ${s.c0}u && c < ${s.c1}u) {
     if (band >= ${bands}) { return; }
     let t = band + (${tMin});
@@ -53,13 +88,17 @@ export function fusedWgsl(p: NeoCellProblem, wg: number): { wgsl: string; dispat
       }
       u[qa] = acc;
     }
-    for (var pa = 0; pa < ${s.a.out}; pa++) {
+    ${
+      combine === 'winograd'
+        ? winograd
+        : `for (var pa = 0; pa < ${s.a.out}; pa++) {
       let r = t * ${s.a.out} + ${s.offA} + pa;
       if (r >= 0 && r < ${H_out}) {
         var acc = 0.0;
         for (var qa = 0; qa < ${s.a.in}; qa++) { acc += a[u32(wa + pa * ${s.a.in} + qa)] * u[qa]; }
         y[yb + u32(r * ${W_out}) + j] = acc;
       }
+    }`
     }
     return;
   }`;
@@ -68,7 +107,7 @@ export function fusedWgsl(p: NeoCellProblem, wg: number): { wgsl: string; dispat
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;${combine === 'winograd' ? '\n@group(0) @binding(4) var<storage, read> xi: array<f32>;' : ''}
 
 @compute @workgroup_size(${wg})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -82,12 +121,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${branches.join(' else ')}
 }
 `;
-  return { wgsl, dispatch: [Math.ceil(W_out / wg), maxBands, N * C], macs, outputElements: N * C * H_out * W_out };
+  return { wgsl, dispatch: [Math.ceil(W_out / wg), maxBands, N * C], macs, multiplies, adds, outputElements: N * C * H_out * W_out };
 }
 
-export const fusedWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
+/** ξ_p = Σ_pairs a[p][2i]·a[p][2i+1] for every channel and output row, concatenated like A. */
+export function winogradXi(p: NeoCellProblem, a: readonly Float32Array[]): Float32Array {
+  const out: number[] = [];
+  p.cell.groups.forEach((g, gi) => {
+    const w = a[gi]!;
+    for (let cl = 0; cl < g.channels; cl++)
+      for (let pa = 0; pa < g.a.out; pa++) {
+        let xi = 0;
+        const row = (cl * g.a.out + pa) * g.a.in;
+        for (let i = 0; i + 1 < g.a.in; i += 2) xi += Math.fround(w[row + i]! * w[row + i + 1]!);
+        out.push(xi);
+      }
+  });
+  return Float32Array.from(out);
+}
+
+const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine: 'direct' | 'winograd'): KernelVariant => ({
   backend,
-  name: 'fused-wgsl',
+  name,
   op: 'neocell',
   role: 'neocell',
   params: (_p, device) => [{ name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along the output columns)' }],
@@ -100,7 +155,7 @@ export const fusedWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVarian
   },
   async create(problem, params, session) {
     const p = problem as NeoCellProblem;
-    const g = fusedWgsl(p, Number(params.wg));
+    const g = fusedWgsl(p, Number(params.wg), combine);
     const flat = (arrs: readonly Float32Array[]) => {
       const out = new Float32Array(arrs.reduce((s, a) => s + a.length, 0));
       let o = 0;
@@ -111,13 +166,17 @@ export const fusedWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVarian
       return out;
     };
     return (session as GpuHostSession).createKernel({
-      name: `fused-wgsl-wg${params.wg}`,
+      name: `${name}-wg${params.wg}`,
       wgsl: g.wgsl,
       dispatch: g.dispatch,
-      inputCount: 2,
+      inputCount: combine === 'winograd' ? 3 : 2,
       outputElements: g.outputElements,
-      inputs: (data) => [flat(data.cellWeights!.a), flat(data.cellWeights!.b)],
-      executed: { multiplies: g.macs, adds: g.macs, macs: g.macs },
+      inputs: (data) => [flat(data.cellWeights!.a), flat(data.cellWeights!.b), ...(combine === 'winograd' ? [winogradXi(p, data.cellWeights!.a)] : [])],
+      executed: { multiplies: g.multiplies, adds: g.adds, macs: g.macs },
     });
   },
 });
+
+export const fusedWgslFor = (backend: 'webgpu' | 'webgpu-browser') => fusedFamily(backend, 'fused-wgsl', 'direct');
+/** Strassen-like: the fused kernel with Winograd inner products for the A step. */
+export const winogradWgslFor = (backend: 'webgpu' | 'webgpu-browser') => fusedFamily(backend, 'winograd-wgsl', 'winograd');
