@@ -10,11 +10,7 @@ import type { Page } from 'puppeteer-core';
 import { type BrowserHandle, launchBrowser } from '../../harness/browser.js';
 import type { Backend, DeviceInfo, DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
 import { probeWebGpuBrowser } from '../probes.js';
-import { copyWgslFor } from './copy-wgsl.js';
-import { dwconvWgslFor } from './dwconv-wgsl.js';
-import { fusedWgslFor, winogradWgslFor } from './fused-wgsl.js';
-import { sparseWgslFor } from './sparse-wgsl.js';
-import { denseWgslFor } from './dense-wgsl.js';
+import { wgslVariants } from './variants.js';
 import type { GpuKernelSpec } from './instance.js';
 import type { GpuHostSession } from './session.js';
 
@@ -124,5 +120,5 @@ export const webgpuBrowserBackend: Backend = {
   title: 'WebGPU in headless Chromium',
   probe: probeWebGpuBrowser,
   open: openBrowserGpuSession,
-  variants: [fusedWgslFor('webgpu-browser'), sparseWgslFor('webgpu-browser'), denseWgslFor('webgpu-browser'), winogradWgslFor('webgpu-browser'), dwconvWgslFor('webgpu-browser'), copyWgslFor('webgpu-browser')],
+  variants: wgslVariants('webgpu-browser'),
 };

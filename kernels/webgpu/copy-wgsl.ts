@@ -1,6 +1,7 @@
 /** Copy (WGSL, one vec4 per invocation where the size allows): the bandwidth ceiling of the device, for ratios. */
 import type { KernelVariant } from '../../harness/types.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
+import { bindings } from './wgsl.js';
 
 export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
   backend,
@@ -18,8 +19,7 @@ export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant
     const t = vec ? 'vec4<f32>' : 'f32';
     const perRow = 65535 * wg;
     const wgsl = `// neotune copy-wgsl ${vec ? 'vec4' : 'scalar'}
-@group(0) @binding(0) var<storage, read> x: array<${t}>;
-@group(0) @binding(1) var<storage, read_write> y: array<${t}>;
+${bindings([], undefined, t)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * ${perRow}u;

@@ -7,40 +7,21 @@ import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellOutputShape } from '../../core/spec.js';
 import { materializeCell } from '../cpu/dense-js.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
+import { bindings, checkImagesPerDispatch, entryPoint } from './wgsl.js';
 
 export function denseWgsl(p: NeoCellProblem, wg: number) {
   const { N, C, H, W } = p;
   const { H_out, W_out } = cellOutputShape(p.cell, H, W);
   const wgsl = `// neotune dense-wgsl: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read> A: array<f32>;
-@group(0) @binding(3) var<storage, read> B: array<f32>;
-@group(0) @binding(4) var<storage, read_write> t: array<f32>;
+${bindings(['A', 'B'], 't')}
 
-@compute @workgroup_size(${wg})
-fn passA(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let col = gid.x;
-  let r = gid.y;
-  if (col >= ${W}u) { return; }
-  let nc = gid.z;
-  let c = nc % ${C}u;
-  var acc = 0.0;
+${entryPoint('passA', wg, C, ['col', W], 'r', `var acc = 0.0;
   for (var i = 0u; i < ${H}u; i++) { acc += A[(c * ${H_out}u + r) * ${H}u + i] * x[nc * ${H * W}u + i * ${W}u + col]; }
-  t[nc * ${H_out * W}u + r * ${W}u + col] = acc;
-}
+  t[nc * ${H_out * W}u + r * ${W}u + col] = acc;`)}
 
-@compute @workgroup_size(${wg})
-fn passB(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  let r = gid.y;
-  if (j >= ${W_out}u) { return; }
-  let nc = gid.z;
-  let c = nc % ${C}u;
-  var acc = 0.0;
+${entryPoint('passB', wg, C, ['j', W_out], 'r', `var acc = 0.0;
   for (var w = 0u; w < ${W}u; w++) { acc += t[nc * ${H_out * W}u + r * ${W}u + w] * B[(c * ${W}u + w) * ${W_out}u + j]; }
-  y[nc * ${H_out * W_out}u + r * ${W_out}u + j] = acc;
-}
+  y[nc * ${H_out * W_out}u + r * ${W_out}u + j] = acc;`)}
 `;
   const passes = [
     { entry: 'passA', dispatch: [Math.ceil(W / wg), H_out, N * C] as [number, number, number] },
@@ -59,7 +40,8 @@ export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVarian
   defaults: (_p, device) => ({ wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
   check(problem, params, device) {
     const p = problem as NeoCellProblem;
-    if (p.N * p.C > (device.limits.maxComputeWorkgroupsPerDimension ?? 65535)) return `N·C = ${p.N * p.C} exceeds maxComputeWorkgroupsPerDimension`;
+    const z = checkImagesPerDispatch(p, device);
+    if (z) return z;
     const bytes = 4 * denseWgsl(p, Number(params.wg)).weightElements;
     const limit = device.limits.maxStorageBufferBindingSize ?? 134217728;
     return bytes > limit ? `materialised matrices need ${bytes} bytes, over maxStorageBufferBindingSize ${limit}` : undefined;

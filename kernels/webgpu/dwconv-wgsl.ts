@@ -1,14 +1,13 @@
 /** Depthwise K×K conv baseline (WGSL): one invocation per output, the K×K window unrolled by constants, zero padding by bounds checks. */
 import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
+import { bindings, checkImagesPerDispatch } from './wgsl.js';
 
 export function dwconvWgsl(p: DwConvProblem, wg: number): string {
   const { C, H, W, K } = p;
   const pad = Math.floor((K - 1) / 2);
   return `// neotune dwconv-wgsl ${K}x${K}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+${bindings(['w'])}
 
 @compute @workgroup_size(${wg})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -39,7 +38,7 @@ export const dwconvWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
   role: 'baseline',
   params: (_p, device) => [{ name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along a row)' }],
   defaults: (_p, device) => ({ wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
-  check: (problem, _params, device) => (problem.N * problem.C > (device.limits.maxComputeWorkgroupsPerDimension ?? 65535) ? `N·C = ${problem.N * problem.C} exceeds maxComputeWorkgroupsPerDimension` : undefined),
+  check: (problem, _params, device) => checkImagesPerDispatch(problem, device),
   async create(problem, params, session) {
     const p = problem as DwConvProblem;
     const wg = Number(params.wg);

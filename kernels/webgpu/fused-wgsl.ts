@@ -8,6 +8,7 @@
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, segmentOutput } from '../cpu/codegen.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
+import { bindings, checkImagesPerDispatch, concatenated } from './wgsl.js';
 
 /**
  * `combine`: how the band's outputs Y[p] = Σ_q a[p][q]·U[q] are formed: directly, or by
@@ -104,10 +105,7 @@ export function fusedWgsl(
   }`;
   });
   const wgsl = `// neotune fused-wgsl: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;${combine === 'winograd' ? '\n@group(0) @binding(4) var<storage, read> xi: array<f32>;' : ''}
+${bindings(combine === 'winograd' ? ['a', 'b', 'xi'] : ['a', 'b'])}
 
 @compute @workgroup_size(${wg})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -147,31 +145,17 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
   role: 'neocell',
   params: (_p, device) => [{ name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along the output columns)' }],
   defaults: (_p, device) => ({ wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
-  check(problem, _params, device) {
-    const p = problem as NeoCellProblem;
-    const most = device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-    if (p.N * p.C > most) return `N·C = ${p.N * p.C} workgroups along z exceed maxComputeWorkgroupsPerDimension ${most} of this device`;
-    return undefined;
-  },
+  check: (problem, _params, device) => checkImagesPerDispatch(problem, device),
   async create(problem, params, session) {
     const p = problem as NeoCellProblem;
     const g = fusedWgsl(p, Number(params.wg), combine);
-    const flat = (arrs: readonly Float32Array[]) => {
-      const out = new Float32Array(arrs.reduce((s, a) => s + a.length, 0));
-      let o = 0;
-      for (const a of arrs) {
-        out.set(a, o);
-        o += a.length;
-      }
-      return out;
-    };
     return (session as GpuHostSession).createKernel({
       name: `${name}-wg${params.wg}`,
       wgsl: g.wgsl,
       dispatch: g.dispatch,
       inputCount: combine === 'winograd' ? 3 : 2,
       outputElements: g.outputElements,
-      inputs: (data) => [flat(data.cellWeights!.a), flat(data.cellWeights!.b), ...(combine === 'winograd' ? [winogradXi(p, data.cellWeights!.a)] : [])],
+      inputs: (data) => [concatenated(data.cellWeights!.a), concatenated(data.cellWeights!.b), ...(combine === 'winograd' ? [winogradXi(p, data.cellWeights!.a)] : [])],
       executed: { multiplies: g.multiplies, adds: g.adds, macs: g.macs },
     });
   },

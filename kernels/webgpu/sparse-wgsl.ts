@@ -8,6 +8,7 @@ import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, cheaperOrder, type Segment, segmentOutput } from '../cpu/codegen.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
+import { bindings, checkImagesPerDispatch, concatenated, entryPoint } from './wgsl.js';
 
 /** Block index and position of output index `i` on an axis with `out`-sized blocks at `offset`. */
 const blockOf = (i: string, out: number, offset: number, t: string, p: string) =>
@@ -68,31 +69,11 @@ export function sparseWgsl(p: NeoCellProblem, order: 'AB' | 'BA', wg: number) {
     ),
   );
   const wgsl = `// neotune sparse-wgsl ${order}: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read_write> s: array<f32>;
+${bindings(['a', 'b'], 's')}
 
-@compute @workgroup_size(${wg})
-fn passA(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let col = gid.x;
-  let r = gid.y;
-  if (col >= ${aw}u) { return; }
-  let nc = gid.z;
-  let c = nc % ${C}u;
-  ${aPass.join(' else ')}
-}
+${entryPoint('passA', wg, C, ['col', aw], 'r', aPass.join(' else '))}
 
-@compute @workgroup_size(${wg})
-fn passB(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  let row = gid.y;
-  if (j >= ${W_out}u) { return; }
-  let nc = gid.z;
-  let c = nc % ${C}u;
-  ${bPass.join(' else ')}
-}
+${entryPoint('passB', wg, C, ['j', W_out], 'row', bPass.join(' else '))}
 `;
   const passA = { entry: 'passA', dispatch: [Math.ceil(aw / wg), H_out, N * C] as [number, number, number] };
   const passB = { entry: 'passB', dispatch: [Math.ceil(W_out / wg), bh, N * C] as [number, number, number] };
@@ -109,14 +90,13 @@ export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
     { name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along a row)' },
   ],
   defaults: (p, device) => ({ order: cheaperOrder(p as NeoCellProblem), wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
-  check: (problem, _params, device) => (problem.N * problem.C > (device.limits.maxComputeWorkgroupsPerDimension ?? 65535) ? `N·C = ${problem.N * problem.C} exceeds maxComputeWorkgroupsPerDimension` : undefined),
+  check: (problem, _params, device) => checkImagesPerDispatch(problem, device),
   async create(problem, params, session) {
     const p = problem as NeoCellProblem;
     const order = params.order as 'AB' | 'BA';
     const g = sparseWgsl(p, order, Number(params.wg));
     const c = cellCost(p.cell, p.N, p.H, p.W);
     const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
-    const flat = (arrs: readonly Float32Array[]) => Float32Array.from(arrs.flatMap((a) => Array.from(a)));
     return (session as GpuHostSession).createKernel({
       name: `sparse-wgsl-${order}-wg${params.wg}`,
       wgsl: g.wgsl,
@@ -125,7 +105,7 @@ export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
       scratchElements: g.scratchElements,
       inputCount: 2,
       outputElements: g.outputElements,
-      inputs: (data) => [flat(data.cellWeights!.a), flat(data.cellWeights!.b)],
+      inputs: (data) => [concatenated(data.cellWeights!.a), concatenated(data.cellWeights!.b)],
       executed: { multiplies: macs, adds: macs, macs },
     });
   },
