@@ -11,7 +11,7 @@
  *    compared exactly: more work is a regression even when the timing is lost in noise.
  * Records present on one side only are listed, never ignored.
  */
-import { bootstrapMedianRatio, mannWhitneyU, normalCdf, quantile } from './stats.js';
+import { bootstrapMedianRatio, mannWhitneyU, normalCdf, quantile, thinSamples } from './stats.js';
 import { paramsText } from './params.js';
 import type { ResultFile, ResultRecord } from './results.js';
 
@@ -66,12 +66,8 @@ export function recordKey(r: ResultRecord): string {
   return `${r.backend} ${r.kernel}${params ? ` ${params}` : ''} @ ${p.op} ${p.N}x${p.C}x${p.H}x${p.W} ${p.spec} ${p.dtype}`;
 }
 
-/** At most 400 samples per side enter the statistics (even stride). */
-function thin(s: readonly number[]): readonly number[] {
-  if (s.length <= 400) return s;
-  const step = s.length / 400;
-  return Array.from({ length: 400 }, (_, i) => s[Math.floor(i * step)]!);
-}
+/** At most this many samples per side enter the statistics. */
+const MAX_TEST_SAMPLES = 400;
 
 /** Student's t 97.5 % quantile (table, linear in 1/df between entries). */
 export function tQuantile975(df: number): number {
@@ -113,8 +109,8 @@ export function classifyTiming(
   noise = 0,
 ): Pick<ComparedRecord, 'ratio' | 'ci' | 'p_value' | 'timing'> {
   if (base.length < 3 || head.length < 3) return { timing: 'untimed' };
-  const b = thin(base);
-  const h = thin(head);
+  const b = thinSamples(base, MAX_TEST_SAMPLES);
+  const h = thinSamples(head, MAX_TEST_SAMPLES);
   const r = bootstrapMedianRatio(h, b, { iterations: 1000 });
   const within = mannWhitneyU(h, b).p;
   const est = Math.log(quantile(head, 0.5) / quantile(base, 0.5));

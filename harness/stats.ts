@@ -1,4 +1,5 @@
 /** Small, pure statistics helpers shared by the harness, the tuner and comparisons. */
+import { Rng } from '../core/rng.js';
 
 /** Linear-interpolated quantile q ∈ [0, 1] of unsorted values. */
 export function quantile(values: readonly number[], q: number): number {
@@ -62,16 +63,10 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): { u: n
 export function bootstrapMedianRatio(a: readonly number[], b: readonly number[], opts: { iterations?: number; confidence?: number; seed?: number } = {}): { ratio: number; lo: number; hi: number } {
   const iterations = opts.iterations ?? 2000;
   const alpha = 1 - (opts.confidence ?? 0.95);
-  let s = (opts.seed ?? 12345) >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(opts.seed ?? 12345);
   const resampledMedian = (x: readonly number[]) => {
     const r = new Array<number>(x.length);
-    for (let i = 0; i < x.length; i++) r[i] = x[Math.floor(next() * x.length)]!;
+    for (let i = 0; i < x.length; i++) r[i] = x[Math.floor(rng.next() * x.length)]!;
     return quantile(r, 0.5);
   };
   const ratios: number[] = [];
@@ -92,4 +87,14 @@ export function medianInterval(values: readonly number[], confidence = 0.95): { 
   const lo = Math.max(0, Math.floor(n / 2 - half));
   const hi = Math.min(n - 1, Math.ceil(n / 2 + half) - 1);
   return { median: quantile(s, 0.5), lo: s[lo]!, hi: s[Math.max(lo, hi)]! };
+}
+
+/**
+ * At most `max` samples in an even stride (fast kernels give thousands of samples; the tests and
+ * bootstraps above cost O(n log n) per call and gain nothing from more).
+ */
+export function thinSamples(samples: readonly number[], max: number): readonly number[] {
+  if (samples.length <= max) return samples;
+  const step = samples.length / max;
+  return Array.from({ length: max }, (_, i) => samples[Math.floor(i * step)]!);
 }

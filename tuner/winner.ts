@@ -7,7 +7,7 @@
  * does not flip between candidates the data cannot tell apart, and the recorded confidence says
  * how sure the choice is.
  */
-import { bootstrapMedianRatio, mannWhitneyU, quantile } from '../harness/stats.js';
+import { bootstrapMedianRatio, mannWhitneyU, quantile, thinSamples } from '../harness/stats.js';
 import { compareComplexity, type Config } from './space.js';
 
 export const TIE_ALPHA = 0.05;
@@ -44,17 +44,11 @@ export interface Winner {
   };
 }
 
-/** At most this many samples per candidate enter the tests (an even stride: fast kernels give thousands). */
+/** At most this many samples per candidate enter the tests. */
 const MAX_TEST_SAMPLES = 256;
 
-function thin(samples: readonly number[]): readonly number[] {
-  if (samples.length <= MAX_TEST_SAMPLES) return samples;
-  const step = samples.length / MAX_TEST_SAMPLES;
-  return Array.from({ length: MAX_TEST_SAMPLES }, (_, i) => samples[Math.floor(i * step)]!);
-}
-
 export function selectWinner(candidates: readonly Candidate[], complexityOf: (c: Config) => number[]): Winner | undefined {
-  const timed = candidates.filter((c) => c.samples_ms.length > 0).map((c) => ({ ...c, samples_ms: thin(c.samples_ms), median: quantile(c.samples_ms, 0.5) }));
+  const timed = candidates.filter((c) => c.samples_ms.length > 0).map((c) => ({ ...c, samples_ms: thinSamples(c.samples_ms, MAX_TEST_SAMPLES), median: quantile(c.samples_ms, 0.5) }));
   if (timed.length === 0) return undefined;
   const med = new Map(timed.map((c) => [c.key, c.median]));
   const sorted = [...timed].sort((a, b) => med.get(a.key)! - med.get(b.key)! || (a.key < b.key ? -1 : 1));
