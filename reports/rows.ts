@@ -4,8 +4,9 @@
  * bytes, speedup over depthwise conv and its place on the roofline measured on that device; the
  * network-level estimate; the per-layer FLOPs of the network with NeoCell vs depthwise 7×7.
  */
-import { countNetwork, type ModelName, networkCells } from '../core/network.js';
-import { neoCellProblem, outputShape, problemRecord } from '../harness/problem.js';
+import { countNetwork, type ModelName } from '../core/network.js';
+import { problemRecord } from '../harness/problem.js';
+import { networkSuite } from '../suites/suite.js';
 import type { ResultFile, ResultRecord } from '../harness/results.js';
 import type { CeilingRecord } from '../harness/types.js';
 
@@ -138,13 +139,12 @@ export function networkEstimate(rows: readonly ReportRow[]): NetworkEstimate[] {
       for (const model of MODELS) {
         let neo = 0;
         let dw = 0;
-        const cells = networkCells(model, 224);
+        // The suite's cases are the network's NeoCell problems with their depthwise conv of the same output.
+        const cells = networkSuite(model, 224, { batch: N }).cases;
         const complete = cells.every((c) => {
-          const p = neoCellProblem({ N, C: c.cell.C, H: c.H, W: c.W, spec: c.cell.groups.map((g) => ({ channels: g.channels, h_in: g.a.in, h_out: g.a.out, w_in: g.b.in, w_out: g.b.out, shift_a: g.a.shift, shift_b: g.b.shift })) });
-          const rec = problemRecord(p);
-          const n = bestOf(`${N}x${p.C}x${p.H}x${p.W}`, rec.spec, 'neocell');
-          const o = outputShape(p);
-          const d = bestOf(`${o.N}x${o.C}x${o.H}x${o.W}`, '', 'dwconv');
+          const shape = (q: { N: number; C: number; H: number; W: number }) => `${q.N}x${q.C}x${q.H}x${q.W}`;
+          const n = bestOf(shape(c.neocell), problemRecord(c.neocell).spec, 'neocell');
+          const d = bestOf(shape(c.dwconv), '', 'dwconv');
           if (!n || !d) return false;
           neo += n.median_ms! * c.occurrences;
           dw += d.median_ms! * c.occurrences;
