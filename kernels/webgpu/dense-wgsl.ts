@@ -52,7 +52,6 @@ export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVarian
     return (session as GpuHostSession).createKernel({
       name: `dense-wgsl-wg${params.wg}`,
       wgsl: g.wgsl,
-      dispatch: g.passes[0]!.dispatch,
       passes: g.passes,
       scratchElements: g.scratchElements,
       inputCount: 2,

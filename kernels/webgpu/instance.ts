@@ -8,25 +8,27 @@
  */
 import type { DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
 
-export interface GpuKernelSpec {
+export type Dispatch = readonly [number, number, number];
+
+interface GpuKernelSpecBase {
   readonly name: string;
   readonly wgsl: string;
-  /** Workgroups to dispatch (x, y, z). */
-  readonly dispatch: readonly [number, number, number];
   readonly outputElements: number;
   /** Extra storage buffers after x and y (weights), made from the problem data. */
   readonly inputs: (data: ProblemData) => readonly Float32Array[];
   readonly executed?: ExecutedCounts;
-  /**
-   * Several entry points run in order per call (e.g. the two passes of the sparse variant; WebGPU
-   * orders dispatches of one pass). Default: entry point `main` with `dispatch`.
-   */
-  readonly passes?: readonly { readonly entry: string; readonly dispatch: readonly [number, number, number] }[];
   /** A read-write scratch buffer bound after the inputs (an intermediate between passes). */
   readonly scratchElements?: number;
   /** How many buffers `inputs` returns (the bind group layout is made before the data exists). */
   readonly inputCount?: number;
 }
+
+/**
+ * One entry point `main` with its workgroup counts, or several entry points run in order per
+ * call (e.g. the two passes of the sparse variant; WebGPU orders dispatches of one pass).
+ */
+export type GpuKernelSpec = GpuKernelSpecBase &
+  ({ readonly dispatch: Dispatch; readonly passes?: undefined } | { readonly dispatch?: undefined; readonly passes: readonly { readonly entry: string; readonly dispatch: Dispatch }[] });
 
 export interface GpuContext {
   readonly device: GPUDevice;
@@ -56,7 +58,7 @@ const QUERY_RESOLVE = 0x0200;
 export class GpuKernel implements KernelInstance {
   readonly source: string;
   readonly executed?: ExecutedCounts;
-  private pipelines: { pipeline: GPUComputePipeline; dispatch: readonly [number, number, number] }[] = [];
+  private pipelines: { pipeline: GPUComputePipeline; dispatch: Dispatch }[] = [];
   private layout: GPUBindGroupLayout | undefined;
   private bindGroup: GPUBindGroup | undefined;
   private buffers: GPUBuffer[] = [];

@@ -100,7 +100,6 @@ export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
     return (session as GpuHostSession).createKernel({
       name: `sparse-wgsl-${order}-wg${params.wg}`,
       wgsl: g.wgsl,
-      dispatch: g.passes[0]!.dispatch,
       passes: g.passes,
       scratchElements: g.scratchElements,
       inputCount: 2,
