@@ -8,7 +8,7 @@
  */
 import type { DwConvProblem, KernelVariant, ProblemData } from '../../harness/types.js';
 import { encodeModule, FunctionBuilder } from './wasm/encoder.js';
-import { LaneCounter, type MaddMode, storeLanes, vectorStarts, WeightLocals } from './wasm/passes.js';
+import { LaneCounter, mac, type MaddMode, storeLanes, vectorStarts, WeightLocals } from './wasm/passes.js';
 import { MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
 import { checkMachineParams, machineDefaults, machineParams, sessionPool } from './wasm/variant.js';
 
@@ -55,11 +55,7 @@ function buildDwConvWasm(p: DwConvProblem, name: string, o: DwOptions): WasmKern
         for (const r of users) {
           const wl = weights.splat('w', ((t - r) * K + v) * 4);
           const first = t - r === 0 && v === 0;
-          f.get(wl).get(xv);
-          if (first) f.f32x4Mul();
-          else if (o.madd === 'relaxed') f.get(acc(r)).f32x4RelaxedMadd();
-          else f.f32x4Mul().get(acc(r)).f32x4Add();
-          f.set(acc(r));
+          mac(f, o.madd, acc(r), first, () => f.get(wl), () => f.get(xv));
         }
       }
     }

@@ -90,12 +90,11 @@ export interface PassContext {
  * acc = (first ? 0 : acc) + a·b, where `pushA` and `pushB` push one v128 each.
  * Relaxed mode emits one f32x4.relaxed_madd (a·b + c).
  */
-function mac(ctx: PassContext, acc: string, first: boolean, pushA: () => void, pushB: () => void): void {
-  const { f } = ctx;
+export function mac(f: FunctionBuilder, madd: MaddMode, acc: string, first: boolean, pushA: () => void, pushB: () => void): void {
   pushA();
   pushB();
   if (first) f.f32x4Mul();
-  else if (ctx.madd === 'relaxed') f.get(acc).f32x4RelaxedMadd();
+  else if (madd === 'relaxed') f.get(acc).f32x4RelaxedMadd();
   else f.f32x4Mul().get(acc).f32x4Add();
   f.set(acc);
 }
@@ -142,7 +141,7 @@ export function emitVertical(ctx: PassContext, src: Rows, dst: Rows, width: numb
     src.offsets.forEach((off, j) => f.v128Load(f.ptr(sp, off)).set(xs[j]!));
     dst.offsets.forEach((off, i) => {
       xs.forEach((x, j) =>
-        mac(ctx, acc, j === 0, () => f.get(coef(i, j)), () => f.get(x)),
+        mac(ctx.f, ctx.madd, acc, j === 0, () => f.get(coef(i, j)), () => f.get(x)),
       );
       if (xs.length === 0) f.v128Zero().set(acc);
       storeLanes(f, dp, off, acc, lanes);
@@ -214,7 +213,7 @@ export function emitHorizontal(ctx: PassContext, axis: AxisSpec, offset: number,
         const bv = ctx.weights.vector(bLocal, (q * axis.out + vecs[v]!.start) * 4);
         rows.forEach((r, ri) => {
           if (loadSplat) f.v128Load32Splat(f.ptr(sp, src.offsets[r]! + (q - qs[0]!) * 4)).set(svs[ri]!);
-          mac(ctx, accs[ri]![v]!, qi === 0, () => f.get(svs[ri]!), () => f.get(bv));
+          mac(ctx.f, ctx.madd, accs[ri]![v]!, qi === 0, () => f.get(svs[ri]!), () => f.get(bv));
         });
       };
       if (ctx.horizontalLoop === 'q') {
