@@ -2,6 +2,7 @@
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError } from 'commander';
 import { InputError } from '../core/errors.js';
+import { type ResultFile, readResults, ResultFileError } from '../harness/results.js';
 
 /** Exit codes scripts can rely on (also listed in `neotune --help` and README). */
 export const EXIT = {
@@ -92,4 +93,14 @@ export function progressBar(title: string): { update(done: number, total: number
       if (started) bar.stop();
     },
   };
+}
+
+/** Reads a result file given on the command line; a bad file is invalid input (exit 2), named. */
+export function loadResultFile(path: string): ResultFile {
+  try {
+    return readResults(path);
+  } catch (e) {
+    if (e instanceof ResultFileError) throw new UsageError(e.message);
+    throw e;
+  }
 }

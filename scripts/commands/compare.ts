@@ -21,18 +21,11 @@ import { fixtureKernel } from '../../harness/fixture-kernel.js';
 import { appendHistory, detectSteps, historyLine, readHistory } from '../../harness/history.js';
 import { copyProblem, makeProblemData } from '../../harness/problem.js';
 import { quantile } from '../../harness/stats.js';
-import { type ResultFile, type ResultRecord, readResults, ResultFileError } from '../../harness/results.js';
-import { action, EXIT, fmt, formatTable, UsageError } from '../cli-util.js';
+import { type ResultFile, type ResultRecord, readResults } from '../../harness/results.js';
+import { action, EXIT, fmt, formatTable, loadResultFile, UsageError } from '../cli-util.js';
 import { resultFile } from './bench.js';
 
-function load(path: string): ResultFile {
-  try {
-    return readResults(resolve(path));
-  } catch (e) {
-    if (e instanceof ResultFileError) throw new UsageError(e.message);
-    throw e;
-  }
-}
+const load = (path: string): ResultFile => loadResultFile(resolve(path));
 
 function percent(field: string) {
   return (v: string) => {

@@ -1,10 +1,9 @@
 /** `neotune report`: CSV, JSON, HTML (charts) and PNG/PDF renderings from a result file. */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { readResults, ResultFileError } from '../../harness/results.js';
 import { writeReport } from '../../reports/report.js';
 import { readHistory } from '../../harness/history.js';
-import { action, EXIT, UsageError } from '../cli-util.js';
+import { action, EXIT, loadResultFile } from '../cli-util.js';
 
 export function registerReport(program: Command): void {
   program
@@ -16,13 +15,7 @@ export function registerReport(program: Command): void {
     .option('--history <file>', 'add a trend chart and step-change table from a history file (neotune history append)')
     .action(
       action(async (results: string, o: { out: string; images: boolean; history?: string }) => {
-        let f;
-        try {
-          f = readResults(resolve(results));
-        } catch (e) {
-          if (e instanceof ResultFileError) throw new UsageError(e.message);
-          throw e;
-        }
+        const f = loadResultFile(resolve(results));
         const history = o.history ? readHistory(resolve(o.history)) : undefined;
         const { files, render } = await writeReport(f, resolve(o.out), o.images, history);
         for (const p of files) process.stdout.write(`wrote ${p}\n`);
