@@ -44,9 +44,10 @@ function peakFor(best: ResultRecord, ceilings: readonly CeilingRecord[]): number
 function row(c: string, backend: string, rs: readonly ResultRecord[], neo: readonly ResultRecord[], ceilings: readonly CeilingRecord[]): SummaryRow {
   const best = fastest(neo);
   const dwconvs = new Map<string, ResultRecord>();
-  for (const r of rs.filter((x) => x.problem.op === 'dwconv')) {
-    const f = fastest(rs.filter((x) => x.problem.op === 'dwconv' && x.kernel === r.kernel));
-    if (f) dwconvs.set(r.kernel, f);
+  const dwRecords = rs.filter((x) => x.problem.op === 'dwconv');
+  for (const kernel of new Set(dwRecords.map((x) => x.kernel))) {
+    const f = fastest(dwRecords.filter((x) => x.kernel === kernel));
+    if (f) dwconvs.set(kernel, f);
   }
   const dw = fastest([...dwconvs.values()]);
   const copy = fastest(rs.filter((r) => r.problem.op === 'copy'));
