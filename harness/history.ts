@@ -6,6 +6,7 @@
  * large and the level moved by more than the threshold, with the run where the new level started.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { InputError } from '../core/errors.js';
 import { recordKey } from './compare.js';
 import type { ResultFile } from './results.js';
 
@@ -35,7 +36,8 @@ export function readHistory(path: string): HistoryLine[] {
       try {
         return JSON.parse(l) as HistoryLine;
       } catch (e) {
-        throw new Error(`${path}:${i + 1}: not a history line (${(e as Error).message})`);
+        // Bad input, not an internal error: the CLI reports it with exit 2, naming file and line.
+        throw new InputError('history line', `${path}:${i + 1}`, `one JSON object per line as written by neotune history append (${(e as Error).message})`);
       }
     });
 }
