@@ -68,13 +68,36 @@ function loadable(pkg: string): string | undefined {
   }
 }
 
-export async function probeGpuJsNode(): Promise<Availability> {
+/** What a 1×1 headless-gl context reports, or why there is none (no native build, no X server). */
+export function headlessGlFacts(): { renderer: string; version: string; vendor: string; maxTextureSize: number; floatTextures: boolean; display: string } | { error: string } {
   const gpujs = loadable('gpu.js');
-  if (gpujs) return { available: false, reason: `package gpu.js is not installed or fails to load: ${gpujs}` };
-  const gl = loadable('gl');
-  if (gl) return { available: false, reason: `native package gl (headless-gl) is not built: ${gl}` };
-  if (!process.env.DISPLAY) return { available: false, reason: 'no X server: DISPLAY is unset (run under xvfb-run -a); gpu.js would silently fall back to CPU' };
-  return { available: true, description: `headless-gl on DISPLAY ${process.env.DISPLAY}` };
+  if (gpujs) return { error: `package gpu.js is not installed or fails to load: ${gpujs}` };
+  const glErr = loadable('gl');
+  if (glErr) return { error: `native package gl (headless-gl) is not built: ${glErr}` };
+  const display = process.env.DISPLAY;
+  if (!display) return { error: 'no X server: DISPLAY is unset (run under xvfb-run -a); gpu.js would silently fall back to CPU' };
+  const createGl = require('gl') as (w: number, h: number) => WebGLRenderingContext | null;
+  const gl = createGl(1, 1);
+  if (!gl) return { error: `headless-gl could not create a context on DISPLAY ${display} (is the X server running? use xvfb-run -a)` };
+  try {
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    return {
+      renderer: String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER)),
+      vendor: String(info ? gl.getParameter(info.UNMASKED_VENDOR_WEBGL) : gl.getParameter(gl.VENDOR)),
+      version: String(gl.getParameter(gl.VERSION)),
+      maxTextureSize: Number(gl.getParameter(gl.MAX_TEXTURE_SIZE)),
+      floatTextures: gl.getExtension('OES_texture_float') !== null,
+      display,
+    };
+  } finally {
+    (gl.getExtension('STACKGL_destroy_context') as { destroy(): void } | null)?.destroy();
+  }
+}
+
+export async function probeGpuJsNode(): Promise<Availability> {
+  const facts = headlessGlFacts();
+  if ('error' in facts) return { available: false, reason: facts.error };
+  return { available: true, description: `gpu.js headless-gl: ${facts.renderer} (${facts.version}) on DISPLAY ${facts.display}`, details: { ...facts } };
 }
 
 export async function probeGpuJsBrowser(): Promise<Availability> {
