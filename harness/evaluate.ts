@@ -10,7 +10,7 @@ import { problemCosts, problemRecord } from './problem.js';
 import type { ResultRecord } from './results.js';
 import { quantile } from './stats.js';
 import { measureAdaptive, measureWithTinybench } from './timing.js';
-import type { BackendSession, KernelInstance, KernelVariant, MeasureOptions, Params, Problem, ProblemData } from './types.js';
+import type { BackendSession, DeviceTiming, KernelInstance, KernelVariant, MeasureOptions, Params, Problem, ProblemData } from './types.js';
 import { verifyOutput } from './verify.js';
 
 export const DEFAULT_MEASURE: MeasureOptions = { timeMs: 300, minSamples: 20, warmupMs: 150 };
@@ -40,6 +40,11 @@ export function sourceHash(source: string): string {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+function medians(t: DeviceTiming): NonNullable<ResultRecord['without_readback']> {
+  const s = [...t.samples_ms];
+  return { median_ms: quantile(s, 0.5), p10_ms: quantile(s, 0.1), p90_ms: quantile(s, 0.9), method: t.method };
 }
 
 export async function evaluateCandidate(
@@ -96,6 +101,7 @@ export async function evaluateCandidate(
       p90_ms: quantile(samples, 0.9),
       samples_ms: samples,
       timing_method: timing.method,
+      ...(timing.without_readback ? { without_readback: medians(timing.without_readback) } : {}),
     };
   } catch (e) {
     return { ...base, state: 'failed', error: errorText(e) };

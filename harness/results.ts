@@ -33,6 +33,8 @@ export interface ResultRecord {
   /** Medians of separate rounds (runs) pooled into this record, e.g. by interleaved A/B. */
   rounds_ms?: number[];
   timing_method?: string;
+  /** The same kernel timed without reading its output back (gpu.js pipeline mode), when the backend can. */
+  without_readback?: { median_ms: number; p10_ms: number; p90_ms: number; method: string };
   /** Useful FLOPs of the problem (zeros skipped), what this kernel executed, and a depthwise 7×7 conv's. */
   flops: { useful: number; executed: number | null; dwconv7_equivalent: number };
   bytes: number;

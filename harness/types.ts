@@ -63,6 +63,11 @@ export interface DeviceTiming {
   readonly samples_ms: readonly number[];
   /** e.g. "timestamp-query", "onSubmittedWorkDone-wall", "tinybench". */
   readonly method: string;
+  /**
+   * Where the main timing includes reading the output back to the host (gpu.js), the same kernel
+   * timed without it (chained in pipeline mode), so the read-back's share is stated.
+   */
+  readonly without_readback?: DeviceTiming;
 }
 
 export interface MeasureOptions {

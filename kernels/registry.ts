@@ -23,7 +23,7 @@ export const BACKENDS: readonly BackendEntry[] = [
   { name: 'webgpu', title: 'WebGPU in Node (Dawn)', probe: probeWebGpuNode, load: async () => (await import('./webgpu/backend.js')).webgpuBackend },
   { name: 'webgpu-browser', title: 'WebGPU in headless Chromium', probe: probeWebGpuBrowser, load: async () => (await import('./webgpu/browser.js')).webgpuBrowserBackend },
   { name: 'gpujs', title: 'gpu.js in Node (headless-gl)', probe: probeGpuJsNode, load: async () => (await import('./gpujs/backend.js')).gpujsBackend },
-  { name: 'gpujs-browser', title: 'gpu.js in headless Chromium (WebGL2)', probe: probeGpuJsBrowser },
+  { name: 'gpujs-browser', title: 'gpu.js in headless Chromium (WebGL2)', probe: probeGpuJsBrowser, load: async () => (await import('./gpujs/browser.js')).gpujsBrowserBackend },
 ];
 
 export const BACKEND_NAMES = BACKENDS.map((b) => b.name);

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 # chromium: headless browser runs (WebGPU/WebGL in Chromium, report rendering) and its SwiftShader
 # Vulkan driver, which gives Dawn a WebGPU adapter on machines without a GPU.
 # libvulkan1: the Vulkan loader Dawn (npm package webgpu) opens.
-APT_PACKAGES=(chromium libvulkan1)
+# The rest: gpu.js's native `gl` (headless-gl) builds from source during npm ci (its prebuilt
+# download is unreachable), and runs under an X server (xvfb-run, see scripts/with-display.sh).
+APT_PACKAGES=(chromium libvulkan1 build-essential pkg-config libxi-dev libglu1-mesa-dev libglew-dev libx11-dev libxext-dev xvfb xauth)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else echo "setup: need root for: $*" >&2; return 1; fi; }
 
@@ -29,6 +31,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # onnxruntime-node ships its CPU build; its install script would download a CUDA provider.
   ONNXRUNTIME_NODE_INSTALL=skip PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
   echo "$want" >"$stamp"
+fi
+# gl is an optional dependency of gpu.js: npm ignores a failed build. Say so loudly.
+if ! node -e "require('gl')" 2>/dev/null; then
+  echo "setup: WARNING: the native package gl (headless-gl) did not build: the gpu.js backend in Node is unavailable (rm node_modules/.neotune-lock.sha256 and rerun to retry)" >&2
 fi
 
 # A clean build: stale outputs of renamed sources must not be run as tests.

@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-node --test --test-reporter=spec dist/tests/*.test.js
+bash scripts/with-display.sh node --test --test-reporter=spec dist/tests/*.test.js
 bash scripts/regression-smoke.sh "$@"

@@ -161,7 +161,7 @@ export class GpuJsKernel {
    * then, separately, runs chained in pipeline mode without read-back, so the result states the
    * read-back's share.
    */
-  async measure(opts: MeasureOptions): Promise<DeviceTiming & { without_readback: DeviceTiming }> {
+  async measure(opts: MeasureOptions): Promise<DeviceTiming> {
     const withReadBack = opts.adaptive ? await measureAdaptive({ run: () => this.run() }, opts) : await measureWithTinybench({ run: () => this.run() }, opts);
     const chained = await measureWithTinybench({ run: () => this.runWithoutReadBack() }, { ...opts, adaptive: undefined });
     return {

@@ -6,12 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'puppeteer-core';
-import { type BrowserHandle, launchBrowser } from '../../harness/browser.js';
-import type { Backend, DeviceInfo, DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
+import { type BrowserHandle, launchBrowser, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
+import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { probeWebGpuBrowser } from '../probes.js';
 import { wgslVariants } from './variants.js';
-import type { GpuKernelSpec } from './instance.js';
 import type { GpuHostSession } from './session.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>neotune webgpu</title>
@@ -19,8 +17,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,
 import { GpuKernel } from '/instance.js';
 const kernels = new Map();
 let ctx, nextId = 1;
-const b64 = (s) => { const bin = atob(s); const u = new Uint8Array(bin.length); for (let i = 0; i < bin.length; i++) u[i] = bin.charCodeAt(i); return new Float32Array(u.buffer); };
-const toB64 = (f) => { const u = new Uint8Array(f.buffer, f.byteOffset, f.byteLength); let s = ''; for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode(...u.subarray(i, i + 0x8000)); return btoa(s); };
+${PAGE_BASE64}
 window.ntInit = async () => {
   if (!navigator.gpu) throw new Error('navigator.gpu is undefined (WebGPU disabled in this browser)');
   const adapter = await navigator.gpu.requestAdapter();
@@ -47,44 +44,6 @@ window.ntDispose = (id) => { kernels.get(id)?.kernel.dispose(); kernels.delete(i
 window.ntReady = true;
 </script>`;
 
-const toB64 = (f: Float32Array) => Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
-const fromB64 = (s: string) => {
-  const b = Buffer.from(s, 'base64');
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-};
-
-class BrowserGpuKernel implements KernelInstance {
-  readonly source: string;
-  readonly executed?: ExecutedCounts;
-  constructor(
-    private readonly page: Page,
-    private readonly id: number,
-    private readonly spec: GpuKernelSpec,
-  ) {
-    this.source = spec.wgsl;
-    this.executed = spec.executed;
-  }
-  async prepare(data: ProblemData): Promise<void> {
-    await this.page.evaluate((id, x, inputs) => (window as never as { ntPrepare: (...a: unknown[]) => Promise<void> }).ntPrepare(id, x, inputs), this.id, toB64(data.x), this.spec.inputs(data).map(toB64));
-  }
-  async poisonOutput(): Promise<void> {
-    await this.page.evaluate((id) => (window as never as { ntPoison: (id: number) => Promise<void> }).ntPoison(id), this.id);
-  }
-  async run(): Promise<void> {
-    await this.page.evaluate((id) => (window as never as { ntRun: (id: number) => Promise<void> }).ntRun(id), this.id);
-  }
-  async readOutput(): Promise<Float32Array> {
-    return fromB64(await this.page.evaluate((id) => (window as never as { ntRead: (id: number) => Promise<string> }).ntRead(id), this.id));
-  }
-  async measure(opts: MeasureOptions): Promise<DeviceTiming> {
-    const t = await this.page.evaluate((id, o) => (window as never as { ntMeasure: (id: number, o: unknown) => Promise<DeviceTiming> }).ntMeasure(id, o), this.id, opts as never);
-    return { samples_ms: t.samples_ms, method: `Chromium ${t.method}` };
-  }
-  async dispose(): Promise<void> {
-    await this.page.evaluate((id) => (window as never as { ntDispose: (id: number) => void }).ntDispose(id), this.id).catch(() => {});
-  }
-}
-
 export async function openBrowserGpuSession(): Promise<GpuHostSession> {
   const instanceJs = readFileSync(fileURLToPath(new URL('./instance.js', import.meta.url)), 'utf8');
   const b: BrowserHandle = await launchBrowser({ '/index.html': ['text/html; charset=utf-8', PAGE], '/instance.js': ['text/javascript', instanceJs] });
@@ -105,7 +64,7 @@ export async function openBrowserGpuSession(): Promise<GpuHostSession> {
       device,
       async createKernel(spec) {
         const id = (await page.evaluate((s) => (window as never as { ntCreate: (s: unknown) => Promise<number> }).ntCreate(s), { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements, passes: spec.passes, scratchElements: spec.scratchElements, inputCount: spec.inputCount } as never)) as number;
-        return new BrowserGpuKernel(page, id, spec);
+        return new PageKernel(page, id, spec.wgsl, spec.executed, spec.inputs, 'Chromium');
       },
       close: () => b.close(),
     };
