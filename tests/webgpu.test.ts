@@ -60,7 +60,7 @@ describe(`WebGPU (${session.device.description})`, () => {
 
   it('timing uses timestamp queries when the adapter has them, and says so', async () => {
     const p = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '4' });
-    const r = await evaluateCandidate(session, byName('fused-wgsl'), p, { wg: 32 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
+    const r = await evaluateCandidate(session, byName('fused-wgsl'), p, { tile: 'column', wg: 32 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
     assert.equal(r.state, 'verified', r.error);
     assert.match(r.timing_method!, session.gpu.timestamps ? /timestamp-query/ : /onSubmittedWorkDone/);
   });
@@ -91,7 +91,8 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
     it(`fused-wgsl and sparse-wgsl (both orders), ${c.name}: verified`, async () => {
       const data = makeProblemData(c.problem, 5);
       for (const [name, params] of [
-        ['fused-wgsl', { wg: 64 }],
+        ['fused-wgsl', { tile: 'column', wg: 64 }],
+        ['fused-wgsl', { tile: 'block', wg: 32 }],
         ['sparse-wgsl', { order: 'AB', wg: 64 }],
         ['sparse-wgsl', { order: 'BA', wg: 32 }],
       ] as const) {
@@ -104,7 +105,7 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
     await fc.assert(
       fc.asyncProperty(arbCellProblem(), async ({ shape, groups, seed }) => {
         const p = neoCellProblem({ ...shape, spec: groups });
-        const r = await evaluateCandidate(browser, v('fused-wgsl'), p, { wg: 32 }, makeProblemData(p, seed), { verifyOnly: true });
+        const r = await evaluateCandidate(browser, v('fused-wgsl'), p, { tile: seed % 2 ? 'block' : 'column', wg: 32 }, makeProblemData(p, seed), { verifyOnly: true });
         assert.equal(r.state, 'verified', r.error);
       }),
       { numRuns: 10, seed: 6 },
@@ -112,7 +113,7 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
     const d = dwconvProblem({ N: 1, C: 3, H: 9, W: 9, K: 7 });
     assert.equal((await evaluateCandidate(browser, v('dwconv-wgsl'), d, { wg: 32 }, makeProblemData(d, 1), { verifyOnly: true })).state, 'verified');
     const p = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '4' });
-    const t = await evaluateCandidate(browser, v('fused-wgsl'), p, { wg: 32 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
+    const t = await evaluateCandidate(browser, v('fused-wgsl'), p, { tile: 'block', wg: 32 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
     assert.equal(t.state, 'verified', t.error);
     assert.match(t.timing_method!, /^Chromium (timestamp-query|onSubmittedWorkDone)/);
   });

@@ -25,17 +25,7 @@ export function fusedWgsl(
   const { N, C, H, W } = p;
   const segs = cellSegments(p.cell);
   const { H_out, W_out } = segmentOutput(segs[0]!, H, W);
-  // Weight offsets of each group in the concatenated A and B buffers.
-  let aOff = 0;
-  let bOff = 0;
-  let xiOff = 0;
-  const groupBase = p.cell.groups.map((g) => {
-    const r = { a: aOff, b: bOff, xi: xiOff };
-    aOff += g.channels * g.a.in * g.a.out;
-    bOff += g.channels * g.b.in * g.b.out;
-    xiOff += g.channels * g.a.out;
-    return r;
-  });
+  const groupBase = weightOffsets(p).groups;
   let maxBands = 0;
   let macs = 0;
   let multiplies = 0;
@@ -122,6 +112,124 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   return { wgsl, dispatch: [Math.ceil(W_out / wg), maxBands, N * C], macs, multiplies, adds, outputElements: N * C * H_out * W_out };
 }
 
+/**
+ * fused, `tile: block` (register blocking): one invocation per (band of A, block of B), i.e.
+ * a.out × b.out outputs. It loads its a.in × b.in input tile once, forms U = X_tile · b
+ * (a.in × b.out, in registers) and writes Y = a · U: 2k multiply-adds per output as with one column
+ * per invocation, but each input value and each weight is loaded once per output instead of
+ * about 3k times (the load-bound limit measured on the H200, ../shared/PLATFORM.md). With
+ * `combine: winograd`, η is formed once per output column of the block and shared by its a.out rows.
+ */
+export function fusedBlockWgsl(p: NeoCellProblem, wg: number, combine: 'direct' | 'winograd' = 'direct') {
+  const { N, C, H, W } = p;
+  const segs = cellSegments(p.cell);
+  const { H_out, W_out } = segmentOutput(segs[0]!, H, W);
+  const off = weightOffsets(p);
+  let maxBands = 0;
+  let maxBlocks = 0;
+  let multiplies = 0;
+  let adds = 0;
+  let macs = 0;
+  const branches = segs.map((s) => {
+    const { a, b } = s;
+    const tMin = s.offA > 0 ? -1 : 0;
+    const bands = Math.floor((H_out - 1 - s.offA) / a.out) - tMin + 1;
+    const tbMin = s.offB > 0 ? -1 : 0;
+    const blocks = Math.floor((W_out - 1 - s.offB) / b.out) - tbMin + 1;
+    maxBands = Math.max(maxBands, bands);
+    maxBlocks = Math.max(maxBlocks, blocks);
+    const tiles = N * (s.c1 - s.c0) * bands * blocks;
+    const pairs = Math.floor(a.in / 2);
+    const odd = a.in % 2;
+    macs += tiles * (a.in * b.in * b.out + a.out * a.in * b.out);
+    const combineMults = combine === 'winograd' ? b.out * (a.out * (pairs + odd) + pairs) : a.out * a.in * b.out;
+    const combineAdds = combine === 'winograd' ? b.out * (a.out * (3 * pairs + odd + 1) + pairs) : a.out * a.in * b.out;
+    multiplies += tiles * (a.in * b.in * b.out + combineMults);
+    adds += tiles * (a.in * b.in * b.out + combineAdds);
+    const gb = off.groups[s.group]!;
+    const combineCode =
+      combine === 'winograd'
+        ? `var eta = 0.0;
+          for (var i = 0; i < ${pairs}; i++) { eta += u[2 * i][pb] * u[2 * i + 1][pb]; }
+          for (var pa = 0; pa < ${a.out}; pa++) {
+            let r = t * ${a.out} + ${s.offA} + pa;
+            if (r >= 0 && r < ${H_out}) {
+              let w = u32(wa + pa * ${a.in});
+              var acc = ${odd ? `a[w + ${a.in - 1}u] * u[${a.in - 1}][pb]` : '0.0'};
+              for (var i = 0u; i < ${pairs}u; i++) { acc += (a[w + 2u * i] + u[2u * i + 1u][pb]) * (a[w + 2u * i + 1u] + u[2u * i][pb]); }
+              y[yb + u32(r * ${W_out} + col)] = acc - xi[u32(${gb.xi} + cl * ${a.out} + pa)] - eta;
+            }
+          }`
+        : `for (var pa = 0; pa < ${a.out}; pa++) {
+            let r = t * ${a.out} + ${s.offA} + pa;
+            if (r >= 0 && r < ${H_out}) {
+              var acc = 0.0;
+              for (var q = 0; q < ${a.in}; q++) { acc += a[u32(wa + pa * ${a.in} + q)] * u[q][pb]; }
+              y[yb + u32(r * ${W_out} + col)] = acc;
+            }
+          }`;
+    return `if (c >= ${s.c0}u && c < ${s.c1}u) {
+    if (band >= ${bands} || blk >= ${blocks}) { return; }
+    let t = band + (${tMin});
+    let tb = blk + (${tbMin});
+    let cl = i32(c) - ${s.c0 - s.local0};
+    let wa = ${gb.a} + cl * ${a.in * a.out};
+    let wb = ${gb.b} + cl * ${b.in * b.out};
+    var u: array<array<f32, ${b.out}>, ${a.in}>;
+    for (var q = 0; q < ${a.in}; q++) {
+      let ri = t * ${a.in} + ${s.offA} + q;
+      if (ri >= 0 && ri < ${H}) {
+        for (var r = 0; r < ${b.in}; r++) {
+          let ci = tb * ${b.in} + ${s.offB} + r;
+          if (ci >= 0 && ci < ${W}) {
+            let xv = x[xb + u32(ri * ${W} + ci)];
+            for (var pb = 0; pb < ${b.out}; pb++) { u[q][pb] += xv * b[u32(wb + r * ${b.out} + pb)]; }
+          }
+        }
+      }
+    }
+    for (var pb = 0; pb < ${b.out}; pb++) {
+      let col = tb * ${b.out} + ${s.offB} + pb;
+      if (col >= 0 && col < ${W_out}) {
+        ${combineCode}
+      }
+    }
+    return;
+  }`;
+  });
+  const wgsl = `// neotune fused-wgsl tile=block combine=${combine}: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
+${bindings(combine === 'winograd' ? ['a', 'b', 'xi'] : ['a', 'b'])}
+
+@compute @workgroup_size(${wg})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let blk = i32(gid.x);
+  let band = i32(gid.y);
+  let nc = gid.z;
+  let c = nc % ${C}u;
+  let xb = nc * ${H * W}u;
+  let yb = nc * ${H_out * W_out}u;
+  ${branches.join(' else ')}
+}
+`;
+  return { wgsl, dispatch: [Math.ceil(maxBlocks / wg), maxBands, N * C] as [number, number, number], macs, multiplies, adds, outputElements: N * C * H_out * W_out };
+}
+
+/** Offsets of each group's weights in the concatenated A, B and ξ buffers. */
+function weightOffsets(p: NeoCellProblem): { groups: { a: number; b: number; xi: number }[] } {
+  let a = 0;
+  let b = 0;
+  let xi = 0;
+  return {
+    groups: p.cell.groups.map((g) => {
+      const r = { a, b, xi };
+      a += g.channels * g.a.in * g.a.out;
+      b += g.channels * g.b.in * g.b.out;
+      xi += g.channels * g.a.out;
+      return r;
+    }),
+  };
+}
+
 /** ξ_p = Σ_pairs a[p][2i]·a[p][2i+1] for every channel and output row, concatenated like A. */
 export function winogradXi(p: NeoCellProblem, a: readonly Float32Array[]): Float32Array {
   const out: number[] = [];
@@ -143,14 +251,17 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
   name,
   op: 'neocell',
   role: 'neocell',
-  params: (_p, device) => [{ name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along the output columns)' }],
-  defaults: (_p, device) => ({ wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
+  params: (_p, device) => [
+    { name: 'tile', values: ['column', 'block'], doc: 'outputs per invocation: one column of a band (a.out outputs) or a whole block, a.out × b.out (register blocking)' },
+    { name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along the output columns, or column blocks)' },
+  ],
+  defaults: (_p, device) => ({ tile: 'column', wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
   check: (problem, _params, device) => checkImagesPerDispatch(problem, device),
   async create(problem, params, session) {
     const p = problem as NeoCellProblem;
-    const g = fusedWgsl(p, Number(params.wg), combine);
+    const g = params.tile === 'block' ? fusedBlockWgsl(p, Number(params.wg), combine) : fusedWgsl(p, Number(params.wg), combine);
     return (session as GpuHostSession).createKernel({
-      name: `${name}-wg${params.wg}`,
+      name: `${name}-${params.tile}-wg${params.wg}`,
       wgsl: g.wgsl,
       dispatch: g.dispatch,
       inputCount: combine === 'winograd' ? 3 : 2,

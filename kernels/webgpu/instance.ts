@@ -55,6 +55,9 @@ const COPY_DST = 0x0008;
 const MAP_READ = 0x0001;
 const QUERY_RESOLVE = 0x0200;
 
+const PIPELINE_CACHE_SIZE = 256;
+const PIPELINE_CACHE = new WeakMap<GPUDevice, Map<string, { layout: GPUBindGroupLayout; pipelines: GPUComputePipeline[] }>>();
+
 export class GpuKernel implements KernelInstance {
   readonly source: string;
   readonly executed?: ExecutedCounts;
@@ -74,6 +77,21 @@ export class GpuKernel implements KernelInstance {
 
   static async create(ctx: GpuContext, spec: GpuKernelSpec): Promise<GpuKernel> {
     const k = new GpuKernel(ctx, spec);
+    // Compiled pipelines are cached per device, keyed by everything that shapes them: the WGSL
+    // (itself generated from the problem and the parameters), the entry points and the bindings.
+    // The tuner's re-measurements and repeated problems then skip shader compilation.
+    const passes = spec.passes ?? [{ entry: 'main', dispatch: spec.dispatch }];
+    const key = JSON.stringify([spec.inputCount ?? 0, spec.scratchElements ? 1 : 0, passes.map((p) => p.entry), spec.wgsl]);
+    let cache = PIPELINE_CACHE.get(ctx.device);
+    if (!cache) PIPELINE_CACHE.set(ctx.device, (cache = new Map()));
+    const hit = cache.get(key);
+    if (hit) {
+      cache.delete(key);
+      cache.set(key, hit); // most recently used last
+      k.layout = hit.layout;
+      k.pipelines = hit.pipelines.map((pipeline, i) => ({ pipeline, dispatch: passes[i]!.dispatch }));
+      return k;
+    }
     const module = await checked(ctx, `${spec.name}: shader`, () => ctx.device.createShaderModule({ code: spec.wgsl }));
     // Compile errors arrive through the validation error scope (getCompilationInfo crashes
     // dawn.node 0.6 on SwiftShader, so it is not used).
@@ -85,10 +103,12 @@ export class GpuKernel implements KernelInstance {
     if (spec.scratchElements) entries.push({ binding: 2 + inputs, visibility: 4, buffer: { type: 'storage' } });
     k.layout = await checked(ctx, `${spec.name}: layout`, () => ctx.device.createBindGroupLayout({ entries }));
     const pipelineLayout = ctx.device.createPipelineLayout({ bindGroupLayouts: [k.layout] });
-    for (const pass of spec.passes ?? [{ entry: 'main', dispatch: spec.dispatch }]) {
+    for (const pass of passes) {
       const pipeline = await checked(ctx, `${spec.name}: pipeline ${pass.entry}`, () => ctx.device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: pass.entry } }));
       k.pipelines.push({ pipeline, dispatch: pass.dispatch });
     }
+    cache.set(key, { layout: k.layout, pipelines: k.pipelines.map((p) => p.pipeline) });
+    if (cache.size > PIPELINE_CACHE_SIZE) cache.delete(cache.keys().next().value!);
     return k;
   }
 
