@@ -11,7 +11,15 @@ export interface BackendEntry {
   probe(): Promise<Availability>;
   /** Undefined while the backend's kernels are not implemented: shown as such, never faked. */
   readonly load?: () => Promise<Backend>;
+  /**
+   * Why `--backend auto` leaves this backend out of tuning runs (`neotune run`, `neotune tune`);
+   * it is still in `auto` for bench and joins any run when named with --backend.
+   */
+  readonly notAutoTuned?: string;
 }
+
+const GPUJS_NOT_AUTO_TUNED =
+  'gpu.js kernels on this machine kind run on software WebGL (llvmpipe, SwiftShader) at 0.1–0.5 s per call, so tuning its space for every layer takes hours, and the times are not GPU performance; name it with --backend to tune it';
 
 export const BACKENDS: readonly BackendEntry[] = [
   {
@@ -22,8 +30,8 @@ export const BACKENDS: readonly BackendEntry[] = [
   },
   { name: 'webgpu', title: 'WebGPU in Node (Dawn)', probe: probeWebGpuNode, load: async () => (await import('./webgpu/backend.js')).webgpuBackend },
   { name: 'webgpu-browser', title: 'WebGPU in headless Chromium', probe: probeWebGpuBrowser, load: async () => (await import('./webgpu/browser.js')).webgpuBrowserBackend },
-  { name: 'gpujs', title: 'gpu.js in Node (headless-gl)', probe: probeGpuJsNode, load: async () => (await import('./gpujs/backend.js')).gpujsBackend },
-  { name: 'gpujs-browser', title: 'gpu.js in headless Chromium (WebGL2)', probe: probeGpuJsBrowser, load: async () => (await import('./gpujs/browser.js')).gpujsBrowserBackend },
+  { name: 'gpujs', title: 'gpu.js in Node (headless-gl)', probe: probeGpuJsNode, load: async () => (await import('./gpujs/backend.js')).gpujsBackend, notAutoTuned: GPUJS_NOT_AUTO_TUNED },
+  { name: 'gpujs-browser', title: 'gpu.js in headless Chromium (WebGL2)', probe: probeGpuJsBrowser, load: async () => (await import('./gpujs/browser.js')).gpujsBrowserBackend, notAutoTuned: GPUJS_NOT_AUTO_TUNED },
 ];
 
 export const BACKEND_NAMES = BACKENDS.map((b) => b.name);

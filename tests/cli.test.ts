@@ -1,7 +1,7 @@
 /** The neotune CLI end to end: help, JSON output, result files and exit codes scripts rely on. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -131,5 +131,33 @@ describe('neotune CLI', () => {
     );
     assert.equal(list[0]!.available, true);
     for (const d of list) assert.ok(d.available ? d.description : d.reason, JSON.stringify(d));
+  });
+});
+
+describe('GPU machine scripts (tested up to the device call)', () => {
+  const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  it('gpu-device.sh refuses unknown arguments and a missing bundle with exit 2 and the fix', () => {
+    const bad = spawnSync('bash', [join(repo, 'scripts', 'gpu-device.sh'), '--nope'], { encoding: 'utf8', env: { ...process.env, OUT: mkdtempSync(join(tmpdir(), 'nt-gd-')) } });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /unknown argument --nope \(allowed: --time MS, --suite NAME, --batches/);
+    // A checkout without .gpu/: the script alone in a fresh folder.
+    const dir = mkdtempSync(join(tmpdir(), 'nt-gd-repo-'));
+    mkdirSync(join(dir, 'scripts'));
+    copyFileSync(join(repo, 'scripts', 'gpu-device.sh'), join(dir, 'scripts', 'gpu-device.sh'));
+    const missing = spawnSync('bash', [join(dir, 'scripts', 'gpu-device.sh')], { encoding: 'utf8', env: { ...process.env, OUT: join(dir, 'out') } });
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /\.gpu\/bundle\.tar\.xz missing: run bash scripts\/gpu-bundle\.sh first/);
+  });
+
+  it('the PyTorch peer script checks its arguments before it needs torch', { skip: spawnSync('python3', ['--version']).status !== 0 && 'no python3 here' }, () => {
+    const script = join(repo, 'scripts', 'peers', 'torch_peers.py');
+    const notResults = join(mkdtempSync(join(tmpdir(), 'nt-tp-')), 'x.json');
+    writeFileSync(notResults, '[]');
+    const a = spawnSync('python3', [script, '--suite-from', notResults, '--out', notResults + '.out'], { encoding: 'utf8' });
+    assert.equal(a.status, 2);
+    assert.match(a.stderr, /is not a neotune result file \(field schema must be "neotune-results"\)/);
+    const b = spawnSync('python3', [script, '--suite-from', notResults, '--out', 'o', '--batches', '0 x'], { encoding: 'utf8' });
+    assert.equal(b.status, 2);
+    assert.match(b.stderr, /--batches: '0 x'; allowed: positive integers/);
   });
 });

@@ -21,12 +21,16 @@ export interface CommonBenchFlags {
 }
 
 /** Opens the requested backends; "auto" = every available one whose kernels exist (unavailable ones are reported). */
-export async function openBackends(spec: string, log: (s: string) => void): Promise<BackendRun[]> {
+export async function openBackends(spec: string, log: (s: string) => void, opts: { tuning?: boolean } = {}): Promise<BackendRun[]> {
   if (spec === 'auto') {
     const runs: BackendRun[] = [];
     for (const e of BACKENDS) {
       if (!e.load) {
         log(`backend ${e.name}: skipped (kernels not implemented yet)`);
+        continue;
+      }
+      if (opts.tuning && e.notAutoTuned) {
+        log(`backend ${e.name}: not tuned by --backend auto (${e.notAutoTuned})`);
         continue;
       }
       const a = await e.probe();
@@ -92,7 +96,7 @@ export async function benchRun(flags: CommonBenchFlags, extra: Partial<BenchOpti
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const suite = resolveSuite(flags.suite, { batch: flags.batch });
   const pin = parsePin(flags.params);
-  const runs = await openBackends(flags.backend, log);
+  const runs = await openBackends(flags.backend, log, { tuning: prepare !== undefined });
   if (runs.length === 0) throw new UnavailableError('no backend with kernels is available on this machine');
   const measure = { timeMs: flags.time, minSamples: 10, warmupMs: Math.min(150, flags.time) };
   const kernels = flags.kernels?.split(',').map((s) => s.trim());

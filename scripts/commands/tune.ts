@@ -110,7 +110,7 @@ export function registerTune(program: Command): void {
         const suite = resolveSuite(o.suite, { batch: o.batch });
         const dbPath = resolve(o.db);
         const db = loadDb(dbPath);
-        const runs = await openBackends(o.backend, (s) => process.stderr.write(`${s}\n`));
+        const runs = await openBackends(o.backend, (s) => process.stderr.write(`${s}\n`), { tuning: true });
         let results: TunedProblem[];
         try {
           results = await tuneSuite(db, dbPath, suite, runs, {
