@@ -97,18 +97,8 @@ export function fusedWgsl(
   const wgsl = `// neotune fused-wgsl: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
 ${bindings(combine === 'winograd' ? ['a', 'b', 'xi'] : ['a', 'b'])}
 
-@compute @workgroup_size(${wg})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  if (j >= ${W_out}u) { return; }
-  let band = i32(gid.y);
-  let nc = gid.z;
-  let c = nc % ${C}u;
-  let xb = nc * ${H * W}u;
-  let yb = nc * ${H_out * W_out}u;
-  ${branches.join(' else ')}
-}
-`;
+${bandEntry(wg, `let j = gid.x;
+  if (j >= ${W_out}u) { return; }`, C, H * W, H_out * W_out, branches.join(' else '))}`;
   return { wgsl, dispatch: [Math.ceil(W_out / wg), maxBands, N * C], macs, multiplies, adds, outputElements: N * C * H_out * W_out };
 }
 
@@ -200,17 +190,7 @@ export function fusedBlockWgsl(p: NeoCellProblem, wg: number, combine: 'direct' 
   const wgsl = `// neotune fused-wgsl tile=block combine=${combine}: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
 ${bindings(combine === 'winograd' ? ['a', 'b', 'xi'] : ['a', 'b'])}
 
-@compute @workgroup_size(${wg})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let blk = i32(gid.x);
-  let band = i32(gid.y);
-  let nc = gid.z;
-  let c = nc % ${C}u;
-  let xb = nc * ${H * W}u;
-  let yb = nc * ${H_out * W_out}u;
-  ${branches.join(' else ')}
-}
-`;
+${bandEntry(wg, 'let blk = i32(gid.x);', C, H * W, H_out * W_out, branches.join(' else '))}`;
   return { wgsl, dispatch: [Math.ceil(maxBlocks / wg), maxBands, N * C] as [number, number, number], macs, multiplies, adds, outputElements: N * C * H_out * W_out };
 }
 
@@ -228,6 +208,21 @@ function weightOffsets(p: NeoCellProblem): { groups: { a: number; b: number; xi:
       return r;
     }),
   };
+}
+
+/** The fused kernels' entry point: gid.x the column (or column block), gid.y the band, gid.z the image. */
+function bandEntry(wg: number, column: string, C: number, planeIn: number, planeOut: number, body: string): string {
+  return `@compute @workgroup_size(${wg})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  ${column}
+  let band = i32(gid.y);
+  let nc = gid.z;
+  let c = nc % ${C}u;
+  let xb = nc * ${planeIn}u;
+  let yb = nc * ${planeOut}u;
+  ${body}
+}
+`;
 }
 
 /** ξ_p = Σ_pairs a[p][2i]·a[p][2i+1] for every channel and output row, concatenated like A. */
