@@ -19,7 +19,7 @@ export interface BackendEntry {
 }
 
 const GPUJS_NOT_AUTO_TUNED =
-  'gpu.js kernels on this machine kind run on software WebGL (llvmpipe, SwiftShader) at 0.1–0.5 s per call, so tuning its space for every layer takes hours, and the times are not GPU performance; name it with --backend to tune it';
+  'gpu.js kernels on this machine kind run on software WebGL (Mesa under Xvfb, SwiftShader) at 0.1–0.5 s per call, so tuning its space for every layer takes hours, and the times are not GPU performance; name it with --backend to tune it';
 
 export const BACKENDS: readonly BackendEntry[] = [
   {
