@@ -108,6 +108,33 @@ export function distModuleRoutes(entries: readonly string[]): Record<string, [st
 type PageApi = Record<string, (...a: unknown[]) => unknown>;
 
 /**
+ * Launches Chromium on `routes`, opens /index.html (a page implementing the kernel page protocol
+ * below), waits for window.ntReady and calls window.ntInit(); `open` turns its answer into the
+ * session. On any failure the browser is closed; a page that never gets ready names its errors.
+ */
+export async function openKernelPage<Init, Session>(routes: Record<string, [string, string | Buffer]>, what: string, open: (b: BrowserHandle, page: Page, init: Init) => Session): Promise<Session> {
+  const b = await launchBrowser(routes);
+  try {
+    const page = await b.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${b.origin}/index.html`, { waitUntil: 'load' });
+    await page.waitForFunction('window.ntReady === true', { timeout: 20_000 }).catch((e: Error) => {
+      throw new Error(`${what} page did not start: ${errors.join('; ') || e.message}`);
+    });
+    return open(b, page, (await page.evaluate('ntInit()')) as Init);
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
+}
+
+/** window.ntCreate(spec) in the page: the new kernel's id. */
+export async function createInPage(page: Page, spec: unknown): Promise<number> {
+  return (await page.evaluate((s: unknown) => (window as never as PageApi).ntCreate!(s), spec as never)) as number;
+}
+
+/**
  * A kernel living in a page that implements the neotune page protocol: window.ntPrepare(id, x,
  * inputs), ntPoison(id), ntRun(id), ntRead(id) → base64, ntMeasure(id, opts), ntDispose(id).
  * Only prepare and readOutput move data; timing runs inside the page.

@@ -9,7 +9,7 @@ import { checkDomain } from './params.js';
 import { problemCosts, problemRecord } from './problem.js';
 import type { ResultRecord } from './results.js';
 import { quantile } from './stats.js';
-import { measureAdaptive, measureWithTinybench } from './timing.js';
+import { measureHostClock } from './timing.js';
 import type { BackendSession, DeviceTiming, KernelInstance, KernelVariant, MeasureOptions, Params, Problem, ProblemData } from './types.js';
 import { verifyOutput } from './verify.js';
 
@@ -92,7 +92,7 @@ export async function evaluateCandidate(
     const verified: ResultRecord = { ...withSource, state: 'verified', verified: true, max_rel_err: v.maxRelErr };
     if (opts.verifyOnly) return verified;
     const m = opts.measure ?? DEFAULT_MEASURE;
-    const timing = kernel.measure ? await kernel.measure(m) : m.adaptive ? await measureAdaptive(kernel, m) : await measureWithTinybench(kernel, m);
+    const timing = kernel.measure ? await kernel.measure(m) : await measureHostClock(kernel, m);
     const samples = [...timing.samples_ms];
     return {
       ...verified,

@@ -74,3 +74,8 @@ export async function measureAdaptive(kernel: Pick<KernelInstance, 'run'>, opts:
   } while (rel > target && performance.now() - start < cap);
   return { samples_ms: samples, method: `${method}, adaptive: ${rounds} round(s), median CI ±${(100 * rel).toFixed(1)} %` };
 }
+
+/** Host-clock timing of run() as the options ask: adaptive rounds when opts.adaptive is set, else one tinybench task. */
+export function measureHostClock(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions): Promise<DeviceTiming> {
+  return opts.adaptive ? measureAdaptive(kernel, opts) : measureWithTinybench(kernel, opts);
+}

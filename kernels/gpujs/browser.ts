@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type BrowserHandle, distModuleRoutes, launchBrowser, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
+import { createInPage, distModuleRoutes, openKernelPage, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { probeGpuJsBrowser } from '../probes.js';
 import { type GpuJsHostSession, planSource } from './variant.js';
@@ -49,16 +49,8 @@ export async function openBrowserGpuJsSession(): Promise<GpuJsHostSession> {
     '/vendor/tinybench.js': ['text/javascript', readFileSync(require.resolve('tinybench'), 'utf8')] as [string, string],
     ...distModuleRoutes(['kernels/gpujs/runner.js']),
   };
-  const b: BrowserHandle = await launchBrowser(routes);
-  try {
-    const page = await b.browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${b.origin}/index.html`, { waitUntil: 'load' });
-    await page.waitForFunction('window.ntReady === true', { timeout: 20_000 }).catch((e: Error) => {
-      throw new Error(`gpu.js page did not start: ${errors.join('; ') || e.message}`);
-    });
-    const facts = (await page.evaluate('ntInit()')) as { kernel: string; renderer: string; vendor: string; version: string; maxTextureSize: number; floatTextures: boolean };
+  type Facts = { kernel: string; renderer: string; vendor: string; version: string; maxTextureSize: number; floatTextures: boolean };
+  return openKernelPage(routes, 'gpu.js', (b, page, facts: Facts): GpuJsHostSession => {
     if (facts.kernel !== 'WebGL2Kernel') throw new Error(`gpu.js-browser backend unavailable: gpu.js chose ${facts.kernel}, not WebGL2Kernel`);
     const device: DeviceInfo = {
       backend: 'gpujs-browser',
@@ -71,15 +63,12 @@ export async function openBrowserGpuJsSession(): Promise<GpuJsHostSession> {
       backend: 'gpujs-browser',
       device,
       async createKernel(plan) {
-        const id = (await page.evaluate((s) => (window as never as { ntCreate: (s: unknown) => number }).ntCreate(s), plan.spec as never)) as number;
+        const id = await createInPage(page, plan.spec);
         return new PageKernel(page, id, planSource(plan.spec), plan.executed, plan.inputs, 'Chromium');
       },
       close: () => b.close(),
     };
-  } catch (e) {
-    await b.close();
-    throw e;
-  }
+  });
 }
 
 export const gpujsBrowserBackend: Backend = {

@@ -9,8 +9,9 @@
  */
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, segmentOutput, type Segment } from '../cpu/codegen.js';
+import { groupWeightOffsets } from '../webgpu/wgsl.js';
 import { cellSizes, cellWeightInputs } from './sparse-gpujs.js';
-import { blockOf, groupOffsets, kernelSource, repeat, segmentBranches, stageOutput, termSum, threadCoords } from './source.js';
+import { blockOf, kernelSource, repeat, segmentBranches, stageOutput, termSum, threadCoords } from './source.js';
 import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
 
 export function fusedPlan(p: NeoCellProblem, order: 'AB' | 'BA', common: CommonParams): GpuJsPlan {
@@ -18,7 +19,7 @@ export function fusedPlan(p: NeoCellProblem, order: 'AB' | 'BA', common: CommonP
   const segs = cellSegments(p.cell);
   const out = segmentOutput(segs[0]!, H, W);
   const plane = { rows: out.H_out, cols: out.W_out };
-  const off = groupOffsets(p.cell.groups);
+  const off = groupWeightOffsets(p.cell);
   const u = common.unroll;
   let macs = 0;
   const body = (s: Segment) => {

@@ -1,16 +1,18 @@
 /**
  * The gpu.js kernel runner, shared by both hosts: Node (gpu.js + headless-gl) and headless
  * Chromium (gpu-browser.min.js, WebGL2). It has no runtime import of gpu.js (the host hands it a
- * `GPU` instance) and its only imports are the shared timing code, so its compiled module is
- * served to the page as is and the same kernel definitions run in both hosts.
+ * `GPU` instance) and imports only browser-safe modules (the shared timing code, the array
+ * concatenation), so its compiled module is served to the page as is and the same kernel
+ * definitions run in both hosts.
  *
  * A kernel is a chain of gpu.js stages (one stage for one-pass variants). Every stage's class is
  * asserted after it is built: gpu.js silently falls back to a CPU or WebAssembly kernel when its
  * WebGL context is missing or a shader fails, and such a fallback must never be reported as a
  * gpu.js result.
  */
-import { measureAdaptive, measureWithTinybench } from '../../harness/timing.js';
+import { measureHostClock, measureWithTinybench } from '../../harness/timing.js';
 import type { DeviceTiming, MeasureOptions } from '../../harness/types.js';
+import { concatenated } from '../webgpu/wgsl.js';
 
 export type GpuJsLayout = 'flat' | '3d';
 export type GpuJsPrecision = 'single' | 'unsigned';
@@ -56,18 +58,15 @@ function isTexture(v: unknown): v is TextureLike {
 
 /** Nested gpu.js results (Float32Array rows) flattened in row-major order. */
 export function flattenResult(v: unknown, n: number): Float32Array {
-  if (v instanceof Float32Array) return v.length === n ? Float32Array.from(v) : flattenResult([v], n);
-  const out = new Float32Array(n);
-  let o = 0;
+  const rows: Float32Array[] = [];
   const walk = (a: unknown): void => {
-    if (ArrayBuffer.isView(a)) {
-      out.set(a as Float32Array, o);
-      o += (a as Float32Array).length;
-    } else for (const r of a as unknown[]) walk(r);
+    if (ArrayBuffer.isView(a)) rows.push(a as Float32Array);
+    else for (const r of a as unknown[]) walk(r);
   };
   walk(v);
-  if (o !== n) throw new Error(`gpu.js returned ${o} values, expected ${n}`);
-  return out;
+  const got = rows.reduce((s, r) => s + r.length, 0);
+  if (got !== n) throw new Error(`gpu.js returned ${got} values, expected ${n}`);
+  return concatenated(rows);
 }
 
 export class GpuJsKernel {
@@ -162,7 +161,7 @@ export class GpuJsKernel {
    * read-back's share.
    */
   async measure(opts: MeasureOptions): Promise<DeviceTiming> {
-    const withReadBack = opts.adaptive ? await measureAdaptive({ run: () => this.run() }, opts) : await measureWithTinybench({ run: () => this.run() }, opts);
+    const withReadBack = await measureHostClock({ run: () => this.run() }, opts);
     // A secondary figure: a few samples suffice (software WebGL runs can take 100 ms each).
     const chained = await measureWithTinybench({ run: () => this.runWithoutReadBack() }, { timeMs: opts.timeMs, minSamples: Math.min(opts.minSamples, 5), warmupMs: 0 });
     return {

@@ -96,15 +96,3 @@ export function kernelSource(args: readonly string[], body: string): string {
   ${body}
 }`;
 }
-
-/** Offsets of each group's weights in the concatenated per-group arrays (concatenated()). */
-export function groupOffsets(groups: readonly { channels: number; a: { in: number; out: number }; b: { in: number; out: number } }[]): { a: number; b: number }[] {
-  let a = 0;
-  let b = 0;
-  return groups.map((g) => {
-    const r = { a, b };
-    a += g.channels * g.a.in * g.a.out;
-    b += g.channels * g.b.in * g.b.out;
-    return r;
-  });
-}

@@ -7,9 +7,9 @@
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, cheaperOrder, segmentOutput } from '../cpu/codegen.js';
-import { concatenated } from '../webgpu/wgsl.js';
+import { concatenated, groupWeightOffsets } from '../webgpu/wgsl.js';
 import type { GpuJsLayout, GpuJsStage } from './runner.js';
-import { at, blockOf, groupOffsets, kernelSource, type Plane, segmentBranches, stageOutput, termSum, threadCoords } from './source.js';
+import { at, blockOf, kernelSource, type Plane, segmentBranches, stageOutput, termSum, threadCoords } from './source.js';
 import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
 
 /** A pass's source array: the problem input x (always flat) or an earlier stage's result. */
@@ -28,7 +28,7 @@ const WEIGHT_ARGS = ['w0', 'w1'];
 /** The A pass (rows, H → H_out) over `src`, one thread per output element. */
 export function aPassStage(p: NeoCellProblem, src: PassInput, common: CommonParams): GpuJsStage {
   const segs = cellSegments(p.cell);
-  const off = groupOffsets(p.cell.groups);
+  const off = groupWeightOffsets(p.cell);
   const { H_out } = segmentOutput(segs[0]!, p.H, p.W);
   const out = { rows: H_out, cols: src.plane.cols };
   const body = segmentBranches(segs, (s) => {
@@ -46,7 +46,7 @@ export function aPassStage(p: NeoCellProblem, src: PassInput, common: CommonPara
 /** The B pass (columns, W → W_out) over `src`. */
 export function bPassStage(p: NeoCellProblem, src: PassInput, common: CommonParams): GpuJsStage {
   const segs = cellSegments(p.cell);
-  const off = groupOffsets(p.cell.groups);
+  const off = groupWeightOffsets(p.cell);
   const { W_out } = segmentOutput(segs[0]!, p.H, p.W);
   const out = { rows: src.plane.rows, cols: W_out };
   const body = segmentBranches(segs, (s) => {

@@ -9,17 +9,17 @@
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, segmentOutput } from '../cpu/codegen.js';
 import { winogradXi } from '../webgpu/fused-wgsl.js';
-import { concatenated } from '../webgpu/wgsl.js';
+import { concatenated, groupWeightOffsets } from '../webgpu/wgsl.js';
 import type { GpuJsStage } from './runner.js';
 import { bPassStage, cellSizes } from './sparse-gpujs.js';
-import { at, blockOf, groupOffsets, kernelSource, repeat, segmentBranches, stageOutput, threadCoords } from './source.js';
+import { at, blockOf, kernelSource, repeat, segmentBranches, stageOutput, threadCoords } from './source.js';
 import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
 
 export function winogradPlan(p: NeoCellProblem, common: CommonParams): GpuJsPlan {
   const { N, C, H, W } = p;
   const segs = cellSegments(p.cell);
   const { H_out, W_out } = segmentOutput(segs[0]!, H, W);
-  const off = groupOffsets(p.cell.groups);
+  const off = groupWeightOffsets(p.cell);
   const L = common.layout;
   const uPlane = { rows: H, cols: W_out };
   // Band t of a segment runs from tMin (−1 when shifted: the corner block) to tMax.
@@ -30,12 +30,6 @@ export function winogradPlan(p: NeoCellProblem, common: CommonParams): GpuJsPlan
   // U of input row `ra + q` (0 outside the image).
   const loadU = (q: string, k: string) => `let u${k} = 0;
     if (ra + ${q} >= 0 && ra + ${q} < ${H}) { u${k} = ${at('s0', L, uPlane, `ra + ${q}`, 'col')}; }`;
-  let xiBase = 0;
-  const xiOff = p.cell.groups.map((g) => {
-    const r = xiBase;
-    xiBase += g.channels * g.a.out;
-    return r;
-  });
   let multiplies = 0;
   let adds = 0;
   const eta = segmentBranches(segs, (s) => {
@@ -64,7 +58,7 @@ export function winogradPlan(p: NeoCellProblem, common: CommonParams): GpuJsPlan
     ${repeat(pairs, common.unroll, 'i', (q, k) => `${loadU(`2 * ${q}`, `e${k}`)}
     ${loadU(`2 * ${q} + 1`, `o${k}`)}
     acc += (w0[wa + 2 * ${q}] + uo${k}) * (w0[wa + 2 * ${q} + 1] + ue${k});`)}
-    return acc - w2[${xiOff[s.group]!} + cl * ${a.out} + pa] - ${at('s1', L, etaPlane, `t - ${bands[i]!.tMin}`, 'col')};`;
+    return acc - w2[${off[s.group]!.xi} + cl * ${a.out} + pa] - ${at('s1', L, etaPlane, `t - ${bands[i]!.tMin}`, 'col')};`;
   });
   const x = { name: 'x', plane: { rows: H, cols: W } };
   const stages: GpuJsStage[] = [

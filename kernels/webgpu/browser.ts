@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type BrowserHandle, launchBrowser, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
+import { createInPage, openKernelPage, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { probeWebGpuBrowser } from '../probes.js';
 import { wgslVariants } from './variants.js';
@@ -46,12 +46,8 @@ window.ntReady = true;
 
 export async function openBrowserGpuSession(): Promise<GpuHostSession> {
   const instanceJs = readFileSync(fileURLToPath(new URL('./instance.js', import.meta.url)), 'utf8');
-  const b: BrowserHandle = await launchBrowser({ '/index.html': ['text/html; charset=utf-8', PAGE], '/instance.js': ['text/javascript', instanceJs] });
-  try {
-    const page = await b.browser.newPage();
-    await page.goto(`${b.origin}/index.html`, { waitUntil: 'load' });
-    await page.waitForFunction('window.ntReady === true', { timeout: 20_000 });
-    const facts = (await page.evaluate('ntInit()')) as { vendor: string; architecture: string; device: string; description: string; timestamps: boolean; features: string[]; limits: Record<string, number> };
+  type Facts = { vendor: string; architecture: string; device: string; description: string; timestamps: boolean; features: string[]; limits: Record<string, number> };
+  return openKernelPage({ '/index.html': ['text/html; charset=utf-8', PAGE], '/instance.js': ['text/javascript', instanceJs] }, 'WebGPU', (b, page, facts: Facts): GpuHostSession => {
     const device: DeviceInfo = {
       backend: 'webgpu-browser',
       description: `${b.version}: ${[facts.vendor, facts.device || facts.architecture, facts.description].filter(Boolean).join(' ')}`,
@@ -63,15 +59,12 @@ export async function openBrowserGpuSession(): Promise<GpuHostSession> {
       backend: 'webgpu-browser',
       device,
       async createKernel(spec) {
-        const id = (await page.evaluate((s) => (window as never as { ntCreate: (s: unknown) => Promise<number> }).ntCreate(s), { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements, passes: spec.passes, scratchElements: spec.scratchElements, inputCount: spec.inputCount } as never)) as number;
+        const id = await createInPage(page, { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements, passes: spec.passes, scratchElements: spec.scratchElements, inputCount: spec.inputCount });
         return new PageKernel(page, id, spec.wgsl, spec.executed, spec.inputs, 'Chromium');
       },
       close: () => b.close(),
     };
-  } catch (e) {
-    await b.close();
-    throw e;
-  }
+  });
 }
 
 export const webgpuBrowserBackend: Backend = {

@@ -8,7 +8,7 @@
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, segmentOutput } from '../cpu/codegen.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
-import { bindings, checkImagesPerDispatch, concatenated } from './wgsl.js';
+import { bindings, checkImagesPerDispatch, concatenated, groupWeightOffsets } from './wgsl.js';
 
 /**
  * `combine`: how the band's outputs Y[p] = Σ_q a[p][q]·U[q] are formed: directly, or by
@@ -25,7 +25,7 @@ export function fusedWgsl(
   const { N, C, H, W } = p;
   const segs = cellSegments(p.cell);
   const { H_out, W_out } = segmentOutput(segs[0]!, H, W);
-  const groupBase = weightOffsets(p).groups;
+  const groupBase = groupWeightOffsets(p.cell);
   let maxBands = 0;
   let macs = 0;
   let multiplies = 0;
@@ -114,7 +114,7 @@ export function fusedBlockWgsl(p: NeoCellProblem, wg: number, combine: 'direct' 
   const { N, C, H, W } = p;
   const segs = cellSegments(p.cell);
   const { H_out, W_out } = segmentOutput(segs[0]!, H, W);
-  const off = weightOffsets(p);
+  const off = groupWeightOffsets(p.cell);
   let maxBands = 0;
   let maxBlocks = 0;
   let multiplies = 0;
@@ -136,7 +136,7 @@ export function fusedBlockWgsl(p: NeoCellProblem, wg: number, combine: 'direct' 
     const combineAdds = combine === 'winograd' ? b.out * (a.out * (3 * pairs + odd + 1) + pairs) : a.out * a.in * b.out;
     multiplies += tiles * (a.in * b.in * b.out + combineMults);
     adds += tiles * (a.in * b.in * b.out + combineAdds);
-    const gb = off.groups[s.group]!;
+    const gb = off[s.group]!;
     const combineCode =
       combine === 'winograd'
         ? `var eta = 0.0;
@@ -192,22 +192,6 @@ ${bindings(combine === 'winograd' ? ['a', 'b', 'xi'] : ['a', 'b'])}
 
 ${bandEntry(wg, 'let blk = i32(gid.x);', C, H * W, H_out * W_out, branches.join(' else '))}`;
   return { wgsl, dispatch: [Math.ceil(maxBlocks / wg), maxBands, N * C] as [number, number, number], macs, multiplies, adds, outputElements: N * C * H_out * W_out };
-}
-
-/** Offsets of each group's weights in the concatenated A, B and ξ buffers. */
-function weightOffsets(p: NeoCellProblem): { groups: { a: number; b: number; xi: number }[] } {
-  let a = 0;
-  let b = 0;
-  let xi = 0;
-  return {
-    groups: p.cell.groups.map((g) => {
-      const r = { a, b, xi };
-      a += g.channels * g.a.in * g.a.out;
-      b += g.channels * g.b.in * g.b.out;
-      xi += g.channels * g.a.out;
-      return r;
-    }),
-  };
 }
 
 /** The fused kernels' entry point: gid.x the column (or column block), gid.y the band, gid.z the image. */

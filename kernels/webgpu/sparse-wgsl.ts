@@ -8,7 +8,7 @@ import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, cheaperOrder, type Segment, segmentOutput } from '../cpu/codegen.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
-import { bindings, checkImagesPerDispatch, concatenated, entryPoint } from './wgsl.js';
+import { bindings, checkImagesPerDispatch, concatenated, entryPoint, groupWeightOffsets } from './wgsl.js';
 
 /** Block index and position of output index `i` on an axis with `out`-sized blocks at `offset`. */
 const blockOf = (i: string, out: number, offset: number, t: string, p: string) =>
@@ -21,14 +21,7 @@ export function sparseWgsl(p: NeoCellProblem, order: 'AB' | 'BA', wg: number) {
   const { N, C, H, W } = p;
   const segs = cellSegments(p.cell);
   const { H_out, W_out } = segmentOutput(segs[0]!, H, W);
-  let aOff = 0;
-  let bOff = 0;
-  const base = p.cell.groups.map((g) => {
-    const r = { a: aOff, b: bOff };
-    aOff += g.channels * g.a.in * g.a.out;
-    bOff += g.channels * g.b.in * g.b.out;
-    return r;
-  });
+  const base = groupWeightOffsets(p.cell);
   // Pass shapes: A maps rows (H → H_out) over `aw` columns; B maps columns (W → W_out) over `bh` rows.
   const aw = order === 'AB' ? W : W_out;
   const bh = order === 'AB' ? H_out : H;

@@ -3,6 +3,7 @@
  * out (x, y, the inputs, the scratch), the dispatch-size constraint, weights concatenated across
  * groups, and the variant list both hosts (Node and Chromium) serve.
  */
+import type { CellSpec } from '../../core/spec.js';
 import type { DeviceInfo, Problem } from '../../harness/types.js';
 
 /** `@binding(i)` declarations: x read-only, y read-write, then `inputs` (read-only), then the scratch. */
@@ -15,6 +16,23 @@ export function bindings(inputs: readonly string[], scratch?: string, element = 
 export function checkImagesPerDispatch(problem: Problem, device: DeviceInfo): string | undefined {
   const most = device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   return problem.N * problem.C > most ? `N·C = ${problem.N * problem.C} workgroups along z exceed maxComputeWorkgroupsPerDimension ${most} of this device` : undefined;
+}
+
+/**
+ * Where each group's weights start in the concatenated per-group arrays (`concatenated()`): A and B
+ * blocks, and ξ (one value per channel and output row, winogradXi).
+ */
+export function groupWeightOffsets(cell: CellSpec): { a: number; b: number; xi: number }[] {
+  let a = 0;
+  let b = 0;
+  let xi = 0;
+  return cell.groups.map((g) => {
+    const r = { a, b, xi };
+    a += g.channels * g.a.in * g.a.out;
+    b += g.channels * g.b.in * g.b.out;
+    xi += g.channels * g.a.out;
+    return r;
+  });
 }
 
 /** Per-group weight arrays concatenated into one buffer (groups in spec order). */
