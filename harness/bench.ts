@@ -50,7 +50,7 @@ export function candidateParams(v: KernelVariant, problem: Problem, session: Bac
   const names = new Set(decls.map((d) => d.name));
   const pin = Object.fromEntries(Object.entries(pinned).filter(([k]) => names.has(k)));
   const seen = new Set<string>();
-  return base
+  const points = base
     .map((p) => ({ ...p, ...pin }))
     .filter((p) => {
       const k = JSON.stringify(p);
@@ -58,6 +58,12 @@ export function candidateParams(v: KernelVariant, problem: Problem, session: Bac
       seen.add(k);
       return true;
     });
+  if (!opts.allParams) return points;
+  // Every *valid* point: combinations the variant's constraints rule out (a parameter that applies
+  // to one tile only, a device limit) are left out, unless none is valid: then they run, and are
+  // recorded as rejected with their reasons.
+  const valid = points.filter((p) => !v.check?.(problem, p, session.device));
+  return valid.length ? valid : points;
 }
 
 export interface BackendRun {

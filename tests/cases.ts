@@ -9,7 +9,7 @@ export const CELL_CASES: readonly { name: string; problem: NeoCellProblem }[] = 
   { name: 'k7 exact blocks', problem: neoCellProblem({ N: 1, C: 4, H: 14, W: 14, spec: '7' }) },
   { name: '4+7 shift 1 (network stage cell)', problem: neoCellProblem({ N: 1, C: 16, H: 14, W: 14, spec: '4+7', shift: 1 }) },
   { name: '3+5+7 partial blocks, shift 2, batch 2', problem: neoCellProblem({ N: 2, C: 9, H: 11, W: 13, spec: '3+5+7', shift: 2 }) },
-  { name: 'shift_a ≠ shift_b', problem: neoCellProblem({ N: 1, C: 12, H: 10, W: 9, spec: [{ kernel: 5, shift_a: 1, shift_b: 3 }] }) },
+  { name: 'shift_a ≠ shift_b, W 8 (vec4 rows)', problem: neoCellProblem({ N: 1, C: 12, H: 10, W: 8, spec: [{ kernel: 5, shift_a: 1, shift_b: 3 }] }) },
   { name: 'H, W smaller than the block', problem: neoCellProblem({ N: 1, C: 3, H: 4, W: 5, spec: '7', shift: 2 }) },
   { name: '2→1 down-sampling, odd size', problem: neoCellProblem({ N: 2, C: 5, H: 9, W: 7, spec: { h_in: 2, h_out: 1, w_in: 2, w_out: 1 } }) },
   { name: '1→2 up-sampling', problem: neoCellProblem({ N: 1, C: 3, H: 5, W: 6, spec: { h_in: 1, h_out: 2, w_in: 1, w_out: 2 } }) },

@@ -41,6 +41,20 @@ describe(`WebGPU (${session.device.description})`, () => {
     });
   }
 
+  it('the fused parameter space: wgy and vec only with tile shared, vec 4 only where rows are whole vec4s; --all-params runs valid points only', () => {
+    const v = byName('fused-wgsl');
+    const even = neoCellProblem({ N: 1, C: 4, H: 8, W: 16, spec: '7' });
+    const odd = neoCellProblem({ N: 1, C: 4, H: 8, W: 14, spec: '7' });
+    const points = candidateParams(v, even, session, { allParams: true });
+    assert.ok(points.length > 0 && points.every((p) => p.tile === 'shared' || (p.wgy === 1 && p.vec === 1)));
+    assert.ok(points.some((p) => p.vec === 4));
+    assert.match(v.check!(even, { tile: 'column', wg: 64, wgy: 4, vec: 1 }, session.device)!, /wgy and vec apply to tile shared only/);
+    assert.deepEqual(v.params(odd, session.device).find((d) => d.name === 'vec')!.values, [1]);
+    assert.match(v.check!(odd, { tile: 'shared', wg: 64, wgy: 4, vec: 4 }, session.device)!, /vec 4 needs W and W_out divisible by 4 \(W 14/);
+    const wide = neoCellProblem({ N: 1, C: 4, H: 8, W: 4096, spec: '7' });
+    assert.match(v.check!(wide, { tile: 'shared', wg: 64, wgy: 16, vec: 1 }, session.device)!, /bytes of workgroup memory, over maxComputeWorkgroupStorageSize/);
+  });
+
   it('dwconv-wgsl and copy-wgsl verified (interior and zero-padded border)', async () => {
     for (const [K, H, W] of [
       [7, 14, 14],
@@ -60,7 +74,7 @@ describe(`WebGPU (${session.device.description})`, () => {
 
   it('timing uses timestamp queries when the adapter has them, and says so', async () => {
     const p = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '4' });
-    const r = await evaluateCandidate(session, byName('fused-wgsl'), p, { tile: 'column', wg: 32 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
+    const r = await evaluateCandidate(session, byName('fused-wgsl'), p, { tile: 'column', wg: 32, wgy: 1, vec: 1 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
     assert.equal(r.state, 'verified', r.error);
     assert.match(r.timing_method!, session.gpu.timestamps ? /timestamp-query/ : /onSubmittedWorkDone/);
   });
@@ -88,11 +102,14 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
     assert.match(browser.device.description, /Chrom/);
   });
   for (const c of CELL_CASES) {
-    it(`fused-wgsl and sparse-wgsl (both orders), ${c.name}: verified`, async () => {
+    it(`fused-wgsl (every tile), winograd-wgsl (shared) and sparse-wgsl (both orders), ${c.name}: verified`, async () => {
       const data = makeProblemData(c.problem, 5);
+      const vec = v('fused-wgsl').params(c.problem, browser.device).find((d) => d.name === 'vec')!.values.at(-1)!;
       for (const [name, params] of [
-        ['fused-wgsl', { tile: 'column', wg: 64 }],
-        ['fused-wgsl', { tile: 'block', wg: 32 }],
+        ['fused-wgsl', { tile: 'shared', wg: 64, wgy: 4, vec }],
+        ['winograd-wgsl', { tile: 'shared', wg: 32, wgy: 16, vec }],
+        ['fused-wgsl', { tile: 'column', wg: 64, wgy: 1, vec: 1 }],
+        ['fused-wgsl', { tile: 'block', wg: 32, wgy: 1, vec: 1 }],
         ['sparse-wgsl', { order: 'AB', wg: 64 }],
         ['sparse-wgsl', { order: 'BA', wg: 32 }],
       ] as const) {
@@ -105,7 +122,7 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
     await fc.assert(
       fc.asyncProperty(arbCellProblem(), async ({ shape, groups, seed }) => {
         const p = neoCellProblem({ ...shape, spec: groups });
-        const r = await evaluateCandidate(browser, v('fused-wgsl'), p, { tile: seed % 2 ? 'block' : 'column', wg: 32 }, makeProblemData(p, seed), { verifyOnly: true });
+        const r = await evaluateCandidate(browser, v('fused-wgsl'), p, { tile: (['column', 'block', 'shared'] as const)[seed % 3]!, wg: 32, wgy: seed % 3 === 2 ? 4 : 1, vec: 1 }, makeProblemData(p, seed), { verifyOnly: true });
         assert.equal(r.state, 'verified', r.error);
       }),
       { numRuns: 10, seed: 6 },
@@ -113,7 +130,7 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
     const d = dwconvProblem({ N: 1, C: 3, H: 9, W: 9, K: 7 });
     assert.equal((await evaluateCandidate(browser, v('dwconv-wgsl'), d, { wg: 32 }, makeProblemData(d, 1), { verifyOnly: true })).state, 'verified');
     const p = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '4' });
-    const t = await evaluateCandidate(browser, v('fused-wgsl'), p, { tile: 'block', wg: 32 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
+    const t = await evaluateCandidate(browser, v('fused-wgsl'), p, { tile: 'block', wg: 32, wgy: 1, vec: 1 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
     assert.equal(t.state, 'verified', t.error);
     assert.match(t.timing_method!, /^Chromium (timestamp-query|onSubmittedWorkDone)/);
   });

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createInPage, openKernelPage, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { probeWebGpuBrowser } from '../probes.js';
+import { LIMIT_NAMES } from './adapter.js';
 import { wgslVariants } from './variants.js';
 import type { GpuHostSession } from './session.js';
 
@@ -16,6 +17,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,
 <script type="module">
 import { GpuKernel } from '/instance.js';
 const kernels = new Map();
+const LIMIT_NAMES = ${JSON.stringify(LIMIT_NAMES)};
 let ctx, nextId = 1;
 ${PAGE_BASE64}
 window.ntInit = async () => {
@@ -23,12 +25,13 @@ window.ntInit = async () => {
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null');
   const timestamps = adapter.features.has('timestamp-query');
-  const device = await adapter.requestDevice({ requiredFeatures: timestamps ? ['timestamp-query'] : [], requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } });
+  const limits = Object.fromEntries(LIMIT_NAMES.map((k) => [k, Number(adapter.limits[k])]));
+  const device = await adapter.requestDevice({ requiredFeatures: timestamps ? ['timestamp-query'] : [], requiredLimits: limits });
   ctx = { device, timestamps };
   device.lost.then((i) => { if (i.reason !== 'destroyed') ctx.lost = i.reason + ': ' + i.message; });
-  const l = adapter.limits, info = adapter.info || {};
+  const info = adapter.info || {};
   return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, timestamps, features: [...adapter.features].sort(),
-    limits: Object.fromEntries(['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension'].map((k) => [k, Number(l[k])])) };
+    limits };
 };
 window.ntCreate = async (spec) => {
   const k = { inputs: [] };

@@ -8,6 +8,7 @@
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, segmentOutput } from '../cpu/codegen.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
+import { checkSharedTile, fusedSharedWgsl } from './fused-shared.js';
 import { bindings, checkImagesPerDispatch, concatenated, groupWeightOffsets } from './wgsl.js';
 
 /**
@@ -230,17 +231,38 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
   name,
   op: 'neocell',
   role: 'neocell',
-  params: (_p, device) => [
-    { name: 'tile', values: ['column', 'block'], doc: 'outputs per invocation: one column of a band (a.out outputs) or a whole block, a.out × b.out (register blocking)' },
-    { name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along the output columns, or column blocks)' },
-  ],
-  defaults: (_p, device) => ({ tile: 'column', wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
-  check: (problem, _params, device) => checkImagesPerDispatch(problem, device),
+  params: (problem, device) => {
+    const p = problem as NeoCellProblem;
+    const { W_out } = segmentOutput(cellSegments(p.cell)[0]!, p.H, p.W);
+    return [
+      { name: 'tile', values: ['column', 'block', 'shared'], doc: 'outputs per invocation and where the input goes: one column of a band, a whole block a.out × b.out (register blocking), or the band staged in workgroup memory by coalesced loads' },
+      { name: 'wg', values: workgroupSizes(device), doc: 'invocations per workgroup' },
+      { name: 'wgy', values: [1, 4, 16].filter((y) => y <= (device.limits.maxComputeWorkgroupSizeY ?? 256)), doc: 'tile shared: workgroup shape (wg / wgy) × wgy, one (image, band) item per row of invocations' },
+      { name: 'vec', values: p.W % 4 === 0 && W_out % 4 === 0 ? [1, 4] : [1], doc: 'tile shared: output columns per invocation; 4 uses vec4 loads and stores (W and W_out divisible by 4)' },
+    ];
+  },
+  defaults: (_p, device) => ({ tile: 'column', wg: Math.min(64, Math.max(...workgroupSizes(device))), wgy: 1, vec: 1 }),
+  check(problem, params, device) {
+    const p = problem as NeoCellProblem;
+    if (params.tile !== 'shared') {
+      if (params.wgy !== 1 || params.vec !== 1) return `wgy and vec apply to tile shared only (tile ${params.tile} takes wgy 1, vec 1)`;
+      return checkImagesPerDispatch(problem, device);
+    }
+    return checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device);
+  },
   async create(problem, params, session) {
     const p = problem as NeoCellProblem;
-    const g = params.tile === 'block' ? fusedBlockWgsl(p, Number(params.wg), combine) : fusedWgsl(p, Number(params.wg), combine);
+    const wg = Number(params.wg);
+    const counts = fusedWgsl(p, wg, combine);
+    const g =
+      params.tile === 'block'
+        ? fusedBlockWgsl(p, wg, combine)
+        : params.tile === 'shared'
+          ? { ...counts, ...fusedSharedWgsl(p, wg, Number(params.wgy), Number(params.vec) as 1 | 4, combine) }
+          : counts;
+    const shape = params.tile === 'shared' ? `-wg${wg / Number(params.wgy)}x${params.wgy}-vec${params.vec}` : `-wg${wg}`;
     return (session as GpuHostSession).createKernel({
-      name: `${name}-${params.tile}-wg${params.wg}`,
+      name: `${name}-${params.tile}${shape}`,
       wgsl: g.wgsl,
       dispatch: g.dispatch,
       inputCount: combine === 'winograd' ? 3 : 2,

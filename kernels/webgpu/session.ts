@@ -24,7 +24,9 @@ export async function openWebGpuSession(): Promise<WebGpuSession> {
   const timestamps = adapter.features.has('timestamp-query');
   const device = await adapter.requestDevice({
     requiredFeatures: timestamps ? ['timestamp-query'] : [],
-    requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+    // The device gets the adapter's limits, not the defaults: the parameter spaces are built from
+    // the adapter's (facts.limits), and a kernel within them must not fail on a default limit.
+    requiredLimits: facts.limits,
   });
   const gpu: GpuContext = { device, timestamps };
   void device.lost.then((info) => {

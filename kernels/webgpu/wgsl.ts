@@ -6,10 +6,13 @@
 import type { CellSpec } from '../../core/spec.js';
 import type { DeviceInfo, Problem } from '../../harness/types.js';
 
-/** `@binding(i)` declarations: x read-only, y read-write, then `inputs` (read-only), then the scratch. */
-export function bindings(inputs: readonly string[], scratch?: string, element = 'f32'): string {
-  const decl = (i: number, mode: string, name: string) => `@group(0) @binding(${i}) var<storage, ${mode}> ${name}: array<${element}>;`;
-  return [decl(0, 'read', 'x'), decl(1, 'read_write', 'y'), ...inputs.map((n, i) => decl(2 + i, 'read', n)), ...(scratch ? [decl(2 + inputs.length, 'read_write', scratch)] : [])].join('\n');
+/**
+ * `@binding(i)` declarations: x read-only, y read-write, then `inputs` (read-only), then the
+ * scratch; `io` is the element type of x and y (vec4<f32> for vectorised access).
+ */
+export function bindings(inputs: readonly string[], scratch?: string, element = 'f32', io = element): string {
+  const decl = (i: number, mode: string, name: string, t = element) => `@group(0) @binding(${i}) var<storage, ${mode}> ${name}: array<${t}>;`;
+  return [decl(0, 'read', 'x', io), decl(1, 'read_write', 'y', io), ...inputs.map((n, i) => decl(2 + i, 'read', n)), ...(scratch ? [decl(2 + inputs.length, 'read_write', scratch)] : [])].join('\n');
 }
 
 /** One workgroup row per (batch, channel) image along z: refused beyond the device's dimension limit. */
