@@ -55,6 +55,35 @@ describe(`WebGPU (${session.device.description})`, () => {
     assert.match(v.check!(wide, { tile: 'shared', wg: 64, wgy: 16, vec: 1 }, session.device)!, /bytes of workgroup memory, over maxComputeWorkgroupStorageSize/);
   });
 
+  it('a batch over maxStorageBufferBindingSize or the z dispatch limit is split into chunks of whole images, every variant verified; what cannot be split is rejected with the limit named', async () => {
+    // The same device, described with smaller limits: 2 images (2 × 2048 bytes) per binding, 16 workgroups along z.
+    const small = { ...session, device: { ...session.device, limits: { ...session.device.limits, maxStorageBufferBindingSize: 4096, maxComputeWorkgroupsPerDimension: 16 } } };
+    const p = neoCellProblem({ N: 4, C: 8, H: 8, W: 8, spec: '4+7', shift: 1 });
+    const data = makeProblemData(p, 3);
+    for (const v of webgpuBackend.variants.filter((x) => x.op === 'neocell')) {
+      for (const params of candidateParams(v, p, small, { allParams: true }).filter((_, i) => i % 3 === 0)) {
+        const r = await evaluateCandidate(small, v, p, params, data, { verifyOnly: true });
+        assert.equal(r.state, 'verified', `${v.name} ${JSON.stringify(params)}: ${r.error}`);
+      }
+    }
+    for (const [name, q] of [
+      ['dwconv-wgsl', dwconvProblem({ N: 4, C: 8, H: 8, W: 8, K: 7 })],
+      ['copy-wgsl', (await import('../harness/problem.js')).copyProblem({ N: 4, C: 8, H: 8, W: 8 })],
+    ] as const) {
+      const r = await evaluateCandidate(small, byName(name), q, { wg: 32 }, makeProblemData(q, 2), { verifyOnly: true });
+      assert.equal(r.state, 'verified', `${name}: ${r.error}`);
+    }
+    const chunks = (await import('../kernels/webgpu/wgsl.js')).imageChunks;
+    assert.deepEqual(chunks(p, small.device, [8 * 64, 8 * 64], 8), { images: 2, count: 2 });
+    assert.deepEqual(chunks(p, session.device, [8 * 64, 8 * 64], 8), { images: 4, count: 1 });
+    const big = neoCellProblem({ N: 1, C: 32, H: 8, W: 8, spec: '7' });
+    const one = await evaluateCandidate(small, byName('fused-wgsl'), big, { tile: 'column', wg: 32, wgy: 1, vec: 1 }, makeProblemData(big, 1), { verifyOnly: true });
+    assert.equal(one.state, 'rejected');
+    assert.match(one.error!, /one image needs a 8192-byte buffer, over maxStorageBufferBindingSize 4096/);
+    const odd = neoCellProblem({ N: 4, C: 3, H: 5, W: 7, spec: '5' });
+    assert.match(chunks(odd, { ...small.device, limits: { ...small.device.limits, maxStorageBufferBindingSize: 1000 } }, [105, 105], 3) as string, /minStorageBufferOffsetAlignment/);
+  });
+
   it('dwconv-wgsl and copy-wgsl verified (interior and zero-padded border)', async () => {
     for (const [K, H, W] of [
       [7, 14, 14],
@@ -133,6 +162,17 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
     const t = await evaluateCandidate(browser, v('fused-wgsl'), p, { tile: 'block', wg: 32, wgy: 1, vec: 1 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
     assert.equal(t.state, 'verified', t.error);
     assert.match(t.timing_method!, /^Chromium (timestamp-query|onSubmittedWorkDone)/);
+  });
+  it('a batch split into image chunks (binding limit) runs in the page too', async () => {
+    const small = { ...browser, device: { ...browser.device, limits: { ...browser.device.limits, maxStorageBufferBindingSize: 4096 } } };
+    const p = neoCellProblem({ N: 4, C: 8, H: 8, W: 8, spec: '4+7', shift: 1 });
+    for (const [name, params] of [
+      ['fused-wgsl', { tile: 'shared', wg: 64, wgy: 4, vec: 4 }],
+      ['sparse-wgsl', { order: 'BA', wg: 32 }],
+    ] as const) {
+      const r = await evaluateCandidate(small, v(name), p, params, makeProblemData(p, 4), { verifyOnly: true });
+      assert.equal(r.state, 'verified', `${name}: ${r.error}`);
+    }
   });
   it('a WGSL compile error in the page fails the candidate with the message', async () => {
     const host = browser as unknown as { createKernel: (s: object) => Promise<unknown> };

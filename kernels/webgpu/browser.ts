@@ -62,7 +62,7 @@ export async function openBrowserGpuSession(): Promise<GpuHostSession> {
       backend: 'webgpu-browser',
       device,
       async createKernel(spec) {
-        const id = await createInPage(page, { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements, passes: spec.passes, scratchElements: spec.scratchElements, inputCount: spec.inputCount });
+        const id = await createInPage(page, { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements, passes: spec.passes, scratchElements: spec.scratchElements, inputCount: spec.inputCount, chunks: spec.chunks });
         return new PageKernel(page, id, spec.wgsl, spec.executed, spec.inputs, 'Chromium');
       },
       close: () => b.close(),

@@ -1,7 +1,7 @@
 /** Copy (WGSL, one vec4 per invocation where the size allows): the bandwidth ceiling of the device, for ratios. */
 import type { KernelVariant } from '../../harness/types.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
-import { bindings } from './wgsl.js';
+import { bindings, checkImageChunks, chunkOf } from './wgsl.js';
 
 export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
   backend,
@@ -10,8 +10,10 @@ export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant
   role: 'ceiling',
   params: (_p, device) => [{ name: 'wg', values: workgroupSizes(device), doc: 'workgroup size' }],
   defaults: (_p, device) => ({ wg: Math.min(256, Math.max(...workgroupSizes(device))) }),
+  check: (problem, _params, device) => checkImageChunks(problem, device, [problem.C * problem.H * problem.W], 0),
   async create(problem, params, session) {
-    const n = problem.N * problem.C * problem.H * problem.W;
+    const { chunk, count } = chunkOf(problem, session.device, [problem.C * problem.H * problem.W], 0);
+    const n = chunk.N * chunk.C * chunk.H * chunk.W;
     const wg = Number(params.wg);
     // vec4 loads/stores when the element count allows (full bandwidth needs vectorised access).
     const vec = n % 4 === 0;
@@ -31,8 +33,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       name: `copy-wgsl-wg${wg}`,
       wgsl,
       dispatch: [Math.min(groups, 65535), Math.ceil(groups / 65535), 1],
+      chunks: count,
       inputCount: 0,
-      outputElements: n,
+      outputElements: n * count,
       inputs: () => [],
       executed: { multiplies: 0, adds: 0, macs: 0 },
     });

@@ -7,7 +7,7 @@ import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellOutputShape } from '../../core/spec.js';
 import { materializeCell } from '../cpu/dense-js.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
-import { bindings, checkImagesPerDispatch, entryPoint } from './wgsl.js';
+import { bindings, checkImageChunks, chunkOf, entryPoint, times } from './wgsl.js';
 
 export function denseWgsl(p: NeoCellProblem, wg: number) {
   const { N, C, H, W } = p;
@@ -31,6 +31,12 @@ ${entryPoint('passB', wg, C, ['j', W_out], 'r', `var acc = 0.0;
   return { wgsl, passes, scratchElements: N * C * H_out * W, outputElements: N * C * H_out * W_out, macs, weightElements: Math.max(C * H_out * H, C * W * W_out) };
 }
 
+/** Elements per image of x, y and the intermediate T = A·X (H_out × W). */
+function planes(p: NeoCellProblem): number[] {
+  const { H_out, W_out } = cellOutputShape(p.cell, p.H, p.W);
+  return [p.C * p.H * p.W, p.C * H_out * W_out, p.C * H_out * p.W];
+}
+
 export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
   backend,
   name: 'dense-wgsl',
@@ -40,27 +46,29 @@ export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVarian
   defaults: (_p, device) => ({ wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
   check(problem, params, device) {
     const p = problem as NeoCellProblem;
-    const z = checkImagesPerDispatch(p, device);
+    const z = checkImageChunks(p, device, planes(p), p.C);
     if (z) return z;
     const bytes = 4 * denseWgsl(p, Number(params.wg)).weightElements;
     const limit = device.limits.maxStorageBufferBindingSize ?? 134217728;
     return bytes > limit ? `materialised matrices need ${bytes} bytes, over maxStorageBufferBindingSize ${limit}` : undefined;
   },
   async create(problem, params, session) {
-    const p = problem as NeoCellProblem;
+    const whole = problem as NeoCellProblem;
+    const { chunk: p, count } = chunkOf(whole, session.device, planes(whole), whole.C);
     const g = denseWgsl(p, Number(params.wg));
     return (session as GpuHostSession).createKernel({
       name: `dense-wgsl-wg${params.wg}`,
       wgsl: g.wgsl,
       passes: g.passes,
-      scratchElements: g.scratchElements,
+      chunks: count,
+      scratchElements: g.scratchElements * count,
       inputCount: 2,
-      outputElements: g.outputElements,
+      outputElements: g.outputElements * count,
       inputs: (data) => {
         const m = materializeCell(data);
         return [m.wa[0]!, m.wb[0]!];
       },
-      executed: { multiplies: g.macs, adds: g.macs, macs: g.macs },
+      executed: times({ multiplies: g.macs, adds: g.macs, macs: g.macs }, count),
     });
   },
 });

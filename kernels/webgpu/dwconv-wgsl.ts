@@ -1,7 +1,7 @@
 /** Depthwise K×K conv baseline (WGSL): one invocation per output, the K×K window unrolled by constants, zero padding by bounds checks. */
 import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
-import { bindings, checkImagesPerDispatch } from './wgsl.js';
+import { bindings, checkImageChunks, chunkOf } from './wgsl.js';
 
 export function dwconvWgsl(p: DwConvProblem, wg: number): string {
   const { C, H, W, K } = p;
@@ -38,17 +38,19 @@ export const dwconvWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
   role: 'baseline',
   params: (_p, device) => [{ name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along a row)' }],
   defaults: (_p, device) => ({ wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
-  check: (problem, _params, device) => checkImagesPerDispatch(problem, device),
+  check: (problem, _params, device) => checkImageChunks(problem, device, [problem.C * problem.H * problem.W], problem.C),
   async create(problem, params, session) {
-    const p = problem as DwConvProblem;
+    const whole = problem as DwConvProblem;
+    const { chunk: p, count } = chunkOf(whole, session.device, [whole.C * whole.H * whole.W], whole.C);
     const wg = Number(params.wg);
-    const macs = p.N * p.C * p.H * p.W * p.K * p.K;
+    const macs = whole.N * whole.C * whole.H * whole.W * whole.K * whole.K;
     return (session as GpuHostSession).createKernel({
       name: `dwconv-wgsl-${p.K}-wg${wg}`,
       wgsl: dwconvWgsl(p, wg),
       dispatch: [Math.ceil(p.W / wg), p.H, p.N * p.C],
+      chunks: count,
       inputCount: 1,
-      outputElements: p.N * p.C * p.H * p.W,
+      outputElements: whole.N * whole.C * whole.H * whole.W,
       inputs: (data) => [data.dwWeights!],
       executed: { multiplies: macs, adds: macs, macs },
     });

@@ -5,11 +5,12 @@
  * multiply-adds per output, no intermediate in memory. Code is specialised per problem: every
  * channel segment (group × shift sub-group) is a branch with its sizes and offsets as constants.
  */
+import { cellOutputShape } from '../../core/spec.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, segmentOutput } from '../cpu/codegen.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
 import { checkSharedTile, fusedSharedWgsl } from './fused-shared.js';
-import { bindings, checkImagesPerDispatch, concatenated, groupWeightOffsets } from './wgsl.js';
+import { bindings, checkImageChunks, chunkOf, concatenated, groupWeightOffsets, times } from './wgsl.js';
 
 /**
  * `combine`: how the band's outputs Y[p] = Σ_q a[p][q]·U[q] are formed: directly, or by
@@ -226,6 +227,12 @@ export function winogradXi(p: NeoCellProblem, a: readonly Float32Array[]): Float
   return Float32Array.from(out);
 }
 
+/** Elements per image of the buffers that grow with the batch: x and y. */
+const planes = (p: NeoCellProblem): number[] => {
+  const { H_out, W_out } = cellOutputShape(p.cell, p.H, p.W);
+  return [p.C * p.H * p.W, p.C * H_out * W_out];
+};
+
 const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine: 'direct' | 'winograd'): KernelVariant => ({
   backend,
   name,
@@ -244,14 +251,12 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
   defaults: (_p, device) => ({ tile: 'column', wg: Math.min(64, Math.max(...workgroupSizes(device))), wgy: 1, vec: 1 }),
   check(problem, params, device) {
     const p = problem as NeoCellProblem;
-    if (params.tile !== 'shared') {
-      if (params.wgy !== 1 || params.vec !== 1) return `wgy and vec apply to tile shared only (tile ${params.tile} takes wgy 1, vec 1)`;
-      return checkImagesPerDispatch(problem, device);
-    }
-    return checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device);
+    if (params.tile !== 'shared' && (params.wgy !== 1 || params.vec !== 1)) return `wgy and vec apply to tile shared only (tile ${params.tile} takes wgy 1, vec 1)`;
+    return checkImageChunks(p, device, planes(p), params.tile === 'shared' ? 0 : p.C) ?? (params.tile === 'shared' ? checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device) : undefined);
   },
   async create(problem, params, session) {
-    const p = problem as NeoCellProblem;
+    const whole = problem as NeoCellProblem;
+    const { chunk: p, count } = chunkOf(whole, session.device, planes(whole), params.tile === 'shared' ? 0 : whole.C);
     const wg = Number(params.wg);
     const counts = fusedWgsl(p, wg, combine);
     const g =
@@ -265,10 +270,11 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
       name: `${name}-${params.tile}${shape}`,
       wgsl: g.wgsl,
       dispatch: g.dispatch,
+      chunks: count,
       inputCount: combine === 'winograd' ? 3 : 2,
-      outputElements: g.outputElements,
+      outputElements: g.outputElements * count,
       inputs: (data) => [concatenated(data.cellWeights!.a), concatenated(data.cellWeights!.b), ...(combine === 'winograd' ? [winogradXi(p, data.cellWeights!.a)] : [])],
-      executed: { multiplies: g.multiplies, adds: g.adds, macs: g.macs },
+      executed: times({ multiplies: g.multiplies, adds: g.adds, macs: g.macs }, count),
     });
   },
 });

@@ -21,6 +21,12 @@ interface GpuKernelSpecBase {
   readonly scratchElements?: number;
   /** How many buffers `inputs` returns (the bind group layout is made before the data exists). */
   readonly inputCount?: number;
+  /**
+   * The batch split into this many equal chunks of whole images (imageChunks): the WGSL is for one
+   * chunk, and every call dispatches it once per chunk, x, y and the scratch bound at the chunk's
+   * offset. Splits problems over maxStorageBufferBindingSize (and the z dispatch limit).
+   */
+  readonly chunks?: number;
 }
 
 /**
@@ -63,7 +69,7 @@ export class GpuKernel implements KernelInstance {
   readonly executed?: ExecutedCounts;
   private pipelines: { pipeline: GPUComputePipeline; dispatch: Dispatch }[] = [];
   private layout: GPUBindGroupLayout | undefined;
-  private bindGroup: GPUBindGroup | undefined;
+  private bindGroups: GPUBindGroup[] = [];
   private buffers: GPUBuffer[] = [];
   private y: GPUBuffer | undefined;
 
@@ -122,18 +128,26 @@ export class GpuKernel implements KernelInstance {
 
   async prepare(data: ProblemData): Promise<void> {
     const limit = this.ctx.device.limits.maxStorageBufferBindingSize;
-    const biggest = Math.max(data.x.length, this.spec.outputElements, this.spec.scratchElements ?? 0) * 4;
+    const chunks = this.spec.chunks ?? 1;
+    const perChunk = [data.x.length, this.spec.outputElements, this.spec.scratchElements ?? 0].map((n) => n / chunks);
+    if (perChunk.some((n) => !Number.isInteger(n))) throw new Error(`${this.spec.name}: buffers of ${perChunk.map((n) => n * chunks).join(', ')} elements do not split into ${chunks} equal chunks`);
+    const biggest = Math.max(...perChunk) * 4;
     if (biggest > limit) throw new Error(`${this.spec.name}: a ${biggest}-byte buffer exceeds maxStorageBufferBindingSize ${limit} of this device`);
     await checked(this.ctx, `${this.spec.name}: buffers`, () => {
       const x = this.storage(data.x, 'x');
       this.y = this.storage(this.spec.outputElements, 'y');
       const extra = this.spec.inputs(data).map((a, i) => this.storage(a, `w${i}`));
       if (extra.length !== (this.spec.inputCount ?? 0)) throw new Error(`${this.spec.name}: ${extra.length} input buffers, the layout has ${this.spec.inputCount ?? 0}`);
-      const scratch = this.spec.scratchElements ? [this.storage(this.spec.scratchElements, 'scratch')] : [];
-      this.bindGroup = this.ctx.device.createBindGroup({
-        layout: this.layout!,
-        entries: [x, this.y, ...extra, ...scratch].map((buffer, binding) => ({ binding, resource: { buffer } })),
-      });
+      const scratch = this.spec.scratchElements ? this.storage(this.spec.scratchElements, 'scratch') : undefined;
+      // Per chunk: x, y and the scratch at the chunk's byte offset; the weights whole.
+      const part = (buffer: GPUBuffer, elements: number, i: number): GPUBufferBinding =>
+        chunks === 1 ? { buffer } : { buffer, offset: i * elements * 4, size: elements * 4 };
+      this.bindGroups = Array.from({ length: chunks }, (_, i) =>
+        this.ctx.device.createBindGroup({
+          layout: this.layout!,
+          entries: [part(x, perChunk[0]!, i), part(this.y!, perChunk[1]!, i), ...extra.map((buffer) => ({ buffer })), ...(scratch ? [part(scratch, perChunk[2]!, i)] : [])].map((resource, binding) => ({ binding, resource })),
+        }),
+      );
     });
   }
 
@@ -149,10 +163,12 @@ export class GpuKernel implements KernelInstance {
           ? { timestampWrites: { querySet: timestamps, ...(i === 0 ? { beginningOfPassWriteIndex: 0 } : {}), ...(i === times - 1 ? { endOfPassWriteIndex: 1 } : {}) } }
           : {},
       );
-      pass.setBindGroup(0, this.bindGroup!);
       for (const p of this.pipelines) {
         pass.setPipeline(p.pipeline);
-        pass.dispatchWorkgroups(...p.dispatch);
+        for (const group of this.bindGroups) {
+          pass.setBindGroup(0, group);
+          pass.dispatchWorkgroups(...p.dispatch);
+        }
       }
       pass.end();
     }

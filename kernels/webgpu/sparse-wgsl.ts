@@ -8,7 +8,7 @@ import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, cheaperOrder, type Segment, segmentOutput } from '../cpu/codegen.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
-import { bindings, checkImagesPerDispatch, concatenated, entryPoint, groupWeightOffsets } from './wgsl.js';
+import { bindings, checkImageChunks, chunkOf, concatenated, entryPoint, groupWeightOffsets } from './wgsl.js';
 
 /** Block index and position of output index `i` on an axis with `out`-sized blocks at `offset`. */
 const blockOf = (i: string, out: number, offset: number, t: string, p: string) =>
@@ -73,6 +73,12 @@ ${entryPoint('passB', wg, C, ['j', W_out], 'row', bPass.join(' else '))}
   return { wgsl, passes: order === 'AB' ? [passA, passB] : [passB, passA], scratchElements: N * C * (order === 'AB' ? H_out * W : H * W_out), outputElements: N * C * H_out * W_out };
 }
 
+/** Elements per image of x, y and the intermediate (H_out × W after A, H × W_out after B). */
+function planes(p: NeoCellProblem, order: 'AB' | 'BA'): number[] {
+  const { H_out, W_out } = segmentOutput(cellSegments(p.cell)[0]!, p.H, p.W);
+  return [p.C * p.H * p.W, p.C * H_out * W_out, p.C * (order === 'AB' ? H_out * p.W : p.H * W_out)];
+}
+
 export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
   backend,
   name: 'sparse-wgsl',
@@ -83,20 +89,22 @@ export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
     { name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along a row)' },
   ],
   defaults: (p, device) => ({ order: cheaperOrder(p as NeoCellProblem), wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
-  check: (problem, _params, device) => checkImagesPerDispatch(problem, device),
+  check: (problem, params, device) => checkImageChunks(problem, device, planes(problem as NeoCellProblem, params.order as 'AB' | 'BA'), problem.C),
   async create(problem, params, session) {
-    const p = problem as NeoCellProblem;
+    const whole = problem as NeoCellProblem;
     const order = params.order as 'AB' | 'BA';
+    const { chunk: p, count } = chunkOf(whole, session.device, planes(whole, order), whole.C);
     const g = sparseWgsl(p, order, Number(params.wg));
-    const c = cellCost(p.cell, p.N, p.H, p.W);
+    const c = cellCost(whole.cell, whole.N, whole.H, whole.W);
     const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
     return (session as GpuHostSession).createKernel({
       name: `sparse-wgsl-${order}-wg${params.wg}`,
       wgsl: g.wgsl,
       passes: g.passes,
-      scratchElements: g.scratchElements,
+      chunks: count,
+      scratchElements: g.scratchElements * count,
       inputCount: 2,
-      outputElements: g.outputElements,
+      outputElements: g.outputElements * count,
       inputs: (data) => [concatenated(data.cellWeights!.a), concatenated(data.cellWeights!.b)],
       executed: { multiplies: macs, adds: macs, macs },
     });

@@ -15,10 +15,55 @@ export function bindings(inputs: readonly string[], scratch?: string, element = 
   return [decl(0, 'read', 'x', io), decl(1, 'read_write', 'y', io), ...inputs.map((n, i) => decl(2 + i, 'read', n)), ...(scratch ? [decl(2 + inputs.length, 'read_write', scratch)] : [])].join('\n');
 }
 
-/** One workgroup row per (batch, channel) image along z: refused beyond the device's dimension limit. */
-export function checkImagesPerDispatch(problem: Problem, device: DeviceInfo): string | undefined {
-  const most = device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-  return problem.N * problem.C > most ? `N·C = ${problem.N * problem.C} workgroups along z exceed maxComputeWorkgroupsPerDimension ${most} of this device` : undefined;
+/**
+ * How a problem's batch is split into chunks of whole images, each chunk one dispatch on its own
+ * bindings (offsets into the full buffers): `images` per chunk, `count` chunks (1: no split).
+ */
+export interface ImageChunks {
+  readonly images: number;
+  readonly count: number;
+}
+
+/**
+ * The largest chunk of whole images, dividing N, that fits the device: every per-image buffer
+ * (`perImage` elements per image: x, y, a scratch) within maxStorageBufferBindingSize, chunk offsets
+ * on minStorageBufferOffsetAlignment, and, for kernels with one workgroup row per (image, channel)
+ * along z, `zPerImage`·images within maxComputeWorkgroupsPerDimension. A reason naming the limit
+ * when no chunk fits (one image over the binding limit, or no aligned chunk).
+ */
+export function imageChunks(p: Problem, device: DeviceInfo, perImage: readonly number[], zPerImage: number): ImageChunks | string {
+  const binding = device.limits.maxStorageBufferBindingSize ?? 134217728;
+  const buffer = device.limits.maxBufferSize ?? 268435456;
+  const align = device.limits.minStorageBufferOffsetAlignment ?? 256;
+  const zMost = device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  const largest = Math.max(...perImage) * 4;
+  if (largest * p.N > buffer) return `a ${largest * p.N}-byte buffer exceeds maxBufferSize ${buffer} of this device`;
+  if (largest > binding) return `one image needs a ${largest}-byte buffer, over maxStorageBufferBindingSize ${binding} of this device`;
+  if (zPerImage > zMost) return `C = ${zPerImage} workgroups along z exceed maxComputeWorkgroupsPerDimension ${zMost} of this device`;
+  for (let m = p.N; m >= 1; m--) {
+    if (p.N % m !== 0 || m * largest > binding || m * zPerImage > zMost) continue;
+    if (m < p.N && perImage.some((e) => (e * m * 4) % align !== 0)) continue;
+    return { images: m, count: p.N / m };
+  }
+  return `N = ${p.N} images exceed maxStorageBufferBindingSize ${binding} (or ${zMost} workgroups along z) and no chunk of whole images has its offsets on minStorageBufferOffsetAlignment ${align}`;
+}
+
+/** `imageChunks` as a constraint: the reason, or undefined when the problem runs (split or not). */
+export function checkImageChunks(p: Problem, device: DeviceInfo, perImage: readonly number[], zPerImage: number): string | undefined {
+  const c = imageChunks(p, device, perImage, zPerImage);
+  return typeof c === 'string' ? c : undefined;
+}
+
+/** The problem of one chunk (the kernel is generated for it and dispatched `count` times). */
+export function chunkOf<P extends Problem>(p: P, device: DeviceInfo, perImage: readonly number[], zPerImage: number): { chunk: P; count: number } {
+  const c = imageChunks(p, device, perImage, zPerImage);
+  if (typeof c === 'string') throw new Error(c);
+  return { chunk: { ...p, N: c.images }, count: c.count };
+}
+
+/** Executed operation counts of `count` chunks. */
+export function times<T extends Record<string, number>>(counts: T, count: number): T {
+  return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v * count])) as T;
 }
 
 /**
