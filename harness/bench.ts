@@ -5,6 +5,7 @@
 import type { BackendEntry } from '../kernels/registry.js';
 import type { BenchCase, Suite } from '../suites/suite.js';
 import { evaluateCandidate, type EvaluateOptions } from './evaluate.js';
+import { whyNot } from './params.js';
 import { makeProblemData } from './problem.js';
 import type { ResultRecord } from './results.js';
 import type { Backend, BackendSession, KernelVariant, ParamDecl, Params, Problem, ProblemData } from './types.js';
@@ -62,7 +63,7 @@ export function candidateParams(v: KernelVariant, problem: Problem, session: Bac
   // Every *valid* point: combinations the variant's constraints rule out (a parameter that applies
   // to one tile only, a device limit) are left out, unless none is valid: then they run, and are
   // recorded as rejected with their reasons.
-  const valid = points.filter((p) => !v.check?.(problem, p, session.device));
+  const valid = points.filter((p) => !whyNot(v, problem, p, session.device));
   return valid.length ? valid : points;
 }
 

@@ -5,7 +5,7 @@
  * Any failure becomes a record with its reason; nothing unverified is ever timed.
  */
 import { createHash } from 'node:crypto';
-import { checkDomain } from './params.js';
+import { whyNot } from './params.js';
 import { problemCosts, problemRecord } from './problem.js';
 import type { ResultRecord } from './results.js';
 import { quantile } from './stats.js';
@@ -71,7 +71,7 @@ export async function evaluateCandidate(
   if (variant.op !== problem.op) {
     return { ...base, state: 'rejected', error: `variant ${variant.name} computes ${variant.op}, the problem is ${problem.op}` };
   }
-  const rejection = checkDomain(variant.params(problem, session.device), params) ?? variant.check?.(problem, params, session.device);
+  const rejection = whyNot(variant, problem, params, session.device);
   if (rejection) return { ...base, state: 'rejected', error: rejection };
 
   let kernel: KernelInstance | undefined;

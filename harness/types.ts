@@ -127,6 +127,8 @@ export interface KernelVariant {
   readonly role: KernelRole;
   /** Parameter declarations for this problem on this device. */
   params(problem: Problem, device: DeviceInfo): readonly ParamDecl[];
+  /** Element types it computes in (storage of x and y); float32 only when absent. */
+  readonly dtypes?: readonly Dtype[];
   /** The parameter values used when nothing is tuned or pinned. */
   defaults(problem: Problem, device: DeviceInfo): Params;
   /**

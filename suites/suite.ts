@@ -6,8 +6,8 @@
 import { InputError } from '../core/errors.js';
 import { isSuiteFile, loadSuiteFile } from './file.js';
 import { MODEL_NAMES, type ModelName, networkCells } from '../core/network.js';
-import { copyProblem, dwconvProblem, neoCellProblem, outputShape } from '../harness/problem.js';
-import type { CopyProblem, DwConvProblem, NeoCellProblem } from '../harness/types.js';
+import { copyProblem, DTYPES, dwconvProblem, neoCellProblem, outputShape } from '../harness/problem.js';
+import type { CopyProblem, Dtype, DwConvProblem, NeoCellProblem } from '../harness/types.js';
 
 export interface BenchCase {
   /** Layer name(s) in the network, or a sweep label. */
@@ -30,6 +30,8 @@ export interface SuiteOptions {
   batch?: number;
   /** Depthwise kernel size of the baseline (default 7). */
   dwK?: number;
+  /** Element type of every problem (default float32). */
+  dtype?: Dtype;
 }
 
 export function benchCase(name: string, occurrences: number, neocell: NeoCellProblem, dwK = 7): BenchCase {
@@ -98,6 +100,19 @@ export const DEFAULT_SUITE = 'neonext-t-stages';
 
 /** Resolves a suite name: neonext-<model>[@<resolution>][-stages], smoke, sweep-*, or a .json/.yaml file. */
 export function resolveSuite(name: string, opts: SuiteOptions = {}): Suite {
+  const suite = namedSuite(name, opts);
+  const dtype = opts.dtype ?? 'float32';
+  if (!DTYPES.includes(dtype)) throw new InputError('dtype', dtype, DTYPES.join(', '));
+  if (dtype === 'float32') return suite;
+  return {
+    ...suite,
+    name: `${suite.name}-${dtype}`,
+    description: `${suite.description}, ${dtype}`,
+    cases: suite.cases.map((c) => ({ ...c, neocell: { ...c.neocell, dtype }, dwconv: { ...c.dwconv, dtype }, copy: { ...c.copy, dtype } })),
+  };
+}
+
+function namedSuite(name: string, opts: SuiteOptions): Suite {
   if (name === 'smoke') return smokeSuite(opts);
   if ((SWEEPS as readonly string[]).includes(name)) return sweepSuite(name.slice('sweep-'.length) as 'block', opts);
   if (isSuiteFile(name)) return loadSuiteFile(name, opts);

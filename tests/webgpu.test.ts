@@ -84,6 +84,34 @@ describe(`WebGPU (${session.device.description})`, () => {
     assert.match(chunks(odd, { ...small.device, limits: { ...small.device.limits, maxStorageBufferBindingSize: 1000 } }, [105, 105], 3) as string, /minStorageBufferOffsetAlignment/);
   });
 
+  it('float16: x and y in f16 (host conversion, f16 copy verified); the fused shared tile runs it where the adapter has shader-f16, and is rejected naming the feature where not; float32-only variants say so', async () => {
+    const p = neoCellProblem({ N: 2, C: 8, H: 8, W: 16, spec: '4+7', shift: 1, dtype: 'float16' });
+    const data = makeProblemData(p, 7);
+    const { copyProblem } = await import('../harness/problem.js');
+    for (const q of [copyProblem({ N: 2, C: 8, H: 8, W: 16, dtype: 'float16' }), copyProblem({ N: 1, C: 3, H: 5, W: 2, dtype: 'float16' })]) {
+      const r = await evaluateCandidate(session, byName('copy-wgsl'), q, { wg: 64 }, makeProblemData(q, 1), { verifyOnly: true });
+      assert.equal(r.state, 'verified', r.error);
+      assert.ok(r.max_rel_err! > 0 && r.max_rel_err! < 2 ** -10, `f16 rounding of the input shows: ${r.max_rel_err}`);
+    }
+    const hasF16 = session.device.features.includes('shader-f16');
+    for (const name of ['fused-wgsl', 'winograd-wgsl']) {
+      for (const vec of [1, 4]) {
+        const r = await evaluateCandidate(session, byName(name), p, { tile: 'shared', wg: 64, wgy: 4, vec }, data, { verifyOnly: true });
+        if (hasF16) assert.equal(r.state, 'verified', r.error);
+        else assert.match(`${r.state}: ${r.error}`, /^rejected: float16 needs the adapter feature shader-f16/);
+      }
+      const column = await evaluateCandidate(session, byName(name), p, { tile: 'column', wg: 64, wgy: 1, vec: 1 }, data, { verifyOnly: true });
+      assert.match(`${column.state}: ${column.error}`, /^rejected: dtype float16 runs with tile shared only/);
+    }
+    const sparse = await evaluateCandidate(session, byName('sparse-wgsl'), p, { order: 'AB', wg: 64 }, data, { verifyOnly: true });
+    assert.match(`${sparse.state}: ${sparse.error}`, /^rejected: sparse-wgsl computes float32; the problem is float16/);
+    const { fusedSharedWgsl } = await import('../kernels/webgpu/fused-shared.js');
+    const wgsl = fusedSharedWgsl(p, 64, 4, 4, 'direct').wgsl;
+    assert.ok(wgsl.startsWith('enable f16;'));
+    assert.match(wgsl, /var<storage, read> x: array<vec4<f16>>;/);
+    assert.match(wgsl, /= vec4<f16>\(acc\);/);
+  });
+
   it('dwconv-wgsl and copy-wgsl verified (interior and zero-padded border)', async () => {
     for (const [K, H, W] of [
       [7, 14, 14],
@@ -158,6 +186,10 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
     );
     const d = dwconvProblem({ N: 1, C: 3, H: 9, W: 9, K: 7 });
     assert.equal((await evaluateCandidate(browser, v('dwconv-wgsl'), d, { wg: 32 }, makeProblemData(d, 1), { verifyOnly: true })).state, 'verified');
+    const { copyProblem } = await import('../harness/problem.js');
+    const half = copyProblem({ N: 2, C: 4, H: 6, W: 6, dtype: 'float16' });
+    const hc = await evaluateCandidate(browser, v('copy-wgsl'), half, { wg: 64 }, makeProblemData(half, 2), { verifyOnly: true });
+    assert.equal(hc.state, 'verified', `float16 copy in the page: ${hc.error}`);
     const p = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '4' });
     const t = await evaluateCandidate(browser, v('fused-wgsl'), p, { tile: 'block', wg: 32, wgy: 1, vec: 1 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
     assert.equal(t.state, 'verified', t.error);
@@ -177,6 +209,29 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
   it('a WGSL compile error in the page fails the candidate with the message', async () => {
     const host = browser as unknown as { createKernel: (s: object) => Promise<unknown> };
     await assert.rejects(host.createKernel({ name: 'broken', wgsl: '@compute @workgroup_size(1) fn main() { let a: f32 = nope; }', dispatch: [1, 1, 1], outputElements: 4, inputs: () => [] }), /broken: shader: .*nope/s);
+  });
+});
+
+describe('float16 conversion on the host (x up, y back)', () => {
+  it('every finite half round-trips exactly; float32 rounds to nearest even, overflows to infinity, keeps subnormals and NaN', async () => {
+    const { fromF16Bits, toF16Bits } = await import('../kernels/webgpu/instance.js');
+    const all = Uint16Array.from({ length: 65536 }, (_, i) => i).filter((h) => (h & 0x7c00) !== 0x7c00 || (h & 0x3ff) === 0);
+    assert.deepEqual(toF16Bits(fromF16Bits(all)), all);
+    const cases: [number, number][] = [
+      [1, 0x3c00],
+      [1 + 2 ** -11, 0x3c00], // tie: to even (down)
+      [1 + 3 * 2 ** -11, 0x3c02], // tie: to even (up)
+      [1 + 2 ** -11 + 2 ** -20, 0x3c01], // above the tie: up
+      [65504, 0x7bff],
+      [65520, 0x7c00], // rounds past the largest half: infinity
+      [-1e9, 0xfc00],
+      [2 ** -24, 0x0001], // smallest subnormal
+      [2 ** -25, 0x0000], // tie with zero: to even
+      [3 * 2 ** -26, 0x0001],
+      [-0, 0x8000],
+    ];
+    assert.deepEqual([...toF16Bits(Float32Array.from(cases.map(([f]) => f)))], cases.map(([, h]) => h));
+    assert.ok(Number.isNaN(fromF16Bits(toF16Bits(Float32Array.of(NaN)))[0]));
   });
 });
 

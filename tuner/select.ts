@@ -4,7 +4,7 @@
  * device and backend whose configuration is valid for this problem, flagged untuned; with nothing
  * tuned, the backend's first variant with its defaults (its built-in cost model), also flagged.
  */
-import { checkDomain } from '../harness/params.js';
+import { whyNot } from '../harness/params.js';
 import { problemRecord, type ProblemRecord } from '../harness/problem.js';
 import type { DeviceInfo, KernelVariant, Params, Problem } from '../harness/types.js';
 import { deviceFingerprint, entryKey, type TuningDb } from './db.js';
@@ -42,7 +42,7 @@ export function select(db: TuningDb, problem: Problem, device: DeviceInfo, varia
     const v = variants.find((x) => x.name === e.winner!.config.variant);
     if (!v) continue;
     const params = e.winner!.config.params;
-    if (checkDomain(v.params(problem, device), params) ?? v.check?.(problem, params, device)) continue;
+    if (whyNot(v, problem, params, device)) continue;
     return { variant: v.name, params, tuned: false, basis: k, distance: d, basis_median_ms: e.winner!.median_ms };
   }
   const v = variants.find((x) => x.op === problem.op && (x.role === 'neocell' || problem.op !== 'neocell'));

@@ -5,7 +5,7 @@
  * sizes…) are pruned here, with their reason, before anything is generated or run.
  */
 import { enumerateParams } from '../harness/bench.js';
-import { checkDomain, paramsText } from '../harness/params.js';
+import { paramsText, whyNot } from '../harness/params.js';
 import type { BackendSession, KernelVariant, Params, ParamValue, Problem } from '../harness/types.js';
 
 export interface Config {
@@ -42,7 +42,7 @@ export function buildSpace(problem: Problem, variants: readonly KernelVariant[],
     used.push(v);
     for (const params of enumerateParams(decls)) {
       const config = { variant: v.name, params };
-      const reason = checkDomain(decls, params) ?? v.check?.(problem, params, session.device);
+      const reason = whyNot(v, problem, params, session.device);
       if (reason) pruned.push({ config, reason });
       else configs.push(config);
     }

@@ -25,8 +25,9 @@ window.ntInit = async () => {
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null');
   const timestamps = adapter.features.has('timestamp-query');
+  const wanted = ['timestamp-query', 'shader-f16'].filter((f) => adapter.features.has(f));
   const limits = Object.fromEntries(LIMIT_NAMES.map((k) => [k, Number(adapter.limits[k])]));
-  const device = await adapter.requestDevice({ requiredFeatures: timestamps ? ['timestamp-query'] : [], requiredLimits: limits });
+  const device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits: limits });
   ctx = { device, timestamps };
   device.lost.then((i) => { if (i.reason !== 'destroyed') ctx.lost = i.reason + ': ' + i.message; });
   const info = adapter.info || {};
@@ -62,7 +63,7 @@ export async function openBrowserGpuSession(): Promise<GpuHostSession> {
       backend: 'webgpu-browser',
       device,
       async createKernel(spec) {
-        const id = await createInPage(page, { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements, passes: spec.passes, scratchElements: spec.scratchElements, inputCount: spec.inputCount, chunks: spec.chunks });
+        const id = await createInPage(page, { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements, passes: spec.passes, scratchElements: spec.scratchElements, inputCount: spec.inputCount, chunks: spec.chunks, io: spec.io });
         return new PageKernel(page, id, spec.wgsl, spec.executed, spec.inputs, 'Chromium');
       },
       close: () => b.close(),

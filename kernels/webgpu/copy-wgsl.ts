@@ -1,4 +1,5 @@
 /** Copy (WGSL, one vec4 per invocation where the size allows): the bandwidth ceiling of the device, for ratios. */
+import { elementBytes } from '../../harness/problem.js';
 import type { KernelVariant } from '../../harness/types.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
 import { bindings, checkImageChunks, chunkOf } from './wgsl.js';
@@ -10,17 +11,25 @@ export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant
   role: 'ceiling',
   params: (_p, device) => [{ name: 'wg', values: workgroupSizes(device), doc: 'workgroup size' }],
   defaults: (_p, device) => ({ wg: Math.min(256, Math.max(...workgroupSizes(device))) }),
-  check: (problem, _params, device) => checkImageChunks(problem, device, [problem.C * problem.H * problem.W], 0),
+  // float16: the same bytes moved as 32-bit words (two halves each); no shader-f16 needed.
+  dtypes: ['float32', 'float16'],
+  check: (problem, _params, device) =>
+    problem.dtype === 'float16' && (problem.C * problem.H * problem.W) % 2 !== 0
+      ? `float16 copy moves pairs of halves: C·H·W = ${problem.C * problem.H * problem.W} must be even`
+      : checkImageChunks(problem, device, [problem.C * problem.H * problem.W], 0, elementBytes(problem.dtype)),
   async create(problem, params, session) {
-    const { chunk, count } = chunkOf(problem, session.device, [problem.C * problem.H * problem.W], 0);
+    const half = problem.dtype === 'float16';
+    const { chunk, count } = chunkOf(problem, session.device, [problem.C * problem.H * problem.W], 0, elementBytes(problem.dtype));
     const n = chunk.N * chunk.C * chunk.H * chunk.W;
+    const words = half ? n / 2 : n;
     const wg = Number(params.wg);
     // vec4 loads/stores when the element count allows (full bandwidth needs vectorised access).
-    const vec = n % 4 === 0;
-    const items = vec ? n / 4 : n;
-    const t = vec ? 'vec4<f32>' : 'f32';
+    const vec = words % 4 === 0;
+    const items = vec ? words / 4 : words;
+    const scalar = half ? 'u32' : 'f32';
+    const t = vec ? `vec4<${scalar}>` : scalar;
     const perRow = 65535 * wg;
-    const wgsl = `// neotune copy-wgsl ${vec ? 'vec4' : 'scalar'}
+    const wgsl = `// neotune copy-wgsl ${vec ? 'vec4' : 'scalar'} ${problem.dtype}
 ${bindings([], undefined, t)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -34,6 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       wgsl,
       dispatch: [Math.min(groups, 65535), Math.ceil(groups / 65535), 1],
       chunks: count,
+      io: half ? 'f16' : 'f32',
       inputCount: 0,
       outputElements: n * count,
       inputs: () => [],

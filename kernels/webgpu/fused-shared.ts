@@ -28,6 +28,7 @@ export function segmentBands(s: Segment, H_out: number): { tMin: number; bands: 
 
 /** Why `vec` / the workgroup memory rule a problem out for the shared tile, or undefined. */
 export function checkSharedTile(p: NeoCellProblem, wg: number, wgy: number, vec: number, device: DeviceInfo): string | undefined {
+  if (p.dtype === 'float16' && !device.features.includes('shader-f16')) return `float16 needs the adapter feature shader-f16, which this adapter (${device.description}) does not offer`;
   const segs = cellSegments(p.cell);
   const { W_out } = segmentOutput(segs[0]!, p.H, p.W);
   if (wg % wgy !== 0 || wg / wgy < 1) return `wgy ${wgy} must divide wg ${wg}`;
@@ -51,6 +52,12 @@ export function fusedSharedWgsl(p: NeoCellProblem, wg: number, wgy: number, vec:
   const items = N * C * maxBands;
   const groups = Math.ceil(items / wgy);
   const T = vec === 4 ? 'vec4<f32>' : 'f32';
+  // float16 problems: x and y stored as f16 (half the traffic), converted on load and store;
+  // the arithmetic and workgroup memory stay f32.
+  const half = p.dtype === 'float16';
+  const io = `${vec === 4 ? 'vec4<' : ''}${half ? 'f16' : 'f32'}${vec === 4 ? '>' : ''}`;
+  const load32 = (e: string) => (half ? `${T}(${e})` : e);
+  const store = (e: string) => (half ? `${io}(${e})` : e);
   const lanes = [...Array(vec).keys()];
 
   const load = (s: Segment) => {
@@ -59,7 +66,7 @@ export function fusedSharedWgsl(p: NeoCellProblem, wg: number, wgy: number, vec:
     const span = (s.a.in * W) / vec;
     // Element index of the sweep's i-th load, in i32: r0 is negative for the band before a shifted
     // first block, whose rows outside the image are zeros and never read.
-    const read = vec === 4 ? `x[u32(e0 + i32(i * 4u)) / 4u]` : `x[u32(e0 + i32(i))]`;
+    const read = load32(vec === 4 ? `x[u32(e0 + i32(i * 4u)) / 4u]` : `x[u32(e0 + i32(i))]`);
     const put =
       vec === 4
         ? `let v = ${read};
@@ -106,7 +113,7 @@ export function fusedSharedWgsl(p: NeoCellProblem, wg: number, wgy: number, vec:
         }`,
       )
       .join('\n        ');
-    const out = (value: string) => (vec === 4 ? `y[(yb + u32(r * ${W_out})) / 4u + g] = ${value};` : `y[yb + u32(r * ${W_out}) + g] = ${value};`);
+    const out = (value: string) => (vec === 4 ? `y[(yb + u32(r * ${W_out})) / 4u + g] = ${store(value)};` : `y[yb + u32(r * ${W_out}) + g] = ${store(value)};`);
     const combineCode =
       combine === 'winograd'
         ? `var eta = ${T}(0.0);
@@ -140,8 +147,7 @@ export function fusedSharedWgsl(p: NeoCellProblem, wg: number, wgy: number, vec:
     }`;
   };
 
-  const io = vec === 4 ? 'vec4<f32>' : 'f32';
-  const wgsl = `// neotune fused-wgsl tile=shared wg=${wgx}x${wgy} vec=${vec} combine=${combine}: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
+  const wgsl = `${half ? 'enable f16;\n' : ''}// neotune fused-wgsl tile=shared wg=${wgx}x${wgy} vec=${vec} combine=${combine} ${p.dtype}: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
 ${bindings(combine === 'winograd' ? ['a', 'b', 'xi'] : ['a', 'b'], undefined, 'f32', io)}
 var<workgroup> xs: array<f32, ${wgy * tile}>;
 

@@ -6,6 +6,7 @@
  * channel segment (group × shift sub-group) is a branch with its sizes and offsets as constants.
  */
 import { cellOutputShape } from '../../core/spec.js';
+import { elementBytes } from '../../harness/problem.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, segmentOutput } from '../cpu/codegen.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
@@ -248,15 +249,18 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
       { name: 'vec', values: p.W % 4 === 0 && W_out % 4 === 0 ? [1, 4] : [1], doc: 'tile shared: output columns per invocation; 4 uses vec4 loads and stores (W and W_out divisible by 4)' },
     ];
   },
-  defaults: (_p, device) => ({ tile: 'column', wg: Math.min(64, Math.max(...workgroupSizes(device))), wgy: 1, vec: 1 }),
+  defaults: (p, device) => ({ tile: p.dtype === 'float16' ? 'shared' : 'column', wg: Math.min(64, Math.max(...workgroupSizes(device))), wgy: 1, vec: 1 }),
+  // float16: tile shared only, on adapters with shader-f16 (x and y in f16, f32 arithmetic).
+  dtypes: ['float32', 'float16'],
   check(problem, params, device) {
     const p = problem as NeoCellProblem;
     if (params.tile !== 'shared' && (params.wgy !== 1 || params.vec !== 1)) return `wgy and vec apply to tile shared only (tile ${params.tile} takes wgy 1, vec 1)`;
-    return checkImageChunks(p, device, planes(p), params.tile === 'shared' ? 0 : p.C) ?? (params.tile === 'shared' ? checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device) : undefined);
+    if (params.tile !== 'shared' && p.dtype !== 'float32') return `dtype ${p.dtype} runs with tile shared only (tile ${params.tile} computes float32)`;
+    return checkImageChunks(p, device, planes(p), params.tile === 'shared' ? 0 : p.C, elementBytes(p.dtype)) ?? (params.tile === 'shared' ? checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device) : undefined);
   },
   async create(problem, params, session) {
     const whole = problem as NeoCellProblem;
-    const { chunk: p, count } = chunkOf(whole, session.device, planes(whole), params.tile === 'shared' ? 0 : whole.C);
+    const { chunk: p, count } = chunkOf(whole, session.device, planes(whole), params.tile === 'shared' ? 0 : whole.C, elementBytes(whole.dtype));
     const wg = Number(params.wg);
     const counts = fusedWgsl(p, wg, combine);
     const g =
@@ -271,6 +275,7 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
       wgsl: g.wgsl,
       dispatch: g.dispatch,
       chunks: count,
+      io: whole.dtype === 'float16' ? 'f16' : 'f32',
       inputCount: combine === 'winograd' ? 3 : 2,
       outputElements: g.outputElements * count,
       inputs: (data) => [concatenated(data.cellWeights!.a), concatenated(data.cellWeights!.b), ...(combine === 'winograd' ? [winogradXi(p, data.cellWeights!.a)] : [])],

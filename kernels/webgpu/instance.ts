@@ -27,6 +27,66 @@ interface GpuKernelSpecBase {
    * offset. Splits problems over maxStorageBufferBindingSize (and the z dispatch limit).
    */
   readonly chunks?: number;
+  /**
+   * Element type of x and y in memory: f16 halves the traffic (`shader-f16`); the host converts
+   * on upload and read-back (round to nearest even), the weights and the scratch stay f32.
+   */
+  readonly io?: 'f32' | 'f16';
+}
+
+/** float32 → IEEE binary16 bits, round to nearest even (overflow to ±inf, subnormals kept). */
+export function toF16Bits(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i]!;
+    const sign = (x >>> 16) & 0x8000;
+    const exp = (x >>> 23) & 0xff;
+    let mant = x & 0x7fffff;
+    const e = exp - 112; // rebias 127 → 15
+    let h: number;
+    if (exp === 0xff) h = 0x7c00 | (mant ? 0x200 : 0);
+    else if (e >= 0x1f) h = 0x7c00;
+    else if (e <= 0) {
+      // Subnormal half: the full 24-bit significand shifted into units of 2^-24.
+      if (e < -10) h = 0;
+      else {
+        mant |= 0x800000;
+        const shift = 14 - e;
+        h = mant >>> shift;
+        const rest = mant & ((1 << shift) - 1);
+        const halfway = 1 << (shift - 1);
+        if (rest > halfway || (rest === halfway && h & 1)) h++;
+      }
+    } else {
+      h = (e << 10) | (mant >>> 13);
+      const rest = mant & 0x1fff;
+      if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // a carry into the exponent is the correct rounding
+    }
+    out[i] = sign | h;
+  }
+  return out;
+}
+
+/** writeBuffer moves multiples of 4 bytes: an odd count of f16 values gets one padding value. */
+function evenBytes(data: Float32Array | Uint16Array): Float32Array | Uint16Array {
+  if (data.byteLength % 4 === 0) return data;
+  const padded = new Uint16Array(data.length + 1);
+  padded.set(data);
+  return padded;
+}
+
+/** IEEE binary16 bits → float32 (exact). */
+export function fromF16Bits(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i]!;
+    const sign = h & 0x8000 ? -1 : 1;
+    const e = (h >>> 10) & 0x1f;
+    const m = h & 0x3ff;
+    out[i] = e === 0 ? sign * m * 2 ** -24 : e === 31 ? (m ? NaN : sign * Infinity) : sign * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return out;
 }
 
 /**
@@ -118,10 +178,16 @@ export class GpuKernel implements KernelInstance {
     return k;
   }
 
-  private storage(data: Float32Array | number, label: string): GPUBuffer {
-    const size = Math.max(16, Math.ceil(((typeof data === 'number' ? data : data.length) * 4) / 16) * 16);
+  /** Bytes per element of x and y. */
+  private get ioBytes(): number {
+    return this.spec.io === 'f16' ? 2 : 4;
+  }
+
+  /** A storage buffer holding `data`, or `data` zero bytes. */
+  private storage(data: Float32Array | Uint16Array | number, label: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil((typeof data === 'number' ? data : data.byteLength) / 16) * 16);
     const b = this.ctx.device.createBuffer({ size, usage: STORAGE | COPY_DST | COPY_SRC, label });
-    if (typeof data !== 'number') this.ctx.device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
+    if (typeof data !== 'number') this.ctx.device.queue.writeBuffer(b, 0, evenBytes(data) as Float32Array<ArrayBuffer>);
     this.buffers.push(b);
     return b;
   }
@@ -131,28 +197,29 @@ export class GpuKernel implements KernelInstance {
     const chunks = this.spec.chunks ?? 1;
     const perChunk = [data.x.length, this.spec.outputElements, this.spec.scratchElements ?? 0].map((n) => n / chunks);
     if (perChunk.some((n) => !Number.isInteger(n))) throw new Error(`${this.spec.name}: buffers of ${perChunk.map((n) => n * chunks).join(', ')} elements do not split into ${chunks} equal chunks`);
-    const biggest = Math.max(...perChunk) * 4;
+    const bytes = [perChunk[0]! * this.ioBytes, perChunk[1]! * this.ioBytes, perChunk[2]! * 4];
+    const biggest = Math.max(...bytes);
     if (biggest > limit) throw new Error(`${this.spec.name}: a ${biggest}-byte buffer exceeds maxStorageBufferBindingSize ${limit} of this device`);
     await checked(this.ctx, `${this.spec.name}: buffers`, () => {
-      const x = this.storage(data.x, 'x');
-      this.y = this.storage(this.spec.outputElements, 'y');
+      const x = this.storage(this.spec.io === 'f16' ? toF16Bits(data.x) : data.x, 'x');
+      this.y = this.storage(this.spec.outputElements * this.ioBytes, 'y');
       const extra = this.spec.inputs(data).map((a, i) => this.storage(a, `w${i}`));
       if (extra.length !== (this.spec.inputCount ?? 0)) throw new Error(`${this.spec.name}: ${extra.length} input buffers, the layout has ${this.spec.inputCount ?? 0}`);
-      const scratch = this.spec.scratchElements ? this.storage(this.spec.scratchElements, 'scratch') : undefined;
+      const scratch = this.spec.scratchElements ? this.storage(this.spec.scratchElements * 4, 'scratch') : undefined;
       // Per chunk: x, y and the scratch at the chunk's byte offset; the weights whole.
-      const part = (buffer: GPUBuffer, elements: number, i: number): GPUBufferBinding =>
-        chunks === 1 ? { buffer } : { buffer, offset: i * elements * 4, size: elements * 4 };
+      const part = (buffer: GPUBuffer, chunkBytes: number, i: number): GPUBufferBinding => (chunks === 1 ? { buffer } : { buffer, offset: i * chunkBytes, size: chunkBytes });
       this.bindGroups = Array.from({ length: chunks }, (_, i) =>
         this.ctx.device.createBindGroup({
           layout: this.layout!,
-          entries: [part(x, perChunk[0]!, i), part(this.y!, perChunk[1]!, i), ...extra.map((buffer) => ({ buffer })), ...(scratch ? [part(scratch, perChunk[2]!, i)] : [])].map((resource, binding) => ({ binding, resource })),
+          entries: [part(x, bytes[0]!, i), part(this.y!, bytes[1]!, i), ...extra.map((buffer) => ({ buffer })), ...(scratch ? [part(scratch, bytes[2]!, i)] : [])].map((resource, binding) => ({ binding, resource })),
         }),
       );
     });
   }
 
   async poisonOutput(): Promise<void> {
-    this.ctx.device.queue.writeBuffer(this.y!, 0, new Float32Array(this.spec.outputElements).fill(NaN));
+    const nan = this.spec.io === 'f16' ? new Uint16Array(this.spec.outputElements).fill(0x7e00) : new Float32Array(this.spec.outputElements).fill(NaN);
+    this.ctx.device.queue.writeBuffer(this.y!, 0, evenBytes(nan) as Float32Array<ArrayBuffer>);
   }
 
   private encode(times: number, timestamps?: GPUQuerySet): GPUCommandBuffer {
@@ -181,13 +248,14 @@ export class GpuKernel implements KernelInstance {
   }
 
   async readOutput(): Promise<Float32Array> {
-    const bytes = this.spec.outputElements * 4;
-    const staging = this.ctx.device.createBuffer({ size: Math.ceil(bytes / 16) * 16, usage: MAP_READ | COPY_DST });
+    const bytes = this.spec.outputElements * this.ioBytes;
+    const staging = this.ctx.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: MAP_READ | COPY_DST });
     const enc = this.ctx.device.createCommandEncoder();
     enc.copyBufferToBuffer(this.y!, 0, staging, 0, staging.size);
     this.ctx.device.queue.submit([enc.finish()]);
     await staging.mapAsync(1 /* GPUMapMode.READ */);
-    const out = new Float32Array(staging.getMappedRange().slice(0, bytes));
+    const raw = staging.getMappedRange().slice(0, bytes);
+    const out = this.spec.io === 'f16' ? fromF16Bits(new Uint16Array(raw)) : new Float32Array(raw);
     staging.unmap();
     staging.destroy();
     return out;

@@ -23,7 +23,7 @@ export async function openWebGpuSession(): Promise<WebGpuSession> {
   const { gpu: instance, adapter, facts } = await requestNodeAdapter();
   const timestamps = adapter.features.has('timestamp-query');
   const device = await adapter.requestDevice({
-    requiredFeatures: timestamps ? ['timestamp-query'] : [],
+    requiredFeatures: (['timestamp-query', 'shader-f16'] as const).filter((f) => adapter.features.has(f)),
     // The device gets the adapter's limits, not the defaults: the parameter spaces are built from
     // the adapter's (facts.limits), and a kernel within them must not fail on a default limit.
     requiredLimits: facts.limits,

@@ -31,32 +31,32 @@ export interface ImageChunks {
  * along z, `zPerImage`·images within maxComputeWorkgroupsPerDimension. A reason naming the limit
  * when no chunk fits (one image over the binding limit, or no aligned chunk).
  */
-export function imageChunks(p: Problem, device: DeviceInfo, perImage: readonly number[], zPerImage: number): ImageChunks | string {
+export function imageChunks(p: Problem, device: DeviceInfo, perImage: readonly number[], zPerImage: number, elementBytes = 4): ImageChunks | string {
   const binding = device.limits.maxStorageBufferBindingSize ?? 134217728;
   const buffer = device.limits.maxBufferSize ?? 268435456;
   const align = device.limits.minStorageBufferOffsetAlignment ?? 256;
   const zMost = device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-  const largest = Math.max(...perImage) * 4;
+  const largest = Math.max(...perImage) * elementBytes;
   if (largest * p.N > buffer) return `a ${largest * p.N}-byte buffer exceeds maxBufferSize ${buffer} of this device`;
   if (largest > binding) return `one image needs a ${largest}-byte buffer, over maxStorageBufferBindingSize ${binding} of this device`;
   if (zPerImage > zMost) return `C = ${zPerImage} workgroups along z exceed maxComputeWorkgroupsPerDimension ${zMost} of this device`;
   for (let m = p.N; m >= 1; m--) {
     if (p.N % m !== 0 || m * largest > binding || m * zPerImage > zMost) continue;
-    if (m < p.N && perImage.some((e) => (e * m * 4) % align !== 0)) continue;
+    if (m < p.N && perImage.some((e) => (e * m * elementBytes) % align !== 0)) continue;
     return { images: m, count: p.N / m };
   }
   return `N = ${p.N} images exceed maxStorageBufferBindingSize ${binding} (or ${zMost} workgroups along z) and no chunk of whole images has its offsets on minStorageBufferOffsetAlignment ${align}`;
 }
 
 /** `imageChunks` as a constraint: the reason, or undefined when the problem runs (split or not). */
-export function checkImageChunks(p: Problem, device: DeviceInfo, perImage: readonly number[], zPerImage: number): string | undefined {
-  const c = imageChunks(p, device, perImage, zPerImage);
+export function checkImageChunks(p: Problem, device: DeviceInfo, perImage: readonly number[], zPerImage: number, elementBytes = 4): string | undefined {
+  const c = imageChunks(p, device, perImage, zPerImage, elementBytes);
   return typeof c === 'string' ? c : undefined;
 }
 
 /** The problem of one chunk (the kernel is generated for it and dispatched `count` times). */
-export function chunkOf<P extends Problem>(p: P, device: DeviceInfo, perImage: readonly number[], zPerImage: number): { chunk: P; count: number } {
-  const c = imageChunks(p, device, perImage, zPerImage);
+export function chunkOf<P extends Problem>(p: P, device: DeviceInfo, perImage: readonly number[], zPerImage: number, elementBytes = 4): { chunk: P; count: number } {
+  const c = imageChunks(p, device, perImage, zPerImage, elementBytes);
   if (typeof c === 'string') throw new Error(c);
   return { chunk: { ...p, N: c.images }, count: c.count };
 }

@@ -7,6 +7,8 @@ import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord, wr
 import { dwconvNames, summarize, type SummaryRow, summarizeVariants } from '../../harness/summary.js';
 import type { CeilingRecord, Params } from '../../harness/types.js';
 import { BACKEND_NAMES, BACKENDS, backendEntry } from '../../kernels/registry.js';
+import { DTYPES } from '../../harness/problem.js';
+import type { Dtype } from '../../harness/types.js';
 import { DEFAULT_SUITE, resolveSuite, type Suite, SUITE_NAMES } from '../../suites/suite.js';
 import { EXIT, UnavailableError, action, fmt, formatTable, parseIntOption, progressBar } from '../cli-util.js';
 
@@ -14,6 +16,7 @@ export interface CommonBenchFlags {
   backend: string;
   suite: string;
   batch: number;
+  dtype: string;
   kernels?: string;
   params?: string;
   time: number;
@@ -82,6 +85,7 @@ export function addCommonBenchOptions(cmd: Command, defaults: { suite: string })
     .option('-b, --backend <list>', `backends, comma-separated: auto or ${BACKEND_NAMES.join(', ')}`, 'auto')
     .option('-s, --suite <name>', `suite: ${SUITE_NAMES.join(', ')} (neonext-<model>[@<res>][-stages])`, defaults.suite)
     .option('-n, --batch <n>', 'batch size N', parseIntOption('batch'), 1)
+    .option('--dtype <type>', `element type of every problem: ${DTYPES.join(', ')} (kernels that do not compute it are recorded as rejected, with the reason)`, 'float32')
     .option('-k, --kernels <list>', 'only these kernel names (comma-separated)')
     .option('-p, --params <spec>', 'pin parameter values for every kernel that has them: key=value,… or JSON (bypasses defaults and tuning)')
     .option('-t, --time <ms>', 'measurement time per candidate, ms', parseIntOption('time', 'a positive number of milliseconds'), 300)
@@ -94,7 +98,7 @@ export function addCommonBenchOptions(cmd: Command, defaults: { suite: string })
  */
 export async function benchRun(flags: CommonBenchFlags, extra: Partial<BenchOptions>, label: string, prepare?: (suite: Suite, runs: BackendRun[]) => Promise<Partial<BenchOptions>>) {
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  const suite = resolveSuite(flags.suite, { batch: flags.batch });
+  const suite = resolveSuite(flags.suite, { batch: flags.batch, dtype: flags.dtype as Dtype });
   const pin = parsePin(flags.params);
   const runs = await openBackends(flags.backend, log, { tuning: prepare !== undefined });
   if (runs.length === 0) throw new UnavailableError('no backend with kernels is available on this machine');

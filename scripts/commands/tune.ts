@@ -10,6 +10,8 @@ import { writeFileAtomic } from '../../core/files.js';
 import { neoCellProblem, problemKey } from '../../harness/problem.js';
 import type { Problem } from '../../harness/types.js';
 import { backendEntry } from '../../kernels/registry.js';
+import { DTYPES } from '../../harness/problem.js';
+import type { Dtype } from '../../harness/types.js';
 import { resolveSuite } from '../../suites/suite.js';
 import { DbError, deviceFingerprint, mergeDbs, openDb, saveDb, type TuningDb } from '../../tuner/db.js';
 import { dispatchModule } from '../../tuner/dispatch.js';
@@ -81,6 +83,7 @@ interface TuneFlags {
   backend: string;
   suite: string;
   batch: number;
+  dtype: string;
   strategy: string;
   budget?: number;
   timeBudget?: number;
@@ -97,6 +100,7 @@ export function registerTune(program: Command): void {
     .option('-b, --backend <list>', 'backends, comma-separated, or auto', 'auto')
     .option('-s, --suite <name>', 'suite (as for bench)', 'neonext-t')
     .option('-n, --batch <n>', 'batch size N', parseIntOption('batch'), 1)
+    .option('--dtype <type>', `element type: ${DTYPES.join(', ')}`, 'float32')
     .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'tpe')
     .option('--budget <n>', 'new evaluations per problem at most (default: the whole space for exhaustive, a quarter of it otherwise)', parseIntOption('budget'))
     .option('--time-budget <s>', 'seconds per problem at most', parseIntOption('time-budget', 'a positive number of seconds'))
@@ -107,7 +111,7 @@ export function registerTune(program: Command): void {
     .action(
       action(async (o: TuneFlags) => {
         const strategy = strategyByName(o.strategy);
-        const suite = resolveSuite(o.suite, { batch: o.batch });
+        const suite = resolveSuite(o.suite, { batch: o.batch, dtype: o.dtype as Dtype });
         const dbPath = resolve(o.db);
         const db = loadDb(dbPath);
         const runs = await openBackends(o.backend, (s) => process.stderr.write(`${s}\n`), { tuning: true });
