@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs on the device tool's GPU machine (or locally, to test everything up to the device call),
 # from the repository root with .gpu/ built by scripts/gpu-bundle.sh. Writes to $OUT:
-#   devices.json, webgpu-b64.json / webgpu-b1.json (neotune result files), torch-peers.json, and
-#   h200-neonext-t.json: the batch-64 WebGPU results with the PyTorch/cuDNN peers merged in.
+#   devices.json, webgpu-b64.json / webgpu-b1.json (neotune result files), webgpu-b64-f16.json
+#   (float16 at the first batch: the fused shared tile and the copy, where the adapter has
+#   shader-f16), torch-peers.json, and h200-neonext-t.json: the batch-64 WebGPU results with the
+#   PyTorch/cuDNN peers merged in.
 # Usage: OUT=dir bash scripts/gpu-device.sh [--time MS] [--suite NAME] [--batches "64 1"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:?set OUT to the output folder}
-time_ms=300
+time_ms=200
 suite=neonext-t-stages
 batches="64 1"
 while [ $# -gt 0 ]; do
@@ -38,8 +40,11 @@ for n in $batches; do
   neotune bench --backend webgpu --suite "$suite" --batch "$n" --all-params --time "$time_ms" --json "$OUT/webgpu-b$n.json" >"$OUT/webgpu-b$n.txt" 2>&1 || status=$?
   tail -n 40 "$OUT/webgpu-b$n.txt"
 done
+first=${batches%% *}
+neotune bench --backend webgpu --suite "$suite" --batch "$first" --dtype float16 --kernels fused-wgsl,winograd-wgsl,copy-wgsl --all-params --time "$time_ms" \
+  --json "$OUT/webgpu-b$first-f16.json" >"$OUT/webgpu-b$first-f16.txt" 2>&1 || true
+tail -n 12 "$OUT/webgpu-b$first-f16.txt"
 if command -v python3 >/dev/null && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-  first=${batches%% *}
   python3 scripts/peers/torch_peers.py --suite-from "$OUT/webgpu-b$first.json" --batches "$batches" --out "$OUT/torch-peers.json" \
     --merge-into "$OUT/webgpu-b$first.json" --merged "$OUT/h200-neonext-t.json"
 else
