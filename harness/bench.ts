@@ -61,10 +61,10 @@ export function candidateParams(v: KernelVariant, problem: Problem, session: Bac
     });
   if (!opts.allParams) return points;
   // Every *valid* point: combinations the variant's constraints rule out (a parameter that applies
-  // to one tile only, a device limit) are left out, unless none is valid: then they run, and are
-  // recorded as rejected with their reasons.
+  // to one tile only, a device limit) are left out, unless none is valid: then the defaults run
+  // alone, to be recorded as rejected with the reason.
   const valid = points.filter((p) => !whyNot(v, problem, p, session.device));
-  return valid.length ? valid : points;
+  return valid.length ? valid : [{ ...v.defaults(problem, session.device), ...pin }];
 }
 
 export interface BackendRun {
