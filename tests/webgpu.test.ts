@@ -8,6 +8,7 @@ import { dwconvProblem, makeProblemData, neoCellProblem } from '../harness/probl
 import { webgpuBackend } from '../kernels/webgpu/backend.js';
 import { GpuKernel } from '../kernels/webgpu/instance.js';
 import type { WebGpuSession } from '../kernels/webgpu/session.js';
+import type { KernelVariant } from '../harness/types.js';
 import { arbCellProblem } from './arbitraries.js';
 import { CELL_CASES } from './cases.js';
 
@@ -140,6 +141,33 @@ describe(`WebGPU (${session.device.description})`, () => {
     await assert.rejects(GpuKernel.create(session.gpu, { name: 'broken', wgsl: '@compute @workgroup_size(1) fn main() { let a: f32 = undefined_thing; }', dispatch: [1, 1, 1], outputElements: 4, inputs: () => [] }), /broken: shader: .*undefined_thing/s);
   });
 
+  it('fault injection in a run: a shader that does not compile and a problem over the limits are recorded with their messages, and the run goes on to verify the rest', async () => {
+    const { runSuite } = await import('../harness/bench.js');
+    const { benchCase } = await import('../suites/suite.js');
+    const { BACKENDS } = await import('../kernels/registry.js');
+    const broken: KernelVariant = {
+      ...byName('fused-wgsl'),
+      name: 'broken-wgsl',
+      params: () => [],
+      defaults: () => ({}),
+      check: undefined,
+      create: (_p, _params, s) => (s as WebGpuSession).createKernel({ name: 'broken-wgsl', wgsl: '@compute @workgroup_size(1) fn main() { let v: f32 = no_such_value; }', dispatch: [1, 1, 1], outputElements: 4, inputs: () => [] }),
+    };
+    const small = { ...session, device: { ...session.device, limits: { ...session.device.limits, maxStorageBufferBindingSize: 4096 } } };
+    const run = { entry: BACKENDS.find((e) => e.name === 'webgpu')!, backend: { ...webgpuBackend, variants: [broken, byName('fused-wgsl'), byName('sparse-wgsl')] }, session: small };
+    const suite = {
+      name: 'faults',
+      description: 'fault injection',
+      cases: [benchCase('fits', 1, neoCellProblem({ N: 2, C: 4, H: 8, W: 8, spec: '4' })), benchCase('one image over the binding limit', 1, neoCellProblem({ N: 1, C: 32, H: 8, W: 8, spec: '7' }))],
+    };
+    const records = await runSuite(suite, [run], { verifyOnly: true, kernels: ['broken-wgsl', 'fused-wgsl', 'sparse-wgsl'] });
+    const at = (c: string, k: string) => records.find((r) => r.case === c && r.kernel === k)!;
+    for (const c of ['fits', 'one image over the binding limit']) assert.match(`${at(c, 'broken-wgsl').state}: ${at(c, 'broken-wgsl').error}`, /^failed: broken-wgsl: shader: .*no_such_value/s);
+    assert.equal(at('fits', 'fused-wgsl').state, 'verified', at('fits', 'fused-wgsl').error);
+    assert.equal(at('fits', 'sparse-wgsl').state, 'verified', at('fits', 'sparse-wgsl').error);
+    for (const k of ['fused-wgsl', 'sparse-wgsl']) assert.match(`${at('one image over the binding limit', k).state}: ${at('one image over the binding limit', k).error}`, /^rejected: one image needs a 8192-byte buffer, over maxStorageBufferBindingSize 4096/);
+  });
+
   it('a buffer over maxStorageBufferBindingSize is refused with the limit named', async () => {
     const limit = session.gpu.device.limits.maxStorageBufferBindingSize;
     const k = await GpuKernel.create(session.gpu, { name: 'huge', wgsl: '@group(0) @binding(1) var<storage, read_write> y: array<f32>;\n@compute @workgroup_size(1) fn main() { y[0] = 1.0; }', dispatch: [1, 1, 1], outputElements: limit / 4 + 16, inputs: () => [] });
@@ -175,15 +203,21 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
       }
     });
   }
-  it('random problems, dwconv and copy verified; timing comes from the page', async () => {
-    await fc.assert(
-      fc.asyncProperty(arbCellProblem(), async ({ shape, groups, seed }) => {
-        const p = neoCellProblem({ ...shape, spec: groups });
-        const r = await evaluateCandidate(browser, v('fused-wgsl'), p, { tile: (['column', 'block', 'shared'] as const)[seed % 3]!, wg: 32, wgy: seed % 3 === 2 ? 4 : 1, vec: 1 }, makeProblemData(p, seed), { verifyOnly: true });
-        assert.equal(r.state, 'verified', r.error);
-      }),
-      { numRuns: 10, seed: 6 },
-    );
+  for (const variant of webgpuBrowserBackend.variants.filter((x) => x.op === 'neocell')) {
+    it(`${variant.name} on random problems in the page (a random valid parameter point each)`, async () => {
+      await fc.assert(
+        fc.asyncProperty(arbCellProblem(), fc.nat(), async ({ shape, groups, seed }, pick) => {
+          const p = neoCellProblem({ ...shape, spec: groups });
+          const all = candidateParams(variant, p, browser, { allParams: true });
+          const params = all[pick % all.length]!;
+          const r = await evaluateCandidate(browser, variant, p, params, makeProblemData(p, seed), { verifyOnly: true });
+          assert.equal(r.state, 'verified', `${JSON.stringify(params)}: ${r.error}`);
+        }),
+        { numRuns: 8, seed: 6 },
+      );
+    });
+  }
+  it('dwconv and copy verified; timing comes from the page', async () => {
     const d = dwconvProblem({ N: 1, C: 3, H: 9, W: 9, K: 7 });
     assert.equal((await evaluateCandidate(browser, v('dwconv-wgsl'), d, { wg: 32 }, makeProblemData(d, 1), { verifyOnly: true })).state, 'verified');
     const { copyProblem } = await import('../harness/problem.js');
