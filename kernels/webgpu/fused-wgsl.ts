@@ -97,12 +97,13 @@ export function fusedWgsl(
     return;
   }`;
   });
+  const entry = bandEntry(wg, W_out, `let j = gid.x;
+  if (j >= ${W_out}u) { return; }`, p, maxBands, H * W, H_out * W_out, branches.join(' else '));
   const wgsl = `// neotune fused-wgsl: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
 ${bindings(combine === 'winograd' ? ['a', 'b', 'xi'] : ['a', 'b'])}
 
-${bandEntry(wg, `let j = gid.x;
-  if (j >= ${W_out}u) { return; }`, C, H * W, H_out * W_out, branches.join(' else '))}`;
-  return { wgsl, dispatch: [Math.ceil(W_out / wg), maxBands, N * C], macs, multiplies, adds, outputElements: N * C * H_out * W_out };
+${entry.code}`;
+  return { wgsl, dispatch: entry.dispatch, macs, multiplies, adds, outputElements: N * C * H_out * W_out };
 }
 
 /**
@@ -190,26 +191,43 @@ export function fusedBlockWgsl(p: NeoCellProblem, wg: number, combine: 'direct' 
     return;
   }`;
   });
+  const entry = bandEntry(wg, maxBlocks, 'let blk = i32(gid.x);', p, maxBands, H * W, H_out * W_out, branches.join(' else '));
   const wgsl = `// neotune fused-wgsl tile=block combine=${combine}: ${N}x${C}x${H}x${W} -> ${H_out}x${W_out}
 ${bindings(combine === 'winograd' ? ['a', 'b', 'xi'] : ['a', 'b'])}
 
-${bandEntry(wg, 'let blk = i32(gid.x);', C, H * W, H_out * W_out, branches.join(' else '))}`;
-  return { wgsl, dispatch: [Math.ceil(maxBlocks / wg), maxBands, N * C] as [number, number, number], macs, multiplies, adds, outputElements: N * C * H_out * W_out };
+${entry.code}`;
+  return { wgsl, dispatch: entry.dispatch, macs, multiplies, adds, outputElements: N * C * H_out * W_out };
 }
 
-/** The fused kernels' entry point: gid.x the column (or column block), gid.y the band, gid.z the image. */
-function bandEntry(wg: number, column: string, C: number, planeIn: number, planeOut: number, body: string): string {
-  return `@compute @workgroup_size(${wg})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+/** WebGPU's cap on workgroups along one dispatch dimension (maxComputeWorkgroupsPerDimension default). */
+const PER_DIMENSION = 65535;
+
+/**
+ * The column and block tiles' entry point and dispatch. gid.x is the column (or column block);
+ * the other axis is a flattened (image, band) item. The workgroup of `wg` invocations is shaped to
+ * the problem: x just covers the `columns` (a power of two, at most wg), the rest of it stacks items
+ * along y, so a 7-column image fills 28 of 32 lanes instead of 7. Items run over y then z, so no
+ * dimension exceeds its limit whatever N·C. (wgy ≤ wg ≤ 256, within every adapter's maxComputeWorkgroupSizeY.)
+ */
+function bandEntry(wg: number, columns: number, column: string, p: { N: number; C: number }, maxBands: number, planeIn: number, planeOut: number, body: string) {
+  const wgx = Math.min(wg, 2 ** Math.ceil(Math.log2(Math.max(1, columns))));
+  const wgy = wg / wgx;
+  const items = p.N * p.C * maxBands;
+  const groups = Math.ceil(items / wgy);
+  const code = `@compute @workgroup_size(${wgx}, ${wgy})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   ${column}
-  let band = i32(gid.y);
-  let nc = gid.z;
-  let c = nc % ${C}u;
+  let item = (wid.y + wid.z * ${PER_DIMENSION}u) * ${wgy}u + lid.y;
+  if (item >= ${items}u) { return; }
+  let nc = item / ${maxBands}u;
+  let band = i32(item % ${maxBands}u);
+  let c = nc % ${p.C}u;
   let xb = nc * ${planeIn}u;
   let yb = nc * ${planeOut}u;
   ${body}
 }
 `;
+  return { code, dispatch: [Math.ceil(columns / wgx), Math.min(groups, PER_DIMENSION), Math.ceil(groups / PER_DIMENSION)] as [number, number, number] };
 }
 
 /** ξ_p = Σ_pairs a[p][2i]·a[p][2i+1] for every channel and output row, concatenated like A. */
@@ -256,11 +274,11 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
     const p = problem as NeoCellProblem;
     if (params.tile !== 'shared' && (params.wgy !== 1 || params.vec !== 1)) return `wgy and vec apply to tile shared only (tile ${params.tile} takes wgy 1, vec 1)`;
     if (params.tile !== 'shared' && p.dtype !== 'float32') return `dtype ${p.dtype} runs with tile shared only (tile ${params.tile} computes float32)`;
-    return checkImageChunks(p, device, planes(p), params.tile === 'shared' ? 0 : p.C, elementBytes(p.dtype)) ?? (params.tile === 'shared' ? checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device) : undefined);
+    return checkImageChunks(p, device, planes(p), 0, elementBytes(p.dtype)) ?? (params.tile === 'shared' ? checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device) : undefined);
   },
   async create(problem, params, session) {
     const whole = problem as NeoCellProblem;
-    const { chunk: p, count } = chunkOf(whole, session.device, planes(whole), params.tile === 'shared' ? 0 : whole.C, elementBytes(whole.dtype));
+    const { chunk: p, count } = chunkOf(whole, session.device, planes(whole), 0, elementBytes(whole.dtype));
     const wg = Number(params.wg);
     const counts = fusedWgsl(p, wg, combine);
     const g =
