@@ -16,12 +16,17 @@ export interface SummaryRow {
   readonly best?: ResultRecord;
   /** Fastest verified depthwise conv of each kernel (baselines and peers), by kernel name. */
   readonly dwconvs: ReadonlyMap<string, ResultRecord>;
+  /**
+   * Fastest verified record of each other peer (role "peer": e.g. PyTorch's dense NeoCell, a
+   * framework's tensor copy), by kernel name: compared with, never counted as, neotune's kernels.
+   */
+  readonly peers: ReadonlyMap<string, ResultRecord>;
   readonly copy?: ResultRecord;
   /** Useful GFLOP/s of the best NeoCell kernel. */
   readonly gflops?: number;
   /** That as a fraction of the compute peak for the same thread count (when the backend has one). */
   readonly peakFraction?: number;
-  /** best time / copy time (1 = as fast as copying the tensor). */
+  /** best time / own copy ceiling's time (1 = as fast as copying the tensor). */
   readonly xCopy?: number;
   /** fastest dwconv time / best time (> 1 = NeoCell faster). */
   readonly speedupVsDwconv?: number;
@@ -50,7 +55,13 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
     if (f) dwconvs.set(kernel, f);
   }
   const dw = fastest([...dwconvs.values()]);
-  const copy = fastest(rs.filter((r) => r.problem.op === 'copy'));
+  const peers = new Map<string, ResultRecord>();
+  const peerRecords = rs.filter((x) => x.role === 'peer' && x.problem.op !== 'dwconv');
+  for (const kernel of new Set(peerRecords.map((x) => x.kernel))) {
+    const f = fastest(peerRecords.filter((x) => x.kernel === kernel));
+    if (f) peers.set(kernel, f);
+  }
+  const copy = fastest(rs.filter((r) => r.problem.op === 'copy' && r.role !== 'peer'));
   const p = (best ?? neo[0] ?? rs[0])!.problem;
   const gflops = best ? best.flops.useful / (best.median_ms! * 1e6) : undefined;
   const peak = best ? peakFor(best, ceilings) : undefined;
@@ -61,6 +72,7 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
     label: p.label,
     best,
     dwconvs,
+    peers,
     copy,
     gflops,
     peakFraction: gflops !== undefined && peak ? gflops / peak : undefined,
@@ -74,13 +86,16 @@ function caseKeys(records: readonly ResultRecord[]): [string, string][] {
   return [...new Set(records.map((r) => `${r.case ?? r.problem.label}\u0000${r.backend}`))].map((k) => k.split('\u0000') as [string, string]);
 }
 
+/** neotune's NeoCell records (a peer's NeoCell, e.g. PyTorch's, is a comparison column instead). */
+const ownNeoCell = (rs: readonly ResultRecord[]) => rs.filter((r) => r.problem.op === 'neocell' && r.role !== 'peer');
+
 const inCase = (records: readonly ResultRecord[], c: string, backend: string) => records.filter((r) => (r.case ?? r.problem.label) === c && r.backend === backend);
 
 /** One row per case and backend: the fastest NeoCell kernel of any variant. */
 export function summarize(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = []): SummaryRow[] {
   return caseKeys(records).map(([c, backend]) => {
     const rs = inCase(records, c, backend);
-    return row(c, backend, rs, rs.filter((r) => r.problem.op === 'neocell'), ceilings);
+    return row(c, backend, rs, ownNeoCell(rs), ceilings);
   });
 }
 
@@ -88,7 +103,7 @@ export function summarize(records: readonly ResultRecord[], ceilings: readonly C
 export function summarizeVariants(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = []): SummaryRow[] {
   return caseKeys(records).flatMap(([c, backend]) => {
     const rs = inCase(records, c, backend);
-    const neo = rs.filter((r) => r.problem.op === 'neocell');
+    const neo = ownNeoCell(rs);
     return [...new Set(neo.map((r) => r.kernel))].map((k) => row(c, backend, rs, neo.filter((r) => r.kernel === k), ceilings));
   });
 }
@@ -96,4 +111,9 @@ export function summarizeVariants(records: readonly ResultRecord[], ceilings: re
 /** Names of the depthwise conv kernels appearing in rows (columns "vs <name>"). */
 export function dwconvNames(rows: readonly SummaryRow[]): string[] {
   return [...new Set(rows.flatMap((r) => [...r.dwconvs.keys()]))].sort();
+}
+
+/** Names of the other peers appearing in rows (columns "vs <name>"). */
+export function peerNames(rows: readonly SummaryRow[]): string[] {
+  return [...new Set(rows.flatMap((r) => [...r.peers.keys()]))].sort();
 }

@@ -7,6 +7,7 @@ import { registerDevices } from './commands/devices.js';
 import { registerFlops } from './commands/flops.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
+import { registerSummary } from './commands/summary.js';
 import { registerTune } from './commands/tune.js';
 
 const program = new Command();
@@ -32,6 +33,7 @@ registerBench(program);
 registerTune(program);
 registerCompare(program);
 registerReport(program);
+registerSummary(program);
 registerFlops(program);
 registerDevices(program);
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { readResults } from '../harness/results.js';
+import { readResults, type ResultRecord } from '../harness/results.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'neotune.js');
 
@@ -55,6 +55,33 @@ describe('neotune CLI', () => {
     assert.equal(r.code, 0, r.err);
     const f = readResults(file);
     assert.ok(f.records.every((x) => x.params.order === 'BA' && x.samples_ms!.length > 0 && x.median_ms! > 0));
+  });
+
+  it('summary of a result file with peers merged in (as torch_peers.py does): peers are comparison columns, never the fastest NeoCell kernel', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-cli-'));
+    const file = join(dir, 'r.json');
+    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--kernels', 'sparse-js,dwconv-js,copy', '--time', '20', '--json', file);
+    assert.equal(r.code, 0, r.err);
+    const f = JSON.parse(readFileSync(file, 'utf8')) as { records: ResultRecord[] };
+    const first = f.records.find((x) => x.problem.op === 'neocell')!;
+    const ownCopy = f.records.find((x) => x.case === first.case && x.problem.op === 'copy')!;
+    // Peers shaped like scripts/peers/torch_peers.py's records: a dense NeoCell twice as fast as
+    // neotune's kernel, a copy, a depthwise conv.
+    const peer = (kernel: string, op: string, median_ms: number): ResultRecord => ({ ...first, kernel, role: 'peer', params: {}, problem: { ...first.problem, op } as ResultRecord['problem'], median_ms });
+    f.records.push(peer('torch-dense-neocell', 'neocell', first.median_ms! / 2), peer('torch-copy', 'copy', ownCopy.median_ms! / 4), peer('cudnn-dwconv7-nhwc', 'dwconv', first.median_ms! * 3));
+    writeFileSync(file, JSON.stringify(f));
+    const table = neotune('summary', file);
+    assert.equal(table.code, 0, table.err);
+    assert.match(table.out, /vs torch-dense-neocell/);
+    const rows = JSON.parse(neotune('summary', file, '--json').out) as { case: string; kernel: string; median_ms: number; time_over_copy: number; speedup_vs: Record<string, number> }[];
+    const row = rows.find((x) => x.case === first.case)!;
+    assert.equal(row.kernel, 'sparse-js');
+    assert.equal(row.median_ms, first.median_ms);
+    assert.ok(Math.abs(row.speedup_vs['torch-dense-neocell']! - 0.5) < 1e-12);
+    assert.ok(Math.abs(row.speedup_vs['cudnn-dwconv7-nhwc']! - 3) < 1e-12);
+    assert.ok(Math.abs(row.speedup_vs['torch-copy']! - ownCopy.median_ms! / 4 / first.median_ms!) < 1e-12);
+    assert.ok(Math.abs(row.time_over_copy - first.median_ms! / ownCopy.median_ms!) < 1e-12, 'time/copy uses neotune\'s own copy ceiling');
+    assert.equal(neotune('summary', join(dir, 'missing.json')).code, 2);
   });
 
   it('bench on the CPU backend: WASM kernels, peers and the SIMD peak in one versioned result file', () => {

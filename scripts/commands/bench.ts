@@ -4,7 +4,7 @@ import { InputError } from '../../core/errors.js';
 import { type BackendRun, type BenchOptions, openBackend, runSuite } from '../../harness/bench.js';
 import { environment } from '../../harness/environment.js';
 import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord, writeResults } from '../../harness/results.js';
-import { dwconvNames, summarize, type SummaryRow, summarizeVariants } from '../../harness/summary.js';
+import { dwconvNames, peerNames, summarize, type SummaryRow, summarizeVariants } from '../../harness/summary.js';
 import type { CeilingRecord, Params } from '../../harness/types.js';
 import { BACKEND_NAMES, BACKENDS, backendEntry } from '../../kernels/registry.js';
 import { DTYPES } from '../../harness/problem.js';
@@ -138,7 +138,8 @@ function paramText(r: ResultRecord): string {
  */
 export function summaryCells(rows: readonly SummaryRow[], withParams: boolean): { header: string[]; cells: string[][] } {
   const dws = dwconvNames(rows);
-  const header = ['case', 'backend', 'N×C×H×W', 'cell', 'NeoCell kernel', 'median ms', 'GFLOP/s', '% peak', 'time/copy', ...dws.map((d) => `vs ${d}`), 'failed'];
+  const peers = peerNames(rows);
+  const header = ['case', 'backend', 'N×C×H×W', 'cell', 'NeoCell kernel', 'median ms', 'GFLOP/s', '% peak', 'time/copy', ...[...dws, ...peers].map((d) => `vs ${d}`), 'failed'];
   const cells = rows.map((s) => [
     s.case,
     s.backend,
@@ -149,10 +150,7 @@ export function summaryCells(rows: readonly SummaryRow[], withParams: boolean): 
     fmt(s.gflops, 1),
     s.peakFraction !== undefined ? `${fmt(100 * s.peakFraction, 0)} %` : '–',
     s.xCopy ? `${fmt(s.xCopy, 1)}×` : '–',
-    ...dws.map((d) => {
-      const r = s.dwconvs.get(d);
-      return r && s.best ? `${fmt(r.median_ms! / s.best.median_ms!, 2)}×` : '–';
-    }),
+    ...[...dws.map((d) => s.dwconvs.get(d)), ...peers.map((d) => s.peers.get(d))].map((r) => (r?.median_ms !== undefined && s.best?.median_ms !== undefined ? `${fmt(r.median_ms / s.best.median_ms, 2)}×` : '–')),
     String(s.failed),
   ]);
   return { header, cells };
