@@ -4,7 +4,7 @@
 #   devices.json, webgpu-b64.json / webgpu-b1.json (neotune result files), webgpu-b64-f16.json
 #   (float16 at the first batch: the fused shared tile and the copy, where the adapter has
 #   shader-f16), torch-peers.json, and h200-neonext-t.json: the batch-64 WebGPU results with the
-#   PyTorch/cuDNN peers merged in.
+#   PyTorch/cuDNN peers merged in, and its summary (h200-neonext-t-summary.txt).
 # Usage: OUT=dir bash scripts/gpu-device.sh [--time MS] [--suite NAME] [--batches "64 1"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +46,9 @@ neotune bench --backend webgpu --suite "$suite" --batch "$first" --dtype float16
 tail -n 12 "$OUT/webgpu-b$first-f16.txt"
 if command -v python3 >/dev/null && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   python3 scripts/peers/torch_peers.py --suite-from "$OUT/webgpu-b$first.json" --batches "$batches" --out "$OUT/torch-peers.json" \
-    --merge-into "$OUT/webgpu-b$first.json" --merged "$OUT/h200-neonext-t.json"
+    --merge-into "$OUT/webgpu-b$first.json" --merged "$OUT/h200-neonext-t.json" || status=$?
+  # The target's ratios per stage, in the call's output: time / copy and "vs" every peer.
+  [ -f "$OUT/h200-neonext-t.json" ] && { neotune summary "$OUT/h200-neonext-t.json" | tee "$OUT/h200-neonext-t-summary.txt" || status=$?; }
 else
   echo "gpu-device: no CUDA PyTorch here: peers not measured" >&2
 fi
