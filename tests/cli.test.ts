@@ -118,6 +118,15 @@ describe('neotune CLI', () => {
     const out = join(dir, 'dispatch.ts');
     assert.equal(neotune('export', '--db', db, '--out', out).code, 0);
     assert.match(readFileSync(out, 'utf8'), /export function selectKernel/);
+    // float16 on the CPU backend (every CPU variant computes float32): nothing to tune, said per
+    // problem with the reason, exit 2, and the database is left as it was.
+    const before = readFileSync(db, 'utf8');
+    const half = neotune('tune', '--backend', 'cpu', '--suite', 'smoke', '--dtype', 'float16', '--db', db);
+    assert.equal(half.code, 2, half.err);
+    assert.match(half.err, /7 neocell on cpu: nothing to tune, all \d+ configurations ruled out:\n {2}\S+ computes float32; the problem is float16/);
+    assert.match(half.err, /neotune: nothing to tune/);
+    assert.equal(readFileSync(db, 'utf8'), before);
+    assert.match(neotune('tune', '--dtype', 'float64', '--db', db).err, /dtype.*float32, float16/);
     writeFileSync(db, 'not json');
     const bad = neotune('tune', '--backend', 'cpu', '--suite', 'smoke', '--db', db);
     assert.equal(bad.code, 2);

@@ -85,7 +85,11 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   const device = deviceFingerprint(session.device);
   const record = problemRecord(problem);
   const key = entryKey(device, record);
-  const entry: DbEntry = (db.entries[key] ??= { device, backend: session.backend, problem: record, candidates: {} });
+  // A problem no configuration can run (e.g. a dtype no variant computes) leaves the database as
+  // it was: its entry is not stored.
+  const fresh: DbEntry = { device, backend: session.backend, problem: record, candidates: {} };
+  if (space.configs.length === 0) return { entry: db.entries[key] ?? fresh, space, evaluated: 0, reused: 0, current: new Set() };
+  const entry: DbEntry = (db.entries[key] ??= fresh);
   const rng = new Rng(opts.seed);
   const byName = new Map(variants.map((v) => [v.name, v]));
 

@@ -129,6 +129,14 @@ export function registerTune(program: Command): void {
         } finally {
           for (const r of runs) await r.session.close();
         }
+        // Problems whose every configuration a constraint rules out (e.g. float16 without
+        // shader-f16) are said, with the reasons, instead of vanishing from the table.
+        for (const { run, c, problem, result: r } of results) {
+          if (r.space.configs.length > 0 || r.space.pruned.length === 0) continue;
+          const reasons = [...new Set(r.space.pruned.map((x) => x.reason))];
+          process.stderr.write(`${c.name} ${problem.op} on ${run.entry.name}: nothing to tune, all ${r.space.pruned.length} configurations ruled out:\n${reasons.map((x) => `  ${x}\n`).join('')}`);
+        }
+        if (results.every(({ result: r }) => r.space.configs.length === 0)) throw new UsageError('nothing to tune: no configuration of any variant can run these problems on these backends (reasons above)');
         const rows = results
           .filter(({ result: r }) => r.space.configs.length > 0)
           .map(({ run, c, problem, result: r }) => ({
