@@ -7,8 +7,8 @@ import { evaluateCandidate } from '../harness/evaluate.js';
 import { dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { webgpuBackend } from '../kernels/webgpu/backend.js';
 import { GpuKernel } from '../kernels/webgpu/instance.js';
-import type { WebGpuSession } from '../kernels/webgpu/session.js';
-import type { KernelVariant } from '../harness/types.js';
+import type { GpuHostSession, WebGpuSession } from '../kernels/webgpu/session.js';
+import type { BackendSession, KernelVariant } from '../harness/types.js';
 import { arbCellProblem } from './arbitraries.js';
 import { CELL_CASES } from './cases.js';
 
@@ -168,6 +168,10 @@ describe(`WebGPU (${session.device.description})`, () => {
     for (const k of ['fused-wgsl', 'sparse-wgsl']) assert.match(`${at('one image over the binding limit', k).state}: ${at('one image over the binding limit', k).error}`, /^rejected: one image needs a 8192-byte buffer, over maxStorageBufferBindingSize 4096/);
   });
 
+  it('a device lost mid-run: the candidate in flight fails naming the loss, the next one runs on a new device', async () => {
+    await deviceLossContinues(await webgpuBackend.open(), byName('fused-wgsl'));
+  });
+
   it('a buffer over maxStorageBufferBindingSize is refused with the limit named', async () => {
     const limit = session.gpu.device.limits.maxStorageBufferBindingSize;
     const k = await GpuKernel.create(session.gpu, { name: 'huge', wgsl: '@group(0) @binding(1) var<storage, read_write> y: array<f32>;\n@compute @workgroup_size(1) fn main() { y[0] = 1.0; }', dispatch: [1, 1, 1], outputElements: limit / 4 + 16, inputs: () => [] });
@@ -240,11 +244,33 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
       assert.equal(r.state, 'verified', `${name}: ${r.error}`);
     }
   });
+  it('a device lost mid-run in the page: the candidate in flight fails naming the loss, the next one runs on a new device', async () => {
+    const { webgpuBrowserBackend: b } = await import('../kernels/webgpu/browser.js');
+    await deviceLossContinues(await b.open(), v('fused-wgsl'));
+  });
   it('a WGSL compile error in the page fails the candidate with the message', async () => {
     const host = browser as unknown as { createKernel: (s: object) => Promise<unknown> };
     await assert.rejects(host.createKernel({ name: 'broken', wgsl: '@compute @workgroup_size(1) fn main() { let a: f32 = nope; }', dispatch: [1, 1, 1], outputElements: 4, inputs: () => [] }), /broken: shader: .*nope/s);
   });
 });
+
+/** A kernel prepared, the device lost under it: its run fails with the reason; a new candidate on the same session verifies. */
+async function deviceLossContinues(s: BackendSession, fused: KernelVariant): Promise<void> {
+  const host = s as GpuHostSession;
+  try {
+    const p = neoCellProblem({ N: 1, C: 8, H: 8, W: 8, spec: '4+7', shift: 1 });
+    const params = { tile: 'shared', wg: 64, wgy: 4, vec: 4 };
+    const data = makeProblemData(p, 9);
+    const inFlight = await fused.create(p, params, s);
+    await inFlight.prepare(data);
+    await host.simulateDeviceLoss('unknown: simulated loss');
+    await assert.rejects(Promise.resolve().then(() => inFlight.run()), /device lost.*unknown: simulated loss/);
+    const next = await evaluateCandidate(s, fused, p, params, data, { verifyOnly: true });
+    assert.equal(next.state, 'verified', next.error);
+  } finally {
+    await s.close();
+  }
+}
 
 describe('float16 conversion on the host (x up, y back)', () => {
   it('every finite half round-trips exactly; float32 rounds to nearest even, overflows to infinity, keeps subnormals and NaN', async () => {

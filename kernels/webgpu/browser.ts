@@ -20,7 +20,9 @@ const kernels = new Map();
 const LIMIT_NAMES = ${JSON.stringify(LIMIT_NAMES)};
 let ctx, nextId = 1;
 ${PAGE_BASE64}
-window.ntInit = async () => {
+// A device with the adapter's limits, watched for loss; a new context object each time, so the
+// kernels made on a lost device keep failing with its reason while new ones use the new device.
+async function openDevice() {
   if (!navigator.gpu) throw new Error('navigator.gpu is undefined (WebGPU disabled in this browser)');
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null');
@@ -28,17 +30,30 @@ window.ntInit = async () => {
   const wanted = ['timestamp-query', 'shader-f16'].filter((f) => adapter.features.has(f));
   const limits = Object.fromEntries(LIMIT_NAMES.map((k) => [k, Number(adapter.limits[k])]));
   const device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits: limits });
-  ctx = { device, timestamps };
-  device.lost.then((i) => { if (i.reason !== 'destroyed') ctx.lost = i.reason + ': ' + i.message; });
+  const next = { device, timestamps };
+  device.lost.then((i) => { if (i.reason !== 'destroyed') next.lost = i.reason + ': ' + i.message; });
+  return { ctx: next, adapter, limits };
+}
+window.ntInit = async () => {
+  const opened = await openDevice();
+  ctx = opened.ctx;
+  const { adapter, limits } = opened;
   const info = adapter.info || {};
-  return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, timestamps, features: [...adapter.features].sort(),
+  return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, timestamps: ctx.timestamps, features: [...adapter.features].sort(),
     limits };
 };
 window.ntCreate = async (spec) => {
+  if (ctx.lost) {
+    const reason = ctx.lost;
+    ctx = (await openDevice()).ctx;
+    console.warn('webgpu: device lost (' + reason + '); continuing on a new device');
+  }
   const k = { inputs: [] };
   k.kernel = await GpuKernel.create(ctx, { ...spec, inputs: () => k.inputs });
   const id = nextId++; kernels.set(id, k); return id;
 };
+// Fault injection (tests): see GpuHostSession.simulateDeviceLoss.
+window.ntSimulateDeviceLoss = (reason) => { ctx.lost = reason; ctx.device.destroy(); };
 window.ntPrepare = async (id, x, inputs) => { const k = kernels.get(id); k.inputs = inputs.map(b64); await k.kernel.prepare({ x: b64(x) }); };
 window.ntPoison = async (id) => kernels.get(id).kernel.poisonOutput();
 window.ntRun = async (id) => kernels.get(id).kernel.run();
@@ -65,6 +80,9 @@ export async function openBrowserGpuSession(): Promise<GpuHostSession> {
       async createKernel(spec) {
         const id = await createInPage(page, { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements, passes: spec.passes, scratchElements: spec.scratchElements, inputCount: spec.inputCount, chunks: spec.chunks, io: spec.io });
         return new PageKernel(page, id, spec.wgsl, spec.executed, spec.inputs, 'Chromium');
+      },
+      simulateDeviceLoss: async (reason) => {
+        await page.evaluate((r) => (window as unknown as { ntSimulateDeviceLoss: (r: string) => void }).ntSimulateDeviceLoss(r), reason);
       },
       close: () => b.close(),
     };

@@ -6,6 +6,11 @@ import { type GpuContext, GpuKernel, type GpuKernelSpec } from './instance.js';
 /** A session of either WebGPU host (Node/Dawn or Chromium): the variants only hand it a kernel spec. */
 export interface GpuHostSession extends BackendSession {
   createKernel(spec: GpuKernelSpec): Promise<KernelInstance>;
+  /**
+   * Fault injection (tests): the current device is marked lost with `reason`, as a real loss is
+   * reported (one cannot be caused on purpose), and destroyed.
+   */
+  simulateDeviceLoss(reason: string): Promise<void>;
 }
 
 export interface WebGpuSession extends GpuHostSession {
@@ -17,36 +22,62 @@ export function workgroupSizes(device: DeviceInfo): number[] {
   return [32, 64, 128, 256].filter((w) => w <= Math.min(most, device.limits.maxComputeWorkgroupSizeX ?? 256));
 }
 
-export async function openWebGpuSession(): Promise<WebGpuSession> {
-  // Keep the GPU instance and adapter referenced for the session's lifetime: if the instance is
-  // garbage-collected while its device lives, dawn.node aborts the process.
-  const { gpu: instance, adapter, facts } = await requestNodeAdapter();
+/** A device with the adapter's limits and the features neotune uses, watched for loss. */
+async function openDevice(adapter: GPUAdapter, limits: Record<string, number>): Promise<GpuContext> {
   const timestamps = adapter.features.has('timestamp-query');
   const device = await adapter.requestDevice({
     requiredFeatures: (['timestamp-query', 'shader-f16'] as const).filter((f) => adapter.features.has(f)),
     // The device gets the adapter's limits, not the defaults: the parameter spaces are built from
     // the adapter's (facts.limits), and a kernel within them must not fail on a default limit.
-    requiredLimits: facts.limits,
+    requiredLimits: limits,
   });
   const gpu: GpuContext = { device, timestamps };
   void device.lost.then((info) => {
     if (info.reason !== 'destroyed') gpu.lost = `${info.reason}: ${info.message}`;
   });
+  return gpu;
+}
+
+export async function openWebGpuSession(): Promise<WebGpuSession> {
+  // Keep the GPU instance and adapter referenced for the session's lifetime: if the instance is
+  // garbage-collected while its device lives, dawn.node aborts the process.
+  const { gpu: instance, adapter, facts } = await requestNodeAdapter();
+  let gpu = await openDevice(adapter, facts.limits);
   const info: DeviceInfo = {
     backend: 'webgpu',
     description: describeAdapter(facts),
-    details: { vendor: facts.vendor, architecture: facts.architecture, device: facts.device, driver: facts.driver, timestamps },
+    details: { vendor: facts.vendor, architecture: facts.architecture, device: facts.device, driver: facts.driver, timestamps: gpu.timestamps },
     limits: facts.limits,
     features: facts.features,
   };
   const keepAlive = { instance, adapter };
+  // After a device loss, the kernels made on the lost device fail with its reason (the candidate
+  // in flight is recorded as failed); the next kernel gets a new device from a new adapter (an
+  // adapter gives one device), so a long run goes on.
+  const replaceLostDevice = async () => {
+    const reason = gpu.lost;
+    const next = await instance.requestAdapter({ powerPreference: 'high-performance' });
+    if (!next) throw new Error(`WebGPU device lost (${reason}) and Dawn found no adapter to replace it`);
+    gpu = await openDevice(next, facts.limits);
+    keepAlive.adapter = next;
+    process.stderr.write(`webgpu: device lost (${reason}); continuing on a new device\n`);
+  };
   return {
     backend: 'webgpu',
     device: info,
-    gpu,
-    createKernel: (spec) => GpuKernel.create(gpu, spec),
+    get gpu() {
+      return gpu;
+    },
+    async createKernel(spec) {
+      if (gpu.lost) await replaceLostDevice();
+      return GpuKernel.create(gpu, spec);
+    },
+    async simulateDeviceLoss(reason) {
+      gpu.lost = reason;
+      gpu.device.destroy();
+    },
     async close() {
-      device.destroy();
+      gpu.device.destroy();
       void keepAlive;
     },
   };
