@@ -39,6 +39,16 @@ function fastest(rs: readonly ResultRecord[]): ResultRecord | undefined {
   return verified.filter((r) => r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!)[0] ?? verified[0];
 }
 
+/** The fastest verified record of each kernel name among `rs`. */
+function fastestPerKernel(rs: readonly ResultRecord[]): Map<string, ResultRecord> {
+  const out = new Map<string, ResultRecord>();
+  for (const kernel of new Set(rs.map((x) => x.kernel))) {
+    const f = fastest(rs.filter((x) => x.kernel === kernel));
+    if (f) out.set(kernel, f);
+  }
+  return out;
+}
+
 /** The best compute peak for a kernel's thread count (any multiply-add mode). */
 function peakFor(best: ResultRecord, ceilings: readonly CeilingRecord[]): number | undefined {
   const threads = Number(best.params.threads ?? 1);
@@ -48,19 +58,9 @@ function peakFor(best: ResultRecord, ceilings: readonly CeilingRecord[]): number
 
 function row(c: string, backend: string, rs: readonly ResultRecord[], neo: readonly ResultRecord[], ceilings: readonly CeilingRecord[]): SummaryRow {
   const best = fastest(neo);
-  const dwconvs = new Map<string, ResultRecord>();
-  const dwRecords = rs.filter((x) => x.problem.op === 'dwconv');
-  for (const kernel of new Set(dwRecords.map((x) => x.kernel))) {
-    const f = fastest(dwRecords.filter((x) => x.kernel === kernel));
-    if (f) dwconvs.set(kernel, f);
-  }
+  const dwconvs = fastestPerKernel(rs.filter((x) => x.problem.op === 'dwconv'));
   const dw = fastest([...dwconvs.values()]);
-  const peers = new Map<string, ResultRecord>();
-  const peerRecords = rs.filter((x) => x.role === 'peer' && x.problem.op !== 'dwconv');
-  for (const kernel of new Set(peerRecords.map((x) => x.kernel))) {
-    const f = fastest(peerRecords.filter((x) => x.kernel === kernel));
-    if (f) peers.set(kernel, f);
-  }
+  const peers = fastestPerKernel(rs.filter((x) => x.role === 'peer' && x.problem.op !== 'dwconv'));
   const copy = fastest(rs.filter((r) => r.problem.op === 'copy' && r.role !== 'peer'));
   const p = (best ?? neo[0] ?? rs[0])!.problem;
   const gflops = best ? best.flops.useful / (best.median_ms! * 1e6) : undefined;
