@@ -15,24 +15,18 @@ import type { GpuHostSession } from './session.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>neotune webgpu</title>
 <script type="module">
-import { GpuKernel } from '/instance.js';
+import { GpuKernel, openGpuContext } from '/instance.js';
 const kernels = new Map();
 const LIMIT_NAMES = ${JSON.stringify(LIMIT_NAMES)};
 let ctx, nextId = 1;
 ${PAGE_BASE64}
-// A device with the adapter's limits, watched for loss; a new context object each time, so the
-// kernels made on a lost device keep failing with its reason while new ones use the new device.
+// A context on a new adapter (after a device loss too: an adapter gives one device).
 async function openDevice() {
   if (!navigator.gpu) throw new Error('navigator.gpu is undefined (WebGPU disabled in this browser)');
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null');
-  const timestamps = adapter.features.has('timestamp-query');
-  const wanted = ['timestamp-query', 'shader-f16'].filter((f) => adapter.features.has(f));
   const limits = Object.fromEntries(LIMIT_NAMES.map((k) => [k, Number(adapter.limits[k])]));
-  const device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits: limits });
-  const next = { device, timestamps };
-  device.lost.then((i) => { if (i.reason !== 'destroyed') next.lost = i.reason + ': ' + i.message; });
-  return { ctx: next, adapter, limits };
+  return { ctx: await openGpuContext(adapter, limits), adapter, limits };
 }
 window.ntInit = async () => {
   const opened = await openDevice();

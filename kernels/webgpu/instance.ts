@@ -103,6 +103,26 @@ export interface GpuContext {
   lost?: string;
 }
 
+/**
+ * A device with `limits` (the adapter's: the parameter spaces are built from them, so a kernel
+ * within them must not fail on a lower default) and the features neotune uses when the adapter has
+ * them (timestamp-query, shader-f16), watched for loss. Both hosts open devices through this (the
+ * page imports this module as is); each call gives a new context, so kernels made on a lost
+ * device keep failing with its reason while new ones use the new device.
+ */
+export async function openGpuContext(adapter: GPUAdapter, limits: Record<string, number>): Promise<GpuContext> {
+  const timestamps = adapter.features.has('timestamp-query');
+  const device = await adapter.requestDevice({
+    requiredFeatures: (['timestamp-query', 'shader-f16'] as const).filter((f) => adapter.features.has(f)),
+    requiredLimits: limits,
+  });
+  const gpu: GpuContext = { device, timestamps };
+  void device.lost.then((info) => {
+    if (info.reason !== 'destroyed') gpu.lost = `${info.reason}: ${info.message}`;
+  });
+  return gpu;
+}
+
 async function checked<T>(ctx: GpuContext, what: string, f: () => T): Promise<T> {
   if (ctx.lost) throw new Error(`WebGPU device lost: ${ctx.lost}`);
   ctx.device.pushErrorScope('out-of-memory');

@@ -1,7 +1,7 @@
 /** The WebGPU (Dawn, Node) backend session: adapter, device (timestamp queries when offered), limits. */
 import type { BackendSession, DeviceInfo, KernelInstance } from '../../harness/types.js';
 import { describeAdapter, requestNodeAdapter } from './adapter.js';
-import { type GpuContext, GpuKernel, type GpuKernelSpec } from './instance.js';
+import { type GpuContext, GpuKernel, type GpuKernelSpec, openGpuContext } from './instance.js';
 
 /** A session of either WebGPU host (Node/Dawn or Chromium): the variants only hand it a kernel spec. */
 export interface GpuHostSession extends BackendSession {
@@ -22,27 +22,11 @@ export function workgroupSizes(device: DeviceInfo): number[] {
   return [32, 64, 128, 256].filter((w) => w <= Math.min(most, device.limits.maxComputeWorkgroupSizeX ?? 256));
 }
 
-/** A device with the adapter's limits and the features neotune uses, watched for loss. */
-async function openDevice(adapter: GPUAdapter, limits: Record<string, number>): Promise<GpuContext> {
-  const timestamps = adapter.features.has('timestamp-query');
-  const device = await adapter.requestDevice({
-    requiredFeatures: (['timestamp-query', 'shader-f16'] as const).filter((f) => adapter.features.has(f)),
-    // The device gets the adapter's limits, not the defaults: the parameter spaces are built from
-    // the adapter's (facts.limits), and a kernel within them must not fail on a default limit.
-    requiredLimits: limits,
-  });
-  const gpu: GpuContext = { device, timestamps };
-  void device.lost.then((info) => {
-    if (info.reason !== 'destroyed') gpu.lost = `${info.reason}: ${info.message}`;
-  });
-  return gpu;
-}
-
 export async function openWebGpuSession(): Promise<WebGpuSession> {
   // Keep the GPU instance and adapter referenced for the session's lifetime: if the instance is
   // garbage-collected while its device lives, dawn.node aborts the process.
   const { gpu: instance, adapter, facts } = await requestNodeAdapter();
-  let gpu = await openDevice(adapter, facts.limits);
+  let gpu = await openGpuContext(adapter, facts.limits);
   const info: DeviceInfo = {
     backend: 'webgpu',
     description: describeAdapter(facts),
@@ -58,7 +42,7 @@ export async function openWebGpuSession(): Promise<WebGpuSession> {
     const reason = gpu.lost;
     const next = await instance.requestAdapter({ powerPreference: 'high-performance' });
     if (!next) throw new Error(`WebGPU device lost (${reason}) and Dawn found no adapter to replace it`);
-    gpu = await openDevice(next, facts.limits);
+    gpu = await openGpuContext(next, facts.limits);
     keepAlive.adapter = next;
     process.stderr.write(`webgpu: device lost (${reason}); continuing on a new device\n`);
   };
