@@ -7,7 +7,7 @@ import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellOutputShape } from '../../core/spec.js';
 import { materializeCell } from '../cpu/dense-js.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
-import { bindings, checkImageChunks, chunkOf, entryPoint, times } from './wgsl.js';
+import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes, times } from './wgsl.js';
 
 export function denseWgsl(p: NeoCellProblem, wg: number) {
   const { N, C, H, W } = p;
@@ -32,10 +32,7 @@ ${entryPoint('passB', wg, C, ['j', W_out], 'r', `var acc = 0.0;
 }
 
 /** Elements per image of x, y and the intermediate T = A·X (H_out × W). */
-function planes(p: NeoCellProblem): number[] {
-  const { H_out, W_out } = cellOutputShape(p.cell, p.H, p.W);
-  return [p.C * p.H * p.W, p.C * H_out * W_out, p.C * H_out * p.W];
-}
+const planes = (p: NeoCellProblem): number[] => imagePlanes(p, cellOutputShape(p.cell, p.H, p.W).H_out * p.W);
 
 export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
   backend,

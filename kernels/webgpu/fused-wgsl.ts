@@ -5,13 +5,12 @@
  * multiply-adds per output, no intermediate in memory. Code is specialised per problem: every
  * channel segment (group × shift sub-group) is a branch with its sizes and offsets as constants.
  */
-import { cellOutputShape } from '../../core/spec.js';
 import { elementBytes } from '../../harness/problem.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, segmentOutput } from '../cpu/codegen.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
-import { checkSharedTile, fusedSharedWgsl } from './fused-shared.js';
-import { bindings, checkImageChunks, chunkOf, concatenated, groupWeightOffsets, times } from './wgsl.js';
+import { checkSharedTile, fusedSharedWgsl, segmentBands } from './fused-shared.js';
+import { bindings, checkImageChunks, chunkOf, concatenated, groupWeightOffsets, imagePlanes, times } from './wgsl.js';
 
 /**
  * `combine`: how the band's outputs Y[p] = Σ_q a[p][q]·U[q] are formed: directly, or by
@@ -30,22 +29,11 @@ export function fusedWgsl(
   const { H_out, W_out } = segmentOutput(segs[0]!, H, W);
   const groupBase = groupWeightOffsets(p.cell);
   let maxBands = 0;
-  let macs = 0;
-  let multiplies = 0;
-  let adds = 0;
   const branches = segs.map((s) => {
-    const tMin = s.offA > 0 ? -1 : 0;
-    const tMax = Math.floor((H_out - 1 - s.offA) / s.a.out);
-    const bands = tMax - tMin + 1;
+    const { tMin, bands } = segmentBands(s, H_out);
     maxBands = Math.max(maxBands, bands);
-    const invocations = N * (s.c1 - s.c0) * bands * W_out;
-    macs += invocations * (s.a.in * s.b.in + s.a.out * s.a.in);
     const pairs = Math.floor(s.a.in / 2);
     const odd = s.a.in % 2;
-    const combineMults = combine === 'winograd' ? s.a.out * (pairs + odd) + pairs : s.a.out * s.a.in;
-    const combineAdds = combine === 'winograd' ? s.a.out * (3 * pairs + odd + 1) + pairs : s.a.out * s.a.in;
-    multiplies += invocations * (s.a.in * s.b.in + combineMults);
-    adds += invocations * (s.a.in * s.b.in + combineAdds);
     const gb = groupBase[s.group]!;
     // ξ has one value per (channel, output row p), groups concatenated (winogradXi).
     const xiBase = gb.xi;
@@ -103,7 +91,31 @@ export function fusedWgsl(
 ${bindings(combine === 'winograd' ? ['a', 'b', 'xi'] : ['a', 'b'])}
 
 ${entry.code}`;
-  return { wgsl, dispatch: entry.dispatch, macs, multiplies, adds, outputElements: N * C * H_out * W_out };
+  return { wgsl, dispatch: entry.dispatch, ...columnTileCounts(p, combine), outputElements: N * C * H_out * W_out };
+}
+
+/**
+ * Work of the column tile, and of the shared tile (the same arithmetic per band column): per
+ * (image, channel, band, output column) the B pass's a.in·b.in multiply-adds and the A step,
+ * direct (a.out·a.in) or Winograd (31 instead of 49 multiplications for k = 7).
+ */
+export function columnTileCounts(p: NeoCellProblem, combine: 'direct' | 'winograd'): { macs: number; multiplies: number; adds: number } {
+  const segs = cellSegments(p.cell);
+  const { H_out, W_out } = segmentOutput(segs[0]!, p.H, p.W);
+  let macs = 0;
+  let multiplies = 0;
+  let adds = 0;
+  for (const s of segs) {
+    const invocations = p.N * (s.c1 - s.c0) * segmentBands(s, H_out).bands * W_out;
+    const pairs = Math.floor(s.a.in / 2);
+    const odd = s.a.in % 2;
+    const combineMults = combine === 'winograd' ? s.a.out * (pairs + odd) + pairs : s.a.out * s.a.in;
+    const combineAdds = combine === 'winograd' ? s.a.out * (3 * pairs + odd + 1) + pairs : s.a.out * s.a.in;
+    macs += invocations * (s.a.in * s.b.in + s.a.out * s.a.in);
+    multiplies += invocations * (s.a.in * s.b.in + combineMults);
+    adds += invocations * (s.a.in * s.b.in + combineAdds);
+  }
+  return { macs, multiplies, adds };
 }
 
 /**
@@ -126,8 +138,7 @@ export function fusedBlockWgsl(p: NeoCellProblem, wg: number, combine: 'direct' 
   let macs = 0;
   const branches = segs.map((s) => {
     const { a, b } = s;
-    const tMin = s.offA > 0 ? -1 : 0;
-    const bands = Math.floor((H_out - 1 - s.offA) / a.out) - tMin + 1;
+    const { tMin, bands } = segmentBands(s, H_out);
     const tbMin = s.offB > 0 ? -1 : 0;
     const blocks = Math.floor((W_out - 1 - s.offB) / b.out) - tbMin + 1;
     maxBands = Math.max(maxBands, bands);
@@ -246,12 +257,6 @@ export function winogradXi(p: NeoCellProblem, a: readonly Float32Array[]): Float
   return Float32Array.from(out);
 }
 
-/** Elements per image of the buffers that grow with the batch: x and y. */
-const planes = (p: NeoCellProblem): number[] => {
-  const { H_out, W_out } = cellOutputShape(p.cell, p.H, p.W);
-  return [p.C * p.H * p.W, p.C * H_out * W_out];
-};
-
 const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine: 'direct' | 'winograd'): KernelVariant => ({
   backend,
   name,
@@ -274,19 +279,18 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
     const p = problem as NeoCellProblem;
     if (params.tile !== 'shared' && (params.wgy !== 1 || params.vec !== 1)) return `wgy and vec apply to tile shared only (tile ${params.tile} takes wgy 1, vec 1)`;
     if (params.tile !== 'shared' && p.dtype !== 'float32') return `dtype ${p.dtype} runs with tile shared only (tile ${params.tile} computes float32)`;
-    return checkImageChunks(p, device, planes(p), 0, elementBytes(p.dtype)) ?? (params.tile === 'shared' ? checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device) : undefined);
+    return checkImageChunks(p, device, imagePlanes(p), 0, elementBytes(p.dtype)) ?? (params.tile === 'shared' ? checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device) : undefined);
   },
   async create(problem, params, session) {
     const whole = problem as NeoCellProblem;
-    const { chunk: p, count } = chunkOf(whole, session.device, planes(whole), 0, elementBytes(whole.dtype));
+    const { chunk: p, count } = chunkOf(whole, session.device, imagePlanes(whole), 0, elementBytes(whole.dtype));
     const wg = Number(params.wg);
-    const counts = fusedWgsl(p, wg, combine);
     const g =
       params.tile === 'block'
         ? fusedBlockWgsl(p, wg, combine)
         : params.tile === 'shared'
-          ? { ...counts, ...fusedSharedWgsl(p, wg, Number(params.wgy), Number(params.vec) as 1 | 4, combine) }
-          : counts;
+          ? { ...columnTileCounts(p, combine), ...fusedSharedWgsl(p, wg, Number(params.wgy), Number(params.vec) as 1 | 4, combine) }
+          : fusedWgsl(p, wg, combine);
     const shape = params.tile === 'shared' ? `-wg${wg / Number(params.wgy)}x${params.wgy}-vec${params.vec}` : `-wg${wg}`;
     return (session as GpuHostSession).createKernel({
       name: `${name}-${params.tile}${shape}`,

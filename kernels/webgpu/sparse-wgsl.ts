@@ -8,7 +8,7 @@ import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, cheaperOrder, type Segment, segmentOutput } from '../cpu/codegen.js';
 import { type GpuHostSession, workgroupSizes } from './session.js';
-import { bindings, checkImageChunks, chunkOf, concatenated, entryPoint, groupWeightOffsets } from './wgsl.js';
+import { bindings, checkImageChunks, chunkOf, concatenated, entryPoint, groupWeightOffsets, imagePlanes } from './wgsl.js';
 
 /** Block index and position of output index `i` on an axis with `out`-sized blocks at `offset`. */
 const blockOf = (i: string, out: number, offset: number, t: string, p: string) =>
@@ -76,7 +76,7 @@ ${entryPoint('passB', wg, C, ['j', W_out], 'row', bPass.join(' else '))}
 /** Elements per image of x, y and the intermediate (H_out × W after A, H × W_out after B). */
 function planes(p: NeoCellProblem, order: 'AB' | 'BA'): number[] {
   const { H_out, W_out } = segmentOutput(cellSegments(p.cell)[0]!, p.H, p.W);
-  return [p.C * p.H * p.W, p.C * H_out * W_out, p.C * (order === 'AB' ? H_out * p.W : p.H * W_out)];
+  return imagePlanes(p, order === 'AB' ? H_out * p.W : p.H * W_out);
 }
 
 export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({

@@ -3,8 +3,8 @@
  * out (x, y, the inputs, the scratch), the dispatch-size constraint, weights concatenated across
  * groups, and the variant list both hosts (Node and Chromium) serve.
  */
-import type { CellSpec } from '../../core/spec.js';
-import type { DeviceInfo, Problem } from '../../harness/types.js';
+import { cellOutputShape, type CellSpec } from '../../core/spec.js';
+import type { DeviceInfo, NeoCellProblem, Problem } from '../../harness/types.js';
 
 /**
  * `@binding(i)` declarations: x read-only, y read-write, then `inputs` (read-only), then the
@@ -13,6 +13,15 @@ import type { DeviceInfo, Problem } from '../../harness/types.js';
 export function bindings(inputs: readonly string[], scratch?: string, element = 'f32', io = element): string {
   const decl = (i: number, mode: string, name: string, t = element) => `@group(0) @binding(${i}) var<storage, ${mode}> ${name}: array<${t}>;`;
   return [decl(0, 'read', 'x', io), decl(1, 'read_write', 'y', io), ...inputs.map((n, i) => decl(2 + i, 'read', n)), ...(scratch ? [decl(2 + inputs.length, 'read_write', scratch)] : [])].join('\n');
+}
+
+/**
+ * Elements per image of a NeoCell kernel's buffers that grow with the batch (imageChunks): x, y,
+ * and an intermediate of `scratch` elements per channel when the kernel has one.
+ */
+export function imagePlanes(p: NeoCellProblem, scratch?: number): number[] {
+  const { H_out, W_out } = cellOutputShape(p.cell, p.H, p.W);
+  return [p.C * p.H * p.W, p.C * H_out * W_out, ...(scratch === undefined ? [] : [p.C * scratch])];
 }
 
 /**
