@@ -5,10 +5,9 @@ import { type BackendRun, type BenchOptions, openBackend, runSuite } from '../..
 import { environment } from '../../harness/environment.js';
 import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord, writeResults } from '../../harness/results.js';
 import { dwconvNames, peerNames, summarize, type SummaryRow, summarizeVariants } from '../../harness/summary.js';
-import type { CeilingRecord, Params } from '../../harness/types.js';
+import type { CeilingRecord, Dtype, Params } from '../../harness/types.js';
 import { BACKEND_NAMES, BACKENDS, backendEntry } from '../../kernels/registry.js';
 import { DTYPES } from '../../harness/problem.js';
-import type { Dtype } from '../../harness/types.js';
 import { DEFAULT_SUITE, resolveSuite, type Suite, SUITE_NAMES } from '../../suites/suite.js';
 import { EXIT, UnavailableError, action, fmt, formatTable, parseIntOption, progressBar } from '../cli-util.js';
 
