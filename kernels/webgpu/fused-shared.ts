@@ -31,7 +31,7 @@ export function checkSharedTile(p: NeoCellProblem, wg: number, wgy: number, vec:
   if (p.dtype === 'float16' && !device.features.includes('shader-f16')) return `float16 needs the adapter feature shader-f16, which this adapter (${device.description}) does not offer`;
   const segs = cellSegments(p.cell);
   const { W_out } = segmentOutput(segs[0]!, p.H, p.W);
-  if (wg % wgy !== 0 || wg / wgy < 1) return `wgy ${wgy} must divide wg ${wg}`;
+  if (wg % wgy !== 0) return `wgy ${wgy} must divide wg ${wg}`;
   if (wgy > (device.limits.maxComputeWorkgroupSizeY ?? 256)) return `wgy ${wgy} exceeds maxComputeWorkgroupSizeY ${device.limits.maxComputeWorkgroupSizeY}`;
   if (vec === 4 && (p.W % 4 !== 0 || W_out % 4 !== 0)) return `vec 4 needs W and W_out divisible by 4 (W ${p.W}, W_out ${W_out}); allowed here: vec 1`;
   const bytes = 4 * wgy * Math.max(...segs.map((s) => s.a.in)) * p.W;
@@ -61,7 +61,7 @@ export function fusedSharedWgsl(p: NeoCellProblem, wg: number, wgy: number, vec:
   const lanes = [...Array(vec).keys()];
 
   const load = (s: Segment) => {
-    const { tMin } = segmentBands(s, H_out);
+    const { tMin, bands } = segmentBands(s, H_out);
     // The band's input rows are contiguous in memory (row-major planes): one strided sweep.
     const span = (s.a.in * W) / vec;
     // Element index of the sweep's i-th load, in i32: r0 is negative for the band before a shifted
@@ -73,7 +73,7 @@ export function fusedSharedWgsl(p: NeoCellProblem, wg: number, wgy: number, vec:
           for (var e = 0u; e < 4u; e++) { xs[sx + i * 4u + e] = v[e]; }`
         : `xs[sx + i] = ${read};`;
     const zero = vec === 4 ? `for (var e = 0u; e < 4u; e++) { xs[sx + i * 4u + e] = 0.0; }` : 'xs[sx + i] = 0.0;';
-    return `if (c >= ${s.c0}u && c < ${s.c1}u && band < ${segmentBands(s, H_out).bands}) {
+    return `if (c >= ${s.c0}u && c < ${s.c1}u && band < ${bands}) {
       let r0 = (band + (${tMin})) * ${s.a.in} + ${s.offA};
       let e0 = i32(xb) + r0 * ${W};
       for (var i = lid.x; i < ${span}u; i += ${wgx}u) {
