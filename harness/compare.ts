@@ -15,7 +15,8 @@ import { bootstrapMedianRatio, mannWhitneyU, normalCdf, quantile, thinSamples } 
 import { paramsText } from './params.js';
 import type { ResultFile, ResultRecord } from './results.js';
 
-export type TimingClass = 'improved' | 'regressed' | 'unchanged' | 'inconclusive' | 'untimed';
+/** `unstable`: either side's timing is unstable (harness/stability.ts): no verdict can rest on it. */
+export type TimingClass = 'improved' | 'regressed' | 'unchanged' | 'inconclusive' | 'untimed' | 'unstable';
 
 export interface CompareOptions {
   /** Relative threshold, e.g. 0.05. */
@@ -169,7 +170,9 @@ export function compareResults(base: ResultFile, head: ResultFile, o: CompareOpt
       key,
       ...(br.median_ms !== undefined ? { base_median_ms: br.median_ms } : {}),
       ...(hr.median_ms !== undefined ? { head_median_ms: hr.median_ms } : {}),
-      ...classifyTiming(br.samples_ms ?? [], hr.samples_ms ?? [], o, { ...(br.rounds_ms ? { base: br.rounds_ms } : {}), ...(hr.rounds_ms ? { head: hr.rounds_ms } : {}) }, noiseFor(o, key)),
+      ...(br.quality?.stable === false || hr.quality?.stable === false
+        ? { timing: 'unstable' as const, ...(br.median_ms && hr.median_ms ? { ratio: hr.median_ms / br.median_ms } : {}) }
+        : classifyTiming(br.samples_ms ?? [], hr.samples_ms ?? [], o, { ...(br.rounds_ms ? { base: br.rounds_ms } : {}), ...(hr.rounds_ms ? { head: hr.rounds_ms } : {}) }, noiseFor(o, key))),
       ...compareProxies(br, hr),
     });
   }
@@ -179,6 +182,20 @@ export function compareResults(base: ResultFile, head: ResultFile, o: CompareOpt
 
 export function timingRegressions(c: Comparison): ComparedRecord[] {
   return c.records.filter((r) => r.timing === 'regressed');
+}
+
+/**
+ * Why the comparison is no evidence at all, or undefined when it is some: no matched record, or
+ * matched records with neither a usable timing nor proxies to compare.
+ */
+export function nothingCompared(c: Comparison): string | undefined {
+  if (c.records.length === 0) return `no record of the head file matches one of the base file (${c.missing.length} only in base, ${c.extra.length} only in head)`;
+  const evidence = c.records.filter((r) => !['unstable', 'untimed'].includes(r.timing) || r.proxies !== 'missing');
+  if (evidence.length === 0) {
+    const unstable = c.records.filter((r) => r.timing === 'unstable').length;
+    return `none of the ${c.records.length} matched records has a usable timing or proxies (${unstable} unstable, ${c.records.length - unstable} untimed)`;
+  }
+  return undefined;
 }
 
 export function proxyRegressions(c: Comparison): ComparedRecord[] {
@@ -193,7 +210,7 @@ export function comparisonMarkdown(c: Comparison): string {
   const lines = [
     `### neotune compare (threshold ${(c.options.threshold * 100).toFixed(0)} %, α = ${c.options.alpha})`,
     '',
-    `${c.records.length} matched records: **${count('regressed')} regressed**, ${count('improved')} improved, ${count('unchanged')} unchanged, ${count('inconclusive')} inconclusive${count('untimed') ? `, ${count('untimed')} untimed` : ''}. Deterministic proxies: ${proxyRegressions(c).length} with more work, ${c.records.filter((r) => r.proxies === 'less').length} with less.`,
+    `${c.records.length} matched records: **${count('regressed')} regressed**, ${count('improved')} improved, ${count('unchanged')} unchanged, ${count('inconclusive')} inconclusive${count('untimed') ? `, ${count('untimed')} untimed` : ''}${count('unstable') ? `, ${count('unstable')} unstable (no timing verdict)` : ''}. Deterministic proxies: ${proxyRegressions(c).length} with more work, ${c.records.filter((r) => r.proxies === 'less').length} with less.`,
     '',
   ];
   const notable = c.records.filter((r) => r.timing === 'regressed' || r.timing === 'improved' || r.proxies !== 'same');

@@ -1,5 +1,6 @@
 /** Environment fingerprint stored in every result file (and, per backend, in every record). */
 import { cpus, release, totalmem, platform, arch } from 'node:os';
+import type { MachineLoad } from './load.js';
 
 export interface Environment {
   readonly cpu: string;
@@ -8,9 +9,11 @@ export interface Environment {
   readonly os: string;
   readonly node: string;
   readonly v8: string;
+  /** How busy the machine was before and after the run (harness/load.ts). */
+  readonly load?: { readonly before: MachineLoad; readonly after?: MachineLoad };
 }
 
-export function environment(): Environment {
+export function environment(load?: Environment['load']): Environment {
   const c = cpus();
   return {
     cpu: c[0]?.model.trim() ?? 'unknown',
@@ -19,5 +22,6 @@ export function environment(): Environment {
     os: `${platform()} ${release()} ${arch()}`,
     node: process.version,
     v8: process.versions.v8,
+    ...(load ? { load } : {}),
   };
 }

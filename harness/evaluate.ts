@@ -8,12 +8,15 @@ import { createHash } from 'node:crypto';
 import { whyNot } from './params.js';
 import { problemCosts, problemRecord } from './problem.js';
 import type { ResultRecord } from './results.js';
+import { processProbe } from './probe.js';
+import { softwareRenderer } from './software.js';
+import { assessTiming, DEFAULT_TARGET_REL } from './stability.js';
 import { quantile } from './stats.js';
 import { measureHostClock } from './timing.js';
 import type { BackendSession, DeviceTiming, KernelInstance, KernelVariant, MeasureOptions, Params, Problem, ProblemData } from './types.js';
 import { verifyOutput } from './verify.js';
 
-export const DEFAULT_MEASURE: MeasureOptions = { timeMs: 300, minSamples: 20, warmupMs: 150 };
+export const DEFAULT_MEASURE: MeasureOptions = { timeMs: 300, minSamples: 20, warmupMs: 150, adaptive: { targetRelHalfWidth: DEFAULT_TARGET_REL, maxMs: 1200 } };
 
 export interface EvaluateOptions {
   readonly measure?: MeasureOptions;
@@ -67,6 +70,7 @@ export async function evaluateCandidate(
     flops: { useful: costs.useful_flops, executed: null, dwconv7_equivalent: costs.dwconv7_flops },
     bytes: costs.bytes,
     device: session.device.description,
+    ...(softwareRenderer(session.device) ? { software: true } : {}),
   };
   if (variant.op !== problem.op) {
     return { ...base, state: 'rejected', error: `variant ${variant.name} computes ${variant.op}, the problem is ${problem.op}` };
@@ -83,26 +87,13 @@ export async function evaluateCandidate(
       proxies: codeProxies(kernel.source, kernel.executed?.macs ?? null),
       flops: { ...base.flops, executed: kernel.executed ? 2 * kernel.executed.macs : costs.useful_flops },
     };
-    await kernel.prepare(data);
-    await kernel.poisonOutput();
-    await kernel.run();
-    const out = await kernel.readOutput();
-    const v = verifyOutput(out, data.reference(), problem.dtype);
+    const v = await prepareAndVerify(kernel, data);
     if (!v.ok) return { ...withSource, state: 'mismatch', max_rel_err: v.maxRelErr, error: v.reason };
     const verified: ResultRecord = { ...withSource, state: 'verified', verified: true, max_rel_err: v.maxRelErr };
     if (opts.verifyOnly) return verified;
     const m = opts.measure ?? DEFAULT_MEASURE;
-    const timing = kernel.measure ? await kernel.measure(m) : await measureHostClock(kernel, m);
-    const samples = [...timing.samples_ms];
-    return {
-      ...verified,
-      median_ms: quantile(samples, 0.5),
-      p10_ms: quantile(samples, 0.1),
-      p90_ms: quantile(samples, 0.9),
-      samples_ms: samples,
-      timing_method: timing.method,
-      ...(timing.without_readback ? { without_readback: medians(timing.without_readback) } : {}),
-    };
+    const timing = kernel.measure ? await kernel.measure(m) : await measureHostClock(kernel, m, processProbe(kernel));
+    return { ...verified, ...timingFields(timing, m.adaptive?.targetRelHalfWidth ?? DEFAULT_TARGET_REL) };
   } catch (e) {
     return { ...base, state: 'failed', error: errorText(e) };
   } finally {
@@ -114,6 +105,33 @@ export async function evaluateCandidate(
       }
     }
   }
+}
+
+/**
+ * A record's timing fields: samples with evidence of disturbance are set aside (kept, counted, not
+ * used), the median and spread come from the clean ones, and the quality says whether it is stable.
+ */
+export function timingFields(timing: DeviceTiming, targetRel: number): Partial<ResultRecord> {
+  const { quality, clean, aside } = assessTiming(timing.samples_ms, timing.evidence, targetRel);
+  const used = clean.length ? clean : [...timing.samples_ms];
+  return {
+    median_ms: quantile(used, 0.5),
+    p10_ms: quantile(used, 0.1),
+    p90_ms: quantile(used, 0.9),
+    samples_ms: used,
+    ...(aside.length && clean.length ? { set_aside_ms: aside } : {}),
+    quality,
+    timing_method: timing.method,
+    ...(timing.without_readback ? { without_readback: medians(timing.without_readback) } : {}),
+  };
+}
+
+/** Uploads the data, poisons the output, runs once and checks the output against the float64 reference. */
+export async function prepareAndVerify(kernel: KernelInstance, data: ProblemData): Promise<ReturnType<typeof verifyOutput>> {
+  await kernel.prepare(data);
+  await kernel.poisonOutput();
+  await kernel.run();
+  return verifyOutput(await kernel.readOutput(), data.reference(), data.problem.dtype);
 }
 
 /** The hash of the code a variant generates for a problem now: create, hash, dispose; nothing runs. */

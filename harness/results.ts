@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../core/files.js';
 import type { Environment } from './environment.js';
 import type { ProblemRecord } from './problem.js';
+import type { TimingQuality } from './stability.js';
 import type { BackendName, CeilingRecord, KernelRole, Params } from './types.js';
 
 export const RESULTS_SCHEMA = 'neotune-results';
@@ -29,7 +30,17 @@ export interface ResultRecord {
   median_ms?: number;
   p10_ms?: number;
   p90_ms?: number;
+  /** Clean samples (those with evidence of pre-emption are in set_aside_ms); the median comes from these. */
   samples_ms?: number[];
+  /** Samples set aside as disturbed (kept for the record, not used). */
+  set_aside_ms?: number[];
+  /** Whether the timing can be trusted: clean/total samples, why set aside, shape, median CI. */
+  quality?: TimingQuality;
+  /**
+   * Why a figure of this record must not be used as a result (unstable timing, faster than the
+   * machine's measured ceilings, software renderer…): flagged records are never "best".
+   */
+  flags?: string[];
   /** Medians of separate rounds (runs) pooled into this record, e.g. by interleaved A/B. */
   rounds_ms?: number[];
   timing_method?: string;
@@ -42,6 +53,8 @@ export interface ResultRecord {
   source_hash?: string;
   /** The backend's device description (CPU model, adapter, renderer, browser version). */
   device: string;
+  /** The device is a software renderer (SwiftShader, llvmpipe…): times are correctness runs, not GPU performance. */
+  software?: boolean;
   /**
    * Counts that do not depend on the machine's load, compared exactly by `neotune compare`:
    * executed multiply-adds (lane waste and zeros included) and static counts of the generated code.

@@ -4,6 +4,7 @@
  * the copy ceiling and the compute peak measured in the same run. Ratios only: absolute times on a
  * shared machine mean little, ratios measured together do.
  */
+import { peakFor, trusted } from './plausibility.js';
 import type { ResultRecord } from './results.js';
 import type { CeilingRecord } from './types.js';
 
@@ -31,12 +32,19 @@ export interface SummaryRow {
   /** fastest dwconv time / best time (> 1 = NeoCell faster). */
   readonly speedupVsDwconv?: number;
   readonly failed: number;
+  /** Figures of this row left out because they cannot be trusted, with why (flags of the records and ceilings used). */
+  readonly withheld: readonly string[];
 }
 
-/** The fastest verified record; without timings (--verify-only), the first verified one. */
+/**
+ * The fastest verified record whose figures can be trusted (no flags); when none can, the fastest
+ * flagged one (its figures are withheld by the row); without timings (--verify-only), the first
+ * verified one.
+ */
 function fastest(rs: readonly ResultRecord[]): ResultRecord | undefined {
   const verified = rs.filter((r) => r.verified);
-  return verified.filter((r) => r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!)[0] ?? verified[0];
+  const timed = verified.filter((r) => r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!);
+  return timed.find(trusted) ?? timed[0] ?? verified[0];
 }
 
 /** The fastest verified record of each kernel name among `rs`. */
@@ -49,11 +57,9 @@ function fastestPerKernel(rs: readonly ResultRecord[]): Map<string, ResultRecord
   return out;
 }
 
-/** The best compute peak for a kernel's thread count (any multiply-add mode). */
-function peakFor(best: ResultRecord, ceilings: readonly CeilingRecord[]): number | undefined {
-  const threads = Number(best.params.threads ?? 1);
-  const peaks = ceilings.filter((c) => c.backend === best.backend && c.name.endsWith('peak') && Number(c.params.threads ?? 1) === threads).map((c) => c.gflops);
-  return peaks.length ? Math.max(...peaks) : undefined;
+/** A ratio of two records' times, only when both can be trusted. */
+export function trustedRatio(num: ResultRecord | undefined, den: ResultRecord | undefined): number | undefined {
+  return num && den && trusted(num) && trusted(den) ? num.median_ms! / den.median_ms! : undefined;
 }
 
 function row(c: string, backend: string, rs: readonly ResultRecord[], neo: readonly ResultRecord[], ceilings: readonly CeilingRecord[]): SummaryRow {
@@ -63,8 +69,14 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
   const peers = fastestPerKernel(rs.filter((x) => x.role === 'peer' && x.problem.op !== 'dwconv'));
   const copy = fastest(rs.filter((r) => r.problem.op === 'copy' && r.role !== 'peer'));
   const p = (best ?? neo[0] ?? rs[0])!.problem;
-  const gflops = best ? best.flops.useful / (best.median_ms! * 1e6) : undefined;
+  const ok = best !== undefined && trusted(best);
+  const gflops = ok ? best.flops.useful / (best.median_ms! * 1e6) : undefined;
   const peak = best ? peakFor(best, ceilings) : undefined;
+  const withheld = [
+    ...(best && best.median_ms !== undefined && !ok ? (best.flags ?? []).map((f) => `${best.kernel}: ${f}`) : []),
+    ...(ok && peak?.flags?.length ? peak.flags.map((f) => `% peak: ceiling ${peak.name} ${Object.entries(peak.params).map(([k, v]) => `${k}=${v}`).join(',')}: ${f}`) : []),
+    ...[...dwconvs.values(), ...(copy ? [copy] : [])].filter((r) => r.median_ms !== undefined && !trusted(r)).flatMap((r) => (r.flags ?? []).map((f) => `${r.kernel}: ${f}`)),
+  ];
   return {
     case: c,
     backend,
@@ -75,10 +87,11 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
     peers,
     copy,
     gflops,
-    peakFraction: gflops !== undefined && peak ? gflops / peak : undefined,
-    xCopy: best && copy ? best.median_ms! / copy.median_ms! : undefined,
-    speedupVsDwconv: best && dw ? dw.median_ms! / best.median_ms! : undefined,
+    peakFraction: gflops !== undefined && peak && !peak.flags?.length ? gflops / peak.gflops : undefined,
+    xCopy: trustedRatio(best, copy),
+    speedupVsDwconv: trustedRatio(dw, best),
     failed: neo.filter((r) => !r.verified).length,
+    withheld,
   };
 }
 

@@ -1,20 +1,33 @@
 /**
- * CPU timing through tinybench. Kernels faster than the timer's useful resolution are batched: one
- * sample is the mean of `inner` back-to-back calls, reported through tinybench's
- * `overriddenDuration` so its statistics stay per call.
+ * Host-clock timing through tinybench. Kernels faster than the timer's useful resolution are
+ * batched: one sample is the mean of `inner` back-to-back calls, reported through tinybench's
+ * `overriddenDuration` so its statistics stay per call. tinybench drives the loop (warm-up, time
+ * and iteration budget); the samples are also kept here in the order they were taken, each with
+ * the evidence a SampleProbe gives of what disturbed it (read outside the timed interval).
+ * Environment-neutral: the probe, where there is one, comes from the host.
  */
-import { Bench } from 'tinybench';
-import { medianInterval } from './stats.js';
-import type { DeviceTiming, KernelInstance, MeasureOptions } from './types.js';
+import { Bench, type FnOptions } from 'tinybench';
+import { assessTiming, DEFAULT_TARGET_REL } from './stability.js';
+import type { DeviceTiming, KernelInstance, MeasureOptions, SampleEvidence, SampleProbe } from './types.js';
 
-/** Samples shorter than this are batched (performance.now() granularity and call overhead). */
-const MIN_SAMPLE_MS = 0.05;
+/**
+ * Samples shorter than this are batched (performance.now() granularity, call overhead, and the
+ * CPU-time evidence, read in microseconds: a thread missing from a sample must show as a deficit).
+ */
+const MIN_SAMPLE_MS = 0.2;
 
-export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions): Promise<DeviceTiming> {
-  // Estimate one call to choose the batch size.
-  const t0 = performance.now();
-  await kernel.run();
-  const once = Math.max(performance.now() - t0, 1e-4);
+export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions, probe?: SampleProbe): Promise<DeviceTiming> {
+  // Estimate one call to choose the batch size: the fastest of a few calls (the first ones may be
+  // cold: lazy compilation, page faults), within about 2 ms.
+  let once = Infinity;
+  for (let i = 0, spent = 0; i < 32 && (i < 3 || spent < 2); i++) {
+    const t0 = performance.now();
+    await kernel.run();
+    const d = performance.now() - t0;
+    once = Math.min(once, d);
+    spent += d;
+  }
+  once = Math.max(once, 1e-4);
   const inner = Math.max(1, Math.min(1000, Math.ceil(MIN_SAMPLE_MS / once)));
   const bench = new Bench({
     time: opts.timeMs,
@@ -22,60 +35,99 @@ export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, 
     warmupTime: opts.warmupMs,
     // Generated JS needs a few calls before V8 optimises it (OSR, then TurboFan).
     warmupIterations: 16,
-    retainSamples: true,
     throws: true,
   });
+  const samples: number[] = [];
+  const evidence: SampleEvidence[] = [];
+  let recording = false;
+  const record = (d: number, before: ReturnType<SampleProbe['read']> | undefined) => {
+    if (!recording) return;
+    samples.push(d / inner);
+    if (probe && before) {
+      const after = probe.read();
+      evidence.push({
+        switches: after.switches - before.switches,
+        cpu_ms: after.cpu_ms - before.cpu_ms,
+        wall_ms: d,
+        ...(after.wait_ms !== undefined && before.wait_ms !== undefined ? { wait_ms: after.wait_ms - before.wait_ms } : {}),
+        ...(after.taken_over !== undefined && before.taken_over !== undefined ? { taken_over: after.taken_over - before.taken_over } : {}),
+      });
+    }
+  };
   const run = kernel.run.bind(kernel);
   const isAsync = run() instanceof Promise;
+  // tinybench calls beforeAll with "warmup" and then "run": only the run phase is recorded.
+  const hooks: FnOptions = { beforeAll: (mode) => void (recording = mode === 'run') };
   if (isAsync) {
-    bench.add('kernel', async () => {
-      const s = bench.now();
-      for (let i = 0; i < inner; i++) await run();
-      const d = bench.now() - s;
-      return { overriddenDuration: d / inner, overriddenIterationCost: d };
-    });
+    bench.add(
+      'kernel',
+      async () => {
+        const before = probe?.read();
+        const s = bench.now();
+        for (let i = 0; i < inner; i++) await run();
+        const d = bench.now() - s;
+        record(d, before);
+        return { overriddenDuration: d / inner, overriddenIterationCost: d };
+      },
+      hooks,
+    );
   } else {
-    bench.add('kernel', () => {
-      const s = bench.now();
-      for (let i = 0; i < inner; i++) run();
-      const d = bench.now() - s;
-      return { overriddenDuration: d / inner, overriddenIterationCost: d };
-    });
+    bench.add(
+      'kernel',
+      () => {
+        const before = probe?.read();
+        const s = bench.now();
+        for (let i = 0; i < inner; i++) run();
+        const d = bench.now() - s;
+        record(d, before);
+        return { overriddenDuration: d / inner, overriddenIterationCost: d };
+      },
+      hooks,
+    );
   }
   await bench.run();
-  const task = bench.tasks[0]!;
-  const r = task.result;
+  const r = bench.tasks[0]!.result;
   if (r.state !== 'completed') {
     throw new Error(`tinybench task ended in state ${r.state}${'error' in r ? `: ${String(r.error)}` : ''}`);
   }
-  return { samples_ms: [...(r.latency.samples ?? [])], method: inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench' };
+  return {
+    samples_ms: samples,
+    method: inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench',
+    ...(probe ? { evidence, threads: probe.threads } : {}),
+  };
 }
 
 /**
  * Adaptive sampling around measureWithTinybench: rounds of opts.timeMs (warm-up only before the
- * first) until the median's confidence interval is narrow enough or the time cap is reached. The
- * method string records how many rounds it took and the interval reached.
+ * first) until the timing is stable (enough clean samples, one mode, the median's confidence
+ * interval within the target) or the time cap is reached. Disturbed, bimodal or heavy-tailed
+ * sample sets are re-measured this way; what is still unstable at the cap is said by the record.
  */
-export async function measureAdaptive(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions): Promise<DeviceTiming> {
-  const target = opts.adaptive?.targetRelHalfWidth ?? 0.02;
+export async function measureAdaptive(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions, probe?: SampleProbe): Promise<DeviceTiming> {
+  const target = opts.adaptive?.targetRelHalfWidth ?? DEFAULT_TARGET_REL;
   const cap = opts.adaptive?.maxMs ?? 4 * opts.timeMs;
   const start = performance.now();
   const samples: number[] = [];
+  const evidence: SampleEvidence[] = [];
   let method = '';
   let rounds = 0;
-  let rel = Infinity;
+  let stable = false;
+  let ciText = '';
   do {
-    const t = await measureWithTinybench(kernel, rounds === 0 ? opts : { ...opts, warmupMs: 0 });
+    const t = await measureWithTinybench(kernel, rounds === 0 ? opts : { ...opts, warmupMs: 0 }, probe);
     samples.push(...t.samples_ms);
+    evidence.push(...(t.evidence ?? []));
     method = t.method;
     rounds++;
-    const ci = medianInterval(samples);
-    rel = Math.max(ci.hi - ci.median, ci.median - ci.lo) / ci.median;
-  } while (rel > target && performance.now() - start < cap);
-  return { samples_ms: samples, method: `${method}, adaptive: ${rounds} round(s), median CI ±${(100 * rel).toFixed(1)} %` };
+    const q = assessTiming(samples, probe ? evidence : undefined, target).quality;
+    // A heavy tail is re-measured too (more samples settle where the bulk is), within the cap.
+    stable = q.stable && q.shape === 'unimodal';
+    ciText = q.ci_rel === null ? 'no clean sample' : `median CI ±${(100 * q.ci_rel).toFixed(1)} %`;
+  } while (!stable && performance.now() - start < cap);
+  return { samples_ms: samples, method: `${method}, adaptive: ${rounds} round(s), ${ciText}`, ...(probe ? { evidence, threads: probe.threads } : {}) };
 }
 
 /** Host-clock timing of run() as the options ask: adaptive rounds when opts.adaptive is set, else one tinybench task. */
-export function measureHostClock(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions): Promise<DeviceTiming> {
-  return opts.adaptive ? measureAdaptive(kernel, opts) : measureWithTinybench(kernel, opts);
+export function measureHostClock(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions, probe?: SampleProbe): Promise<DeviceTiming> {
+  return opts.adaptive ? measureAdaptive(kernel, opts, probe) : measureWithTinybench(kernel, opts, probe);
 }

@@ -5,6 +5,7 @@
  * measure → dispose (harness/evaluate.ts).
  */
 import type { CellSpec } from '../core/spec.js';
+import type { TimingQuality } from './stability.js';
 
 export type BackendName = 'cpu' | 'webgpu' | 'webgpu-browser' | 'gpujs' | 'gpujs-browser';
 export type Dtype = 'float32' | 'float16';
@@ -58,6 +59,30 @@ export interface ExecutedCounts {
   readonly macs: number;
 }
 
+/**
+ * What may have disturbed one timing sample (host-clock timings in Node): evidence recorded with
+ * every sample so that pre-empted ones are set aside (harness/stability.ts).
+ */
+export interface SampleEvidence {
+  /** Involuntary context switches of this process (any of its threads) during the sample. */
+  readonly switches: number;
+  /** Process CPU time (user + system, all threads) during the sample, ms. */
+  readonly cpu_ms: number;
+  /** Wall time of the sample (all its batched calls), ms. */
+  readonly wall_ms: number;
+  /** Time the calling thread spent waiting for worker threads, ms (thread-pool kernels). */
+  readonly wait_ms?: number;
+  /** Parts of the call a late worker had not started, run by the calling thread instead (thread-pool kernels). */
+  readonly taken_over?: number;
+}
+
+/** Cumulative counters read before and after every sample (the difference is its evidence). */
+export interface SampleProbe {
+  read(): { readonly switches: number; readonly cpu_ms: number; readonly wait_ms?: number; readonly taken_over?: number };
+  /** Threads the kernel runs on (the CPU time a clean sample uses is about threads × wall). */
+  readonly threads: number;
+}
+
 /** Timing produced by a backend's own clock (GPU timestamp queries, submitted-work waits…). */
 export interface DeviceTiming {
   readonly samples_ms: readonly number[];
@@ -68,6 +93,10 @@ export interface DeviceTiming {
    * timed without it (chained in pipeline mode), so the read-back's share is stated.
    */
   readonly without_readback?: DeviceTiming;
+  /** Evidence per sample, parallel to samples_ms, where the host could observe it. */
+  readonly evidence?: readonly SampleEvidence[];
+  /** Threads the kernel ran on (for the CPU-time evidence). */
+  readonly threads?: number;
 }
 
 export interface MeasureOptions {
@@ -87,6 +116,10 @@ export interface KernelInstance {
   /** The generated code (JS, WGSL, WASM text…): hashed into result records and tuning-database keys. */
   readonly source: string;
   readonly executed?: ExecutedCounts;
+  /** Threads one call runs on (1 when absent). */
+  readonly threads?: number;
+  /** Cumulative counters of the thread pool (thread-pool kernels): time the calling thread waited for workers, parts it took over from late workers. */
+  poolCounters?(): { readonly wait_ms: number; readonly taken_over: number };
   /** Upload inputs and weights; allocate the output. */
   prepare(data: ProblemData): void | Promise<void>;
   /** Fill the output with NaN so a kernel that writes nothing cannot pass verification. */
@@ -147,6 +180,12 @@ export interface CeilingRecord {
   readonly params: Params;
   readonly gflops: number;
   readonly method: string;
+  /** Clean/total samples and stability of the measurement this figure comes from. */
+  readonly quality?: TimingQuality;
+  /** Each measurement in the run (the ceiling is measured before and after the kernels; the best clean one counts). */
+  readonly measurements?: readonly number[];
+  /** Why this ceiling cannot be trusted (measured under contention, inconsistent with the others…). */
+  readonly flags?: readonly string[];
 }
 
 /** An opened backend: device facts plus whatever handles its kernels share (device, workers…). */

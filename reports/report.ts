@@ -66,7 +66,7 @@ export function reportData(f: ResultFile, model: 't' | 's' | 'b' | 'l' | 'xl' = 
 
 export const CSV_COLUMNS: readonly (keyof ReportRow)[] = [
   'case', 'occurrences', 'backend', 'device', 'kernel', 'role', 'params', 'op', 'shape', 'spec', 'cell', 'state', 'median_ms', 'p10_ms', 'p90_ms', 'samples',
-  'useful_gflops', 'executed_gflops', 'bytes', 'gbytes_per_s', 'intensity', 'speedup_vs_dwconv', 'roofline_gflops', 'roofline_fraction',
+  'useful_gflops', 'executed_gflops', 'bytes', 'gbytes_per_s', 'intensity', 'speedup_vs_dwconv', 'roofline_gflops', 'roofline_fraction', 'trusted', 'flags',
 ];
 
 export function reportCsv(d: ReportData): string {
@@ -94,10 +94,12 @@ export function reportHtml(d: ReportData): string {
   const bestPerCase = new Map<string, ReportRow>();
   for (const r of neo) {
     const k = `${r.case}|${r.backend}`;
-    if (!bestPerCase.get(k) || r.median_ms! < bestPerCase.get(k)!.median_ms!) bestPerCase.set(k, r);
+    const b = bestPerCase.get(k);
+    // Trusted timings first: a flagged one stands only where nothing else was measured.
+    if (!b || (r.trusted !== b.trusted ? r.trusted : r.median_ms! < b.median_ms!)) bestPerCase.set(k, r);
   }
   const tuningRows = [...bestPerCase.values()]
-    .map((r) => `<tr><td>${escapeHtml(r.case)}</td><td>${escapeHtml(r.backend)}</td><td>${r.shape}</td><td>${escapeHtml(r.cell)}</td><td>${escapeHtml(r.kernel)}</td><td><code>${escapeHtml(r.params)}</code></td><td>${fmt(r.median_ms, 4)}</td><td>${fmt(r.useful_gflops, 1)}</td><td>${r.speedup_vs_dwconv ? `${fmt(r.speedup_vs_dwconv, 2)}×` : '–'}</td><td>${r.roofline_fraction !== null ? `${fmt(100 * r.roofline_fraction, 0)} %` : '–'}</td></tr>`)
+    .map((r) => `<tr><td>${escapeHtml(r.case)}</td><td>${escapeHtml(r.backend)}</td><td>${r.shape}</td><td>${escapeHtml(r.cell)}</td><td>${escapeHtml(r.kernel)}</td><td><code>${escapeHtml(r.params)}</code></td><td>${fmt(r.median_ms, 4)}${r.trusted ? '' : ` <span title="${escapeHtml(r.flags)}">! ${escapeHtml(r.flags)}</span>`}</td><td>${fmt(r.useful_gflops, 1)}</td><td>${r.speedup_vs_dwconv ? `${fmt(r.speedup_vs_dwconv, 2)}×` : '–'}</td><td>${r.roofline_fraction !== null ? `${fmt(100 * r.roofline_fraction, 0)} %` : '–'}</td></tr>`)
     .join('\n');
   const networkRows = d.network
     .map((n) => `<tr><td>${escapeHtml(n.model)}</td><td>${escapeHtml(n.backend)}</td><td>${n.problems}</td><td>${fmt(n.neocell_ms, 3)}</td><td>${fmt(n.dwconv_ms, 3)}</td><td><b>${fmt(n.speedup, 2)}×</b></td></tr>`)
@@ -149,7 +151,7 @@ Chart.defaults.font.size = 11;
 const colors = ['#2f6fdb', '#e07b24', '#2a9d6f', '#b0399a', '#7a7f87', '#c9a227'];
 const backends = [...new Set(D.rows.map((r) => r.backend))];
 const cases = [...new Set(D.rows.filter((r) => r.op === 'neocell').map((r) => r.case))];
-const best = (b, c, op) => D.rows.filter((r) => r.backend === b && r.case === c && r.op === op && r.median_ms !== null).sort((x, y) => x.median_ms - y.median_ms)[0];
+const best = (b, c, op) => D.rows.filter((r) => r.backend === b && r.case === c && r.op === op && r.trusted && r.median_ms !== null).sort((x, y) => x.median_ms - y.median_ms)[0];
 let drawn = 0;
 window.__chartsExpected = D.trend ? 5 : 4;
 const done = () => { drawn++; window.__chartsDone = drawn; };

@@ -7,6 +7,7 @@
 import { countNetwork, type ModelName } from '../core/network.js';
 import { problemRecord } from '../harness/problem.js';
 import { networkSuite } from '../suites/suite.js';
+import { trusted } from '../harness/plausibility.js';
 import type { ResultFile, ResultRecord } from '../harness/results.js';
 import type { CeilingRecord } from '../harness/types.js';
 
@@ -39,6 +40,10 @@ export interface ReportRow {
   /** min(peak, intensity × bandwidth) on this device, and this kernel's fraction of it. */
   roofline_gflops: number | null;
   roofline_fraction: number | null;
+  /** False when the record is flagged (unstable timing, faster than a ceiling, software renderer): its derived figures are null and it is left out of charts and estimates. */
+  trusted: boolean;
+  /** The record's flags, joined. */
+  flags: string;
 }
 
 export interface DeviceCeilings {
@@ -50,15 +55,19 @@ export interface DeviceCeilings {
   readonly peak_gflops: number | null;
 }
 
-const fastest = (rs: readonly ResultRecord[]) => rs.filter((r) => r.verified && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!)[0];
+/** The fastest record whose figures can be trusted; else the fastest flagged one (shown, with its flags, but not used). */
+const fastest = (rs: readonly ResultRecord[]) => {
+  const timed = rs.filter((r) => r.verified && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!);
+  return timed.find(trusted) ?? timed[0];
+};
 const caseOf = (r: ResultRecord) => r.case ?? r.problem.label;
 
 export function deviceCeilings(f: ResultFile): DeviceCeilings[] {
   const backends = [...new Set(f.records.map((r) => r.backend))];
   return backends.map((b) => {
-    const copies = f.records.filter((r) => r.backend === b && r.problem.op === 'copy' && r.verified && r.median_ms);
+    const copies = f.records.filter((r) => r.backend === b && r.problem.op === 'copy' && r.role !== 'peer' && trusted(r));
     const bw = copies.length ? Math.max(...copies.map((r) => r.bytes / (r.median_ms! * 1e6))) : null;
-    const peaks = (f.ceilings ?? []).filter((c: CeilingRecord) => c.backend === b).map((c) => c.gflops);
+    const peaks = (f.ceilings ?? []).filter((c: CeilingRecord) => c.backend === b && !c.flags?.length).map((c) => c.gflops);
     return { backend: b, device: f.records.find((r) => r.backend === b)?.device ?? b, bandwidth_gbs: bw, peak_gflops: peaks.length ? Math.max(...peaks) : null };
   });
 }
@@ -76,9 +85,12 @@ export function reportRows(f: ResultFile): ReportRow[] {
     const c = ceilings.get(best.backend);
     const dw = fastest(f.records.filter((x) => caseOf(x) === caseOf(best) && x.backend === best.backend && x.problem.op === 'dwconv'));
     const t = best.verified && best.median_ms !== undefined ? best.median_ms : null;
+    // Derived figures only from trusted timings: a flagged one is listed with its flags, nothing more.
+    const ok = trusted(best);
+    const tt = ok ? t : null;
     const intensity = best.flops.useful / best.bytes;
     const roof = c && c.peak_gflops && c.bandwidth_gbs && best.problem.op !== 'copy' ? Math.min(c.peak_gflops, intensity * c.bandwidth_gbs) : null;
-    const useful = t ? best.flops.useful / (t * 1e6) : null;
+    const useful = tt ? best.flops.useful / (tt * 1e6) : null;
     const p = best.problem;
     rows.push({
       case: caseOf(best),
@@ -98,13 +110,15 @@ export function reportRows(f: ResultFile): ReportRow[] {
       p90_ms: best.p90_ms ?? null,
       samples: best.samples_ms?.length ?? 0,
       useful_gflops: useful,
-      executed_gflops: t && best.flops.executed !== null ? best.flops.executed / (t * 1e6) : null,
+      executed_gflops: tt && best.flops.executed !== null ? best.flops.executed / (tt * 1e6) : null,
       bytes: best.bytes,
-      gbytes_per_s: t ? best.bytes / (t * 1e6) : null,
+      gbytes_per_s: tt ? best.bytes / (tt * 1e6) : null,
       intensity,
-      speedup_vs_dwconv: t && dw && p.op === 'neocell' ? dw.median_ms! / t : null,
+      speedup_vs_dwconv: tt && dw && trusted(dw) && p.op === 'neocell' ? dw.median_ms! / tt : null,
       roofline_gflops: roof,
       roofline_fraction: roof && useful !== null ? useful / roof : null,
+      trusted: ok,
+      flags: (best.flags ?? []).join('; '),
     });
   }
   return rows;
@@ -134,7 +148,7 @@ export function networkEstimate(rows: readonly ReportRow[]): NetworkEstimate[] {
   const batches = [...new Set(rows.filter((r) => r.op === 'neocell').map((r) => Number(r.shape.split('x')[0])))];
   for (const backend of [...new Set(rows.map((r) => r.backend))]) {
     const bestOf = (shape: string, spec: string, op: string) =>
-      rows.filter((r) => r.backend === backend && r.op === op && r.median_ms !== null && r.shape === shape && (op !== 'neocell' || r.spec === spec)).sort((x, y) => x.median_ms! - y.median_ms!)[0];
+      rows.filter((r) => r.backend === backend && r.op === op && r.trusted && r.median_ms !== null && r.shape === shape && (op !== 'neocell' || r.spec === spec)).sort((x, y) => x.median_ms! - y.median_ms!)[0];
     for (const N of batches) {
       for (const model of MODELS) {
         let neo = 0;

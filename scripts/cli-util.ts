@@ -15,6 +15,10 @@ export const EXIT = {
   KERNEL_FAILURES: 3,
   /** A backend that was asked for explicitly is unavailable. */
   UNAVAILABLE: 4,
+  /** compare / history: a regression was found (distinct from an internal error). */
+  REGRESSION: 5,
+  /** compare: nothing could be compared (no matched record, an empty file, only unstable timings): a gate that compared nothing must not pass. */
+  NOTHING_COMPARED: 6,
 } as const;
 
 export class UsageError extends Error {

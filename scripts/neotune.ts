@@ -21,7 +21,8 @@ program
     `
 Exit codes: 0 success; 1 internal error; 2 invalid input (the message names the field and the
 allowed values); 3 finished, but some kernels failed verification or crashed (results written);
-4 a backend that was asked for is unavailable.`,
+4 a backend that was asked for is unavailable; 5 compare/history found a regression; 6 compare
+had nothing to compare (no matched record, an empty file, or only unstable timings).`,
   )
   .exitOverride((err) => {
     // commander's own usage errors (unknown option, missing argument) are invalid input: exit 2.

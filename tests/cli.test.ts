@@ -63,6 +63,8 @@ describe('neotune CLI', () => {
     const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--kernels', 'sparse-js,dwconv-js,copy', '--time', '20', '--json', file);
     assert.equal(r.code, 0, r.err);
     const f = JSON.parse(readFileSync(file, 'utf8')) as { records: ResultRecord[] };
+    // This test is about peers: timings flagged unstable on a busy test machine are made usable.
+    for (const x of f.records) delete x.flags;
     const first = f.records.find((x) => x.problem.op === 'neocell')!;
     const ownCopy = f.records.find((x) => x.case === first.case && x.problem.op === 'copy')!;
     // Peers shaped like scripts/peers/torch_peers.py's records: a dense NeoCell twice as fast as

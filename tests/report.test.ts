@@ -57,10 +57,14 @@ describe('network estimate', () => {
     const { networkEstimate } = await import('../reports/rows.js');
     const { networkCells } = await import('../core/network.js');
     const rows = resolveSuite('neonext-t').cases.flatMap((c) => [
-      { backend: 'cpu', op: 'neocell', shape: `1x${c.neocell.C}x${c.neocell.H}x${c.neocell.W}`, spec: problemRecord(c.neocell).spec, median_ms: 1 },
-      { backend: 'cpu', op: 'dwconv', shape: `1x${c.dwconv.C}x${c.dwconv.H}x${c.dwconv.W}`, spec: 'dw7', median_ms: 4 },
-    ]) as never[];
-    const est = networkEstimate(rows);
+      { backend: 'cpu', op: 'neocell', shape: `1x${c.neocell.C}x${c.neocell.H}x${c.neocell.W}`, spec: problemRecord(c.neocell).spec, median_ms: 1, trusted: true },
+      { backend: 'cpu', op: 'dwconv', shape: `1x${c.dwconv.C}x${c.dwconv.H}x${c.dwconv.W}`, spec: 'dw7', median_ms: 4, trusted: true },
+    ]) as { trusted: boolean }[];
+    // A flagged timing (unstable, impossible, software renderer) never enters an estimate.
+    rows[0]!.trusted = false;
+    assert.deepEqual(networkEstimate(rows as never[]), []);
+    rows[0]!.trusted = true;
+    const est = networkEstimate(rows as never[]);
     assert.deepEqual(est.map((e) => e.model), ['NeoNeXt-T @224, batch 1', 'NeoNeXt-S @224, batch 1']);
     for (const [i, m] of (['t', 's'] as const).entries()) {
       const blocks = networkCells(m, 224).reduce((s, c) => s + c.occurrences, 0);

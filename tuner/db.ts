@@ -12,6 +12,7 @@ import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../core/files.js';
 import type { ProblemRecord } from '../harness/problem.js';
 import type { RecordState } from '../harness/results.js';
+import type { TimingQuality } from '../harness/stability.js';
 import type { BackendName, DeviceInfo } from '../harness/types.js';
 import type { Config } from './space.js';
 import type { Winner } from './winner.js';
@@ -27,6 +28,8 @@ export interface CandidateRecord {
   readonly median_ms?: number;
   readonly samples_ms?: readonly number[];
   readonly timing_method?: string;
+  /** Clean/total samples, what was set aside and whether the timing is stable (harness/stability.ts). */
+  readonly quality?: TimingQuality;
   readonly max_rel_err?: number;
   readonly error?: string;
   /** Executed FLOPs the kernel reported (dense and Strassen-like variants differ from useful). */

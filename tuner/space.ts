@@ -52,14 +52,14 @@ export function buildSpace(problem: Problem, variants: readonly KernelVariant[],
 
 /**
  * How much a configuration costs in resources, for breaking statistical ties: fewer threads first,
- * then the backend's variant order, then smaller
- * numeric parameters. Lower is simpler.
+ * then the backend's variant order, then smaller numeric parameters (false before true). Lower is
+ * simpler; string parameters are ordered by the configuration key after this (winner.ts).
  */
 export function complexity(variants: readonly { readonly name: string }[], c: Config): number[] {
   const threads = Number(c.params.threads ?? 1);
   const variantIndex = variants.findIndex((v) => v.name === c.variant);
   const numeric = Object.entries(c.params)
-    .filter(([k, v]) => k !== 'threads' && typeof v === 'number')
+    .filter(([k, v]) => k !== 'threads' && (typeof v === 'number' || typeof v === 'boolean'))
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([, v]) => Number(v));
   return [threads, variantIndex, ...numeric];

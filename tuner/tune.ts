@@ -12,14 +12,15 @@ import type { BackendSession, KernelVariant, MeasureOptions, Problem, ProblemDat
 import { type CandidateRecord, candidateKey, type DbEntry, deviceFingerprint, entryKey, type TuningDb } from './db.js';
 import { buildSpace, complexity, type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
+import { revalidateWinner } from './revalidate.js';
 import { selectWinner, type Winner } from './winner.js';
 
 export const TUNE_MEASURE: MeasureOptions = { timeMs: 100, minSamples: 10, warmupMs: 60, adaptive: { targetRelHalfWidth: 0.02, maxMs: 500 } };
 
 export interface TuneBudget {
-  /** New evaluations at most (candidates reused from the database do not count). */
+  /** Evaluations at most, those already in the database (resumed) included. */
   readonly evaluations?: number;
-  /** New evaluations at most as a fraction of the pruned space (used when `evaluations` is not set). */
+  /** Evaluations at most as a fraction of the pruned space (used when `evaluations` is not set), resumed ones included. */
   readonly fraction?: number;
   /** Wall time at most, ms. */
   readonly timeMs?: number;
@@ -42,6 +43,14 @@ export interface TuneOptions {
   readonly save?: (db: TuningDb) => void;
   readonly progress?: (p: TuneProgress) => void;
   readonly data?: ProblemData;
+  /**
+   * Thread counts above this are not tuned now (the machine is busy: see harness/load.ts); they
+   * are pruned with `threadsReason`.
+   */
+  readonly maxThreads?: number;
+  readonly threadsReason?: string;
+  /** Finalists re-measured side by side before the winner is stored (default true). */
+  readonly revalidate?: boolean;
 }
 
 export interface TuneResult {
@@ -61,6 +70,7 @@ function compact(r: ResultRecord, config: Config): CandidateRecord {
     source_hash: r.source_hash ?? null,
     state: r.state,
     ...(r.median_ms !== undefined ? { median_ms: r.median_ms, samples_ms: r.samples_ms ?? [], timing_method: r.timing_method ?? '' } : {}),
+    ...(r.quality ? { quality: r.quality } : {}),
     ...(r.max_rel_err !== undefined ? { max_rel_err: r.max_rel_err } : {}),
     ...(r.error ? { error: r.error } : {}),
     executed_flops: r.flops.executed,
@@ -75,13 +85,13 @@ export function entryWinner(entry: DbEntry, variants: readonly { readonly name: 
   const cands = Object.entries(entry.candidates)
     .filter(([k, c]) => c.state === 'verified' && c.samples_ms?.length && (!current || current.has(k)))
     .map(([, c]) => c)
-    .map((c) => ({ key: c.key, config: c.config, samples_ms: c.samples_ms!, ...(c.source_hash ? { source_hash: c.source_hash } : {}) }));
+    .map((c) => ({ key: c.key, config: c.config, samples_ms: c.samples_ms!, ...(c.source_hash ? { source_hash: c.source_hash } : {}), ...(c.quality ? { stable: c.quality.stable } : {}) }));
   return selectWinner(cands, (cfg) => complexity(variants, cfg));
 }
 
 
 export async function tuneProblem(db: TuningDb, problem: Problem, variants: readonly KernelVariant[], session: BackendSession, opts: TuneOptions): Promise<TuneResult> {
-  const space = buildSpace(problem, variants, session);
+  const space = capThreads(buildSpace(problem, variants, session), opts.maxThreads, opts.threadsReason);
   const device = deviceFingerprint(session.device);
   const record = problemRecord(problem);
   const key = entryKey(device, record);
@@ -112,8 +122,10 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   const started = performance.now();
   let evaluated = 0;
   let failed = history.filter((h) => h.time === undefined).length;
-  const limit = opts.budget.evaluations ?? (opts.budget.fraction !== undefined ? Math.max(1, Math.ceil(opts.budget.fraction * space.configs.length)) : Infinity);
-  const total = Math.min(space.configs.length, reused + limit);
+  // The budget counts every evaluation of this problem, those of an earlier (interrupted) run too.
+  const budget = opts.budget.evaluations ?? (opts.budget.fraction !== undefined ? Math.max(1, Math.ceil(opts.budget.fraction * space.configs.length)) : Infinity);
+  const limit = Math.max(0, budget - reused);
+  const total = Math.min(space.configs.length, Math.max(reused, budget));
   const bestSoFar = () => {
     const ok = history.filter((h) => h.time !== undefined).sort((a, b) => a.time! - b.time!)[0];
     return ok ? { key: configKey(ok.config), median_ms: ok.time! } : undefined;
@@ -134,7 +146,11 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
     evaluated++;
     opts.save?.(db);
   }
-  const winner = entryWinner(entry, variants, current);
+  let winner = entryWinner(entry, variants, current);
+  if (winner && opts.revalidate !== false && evaluated > 0) {
+    opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'finalists side by side' });
+    winner = await revalidateWinner(winner, entry, variants, current, session, problem, data);
+  }
   if (winner) entry.winner = winner;
   else delete entry.winner;
   entry.search = { strategy: opts.strategy.name, seed: opts.seed, evaluations: history.length, space: space.configs.length, pruned: space.pruned.length };
@@ -143,13 +159,29 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   return { entry, space, evaluated, reused, current, ...(winner ? { winner } : {}) };
 }
 
+/** Moves configurations with more threads than `max` to the pruned list, with the reason. */
+function capThreads(space: SearchSpace, max: number | undefined, reason = 'the machine is busy'): SearchSpace {
+  if (max === undefined) return space;
+  const over = (c: Config) => Number(c.params.threads ?? 1) > max;
+  return {
+    ...space,
+    configs: space.configs.filter((c) => !over(c)),
+    pruned: [...space.pruned, ...space.configs.filter(over).map((config) => ({ config, reason: `threads=${config.params.threads}: ${reason}` }))],
+  };
+}
+
 /** The fastest verified current candidate of each variant in a tuning result (the report's finalists). */
 export function bestPerVariant(r: TuneResult): Map<string, Config> {
-  const best = new Map<string, { config: Config; median: number }>();
+  // Stable timings first; the winner (re-validated side by side) stands for its own variant.
+  const rank = (c: CandidateRecord) => [c.quality?.stable === false ? 1 : 0, c.median_ms!] as const;
+  const best = new Map<string, CandidateRecord>();
   for (const [k, c] of Object.entries(r.entry.candidates)) {
     if (!r.current.has(k) || c.state !== 'verified' || c.median_ms === undefined) continue;
     const b = best.get(c.config.variant);
-    if (!b || c.median_ms < b.median) best.set(c.config.variant, { config: c.config, median: c.median_ms });
+    const [x, y] = [rank(c), b && rank(b)];
+    if (!y || x[0] < y[0] || (x[0] === y[0] && x[1] < y[1])) best.set(c.config.variant, c);
   }
-  return new Map([...best].map(([v, b]) => [v, b.config]));
+  const out = new Map([...best].map(([v, b]) => [v, b.config]));
+  if (r.winner) out.set(r.winner.config.variant, r.winner.config);
+  return out;
 }

@@ -6,6 +6,11 @@
  * candidates the simplest (fewest threads, simplest variant, smallest parameters) wins. So a re-run
  * does not flip between candidates the data cannot tell apart, and the recorded confidence says
  * how sure the choice is.
+ *
+ * Unstable timings (too few clean samples, several modes, an interval wider than the target: see
+ * harness/stability.ts) are never chosen over a stable candidate. Ties are broken by complexity
+ * and then by the configuration key, so every parameter, strings included, decides the order and
+ * repeated tunes of the same problem agree.
  */
 import { bootstrapMedianRatio, mannWhitneyU, quantile, thinSamples } from '../harness/stats.js';
 import { compareComplexity, type Config } from './space.js';
@@ -23,6 +28,8 @@ export interface Candidate {
   readonly config: Config;
   readonly samples_ms: readonly number[];
   readonly source_hash?: string;
+  /** False when the timing is unstable (absent: stable). */
+  readonly stable?: boolean;
 }
 
 export interface Winner {
@@ -41,14 +48,25 @@ export interface Winner {
     readonly ratio_ci: readonly [number, number];
     /** Fastest vs the best candidate that is not tied: one-sided p that the fastest is faster. */
     readonly p_vs_next: number | null;
+    /** True when no candidate had a stable timing and the winner is the best of unstable ones. */
+    readonly unstable?: boolean;
+    /** Finalists re-measured side by side (interleaved rounds) before the winner was stored. */
+    readonly revalidated?: { readonly candidates: readonly string[]; readonly rounds: number; readonly changed: boolean };
   };
+}
+
+/** Orders configurations simplest first: complexity, then the key (covers string and boolean parameters). */
+export function compareSimplicity(a: { key: string; config: Config }, b: { key: string; config: Config }, complexityOf: (c: Config) => number[]): number {
+  return compareComplexity(complexityOf(a.config), complexityOf(b.config)) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
 /** At most this many samples per candidate enter the tests. */
 const MAX_TEST_SAMPLES = 256;
 
 export function selectWinner(candidates: readonly Candidate[], complexityOf: (c: Config) => number[]): Winner | undefined {
-  const timed = candidates.filter((c) => c.samples_ms.length > 0).map((c) => ({ ...c, samples_ms: thinSamples(c.samples_ms, MAX_TEST_SAMPLES), median: quantile(c.samples_ms, 0.5) }));
+  const withSamples = candidates.filter((c) => c.samples_ms.length > 0);
+  const stable = withSamples.filter((c) => c.stable !== false);
+  const timed = (stable.length ? stable : withSamples).map((c) => ({ ...c, samples_ms: thinSamples(c.samples_ms, MAX_TEST_SAMPLES), median: quantile(c.samples_ms, 0.5) }));
   if (timed.length === 0) return undefined;
   const med = new Map(timed.map((c) => [c.key, c.median]));
   const sorted = [...timed].sort((a, b) => med.get(a.key)! - med.get(b.key)! || (a.key < b.key ? -1 : 1));
@@ -63,7 +81,7 @@ export function selectWinner(candidates: readonly Candidate[], complexityOf: (c:
     if (u.p >= TIE_ALPHA || r.lo <= 1 || r.ratio <= 1 + TIE_MARGIN) tied.push(c);
     else firstUntied ??= c;
   }
-  const winner = [...tied].sort((a, b) => compareComplexity(complexityOf(a.config), complexityOf(b.config)) || med.get(a.key)! - med.get(b.key)!)[0]!;
+  const winner = [...tied].sort((a, b) => compareSimplicity(a, b, complexityOf))[0]!;
   const s = stats.get(winner.key);
   return {
     key: winner.key,
@@ -76,6 +94,7 @@ export function selectWinner(candidates: readonly Candidate[], complexityOf: (c:
       p_value: s?.p ?? 1,
       ratio_ci: s?.ci ?? [1, 1],
       p_vs_next: firstUntied ? mannWhitneyU(fastest.samples_ms, firstUntied.samples_ms).pLess : null,
+      ...(stable.length ? {} : { unstable: true }),
     },
   };
 }

@@ -48,7 +48,7 @@ export const cpuBackend: Backend = {
         for (const threads of threadValues(device)) {
           for (const madd of RELAXED_SIMD_AVAILABLE ? (['plain', 'relaxed'] as const) : (['plain'] as const)) {
             const r = await measureSimdPeak(madd, threads, session.pool(threads));
-            out.push({ backend: 'cpu' as const, name: 'wasm-simd-peak', params: { threads, madd }, gflops: r.gflops, method: 'independent f32x4 multiply-add chains, tinybench median' });
+            out.push({ backend: 'cpu' as const, name: 'wasm-simd-peak', params: { threads, madd }, gflops: r.gflops, method: 'independent f32x4 multiply-add chains, median of clean samples', quality: r.quality });
           }
         }
         return out;

@@ -2,9 +2,12 @@
 import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { type BackendRun, type BenchOptions, openBackend, runSuite } from '../../harness/bench.js';
-import { environment } from '../../harness/environment.js';
+import { type Environment, environment } from '../../harness/environment.js';
+import { busyWarning, type MachineLoad, measureLoad } from '../../harness/load.js';
+import { checkCeilings, flagRecords, trusted } from '../../harness/plausibility.js';
+import { DEFAULT_TARGET_REL } from '../../harness/stability.js';
 import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord, writeResults } from '../../harness/results.js';
-import { dwconvNames, peerNames, summarize, type SummaryRow, summarizeVariants } from '../../harness/summary.js';
+import { dwconvNames, peerNames, summarize, type SummaryRow, summarizeVariants, trustedRatio } from '../../harness/summary.js';
 import type { CeilingRecord, Dtype, Params } from '../../harness/types.js';
 import { BACKEND_NAMES, BACKENDS, backendEntry } from '../../kernels/registry.js';
 import { DTYPES } from '../../harness/problem.js';
@@ -20,6 +23,8 @@ export interface CommonBenchFlags {
   params?: string;
   time: number;
   seed: number;
+  /** Software renderers' times are results too (default: flagged, correctness only). */
+  includeSoftware?: boolean;
 }
 
 /** Opens the requested backends; "auto" = every available one whose kernels exist (unavailable ones are reported). */
@@ -88,42 +93,62 @@ export function addCommonBenchOptions(cmd: Command, defaults: { suite: string })
     .option('-k, --kernels <list>', 'only these kernel names (comma-separated)')
     .option('-p, --params <spec>', 'pin parameter values for every kernel that has them: key=value,… or JSON (bypasses defaults and tuning)')
     .option('-t, --time <ms>', 'measurement time per candidate, ms', parseIntOption('time', 'a positive number of milliseconds'), 300)
-    .option('--seed <n>', 'seed of the random problem data', parseIntOption('seed'), 1);
+    .option('--seed <n>', 'seed of the random problem data', parseIntOption('seed'), 1)
+    .option('--include-software', 'treat software renderers (SwiftShader, llvmpipe…) as devices to tune and compare; by default they are verified, not tuned, and their times are flagged as not GPU performance');
 }
 
 /**
  * Opens the backends, optionally runs `prepare` on them (the main job tunes there and returns which
  * parameter points to report), runs the suite side by side, measures the ceilings, closes.
  */
-export async function benchRun(flags: CommonBenchFlags, extra: Partial<BenchOptions>, label: string, prepare?: (suite: Suite, runs: BackendRun[]) => Promise<Partial<BenchOptions>>) {
+export async function benchRun(flags: CommonBenchFlags, extra: Partial<BenchOptions>, label: string, prepare?: (suite: Suite, runs: BackendRun[], load: MachineLoad) => Promise<Partial<BenchOptions>>) {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const suite = resolveSuite(flags.suite, { batch: flags.batch, dtype: flags.dtype as Dtype });
   const pin = parsePin(flags.params);
+  const before = await checkLoad(log);
   const runs = await openBackends(flags.backend, log, { tuning: prepare !== undefined });
   if (runs.length === 0) throw new UnavailableError('no backend with kernels is available on this machine');
-  const measure = { timeMs: flags.time, minSamples: 10, warmupMs: Math.min(150, flags.time) };
+  // Adaptive: disturbed, multimodal or imprecise timings are re-measured up to 4× the time.
+  const measure = { timeMs: flags.time, minSamples: 10, warmupMs: Math.min(150, flags.time), adaptive: { targetRelHalfWidth: DEFAULT_TARGET_REL, maxMs: 4 * flags.time } };
   const kernels = flags.kernels?.split(',').map((s) => s.trim());
   let bar: ReturnType<typeof progressBar> | undefined;
   try {
-    const prepared = prepare ? await prepare(suite, runs) : {};
+    const prepared = prepare ? await prepare(suite, runs, before) : {};
     bar = progressBar(label);
-    const records = await runSuite(suite, runs, { ...extra, ...prepared, kernels, pin, seed: flags.seed, measure }, (p) => bar!.update(p.done, p.total, p.failed, p.current));
-    const ceilings: CeilingRecord[] = [];
-    if (!extra.verifyOnly) {
+    // Ceilings are measured before and after the kernels: the best clean measurement counts, and
+    // one disturbed by a busy moment is outvoted or flagged (harness/plausibility.ts).
+    const measured: CeilingRecord[] = [];
+    const measureCeilings = async () => {
+      if (extra.verifyOnly) return;
       for (const r of runs) {
-        bar.update(1, 1, 0, `${r.entry.name} ceilings`);
-        ceilings.push(...((await r.session.ceilings?.()) ?? []));
+        bar!.update(0, 1, 0, `${r.entry.name} ceilings`);
+        measured.push(...((await r.session.ceilings?.()) ?? []));
       }
-    }
-    return { suite, runs, records, ceilings };
+    };
+    await measureCeilings();
+    const raw = await runSuite(suite, runs, { ...extra, ...prepared, kernels, pin, seed: flags.seed, measure }, (p) => bar!.update(p.done, p.total, p.failed, p.current));
+    await measureCeilings();
+    const ceilings = checkCeilings(measured);
+    const records = flagRecords(raw, ceilings, { includeSoftware: flags.includeSoftware ?? false });
+    const after = await measureLoad();
+    if (after.busy && !before.busy) log(`neotune: ${busyWarning(after)} (at the end of the run)`);
+    return { suite, runs, records, ceilings, load: { before, after } };
   } finally {
     bar?.stop();
     for (const r of runs) await r.session.close();
   }
 }
 
-export function resultFile(records: ResultRecord[], ceilings: CeilingRecord[], command: string): ResultFile {
-  return { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command, environment: environment(), records, ceilings };
+export function resultFile(records: ResultRecord[], ceilings: CeilingRecord[], command: string, load?: Environment['load']): ResultFile {
+  return { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command, environment: environment(load), records, ceilings };
+}
+
+/** Measures how busy the machine is now and says so at the top of the output when it is. */
+export async function checkLoad(log: (s: string) => void): Promise<MachineLoad> {
+  const load = await measureLoad();
+  const warning = busyWarning(load);
+  if (warning) log(`neotune: ${warning}`);
+  return load;
 }
 
 function paramText(r: ResultRecord): string {
@@ -131,41 +156,77 @@ function paramText(r: ResultRecord): string {
   return kv.length ? ` ${kv.join(',')}` : '';
 }
 
+/** Clean samples / all samples of a timing (disturbed ones set aside). */
+function samplesCell(r: ResultRecord | undefined): string {
+  if (!r?.quality) return r?.samples_ms ? String(r.samples_ms.length) : '–';
+  return `${r.quality.n_clean}/${r.quality.n_total}`;
+}
+
 /**
- * The summary as header + string cells: fastest NeoCell kernel, useful GFLOP/s, % of the compute
- * peak at the same thread count, time / copy, and the speedup over every depthwise conv kernel.
+ * The summary as header + string cells: fastest NeoCell kernel, its spread (p10–p90, clean/all
+ * samples), useful GFLOP/s, % of the compute peak at the same thread count, time / copy, and the
+ * speedup over every depthwise conv kernel. A figure that cannot be trusted is never printed:
+ * "?" stands in its place and withheldLines() says why; a flagged time carries "!".
  */
 export function summaryCells(rows: readonly SummaryRow[], withParams: boolean): { header: string[]; cells: string[][] } {
   const dws = dwconvNames(rows);
   const peers = peerNames(rows);
-  const header = ['case', 'backend', 'N×C×H×W', 'cell', 'NeoCell kernel', 'median ms', 'GFLOP/s', '% peak', 'time/copy', ...[...dws, ...peers].map((d) => `vs ${d}`), 'failed'];
-  const cells = rows.map((s) => [
-    s.case,
-    s.backend,
-    s.shape,
-    s.label,
-    s.best ? `${s.best.kernel}${withParams ? paramText(s.best) : ''}` : 'none verified',
-    fmt(s.best?.median_ms, 4),
-    fmt(s.gflops, 1),
-    s.peakFraction !== undefined ? `${fmt(100 * s.peakFraction, 0)} %` : '–',
-    s.xCopy ? `${fmt(s.xCopy, 1)}×` : '–',
-    ...[...dws.map((d) => s.dwconvs.get(d)), ...peers.map((d) => s.peers.get(d))].map((r) => (r?.median_ms !== undefined && s.best?.median_ms !== undefined ? `${fmt(r.median_ms / s.best.median_ms, 2)}×` : '–')),
-    String(s.failed),
-  ]);
+  const header = ['case', 'backend', 'N×C×H×W', 'cell', 'NeoCell kernel', 'median ms', 'p10–p90 ms', 'clean/all', 'GFLOP/s', '% peak', 'time/copy', ...[...dws, ...peers].map((d) => `vs ${d}`), 'failed'];
+  const cells = rows.map((s) => {
+    const ok = s.best !== undefined && trusted(s.best);
+    const refused = (v: number | undefined, text: string) => (v !== undefined ? text : s.best?.median_ms !== undefined ? '?' : '–');
+    return [
+      s.case,
+      s.backend,
+      s.shape,
+      s.label,
+      s.best ? `${s.best.kernel}${withParams ? paramText(s.best) : ''}` : 'none verified',
+      s.best?.median_ms !== undefined ? `${fmt(s.best.median_ms, 4)}${ok ? '' : ' !'}` : '–',
+      s.best?.p10_ms !== undefined ? `${fmt(s.best.p10_ms, 4)}–${fmt(s.best.p90_ms, 4)}` : '–',
+      samplesCell(s.best),
+      refused(s.gflops, fmt(s.gflops, 1)),
+      refused(s.peakFraction, `${fmt(100 * (s.peakFraction ?? 0), 0)} %`),
+      refused(s.xCopy, `${fmt(s.xCopy, 1)}×`),
+      ...[...dws.map((d) => s.dwconvs.get(d)), ...peers.map((d) => s.peers.get(d))].map((r) => {
+        if (r?.median_ms === undefined || s.best?.median_ms === undefined) return '–';
+        const ratio = trustedRatio(r, s.best);
+        return ratio !== undefined ? `${fmt(ratio, 2)}×` : '?';
+      }),
+      String(s.failed),
+    ];
+  });
   return { header, cells };
 }
 
+/** Why figures were withheld ("?" and "!" in the tables), one line each, without repeats. */
+export function withheldLines(rows: readonly SummaryRow[]): string[] {
+  return [...new Set(rows.flatMap((r) => r.withheld.map((w) => `${r.case} ${r.backend}: ${w}`)))];
+}
+
+export function ceilingLines(ceilings: readonly CeilingRecord[]): string[] {
+  return ceilings.map((c) => {
+    const params = Object.entries(c.params).map(([k, v]) => `${k}=${v}`).join(',');
+    const q = c.quality ? `, ${c.quality.n_clean}/${c.quality.n_total} clean samples` : '';
+    const runs = c.measurements && c.measurements.length > 1 ? ` (measured ${c.measurements.map((m) => fmt(m, 1)).join(' and ')})` : '';
+    return `${c.backend} ${c.name} ${params}: ${fmt(c.gflops, 1)} GFLOP/s${runs}${q}${c.flags?.length ? ` — NOT USED: ${c.flags.join('; ')}` : ''}`;
+  });
+}
+
 export function summaryTable(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = []): string {
-  const best = summaryCells(summarize(records, ceilings), true);
-  const variants = summaryCells(summarizeVariants(records, ceilings), false);
-  const peaks = ceilings.map((c) => `${c.backend} ${c.name} ${Object.entries(c.params).map(([k, v]) => `${k}=${v}`).join(',')}: ${fmt(c.gflops, 1)} GFLOP/s`);
+  const rows = summarize(records, ceilings);
+  const best = summaryCells(rows, true);
+  const variantRows = summarizeVariants(records, ceilings);
+  const variants = summaryCells(variantRows, false);
+  const withheld = withheldLines([...rows, ...variantRows]);
+  const peaks = ceilingLines(ceilings);
   return [
     'Fastest NeoCell kernel per problem (speedups: depthwise conv time / NeoCell time, measured in this run)',
     formatTable(best.header, best.cells),
     '',
     'Each NeoCell variant at its fastest parameter point',
     formatTable(variants.header, variants.cells),
-    ...(peaks.length ? ['', `Ceilings measured in this run: ${peaks.join('; ')}`] : []),
+    ...(withheld.length ? ['', 'Withheld figures ("?": not printed; "!": a time that cannot be used as a result):', ...withheld.map((w) => `  ${w}`)] : []),
+    ...(peaks.length ? ['', 'Ceilings measured in this run:', ...peaks.map((p) => `  ${p}`)] : []),
   ].join('\n');
 }
 
@@ -195,9 +256,10 @@ export function registerBench(program: Command): void {
     .option('--json <file>', 'write the versioned result file (records with raw samples) to FILE')
     .action(
       action(async (o: CommonBenchFlags & { allParams?: boolean; verifyOnly?: boolean; json?: string }) => {
-        const { records, ceilings } = await benchRun(o, { allParams: o.allParams, verifyOnly: o.verifyOnly }, 'bench');
-        if (o.json) writeResults(o.json, resultFile(records, ceilings, `neotune ${process.argv.slice(2).join(' ')}`));
-        process.stdout.write(summaryTable(records, ceilings) + '\n');
+        const { records, ceilings, load } = await benchRun(o, { allParams: o.allParams, verifyOnly: o.verifyOnly }, 'bench');
+        if (o.json) writeResults(o.json, resultFile(records, ceilings, `neotune ${process.argv.slice(2).join(' ')}`, load));
+        const warning = busyWarning(load.before);
+        process.stdout.write((warning ? `WARNING: ${warning}\n\n` : '') + summaryTable(records, ceilings) + '\n');
         const fails = failureLines(records);
         if (fails.length) process.stdout.write(`\n${fails.length} candidate(s) not verified:\n${fails.join('\n')}\n`);
         if (o.json) process.stdout.write(`\nresults: ${o.json}\n`);

@@ -4,8 +4,10 @@
  *   compare --aa FILE…           same-code runs: the false-alarm rate of this method vs a naive rule
  *   compare --self-test          a fixture kernel made 30 % slower / faster must be flagged
  *   compare --run BASE_REF HEAD_REF   build both commits, benchmark them alternately, compare
- * Exit 1 when a regression is found (timing: beyond the threshold and significant, unless
- * --timings report; proxies: always), 0 otherwise, 2 for invalid input.
+ * Exit 5 when a regression is found (timing: beyond the threshold and significant, unless
+ * --timings report; proxies: always), 6 when nothing could be compared (no matched record, an
+ * empty file, only unstable timings without proxies), 0 otherwise, 2 for invalid input, 1 for an
+ * internal error.
  */
 import type { Command } from 'commander';
 import { execFileSync } from 'node:child_process';
@@ -15,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/files.js';
 import { cpuDevice } from '../../kernels/cpu/backend.js';
-import { type Comparison, comparisonMarkdown, compareResults, naiveFlag, proxyRegressions, recordKey, runNoise, timingRegressions } from '../../harness/compare.js';
+import { type Comparison, comparisonMarkdown, compareResults, naiveFlag, nothingCompared, proxyRegressions, recordKey, runNoise, timingRegressions } from '../../harness/compare.js';
 import { evaluateCandidate } from '../../harness/evaluate.js';
 import { fixtureKernel } from '../../harness/fixture-kernel.js';
 import { appendHistory, detectSteps, historyLine, readHistory } from '../../harness/history.js';
@@ -58,7 +60,13 @@ function report(c: Comparison, o: CompareFlags): number {
   if (o.json) writeFileAtomic(resolve(o.json), JSON.stringify(c, null, 1) + '\n');
   process.stdout.write(md + '\n');
   const timing = timingRegressions(c).length > 0 && o.timings === 'fail';
-  return timing || proxyRegressions(c).length > 0 ? 1 : EXIT.OK;
+  if (timing || proxyRegressions(c).length > 0) return EXIT.REGRESSION;
+  const nothing = nothingCompared(c);
+  if (nothing) {
+    process.stderr.write(`neotune: nothing was compared: ${nothing}\n`);
+    return EXIT.NOTHING_COMPARED;
+  }
+  return EXIT.OK;
 }
 
 /** Pools the samples of several same-side runs per record (interleaved rounds). */
@@ -158,7 +166,7 @@ async function selfTest(o: CompareFlags): Promise<number> {
   process.stdout.write(formatTable(['fixture kernel', 'ratio', '95 % CI', 'classified', 'expected'], rows) + '\n');
   const ok = slow.timing === 'regressed' && fast.timing === 'improved';
   process.stdout.write(ok ? 'self-test passed\n' : 'self-test FAILED: detection did not classify the fixture as expected\n');
-  return ok ? EXIT.OK : 1;
+  return ok ? EXIT.OK : EXIT.INTERNAL;
 }
 
 /** Builds a commit into a temporary worktree sharing this checkout's node_modules. */
@@ -198,7 +206,7 @@ async function abRun(refs: readonly string[], o: CompareFlags): Promise<number> 
 export function registerCompare(program: Command): void {
   program
     .command('compare')
-    .description('compare two result files (timing with statistics, deterministic proxies exactly); exit 1 on a regression')
+    .description('compare two result files (timing with statistics, deterministic proxies exactly); exit 5 on a regression, 6 when nothing was compared')
     .argument('[files...]', 'BASE HEAD result files (with --aa: same-code runs; with --run: BASE_REF HEAD_REF)')
     .option('--threshold <percent>', 'smallest change that counts, %', percent('threshold'), 0.05)
     .option('--alpha <p>', 'significance level', (v) => Number(v), 0.05)
@@ -258,7 +266,7 @@ export function registerCompare(program: Command): void {
               steps.map((s) => [s.key, `${s.index} (${s.label})`, fmt(s.before_ms, 4), fmt(s.after_ms, 4), `${fmt((s.ratio - 1) * 100, 1)} %`, fmt(s.t, 1)]),
             ) + '\n',
           );
-        return steps.some((s) => s.ratio > 1) ? 1 : EXIT.OK;
+        return steps.some((s) => s.ratio > 1) ? EXIT.REGRESSION : EXIT.OK;
       }),
     );
 }

@@ -1,5 +1,6 @@
 /** `neotune devices`: which backends this machine has, and why the missing ones are missing. */
 import type { Command } from 'commander';
+import { softwareRenderer } from '../../harness/software.js';
 import { BACKENDS } from '../../kernels/registry.js';
 import { action, formatTable } from '../cli-util.js';
 
@@ -11,18 +12,22 @@ export interface DeviceLine {
   description?: string;
   details?: Readonly<Record<string, unknown>>;
   reason?: string;
+  /** The software renderer this backend runs on (not a GPU), if any. */
+  software?: string;
 }
 
 export async function probeAll(): Promise<DeviceLine[]> {
   const out: DeviceLine[] = [];
   for (const b of BACKENDS) {
     const a = await b.probe();
+    const software = a.available && b.name !== 'cpu' ? softwareRenderer({ description: a.description, ...(a.details ? { details: a.details } : {}) }) : undefined;
     out.push({
       backend: b.name,
       title: b.title,
       available: a.available,
       kernels: b.load ? 'implemented' : 'not implemented yet',
       ...(a.available ? { description: a.description, details: a.details ?? {} } : { reason: a.reason }),
+      ...(software ? { software } : {}),
     });
   }
   return out;
@@ -40,7 +45,7 @@ export function registerDevices(program: Command): void {
           process.stdout.write(JSON.stringify(list, null, 2) + '\n');
           return;
         }
-        const rows = list.map((d) => [d.backend, d.available ? 'yes' : 'no', d.kernels, d.available ? (d.description ?? '') : `missing: ${d.reason}`]);
+        const rows = list.map((d) => [d.backend, d.available ? (d.software ? 'software' : 'yes') : 'no', d.kernels, d.available ? `${d.description ?? ''}${d.software ? ` (software renderer: verified, not tuned; its times are not GPU performance)` : ''}` : `missing: ${d.reason}`]);
         process.stdout.write(formatTable(['backend', 'available', 'kernels', 'device / reason'], rows) + '\n');
         for (const d of list) {
           const f = (d.details as { features?: string[] } | undefined)?.features;

@@ -18,7 +18,8 @@ import type { KernelVariant, Params, Problem } from '../../harness/types.js';
 import type { Suite } from '../../suites/suite.js';
 import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
 import { bestPerVariant } from '../../tuner/tune.js';
-import { loadDb, tuneSuite } from './tune.js';
+import { loadDb, threadCap, tuneSuite } from './tune.js';
+import { busyWarning, type MachineLoad } from '../../harness/load.js';
 import { action, EXIT, fmt, markdownTable } from '../cli-util.js';
 import { writeReport } from '../../reports/report.js';
 import { addCommonBenchOptions, benchRun, type CommonBenchFlags, failureLines, resultFile, runExitCode, summaryCells, summaryTable } from './bench.js';
@@ -37,7 +38,7 @@ export function registerRun(program: Command): void {
         if (!(o.budgetFraction > 0 && o.budgetFraction <= 100)) throw new InputError('budget-fraction', o.budgetFraction, 'a percentage in (0, 100]');
         const out = resolve(o.out);
         const dbPath = join(out, 'tuning-db.json');
-        const tune = async (suite: Suite, runs: BackendRun[]) => {
+        const tune = async (suite: Suite, runs: BackendRun[], load: MachineLoad) => {
           const db = loadDb(dbPath);
           const finalists = new Map<string, Map<string, Params>>(); // backend + problem key → variant → params
           const tuned = await tuneSuite(db, dbPath, suite, runs, {
@@ -45,6 +46,8 @@ export function registerRun(program: Command): void {
             seed: o.seed,
             budget: strategy.name === 'exhaustive' ? {} : { fraction: o.budgetFraction / 100 },
             kernels: o.kernels?.split(',').map((s) => s.trim()),
+            ...threadCap(load),
+            includeSoftware: o.includeSoftware ?? false,
           });
           for (const { run, problem, result } of tuned) {
             finalists.set(`${run.entry.name} ${problemKey(problem)}`, new Map([...bestPerVariant(result)].map(([v, cfg]) => [v, cfg.params])));
@@ -58,9 +61,10 @@ export function registerRun(program: Command): void {
             },
           };
         };
-        const { suite, runs, records, ceilings } = await benchRun(o, {}, 'report', tune);
+        const { suite, runs, records, ceilings, load } = await benchRun(o, {}, 'report', tune);
         const json = join(out, 'results.json');
-        const results = resultFile(records, ceilings, `neotune run ${process.argv.slice(3).join(' ')}`.trim());
+        const results = resultFile(records, ceilings, `neotune run ${process.argv.slice(3).join(' ')}`.trim(), load);
+        const warning = busyWarning(load.before);
         writeResults(json, results);
         const report = await writeReport(results, out);
         const best = summaryCells(summarize(records, ceilings), true);
@@ -68,6 +72,7 @@ export function registerRun(program: Command): void {
         const md = [
           `# neotune run: ${suite.description}`,
           '',
+          ...(warning ? [`> **Warning**: ${warning}.`, ''] : []),
           `Backends: ${runs.map((r) => `${r.entry.name} (${r.session.device.description})`).join(', ')}. Each problem was tuned (strategy ${strategy.name}, ${o.budgetFraction} % of its space; database ${dbPath}); the tables measure each variant's best configuration again, side by side in this run.`,
           '',
           '## Fastest NeoCell kernel per problem',
@@ -82,7 +87,7 @@ export function registerRun(program: Command): void {
           '',
         ].join('\n');
         writeFileAtomic(join(out, 'summary.md'), md);
-        process.stdout.write(summaryTable(records, ceilings) + '\n');
+        process.stdout.write((warning ? `WARNING: ${warning}\n\n` : '') + summaryTable(records, ceilings) + '\n');
         const fails = failureLines(records);
         if (fails.length) process.stdout.write(`\n${fails.length} candidate(s) not verified:\n${fails.join('\n')}\n`);
         process.stdout.write(`\nwrote ${dbPath}\nwrote ${json}\nwrote ${join(out, 'summary.md')}\n${report.files.map((f) => `wrote ${f}`).join('\n')}\n`);

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { summarize } from '../../harness/summary.js';
+import { summarize, trustedRatio } from '../../harness/summary.js';
 import { action, EXIT, loadResultFile } from '../cli-util.js';
 import { summaryTable } from './bench.js';
 
@@ -23,8 +23,6 @@ export function registerSummary(program: Command): void {
           process.stdout.write(`${summaryTable(f.records, f.ceilings)}\n`);
           return EXIT.OK;
         }
-        const ratio = (other: { median_ms?: number } | undefined, best: { median_ms?: number } | undefined) =>
-          other?.median_ms !== undefined && best?.median_ms !== undefined ? other.median_ms / best.median_ms : null;
         const rows = summarize(f.records, f.ceilings).map((r) => ({
           case: r.case,
           backend: r.backend,
@@ -34,7 +32,10 @@ export function registerSummary(program: Command): void {
           params: r.best?.params ?? null,
           median_ms: r.best?.median_ms ?? null,
           time_over_copy: r.xCopy ?? null,
-          speedup_vs: Object.fromEntries([...r.dwconvs, ...r.peers].map(([k, rec]) => [k, ratio(rec, r.best)])),
+          // A ratio from a flagged timing (unstable, impossible, software renderer) is null; withheld says why.
+          speedup_vs: Object.fromEntries([...r.dwconvs, ...r.peers].map(([k, rec]) => [k, trustedRatio(rec, r.best) ?? null])),
+          flags: r.best?.flags ?? [],
+          withheld: r.withheld,
           failed: r.failed,
         }));
         process.stdout.write(`${JSON.stringify(rows, null, 1)}\n`);

@@ -22,7 +22,9 @@ import type { Strategy } from '../../tuner/strategies/strategy.js';
 import type { BackendRun } from '../../harness/bench.js';
 import type { BenchCase, Suite } from '../../suites/suite.js';
 import { action, EXIT, fmt, formatTable, parseIntOption, progressBar, UsageError } from '../cli-util.js';
-import { openBackends } from './bench.js';
+import { checkLoad, openBackends } from './bench.js';
+import { softwareRenderer } from '../../harness/software.js';
+import type { MachineLoad } from '../../harness/load.js';
 
 export const DEFAULT_DB = 'neotune-out/tuning-db.json';
 
@@ -42,12 +44,17 @@ export async function tuneSuite(
   dbPath: string,
   suite: Suite,
   runs: readonly BackendRun[],
-  o: { strategy: Strategy; seed: number; budget: TuneBudget; kernels?: readonly string[] },
+  o: { strategy: Strategy; seed: number; budget: TuneBudget; kernels?: readonly string[]; maxThreads?: number; threadsReason?: string; includeSoftware?: boolean },
 ): Promise<TunedProblem[]> {
   const bar = progressBar('tune');
   const out: TunedProblem[] = [];
   try {
     for (const run of runs) {
+      const software = softwareRenderer(run.session.device);
+      if (software && !o.includeSoftware) {
+        process.stderr.write(`neotune: ${run.entry.name} runs on a software renderer (${software}): its kernels are verified, not tuned (their times are not GPU performance; --include-software tunes it anyway)\n`);
+        continue;
+      }
       const variants = run.backend.variants.filter((v) => !o.kernels || o.kernels.includes(v.name));
       for (const c of suite.cases) {
         for (const problem of [c.neocell, c.dwconv] as Problem[]) {
@@ -55,6 +62,7 @@ export async function tuneSuite(
             strategy: o.strategy,
             seed: o.seed,
             budget: o.budget,
+            ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads, threadsReason: o.threadsReason ?? 'the machine is busy' } : {}),
             save: (d) => saveDb(dbPath, d),
             progress: (p) => bar.update(p.done, p.total, p.failed, `${c.name} ${problem.op} ${run.entry.name} best ${p.best ? `${fmt(p.best.median_ms, 4)} ms` : '–'} | ${p.current}`),
           });
@@ -66,6 +74,14 @@ export async function tuneSuite(
     bar.stop();
   }
   return out;
+}
+
+/** On a busy machine, thread counts it cannot give now are not tuned (said once, with the measurement). */
+export function threadCap(load: MachineLoad): { maxThreads?: number; threadsReason?: string } {
+  if (!load.busy) return {};
+  const reason = `not tuned now: the machine is busy (${load.available_cores.toFixed(1)} of ${load.cores} cores free)`;
+  process.stderr.write(`neotune: tuning thread counts up to ${load.usable_threads} only: threads above that are ${reason}\n`);
+  return { maxThreads: load.usable_threads, threadsReason: reason };
 }
 
 export function loadDb(path: string): TuningDb {
@@ -89,6 +105,7 @@ interface TuneFlags {
   seed: number;
   kernels?: string;
   json?: boolean;
+  includeSoftware?: boolean;
 }
 
 export function registerTune(program: Command): void {
@@ -105,6 +122,7 @@ export function registerTune(program: Command): void {
     .option('--db <file>', 'tuning database (created when missing; resumed when present)', DEFAULT_DB)
     .option('--seed <n>', 'seed of the strategy and of the problem data', parseIntOption('seed'), 1)
     .option('-k, --kernels <list>', 'only these variants (comma-separated)')
+    .option('--include-software', 'tune software renderers too (SwiftShader, llvmpipe…: their times are not GPU performance)')
     .option('--json', 'print the winners as JSON')
     .action(
       action(async (o: TuneFlags) => {
@@ -112,6 +130,7 @@ export function registerTune(program: Command): void {
         const suite = resolveSuite(o.suite, { batch: o.batch, dtype: o.dtype as Dtype });
         const dbPath = resolve(o.db);
         const db = loadDb(dbPath);
+        const load = await checkLoad((s) => process.stderr.write(`${s}\n`));
         const runs = await openBackends(o.backend, (s) => process.stderr.write(`${s}\n`), { tuning: true });
         let results: TunedProblem[];
         try {
@@ -123,6 +142,8 @@ export function registerTune(program: Command): void {
               ...(o.timeBudget ? { timeMs: o.timeBudget * 1000 } : {}),
             },
             kernels: o.kernels?.split(',').map((s) => s.trim()),
+            ...threadCap(load),
+            includeSoftware: o.includeSoftware ?? false,
           });
         } finally {
           for (const r of runs) await r.session.close();
@@ -134,6 +155,7 @@ export function registerTune(program: Command): void {
           const reasons = [...new Set(r.space.pruned.map((x) => x.reason))];
           process.stderr.write(`${c.name} ${problem.op} on ${run.entry.name}: nothing to tune, all ${r.space.pruned.length} configurations ruled out:\n${reasons.map((x) => `  ${x}\n`).join('')}`);
         }
+        if (results.length === 0) throw new UsageError('nothing to tune: every backend asked for is a software renderer (pass --include-software to tune it anyway)');
         if (results.every(({ result: r }) => r.space.configs.length === 0)) throw new UsageError('nothing to tune: no configuration of any variant can run these problems on these backends (reasons above)');
         const rows = results
           .filter(({ result: r }) => r.space.configs.length > 0)

@@ -11,7 +11,9 @@ import { encodeModule, FunctionBuilder } from './encoder.js';
 import type { MaddMode } from './passes.js';
 import type { WorkerPool } from './pool.js';
 import { MemoryLayout, partitionCalls, type WasmCall } from './runtime.js';
-import { measureWithTinybench } from '../../../harness/timing.js';
+import { measureAdaptive } from '../../../harness/timing.js';
+import { processProbe } from '../../../harness/probe.js';
+import { assessTiming, type TimingQuality } from '../../../harness/stability.js';
 import { quantile } from '../../../harness/stats.js';
 
 const CHAINS = 12;
@@ -54,6 +56,8 @@ export interface PeakResult {
   readonly threads: number;
   readonly madd: MaddMode;
   readonly gflops: number;
+  /** Clean samples only (pre-empted ones set aside): a ceiling measured while the machine was busy says so. */
+  readonly quality: TimingQuality;
 }
 
 /** Measures the peak for `threads` threads (pool needed when threads > 1). */
@@ -70,13 +74,15 @@ export async function measureSimdPeak(madd: MaddMode, threads: number, pool: Wor
     if (!pool) throw new Error(`SIMD peak on ${threads} threads needs a worker pool`);
     id = await pool.load(module, memory, calls.slice(1));
   }
-  const own = () => {
-    for (const [, lo, hi, sc] of calls[0]!) peak(lo, hi, sc);
+  const runPart = (part: number) => {
+    for (const [, lo, hi, sc] of calls[part] ?? []) peak(lo, hi, sc);
   };
   try {
-    const timing = await measureWithTinybench({ run: () => (id !== undefined ? pool!.run(id, own) : own()) }, { timeMs, minSamples: 20, warmupMs: 100 });
-    const ms = quantile([...timing.samples_ms], 0.5);
-    return { threads, madd, gflops: (threads * ITERATIONS * flopsPerIteration) / (ms * 1e6) };
+    const kernel = { run: () => (id !== undefined ? pool!.run(id, () => runPart(0), runPart) : runPart(0)), threads, ...(pool && id !== undefined ? { poolCounters: () => ({ wait_ms: pool.stats().wait_ms, taken_over: pool.stats().stolen }) } : {}) };
+    const timing = await measureAdaptive(kernel, { timeMs, minSamples: 20, warmupMs: 100 }, processProbe(kernel));
+    const { quality, clean } = assessTiming(timing.samples_ms, timing.evidence);
+    const ms = quantile(clean.length ? clean : [...timing.samples_ms], 0.5);
+    return { threads, madd, gflops: (threads * ITERATIONS * flopsPerIteration) / (ms * 1e6), quality };
   } finally {
     if (id !== undefined) pool!.drop(id);
   }

@@ -1,18 +1,33 @@
 /**
  * Worker threads that run the same WebAssembly kernel on one shared memory, each over its own
- * channel range. Threads are synchronised through a small SharedArrayBuffer of counters, never
- * through messages: a kernel call on this backend takes tens of microseconds, a message round trip
- * about as much. Workers spin while calls keep coming (waking a sleeping thread costs milliseconds
- * on a VM) and go to sleep on Atomics.wait after SPIN_MS without work.
+ * channel range ("part"). Threads are synchronised through a small SharedArrayBuffer of counters,
+ * never through messages: a kernel call on this backend takes tens of microseconds, a message round
+ * trip about as much. Workers spin while calls keep coming (waking a sleeping thread costs
+ * milliseconds on a VM) and go to sleep on Atomics.wait after SPIN_MS without work.
+ *
+ * Pre-emption: on a busy machine a worker can be descheduled for a whole scheduler slice (4–12 ms
+ * on the 2-core VMs this runs on). Two things keep that from stalling every call:
+ *  - parts are claimed, not assigned: a part is run by whoever claims it first for the current
+ *    call (compare-and-swap of its claim word to the call's generation). The calling thread runs
+ *    part 0, then claims every part no worker has started yet and runs it itself, so a
+ *    descheduled or sleeping worker costs the call nothing;
+ *  - the calling thread waits for parts already started with bounded spinning, then a blocking
+ *    Atomics.wait, which gives its core to the worker it is waiting for.
+ * Every call's wait is counted (stats()): the stall rate and the time spent waiting for workers
+ * are evidence the harness records with each timing sample.
  */
 import { once } from 'node:events';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { WasmCall } from './runtime.js';
 
-/** Control words (Int32Array indices) shared with worker.ts. */
-export const CTL = { generation: 0, pending: 1, command: 2, kernel: 3, failed: 4, sleeping: 8 } as const;
+/** Control words (Int32Array indices) shared with worker.ts; claims[p] at CTL.claims + p, p = 0 … size. */
+export const CTL = { generation: 0, pending: 1, command: 2, kernel: 3, failed: 4, sleeping: 8, claims: 8 + 64 } as const;
 export const COMMAND = { run: 1, load: 2, drop: 3 } as const;
 export const SPIN_MS = 20;
+/** The calling thread spins this long for started parts, then blocks (gives its core away). */
+export const WAIT_SPIN_MS = 0.05;
+/** A call whose calling thread waited longer than this for workers counts as a stall. */
+export const STALL_MS = 1;
 /** A worker that has not finished a call after this long is reported as hung, not waited for. */
 const HUNG_MS = 60_000;
 
@@ -23,13 +38,33 @@ export interface LoadMessage {
   readonly calls: readonly WasmCall[];
 }
 
+/** Counters since the pool was made (or reset): calls, stalls, parts the calling thread took over, wait time. */
+export interface PoolStats {
+  calls: number;
+  stalls: number;
+  stolen: number;
+  wait_ms: number;
+}
+
+/**
+ * Claims part p for generation g: true when this thread may run it. A claim word holds the last
+ * generation the part was claimed for and only moves forward (compared modulo 2^32), so a worker
+ * that wakes up late for an old call can never take a part of a newer one.
+ */
+export function claimPart(ctl: Int32Array, part: number, generation: number): boolean {
+  const i = CTL.claims + part;
+  const v = Atomics.load(ctl, i);
+  return ((generation - v) | 0) > 0 && Atomics.compareExchange(ctl, i, v, generation) === v;
+}
+
 export class WorkerPool {
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.sleeping + 64)));
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.claims + 65)));
   private readonly workers: { worker: Worker; port: MessagePort }[] = [];
   private readonly errors: string[] = [];
   /** Resolves when every worker has started its loop (a first command must not spin on a thread still booting). */
   private readonly ready: Promise<unknown>;
   private nextId = 1;
+  private readonly counters: PoolStats = { calls: 0, stalls: 0, stolen: 0, wait_ms: 0 };
 
   /** `size` workers; the calling thread is thread 0 of every kernel, so size = threads − 1. */
   constructor(readonly size: number) {
@@ -53,24 +88,40 @@ export class WorkerPool {
     );
   }
 
-  /** Runs one command on every worker and waits for all of them (spinning: the wait is short). */
-  private broadcast(command: number, kernel: number, own?: () => void): void {
+  /**
+   * Runs one command on every worker and waits for all of them. For `run`, parts no worker has
+   * claimed once the calling thread is done with its own are run by the calling thread (steal).
+   */
+  private broadcast(command: number, kernel: number, own?: () => void, steal?: (part: number) => void): void {
     const ctl = this.ctl;
     Atomics.store(ctl, CTL.command, command);
     Atomics.store(ctl, CTL.kernel, kernel);
     Atomics.store(ctl, CTL.pending, this.size);
-    Atomics.add(ctl, CTL.generation, 1);
+    const generation = Atomics.add(ctl, CTL.generation, 1) + 1;
     for (let i = 0; i < this.size; i++) if (Atomics.load(ctl, CTL.sleeping + i) === 1) Atomics.notify(ctl, CTL.generation);
+    let waitStart = 0;
     try {
       own?.();
-    } finally {
-      const start = performance.now();
-      let spins = 0;
-      while (Atomics.load(ctl, CTL.pending) > 0) {
-        if (++spins % 4096 === 0 && performance.now() - start > HUNG_MS) {
-          throw new Error(`worker thread did not finish within ${HUNG_MS / 1000} s${this.errors.length ? `: ${this.errors.join('; ')}` : ''}`);
+      if (steal) {
+        for (let p = 1; p <= this.size; p++) {
+          if (!claimPart(ctl, p, generation)) continue;
+          try {
+            steal(p);
+          } finally {
+            this.counters.stolen++;
+            Atomics.sub(ctl, CTL.pending, 1);
+          }
         }
       }
+    } finally {
+      waitStart = performance.now();
+      this.waitForWorkers(waitStart);
+    }
+    const waited = performance.now() - waitStart;
+    if (command === COMMAND.run) {
+      this.counters.calls++;
+      this.counters.wait_ms += waited;
+      if (waited > STALL_MS) this.counters.stalls++;
     }
     if (Atomics.load(ctl, CTL.failed) !== 0) {
       Atomics.store(ctl, CTL.failed, 0);
@@ -83,22 +134,48 @@ export class WorkerPool {
     }
   }
 
-  /** Sends a compiled kernel and each worker's calls; resolves to the kernel's id in this pool. */
+  /** Bounded spin, then blocking waits on the pending counter (a worker notifies when it reaches 0). */
+  private waitForWorkers(start: number): void {
+    const ctl = this.ctl;
+    let spins = 0;
+    for (;;) {
+      const pending = Atomics.load(ctl, CTL.pending);
+      if (pending === 0) return;
+      const waited = performance.now() - start;
+      if (waited > HUNG_MS) throw new Error(`worker thread did not finish within ${HUNG_MS / 1000} s${this.errors.length ? `: ${this.errors.join('; ')}` : ''}`);
+      if (waited < WAIT_SPIN_MS || ++spins < 64) continue;
+      Atomics.wait(ctl, CTL.pending, pending, 10);
+    }
+  }
+
+  /**
+   * Sends a compiled kernel and the calls of parts 1 … (part 0 is the calling thread's); resolves
+   * to the kernel's id in this pool. Workers beyond the parts given get none.
+   */
   async load(module: WebAssembly.Module, memory: WebAssembly.Memory, callsPerWorker: readonly (readonly WasmCall[])[]): Promise<number> {
-    if (callsPerWorker.length !== this.size) throw new Error(`worker pool: ${callsPerWorker.length} call lists for ${this.size} workers`);
+    if (callsPerWorker.length > this.size) throw new Error(`worker pool: ${callsPerWorker.length} call lists for ${this.size} workers`);
     await this.ready;
     const id = this.nextId++;
-    this.workers.forEach(({ port }, i) => port.postMessage({ id, module, memory, calls: callsPerWorker[i]! } satisfies LoadMessage));
+    this.workers.forEach(({ port }, i) => port.postMessage({ id, module, memory, calls: callsPerWorker[i] ?? [] } satisfies LoadMessage));
     this.broadcast(COMMAND.load, id);
     return id;
   }
 
-  run(id: number, own: () => void): void {
-    this.broadcast(COMMAND.run, id, own);
+  /**
+   * One call of kernel `id`: `own` runs part 0 on this thread; `steal(p)` runs part p (1 … size)
+   * on this thread when no worker has started it (same calls, same scratch as the worker would use).
+   */
+  run(id: number, own: () => void, steal?: (part: number) => void): void {
+    this.broadcast(COMMAND.run, id, own, steal);
   }
 
   drop(id: number): void {
     this.broadcast(COMMAND.drop, id);
+  }
+
+  /** Counters since the pool was made: calls, stalls (> STALL_MS waiting), stolen parts, total wait. */
+  stats(): Readonly<PoolStats> {
+    return { ...this.counters };
   }
 
   async close(): Promise<void> {

@@ -104,6 +104,7 @@ type Exports = Record<string, (...args: number[]) => void>;
 export class WasmKernel implements KernelInstance {
   readonly source: string;
   readonly executed?: ExecutedCounts;
+  readonly threads: number;
   private readonly memory: WebAssembly.Memory;
   private readonly f32: Float32Array;
   private exports: Exports = {};
@@ -116,6 +117,7 @@ export class WasmKernel implements KernelInstance {
   ) {
     this.source = spec.text;
     this.executed = spec.executed;
+    this.threads = spec.threads;
     this.memory = new WebAssembly.Memory({ initial: spec.layout.pages, maximum: spec.layout.pages, shared: true });
     this.f32 = new Float32Array(this.memory.buffer);
     this.calls = partitionCalls(spec.segments, spec.threads, spec.layout.region('scratch').offset, spec.scratchBytes);
@@ -150,10 +152,19 @@ export class WasmKernel implements KernelInstance {
 
   run(): void {
     if (this.poolId !== undefined) {
-      this.pool!.run(this.poolId, () => this.runCalls(this.calls[0]!));
+      this.pool!.run(
+        this.poolId,
+        () => this.runCalls(this.calls[0]!),
+        (part) => this.runCalls(this.calls[part] ?? []),
+      );
     } else {
       this.runCalls(this.calls[0]!);
     }
+  }
+
+  poolCounters(): { wait_ms: number; taken_over: number } {
+    const s = this.pool?.stats();
+    return { wait_ms: s?.wait_ms ?? 0, taken_over: s?.stolen ?? 0 };
   }
 
   private runCalls(calls: readonly WasmCall[]): void {

@@ -1,17 +1,19 @@
 /**
- * A WebAssembly kernel thread (see pool.ts): waits on the shared control words, runs its channel
- * range of the requested kernel, counts itself done. Kernels and their call lists arrive on a
- * message port and are read synchronously, so the thread never returns to its event loop.
+ * A WebAssembly kernel thread (see pool.ts): waits on the shared control words, claims its part of
+ * the requested call (the calling thread may have taken it over already), runs its channel range,
+ * counts itself done. Kernels and their call lists arrive on a message port and are read
+ * synchronously, so the thread never returns to its event loop.
  */
 import v8 from 'node:v8';
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { COMMAND, CTL, type LoadMessage, SPIN_MS } from './pool.js';
+import { claimPart, COMMAND, CTL, type LoadMessage, SPIN_MS } from './pool.js';
 import type { WasmCall } from './runtime.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const { ctl: buffer, port, index } = workerData as { ctl: SharedArrayBuffer; port: MessagePort; index: number };
 const ctl = new Int32Array(buffer);
+const part = index + 1;
 const kernels = new Map<number, { exports: Record<string, (...a: number[]) => void>; calls: readonly WasmCall[] }>();
 
 function waitForGeneration(seen: number): number {
@@ -49,12 +51,16 @@ let seen = Atomics.load(ctl, CTL.generation);
 port.postMessage({ ready: true });
 for (;;) {
   seen = waitForGeneration(seen);
+  // Claimed before the command is read: while this part is unfinished the call cannot end, so
+  // the command and kernel read next are this generation's. A part the calling thread took over
+  // is skipped (it counted the part done itself).
+  if (!claimPart(ctl, part, seen)) continue;
   try {
     execute(Atomics.load(ctl, CTL.command), Atomics.load(ctl, CTL.kernel));
   } catch (e) {
     port.postMessage({ error: e instanceof Error ? e.message : String(e) });
     Atomics.store(ctl, CTL.failed, 1);
   } finally {
-    Atomics.sub(ctl, CTL.pending, 1);
+    if (Atomics.sub(ctl, CTL.pending, 1) === 1) Atomics.notify(ctl, CTL.pending);
   }
 }

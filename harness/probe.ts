@@ -1,0 +1,18 @@
+/**
+ * The Node host's evidence of disturbance for each timing sample: involuntary context switches and
+ * CPU time of this process (getrusage through process.resourceUsage(), all threads), plus, for a
+ * thread-pool kernel, the time its calling thread spent waiting for workers and the parts it took
+ * over from late ones.
+ */
+import type { KernelInstance, SampleProbe } from './types.js';
+
+export function processProbe(kernel: Pick<KernelInstance, 'threads' | 'poolCounters'>): SampleProbe {
+  const pool = kernel.poolCounters?.bind(kernel);
+  return {
+    threads: kernel.threads ?? 1,
+    read() {
+      const u = process.resourceUsage();
+      return { switches: u.involuntaryContextSwitches, cpu_ms: (u.userCPUTime + u.systemCPUTime) / 1000, ...(pool ? pool() : {}) };
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Whether a set of timing samples can be trusted. Environment-neutral (runs in Node and in pages).
+ *
+ * 1. Set-aside: a sample with evidence of pre-emption is kept in the record but not used: an
+ *    involuntary context switch of this process during it, process CPU time well below its wall
+ *    time (the calling thread not running: the hypervisor stealing the vCPU), or the
+ *    calling thread waiting for a worker thread for a scheduler slice, or running the part of a
+ *    worker that had not started (the sample timed fewer threads than the kernel has).
+ * 2. Shape of the clean samples (MAD-based, as hyperfine warns): two clusters separated by a gap
+ *    (bimodal), or many samples far beyond the median (heavy-tailed).
+ * 3. Precision: the distribution-free 95 % interval of the median, relative to it.
+ * A timing is stable when it has enough clean samples, no gap-separated second mode and a median
+ * interval within the target. A heavy tail is reported (and re-measured) but leaves the median
+ * usable, so it alone does not make a timing unstable.
+ */
+import { medianInterval, quantile } from './stats.js';
+import type { SampleEvidence } from './types.js';
+
+/** Fewer clean samples than this cannot give a median worth reporting. */
+export const MIN_CLEAN_SAMPLES = 10;
+/** Median CI half-width target, relative (the tuner's; bench uses the same unless told). */
+export const DEFAULT_TARGET_REL = 0.02;
+/**
+ * A sample more than this many scaled MADs from the median is far out. Timing distributions are
+ * right-skewed with a MAD of a fraction of a percent, so the usual 3.5 flags every quiet run.
+ */
+const FAR_MADS = 5;
+/** More samples far out than this fraction: heavy-tailed (reported and re-measured; the median still holds). */
+const HEAVY_TAIL_FRACTION = 0.2;
+/** A gap between consecutive sorted samples of at least this ratio, with this fraction of samples on each side: bimodal. */
+const MODE_GAP_RATIO = 1.25;
+const MODE_MIN_FRACTION = 0.1;
+/**
+ * A sample whose process CPU time is below this fraction of its wall time lost the calling thread
+ * to something else (hypervisor steal shows only here). Only the calling thread's CPU time is
+ * current when read: Linux adds other threads' time at their scheduler ticks (every 1–4 ms), so
+ * worker threads are judged by the pool's own evidence (waits, parts taken over) instead.
+ */
+const CPU_DEFICIT = 0.75;
+/** CPU time is read in microseconds: deficits smaller than this are below its resolution. */
+const CPU_RESOLUTION_MS = 0.05;
+/** Waiting for workers this long within one sample is a scheduler slice, not load imbalance. */
+const WORKER_STALL_MS = 1;
+
+export type SetAsideReason = 'preempted' | 'cpu_deficit' | 'worker_wait' | 'worker_late';
+export type SampleShape = 'unimodal' | 'bimodal' | 'heavy-tailed';
+
+export interface TimingQuality {
+  /** Stable: enough clean samples, one mode, median CI within the target. */
+  readonly stable: boolean;
+  /** Why not (empty when stable). */
+  readonly reasons: readonly string[];
+  /** What is worth knowing but does not make the timing unstable (a heavy tail). */
+  readonly notes?: readonly string[];
+  readonly n_clean: number;
+  readonly n_total: number;
+  /** Samples set aside, by the first evidence that disqualified each. */
+  readonly set_aside: Readonly<Record<SetAsideReason, number>>;
+  readonly shape: SampleShape;
+  /** Half-width of the 95 % interval of the clean median, relative to it (null: no clean sample). */
+  readonly ci_rel: number | null;
+  readonly target_rel: number;
+}
+
+/** Why a sample is set aside, or undefined when it is clean. */
+export function disturbance(e: SampleEvidence): SetAsideReason | undefined {
+  if (e.switches > 0) return 'preempted';
+  if (e.cpu_ms < CPU_DEFICIT * e.wall_ms - CPU_RESOLUTION_MS) return 'cpu_deficit';
+  if (e.wait_ms !== undefined && e.wait_ms > WORKER_STALL_MS) return 'worker_wait';
+  // The calling thread ran a late worker's part: the sample timed fewer threads than the kernel has.
+  if (e.taken_over !== undefined && e.taken_over > 0) return 'worker_late';
+  return undefined;
+}
+
+/** Splits samples into clean and set aside (evidence parallel to samples; none = all clean). */
+export function setAside(samples: readonly number[], evidence: readonly SampleEvidence[] | undefined): { clean: number[]; aside: number[]; counts: Record<SetAsideReason, number> } {
+  const counts: Record<SetAsideReason, number> = { preempted: 0, cpu_deficit: 0, worker_wait: 0, worker_late: 0 };
+  const clean: number[] = [];
+  const aside: number[] = [];
+  samples.forEach((s, i) => {
+    const e = evidence?.[i];
+    const why = e ? disturbance(e) : undefined;
+    if (why) {
+      counts[why]++;
+      aside.push(s);
+    } else clean.push(s);
+  });
+  return { clean, aside, counts };
+}
+
+/** Scaled median absolute deviation (σ for normal data). */
+export function mad(values: readonly number[]): number {
+  const m = quantile(values, 0.5);
+  return 1.4826 * quantile(values.map((v) => Math.abs(v - m)), 0.5);
+}
+
+/** Bimodal, heavy-tailed or unimodal, with the two cluster centres when bimodal. */
+export function sampleShape(values: readonly number[]): { shape: SampleShape; modes?: [number, number]; outlierFraction: number } {
+  const n = values.length;
+  if (n < MIN_CLEAN_SAMPLES) return { shape: 'unimodal', outlierFraction: 0 };
+  const s = [...values].sort((a, b) => a - b);
+  const lo = Math.ceil(MODE_MIN_FRACTION * n);
+  let gap = 0;
+  let at = -1;
+  for (let i = lo - 1; i < n - lo; i++) {
+    const r = s[i]! > 0 ? s[i + 1]! / s[i]! : 1;
+    if (r > gap) {
+      gap = r;
+      at = i;
+    }
+  }
+  const m = quantile(s, 0.5);
+  const spread = mad(s);
+  const outliers = spread > 0 ? s.filter((v) => Math.abs(v - m) / spread > FAR_MADS).length : 0;
+  const outlierFraction = outliers / n;
+  if (gap >= MODE_GAP_RATIO && at >= 0) return { shape: 'bimodal', modes: [quantile(s.slice(0, at + 1), 0.5), quantile(s.slice(at + 1), 0.5)], outlierFraction };
+  if (outlierFraction > HEAVY_TAIL_FRACTION) return { shape: 'heavy-tailed', outlierFraction };
+  return { shape: 'unimodal', outlierFraction };
+}
+
+const ms = (x: number) => (x >= 0.1 ? x.toFixed(3) : x.toPrecision(2));
+
+/** The quality of a timing: what was set aside, the clean samples' shape and precision. */
+export function assessTiming(samples: readonly number[], evidence: readonly SampleEvidence[] | undefined, targetRel = DEFAULT_TARGET_REL): { quality: TimingQuality; clean: number[]; aside: number[] } {
+  const { clean, aside, counts } = setAside(samples, evidence);
+  const reasons: string[] = [];
+  const nAside = aside.length;
+  if (clean.length < MIN_CLEAN_SAMPLES) {
+    const why = Object.entries(counts).filter(([, c]) => c > 0).map(([k, c]) => `${c} ${k.replace('_', ' ')}`);
+    reasons.push(`only ${clean.length} clean sample(s) of ${samples.length}${why.length ? ` (set aside: ${why.join(', ')})` : ''}`);
+  }
+  const shape = sampleShape(clean);
+  if (shape.shape === 'bimodal') reasons.push(`bimodal samples: clusters at ${ms(shape.modes![0])} and ${ms(shape.modes![1])} ms`);
+  const notes = shape.shape === 'heavy-tailed' ? [`heavy-tailed samples: ${(100 * shape.outlierFraction).toFixed(0)} % beyond ${FAR_MADS} MAD of the median`] : [];
+  const ci = medianInterval(clean);
+  const ciRel = clean.length ? Math.max(ci.hi - ci.median, ci.median - ci.lo) / ci.median : null;
+  if (clean.length >= MIN_CLEAN_SAMPLES && ciRel !== null && !(ciRel <= targetRel)) reasons.push(`median CI ±${(100 * ciRel).toFixed(1)} % is wider than the target ±${(100 * targetRel).toFixed(1)} %`);
+  return {
+    quality: { stable: reasons.length === 0, reasons, ...(notes.length ? { notes } : {}), n_clean: clean.length, n_total: samples.length, set_aside: counts, shape: shape.shape, ci_rel: ciRel === null ? null : Math.round(ciRel * 1e4) / 1e4, target_rel: targetRel },
+    clean,
+    aside: nAside ? aside : [],
+  };
+}
