@@ -1,0 +1,360 @@
+/**
+ * Trust under load: evidence per sample and set-aside, sample shapes, stability, impossible
+ * figures refused, ceilings checked, winners stable and deterministic, resumed budgets, software
+ * renderers, the CI gate's exit codes, the pool's claim protocol, and a whole bench run with an
+ * injected busy core.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { checkCeilings, flagRecords, SOFTWARE_FLAG, trusted } from '../harness/plausibility.js';
+import { copyProblem, neoCellProblem, problemRecord } from '../harness/problem.js';
+import type { ResultFile, ResultRecord } from '../harness/results.js';
+import { assessTiming, disturbance, sampleShape, setAside } from '../harness/stability.js';
+import { softwareRenderer } from '../harness/software.js';
+import { summarize } from '../harness/summary.js';
+import { measureAdaptive } from '../harness/timing.js';
+import type { BackendSession, CeilingRecord, KernelVariant, SampleEvidence, SampleProbe } from '../harness/types.js';
+import { cpuDevice } from '../kernels/cpu/backend.js';
+import { claimPart, CTL } from '../kernels/cpu/wasm/pool.js';
+import { emptyDb } from '../tuner/db.js';
+import { complexity } from '../tuner/space.js';
+import { tuneProblem } from '../tuner/tune.js';
+import { selectWinner } from '../tuner/winner.js';
+import { STRATEGIES } from '../tuner/strategies/index.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'neotune.js');
+const neotune = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+const clean = (wall_ms: number): SampleEvidence => ({ switches: 0, cpu_ms: wall_ms, wall_ms });
+/** Deterministic jitter around a value (no Math.random: tests repeat). */
+const around = (v: number, n: number, spread = 0.004) => Array.from({ length: n }, (_, i) => v * (1 + spread * Math.sin(i * 12.9898)));
+
+describe('evidence per sample: set-aside', () => {
+  it('a sample with an involuntary switch, a CPU deficit, a worker stall or a part taken over is set aside, counted by reason', () => {
+    assert.equal(disturbance(clean(0.5)), undefined);
+    assert.equal(disturbance({ ...clean(0.5), switches: 1 }), 'preempted');
+    assert.equal(disturbance({ switches: 0, cpu_ms: 0.1, wall_ms: 0.5 }), 'cpu_deficit');
+    assert.equal(disturbance({ ...clean(5), wait_ms: 4 }), 'worker_wait');
+    assert.equal(disturbance({ ...clean(0.5), wait_ms: 0.01, taken_over: 1 }), 'worker_late');
+    const samples = [1, 1, 8, 1, 1.01, 4, 1];
+    const evidence = [clean(1), clean(1), { ...clean(8), switches: 2 }, clean(1), clean(1), { ...clean(4), wait_ms: 3 }, clean(1)];
+    const s = setAside(samples, evidence);
+    assert.deepEqual(s.aside, [8, 4]);
+    assert.equal(s.clean.length, 5);
+    assert.deepEqual(s.counts, { preempted: 1, cpu_deficit: 0, worker_wait: 1, worker_late: 0 });
+  });
+
+  it('too few clean samples make the timing unstable, with the reason; the set-aside ones are kept and counted', () => {
+    const samples = around(1, 30);
+    const evidence = samples.map((v, i) => (i < 25 ? { ...clean(v), switches: 1 } : clean(v)));
+    const { quality, aside } = assessTiming(samples, evidence);
+    assert.equal(quality.stable, false);
+    assert.equal(quality.n_clean, 5);
+    assert.equal(quality.n_total, 30);
+    assert.equal(aside.length, 25);
+    assert.match(quality.reasons[0]!, /only 5 clean sample\(s\) of 30 \(set aside: 25 preempted\)/);
+  });
+});
+
+describe('sample shapes and stability', () => {
+  it('a bimodal set (0.01 ms and 8 ms clusters, as a stalled pool gives) is flagged with both modes and is unstable', () => {
+    const samples = [...around(0.01, 60), ...around(8, 20)];
+    const shape = sampleShape(samples);
+    assert.equal(shape.shape, 'bimodal');
+    assert.ok(Math.abs(shape.modes![0] - 0.01) < 0.001 && Math.abs(shape.modes![1] - 8) < 0.1);
+    const q = assessTiming(samples, undefined).quality;
+    assert.equal(q.stable, false);
+    assert.match(q.reasons.join(), /bimodal/);
+  });
+
+  it('a heavy tail is reported as a note, and the median still stands', () => {
+    const samples = [...around(1, 70), ...around(1.5, 30, 0.2)];
+    const q = assessTiming(samples, undefined, 0.05).quality;
+    assert.equal(q.shape, 'heavy-tailed');
+    assert.match(q.notes?.join() ?? '', /heavy-tailed/);
+  });
+
+  it('a unimodal set with a narrow median interval is stable; a wide one is unstable naming the target', () => {
+    assert.equal(assessTiming(around(1, 200), undefined).quality.stable, true);
+    const wide = Array.from({ length: 12 }, (_, i) => 1 + 0.1 * i);
+    const q = assessTiming(wide, undefined, 0.02).quality;
+    assert.equal(q.stable, false);
+    assert.match(q.reasons.join(), /wider than the target ±2\.0 %/);
+  });
+
+  it('adaptive measurement records evidence per sample in order and re-measures disturbed timings up to its cap', async () => {
+    let calls = 0;
+    // A probe that reports a context switch on every sample: nothing is ever clean.
+    const probe: SampleProbe = { threads: 1, read: () => ({ switches: calls++, cpu_ms: 0 }) };
+    const t = await measureAdaptive({ run: () => {} }, { timeMs: 10, minSamples: 5, warmupMs: 0, adaptive: { targetRelHalfWidth: 0.02, maxMs: 1000 } }, probe);
+    assert.equal(t.evidence!.length, t.samples_ms.length);
+    assert.ok(t.evidence!.every((e) => e.switches > 0));
+    const rounds = Number(/adaptive: (\d+) round\(s\), no clean sample/.exec(t.method)?.[1]);
+    assert.ok(rounds >= 2, t.method);
+  });
+});
+
+function record(kernel: string, op: 'neocell' | 'dwconv' | 'copy', median_ms: number, extra: Partial<ResultRecord> = {}): ResultRecord {
+  const p = op === 'copy' ? copyProblem({ N: 1, C: 64, H: 14, W: 14 }) : neoCellProblem({ N: 1, C: 64, H: 14, W: 14, spec: '7' });
+  const rec = op === 'dwconv' ? { ...problemRecord(p), op: 'dwconv' as const } : problemRecord(p);
+  return {
+    backend: 'cpu',
+    kernel,
+    role: op === 'neocell' ? 'neocell' : op === 'dwconv' ? 'baseline' : 'ceiling',
+    params: { threads: 2 },
+    problem: rec,
+    state: 'verified',
+    verified: true,
+    median_ms,
+    samples_ms: around(median_ms, 50),
+    flops: { useful: 1e6, executed: 1e6, dwconv7_equivalent: 5e6 },
+    bytes: 1e5,
+    device: 'test CPU',
+    case: '7',
+    ...extra,
+  };
+}
+const peak = (threads: number, gflops: number, extra: Partial<CeilingRecord> = {}): CeilingRecord => ({ backend: 'cpu', name: 'wasm-simd-peak', params: { threads, madd: 'relaxed' }, gflops, method: 'test', ...extra });
+
+describe('impossible figures are refused', () => {
+  it('a 2-thread ceiling measured under contention (0.2 GFLOP/s) is flagged and never used for % of peak', () => {
+    const ceilings = checkCeilings([peak(1, 58), peak(2, 0.2)]);
+    const two = ceilings.find((c) => c.params.threads === 2)!;
+    assert.match(two.flags!.join(), /reach only 0\.00× the 1-thread peak: cores were busy/);
+    const rows = summarize(flagRecords([record('fused-wasm', 'neocell', 0.01), record('copy', 'copy', 0.001)], ceilings), ceilings);
+    assert.equal(rows[0]!.peakFraction, undefined);
+    assert.match(rows[0]!.withheld.join(), /% peak: ceiling wasm-simd-peak/);
+  });
+
+  it('the best of two measurements counts; a ceiling unstable in every measurement is flagged', () => {
+    const q = { stable: false, reasons: ['only 2 clean sample(s) of 40'], n_clean: 2, n_total: 40, set_aside: { preempted: 38, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
+    const merged = checkCeilings([peak(1, 50), peak(1, 58), peak(2, 110, { quality: q }), peak(2, 100, { quality: q })]);
+    assert.equal(merged.find((c) => c.params.threads === 1)!.gflops, 58);
+    assert.deepEqual(merged.find((c) => c.params.threads === 1)!.measurements, [50, 58]);
+    assert.match(merged.find((c) => c.params.threads === 2)!.flags!.join(), /unstable in every measurement/);
+  });
+
+  it('a kernel above the compute peak or faster than the copy of its tensor is flagged impossible and never the best', () => {
+    const ceilings = checkCeilings([peak(1, 50), peak(2, 100)]);
+    // 1e6 FLOP in 0.001 ms = 1000 GFLOP/s: ten times the 2-thread peak.
+    const records = flagRecords([record('fast-liar', 'neocell', 0.001), record('honest', 'neocell', 0.05), record('copy', 'copy', 0.02)], ceilings);
+    const liar = records.find((r) => r.kernel === 'fast-liar')!;
+    assert.ok(liar.flags!.some((f) => /impossible: 1000\.0 GFLOP\/s executed, above the 100\.0 GFLOP\/s peak/.test(f)));
+    assert.ok(liar.flags!.some((f) => /impossible: moves .* the copy of the same tensor/.test(f)));
+    const row = summarize(records, ceilings)[0]!;
+    assert.equal(row.best!.kernel, 'honest');
+    assert.ok(row.peakFraction! <= 1);
+  });
+
+  it('a speedup from an unstable timing is not computed; the row says why', () => {
+    const unstable = { stable: false, reasons: ['bimodal samples: clusters at 0.010 and 8.000 ms'], n_clean: 40, n_total: 60, set_aside: { preempted: 20, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'bimodal' as const, ci_rel: 0.5, target_rel: 0.02 };
+    const records = flagRecords([record('fused-wasm', 'neocell', 0.01), record('dwconv-wasm', 'dwconv', 8, { quality: unstable }), record('copy', 'copy', 0.002)], []);
+    const row = summarize(records, [])[0]!;
+    assert.equal(row.speedupVsDwconv, undefined);
+    assert.match(row.withheld.join(), /dwconv-wasm: unstable timing: bimodal/);
+    assert.ok(row.xCopy !== undefined);
+  });
+});
+
+describe('software renderers', () => {
+  it('SwiftShader, llvmpipe, lavapipe and fallback adapters are recognised; a hardware GPU is not', () => {
+    assert.equal(softwareRenderer({ description: 'google swiftshader (SwiftShader Device (Subzero))' }), 'swiftshader');
+    assert.equal(softwareRenderer({ description: 'gpu.js headless-gl: llvmpipe (LLVM 15.0.6, 256 bits)' }), 'llvmpipe');
+    assert.equal(softwareRenderer({ description: 'x', details: { renderer: 'lavapipe' } }), 'lavapipe');
+    assert.equal(softwareRenderer({ description: 'x', details: { isFallbackAdapter: true } }), 'fallback adapter');
+    assert.equal(softwareRenderer({ description: 'nvidia hopper (NVIDIA H200)' }), undefined);
+  });
+
+  it("a software renderer's timings are flagged (unless included) and never a best time or a speedup", () => {
+    const sw = record('fused-wgsl', 'neocell', 0.5, { backend: 'webgpu', software: true, params: {} });
+    const [flagged] = flagRecords([sw], []);
+    assert.deepEqual(flagged!.flags, [SOFTWARE_FLAG]);
+    assert.equal(trusted(flagged!), false);
+    assert.equal(flagRecords([sw], [], { includeSoftware: true })[0]!.flags, undefined);
+  });
+});
+
+/** A CPU variant whose kernels take `ms[params.variant]` per call, for tuner tests without real kernels. */
+function timedVariant(name: string, values: readonly (string | number)[], ms: (v: string | number) => number, made: string[] = []): KernelVariant {
+  return {
+    backend: 'cpu',
+    name,
+    op: 'copy',
+    role: 'ceiling',
+    params: () => [{ name: 'mode', values, doc: '' }],
+    defaults: () => ({ mode: values[0]! }),
+    async create(_p, params) {
+      made.push(`${name} ${params.mode}`);
+      const cost = ms(params.mode as string | number);
+      let x = new Float32Array(0);
+      let y = new Float32Array(0);
+      return {
+        source: `${name} ${params.mode}`,
+        prepare(d) {
+          x = d.x;
+          y = new Float32Array(x.length);
+        },
+        poisonOutput() {
+          y.fill(NaN);
+        },
+        run() {
+          y.set(x);
+          const end = performance.now() + cost;
+          while (performance.now() < end);
+        },
+        readOutput: () => y,
+        dispose() {},
+      };
+    },
+  };
+}
+
+describe('winners: stable, deterministic, re-validated; budgets', () => {
+  const session: BackendSession = { backend: 'cpu', device: cpuDevice(), close: async () => {} };
+
+  it('an unstable timing is never chosen over a stable one, however fast', () => {
+    const w = selectWinner(
+      [
+        { key: 'fast-unstable', config: { variant: 'a', params: {} }, samples_ms: around(0.5, 50), stable: false },
+        { key: 'slow-stable', config: { variant: 'b', params: {} }, samples_ms: around(1, 50), stable: true },
+      ],
+      () => [0],
+    )!;
+    assert.equal(w.key, 'slow-stable');
+    assert.equal(w.confidence.unstable, undefined);
+  });
+
+  it('ties are broken over every parameter, strings included: the same winner whatever the order of candidates', () => {
+    const cands = ['order=BA', 'order=AB', 'order=CA'].map((k) => ({ key: `v ${k}`, config: { variant: 'v', params: { order: k.slice(6) } }, samples_ms: around(1, 60) }));
+    const winners = [cands, [...cands].reverse(), [cands[1]!, cands[2]!, cands[0]!]].map((c) => selectWinner(c, (cfg) => complexity([{ name: 'v' }], cfg))!.key);
+    assert.deepEqual(winners, ['v order=AB', 'v order=AB', 'v order=AB']);
+  });
+
+  it('a resumed tune counts the evaluations already in the database against the budget', async () => {
+    const made: string[] = [];
+    const v = timedVariant('spin', [1, 2, 3, 4, 5, 6], (m) => 0.02 * Number(m), made);
+    const db = emptyDb();
+    const problem = copyProblem({ N: 1, C: 4, H: 8, W: 8 });
+    const measure = { timeMs: 10, minSamples: 5, warmupMs: 0 };
+    const opts = { strategy: STRATEGIES.find((s) => s.name === 'random')!, seed: 3, budget: { evaluations: 3 }, measure, revalidate: false };
+    const first = await tuneProblem(db, problem, [v], session, opts);
+    assert.equal(first.evaluated, 3);
+    const second = await tuneProblem(db, problem, [v], session, opts);
+    assert.equal(second.reused, 3);
+    assert.equal(second.evaluated, 0, 'the budget of 3 was spent by the first run');
+    const more = await tuneProblem(db, problem, [v], session, { ...opts, budget: { evaluations: 5 } });
+    assert.equal(more.evaluated, 2);
+  });
+
+  it('before it is stored, the winner and its close runners-up are re-measured side by side', async () => {
+    const v = timedVariant('spin', ['a', 'b', 'c'], (m) => (m === 'c' ? 0.3 : 0.1));
+    const db = emptyDb();
+    const r = await tuneProblem(db, copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, {
+      strategy: STRATEGIES.find((s) => s.name === 'exhaustive')!,
+      seed: 1,
+      budget: {},
+      measure: { timeMs: 20, minSamples: 5, warmupMs: 0 },
+    });
+    const re = r.winner!.confidence.revalidated!;
+    assert.ok(re, 'revalidated');
+    assert.ok(re.candidates.length >= 2 && re.candidates.every((k) => !k.startsWith('spin mode=c')), re.candidates.join());
+    assert.ok(['spin mode=a', 'spin mode=b'].includes(r.winner!.key));
+  });
+
+  it('a busy machine prunes thread counts it cannot give now, with the reason', async () => {
+    const v: KernelVariant = { ...timedVariant('spin', [1], () => 0.01), params: () => [{ name: 'threads', values: [1, 2], doc: '' }], defaults: () => ({ threads: 1 }) };
+    const r = await tuneProblem(emptyDb(), copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, {
+      strategy: STRATEGIES.find((s) => s.name === 'exhaustive')!,
+      seed: 1,
+      budget: {},
+      measure: { timeMs: 5, minSamples: 5, warmupMs: 0 },
+      maxThreads: 1,
+      threadsReason: 'busy (1.2 of 2 cores free)',
+      revalidate: false,
+    });
+    assert.equal(r.space.configs.length, 1);
+    assert.match(r.space.pruned[0]!.reason, /threads=2: busy \(1\.2 of 2 cores free\)/);
+  });
+});
+
+describe('the pool claim protocol', () => {
+  it('a part is claimed once per call, and a worker late for an old call cannot take a part of a newer one', () => {
+    const ctl = new Int32Array(CTL.claims + 4);
+    assert.equal(claimPart(ctl, 1, 1), true);
+    assert.equal(claimPart(ctl, 1, 1), false, 'already claimed for call 1');
+    assert.equal(claimPart(ctl, 1, 3), true, 'the caller took it over for call 3');
+    assert.equal(claimPart(ctl, 1, 2), false, 'a worker that slept through call 2 finds nothing to do');
+    assert.equal(Atomics.load(ctl, CTL.claims + 1), 3, 'claims never move back');
+  });
+});
+
+describe('the CI gate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neotune-gate-'));
+  const file = (name: string, records: ResultRecord[]) => {
+    const path = join(dir, name);
+    const f: ResultFile = { schema: 'neotune-results', version: 1, created: '', command: 'test', environment: { cpu: '', cores: 2, memory_gib: 1, os: '', node: '', v8: '' }, records };
+    writeFileSync(path, JSON.stringify(f));
+    return path;
+  };
+  const unstable = { stable: false, reasons: ['x'], n_clean: 3, n_total: 60, set_aside: { preempted: 57, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
+
+  it('nothing matched, an empty head, or only unstable timings: exit 6 with the reason (a gate that compared nothing must not pass)', () => {
+    const base = file('base.json', [record('fused-wasm', 'neocell', 1)]);
+    const other = file('other.json', [record('sparse-wasm', 'neocell', 1)]);
+    const empty = file('empty.json', []);
+    const shaky = file('shaky.json', [record('fused-wasm', 'neocell', 2, { quality: unstable })]);
+    for (const head of [other, empty, shaky]) {
+      const r = neotune('compare', base, head);
+      assert.equal(r.code, 6, `${head}: ${r.out}${r.err}`);
+      assert.match(r.err, /nothing was compared: (no record of the head file matches|none of the 1 matched records has a usable timing)/);
+    }
+  });
+
+  it('a regression exits 5, distinct from an internal error (1)', () => {
+    const base = file('b.json', [record('fused-wasm', 'neocell', 1, { samples_ms: around(1, 80) })]);
+    const head = file('h.json', [record('fused-wasm', 'neocell', 1.5, { samples_ms: around(1.5, 80) })]);
+    const r = neotune('compare', base, head);
+    assert.equal(r.code, 5, r.out + r.err);
+    assert.equal(neotune('compare', base, base).code, 0);
+  });
+});
+
+describe('a bench run with an injected busy core', () => {
+  // One busy process per core but one: this process can get clearly fewer cores than the machine has.
+  const burners: ChildProcess[] = [];
+  before(() => {
+    for (let i = 0; i < Math.max(1, availableParallelism() - 1); i++) burners.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+  });
+  after(() => {
+    for (const b of burners) b.kill('SIGKILL');
+  });
+
+  it('says the machine is busy; no % of peak above 100, no speedup from a flagged timing; the 2-thread ceiling is right or marked', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-busy-'));
+    const json = join(dir, 'r.json');
+    const r = neotune('bench', '--backend', 'cpu', '--suite', 'smoke', '-k', 'fused-wasm,sparse-wasm,dwconv-wasm,copy', '--params', 'threads=2', '--time', '60', '--json', json);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err + r.out, /machine busy: this process could get \d\.\d of \d+ cores/);
+    const f = JSON.parse(readFileSync(json, 'utf8')) as ResultFile;
+    assert.equal(f.environment.load?.before.busy, true);
+    for (const row of summarize(f.records, f.ceilings ?? [])) {
+      if (row.peakFraction !== undefined) assert.ok(row.peakFraction <= 1, `${row.case}: ${row.peakFraction}`);
+      if (row.speedupVsDwconv !== undefined) assert.ok(trusted(row.best!) && [...row.dwconvs.values()].some(trusted));
+    }
+    for (const m of r.out.matchAll(/(\d+) %/g)) assert.ok(Number(m[1]) <= 100, `table shows ${m[0]}`);
+    const ceilings = f.ceilings ?? [];
+    for (const two of ceilings.filter((c) => c.params.threads === 2)) {
+      const one = ceilings.find((c) => c.params.threads === 1 && c.params.madd === two.params.madd)!;
+      assert.ok(two.flags!.length > 0 || two.gflops >= 1.3 * one.gflops, `2-thread ${two.gflops} vs 1-thread ${one.gflops}, unflagged`);
+    }
+    // Every timed record carries its evidence summary: clean/total samples and what was set aside.
+    for (const rec of f.records.filter((x) => x.median_ms !== undefined)) assert.ok(rec.quality && rec.quality.n_total >= rec.quality.n_clean);
+  });
+});
