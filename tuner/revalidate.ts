@@ -4,16 +4,19 @@
  * then. Before a winner is stored, it and every candidate statistically tied with it or within
  * CLOSE_MARGIN of the fastest are opened again (verified again) and measured in interleaved rounds
  * (A B C, C B A, …, as asv and Helion do), so drift on the machine hits all of them alike; the
- * winner is chosen again from those samples.
+ * winner is chosen again from those samples, and a finalist the paired rounds cannot tell from
+ * the fastest (beyond TIE_MARGIN) is tied with it: the simplest tied candidate wins.
  */
 import { prepareAndVerify, timingFields } from '../harness/evaluate.js';
 import { processProbe } from '../harness/probe.js';
-import { DEFAULT_TARGET_REL } from '../harness/stability.js';
+import { tQuantile975 } from '../harness/compare.js';
+import { DEFAULT_TARGET_REL, setAside } from '../harness/stability.js';
+import { quantile } from '../harness/stats.js';
 import { measureWithTinybench } from '../harness/timing.js';
 import type { BackendSession, DeviceTiming, KernelInstance, KernelVariant, Problem, ProblemData, SampleEvidence } from '../harness/types.js';
 import type { DbEntry } from './db.js';
 import { complexity, type Config } from './space.js';
-import { type Candidate, selectWinner, type Winner } from './winner.js';
+import { type Candidate, compareSimplicity, selectWinner, TIE_MARGIN, type Winner } from './winner.js';
 
 export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 4, closeMargin: 0.1 } as const;
 
@@ -24,8 +27,29 @@ interface Finalist {
   readonly kernel: KernelInstance;
   readonly samples: number[];
   readonly evidence: SampleEvidence[];
+  /** Median of each round's clean samples (the rounds pair the finalists: measured back to back). */
+  readonly rounds: number[];
   threads: number;
   method: string;
+}
+
+/**
+ * Finalists the paired rounds cannot tell from the fastest: in round r every finalist ran back to
+ * back, so d_r = log(median_r(f) / median_r(fastest)) cancels the machine's drift between rounds;
+ * f is tied unless the 95 % interval of the mean d_r lies wholly above log(1 + TIE_MARGIN).
+ */
+export function pairedTies(fastest: readonly number[], others: ReadonlyMap<string, readonly number[]>): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const [key, rounds] of others) {
+    const d = rounds.map((m, r) => Math.log(m / fastest[r]!)).filter(Number.isFinite);
+    if (d.length < 3) continue;
+    const mean = d.reduce((a, b) => a + b, 0) / d.length;
+    const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1));
+    const half = (tQuantile975(d.length - 1) * sd) / Math.sqrt(d.length);
+    const ci: [number, number] = [Math.exp(mean - half), Math.exp(mean + half)];
+    if (ci[0] <= 1 + TIE_MARGIN) out.set(key, ci);
+  }
+  return out;
 }
 
 /** The finalists' database keys: the winner, its ties, and candidates close to the fastest, fastest first. */
@@ -65,7 +89,7 @@ export async function revalidateWinner(
         kernel = await variant.create(problem, c.config.params, session);
         // Checked against the reference again before it is timed again.
         if (!(await prepareAndVerify(kernel, data)).ok) throw new Error('mismatch');
-        finalists.push({ key: c.key, config: c.config, ...(c.source_hash ? { source_hash: c.source_hash } : {}), kernel, samples: [], evidence: [], threads: 1, method: '' });
+        finalists.push({ key: c.key, config: c.config, ...(c.source_hash ? { source_hash: c.source_hash } : {}), kernel, samples: [], evidence: [], rounds: [], threads: 1, method: '' });
       } catch {
         // A finalist that no longer opens or verifies leaves the comparison; the rest go on.
         await kernel?.dispose();
@@ -83,6 +107,8 @@ export async function revalidateWinner(
           : await measureWithTinybench(f.kernel, { timeMs: REVALIDATION.roundMs, minSamples: 5, warmupMs: round === 0 ? 20 : 0 }, probe);
         f.samples.push(...t.samples_ms);
         f.evidence.push(...(t.evidence ?? []));
+        const clean = setAside(t.samples_ms, t.evidence).clean;
+        f.rounds.push(quantile(clean.length ? clean : [...t.samples_ms], 0.5));
         f.threads = t.threads ?? 1;
         f.method = t.method;
       }
@@ -95,7 +121,25 @@ export async function revalidateWinner(
     const t = timingFields({ samples_ms: f.samples, method: f.method, threads: f.threads, ...(evidence ? { evidence } : {}) }, DEFAULT_TARGET_REL);
     return { key: f.key, config: f.config, samples_ms: t.samples_ms ?? [], ...(f.source_hash ? { source_hash: f.source_hash } : {}), stable: t.quality?.stable ?? true };
   });
-  const again = selectWinner(candidates, (cfg) => complexity(variants, cfg));
+  const complexityOf = (cfg: Config) => complexity(variants, cfg);
+  const again = selectWinner(candidates, complexityOf);
   if (!again) return winner;
-  return { ...again, confidence: { ...again.confidence, revalidated: { candidates: finalists.map((f) => f.key), rounds: REVALIDATION.rounds, changed: again.key !== winner.key } } };
+  // Ties from the paired rounds join the samples' ties; the simplest of them all wins.
+  const fastest = finalists.find((f) => f.key === again.confidence.fastest)!;
+  const paired = pairedTies(fastest.rounds, new Map(finalists.filter((f) => f !== fastest && candidates.find((c) => c.key === f.key)?.stable !== false).map((f) => [f.key, f.rounds])));
+  const tied = [...new Set([...again.confidence.tied, ...paired.keys()])];
+  const chosen = finalists.filter((f) => tied.includes(f.key)).sort((a, b) => compareSimplicity(a, b, complexityOf))[0]!;
+  const pooled = candidates.find((c) => c.key === chosen.key)!;
+  return {
+    ...again,
+    key: chosen.key,
+    config: chosen.config,
+    median_ms: quantile(pooled.samples_ms, 0.5),
+    ...(chosen.source_hash ? { source_hash: chosen.source_hash } : {}),
+    confidence: {
+      ...again.confidence,
+      tied,
+      revalidated: { candidates: finalists.map((f) => f.key), rounds: REVALIDATION.rounds, changed: chosen.key !== winner.key, paired_ratio_ci: Object.fromEntries(paired) },
+    },
+  };
 }

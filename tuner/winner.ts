@@ -51,7 +51,13 @@ export interface Winner {
     /** True when no candidate had a stable timing and the winner is the best of unstable ones. */
     readonly unstable?: boolean;
     /** Finalists re-measured side by side (interleaved rounds) before the winner was stored. */
-    readonly revalidated?: { readonly candidates: readonly string[]; readonly rounds: number; readonly changed: boolean };
+    readonly revalidated?: {
+      readonly candidates: readonly string[];
+      readonly rounds: number;
+      readonly changed: boolean;
+      /** Finalists tied by the paired rounds: 95 % interval of their time over the fastest's. */
+      readonly paired_ratio_ci?: Readonly<Record<string, readonly [number, number]>>;
+    };
   };
 }
 
