@@ -1,6 +1,6 @@
 /**
  * Run history and step-change detection. Each run appends one line (JSON) per result file to a
- * history file: when, which commit, and every verified record's median. For each record key the
+ * history file: when, which commit, and every verified, unflagged record's median. For each record key the
  * series of log medians is searched for the single split that best separates two levels
  * (binary segmentation, Welch t statistic); a split is reported as a step change when |t| is
  * large and the level moved by more than the threshold, with the run where the new level started.
@@ -18,7 +18,8 @@ export interface HistoryLine {
 
 export function historyLine(f: ResultFile, label: string): HistoryLine {
   const medians: Record<string, number> = {};
-  for (const r of f.records) if (r.verified && r.median_ms !== undefined) medians[recordKey(r)] = r.median_ms;
+  // Only timings that can be used: an unstable or impossible one would be a step change of the machine, not of the code.
+  for (const r of f.records) if (r.verified && r.median_ms !== undefined && !r.flags?.length) medians[recordKey(r)] = r.median_ms;
   return { created: f.created, label, medians };
 }
 

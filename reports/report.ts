@@ -65,7 +65,7 @@ export function reportData(f: ResultFile, model: 't' | 's' | 'b' | 'l' | 'xl' = 
 }
 
 export const CSV_COLUMNS: readonly (keyof ReportRow)[] = [
-  'case', 'occurrences', 'backend', 'device', 'kernel', 'role', 'params', 'op', 'shape', 'spec', 'cell', 'state', 'median_ms', 'p10_ms', 'p90_ms', 'samples',
+  'case', 'occurrences', 'backend', 'device', 'kernel', 'role', 'params', 'op', 'shape', 'spec', 'cell', 'state', 'median_ms', 'p10_ms', 'p90_ms', 'samples', 'samples_total',
   'useful_gflops', 'executed_gflops', 'bytes', 'gbytes_per_s', 'intensity', 'speedup_vs_dwconv', 'roofline_gflops', 'roofline_fraction', 'trusted', 'flags',
 ];
 
@@ -99,7 +99,7 @@ export function reportHtml(d: ReportData): string {
     if (!b || (r.trusted !== b.trusted ? r.trusted : r.median_ms! < b.median_ms!)) bestPerCase.set(k, r);
   }
   const tuningRows = [...bestPerCase.values()]
-    .map((r) => `<tr><td>${escapeHtml(r.case)}</td><td>${escapeHtml(r.backend)}</td><td>${r.shape}</td><td>${escapeHtml(r.cell)}</td><td>${escapeHtml(r.kernel)}</td><td><code>${escapeHtml(r.params)}</code></td><td>${fmt(r.median_ms, 4)}${r.trusted ? '' : ` <span title="${escapeHtml(r.flags)}">! ${escapeHtml(r.flags)}</span>`}</td><td>${fmt(r.useful_gflops, 1)}</td><td>${r.speedup_vs_dwconv ? `${fmt(r.speedup_vs_dwconv, 2)}×` : '–'}</td><td>${r.roofline_fraction !== null ? `${fmt(100 * r.roofline_fraction, 0)} %` : '–'}</td></tr>`)
+    .map((r) => `<tr><td>${escapeHtml(r.case)}</td><td>${escapeHtml(r.backend)}</td><td>${r.shape}</td><td>${escapeHtml(r.cell)}</td><td>${escapeHtml(r.kernel)}</td><td><code>${escapeHtml(r.params)}</code></td><td>${fmt(r.median_ms, 4)}${r.trusted ? '' : ` <span title="${escapeHtml(r.flags)}">! ${escapeHtml(r.flags)}</span>`}</td><td>${fmt(r.p10_ms, 4)}–${fmt(r.p90_ms, 4)}</td><td>${r.samples}/${r.samples_total}</td><td>${fmt(r.useful_gflops, 1)}</td><td>${r.speedup_vs_dwconv ? `${fmt(r.speedup_vs_dwconv, 2)}×` : '–'}</td><td>${r.roofline_fraction !== null ? `${fmt(100 * r.roofline_fraction, 0)} %` : '–'}</td></tr>`)
     .join('\n');
   const networkRows = d.network
     .map((n) => `<tr><td>${escapeHtml(n.model)}</td><td>${escapeHtml(n.backend)}</td><td>${n.problems}</td><td>${fmt(n.neocell_ms, 3)}</td><td>${fmt(n.dwconv_ms, 3)}</td><td><b>${fmt(n.speedup, 2)}×</b></td></tr>`)
@@ -140,7 +140,7 @@ ${
       : ''
   }
 <h2>Tuning results: best kernel per problem</h2>
-<table class="tuning"><tr><th>case</th><th>backend</th><th>shape</th><th>cell</th><th>kernel</th><th>parameters</th><th>ms</th><th>GFLOP/s</th><th>vs dw 7×7</th><th>of roofline</th></tr>${tuningRows}</table>
+<table class="tuning"><tr><th>case</th><th>backend</th><th>shape</th><th>cell</th><th>kernel</th><th>parameters</th><th>ms</th><th>p10–p90 ms</th><th>clean/all samples</th><th>GFLOP/s</th><th>vs dw 7×7</th><th>of roofline</th></tr>${tuningRows}</table>
 <h2>Device ceilings</h2>
 <table><tr><th>backend</th><th>device</th><th>copy bandwidth GB/s</th><th>compute peak GFLOP/s</th></tr>${ceilingRows}</table>
 <script>${chartJs()}</script>

@@ -28,7 +28,9 @@ export interface ReportRow {
   median_ms: number | null;
   p10_ms: number | null;
   p90_ms: number | null;
+  /** Clean samples (the median's), and all samples taken (disturbed ones set aside). */
   samples: number;
+  samples_total: number;
   useful_gflops: number | null;
   executed_gflops: number | null;
   bytes: number;
@@ -109,6 +111,7 @@ export function reportRows(f: ResultFile): ReportRow[] {
       p10_ms: best.p10_ms ?? null,
       p90_ms: best.p90_ms ?? null,
       samples: best.samples_ms?.length ?? 0,
+      samples_total: best.quality?.n_total ?? best.samples_ms?.length ?? 0,
       useful_gflops: useful,
       executed_gflops: tt && best.flops.executed !== null ? best.flops.executed / (tt * 1e6) : null,
       bytes: best.bytes,

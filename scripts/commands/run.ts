@@ -22,7 +22,7 @@ import { loadDb, threadCap, tuneSuite } from './tune.js';
 import { busyWarning, type MachineLoad } from '../../harness/load.js';
 import { action, EXIT, fmt, markdownTable } from '../cli-util.js';
 import { writeReport } from '../../reports/report.js';
-import { addCommonBenchOptions, benchRun, type CommonBenchFlags, failureLines, resultFile, runExitCode, summaryCells, summaryTable } from './bench.js';
+import { addCommonBenchOptions, benchRun, ceilingLines, type CommonBenchFlags, failureLines, resultFile, runExitCode, summaryCells, summaryTable, withheldLines } from './bench.js';
 
 export const MAIN_SUITE = 'neonext-t';
 
@@ -68,7 +68,9 @@ export function registerRun(program: Command): void {
         writeResults(json, results);
         const report = await writeReport(results, out);
         const best = summaryCells(summarize(records, ceilings), true);
-        const variants = summaryCells(summarizeVariants(records, ceilings), false);
+        const variantRows = summarizeVariants(records, ceilings);
+        const variants = summaryCells(variantRows, false);
+        const withheld = withheldLines([...summarize(records, ceilings), ...variantRows]);
         const md = [
           `# neotune run: ${suite.description}`,
           '',
@@ -83,7 +85,10 @@ export function registerRun(program: Command): void {
           '',
           markdownTable(variants.header, variants.cells),
           '',
-          ...ceilings.map((c) => `- ceiling ${c.backend} ${c.name} ${JSON.stringify(c.params)}: ${fmt(c.gflops, 1)} GFLOP/s (${c.method})`),
+          ...(withheld.length ? ['## Withheld figures', '', '"?": not printed; "!": a time that cannot be used as a result.', '', ...withheld.map((w) => `- ${w}`), ''] : []),
+          '## Ceilings measured in this run',
+          '',
+          ...ceilingLines(ceilings).map((c) => `- ${c}`),
           '',
         ].join('\n');
         writeFileAtomic(join(out, 'summary.md'), md);

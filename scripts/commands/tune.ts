@@ -173,14 +173,31 @@ export function registerTune(program: Command): void {
             median_ms: r.winner?.median_ms ?? null,
             tied: r.winner?.confidence.tied.length ?? 0,
             p_vs_next: r.winner?.confidence.p_vs_next ?? null,
+            /** No candidate had a stable timing: the winner is the best of unstable ones. */
+            unstable: r.winner?.confidence.unstable ?? false,
+            revalidated: r.winner?.confidence.revalidated ?? null,
           }));
         if (o.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
         else {
           process.stdout.write(
             formatTable(
-              ['case', 'op', 'backend', 'space', 'evaluated', 'reused', 'failed', 'winner', 'median ms', 'tied'],
-              rows.map((r) => [String(r.case), String(r.op), String(r.backend), String(r.space), String(r.evaluated), String(r.reused), String(r.failed), String(r.winner ?? 'none verified'), fmt((r.median_ms as number) ?? undefined, 4), String(r.tied)]),
-            ) + `\n\ndatabase: ${dbPath}\n`,
+              ['case', 'op', 'backend', 'space', 'evaluated', 'reused', 'failed', 'winner', 'median ms', 'tied', 'side by side'],
+              rows.map((r) => [
+                String(r.case),
+                String(r.op),
+                String(r.backend),
+                String(r.space),
+                String(r.evaluated),
+                String(r.reused),
+                String(r.failed),
+                String(r.winner ?? 'none verified'),
+                `${fmt((r.median_ms as number) ?? undefined, 4)}${r.unstable ? ' !' : ''}`,
+                String(r.tied),
+                r.revalidated ? `${r.revalidated.candidates.length} finalists${r.revalidated.changed ? ', winner changed' : ''}` : '–',
+              ]),
+            ) +
+              (rows.some((r) => r.unstable) ? '\n\n"!": no candidate of that problem had a stable timing (the machine was too busy); its winner is the best unstable one: re-tune on a quieter machine.' : '') +
+              `\n\ndatabase: ${dbPath}\n`,
           );
         }
         return rows.some((r) => r.winner === null) ? EXIT.KERNEL_FAILURES : EXIT.OK;
