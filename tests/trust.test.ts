@@ -266,6 +266,11 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     assert.ok(re, 'revalidated');
     assert.ok(re.candidates.length >= 2 && re.candidates.every((k) => !k.startsWith('spin mode=c')), re.candidates.join());
     assert.ok(['spin mode=a', 'spin mode=b'].includes(r.winner!.key));
+    // The same problem again with nothing new to measure (a suite where two layers share a
+    // problem, or a resumed run): the re-validated winner is kept, not recomputed from the search.
+    const again = await tuneProblem(db, copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, { strategy: STRATEGIES.find((s) => s.name === 'exhaustive')!, seed: 1, budget: {} });
+    assert.equal(again.evaluated, 0);
+    assert.deepEqual(again.winner, r.winner);
   });
 
   it('a busy machine prunes thread counts it cannot give now, with the reason', async () => {

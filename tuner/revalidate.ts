@@ -2,7 +2,7 @@
  * Winners re-validated side by side. During the search each candidate is timed once, at its own
  * moment; on a shared machine a candidate can look fastest because the machine was quiet just
  * then. Before a winner is stored, it and every candidate statistically tied with it or within
- * CLOSE_MARGIN of the fastest are opened again (verified again) and measured in interleaved rounds
+ * closeMargin of the fastest are opened again (verified again) and measured in interleaved rounds
  * (A B C, C B A, …, as asv and Helion do), so drift on the machine hits all of them alike; the
  * winner is chosen again from those samples, and a finalist the paired rounds cannot tell from
  * the fastest (beyond TIE_MARGIN) is tied with it: the simplest tied candidate wins.
@@ -18,7 +18,12 @@ import type { DbEntry } from './db.js';
 import { complexity, type Config } from './space.js';
 import { type Candidate, compareSimplicity, selectWinner, TIE_MARGIN, type Winner } from './winner.js';
 
-export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 4, closeMargin: 0.1 } as const;
+/**
+ * Finalists: up to maxFinalists candidates within closeMargin of the fastest. The margin is wide
+ * because each candidate was timed at its own moment during the search: on a shared machine a
+ * candidate timed during a slow spell looks 10–20 % slower than it is.
+ */
+export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 6, closeMargin: 0.25 } as const;
 
 interface Finalist {
   readonly key: string;
@@ -56,10 +61,11 @@ export function pairedTies(fastest: readonly number[], others: ReadonlyMap<strin
 export function finalistKeys(winner: Winner, entry: DbEntry, current: ReadonlySet<string>): string[] {
   const timed = Object.entries(entry.candidates).filter(([k, c]) => current.has(k) && c.state === 'verified' && c.median_ms !== undefined);
   const stable = timed.filter(([, c]) => c.quality?.stable !== false);
-  const pool = stable.length ? stable : timed;
-  const fastest = Math.min(...pool.map(([, c]) => c.median_ms!));
+  // Unstable candidates close to the fastest stable one are finalists too: measured again, side
+  // by side, they may well be stable (and faster) now.
+  const fastest = Math.min(...(stable.length ? stable : timed).map(([, c]) => c.median_ms!));
   const tied = new Set([winner.key, ...winner.confidence.tied]);
-  const close = pool.filter(([, c]) => tied.has(c.key) || c.median_ms! <= (1 + REVALIDATION.closeMargin) * fastest).sort(([, a], [, b]) => a.median_ms! - b.median_ms!);
+  const close = timed.filter(([, c]) => tied.has(c.key) || c.median_ms! <= (1 + REVALIDATION.closeMargin) * fastest).sort(([, a], [, b]) => a.median_ms! - b.median_ms!);
   const keys = close.map(([k]) => k).slice(0, REVALIDATION.maxFinalists);
   const own = close.find(([, c]) => c.key === winner.key);
   if (own && !keys.includes(own[0])) keys[keys.length - 1] = own[0];

@@ -146,8 +146,12 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
     evaluated++;
     opts.save?.(db);
   }
-  let winner = entryWinner(entry, variants, current);
-  if (winner && opts.revalidate !== false && evaluated > 0) {
+  // Nothing new measured and the stored winner is among the current candidates: keep it (it was
+  // re-validated side by side; recomputing it from the search timings alone would undo that).
+  const stored = entry.winner;
+  const unchanged = evaluated === 0 && stored !== undefined && [...current].some((k) => entry.candidates[k]?.key === stored.key);
+  let winner = unchanged ? stored : entryWinner(entry, variants, current);
+  if (winner && !unchanged && opts.revalidate !== false && evaluated > 0) {
     opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'finalists side by side' });
     winner = await revalidateWinner(winner, entry, variants, current, session, problem, data);
   }
