@@ -92,8 +92,7 @@ export async function evaluateCandidate(
     const verified: ResultRecord = { ...withSource, state: 'verified', verified: true, max_rel_err: v.maxRelErr };
     if (opts.verifyOnly) return verified;
     const m = opts.measure ?? DEFAULT_MEASURE;
-    const timing = kernel.measure ? await kernel.measure(m) : await measureHostClock(kernel, m, processProbe(kernel));
-    return { ...verified, ...timingFields(timing, m.adaptive?.targetRelHalfWidth ?? DEFAULT_TARGET_REL) };
+    return { ...verified, ...timingFields(await measureKernel(kernel, m), m.adaptive?.targetRelHalfWidth ?? DEFAULT_TARGET_REL) };
   } catch (e) {
     return { ...base, state: 'failed', error: errorText(e) };
   } finally {
@@ -105,6 +104,11 @@ export async function evaluateCandidate(
       }
     }
   }
+}
+
+/** Times a kernel: with its backend's own clock where it has one, else on the host clock with this process's evidence per sample. */
+export function measureKernel(kernel: KernelInstance, m: MeasureOptions): Promise<DeviceTiming> {
+  return kernel.measure ? kernel.measure(m) : measureHostClock(kernel, m, processProbe(kernel));
 }
 
 /**

@@ -32,6 +32,12 @@ export function trusted(r: ResultRecord): boolean {
   return r.verified && r.median_ms !== undefined && !r.flags?.length;
 }
 
+/** The fastest verified, timed record, trusted ones first: a flagged one only where no trusted one exists. */
+export function fastestTimed(rs: readonly ResultRecord[]): ResultRecord | undefined {
+  const timed = rs.filter((r) => r.verified && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!);
+  return timed.find(trusted) ?? timed[0];
+}
+
 /**
  * Merges the measurements of each ceiling (the best stable one counts: contention only lowers a
  * peak) and flags ceilings that cannot be trusted.

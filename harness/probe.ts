@@ -6,10 +6,9 @@
  */
 import type { KernelInstance, SampleProbe } from './types.js';
 
-export function processProbe(kernel: Pick<KernelInstance, 'threads' | 'poolCounters'>): SampleProbe {
+export function processProbe(kernel: Pick<KernelInstance, 'poolCounters'>): SampleProbe {
   const pool = kernel.poolCounters?.bind(kernel);
   return {
-    threads: kernel.threads ?? 1,
     read() {
       const u = process.resourceUsage();
       return { switches: u.involuntaryContextSwitches, cpu_ms: (u.userCPUTime + u.systemCPUTime) / 1000, ...(pool ? pool() : {}) };

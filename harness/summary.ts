@@ -4,7 +4,7 @@
  * the copy ceiling and the compute peak measured in the same run. Ratios only: absolute times on a
  * shared machine mean little, ratios measured together do.
  */
-import { peakFor, trusted } from './plausibility.js';
+import { fastestTimed, peakFor, trusted } from './plausibility.js';
 import type { ResultRecord } from './results.js';
 import type { CeilingRecord } from './types.js';
 
@@ -42,9 +42,7 @@ export interface SummaryRow {
  * verified one.
  */
 function fastest(rs: readonly ResultRecord[]): ResultRecord | undefined {
-  const verified = rs.filter((r) => r.verified);
-  const timed = verified.filter((r) => r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!);
-  return timed.find(trusted) ?? timed[0] ?? verified[0];
+  return fastestTimed(rs) ?? rs.find((r) => r.verified);
 }
 
 /** The fastest verified record of each kernel name among `rs`. */

@@ -93,7 +93,7 @@ export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, 
   return {
     samples_ms: samples,
     method: inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench',
-    ...(probe ? { evidence, threads: probe.threads } : {}),
+    ...(probe ? { evidence } : {}),
   };
 }
 
@@ -124,7 +124,7 @@ export async function measureAdaptive(kernel: Pick<KernelInstance, 'run'>, opts:
     stable = q.stable && q.shape === 'unimodal';
     ciText = q.ci_rel === null ? 'no clean sample' : `median CI ±${(100 * q.ci_rel).toFixed(1)} %`;
   } while (!stable && performance.now() - start < cap);
-  return { samples_ms: samples, method: `${method}, adaptive: ${rounds} round(s), ${ciText}`, ...(probe ? { evidence, threads: probe.threads } : {}) };
+  return { samples_ms: samples, method: `${method}, adaptive: ${rounds} round(s), ${ciText}`, ...(probe ? { evidence } : {}) };
 }
 
 /** Host-clock timing of run() as the options ask: adaptive rounds when opts.adaptive is set, else one tinybench task. */

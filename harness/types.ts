@@ -79,8 +79,6 @@ export interface SampleEvidence {
 /** Cumulative counters read before and after every sample (the difference is its evidence). */
 export interface SampleProbe {
   read(): { readonly switches: number; readonly cpu_ms: number; readonly wait_ms?: number; readonly taken_over?: number };
-  /** Threads the kernel runs on (the CPU time a clean sample uses is about threads × wall). */
-  readonly threads: number;
 }
 
 /** Timing produced by a backend's own clock (GPU timestamp queries, submitted-work waits…). */
@@ -95,8 +93,6 @@ export interface DeviceTiming {
   readonly without_readback?: DeviceTiming;
   /** Evidence per sample, parallel to samples_ms, where the host could observe it. */
   readonly evidence?: readonly SampleEvidence[];
-  /** Threads the kernel ran on (for the CPU-time evidence). */
-  readonly threads?: number;
 }
 
 export interface MeasureOptions {
@@ -116,8 +112,6 @@ export interface KernelInstance {
   /** The generated code (JS, WGSL, WASM text…): hashed into result records and tuning-database keys. */
   readonly source: string;
   readonly executed?: ExecutedCounts;
-  /** Threads one call runs on (1 when absent). */
-  readonly threads?: number;
   /** Cumulative counters of the thread pool (thread-pool kernels): time the calling thread waited for workers, parts it took over from late workers. */
   poolCounters?(): { readonly wait_ms: number; readonly taken_over: number };
   /** Upload inputs and weights; allocate the output. */

@@ -7,7 +7,7 @@
 import { countNetwork, type ModelName } from '../core/network.js';
 import { problemRecord } from '../harness/problem.js';
 import { networkSuite } from '../suites/suite.js';
-import { trusted } from '../harness/plausibility.js';
+import { fastestTimed as fastest, trusted } from '../harness/plausibility.js';
 import type { ResultFile, ResultRecord } from '../harness/results.js';
 import type { CeilingRecord } from '../harness/types.js';
 
@@ -57,11 +57,6 @@ export interface DeviceCeilings {
   readonly peak_gflops: number | null;
 }
 
-/** The fastest record whose figures can be trusted; else the fastest flagged one (shown, with its flags, but not used). */
-const fastest = (rs: readonly ResultRecord[]) => {
-  const timed = rs.filter((r) => r.verified && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!);
-  return timed.find(trusted) ?? timed[0];
-};
 const caseOf = (r: ResultRecord) => r.case ?? r.problem.label;
 
 export function deviceCeilings(f: ResultFile): DeviceCeilings[] {

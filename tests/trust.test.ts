@@ -92,7 +92,7 @@ describe('sample shapes and stability', () => {
   it('adaptive measurement records evidence per sample in order and re-measures disturbed timings up to its cap', async () => {
     let calls = 0;
     // A probe that reports a context switch on every sample: nothing is ever clean.
-    const probe: SampleProbe = { threads: 1, read: () => ({ switches: calls++, cpu_ms: 0 }) };
+    const probe: SampleProbe = { read: () => ({ switches: calls++, cpu_ms: 0 }) };
     const t = await measureAdaptive({ run: () => {} }, { timeMs: 10, minSamples: 5, warmupMs: 0, adaptive: { targetRelHalfWidth: 0.02, maxMs: 1000 } }, probe);
     assert.equal(t.evidence!.length, t.samples_ms.length);
     assert.ok(t.evidence!.every((e) => e.switches > 0));

@@ -7,13 +7,11 @@
  * winner is chosen again from those samples, and a finalist the paired rounds cannot tell from
  * the fastest (beyond TIE_MARGIN) is tied with it: the simplest tied candidate wins.
  */
-import { prepareAndVerify, timingFields } from '../harness/evaluate.js';
-import { processProbe } from '../harness/probe.js';
+import { measureKernel, prepareAndVerify, timingFields } from '../harness/evaluate.js';
 import { tQuantile975 } from '../harness/compare.js';
-import { DEFAULT_TARGET_REL, setAside } from '../harness/stability.js';
+import { DEFAULT_TARGET_REL } from '../harness/stability.js';
 import { quantile } from '../harness/stats.js';
-import { measureWithTinybench } from '../harness/timing.js';
-import type { BackendSession, DeviceTiming, KernelInstance, KernelVariant, Problem, ProblemData, SampleEvidence } from '../harness/types.js';
+import type { BackendSession, KernelInstance, KernelVariant, Problem, ProblemData, SampleEvidence } from '../harness/types.js';
 import type { DbEntry } from './db.js';
 import { complexity, type Config } from './space.js';
 import { type Candidate, compareSimplicity, selectWinner, TIE_MARGIN, type Winner } from './winner.js';
@@ -34,7 +32,6 @@ interface Finalist {
   readonly evidence: SampleEvidence[];
   /** Median of each round's clean samples (the rounds pair the finalists: measured back to back). */
   readonly rounds: number[];
-  threads: number;
   method: string;
 }
 
@@ -95,7 +92,7 @@ export async function revalidateWinner(
         kernel = await variant.create(problem, c.config.params, session);
         // Checked against the reference again before it is timed again.
         if (!(await prepareAndVerify(kernel, data)).ok) throw new Error('mismatch');
-        finalists.push({ key: c.key, config: c.config, ...(c.source_hash ? { source_hash: c.source_hash } : {}), kernel, samples: [], evidence: [], rounds: [], threads: 1, method: '' });
+        finalists.push({ key: c.key, config: c.config, ...(c.source_hash ? { source_hash: c.source_hash } : {}), kernel, samples: [], evidence: [], rounds: [], method: '' });
       } catch {
         // A finalist that no longer opens or verifies leaves the comparison; the rest go on.
         await kernel?.dispose();
@@ -107,15 +104,10 @@ export async function revalidateWinner(
       const order = finalists.map((_, i) => finalists[(i + round) % finalists.length]!);
       if (round % 2 === 1) order.reverse();
       for (const f of order) {
-        const probe = processProbe(f.kernel);
-        const t: DeviceTiming = f.kernel.measure
-          ? await f.kernel.measure({ timeMs: REVALIDATION.roundMs, minSamples: 5, warmupMs: round === 0 ? 20 : 0 })
-          : await measureWithTinybench(f.kernel, { timeMs: REVALIDATION.roundMs, minSamples: 5, warmupMs: round === 0 ? 20 : 0 }, probe);
+        const t = await measureKernel(f.kernel, { timeMs: REVALIDATION.roundMs, minSamples: 5, warmupMs: round === 0 ? 20 : 0 });
         f.samples.push(...t.samples_ms);
         f.evidence.push(...(t.evidence ?? []));
-        const clean = setAside(t.samples_ms, t.evidence).clean;
-        f.rounds.push(quantile(clean.length ? clean : [...t.samples_ms], 0.5));
-        f.threads = t.threads ?? 1;
+        f.rounds.push(timingFields(t, DEFAULT_TARGET_REL).median_ms!);
         f.method = t.method;
       }
     }
@@ -124,7 +116,7 @@ export async function revalidateWinner(
   }
   const candidates: Candidate[] = finalists.map((f) => {
     const evidence = f.evidence.length === f.samples.length ? f.evidence : undefined;
-    const t = timingFields({ samples_ms: f.samples, method: f.method, threads: f.threads, ...(evidence ? { evidence } : {}) }, DEFAULT_TARGET_REL);
+    const t = timingFields({ samples_ms: f.samples, method: f.method, ...(evidence ? { evidence } : {}) }, DEFAULT_TARGET_REL);
     return { key: f.key, config: f.config, samples_ms: t.samples_ms ?? [], ...(f.source_hash ? { source_hash: f.source_hash } : {}), stable: t.quality?.stable ?? true };
   });
   const complexityOf = (cfg: Config) => complexity(variants, cfg);

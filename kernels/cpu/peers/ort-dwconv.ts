@@ -30,8 +30,7 @@ class OrtDwConv implements KernelInstance {
   constructor(
     private readonly ort: Ort,
     private readonly p: DwConvProblem,
-    /** onnxruntime's intra-op threads (the CPU time a clean sample uses is about threads × wall). */
-    readonly threads: number,
+    private readonly threads: number,
     private readonly optimization: 'all' | 'extended' | 'basic',
   ) {
     this.source = `onnxruntime-node ${ort.env.versions.node ?? ''} Conv group=${p.C} kernel ${p.K}x${p.K} intraOpNumThreads=${threads} graphOptimizationLevel=${optimization}`;

@@ -11,10 +11,10 @@ import { encodeModule, FunctionBuilder } from './encoder.js';
 import type { MaddMode } from './passes.js';
 import type { WorkerPool } from './pool.js';
 import { MemoryLayout, partitionCalls, type WasmCall } from './runtime.js';
+import { timingFields } from '../../../harness/evaluate.js';
 import { measureAdaptive } from '../../../harness/timing.js';
 import { processProbe } from '../../../harness/probe.js';
-import { assessTiming, type TimingQuality } from '../../../harness/stability.js';
-import { quantile } from '../../../harness/stats.js';
+import { DEFAULT_TARGET_REL, type TimingQuality } from '../../../harness/stability.js';
 
 const CHAINS = 12;
 const UNROLL = 4;
@@ -78,11 +78,9 @@ export async function measureSimdPeak(madd: MaddMode, threads: number, pool: Wor
     for (const [, lo, hi, sc] of calls[part] ?? []) peak(lo, hi, sc);
   };
   try {
-    const kernel = { run: () => (id !== undefined ? pool!.run(id, () => runPart(0), runPart) : runPart(0)), threads, ...(pool && id !== undefined ? { poolCounters: () => ({ wait_ms: pool.stats().wait_ms, taken_over: pool.stats().stolen }) } : {}) };
-    const timing = await measureAdaptive(kernel, { timeMs, minSamples: 20, warmupMs: 100 }, processProbe(kernel));
-    const { quality, clean } = assessTiming(timing.samples_ms, timing.evidence);
-    const ms = quantile(clean.length ? clean : [...timing.samples_ms], 0.5);
-    return { threads, madd, gflops: (threads * ITERATIONS * flopsPerIteration) / (ms * 1e6), quality };
+    const kernel = { run: () => (id !== undefined ? pool!.run(id, () => runPart(0), runPart) : runPart(0)), ...(pool && id !== undefined ? { poolCounters: () => pool.stats() } : {}) };
+    const t = timingFields(await measureAdaptive(kernel, { timeMs, minSamples: 20, warmupMs: 100 }, processProbe(kernel)), DEFAULT_TARGET_REL);
+    return { threads, madd, gflops: (threads * ITERATIONS * flopsPerIteration) / (t.median_ms! * 1e6), quality: t.quality! };
   } finally {
     if (id !== undefined) pool!.drop(id);
   }

@@ -13,8 +13,8 @@
  *    descheduled or sleeping worker costs the call nothing;
  *  - the calling thread waits for parts already started with bounded spinning, then a blocking
  *    Atomics.wait, which gives its core to the worker it is waiting for.
- * Every call's wait is counted (stats()): the stall rate and the time spent waiting for workers
- * are evidence the harness records with each timing sample.
+ * Both are counted (stats()): the time spent waiting for workers and the parts taken over are
+ * evidence the harness records with each timing sample.
  */
 import { once } from 'node:events';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
@@ -26,8 +26,6 @@ export const COMMAND = { run: 1, load: 2, drop: 3 } as const;
 export const SPIN_MS = 20;
 /** The calling thread spins this long for started parts, then blocks (gives its core away). */
 export const WAIT_SPIN_MS = 0.05;
-/** A call whose calling thread waited longer than this for workers counts as a stall. */
-export const STALL_MS = 1;
 /** A worker that has not finished a call after this long is reported as hung, not waited for. */
 const HUNG_MS = 60_000;
 
@@ -38,12 +36,10 @@ export interface LoadMessage {
   readonly calls: readonly WasmCall[];
 }
 
-/** Counters since the pool was made (or reset): calls, stalls, parts the calling thread took over, wait time. */
+/** Counters since the pool was made: time the calling thread waited for workers, parts it took over from late ones. */
 export interface PoolStats {
-  calls: number;
-  stalls: number;
-  stolen: number;
   wait_ms: number;
+  taken_over: number;
 }
 
 /**
@@ -64,7 +60,7 @@ export class WorkerPool {
   /** Resolves when every worker has started its loop (a first command must not spin on a thread still booting). */
   private readonly ready: Promise<unknown>;
   private nextId = 1;
-  private readonly counters: PoolStats = { calls: 0, stalls: 0, stolen: 0, wait_ms: 0 };
+  private readonly counters: PoolStats = { wait_ms: 0, taken_over: 0 };
 
   /** `size` workers; the calling thread is thread 0 of every kernel, so size = threads − 1. */
   constructor(readonly size: number) {
@@ -108,7 +104,7 @@ export class WorkerPool {
           try {
             steal(p);
           } finally {
-            this.counters.stolen++;
+            this.counters.taken_over++;
             Atomics.sub(ctl, CTL.pending, 1);
           }
         }
@@ -117,12 +113,7 @@ export class WorkerPool {
       waitStart = performance.now();
       this.waitForWorkers(waitStart);
     }
-    const waited = performance.now() - waitStart;
-    if (command === COMMAND.run) {
-      this.counters.calls++;
-      this.counters.wait_ms += waited;
-      if (waited > STALL_MS) this.counters.stalls++;
-    }
+    if (command === COMMAND.run) this.counters.wait_ms += performance.now() - waitStart;
     if (Atomics.load(ctl, CTL.failed) !== 0) {
       Atomics.store(ctl, CTL.failed, 0);
       // Workers report their error on their port; read it synchronously (this thread never yielded).
@@ -173,8 +164,8 @@ export class WorkerPool {
     this.broadcast(COMMAND.drop, id);
   }
 
-  /** Counters since the pool was made: calls, stalls (> STALL_MS waiting), stolen parts, total wait. */
-  stats(): Readonly<PoolStats> {
+  /** Counters since the pool was made: total wait for workers, parts taken over. */
+  stats(): PoolStats {
     return { ...this.counters };
   }
 

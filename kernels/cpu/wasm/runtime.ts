@@ -5,7 +5,7 @@
  */
 import v8 from 'node:v8';
 import type { ExecutedCounts, KernelInstance, ProblemData } from '../../../harness/types.js';
-import type { WorkerPool } from './pool.js';
+import type { PoolStats, WorkerPool } from './pool.js';
 
 // Relaxed SIMD (f32x4.relaxed_madd) is behind a flag in Node 20. V8 flags are per process, so
 // worker threads see it too; it must be set before the first module is compiled.
@@ -104,7 +104,6 @@ type Exports = Record<string, (...args: number[]) => void>;
 export class WasmKernel implements KernelInstance {
   readonly source: string;
   readonly executed?: ExecutedCounts;
-  readonly threads: number;
   private readonly memory: WebAssembly.Memory;
   private readonly f32: Float32Array;
   private exports: Exports = {};
@@ -117,7 +116,6 @@ export class WasmKernel implements KernelInstance {
   ) {
     this.source = spec.text;
     this.executed = spec.executed;
-    this.threads = spec.threads;
     this.memory = new WebAssembly.Memory({ initial: spec.layout.pages, maximum: spec.layout.pages, shared: true });
     this.f32 = new Float32Array(this.memory.buffer);
     this.calls = partitionCalls(spec.segments, spec.threads, spec.layout.region('scratch').offset, spec.scratchBytes);
@@ -162,9 +160,8 @@ export class WasmKernel implements KernelInstance {
     }
   }
 
-  poolCounters(): { wait_ms: number; taken_over: number } {
-    const s = this.pool?.stats();
-    return { wait_ms: s?.wait_ms ?? 0, taken_over: s?.stolen ?? 0 };
+  poolCounters(): PoolStats {
+    return this.pool?.stats() ?? { wait_ms: 0, taken_over: 0 };
   }
 
   private runCalls(calls: readonly WasmCall[]): void {
