@@ -8,9 +8,9 @@ export class InputError extends Error {
     readonly field: string,
     readonly value: unknown,
     readonly allowed: string,
-    detail?: string,
+    readonly detail?: string,
   ) {
-    super(`invalid ${field}: ${formatValue(value)}${detail ? ` (${detail})` : ''}; allowed: ${allowed}`);
+    super(`invalid ${field}${value === undefined ? '' : `: ${formatValue(value)}`}${detail ? ` (${detail})` : ''}; allowed: ${allowed}`);
   }
 }
 

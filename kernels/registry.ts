@@ -2,6 +2,7 @@
  * The backend registry: one entry per backend, each with its availability probe and, where its
  * kernels exist, a loader (dynamic, so a missing optional package never breaks the others).
  */
+import { InputError } from '../core/errors.js';
 import type { Availability, Backend, BackendName } from '../harness/types.js';
 import { probeGpuJsBrowser, probeGpuJsNode, probeWebGpuBrowser, probeWebGpuNode } from './probes.js';
 
@@ -38,6 +39,6 @@ export const BACKEND_NAMES = BACKENDS.map((b) => b.name);
 
 export function backendEntry(name: string): BackendEntry {
   const e = BACKENDS.find((b) => b.name === name);
-  if (!e) throw new Error(`unknown backend ${JSON.stringify(name)}; allowed: ${BACKEND_NAMES.join(', ')}`);
+  if (!e) throw new InputError('backend', name, BACKENDS.map((b) => b.name).join(', '));
   return e;
 }

@@ -72,12 +72,22 @@ export const CSV_COLUMNS: readonly (keyof ReportRow)[] = [
 export function reportCsv(d: ReportData): string {
   return stringify(
     d.rows.map((r) => CSV_COLUMNS.map((c) => r[c] ?? '')),
-    { header: true, columns: CSV_COLUMNS as string[] },
+    // escape_formulas: a case name like "=HYPERLINK(…)" must not become a formula in a spreadsheet.
+    { header: true, columns: CSV_COLUMNS as string[], escape_formulas: true },
   );
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/**
+ * JSON for a <script> element: `<`, `>`, `&` and the JS line separators as \u escapes, so no
+ * value (e.g. a case name "<!--<script>") can close the element or switch the HTML parser into
+ * its escaped-script state.
+ */
+export function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d));
@@ -105,8 +115,7 @@ export function reportHtml(d: ReportData): string {
     .map((n) => `<tr><td>${escapeHtml(n.model)}</td><td>${escapeHtml(n.backend)}</td><td>${n.problems}</td><td>${fmt(n.neocell_ms, 3)}</td><td>${fmt(n.dwconv_ms, 3)}</td><td><b>${fmt(n.speedup, 2)}×</b></td></tr>`)
     .join('\n');
   const ceilingRows = d.ceilings.map((c) => `<tr><td>${escapeHtml(c.backend)}</td><td>${escapeHtml(c.device)}</td><td>${fmt(c.bandwidth_gbs, 1)}</td><td>${fmt(c.peak_gflops, 1)}</td></tr>`).join('\n');
-  // The data goes in as JSON; "</" is escaped so no value can close the script element.
-  const json = JSON.stringify(d).replace(/<\//g, '<\\/');
+  const json = scriptJson(d);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>neotune report: ${escapeHtml(d.model)}</title>
 <style>

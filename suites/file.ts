@@ -10,10 +10,10 @@
  *     - { name: stage1, C: 96, H: 56, W: 56, spec: "4+7", shift: 1, occurrences: 3 }
  *     - { name: rect, C: 32, H: 28, W: 28, spec: [{ h_in: 2, h_out: 1, w_in: 2, w_out: 1 }] }
  */
-import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../core/errors.js';
+import { MAX_NESTING, nestingDepth, parseJsonInput, readTextFile } from '../core/files.js';
+import { validateShape } from '../core/validate.js';
 import { neoCellProblem } from '../harness/problem.js';
 import { benchCase, type Suite, type SuiteOptions } from './suite.js';
 
@@ -78,52 +78,25 @@ interface SuiteFile {
   cases: { name: string; N?: number; C: number; H: number; W: number; spec: string | object; shift?: number; shift_a?: number; shift_b?: number; occurrences?: number }[];
 }
 
-// verbose: errors carry their schema, so an unknown field's message can list the allowed ones.
-const ajv = new Ajv({ allErrors: false, verbose: true });
-const validate = ajv.compile<SuiteFile>(SUITE_SCHEMA);
-
-/** `/cases/1/C` → `cases[1].C`. */
-function fieldOf(e: ErrorObject): string {
-  const path = e.instancePath
-    .split('/')
-    .filter(Boolean)
-    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
-    .join('')
-    .replace(/^\./, '');
-  const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty: string }).additionalProperty : e.keyword === 'required' ? (e.params as { missingProperty: string }).missingProperty : '';
-  return [path, extra].filter(Boolean).join('.') || '(file)';
-}
-
-function allowedOf(e: ErrorObject): string {
-  if (e.keyword === 'additionalProperties') return `no such field; allowed: ${Object.keys((e.parentSchema as { properties?: object })?.properties ?? {}).join(', ')}`;
-  if (e.keyword === 'required') return 'this field is required';
-  if (e.keyword === 'oneOf') return 'a spec string ("4+7"), a channel spec object or a list of them';
-  return e.message ?? e.keyword;
-}
-
 export function isSuiteFile(name: string): boolean {
   return /\.(json|ya?ml)$/i.test(name);
 }
 
 export function loadSuiteFile(path: string, opts: SuiteOptions = {}): Suite {
-  let data: unknown;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError('suite', path, `a readable suite file (${(e as Error).message})`);
+  const json = /\.json$/i.test(path);
+  const text = readTextFile('suite', path, { what: 'a readable suite file (JSON or YAML)', maxBytes: 16 * 2 ** 20 });
+  let parsed: unknown;
+  if (json) parsed = parseJsonInput('suite', path, text, 'a suite file in JSON');
+  else {
+    // Flow-style YAML can nest like JSON; block style nests by indentation (bounded by the line length).
+    if (nestingDepth(text) > MAX_NESTING) throw new InputError('suite', path, 'a suite file in YAML', `nested more than ${MAX_NESTING} levels deep`);
+    try {
+      parsed = parseYaml(text);
+    } catch (e) {
+      throw new InputError('suite', path, `valid YAML (${(e as Error).message.split('\n')[0]})`);
+    }
   }
-  try {
-    data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
-  } catch (e) {
-    throw new InputError('suite', path, `valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'} (${(e as Error).message.split('\n')[0]})`);
-  }
-  if (!validate(data)) {
-    const e = validate.errors![0]!;
-    const at = e.instancePath.split('/').filter(Boolean).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], data);
-    const value = e.keyword === 'additionalProperties' ? (at as Record<string, unknown>)[(e.params as { additionalProperty: string }).additionalProperty] : at;
-    throw new InputError(`${path}: ${fieldOf(e)}`, e.keyword === 'required' ? undefined : value, allowedOf(e));
-  }
+  const data = validateShape<SuiteFile>(SUITE_SCHEMA, parsed, path, { oneOf: 'a spec string ("4+7"), a channel spec object or a list of them' });
   const N = opts.batch ?? data.batch ?? 1;
   const dwK = opts.dwK ?? data.dwK;
   const cases = data.cases.map((c, i) => {

@@ -132,7 +132,7 @@ describe('neotune CLI', () => {
     writeFileSync(db, 'not json');
     const bad = neotune('tune', '--backend', 'cpu', '--suite', 'smoke', '--db', db);
     assert.equal(bad.code, 2);
-    assert.match(bad.err, /not a readable tuning database.*copy is kept at/);
+    assert.match(bad.err, /invalid \S+db\.json \(not valid JSON.*copy is kept at/);
   });
 
   it('exit codes: 2 for invalid input (naming field and allowed values), 4 for an unavailable backend', () => {

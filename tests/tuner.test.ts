@@ -1,4 +1,4 @@
-/** The tuner: pruning, strategies (in replay), statistical winners, the database (resume, corruption, versions, merge), selection, export. */
+/** The tuner: pruning, strategies (in replay), statistical winners, selection, export (the database: tests/database.test.ts). */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { Rng } from '../core/rng.js';
 import { neoCellProblem, problemRecord } from '../harness/problem.js';
 import type { BackendSession, KernelVariant } from '../harness/types.js';
 import { cpuBackend, cpuDevice } from '../kernels/cpu/backend.js';
-import { DB_SCHEMA, DbError, emptyDb, entryKey, deviceFingerprint, mergeDbs, openDb, saveDb, stableStringify, type TuningDb } from '../tuner/db.js';
+import { emptyDb, entryKey, deviceFingerprint } from '../tuner/db.js';
 import { dispatchModule } from '../tuner/dispatch.js';
 import { evaluationsToNearBest, type RecordedSpace, recordedSearchSpace, replay, strategyQuality } from '../tuner/replay.js';
 import { select } from '../tuner/select.js';
@@ -121,77 +121,6 @@ describe('winner selection', () => {
     assert.equal(w.key, 'two threads');
     assert.deepEqual(w.confidence.tied, ['two threads']);
     assert.ok(w.confidence.p_vs_next! < 0.001);
-  });
-});
-
-describe('tuning database', () => {
-  const small = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '3', shift: 1 });
-  const jsOnly = cpuBackend.variants.filter((v) => v.name === 'sparse-js' || v.name === 'fused-js');
-  const quick = { timeMs: 5, minSamples: 5, warmupMs: 2 };
-
-  it('a killed run resumes where it stopped, with no lost entries', async () => {
-    const path = join(tmp(), 'db.json');
-    const db = emptyDb();
-    let saves = 0;
-    // Simulate a kill after 3 candidates: the 4th save throws out of the tuner.
-    await assert.rejects(
-      tuneProblem(db, small, jsOnly, session, {
-        strategy: STRATEGIES[0]!,
-        budget: {},
-        seed: 1,
-        measure: quick,
-        save: (d) => {
-          if (++saves > 3) throw new Error('killed');
-          saveDb(path, d);
-        },
-      }),
-      /killed/,
-    );
-    const onDisk = openDb(path);
-    const stored = Object.keys(Object.values(onDisk.entries)[0]!.candidates);
-    assert.equal(stored.length, 3);
-    const r = await tuneProblem(onDisk, small, jsOnly, session, { strategy: STRATEGIES[0]!, budget: {}, seed: 1, measure: quick, save: (d) => saveDb(path, d) });
-    assert.equal(r.reused, 3);
-    assert.equal(r.evaluated, r.space.configs.length - 3);
-    const final = openDb(path);
-    const entry = Object.values(final.entries)[0]!;
-    assert.equal(Object.keys(entry.candidates).length, r.space.configs.length);
-    for (const k of stored) assert.ok(k in entry.candidates);
-    assert.ok(entry.winner && Object.values(entry.candidates).find((c) => c.key === entry.winner!.key)!.state === 'verified');
-  });
-
-  it('a corrupt file is reported with its path and backed up, never silently replaced', () => {
-    const dir = tmp();
-    const path = join(dir, 'db.json');
-    writeFileSync(path, '{"schema": "neotune-tuning-db", "version": 1, "entries": {');
-    assert.throws(() => openDb(path), (e: Error) => e instanceof DbError && e.message.includes(path) && /copy is kept at/.test(e.message));
-    assert.ok(readdirSync(dir).some((f) => f.startsWith('db.json.corrupt-')));
-    assert.match(readFileSync(path, 'utf8'), /"entries": \{$/);
-  });
-
-  it('old and newer versions get a clear error naming the version', () => {
-    const dir = tmp();
-    for (const [version, pattern] of [
-      [0, /version 0 is not supported/],
-      [99, /version 99 was written by a newer neotune/],
-    ] as const) {
-      const path = join(dir, `v${version}.json`);
-      writeFileSync(path, JSON.stringify({ schema: DB_SCHEMA, version, entries: {} }));
-      assert.throws(() => openDb(path), pattern);
-    }
-  });
-
-  it('two databases merge deterministically (either order), keeping every candidate', async () => {
-    const a = emptyDb();
-    const b = emptyDb();
-    await tuneProblem(a, small, jsOnly.slice(0, 1), session, { strategy: STRATEGIES[0]!, budget: {}, seed: 1, measure: quick });
-    await tuneProblem(b, small, jsOnly, session, { strategy: STRATEGIES[1]!, budget: { evaluations: 3 }, seed: 2, measure: quick });
-    const rewin = (e: Parameters<typeof entryWinner>[0]) => entryWinner(e, cpuBackend.variants);
-    const ab = mergeDbs(a, b, rewin);
-    const ba = mergeDbs(b, a, rewin);
-    assert.equal(stableStringify(ab), stableStringify(ba));
-    const keys = (d: TuningDb) => Object.values(d.entries).flatMap((e) => Object.keys(e.candidates));
-    assert.deepEqual(new Set(keys(ab)), new Set([...keys(a), ...keys(b)]));
   });
 });
 

@@ -1,24 +1,48 @@
 /**
- * The tuning database: one JSON file, versioned, written atomically after every evaluated
- * candidate (a killed run loses at most the candidate in flight and resumes where it stopped).
+ * The tuning database: a snapshot file (`--db`, deterministic compact JSON) plus an append-only
+ * journal next to it (`<db>.journal`, one JSON line per measured candidate or chosen winner).
  *
- * Entries are keyed by device fingerprint, backend and problem (N, C, H, W, cell spec, dtype);
- * candidates inside an entry by configuration and the hash of the generated kernel source, so a
- * change to a generator never reuses a stale timing. A file that does not parse is copied aside
- * and reported with both paths, never silently replaced; other versions are migrated or refused
- * with the version found.
+ * - Saving a candidate appends one fsync'd line (O(1), independent of the database's size); a
+ *   killed run loses at most the candidate in flight. A line half-written by a killed process is
+ *   cut off by the next writer (it was that process's in-flight candidate); any other line that does
+ *   not parse or has the wrong shape is corruption and is reported.
+ * - Compaction folds the journal into the snapshot (atomic write) and removes the journal. It
+ *   works from what is on disk, not from one process's memory, so processes tuning into one
+ *   database at the same time lose nothing: appends and compactions take a lock
+ *   (proper-lockfile, `<db>.lock`); a process that cannot get it in time says who holds it.
+ * - What the database keeps per candidate is what selection and merging need: its state, median,
+ *   quality and at most DB_SAMPLES samples (quantiles of the clean samples, 5 significant digits:
+ *   the winner tests use at most as many). The full ordered samples with their evidence belong
+ *   to result files (`bench --json`, `run`).
+ * - Files are validated on load (tuner/db-schema.ts): valid JSON of the wrong shape is reported
+ *   with the field. A database that cannot be read is copied aside once per distinct content (by
+ *   commands that write it; read-only commands only report) and never replaced.
+ *
+ * Entries are keyed by device fingerprint, backend and problem; candidates inside an entry by
+ * configuration and the hash of the generated kernel source, so a change to a generator never
+ * reuses a stale timing.
  */
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../core/files.js';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, copyFileSync, mkdirSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, statSync, ftruncateSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import lockfile from 'proper-lockfile';
+import { InputError } from '../core/errors.js';
+import { checkOutputPath, MAX_NESTING, nestingDepth, syncFolder, writeFileAtomic, writeTarget } from '../core/files.js';
+import { validateShape } from '../core/validate.js';
 import type { ProblemRecord } from '../harness/problem.js';
 import type { RecordState } from '../harness/results.js';
 import type { TimingQuality } from '../harness/stability.js';
+import { quantile } from '../harness/stats.js';
 import type { BackendName, DeviceInfo } from '../harness/types.js';
+import { journalLineSchemas, snapshotSchema } from './db-schema.js';
 import type { Config } from './space.js';
 import type { Winner } from './winner.js';
+import { dirname } from 'node:path';
 
 export const DB_SCHEMA = 'neotune-tuning-db';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
+/** Samples kept per candidate (the winner tests thin to this many anyway). */
+export const DB_SAMPLES = 256;
 
 export interface CandidateRecord {
   readonly key: string;
@@ -26,6 +50,7 @@ export interface CandidateRecord {
   readonly source_hash: string | null;
   readonly state: RecordState;
   readonly median_ms?: number;
+  /** At most DB_SAMPLES quantiles of the clean samples (see storedSamples). */
   readonly samples_ms?: readonly number[];
   readonly timing_method?: string;
   /** Clean/total samples, what was set aside and whether the timing is stable (harness/stability.ts). */
@@ -36,6 +61,14 @@ export interface CandidateRecord {
   readonly executed_flops?: number | null;
 }
 
+export interface SearchRecord {
+  strategy: string;
+  seed: number;
+  evaluations: number;
+  space: number;
+  pruned: number;
+}
+
 export interface DbEntry {
   readonly device: string;
   readonly backend: BackendName;
@@ -44,7 +77,7 @@ export interface DbEntry {
   candidates: Record<string, CandidateRecord>;
   winner?: Winner;
   /** How the winner was found: strategy, seed, evaluations. */
-  search?: { strategy: string; seed: number; evaluations: number; space: number; pruned: number };
+  search?: SearchRecord;
 }
 
 export interface TuningDb {
@@ -53,8 +86,11 @@ export interface TuningDb {
   entries: Record<string, DbEntry>;
 }
 
-export class DbError extends Error {
-  override readonly name = 'DbError';
+/** A database that cannot be used: named, with the field; invalid input for the CLI (exit 2). */
+export class DbError extends InputError {
+  constructor(path: string, field: string, value: unknown, allowed: string, detail?: string) {
+    super(field ? `${path}: ${field}` : path, value, allowed, detail);
+  }
 }
 
 /** The device as the database keys it: backend plus the device's own description and details. */
@@ -76,60 +112,80 @@ export function emptyDb(): TuningDb {
   return { schema: DB_SCHEMA, version: DB_VERSION, entries: {} };
 }
 
-/** Migrations from older versions, by the version they read (none yet: version 1 is the first). */
-const MIGRATIONS: Record<number, (old: Record<string, unknown>) => unknown> = {};
+/** 5 significant digits: far below any timing's noise, a third of the text of a full double. */
+const round5 = (v: number) => Number(v.toPrecision(5));
 
-export function parseDb(text: string, path: string): TuningDb {
-  let data: Record<string, unknown>;
-  try {
-    data = JSON.parse(text) as Record<string, unknown>;
-    if (!data || typeof data !== 'object' || Array.isArray(data)) throw new Error('not a JSON object');
-  } catch (e) {
-    throw new DbError(`${path}: not a readable tuning database (${(e as Error).message})`);
-  }
-  if (data.schema !== DB_SCHEMA) throw new DbError(`${path}: field schema is ${JSON.stringify(data.schema)}, expected "${DB_SCHEMA}"`);
-  let version = data.version;
-  while (typeof version === 'number' && version < DB_VERSION && MIGRATIONS[version]) {
-    data = MIGRATIONS[version]!(data) as Record<string, unknown>;
-    version = data.version;
-  }
-  if (version !== DB_VERSION) {
-    throw new DbError(
-      typeof version === 'number' && version > DB_VERSION
-        ? `${path}: tuning database version ${version} was written by a newer neotune (this one reads version ${DB_VERSION})`
-        : `${path}: tuning database version ${JSON.stringify(version)} is not supported and cannot be migrated (this neotune reads version ${DB_VERSION}); re-tune into a new file`,
-    );
-  }
-  if (!data.entries || typeof data.entries !== 'object') throw new DbError(`${path}: field entries is not an object`);
-  return data as unknown as TuningDb;
+/** The samples a candidate keeps: sorted, at most DB_SAMPLES evenly spaced quantiles (min and max included). */
+export function storedSamples(samples: readonly number[]): number[] {
+  const sorted = [...samples].sort((a, b) => a - b);
+  if (sorted.length <= DB_SAMPLES) return sorted.map(round5);
+  return Array.from({ length: DB_SAMPLES }, (_, i) => round5(quantile(sorted, i / (DB_SAMPLES - 1))));
 }
 
-/**
- * Opens a database; a missing file is an empty database. A file that cannot be parsed is copied
- * to `<path>.corrupt-<time>` and reported: the caller decides, nothing is overwritten.
- */
-export function openDb(path: string): TuningDb {
-  if (!existsSync(path)) return emptyDb();
-  const text = readFileSync(path, 'utf8');
+function compactCandidate(c: CandidateRecord): CandidateRecord {
+  return c.samples_ms && (c.samples_ms.length > DB_SAMPLES || c.samples_ms.some((v) => v !== round5(v))) ? { ...c, samples_ms: storedSamples(c.samples_ms) } : c;
+}
+
+/** Migrations from older versions, by the version they read. */
+const MIGRATIONS: Record<number, (old: { entries: Record<string, DbEntry> }) => TuningDb> = {
+  // 1 → 2: every sample was kept (pretty-printed, ≈170 KB per candidate); keep DB_SAMPLES quantiles.
+  1: (old) => ({
+    schema: DB_SCHEMA,
+    version: 2,
+    entries: Object.fromEntries(Object.entries(old.entries).map(([k, e]) => [k, { ...e, candidates: Object.fromEntries(Object.entries(e.candidates).map(([ck, c]) => [ck, compactCandidate(c)])) }])),
+  }),
+};
+
+const SNAPSHOT_SCHEMAS: Record<number, object> = { 1: snapshotSchema(1), 2: snapshotSchema(2, DB_SAMPLES) };
+const LINE_SCHEMAS = journalLineSchemas(DB_SAMPLES);
+
+function parseJson(text: string, path: string, what: string): unknown {
+  const depth = nestingDepth(text);
+  if (depth > MAX_NESTING) throw new DbError(path, '', undefined, what, `nested ${depth} levels deep`);
   try {
-    return parseDb(text, path);
+    return JSON.parse(text);
   } catch (e) {
-    if (e instanceof DbError && /not a readable/.test(e.message)) {
-      const backup = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      copyFileSync(path, backup);
-      throw new DbError(`${e.message}; a copy is kept at ${backup}. Move the file away (or pass another --db) to start a new database`);
+    throw new DbError(path, '', undefined, what, `not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Keys must match what they key (a hand-edited or damaged file could pair a key with another entry). */
+function checkKeys(db: TuningDb, path: string): void {
+  for (const [k, e] of Object.entries(db.entries)) {
+    const expected = entryKey(e.device, e.problem);
+    if (k !== expected) throw new DbError(path, `entries[${JSON.stringify(k)}]`, k, `the key of its device and problem: ${JSON.stringify(expected)}`);
+    for (const [ck, c] of Object.entries(e.candidates)) {
+      const want = candidateKey(c.key, c.source_hash);
+      if (ck !== want) throw new DbError(path, `entries[${JSON.stringify(k)}].candidates[${JSON.stringify(ck)}]`, ck, `the key of its configuration and source: ${JSON.stringify(want)}`);
     }
-    throw e;
+    if (e.winner && !Object.values(e.candidates).some((c) => c.key === e.winner!.key)) {
+      throw new DbError(path, `entries[${JSON.stringify(k)}].winner.key`, e.winner.key, 'the key of one of the entry\'s candidates');
+    }
   }
 }
 
-/** Deterministic serialisation (sorted keys), written atomically. */
-export function saveDb(path: string, db: TuningDb): void {
-  writeFileAtomic(path, stableStringify(db) + '\n');
+/** Parses and validates a snapshot (any supported version), migrating it to the current one. */
+export function parseDb(text: string, path: string): TuningDb {
+  const what = `a tuning database written by neotune (schema "${DB_SCHEMA}")`;
+  const data = parseJson(text, path, what);
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new DbError(path, '', undefined, what, 'not a JSON object');
+  const head = data as Record<string, unknown>;
+  if (head.schema !== DB_SCHEMA) throw new DbError(path, 'schema', head.schema, JSON.stringify(DB_SCHEMA));
+  const version = head.version;
+  if (typeof version === 'number' && version > DB_VERSION) {
+    throw new DbError(path, 'version', version, `${DB_VERSION} or older`, 'written by a newer neotune');
+  }
+  const schema = typeof version === 'number' ? SNAPSHOT_SCHEMAS[version] : undefined;
+  if (!schema) throw new DbError(path, 'version', version, `one of ${Object.keys(SNAPSHOT_SCHEMAS).join(', ')}`, 're-tune into a new file');
+  let db = validateShape<TuningDb>(schema, data, path);
+  for (let v = version as number; v < DB_VERSION; v++) db = MIGRATIONS[v]!(db);
+  checkKeys(db, path);
+  return db;
 }
 
-export function stableStringify(value: unknown): string {
-  return JSON.stringify(sortKeys(value), null, 1);
+/** Deterministic serialisation: sorted keys, compact (the snapshot is data, not a document). */
+export function stableStringify(value: unknown, indent?: number): string {
+  return JSON.stringify(sortKeys(value), null, indent);
 }
 
 function sortKeys(v: unknown): unknown {
@@ -138,10 +194,17 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
+/** The snapshot text: one entry per line, so a diff of two databases shows which problems changed. */
+export function snapshotText(db: TuningDb): string {
+  const keys = Object.keys(db.entries).sort();
+  const body = keys.map((k) => `${JSON.stringify(k)}:${stableStringify(db.entries[k])}`).join(',\n');
+  return `{"schema":${JSON.stringify(DB_SCHEMA)},"version":${DB_VERSION},"entries":{${keys.length ? `\n${body}\n` : ''}}}\n`;
+}
+
 /** Of two records of the same candidate, the one with more samples (then lower median, then text order). */
 function preferred(a: CandidateRecord, b: CandidateRecord): CandidateRecord {
-  const na = a.samples_ms?.length ?? 0;
-  const nb = b.samples_ms?.length ?? 0;
+  const na = a.quality?.n_clean ?? a.samples_ms?.length ?? 0;
+  const nb = b.quality?.n_clean ?? b.samples_ms?.length ?? 0;
   if (na !== nb) return na > nb ? a : b;
   const ma = a.median_ms ?? Infinity;
   const mb = b.median_ms ?? Infinity;
@@ -152,7 +215,8 @@ function preferred(a: CandidateRecord, b: CandidateRecord): CandidateRecord {
 /**
  * Merges two databases (e.g. from two machines, or two runs): the union of entries and candidates;
  * for a candidate in both, the better-measured record. Winners are recomputed by `rewin` from the
- * merged candidates. Commutative and deterministic: merge(a, b) and merge(b, a) serialise the same.
+ * merged candidates (with the entry's own backend's variants). Commutative and deterministic:
+ * merge(a, b) and merge(b, a) serialise the same.
  */
 export function mergeDbs(a: TuningDb, b: TuningDb, rewin: (e: DbEntry) => Winner | undefined): TuningDb {
   const out = emptyDb();
@@ -172,4 +236,268 @@ export function mergeDbs(a: TuningDb, b: TuningDb, rewin: (e: DbEntry) => Winner
     out.entries[key] = entry;
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Journal
+
+type JournalLine =
+  | { op: 'candidate'; entry: string; device: string; backend: BackendName; problem: ProblemRecord; candidate: CandidateRecord }
+  | { op: 'winner'; entry: string; device: string; backend: BackendName; problem: ProblemRecord; winner: Winner | null; search: SearchRecord };
+
+function applyLine(db: TuningDb, l: JournalLine): void {
+  const e = (db.entries[l.entry] ??= { device: l.device, backend: l.backend, problem: l.problem, candidates: {} });
+  if (l.op === 'candidate') e.candidates[candidateKey(l.candidate.key, l.candidate.source_hash)] = l.candidate;
+  else {
+    if (l.winner) e.winner = l.winner;
+    else delete e.winner;
+    e.search = l.search;
+  }
+}
+
+/** Journal text → lines, validated; an unterminated last line is a write cut short by a kill (ignored). */
+function parseJournal(text: string, path: string): JournalLine[] {
+  const lines = text.split('\n');
+  lines.pop(); // after the last newline: empty, or a line a killed writer left unfinished
+  return lines.map((t, i) => {
+    const at = `${path}:${i + 1}`;
+    const data = parseJson(t, at, 'a journal line written by neotune');
+    const op = (data as { op?: unknown } | null)?.op;
+    if (op !== 'candidate' && op !== 'winner') throw new DbError(at, 'op', op, '"candidate" or "winner"');
+    const line = validateShape<JournalLine>(op === 'candidate' ? LINE_SCHEMAS.candidate : LINE_SCHEMAS.winner, data, at);
+    if (line.entry !== entryKey(line.device, line.problem)) throw new DbError(at, 'entry', line.entry, `the key of its device and problem: ${JSON.stringify(entryKey(line.device, line.problem))}`);
+    return line;
+  });
+}
+
+/** How long a process waits for the database's lock (every holder keeps it for one append or one compaction). */
+const lockWaitMs = () => Number(process.env.NEOTUNE_LOCK_WAIT_MS) || 30_000;
+
+interface LockOwner {
+  readonly pid: number;
+  readonly host: string;
+  readonly command: string;
+  readonly since: string;
+}
+
+/**
+ * A tuning database on disk (snapshot + journal). `open` reads and validates both; with
+ * `write`, the paths are checked writable before any work and appends/compaction are allowed.
+ */
+export class TuningStore {
+  private constructor(
+    /** The snapshot's real path (symlinks followed: the link stays, the file it points to is written). */
+    readonly path: string,
+    readonly db: TuningDb,
+    private readonly writable: boolean,
+    /** Journal lines read at open (a compaction is due when there are any). */
+    private journalLines: number,
+  ) {}
+
+  get journalPath(): string {
+    return `${this.path}.journal`;
+  }
+  private get lockPath(): string {
+    return `${this.path}.lock`;
+  }
+
+  /**
+   * Opens the database at `path` (a missing file is an empty database). `field` names the option
+   * in errors. A database that cannot be read is reported (exit 2); with `write` it is first
+   * copied aside once per distinct content, and nothing is ever replaced.
+   */
+  static async open(path: string, o: { write: boolean; field?: string }): Promise<TuningStore> {
+    const field = o.field ?? '--db';
+    if (o.write) {
+      checkOutputPath(field, path);
+      checkOutputPath(field, `${writeTarget(path)}.journal`);
+    } else if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(field, path, 'a tuning database file (not a folder)', 'is a folder');
+    const real = writeTarget(path);
+    if (o.write) mkdirSync(dirname(real), { recursive: true });
+    const store = new TuningStore(real, emptyDb(), o.write, 0);
+    const { db, lines } = await store.withLock(() => store.readDisk(o.write), !o.write);
+    store.db.entries = db.entries;
+    store.journalLines = lines;
+    return store;
+  }
+
+  /** Snapshot + journal as on disk now. */
+  private readDisk(backup: boolean): { db: TuningDb; lines: number } {
+    let db = emptyDb();
+    let lines = 0;
+    const read = (p: string) => (existsSync(p) ? readFileSync(p) : undefined);
+    const snap = read(this.path);
+    const journal = read(this.journalPath);
+    try {
+      if (snap) db = parseDb(utf8(snap, this.path), this.path);
+      if (journal) {
+        const parsed = parseJournal(utf8(journal, this.journalPath), this.journalPath);
+        for (const l of parsed) applyLine(db, l);
+        lines = parsed.length;
+      }
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      const kept = backup ? [snap && keepCopy(this.path, snap), journal && keepCopy(this.journalPath, journal)].filter(Boolean) : [];
+      const what = [e.detail, kept.length ? `a copy is kept at ${kept.join(' and ')}` : '', 'nothing was changed: repair it, move it away or pass another --db'];
+      throw new InputError(e.field, e.value, e.allowed, what.filter(Boolean).join('; '));
+    }
+    return { db, lines };
+  }
+
+  /** Appends one candidate (fsync'd) and records it in memory. */
+  async recordCandidate(entry: DbEntry, key: string, candidate: CandidateRecord): Promise<void> {
+    const c = compactCandidate(candidate);
+    entry.candidates[key] = c;
+    await this.append({ op: 'candidate', entry: entryKey(entry.device, entry.problem), device: entry.device, backend: entry.backend, problem: entry.problem, candidate: c });
+  }
+
+  /** Appends an entry's winner and search record. */
+  async recordWinner(entry: DbEntry): Promise<void> {
+    await this.append({ op: 'winner', entry: entryKey(entry.device, entry.problem), device: entry.device, backend: entry.backend, problem: entry.problem, winner: entry.winner ?? null, search: entry.search! });
+  }
+
+  /**
+   * Candidates other processes recorded for this entry since it was read are merged into it (those
+   * this process measured itself stay as they are); returns the keys added.
+   */
+  async refreshEntry(entry: DbEntry): Promise<string[]> {
+    const { db } = await this.withLock(() => this.readDisk(false), true);
+    const disk = db.entries[entryKey(entry.device, entry.problem)];
+    const added: string[] = [];
+    for (const [k, c] of Object.entries(disk?.candidates ?? {})) {
+      if (entry.candidates[k]) continue;
+      entry.candidates[k] = c;
+      added.push(k);
+    }
+    return added;
+  }
+
+  private async append(line: JournalLine): Promise<void> {
+    if (!this.writable) throw new Error('tuning database opened read-only');
+    const text = JSON.stringify(line) + '\n';
+    await this.withLock(() => {
+      const mode = existsSync(this.path) ? statSync(this.path).mode & 0o7777 : 0o666;
+      // O_NOFOLLOW: a symlink planted at the journal's name is refused, not followed.
+      const fd = openSync(this.journalPath, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, mode);
+      try {
+        cutUnfinishedLine(fd);
+        writeSync(fd, text);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    });
+    this.journalLines++;
+  }
+
+  /**
+   * Folds the journal into the snapshot: from what is on disk (other processes' candidates
+   * included), atomically, then removes the journal. Safe to interrupt at any point.
+   */
+  async compact(): Promise<void> {
+    if (!this.writable || (this.journalLines === 0 && existsSync(this.path))) return;
+    await this.withLock(() => {
+      const { db } = this.readDisk(true);
+      writeFileAtomic(this.path, snapshotText(db));
+      // Killed here: the journal is folded again next time, to the same result (replay is idempotent).
+      if (existsSync(this.journalPath)) unlinkSync(this.journalPath);
+      syncFolder(dirname(this.path));
+    });
+    this.journalLines = 0;
+  }
+
+  /** Writes a whole database as this store's snapshot (db-merge's output), dropping any journal. */
+  async replaceWith(db: TuningDb): Promise<void> {
+    await this.withLock(() => {
+      writeFileAtomic(this.path, snapshotText(db));
+      if (existsSync(this.journalPath)) unlinkSync(this.journalPath);
+    });
+    this.db.entries = db.entries;
+    this.journalLines = 0;
+  }
+
+  /**
+   * Runs `fn` holding the database's lock. `optional`: a folder where the lock cannot be created
+   * (read-only) reads without it.
+   */
+  private async withLock<T>(fn: () => T, optional = false): Promise<T> {
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.path, {
+        realpath: false,
+        lockfilePath: this.lockPath,
+        // A holder killed with SIGKILL stops refreshing its lock: after `stale` ms it is taken over.
+        stale: 10_000,
+        update: 2_000,
+        retries: { retries: Math.ceil(lockWaitMs() / 250), minTimeout: 20, maxTimeout: 250, factor: 1.5 },
+        onCompromised: (e) => process.stderr.write(`neotune: the lock of ${this.path} was taken over (${e.message}); the journal keeps every line either way\n`),
+      });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (optional && (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'ENOENT')) return fn();
+      if (code === 'ELOCKED') throw new InputError('--db', this.path, 'a database no other process holds for long', `locked for more than ${lockWaitMs() / 1000} s by ${describeOwner(this.ownerPath)}`);
+      throw e;
+    }
+    try {
+      try {
+        const owner: LockOwner = { pid: process.pid, host: hostname(), command: process.argv.slice(1).join(' '), since: new Date().toISOString() };
+        writeFileSync(this.ownerPath, JSON.stringify(owner) + '\n');
+      } catch {
+        /* informational only */
+      }
+      return fn();
+    } finally {
+      rmSync(this.ownerPath, { force: true });
+      await release();
+    }
+  }
+
+  private get ownerPath(): string {
+    return `${this.path}.lock-owner`;
+  }
+}
+
+function describeOwner(path: string): string {
+  try {
+    const o = JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
+    return `process ${o.pid} on ${o.host} (${o.command}, since ${o.since})`;
+  } catch {
+    return 'another process';
+  }
+}
+
+function utf8(bytes: Buffer, path: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new DbError(path, '', undefined, 'a tuning database (UTF-8 JSON)', 'not UTF-8 text');
+  }
+}
+
+/** A copy of unreadable content next to it, once per distinct content (the name carries its hash). */
+function keepCopy(path: string, bytes: Buffer): string {
+  const copy = `${path}.corrupt-${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}`;
+  if (!existsSync(copy)) {
+    try {
+      copyFileSync(path, copy, constants.COPYFILE_EXCL);
+    } catch {
+      /* copied meanwhile by another process */
+    }
+  }
+  return copy;
+}
+
+/** A journal whose last line has no newline ends with a killed writer's unfinished line: cut it off. */
+function cutUnfinishedLine(fd: number): void {
+  const size = fstatSync(fd).size;
+  if (size === 0) return;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  if (last[0] === 0x0a) return;
+  // Find the last newline (the unfinished line is short: one candidate).
+  const chunk = Math.min(size, 1 << 20);
+  const buf = Buffer.alloc(chunk);
+  readSync(fd, buf, 0, chunk, size - chunk);
+  const nl = buf.lastIndexOf(0x0a);
+  ftruncateSync(fd, nl < 0 ? size - chunk : size - chunk + nl + 1);
 }

@@ -9,7 +9,7 @@ import { evaluateCandidate, generatedSourceHash } from '../harness/evaluate.js';
 import { makeProblemData, problemRecord } from '../harness/problem.js';
 import type { ResultRecord } from '../harness/results.js';
 import type { BackendSession, KernelVariant, MeasureOptions, Problem, ProblemData } from '../harness/types.js';
-import { type CandidateRecord, candidateKey, type DbEntry, deviceFingerprint, entryKey, type TuningDb } from './db.js';
+import { type CandidateRecord, candidateKey, storedSamples, type DbEntry, deviceFingerprint, entryKey, type TuningDb } from './db.js';
 import { buildSpace, complexity, type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
 import { revalidateWinner } from './revalidate.js';
@@ -39,8 +39,8 @@ export interface TuneOptions {
   readonly budget: TuneBudget;
   readonly seed: number;
   readonly measure?: MeasureOptions;
-  /** Called after every candidate with the database to persist (atomically). */
-  readonly save?: (db: TuningDb) => void;
+  /** Persists every candidate as it is measured, and the winner (tuner/db.ts TuningStore). */
+  readonly recorder?: TuneRecorder;
   readonly progress?: (p: TuneProgress) => void;
   readonly data?: ProblemData;
   /**
@@ -51,6 +51,14 @@ export interface TuneOptions {
   readonly threadsReason?: string;
   /** Finalists re-measured side by side before the winner is stored (default true). */
   readonly revalidate?: boolean;
+}
+
+/** Where tuning records what it measures: a TuningStore appends each record to the database's journal. */
+export interface TuneRecorder {
+  recordCandidate(entry: DbEntry, key: string, candidate: CandidateRecord): Promise<void>;
+  recordWinner(entry: DbEntry): Promise<void>;
+  /** Merges into `entry` the candidates other processes recorded for it meanwhile; returns their keys. */
+  refreshEntry?(entry: DbEntry): Promise<string[]>;
 }
 
 export interface TuneResult {
@@ -69,7 +77,7 @@ function compact(r: ResultRecord, config: Config): CandidateRecord {
     config,
     source_hash: r.source_hash ?? null,
     state: r.state,
-    ...(r.median_ms !== undefined ? { median_ms: r.median_ms, samples_ms: r.samples_ms ?? [], timing_method: r.timing_method ?? '' } : {}),
+    ...(r.median_ms !== undefined ? { median_ms: r.median_ms, samples_ms: storedSamples(r.samples_ms ?? []), timing_method: r.timing_method ?? '' } : {}),
     ...(r.quality ? { quality: r.quality } : {}),
     ...(r.max_rel_err !== undefined ? { max_rel_err: r.max_rel_err } : {}),
     ...(r.error ? { error: r.error } : {}),
@@ -139,12 +147,21 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
     const v = byName.get(config.variant)!;
     const r = await evaluateCandidate(session, v, problem, config.params, data, { measure: opts.measure ?? TUNE_MEASURE });
     const rec = compact(r, config);
-    entry.candidates[candidateKey(rec.key, rec.source_hash)] = rec;
-    current.add(candidateKey(rec.key, rec.source_hash));
+    const ck = candidateKey(rec.key, rec.source_hash);
+    entry.candidates[ck] = rec;
+    current.add(ck);
     history.push({ config, time: r.verified ? r.median_ms : undefined });
     if (!r.verified) failed++;
     evaluated++;
-    opts.save?.(db);
+    await opts.recorder?.recordCandidate(entry, ck, rec);
+  }
+  // Another process tuning the same problem into the same database: its candidates (of the code
+  // generated now) take part in the choice too.
+  for (const k of (await opts.recorder?.refreshEntry?.(entry)) ?? []) {
+    const c = entry.candidates[k]!;
+    const v = byName.get(c.config.variant);
+    if (!v || !space.configs.some((x) => configKey(x) === c.key)) continue;
+    if ((await generatedSourceHash(session, v, problem, c.config.params)) === c.source_hash) current.add(k);
   }
   // Nothing new measured and the stored winner is among the current candidates: keep it (it was
   // re-validated side by side; recomputing it from the search timings alone would undo that).
@@ -158,7 +175,7 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   if (winner) entry.winner = winner;
   else delete entry.winner;
   entry.search = { strategy: opts.strategy.name, seed: opts.seed, evaluations: history.length, space: space.configs.length, pruned: space.pruned.length };
-  opts.save?.(db);
+  await opts.recorder?.recordWinner(entry);
   opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'done' });
   return { entry, space, evaluated, reused, current, ...(winner ? { winner } : {}) };
 }

@@ -18,7 +18,7 @@ import type { KernelVariant, Params, Problem } from '../../harness/types.js';
 import type { Suite } from '../../suites/suite.js';
 import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
 import { bestPerVariant } from '../../tuner/tune.js';
-import { loadDb, threadCap, tuneSuite } from './tune.js';
+import { openStore, threadCap, tuneSuite } from './tune.js';
 import { busyWarning, type MachineLoad } from '../../harness/load.js';
 import { action, EXIT, fmt, markdownTable } from '../cli-util.js';
 import { writeReport } from '../../reports/report.js';
@@ -39,9 +39,9 @@ export function registerRun(program: Command): void {
         const out = resolve(o.out);
         const dbPath = join(out, 'tuning-db.json');
         const tune = async (suite: Suite, runs: BackendRun[], load: MachineLoad) => {
-          const db = loadDb(dbPath);
+          const store = await openStore(dbPath, true, '--out');
           const finalists = new Map<string, Map<string, Params>>(); // backend + problem key → variant → params
-          const tuned = await tuneSuite(db, dbPath, suite, runs, {
+          const tuned = await tuneSuite(store, suite, runs, {
             strategy,
             seed: o.seed,
             budget: strategy.name === 'exhaustive' ? {} : { fraction: o.budgetFraction / 100 },

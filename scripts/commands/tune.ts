@@ -3,15 +3,15 @@
  * after every candidate (atomically), so an interrupted run resumes where it stopped.
  */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/files.js';
+import { checkOutputPath, writeFileAtomic } from '../../core/files.js';
 import { DTYPES, neoCellProblem, problemKey } from '../../harness/problem.js';
 import type { Dtype, Problem } from '../../harness/types.js';
 import { backendEntry } from '../../kernels/registry.js';
 import { resolveSuite } from '../../suites/suite.js';
-import { DbError, deviceFingerprint, mergeDbs, openDb, saveDb, type TuningDb } from '../../tuner/db.js';
+import { type DbEntry, deviceFingerprint, emptyDb, mergeDbs, TuningStore, type TuningDb } from '../../tuner/db.js';
 import { dispatchModule } from '../../tuner/dispatch.js';
 import { type RecordedSpace, recordedSearchSpace, strategyQuality } from '../../tuner/replay.js';
 import { select } from '../../tuner/select.js';
@@ -40,8 +40,7 @@ export interface TunedProblem {
  * (saved at dbPath after each candidate), with one progress bar: candidates done, failed, best.
  */
 export async function tuneSuite(
-  db: TuningDb,
-  dbPath: string,
+  store: TuningStore,
   suite: Suite,
   runs: readonly BackendRun[],
   o: { strategy: Strategy; seed: number; budget: TuneBudget; kernels?: readonly string[]; maxThreads?: number; threadsReason?: string; includeSoftware?: boolean },
@@ -58,12 +57,12 @@ export async function tuneSuite(
       const variants = run.backend.variants.filter((v) => !o.kernels || o.kernels.includes(v.name));
       for (const c of suite.cases) {
         for (const problem of [c.neocell, c.dwconv] as Problem[]) {
-          const result = await tuneProblem(db, problem, variants, run.session, {
+          const result = await tuneProblem(store.db, problem, variants, run.session, {
             strategy: o.strategy,
             seed: o.seed,
             budget: o.budget,
             ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads, threadsReason: o.threadsReason ?? 'the machine is busy' } : {}),
-            save: (d) => saveDb(dbPath, d),
+            recorder: store,
             progress: (p) => bar.update(p.done, p.total, p.failed, `${c.name} ${problem.op} ${run.entry.name} best ${p.best ? `${fmt(p.best.median_ms, 4)} ms` : '–'} | ${p.current}`),
           });
           out.push({ run, c, problem, result });
@@ -72,6 +71,8 @@ export async function tuneSuite(
     }
   } finally {
     bar.stop();
+    // Fold the journal into the snapshot (also after an error: what was measured is kept either way).
+    await store.compact();
   }
   return out;
 }
@@ -84,13 +85,9 @@ export function threadCap(load: MachineLoad): { maxThreads?: number; threadsReas
   return { maxThreads: load.usable_threads, threadsReason: reason };
 }
 
-export function loadDb(path: string): TuningDb {
-  try {
-    return openDb(path);
-  } catch (e) {
-    if (e instanceof DbError) throw new UsageError(e.message);
-    throw e;
-  }
+/** The tuning database of option `field`: with `write`, checked writable before any work. */
+export function openStore(path: string, write: boolean, field = '--db'): Promise<TuningStore> {
+  return TuningStore.open(path, { write, field });
 }
 
 interface TuneFlags {
@@ -128,13 +125,12 @@ export function registerTune(program: Command): void {
       action(async (o: TuneFlags) => {
         const strategy = strategyByName(o.strategy);
         const suite = resolveSuite(o.suite, { batch: o.batch, dtype: o.dtype as Dtype });
-        const dbPath = resolve(o.db);
-        const db = loadDb(dbPath);
+        const store = await openStore(resolve(o.db), true);
         const load = await checkLoad((s) => process.stderr.write(`${s}\n`));
         const runs = await openBackends(o.backend, (s) => process.stderr.write(`${s}\n`), { tuning: true });
         let results: TunedProblem[];
         try {
-          results = await tuneSuite(db, dbPath, suite, runs, {
+          results = await tuneSuite(store, suite, runs, {
             strategy,
             seed: o.seed,
             budget: {
@@ -197,7 +193,7 @@ export function registerTune(program: Command): void {
               ]),
             ) +
               (rows.some((r) => r.unstable) ? '\n\n"!": no candidate of that problem had a stable timing (the machine was too busy); its winner is the best unstable one: re-tune on a quieter machine.' : '') +
-              `\n\ndatabase: ${dbPath}\n`,
+              `\n\ndatabase: ${store.path}\n`,
           );
         }
         return rows.some((r) => r.winner === null) ? EXIT.KERNEL_FAILURES : EXIT.OK;
@@ -219,7 +215,7 @@ export function registerTune(program: Command): void {
         if (!m) throw new InputError('shape', o.shape, 'NxCxHxW with positive integers, e.g. 1x96x56x56');
         const [N, C, H, W] = m.slice(1).map(Number) as [number, number, number, number];
         const problem = neoCellProblem({ N, C, H, W, spec: o.spec, shift: o.shift });
-        const db = loadDb(resolve(o.db));
+        const { db } = await openStore(resolve(o.db), false);
         const [run] = await openBackends(o.backend, () => {});
         try {
           const s = select(db, problem, run!.session.device, run!.backend.variants);
@@ -239,7 +235,8 @@ export function registerTune(program: Command): void {
     .requiredOption('-o, --out <file>', 'module to write, e.g. src/neocell-dispatch.ts')
     .action(
       action(async (o: { db: string; backend: string; out: string }) => {
-        const db = loadDb(resolve(o.db));
+        checkOutputPath('--out', o.out);
+        const { db } = await openStore(resolve(o.db), false);
         const entry = backendEntry(o.backend);
         if (!entry.load) throw new UsageError(`backend ${o.backend} has no kernels`);
         const backend = await entry.load();
@@ -291,11 +288,24 @@ export function registerTune(program: Command): void {
     .requiredOption('-o, --out <file>', 'merged database to write')
     .action(
       action(async (files: string[], o: { out: string }) => {
-        const entry = backendEntry('cpu');
-        const variants = (await entry.load!()).variants;
-        let merged = loadDb(resolve(files[0]!));
-        for (const f of files.slice(1)) merged = mergeDbs(merged, loadDb(resolve(f)), (e) => entryWinner(e, variants));
-        saveDb(resolve(o.out), merged);
+        // Every input must exist and be valid before the output is touched (a typo is not an empty database).
+        const inputs: TuningDb[] = [];
+        for (const f of files) {
+          if (!existsSync(f)) throw new InputError('files', f, 'existing tuning databases', 'no such file');
+          inputs.push((await openStore(resolve(f), false, 'files')).db);
+        }
+        const out = await openStore(resolve(o.out), true, '--out');
+        // Each entry's winner is recomputed with the variants of its own backend.
+        const variantsOf = new Map<string, readonly { readonly name: string }[]>();
+        for (const b of new Set(inputs.flatMap((d) => Object.values(d.entries).map((e) => e.backend)))) {
+          const entry = backendEntry(b);
+          variantsOf.set(b, entry.load ? (await entry.load()).variants : []);
+        }
+        const rewin = (e: DbEntry) => entryWinner(e, variantsOf.get(e.backend) ?? []);
+        let merged = inputs[0]!;
+        for (const d of inputs.slice(1)) merged = mergeDbs(merged, d, rewin);
+        if (inputs.length === 1) merged = mergeDbs(merged, emptyDb(), rewin);
+        await out.replaceWith(merged);
         process.stdout.write(`wrote ${o.out}: ${Object.keys(merged.entries).length} entries\n`);
       }),
     );
