@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 
@@ -193,5 +194,41 @@ export function parseJsonInput(field: string, path: string, text: string, what: 
     return JSON.parse(text);
   } catch (e) {
     throw new InputError(field, path, what, `not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Refuses, before any work, an output folder that is a file or cannot be written (checked through a file in it). */
+export function checkOutputFolder(field: string, dir: string): void {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    st = undefined;
+  }
+  if (st && !st.isDirectory()) throw new InputError(field, dir, 'a folder path (not a file)', 'is a file');
+  checkOutputPath(field, join(dir, '.neotune-probe'));
+}
+
+/**
+ * Writes finished results to `path`; when that fails (the path became a folder, the disk is
+ * read-only…), the data is written next to it (or in the current or temp folder) and the error
+ * says where: finished work is never lost because an output path is bad.
+ */
+export function writeOrRescue(field: string, path: string, data: string): void {
+  try {
+    writeFileAtomic(path, data);
+    return;
+  } catch (e) {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const name = `neotune-rescued-${stamp}-${basename(path) || 'output'}`;
+    for (const dir of [dirname(resolve(path)), process.cwd(), tmpdir()]) {
+      try {
+        writeFileAtomic(join(dir, name), data);
+        throw new InputError(field, path, 'a writable file path', `${(e as Error).message}; the results were written to ${join(dir, name)} instead`);
+      } catch (again) {
+        if (again instanceof InputError) throw again;
+      }
+    }
+    throw e;
   }
 }

@@ -5,8 +5,10 @@
  * (binary segmentation, Welch t statistic); a split is reported as a step change when |t| is
  * large and the level moved by more than the threshold, with the run where the new level started.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { InputError } from '../core/errors.js';
+import { appendFileSync, existsSync } from 'node:fs';
+import { parseJsonInput, readTextFile } from '../core/files.js';
+import { validateShape } from '../core/validate.js';
+import { HISTORY_LINE_SCHEMA } from './results-schema.js';
 import { recordKey } from './compare.js';
 import type { ResultFile } from './results.js';
 
@@ -28,19 +30,15 @@ export function appendHistory(path: string, line: HistoryLine): void {
   appendFileSync(path, JSON.stringify(line) + '\n');
 }
 
-export function readHistory(path: string): HistoryLine[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
+/** Reads a history file (`field`: the option naming it); a missing file is an error unless `missingOk`. */
+export function readHistory(path: string, field = 'file', missingOk = false): HistoryLine[] {
+  if (missingOk && !existsSync(path)) return [];
+  const what = 'a history file written by neotune history append (one JSON object per line)';
+  return readTextFile(field, path, { what })
     .split('\n')
-    .filter((l) => l.trim())
-    .map((l, i) => {
-      try {
-        return JSON.parse(l) as HistoryLine;
-      } catch (e) {
-        // Bad input, not an internal error: the CLI reports it with exit 2, naming file and line.
-        throw new InputError('history line', `${path}:${i + 1}`, `one JSON object per line as written by neotune history append (${(e as Error).message})`);
-      }
-    });
+    .map((l, i) => [l, i] as const)
+    .filter(([l]) => l.trim())
+    .map(([l, i]) => validateShape<HistoryLine>(HISTORY_LINE_SCHEMA, parseJsonInput(field, `${path}:${i + 1}`, l, what), `${path}:${i + 1}`));
 }
 
 export interface StepChange {

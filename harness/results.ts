@@ -3,8 +3,10 @@
  * comparisons and the tuner. Bump RESULTS_VERSION on any incompatible change and add a migration
  * to `readResults`.
  */
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../core/files.js';
+import { InputError } from '../core/errors.js';
+import { parseJsonInput, readTextFile, writeFileAtomic } from '../core/files.js';
+import { validateShape } from '../core/validate.js';
+import { RESULT_FILE_SCHEMA } from './results-schema.js';
 import type { Environment } from './environment.js';
 import type { ProblemRecord } from './problem.js';
 import type { TimingQuality } from './stability.js';
@@ -76,26 +78,19 @@ export interface ResultFile {
   ceilings?: CeilingRecord[];
 }
 
+export function resultText(file: ResultFile): string {
+  return JSON.stringify(file, null, 1) + '\n';
+}
+
 export function writeResults(path: string, file: ResultFile): void {
-  writeFileAtomic(path, JSON.stringify(file, null, 1) + '\n');
+  writeFileAtomic(path, resultText(file));
 }
 
-export class ResultFileError extends Error {
-  override readonly name = 'ResultFileError';
-}
-
-export function readResults(path: string): ResultFile {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new ResultFileError(`${path}: not a readable JSON result file (${(e as Error).message})`);
-  }
-  const f = data as Partial<ResultFile>;
-  if (f?.schema !== RESULTS_SCHEMA) throw new ResultFileError(`${path}: field schema is ${JSON.stringify(f?.schema)}, expected "${RESULTS_SCHEMA}"`);
-  if (f.version !== RESULTS_VERSION) {
-    throw new ResultFileError(`${path}: result format version ${JSON.stringify(f.version)} is not supported (this neotune reads version ${RESULTS_VERSION})`);
-  }
-  if (!Array.isArray(f.records)) throw new ResultFileError(`${path}: field records is not a list`);
-  return f as ResultFile;
+/** Reads and validates a result file; `field` names the option or argument it came from. */
+export function readResults(path: string, field = 'results'): ResultFile {
+  const what = 'a result file written by neotune (bench --json, or results.json of neotune run)';
+  const data = parseJsonInput(field, path, readTextFile(field, path, { what }), what) as Partial<ResultFile>;
+  if (data?.schema !== RESULTS_SCHEMA) throw new InputError(`${path}: schema`, data?.schema, JSON.stringify(RESULTS_SCHEMA), 'not a neotune result file');
+  if (data.version !== RESULTS_VERSION) throw new InputError(`${path}: version`, data.version, String(RESULTS_VERSION), 'a result format this neotune does not read');
+  return validateShape<ResultFile>(RESULT_FILE_SCHEMA, data, path);
 }

@@ -2,7 +2,7 @@
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError } from 'commander';
 import { InputError } from '../core/errors.js';
-import { type ResultFile, readResults, ResultFileError } from '../harness/results.js';
+import { type ResultFile, readResults } from '../harness/results.js';
 
 /** Exit codes scripts can rely on (also listed in `neotune --help` and README). */
 export const EXIT = {
@@ -34,7 +34,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
     try {
       process.exitCode = (await fn(...args)) ?? EXIT.OK;
     } catch (e) {
-      if (e instanceof InputError || e instanceof UsageError) {
+      if (e instanceof InputError || e instanceof UsageError || e instanceof InvalidArgumentError) {
         process.stderr.write(`neotune: ${e.message}\n`);
         process.exitCode = EXIT.USAGE;
       } else if (e instanceof UnavailableError) {
@@ -48,14 +48,52 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
   };
 }
 
-export function parseIntOption(field: string, allowed = 'a positive integer'): (v: string) => number {
+/**
+ * An option parser for commander: an InputError (naming the field and the allowed values) becomes
+ * commander's InvalidArgumentError, which it reports as a usage error (exit 2, no stack trace).
+ */
+export function optionParser<T>(parse: (v: string) => T): (v: string) => T {
   return (v: string) => {
-    const n = Number(v);
-    // commander reports InvalidArgumentError as a usage error (exit 2); the text names field and allowed values.
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(new InputError(field, v, allowed).message);
-    return n;
+    try {
+      return parse(v);
+    } catch (e) {
+      if (e instanceof InputError) throw new InvalidArgumentError(e.message);
+      throw e;
+    }
   };
 }
+
+/** An integer option from `min` to `max`. */
+export function parseIntOption(field: string, allowed?: string, max = Number.MAX_SAFE_INTEGER, min = 1): (v: string) => number {
+  const what = allowed ?? (max === Number.MAX_SAFE_INTEGER ? (min === 1 ? 'a positive integer' : `an integer ≥ ${min}`) : `an integer from ${min} to ${max}`);
+  return optionParser((v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InputError(field, v, what);
+    return n;
+  });
+}
+
+/** A number option in a range (`open`: the bounds themselves are excluded). */
+export function parseNumberOption(field: string, min: number, max: number, o: { open?: boolean; scale?: number; unit?: string } = {}): (v: string) => number {
+  const what = `a number ${o.open ? 'between' : 'from'} ${min} ${o.open ? 'and' : 'to'} ${max}${o.unit ? ` (${o.unit})` : ''}${o.open ? ', exclusive' : ''}`;
+  return optionParser((v) => {
+    const n = Number(v);
+    const inside = o.open ? n > min && n < max : n >= min && n <= max;
+    if (v.trim() === '' || !Number.isFinite(n) || !inside) throw new InputError(field, v, what);
+    return n * (o.scale ?? 1);
+  });
+}
+
+/** One of a fixed list of words. */
+export function parseChoice<T extends string>(field: string, choices: readonly T[]): (v: string) => T {
+  return optionParser((v) => {
+    if (!choices.includes(v as T)) throw new InputError(field, v, choices.join(', '));
+    return v as T;
+  });
+}
+
+/** Largest --time per candidate (ms): longer would hold one kernel for minutes. */
+export const MAX_TIME_MS = 60_000;
 
 /** Plain-text table with right-aligned numeric columns. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -100,11 +138,6 @@ export function progressBar(title: string): { update(done: number, total: number
 }
 
 /** Reads a result file given on the command line; a bad file is invalid input (exit 2), named. */
-export function loadResultFile(path: string): ResultFile {
-  try {
-    return readResults(path);
-  } catch (e) {
-    if (e instanceof ResultFileError) throw new UsageError(e.message);
-    throw e;
-  }
+export function loadResultFile(path: string, field = 'results'): ResultFile {
+  return readResults(path, field);
 }

@@ -157,8 +157,11 @@ describe('result file', () => {
     assert.deepEqual(back.records[0], r);
     assert.ok(back.environment.cpu && back.environment.cores > 0);
     writeFileSync(path, JSON.stringify({ ...back, version: 0 }));
-    assert.throws(() => readResults(path), /version 0 is not supported/);
+    assert.throws(() => readResults(path), /r\.json: version: 0 .*allowed: 1/);
     writeFileSync(path, '{"schema": "neotune-res');
-    assert.throws(() => readResults(path), (e: Error) => e.message.includes(path) && /not a readable JSON/.test(e.message));
+    assert.throws(() => readResults(path), (e: Error) => e.message.includes(path) && /not valid JSON/.test(e.message));
+    // Valid JSON of the wrong shape: the field is named.
+    writeFileSync(path, JSON.stringify({ ...back, records: [{ ...back.records[0], samples_ms: ['1'] }] }));
+    assert.throws(() => readResults(path), /r\.json: records\[0\]\.samples_ms\[0\]: "1"/);
   });
 });

@@ -4,6 +4,8 @@
  * a null entry, samples that are strings, a missing field) is reported with the field, never
  * used and never silently dropped.
  */
+import { PROBLEM_SCHEMA, QUALITY_SCHEMA } from '../harness/results-schema.js';
+
 const num = { type: 'number' } as const;
 const positive = { type: 'number', exclusiveMinimum: 0 } as const;
 const count = { type: 'integer', minimum: 0 } as const;
@@ -14,39 +16,6 @@ export const CONFIG_SCHEMA = {
   required: ['variant', 'params'],
   additionalProperties: false,
   properties: { variant: { type: 'string', minLength: 1 }, params: { type: 'object', additionalProperties: paramValue } },
-} as const;
-
-export const PROBLEM_SCHEMA = {
-  type: 'object',
-  required: ['op', 'N', 'C', 'H', 'W', 'dtype', 'spec', 'label'],
-  additionalProperties: false,
-  properties: {
-    op: { enum: ['neocell', 'dwconv', 'copy'] },
-    N: { type: 'integer', minimum: 1 },
-    C: { type: 'integer', minimum: 1 },
-    H: { type: 'integer', minimum: 1 },
-    W: { type: 'integer', minimum: 1 },
-    dtype: { enum: ['float32', 'float16'] },
-    spec: { type: 'string', minLength: 1 },
-    label: { type: 'string' },
-    K: { type: 'integer', minimum: 1 },
-  },
-} as const;
-
-export const QUALITY_SCHEMA = {
-  type: 'object',
-  required: ['stable', 'reasons', 'n_clean', 'n_total', 'set_aside', 'shape', 'ci_rel', 'target_rel'],
-  properties: {
-    stable: { type: 'boolean' },
-    reasons: { type: 'array', items: { type: 'string' } },
-    notes: { type: 'array', items: { type: 'string' } },
-    n_clean: count,
-    n_total: count,
-    set_aside: { type: 'object', additionalProperties: count },
-    shape: { enum: ['unimodal', 'bimodal', 'heavy-tailed'] },
-    ci_rel: { type: ['number', 'null'] },
-    target_rel: num,
-  },
 } as const;
 
 const candidate = (maxSamples: number | undefined) =>

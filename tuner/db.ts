@@ -307,7 +307,7 @@ export class TuningStore {
    * copied aside once per distinct content, and nothing is ever replaced.
    */
   static async open(path: string, o: { write: boolean; field?: string }): Promise<TuningStore> {
-    const field = o.field ?? '--db';
+    const field = o.field ?? 'db';
     if (o.write) {
       checkOutputPath(field, path);
       checkOutputPath(field, `${writeTarget(path)}.journal`);
@@ -435,7 +435,7 @@ export class TuningStore {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (optional && (code === 'EACCES' || code === 'EROFS' || code === 'EPERM' || code === 'ENOENT')) return fn();
-      if (code === 'ELOCKED') throw new InputError('--db', this.path, 'a database no other process holds for long', `locked for more than ${lockWaitMs() / 1000} s by ${describeOwner(this.ownerPath)}`);
+      if (code === 'ELOCKED') throw new InputError('db', this.path, 'a database no other process holds for long', `locked for more than ${lockWaitMs() / 1000} s by ${describeOwner(this.ownerPath)}`);
       throw e;
     }
     try {

@@ -3,6 +3,7 @@
  * proposed configuration's recorded median instead of executing a kernel. Deterministic, so tests
  * can check strategies exactly, and fast enough to measure strategy quality over many seeds.
  */
+import { CONFIG_SCHEMA } from './db-schema.js';
 import { Rng } from '../core/rng.js';
 import { quantile } from '../harness/stats.js';
 import type { Problem } from '../harness/types.js';
@@ -17,6 +18,18 @@ export interface RecordedSpace {
   readonly problem: string;
   readonly configs: readonly { readonly config: Config; readonly median_ms: number | null }[];
 }
+
+export const RECORDED_SPACE_SCHEMA = {
+  type: 'object',
+  required: ['schema', 'version', 'description', 'problem', 'configs'],
+  properties: {
+    schema: { const: 'neotune-recorded-space' },
+    version: { const: 1 },
+    description: { type: 'string' },
+    problem: { type: 'string' },
+    configs: { type: 'array', minItems: 1, items: { type: 'object', required: ['config', 'median_ms'], properties: { config: CONFIG_SCHEMA, median_ms: { anyOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'null' }] } } } },
+  },
+} as const;
 
 export function recordedSearchSpace(rec: RecordedSpace, problem: Problem): { space: SearchSpace; times: Map<string, number | undefined> } {
   const configs = rec.configs.map((c) => c.config);

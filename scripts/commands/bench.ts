@@ -6,13 +6,14 @@ import { type Environment, environment } from '../../harness/environment.js';
 import { busyWarning, type MachineLoad, measureLoad } from '../../harness/load.js';
 import { checkCeilings, flagRecords, trusted } from '../../harness/plausibility.js';
 import { DEFAULT_TARGET_REL } from '../../harness/stability.js';
-import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord, writeResults } from '../../harness/results.js';
+import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord, resultText } from '../../harness/results.js';
+import { checkOutputPath, writeOrRescue } from '../../core/files.js';
 import { dwconvNames, peerNames, summarize, type SummaryRow, summarizeVariants, trustedRatio } from '../../harness/summary.js';
 import type { CeilingRecord, Dtype, Params } from '../../harness/types.js';
 import { BACKEND_NAMES, BACKENDS, backendEntry } from '../../kernels/registry.js';
 import { DTYPES } from '../../harness/problem.js';
 import { DEFAULT_SUITE, resolveSuite, type Suite, SUITE_NAMES } from '../../suites/suite.js';
-import { EXIT, UnavailableError, action, fmt, formatTable, parseIntOption, progressBar } from '../cli-util.js';
+import { EXIT, MAX_TIME_MS, UnavailableError, action, fmt, formatTable, parseIntOption, progressBar } from '../cli-util.js';
 
 export interface CommonBenchFlags {
   backend: string;
@@ -62,6 +63,24 @@ export async function openBackends(spec: string, log: (s: string) => void, opts:
   return runs;
 }
 
+/** --kernels names must name kernels of the opened backends (a typo would silently run nothing). */
+export function checkKernelNames(kernels: readonly string[] | undefined, runs: readonly BackendRun[]): void {
+  if (!kernels) return;
+  const known = [...new Set(runs.flatMap((r) => r.backend.variants.map((v) => v.name)))];
+  for (const k of kernels) if (!known.includes(k)) throw new InputError('kernels', k, `kernels of ${runs.map((r) => r.entry.name).join(', ')}: ${known.join(', ')}`);
+}
+
+/** --params names must be parameters of some kernel of the run (`ordr=BA` would silently pin nothing). */
+export function checkPinnedNames(pin: Params | undefined, runs: readonly BackendRun[], suite: Suite): void {
+  if (!pin) return;
+  const known = new Set<string>();
+  for (const r of runs)
+    for (const v of r.backend.variants)
+      for (const c of suite.cases)
+        for (const p of [c.neocell, c.dwconv]) if (v.op === p.op) for (const d of v.params(p as never, r.session.device)) known.add(d.name);
+  for (const k of Object.keys(pin)) if (!known.has(k)) throw new InputError('params', k, `parameters of these kernels: ${[...known].sort().join(', ')}`);
+}
+
 /** --params 'order=BA,tile=8' or a JSON object. */
 export function parsePin(text: string | undefined): Params | undefined {
   if (!text) return undefined;
@@ -88,12 +107,12 @@ export function addCommonBenchOptions(cmd: Command, defaults: { suite: string })
   return cmd
     .option('-b, --backend <list>', `backends, comma-separated: auto or ${BACKEND_NAMES.join(', ')}`, 'auto')
     .option('-s, --suite <name>', `suite: ${SUITE_NAMES.join(', ')} (neonext-<model>[@<res>][-stages])`, defaults.suite)
-    .option('-n, --batch <n>', 'batch size N', parseIntOption('batch'), 1)
+    .option('-n, --batch <n>', 'batch size N', parseIntOption('batch', undefined, 4096), 1)
     .option('--dtype <type>', `element type of every problem: ${DTYPES.join(', ')} (kernels that do not compute it are recorded as rejected, with the reason)`, 'float32')
     .option('-k, --kernels <list>', 'only these kernel names (comma-separated)')
     .option('-p, --params <spec>', 'pin parameter values for every kernel that has them: key=value,… or JSON (bypasses defaults and tuning)')
-    .option('-t, --time <ms>', 'measurement time per candidate, ms', parseIntOption('time', 'a positive number of milliseconds'), 300)
-    .option('--seed <n>', 'seed of the random problem data', parseIntOption('seed'), 1)
+    .option('-t, --time <ms>', 'measurement time per candidate, ms', parseIntOption('time', `an integer number of milliseconds from 1 to ${MAX_TIME_MS}`, MAX_TIME_MS), 300)
+    .option('--seed <n>', 'seed of the random problem data', parseIntOption('seed', undefined, 2 ** 32 - 1, 0), 1)
     .option('--include-software', 'treat software renderers (SwiftShader, llvmpipe…) as devices to tune and compare; by default they are verified, not tuned, and their times are flagged as not GPU performance');
 }
 
@@ -108,6 +127,13 @@ export async function benchRun(flags: CommonBenchFlags, extra: Partial<BenchOpti
   const before = await checkLoad(log);
   const runs = await openBackends(flags.backend, log, { tuning: prepare !== undefined });
   if (runs.length === 0) throw new UnavailableError('no backend with kernels is available on this machine');
+  try {
+    checkKernelNames(flags.kernels?.split(',').map((s) => s.trim()), runs);
+    checkPinnedNames(pin, runs, suite);
+  } catch (e) {
+    for (const r of runs) await r.session.close();
+    throw e;
+  }
   // Adaptive: disturbed, multimodal or imprecise timings are re-measured up to 4× the time.
   const measure = { timeMs: flags.time, minSamples: 10, warmupMs: Math.min(150, flags.time), adaptive: { targetRelHalfWidth: DEFAULT_TARGET_REL, maxMs: 4 * flags.time } };
   const kernels = flags.kernels?.split(',').map((s) => s.trim());
@@ -256,8 +282,9 @@ export function registerBench(program: Command): void {
     .option('--json <file>', 'write the versioned result file (records with raw samples) to FILE')
     .action(
       action(async (o: CommonBenchFlags & { allParams?: boolean; verifyOnly?: boolean; json?: string }) => {
+        if (o.json) checkOutputPath('json', o.json);
         const { records, ceilings, load } = await benchRun(o, { allParams: o.allParams, verifyOnly: o.verifyOnly }, 'bench');
-        if (o.json) writeResults(o.json, resultFile(records, ceilings, `neotune ${process.argv.slice(2).join(' ')}`, load));
+        if (o.json) writeOrRescue('json', o.json, resultText(resultFile(records, ceilings, `neotune ${process.argv.slice(2).join(' ')}`, load)));
         const warning = busyWarning(load.before);
         process.stdout.write((warning ? `WARNING: ${warning}\n\n` : '') + summaryTable(records, ceilings) + '\n');
         const fails = failureLines(records);

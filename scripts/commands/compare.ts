@@ -15,7 +15,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InputError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/files.js';
+import { checkOutputPath, writeFileAtomic } from '../../core/files.js';
+import { readJsonFile } from '../../core/validate.js';
+import { NOISE_SCHEMA } from '../../harness/results-schema.js';
 import { cpuDevice } from '../../kernels/cpu/backend.js';
 import { type Comparison, comparisonMarkdown, compareResults, naiveFlag, nothingCompared, proxyRegressions, recordKey, runNoise, timingRegressions } from '../../harness/compare.js';
 import { evaluateCandidate } from '../../harness/evaluate.js';
@@ -24,18 +26,12 @@ import { appendHistory, detectSteps, historyLine, readHistory } from '../../harn
 import { copyProblem, makeProblemData } from '../../harness/problem.js';
 import { quantile } from '../../harness/stats.js';
 import { type ResultFile, type ResultRecord, readResults } from '../../harness/results.js';
-import { action, EXIT, fmt, formatTable, loadResultFile, UsageError } from '../cli-util.js';
+import { action, EXIT, fmt, formatTable, loadResultFile, MAX_TIME_MS, parseChoice, parseIntOption, parseNumberOption, UsageError } from '../cli-util.js';
 import { resultFile } from './bench.js';
 
 const load = (path: string): ResultFile => loadResultFile(resolve(path));
 
-function percent(field: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!(n > 0 && n < 100)) throw new InputError(field, v, 'a percentage between 0 and 100');
-    return n / 100;
-  };
-}
+const percent = (field: string) => parseNumberOption(field, 0, 100, { open: true, scale: 0.01, unit: 'percent' });
 
 interface CompareFlags {
   threshold: number;
@@ -131,12 +127,7 @@ function aaRate(files: readonly ResultFile[], o: CompareFlags): number {
 
 function loadNoise(path: string | undefined): Map<string, number> | undefined {
   if (!path) return undefined;
-  try {
-    const m = JSON.parse(readFileSync(resolve(path), 'utf8')) as Record<string, number>;
-    return new Map(Object.entries(m).filter(([, v]) => typeof v === 'number'));
-  } catch (e) {
-    throw new UsageError(`${path}: not a noise profile written by compare --aa --save-noise (${(e as Error).message})`);
-  }
+  return new Map(Object.entries(readJsonFile<Record<string, number>>('noise', resolve(path), NOISE_SCHEMA, 'a noise profile written by compare --aa --save-noise')));
 }
 
 async function selfTest(o: CompareFlags): Promise<number> {
@@ -209,8 +200,8 @@ export function registerCompare(program: Command): void {
     .description('compare two result files (timing with statistics, deterministic proxies exactly); exit 5 on a regression, 6 when nothing was compared')
     .argument('[files...]', 'BASE HEAD result files (with --aa: same-code runs; with --run: BASE_REF HEAD_REF)')
     .option('--threshold <percent>', 'smallest change that counts, %', percent('threshold'), 0.05)
-    .option('--alpha <p>', 'significance level', (v) => Number(v), 0.05)
-    .option('--timings <mode>', 'fail: a timing regression exits 1; report: timings are reported only (proxies still fail)', 'fail')
+    .option('--alpha <p>', 'significance level', parseNumberOption('alpha', 0, 0.5, { open: true }), 0.05)
+    .option('--timings <mode>', 'fail: a timing regression exits 5; report: timings are reported only (proxies still fail)', parseChoice('timings', ['fail', 'report'] as const), 'fail')
     .option('--json <file>', 'write the comparison as JSON')
     .option('--markdown <file>', 'write the markdown summary (for a pull-request comment)')
     .option('--noise <file>', 'run-to-run noise profile of this machine (compare --aa --save-noise) for single-run files')
@@ -218,13 +209,13 @@ export function registerCompare(program: Command): void {
     .option('--save-noise <file>', 'with --aa: write the run-to-run noise profile')
     .option('--self-test', 'prove detection on a fixture kernel made 30 % slower and 30 % faster')
     .option('--run', 'files are two git refs: build both and benchmark them alternately in this session')
-    .option('--rounds <n>', 'with --run: alternating rounds', (v) => Number(v), 3)
+    .option('--rounds <n>', 'with --run: alternating rounds', parseIntOption('rounds', undefined, 100), 3)
     .option('--suite <name>', 'with --run: suite', 'smoke')
     .option('-k, --kernels <list>', 'with --run: only these kernels')
-    .option('--time <ms>', 'with --run: measurement time per candidate', (v) => Number(v), 100)
+    .option('--time <ms>', 'with --run: measurement time per candidate', parseIntOption('time', `an integer number of milliseconds from 1 to ${MAX_TIME_MS}`, MAX_TIME_MS), 100)
     .action(
       action(async (files: string[], o: CompareFlags) => {
-        if (!['fail', 'report'].includes(o.timings)) throw new InputError('timings', o.timings, 'fail, report');
+        for (const [field, p] of [['json', o.json], ['markdown', o.markdown], ['save-noise', o.saveNoise]] as const) if (p) checkOutputPath(field, resolve(p));
         if (o.selfTest) return selfTest(o);
         if (o.aa) {
           if (files.length < 2) throw new InputError('files', files.length, 'at least two result files of the same code');
@@ -251,12 +242,13 @@ export function registerCompare(program: Command): void {
         if (act === 'append') {
           if (!results) throw new InputError('results', results, 'a result file to append');
           const f = load(results);
+          checkOutputPath('file', resolve(o.file));
           appendHistory(resolve(o.file), historyLine(f, o.label || f.created));
           process.stdout.write(`appended ${results} to ${o.file}\n`);
           return EXIT.OK;
         }
         if (act !== 'check') throw new InputError('action', act, 'append, check');
-        const steps = detectSteps(readHistory(resolve(o.file)), o.threshold);
+        const steps = detectSteps(readHistory(resolve(o.file), 'file'), o.threshold);
         if (o.json) process.stdout.write(JSON.stringify(steps, null, 1) + '\n');
         else if (steps.length === 0) process.stdout.write('no step change\n');
         else

@@ -48,7 +48,7 @@ export function registerFlops(program: Command): void {
     .action(
       action(async (o: { model: string; resolution: string; json?: boolean; layers?: boolean }) => {
         const models = o.model.split(',').map(parseModel);
-        const res = o.resolution.split(',').map(parseIntOption('resolution', 'an integer ≥ 32, e.g. 224 or 384'));
+        const res = o.resolution.split(',').map(parseIntOption('resolution', 'an integer from 32 to 4096, e.g. 224 or 384', 4096, 32));
         const counts = models.flatMap((m) => res.map((r) => countNetwork(m, r)));
         const reports = counts.map(flopsReport);
         if (o.json) {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { writeReport } from '../../reports/report.js';
 import { readHistory } from '../../harness/history.js';
+import { checkOutputFolder } from '../../core/files.js';
 import { action, EXIT, loadResultFile } from '../cli-util.js';
 
 export function registerReport(program: Command): void {
@@ -16,7 +17,8 @@ export function registerReport(program: Command): void {
     .action(
       action(async (results: string, o: { out: string; images: boolean; history?: string }) => {
         const f = loadResultFile(resolve(results));
-        const history = o.history ? readHistory(resolve(o.history)) : undefined;
+        const history = o.history ? readHistory(resolve(o.history), 'history') : undefined;
+        checkOutputFolder('out', resolve(o.out));
         const { files, render } = await writeReport(f, resolve(o.out), o.images, history);
         for (const p of files) process.stdout.write(`wrote ${p}\n`);
         if (render && (render.consoleErrors.length || render.inkPerCanvas.some((n) => n === 0))) {

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../../core/files.js';
+import { checkOutputFolder, checkOutputPath, writeFileAtomic } from '../../core/files.js';
 import { writeResults } from '../../harness/results.js';
 import { summarize, summarizeVariants } from '../../harness/summary.js';
 import { InputError } from '../../core/errors.js';
@@ -20,7 +20,7 @@ import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js'
 import { bestPerVariant } from '../../tuner/tune.js';
 import { openStore, threadCap, tuneSuite } from './tune.js';
 import { busyWarning, type MachineLoad } from '../../harness/load.js';
-import { action, EXIT, fmt, markdownTable } from '../cli-util.js';
+import { action, EXIT, fmt, markdownTable, parseNumberOption } from '../cli-util.js';
 import { writeReport } from '../../reports/report.js';
 import { addCommonBenchOptions, benchRun, ceilingLines, type CommonBenchFlags, failureLines, resultFile, runExitCode, summaryCells, summaryTable, withheldLines } from './bench.js';
 
@@ -31,15 +31,18 @@ export function registerRun(program: Command): void {
   addCommonBenchOptions(cmd, { suite: MAIN_SUITE })
     .option('-o, --out <dir>', 'output folder', 'neotune-out')
     .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'tpe')
-    .option('--budget-fraction <percent>', 'evaluations per problem, % of its pruned space', (v) => Number(v), 25)
+    .option('--budget-fraction <percent>', 'evaluations per problem, % of its pruned space', parseNumberOption('budget-fraction', 0, 100, { unit: 'percent, more than 0' }), 25)
     .action(
       action(async (o: CommonBenchFlags & { out: string; strategy: string; budgetFraction: number }) => {
         const strategy = strategyByName(o.strategy);
         if (!(o.budgetFraction > 0 && o.budgetFraction <= 100)) throw new InputError('budget-fraction', o.budgetFraction, 'a percentage in (0, 100]');
         const out = resolve(o.out);
+        // Every output is checked before an hour of tuning, not after.
+        checkOutputFolder('out', out);
+        for (const f of ['results.json', 'summary.md', 'tuning-db.json', 'report.html', 'report.csv', 'report.json']) checkOutputPath('out', join(out, f));
         const dbPath = join(out, 'tuning-db.json');
         const tune = async (suite: Suite, runs: BackendRun[], load: MachineLoad) => {
-          const store = await openStore(dbPath, true, '--out');
+          const store = await openStore(dbPath, true, 'out');
           const finalists = new Map<string, Map<string, Params>>(); // backend + problem key → variant → params
           const tuned = await tuneSuite(store, suite, runs, {
             strategy,

@@ -13,7 +13,8 @@ import { backendEntry } from '../../kernels/registry.js';
 import { resolveSuite } from '../../suites/suite.js';
 import { type DbEntry, deviceFingerprint, emptyDb, mergeDbs, TuningStore, type TuningDb } from '../../tuner/db.js';
 import { dispatchModule } from '../../tuner/dispatch.js';
-import { type RecordedSpace, recordedSearchSpace, strategyQuality } from '../../tuner/replay.js';
+import { RECORDED_SPACE_SCHEMA, type RecordedSpace, recordedSearchSpace, strategyQuality } from '../../tuner/replay.js';
+import { readJsonFile } from '../../core/validate.js';
 import { select } from '../../tuner/select.js';
 import { configKey } from '../../tuner/space.js';
 import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
@@ -21,8 +22,8 @@ import { entryWinner, type TuneBudget, type TuneResult, tuneProblem } from '../.
 import type { Strategy } from '../../tuner/strategies/strategy.js';
 import type { BackendRun } from '../../harness/bench.js';
 import type { BenchCase, Suite } from '../../suites/suite.js';
-import { action, EXIT, fmt, formatTable, parseIntOption, progressBar, UsageError } from '../cli-util.js';
-import { checkLoad, openBackends } from './bench.js';
+import { action, EXIT, fmt, formatTable, parseIntOption, parseNumberOption, progressBar, UsageError } from '../cli-util.js';
+import { checkKernelNames, checkLoad, openBackends } from './bench.js';
 import { softwareRenderer } from '../../harness/software.js';
 import type { MachineLoad } from '../../harness/load.js';
 
@@ -86,7 +87,7 @@ export function threadCap(load: MachineLoad): { maxThreads?: number; threadsReas
 }
 
 /** The tuning database of option `field`: with `write`, checked writable before any work. */
-export function openStore(path: string, write: boolean, field = '--db'): Promise<TuningStore> {
+export function openStore(path: string, write: boolean, field = 'db'): Promise<TuningStore> {
   return TuningStore.open(path, { write, field });
 }
 
@@ -111,13 +112,13 @@ export function registerTune(program: Command): void {
     .description('search each problem of a suite for its fastest verified kernel; every candidate is recorded in the tuning database')
     .option('-b, --backend <list>', 'backends, comma-separated, or auto', 'auto')
     .option('-s, --suite <name>', 'suite (as for bench)', 'neonext-t')
-    .option('-n, --batch <n>', 'batch size N', parseIntOption('batch'), 1)
+    .option('-n, --batch <n>', 'batch size N', parseIntOption('batch', undefined, 4096), 1)
     .option('--dtype <type>', `element type: ${DTYPES.join(', ')}`, 'float32')
     .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'tpe')
-    .option('--budget <n>', 'new evaluations per problem at most (default: the whole space for exhaustive, a quarter of it otherwise)', parseIntOption('budget'))
-    .option('--time-budget <s>', 'seconds per problem at most', parseIntOption('time-budget', 'a positive number of seconds'))
+    .option('--budget <n>', 'new evaluations per problem at most (default: the whole space for exhaustive, a quarter of it otherwise)', parseIntOption('budget', undefined, 1_000_000))
+    .option('--time-budget <s>', 'seconds per problem at most', parseIntOption('time-budget', 'an integer number of seconds from 1 to 86400', 86_400))
     .option('--db <file>', 'tuning database (created when missing; resumed when present)', DEFAULT_DB)
-    .option('--seed <n>', 'seed of the strategy and of the problem data', parseIntOption('seed'), 1)
+    .option('--seed <n>', 'seed of the strategy and of the problem data', parseIntOption('seed', undefined, 2 ** 32 - 1, 0), 1)
     .option('-k, --kernels <list>', 'only these variants (comma-separated)')
     .option('--include-software', 'tune software renderers too (SwiftShader, llvmpipe…: their times are not GPU performance)')
     .option('--json', 'print the winners as JSON')
@@ -130,6 +131,7 @@ export function registerTune(program: Command): void {
         const runs = await openBackends(o.backend, (s) => process.stderr.write(`${s}\n`), { tuning: true });
         let results: TunedProblem[];
         try {
+          checkKernelNames(o.kernels?.split(',').map((s) => s.trim()), runs);
           results = await tuneSuite(store, suite, runs, {
             strategy,
             seed: o.seed,
@@ -206,7 +208,7 @@ export function registerTune(program: Command): void {
     .option('-b, --backend <name>', 'backend', 'cpu')
     .requiredOption('--shape <NxCxHxW>', 'input shape, e.g. 1x96x56x56')
     .option('--spec <spec>', 'cell spec, e.g. 4+7 or 7', '7')
-    .option('--shift <n>', 'shift', (v) => Number(v), 0)
+    .option('--shift <n>', 'shift', parseIntOption('shift', undefined, 1024, 0), 0)
     .option('--db <file>', 'tuning database', DEFAULT_DB)
     .option('--json', 'print JSON')
     .action(
@@ -235,7 +237,7 @@ export function registerTune(program: Command): void {
     .requiredOption('-o, --out <file>', 'module to write, e.g. src/neocell-dispatch.ts')
     .action(
       action(async (o: { db: string; backend: string; out: string }) => {
-        checkOutputPath('--out', o.out);
+        checkOutputPath('out', o.out);
         const { db } = await openStore(resolve(o.db), false);
         const entry = backendEntry(o.backend);
         if (!entry.load) throw new UsageError(`backend ${o.backend} has no kernels`);
@@ -254,18 +256,13 @@ export function registerTune(program: Command): void {
     .command('replay')
     .description('strategy quality without running kernels: replay every strategy over many seeds against a recorded exhaustive run')
     .option('--space <file>', 'recorded space (scripts/record-space.ts writes one)', 'tests/fixtures/recorded-space.json')
-    .option('--seeds <n>', 'seeds per strategy', parseIntOption('seeds'), 20)
-    .option('--tolerance <percent>', 'how close to the exhaustive best counts as found, %', (v) => Number(v), 5)
+    .option('--seeds <n>', 'seeds per strategy', parseIntOption('seeds', undefined, 10_000), 20)
+    .option('--tolerance <percent>', 'how close to the exhaustive best counts as found, %', parseNumberOption('tolerance', 0, 100, { unit: 'percent' }), 5)
     .option('--json', 'print JSON')
     .action(
       action(async (o: { space: string; seeds: number; tolerance: number; json?: boolean }) => {
-        let rec: RecordedSpace;
-        try {
-          rec = JSON.parse(readFileSync(resolve(o.space), 'utf8')) as RecordedSpace;
-        } catch (e) {
-          throw new UsageError(`${o.space}: not a readable recorded space (${(e as Error).message})`);
-        }
-        if (rec.schema !== 'neotune-recorded-space') throw new InputError('space', o.space, 'a file with schema "neotune-recorded-space"');
+        const rec = readJsonFile<RecordedSpace>('space', resolve(o.space), RECORDED_SPACE_SCHEMA, 'a recorded space written by scripts/record-space.ts');
+        if (!rec.configs.some((c) => c.median_ms !== null)) throw new InputError('space', o.space, 'a recorded space with at least one timed configuration');
         const { space, times } = recordedSearchSpace(rec, neoCellProblem({ N: 1, C: 1, H: 1, W: 1, spec: '1' }));
         const rows = STRATEGIES.map((st) => strategyQuality(st, space, times, o.seeds, o.tolerance / 100));
         if (o.json) process.stdout.write(JSON.stringify({ space: rec.problem, configurations: space.configs.length, rows }, null, 1) + '\n');
@@ -294,7 +291,7 @@ export function registerTune(program: Command): void {
           if (!existsSync(f)) throw new InputError('files', f, 'existing tuning databases', 'no such file');
           inputs.push((await openStore(resolve(f), false, 'files')).db);
         }
-        const out = await openStore(resolve(o.out), true, '--out');
+        const out = await openStore(resolve(o.out), true, 'out');
         // Each entry's winner is recomputed with the variants of its own backend.
         const variantsOf = new Map<string, readonly { readonly name: string }[]>();
         for (const b of new Set(inputs.flatMap((d) => Object.values(d.entries).map((e) => e.backend)))) {
