@@ -6,6 +6,7 @@
  * large and the level moved by more than the threshold, with the run where the new level started.
  */
 import { appendFileSync, existsSync } from 'node:fs';
+import { InputError } from '../core/errors.js';
 import { parseJsonInput, readTextFile } from '../core/files.js';
 import { validateShape } from '../core/validate.js';
 import { HISTORY_LINE_SCHEMA } from './results-schema.js';
@@ -34,7 +35,9 @@ export function appendHistory(path: string, line: HistoryLine): void {
 export function readHistory(path: string, field = 'file', missingOk = false): HistoryLine[] {
   if (missingOk && !existsSync(path)) return [];
   const what = 'a history file written by neotune history append (one JSON object per line)';
-  return readTextFile(field, path, { what })
+  const text = readTextFile(field, path, { what });
+  if (!text.trim()) throw new InputError(field, path, what, 'no run recorded in it');
+  return text
     .split('\n')
     .map((l, i) => [l, i] as const)
     .filter(([l]) => l.trim())

@@ -311,7 +311,11 @@ export class TuningStore {
     if (o.write) {
       checkOutputPath(field, path);
       checkOutputPath(field, `${writeTarget(path)}.journal`);
-    } else if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(field, path, 'a tuning database file (not a folder)', 'is a folder');
+    } else {
+      // Reading a database that is not there is a typo or a missing `tune` step, not an empty result.
+      if (!existsSync(path) && !existsSync(`${writeTarget(path)}.journal`)) throw new InputError(field, path, 'an existing tuning database (neotune tune writes one)', 'no such file');
+      if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(field, path, 'a tuning database file (not a folder)', 'is a folder');
+    }
     const real = writeTarget(path);
     if (o.write) mkdirSync(dirname(real), { recursive: true });
     const store = new TuningStore(real, emptyDb(), o.write, 0);

@@ -3,7 +3,6 @@
  * after every candidate (atomically), so an interrupted run resumes where it stopped.
  */
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import { checkOutputPath, writeFileAtomic } from '../../core/files.js';
@@ -246,7 +245,7 @@ export function registerTune(program: Command): void {
         const device = deviceFingerprint(session.device);
         await session.close();
         const n = Object.values(db.entries).filter((e) => e.device === device && e.winner).length;
-        if (n === 0) throw new UsageError(`${o.db}: no tuned problem for this device (${device}); run neotune tune first`);
+        if (n === 0) throw new InputError('db', o.db, 'a database with tuned problems for this device; run neotune tune first', `no tuned problem for ${device}`);
         writeFileAtomic(resolve(o.out), dispatchModule(db, device));
         process.stdout.write(`wrote ${o.out}: ${n} tuned problems for ${device}\n`);
       }),
@@ -288,7 +287,6 @@ export function registerTune(program: Command): void {
         // Every input must exist and be valid before the output is touched (a typo is not an empty database).
         const inputs: TuningDb[] = [];
         for (const f of files) {
-          if (!existsSync(f)) throw new InputError('files', f, 'existing tuning databases', 'no such file');
           inputs.push((await openStore(resolve(f), false, 'files')).db);
         }
         const out = await openStore(resolve(o.out), true, 'out');
