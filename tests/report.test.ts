@@ -110,6 +110,20 @@ describe('HTML report in Chromium', () => {
     assert.match(readFileSync(join(d2, 'report.html'), 'utf8'), /step from run[\s\S]*run5/);
   });
 
+  it('user strings are escaped: a hostile case name neither breaks the HTML nor becomes a spreadsheet formula', async () => {
+    const names = ['<!--<script>', '=HYPERLINK("http://x","y")', '+1', '@SUM(A1)', '\tx', "</script><b onload='x'>"];
+    const hostile = { ...file, records: file.records.map((r, i) => ({ ...r, case: names[i % names.length]! })) };
+    const d = mkdtempSync(join(tmpdir(), 'neotune-report-'));
+    const r = await writeReport(hostile, d, true);
+    assert.deepEqual(r.render!.consoleErrors, []);
+    assert.ok(r.render!.inkPerCanvas.every((n) => n > 1000), 'every chart drew');
+    const html = readFileSync(join(d, 'report.html'), 'utf8');
+    assert.ok(!html.includes('<!--<script>') && !html.includes("<b onload='x'>"));
+    const rows = parse(readFileSync(join(d, 'report.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    for (const row of rows) assert.ok(!/^[=+\-@\t\r]/.test(row.case!), `case cell ${JSON.stringify(row.case)}`);
+    assert.ok(rows.some((row) => row.case === `'=HYPERLINK("http://x","y")`));
+  });
+
   it('the HTML is self-contained (opens from a file with no network)', () => {
     const html = reportHtml(reportData(file));
     assert.ok(!/<script[^>]+src=/.test(html) && !/<link[^>]+href="http/.test(html));

@@ -23,7 +23,7 @@
  * reuses a stale timing.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, copyFileSync, mkdirSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, statSync, ftruncateSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, lstatSync, mkdirSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, statSync, ftruncateSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import lockfile from 'proper-lockfile';
 import { InputError } from '../core/errors.js';
@@ -310,7 +310,9 @@ export class TuningStore {
     const field = o.field ?? 'db';
     if (o.write) {
       checkOutputPath(field, path);
-      checkOutputPath(field, `${writeTarget(path)}.journal`);
+      const journal = `${writeTarget(path)}.journal`;
+      if (existsSync(journal) && lstatSync(journal).isSymbolicLink()) throw new InputError(field, path, 'a database whose journal is a regular file', `${journal} is a symbolic link`);
+      checkOutputPath(field, journal);
     } else {
       // Reading a database that is not there is a typo or a missing `tune` step, not an empty result.
       if (!existsSync(path) && !existsSync(`${writeTarget(path)}.journal`)) throw new InputError(field, path, 'an existing tuning database (neotune tune writes one)', 'no such file');
