@@ -8,7 +8,7 @@ import { InputError } from './errors.js';
 import { readTextFile, parseJsonInput } from './files.js';
 
 // verbose: errors carry their schema, so an unknown field's message can list the allowed ones.
-const ajv = new Ajv({ allErrors: false, verbose: true });
+const ajv = new Ajv({ allErrors: false, verbose: true, allowUnionTypes: true });
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** `/cases/1/C` → `cases[1].C`; keys that are not identifiers are quoted. */

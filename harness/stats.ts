@@ -4,7 +4,12 @@ import { Rng } from '../core/rng.js';
 /** Linear-interpolated quantile q ∈ [0, 1] of unsorted values. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
+  return sortedQuantile([...values].sort((a, b) => a - b), q);
+}
+
+/** quantile() of values already sorted ascending (no copy, no sort). */
+export function sortedQuantile(s: readonly number[], q: number): number {
+  if (s.length === 0) return NaN;
   const pos = (s.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);

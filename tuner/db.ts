@@ -32,7 +32,7 @@ import { validateShape } from '../core/validate.js';
 import type { ProblemRecord } from '../harness/problem.js';
 import type { RecordState } from '../harness/results.js';
 import type { TimingQuality } from '../harness/stability.js';
-import { quantile } from '../harness/stats.js';
+import { sortedQuantile } from '../harness/stats.js';
 import type { BackendName, DeviceInfo } from '../harness/types.js';
 import { journalLineSchemas, snapshotSchema } from './db-schema.js';
 import type { Config } from './space.js';
@@ -119,7 +119,7 @@ const round5 = (v: number) => Number(v.toPrecision(5));
 export function storedSamples(samples: readonly number[]): number[] {
   const sorted = [...samples].sort((a, b) => a - b);
   if (sorted.length <= DB_SAMPLES) return sorted.map(round5);
-  return Array.from({ length: DB_SAMPLES }, (_, i) => round5(quantile(sorted, i / (DB_SAMPLES - 1))));
+  return Array.from({ length: DB_SAMPLES }, (_, i) => round5(sortedQuantile(sorted, i / (DB_SAMPLES - 1))));
 }
 
 function compactCandidate(c: CandidateRecord): CandidateRecord {
