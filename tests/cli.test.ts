@@ -141,7 +141,7 @@ describe('neotune CLI', () => {
     assert.match(suite.err, /invalid suite: "nope"; allowed: .*neonext-t/);
     const batch = neotune('bench', '--batch', '0');
     assert.equal(batch.code, 2);
-    assert.match(batch.err, /invalid batch: "0"; allowed: a positive integer/);
+    assert.match(batch.err, /invalid batch: "0"; allowed: an integer from 1 to 4096/);
     const backend = neotune('bench', '--backend', 'vulkan');
     assert.equal(backend.code, 2);
     assert.match(backend.err, /invalid backend: "vulkan"; allowed: auto, cpu, webgpu/);
