@@ -162,6 +162,49 @@ describe('tuning database: validation on load', () => {
     });
   }
 
+  it('random byte flips in a snapshot and in a journal are all detected (or change nothing)', async () => {
+    const dir = tmp();
+    const path = join(dir, 'db.json');
+    await run(process.execPath, [WRITER, path, 'a', '30']);
+    const snapshot = readFileSync(path);
+    const reference = (await TuningStore.open(path, { write: false })).db;
+    // The same candidates as a journal, with no snapshot.
+    const journalDir = tmp();
+    const jpath = join(journalDir, 'db.json');
+    const child = spawn(process.execPath, [WRITER, jpath, 'j', '0']);
+    await new Promise<void>((ok) => {
+      child.stdout.on('data', (d: Buffer) => {
+        if (/^30$/m.test(String(d))) child.kill('SIGKILL');
+      });
+      child.on('exit', () => ok());
+    });
+    const journal = readFileSync(`${jpath}.journal`);
+    const journalRef = (await TuningStore.open(jpath, { write: false })).db;
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (const [file, bytes, ref] of [[path, snapshot, reference], [`${jpath}.journal`, journal, journalRef]] as const) {
+      let detected = 0;
+      let harmless = 0;
+      for (let i = 0; i < 25; i++) {
+        const flipped = Buffer.from(bytes);
+        const at = Math.floor(rand() * (flipped.length - 1));
+        flipped[at] = flipped[at]! ^ (1 + Math.floor(rand() * 255));
+        writeFileSync(file, flipped);
+        try {
+          const db = (await TuningStore.open(file === path ? path : jpath, { write: false })).db;
+          assert.equal(snapshotText(db), snapshotText(ref), `flip at byte ${at} of ${file} gave other data`);
+          harmless++;
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          detected++;
+        }
+      }
+      assert.equal(detected + harmless, 25);
+      assert.ok(detected >= 24, `${detected} of 25 flips detected in ${file}`);
+      writeFileSync(file, bytes);
+    }
+  });
+
   it('a corrupt journal line is reported with its line number', async () => {
     const path = join(tmp(), 'db.json');
     writeFileSync(`${path}.journal`, '{"op":"candidate"}\n');

@@ -104,6 +104,7 @@ export function snapshotSchema(version: number, maxSamples?: number): object {
     properties: {
       schema: { const: 'neotune-tuning-db' },
       version: { const: version },
+      sha256: { type: 'string', pattern: '^[0-9a-f]{16}$' },
       entries: { type: 'object', additionalProperties: entry(maxSamples) },
     },
   };
@@ -122,13 +123,13 @@ export function journalLineSchemas(maxSamples: number): { candidate: object; win
       type: 'object',
       required: ['op', 'entry', 'device', 'backend', 'problem', 'candidate'],
       additionalProperties: false,
-      properties: { op: { const: 'candidate' }, ...header, candidate: candidate(maxSamples) },
+      properties: { op: { const: 'candidate' }, ...header, candidate: candidate(maxSamples), sum: { type: 'string' } },
     },
     winner: {
       type: 'object',
       required: ['op', 'entry', 'device', 'backend', 'problem', 'winner', 'search'],
       additionalProperties: false,
-      properties: { op: { const: 'winner' }, ...header, winner: { anyOf: [{ type: 'null' }, WINNER_SCHEMA] }, search: SEARCH_SCHEMA },
+      properties: { op: { const: 'winner' }, ...header, winner: { anyOf: [{ type: 'null' }, WINNER_SCHEMA] }, search: SEARCH_SCHEMA, sum: { type: 'string' } },
     },
   };
 }

@@ -177,7 +177,12 @@ export function parseDb(text: string, path: string): TuningDb {
   }
   const schema = typeof version === 'number' ? SNAPSHOT_SCHEMAS[version] : undefined;
   if (!schema) throw new DbError(path, 'version', version, `one of ${Object.keys(SNAPSHOT_SCHEMAS).join(', ')}`, 're-tune into a new file');
-  let db = validateShape<TuningDb>(schema, data, path);
+  let db = validateShape<TuningDb & { sha256?: string }>(schema, data, path);
+  // A damaged byte that leaves valid JSON of the right shape (a digit of a median) is caught here.
+  if (db.sha256 !== undefined && db.sha256 !== contentSum(db.entries)) {
+    throw new DbError(path, 'sha256', db.sha256, 'the checksum of the entries as written', 'the entries were changed or damaged after they were written');
+  }
+  delete db.sha256;
   for (let v = version as number; v < DB_VERSION; v++) db = MIGRATIONS[v]!(db);
   checkKeys(db, path);
   return db;
@@ -194,11 +199,19 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-/** The snapshot text: one entry per line, so a diff of two databases shows which problems changed. */
+/** sha256 (prefix) of a value's deterministic serialisation: the checksum of snapshot entries and journal lines. */
+export function contentSum(v: unknown): string {
+  return createHash('sha256').update(stableStringify(v)).digest('hex').slice(0, 16);
+}
+
+/**
+ * The snapshot text: one entry per line, so a diff of two databases shows which problems changed,
+ * with the checksum of the entries (a hand edit must drop the `sha256` field).
+ */
 export function snapshotText(db: TuningDb): string {
   const keys = Object.keys(db.entries).sort();
   const body = keys.map((k) => `${JSON.stringify(k)}:${stableStringify(db.entries[k])}`).join(',\n');
-  return `{"schema":${JSON.stringify(DB_SCHEMA)},"version":${DB_VERSION},"entries":{${keys.length ? `\n${body}\n` : ''}}}\n`;
+  return `{"schema":${JSON.stringify(DB_SCHEMA)},"version":${DB_VERSION},"sha256":"${contentSum(db.entries)}","entries":{${keys.length ? `\n${body}\n` : ''}}}\n`;
 }
 
 /** Of two records of the same candidate, the one with more samples (then lower median, then text order). */
@@ -255,19 +268,33 @@ function applyLine(db: TuningDb, l: JournalLine): void {
   }
 }
 
-/** Journal text → lines, validated; an unterminated last line is a write cut short by a kill (ignored). */
+/**
+ * Journal text → lines, validated. An unterminated last line is a write cut short by a kill: kept
+ * when it is whole (only its newline is missing), otherwise ignored (it was that process's
+ * candidate in flight).
+ */
 function parseJournal(text: string, path: string): JournalLine[] {
   const lines = text.split('\n');
-  lines.pop(); // after the last newline: empty, or a line a killed writer left unfinished
-  return lines.map((t, i) => {
-    const at = `${path}:${i + 1}`;
-    const data = parseJson(t, at, 'a journal line written by neotune');
-    const op = (data as { op?: unknown } | null)?.op;
-    if (op !== 'candidate' && op !== 'winner') throw new DbError(at, 'op', op, '"candidate" or "winner"');
-    const line = validateShape<JournalLine>(op === 'candidate' ? LINE_SCHEMAS.candidate : LINE_SCHEMAS.winner, data, at);
-    if (line.entry !== entryKey(line.device, line.problem)) throw new DbError(at, 'entry', line.entry, `the key of its device and problem: ${JSON.stringify(entryKey(line.device, line.problem))}`);
-    return line;
-  });
+  const tail = lines.pop()!;
+  const parsed = lines.map((t, i) => parseJournalLine(t, `${path}:${i + 1}`));
+  if (tail) {
+    try {
+      parsed.push(parseJournalLine(tail, `${path}:${lines.length + 1}`));
+    } catch {
+      /* unfinished */
+    }
+  }
+  return parsed;
+}
+
+function parseJournalLine(t: string, at: string): JournalLine {
+  const data = parseJson(t, at, 'a journal line written by neotune');
+  const op = (data as { op?: unknown } | null)?.op;
+  if (op !== 'candidate' && op !== 'winner') throw new DbError(at, 'op', op, '"candidate" or "winner"');
+  const { sum, ...line } = validateShape<JournalLine & { sum?: string }>(op === 'candidate' ? LINE_SCHEMAS.candidate : LINE_SCHEMAS.winner, data, at);
+  if (sum !== undefined && sum !== contentSum(line)) throw new DbError(at, 'sum', sum, 'the checksum of the line as written', 'the line was changed or damaged after it was written');
+  if (line.entry !== entryKey(line.device, line.problem)) throw new DbError(at, 'entry', line.entry, `the key of its device and problem: ${JSON.stringify(entryKey(line.device, line.problem))}`);
+  return line;
 }
 
 /** How long a process waits for the database's lock (every holder keeps it for one append or one compaction). */
@@ -380,7 +407,7 @@ export class TuningStore {
 
   private async append(line: JournalLine): Promise<void> {
     if (!this.writable) throw new Error('tuning database opened read-only');
-    const text = JSON.stringify(line) + '\n';
+    const text = JSON.stringify({ ...line, sum: contentSum(line) }) + '\n';
     await this.withLock(() => {
       const mode = existsSync(this.path) ? statSync(this.path).mode & 0o7777 : 0o666;
       // O_NOFOLLOW: a symlink planted at the journal's name is refused, not followed.
@@ -493,7 +520,10 @@ function keepCopy(path: string, bytes: Buffer): string {
   return copy;
 }
 
-/** A journal whose last line has no newline ends with a killed writer's unfinished line: cut it off. */
+/**
+ * A journal whose last line has no newline ends with a killed writer's line: an unfinished one is
+ * cut off, a whole one (only the newline missing) gets its newline.
+ */
 function cutUnfinishedLine(fd: number): void {
   const size = fstatSync(fd).size;
   if (size === 0) return;
@@ -505,5 +535,10 @@ function cutUnfinishedLine(fd: number): void {
   const buf = Buffer.alloc(chunk);
   readSync(fd, buf, 0, chunk, size - chunk);
   const nl = buf.lastIndexOf(0x0a);
-  ftruncateSync(fd, nl < 0 ? size - chunk : size - chunk + nl + 1);
+  try {
+    JSON.parse(buf.subarray(nl + 1).toString('utf8'));
+    writeSync(fd, '\n');
+  } catch {
+    ftruncateSync(fd, nl < 0 ? size - chunk : size - chunk + nl + 1);
+  }
 }
