@@ -154,5 +154,9 @@ describe('selection and export', () => {
     const m = (await import(pathToFileURL(file).href)) as { selectKernel: (p: object) => { variant: string; tuned: boolean } | undefined };
     assert.deepEqual(m.selectKernel({ N: 1, C: 96, H: 56, W: 56, spec: problemRecord(tuned).spec }), { variant: 'sparse-js', params: { order: 'BA' }, tuned: true, median_ms: 0.5 });
     assert.equal(m.selectKernel({ N: 1, C: 192, H: 28, W: 28, spec: 'other' })!.tuned, false);
+    // The kernel string the user writes is the same problem as the stored canonical text.
+    assert.equal(m.selectKernel({ N: 1, C: 96, H: 56, W: 56, spec: '7' })!.tuned, true);
+    assert.equal(m.selectKernel({ N: 1, C: 96, H: 56, W: 56, spec: ' 7 ' })!.tuned, true);
+    assert.equal(m.selectKernel({ N: 1, C: 96, H: 56, W: 56, spec: '7', shift: 1 })!.tuned, false);
   });
 });

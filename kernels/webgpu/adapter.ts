@@ -34,7 +34,8 @@ export interface AdapterFacts {
 }
 
 /** The limits neotune reads, and requests at the adapter's values (defaults are lower: 256 invocations, 16 KiB workgroup memory). */
-export const LIMIT_NAMES = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'minStorageBufferOffsetAlignment'] as const;
+import { LIMIT_NAMES } from './instance.js';
+export { LIMIT_NAMES };
 
 export function adapterFacts(adapter: GPUAdapter, driver: string): AdapterFacts {
   const info = adapter.info;

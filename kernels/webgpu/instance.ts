@@ -10,6 +10,9 @@ import type { DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, Prob
 
 export type Dispatch = readonly [number, number, number];
 
+/** The limits neotune reads (the parameter spaces are built from them). */
+export const LIMIT_NAMES = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'minStorageBufferOffsetAlignment'] as const;
+
 interface GpuKernelSpecBase {
   readonly name: string;
   readonly wgsl: string;

@@ -1,0 +1,78 @@
+/**
+ * Which kernel runs a problem: the dispatch table a tuning database exports (`neotune export`),
+ * looked up by the problem's canonical form, so "7", `[{ kernel: 7, channels: C }]` and the stored
+ * "128c:k7" are the same problem. A problem the table lacks gets the nearest tuned problem's
+ * choice where it is valid for it, else the backend's defaults: `tuned: false` with the reason,
+ * never an error.
+ */
+import { formatCell } from '../core/spec.js';
+import type { NeoCellProblem, Params } from '../harness/types.js';
+
+export interface TableRow {
+  readonly op: string;
+  readonly N: number;
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  /** Canonical cell text, e.g. "48c:k4s1+48c:k7s1". */
+  readonly spec: string;
+  readonly dtype: string;
+  readonly variant: string;
+  readonly params: Params;
+  readonly median_ms: number;
+}
+
+/** The tuned choices of one device, as `neotune export` writes them. */
+export interface DispatchTable {
+  readonly device: string;
+  readonly backend: string;
+  readonly rows: readonly TableRow[];
+}
+
+export interface KernelChoice {
+  readonly variant: string;
+  readonly params: Params;
+  /** True only when this very problem was tuned on the table's device. */
+  readonly tuned: boolean;
+  /** Where the choice comes from, in words. */
+  readonly reason: string;
+  /** The tuned median of the row the choice comes from, ms. */
+  readonly median_ms?: number;
+}
+
+/** log-scale distance over N, C, H, W; a different cell adds 1. */
+export function rowDistance(r: TableRow, p: NeoCellProblem): number {
+  const l = (x: number, y: number) => Math.abs(Math.log2(x) - Math.log2(y));
+  return l(r.N, p.N) + l(r.C, p.C) + l(r.H, p.H) + l(r.W, p.W) + (r.spec === formatCell(p.cell) ? 0 : 1);
+}
+
+/**
+ * The choice for `p` among the variants `usable` accepts (`whyNot` returns why a variant with
+ * these parameters cannot run it here, or undefined); `defaults` when no row is usable.
+ */
+export function chooseKernel(
+  table: DispatchTable | undefined,
+  p: NeoCellProblem,
+  whyNot: (variant: string, params: Params) => string | undefined,
+  defaults: () => { variant: string; params: Params },
+): KernelChoice {
+  const rows = (table?.rows ?? [])
+    .filter((r) => r.op === 'neocell' && r.dtype === p.dtype)
+    .map((r) => ({ r, d: rowDistance(r, p) }))
+    .sort((a, b) => a.d - b.d || (a.r.variant < b.r.variant ? -1 : a.r.variant > b.r.variant ? 1 : 0));
+  const skipped: string[] = [];
+  for (const { r, d } of rows) {
+    const why = whyNot(r.variant, r.params);
+    if (why) {
+      if (d === 0) skipped.push(`the tuned ${r.variant} cannot run here (${why})`);
+      continue;
+    }
+    const key = `${r.N}x${r.C}x${r.H}x${r.W} ${r.spec}`;
+    return d === 0
+      ? { variant: r.variant, params: r.params, tuned: true, reason: `tuned for this problem on ${table!.device}`, median_ms: r.median_ms }
+      : { variant: r.variant, params: r.params, tuned: false, reason: `not tuned: the choice of the nearest tuned problem, ${key} (distance ${d.toFixed(2)})${skipped.length ? `; ${skipped.join('; ')}` : ''}`, median_ms: r.median_ms };
+  }
+  const dflt = defaults();
+  const why = !table ? 'no dispatch table given' : rows.length === 0 ? `the table (${table.device}) has no ${p.dtype} NeoCell problem` : 'no tuned choice of the table can run this problem here';
+  return { ...dflt, tuned: false, reason: `not tuned: ${why}; the backend's defaults` };
+}

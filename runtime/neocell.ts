@@ -1,0 +1,163 @@
+/**
+ * The NeoCell runtime: run the tuned kernel for a layer in an application, with its own trained
+ * weights.
+ *
+ *   const cell = await createNeoCell({ backend: 'webgpu', device }, { N: 1, C: 96, H: 56, W: 56, spec: '4+7', shift: 1 }, { table });
+ *   cell.setWeights(weightA, weightB);   // per group, the official PyTorch layout, float32
+ *   const y = await cell.run(x);         // NCHW in, NCHW out
+ *   cell.choice;                         // { variant, params, tuned, reason }
+ *   await cell.dispose();
+ *
+ * Targets: `js` (generated JavaScript), `wasm` (WebAssembly SIMD; `threads` > 1 uses worker
+ * threads), `webgpu` (WGSL on the GPUDevice you pass). The kernels are the very ones neotune
+ * verifies and tunes; the choice comes from a dispatch table (`neotune export`), looked up
+ * canonically (runtime/choice.ts).
+ *
+ * Weights: `weightA[g]` is group g's `weight_a` [channels, h_out, h_in] and `weightB[g]` its
+ * `weight_b` [channels, w_in, w_out], row-major, as the official implementation stores them.
+ */
+import { InputError, positiveInt } from '../core/errors.js';
+import type { ChannelSpecInput, ShiftOptions } from '../core/spec.js';
+import { whyNot } from '../harness/params.js';
+import { neoCellProblem, outputShape } from '../harness/problem.js';
+import type { BackendSession, DeviceInfo, Dtype, KernelInstance, KernelVariant, NeoCellProblem, Params, ProblemData } from '../harness/types.js';
+import { chooseKernel, type DispatchTable, type KernelChoice } from './choice.js';
+
+export type { DispatchTable, KernelChoice, TableRow } from './choice.js';
+
+export type NeoCellTarget = { readonly backend: 'webgpu'; readonly device: GPUDevice } | { readonly backend: 'wasm'; readonly threads?: number } | { readonly backend: 'js' };
+
+/** A NeoCell layer: shape, and the cell as a kernel string ("4+7" with shifts) or the official list of channel specs. */
+export interface NeoCellLayer extends ShiftOptions {
+  readonly N: number;
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  readonly spec: string | ChannelSpecInput | readonly ChannelSpecInput[];
+  readonly dtype?: Dtype;
+}
+
+export interface NeoCell {
+  /** The kernel that runs, and whether it was tuned for this very problem. */
+  readonly choice: KernelChoice;
+  /** Shape of the output (N, C, H_out, W_out). */
+  readonly outShape: { readonly N: number; readonly C: number; readonly H: number; readonly W: number };
+  /** Group g's weight_a [channels, h_out, h_in] and weight_b [channels, w_in, w_out], float32. */
+  setWeights(weightA: readonly Float32Array[], weightB: readonly Float32Array[]): void;
+  /** y = A·x·B per channel; x NCHW float32. The output is a new array. */
+  run(x: Float32Array): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export const TARGETS = ['js', 'wasm', 'webgpu'] as const;
+
+/** The variants and a session for a target (loaded on demand: a page using WebGPU never loads the CPU kernels). */
+async function openTarget(target: NeoCellTarget): Promise<{ variants: readonly KernelVariant[]; session: BackendSession }> {
+  if (!target || typeof target !== 'object' || !(TARGETS as readonly string[]).includes((target as { backend?: string }).backend ?? '')) {
+    throw new InputError('target.backend', (target as { backend?: unknown } | undefined)?.backend, TARGETS.join(', '));
+  }
+  if (target.backend === 'webgpu') {
+    if (!target.device || typeof (target.device as { createBuffer?: unknown }).createBuffer !== 'function') throw new InputError('target.device', target.device, 'a GPUDevice (adapter.requestDevice())');
+    const [{ wgslVariants }, { gpuSessionOn }] = await Promise.all([import('../kernels/webgpu/variants.js'), import('../kernels/webgpu/device-session.js')]);
+    return { variants: wgslVariants('webgpu').filter((v) => v.role === 'neocell'), session: gpuSessionOn(target.device) };
+  }
+  if (target.backend === 'wasm' && target.threads !== undefined) positiveInt('target.threads', target.threads, 64);
+  const { cpuBackend } = await import('../kernels/cpu/backend.js');
+  const suffix = target.backend === 'js' ? '-js' : '-wasm';
+  return { variants: cpuBackend.variants.filter((v) => v.role === 'neocell' && v.name.endsWith(suffix)), session: await cpuBackend.open() };
+}
+
+/** Creates the kernel for `layer` on `target`: the table's choice (or the nearest, or the defaults: see `choice`). */
+export async function createNeoCell(target: NeoCellTarget, layer: NeoCellLayer, o: { table?: DispatchTable } = {}): Promise<NeoCell> {
+  const problem = neoCellProblem(layer as Parameters<typeof neoCellProblem>[0]);
+  const { variants, session } = await openTarget(target);
+  let instance: KernelInstance | undefined;
+  try {
+    const device = session.device;
+    const maxThreads = target.backend === 'wasm' ? (target.threads ?? 1) : Infinity;
+    const byName = new Map(variants.map((v) => [v.name, v]));
+    const usable = (name: string, params: Params): string | undefined => {
+      const v = byName.get(name);
+      if (!v) return `${name} is not a ${target.backend} kernel`;
+      if (Number(params.threads ?? 1) > maxThreads) return `threads=${params.threads} but the target allows ${maxThreads}`;
+      return whyNot(v, problem, params, device);
+    };
+    const choice = chooseKernel(o.table, problem, usable, () => defaults(variants, problem, device, maxThreads));
+    instance = await byName.get(choice.variant)!.create(problem, choice.params, session);
+    return new RuntimeCell(problem, choice, instance, session);
+  } catch (e) {
+    await instance?.dispose();
+    await session.close();
+    throw e;
+  }
+}
+
+function defaults(variants: readonly KernelVariant[], problem: NeoCellProblem, device: DeviceInfo, maxThreads: number): { variant: string; params: Params } {
+  for (const v of variants) {
+    const params = v.defaults(problem, device);
+    const capped = params.threads !== undefined && Number(params.threads) > maxThreads ? { ...params, threads: maxThreads } : params;
+    if (!whyNot(v, problem, capped, device)) return { variant: v.name, params: capped };
+  }
+  throw new InputError('layer', `${problem.N}x${problem.C}x${problem.H}x${problem.W} ${problem.dtype}`, `a problem one of ${variants.map((v) => v.name).join(', ')} can run`, 'no kernel of this target runs it');
+}
+
+class RuntimeCell implements NeoCell {
+  readonly outShape: NeoCell['outShape'];
+  private weights?: { a: Float32Array<ArrayBuffer>[]; b: Float32Array<ArrayBuffer>[] };
+  private disposed = false;
+
+  constructor(
+    private readonly problem: NeoCellProblem,
+    readonly choice: KernelChoice,
+    private readonly instance: KernelInstance,
+    private readonly session: BackendSession,
+  ) {
+    this.outShape = outputShape(problem);
+  }
+
+  setWeights(weightA: readonly Float32Array[], weightB: readonly Float32Array[]): void {
+    const groups = this.problem.cell.groups;
+    const check = (field: string, list: readonly Float32Array[], size: (g: (typeof groups)[number]) => number, layout: string) => {
+      if (!Array.isArray(list) || list.length !== groups.length) throw new InputError(field, Array.isArray(list) ? `${list.length} arrays` : list, `${groups.length} Float32Arrays, one per group`);
+      return list.map((w, i) => {
+        const n = size(groups[i]!);
+        if (!(w instanceof Float32Array) || w.length !== n) throw new InputError(`${field}[${i}]`, w instanceof Float32Array ? `${w.length} floats` : typeof w, `a Float32Array of ${n} floats (${layout} = ${layout.replace(/\w+/g, (k) => String(dims(groups[i]!)[k]))})`);
+        return new Float32Array(w) as Float32Array<ArrayBuffer>;
+      });
+    };
+    const dims = (g: (typeof groups)[number]): Record<string, number> => ({ channels: g.channels, h_out: g.a.out, h_in: g.a.in, w_in: g.b.in, w_out: g.b.out });
+    this.weights = {
+      a: check('weightA', weightA, (g) => g.channels * g.a.out * g.a.in, 'channels × h_out × h_in'),
+      b: check('weightB', weightB, (g) => g.channels * g.b.in * g.b.out, 'channels × w_in × w_out'),
+    };
+  }
+
+  async run(x: Float32Array): Promise<Float32Array> {
+    if (this.disposed) throw new InputError('cell', 'disposed', 'a cell that was not disposed');
+    if (!this.weights) throw new InputError('weights', undefined, 'setWeights(weightA, weightB) before run');
+    const { N, C, H, W } = this.problem;
+    if (!(x instanceof Float32Array) || x.length !== N * C * H * W) {
+      throw new InputError('x', x instanceof Float32Array ? `${x.length} floats` : typeof x, `a Float32Array of N·C·H·W = ${N}·${C}·${H}·${W} = ${N * C * H * W} floats (NCHW)`);
+    }
+    const data: ProblemData = {
+      problem: this.problem,
+      seed: 0,
+      x: x as Float32Array<ArrayBuffer>,
+      cellWeights: this.weights,
+      outShape: this.outShape,
+      reference: () => {
+        throw new Error('the runtime has no reference output');
+      },
+    };
+    await this.instance.prepare(data);
+    await this.instance.run();
+    return Float32Array.from(await this.instance.readOutput());
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.instance.dispose();
+    await this.session.close();
+  }
+}
