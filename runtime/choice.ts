@@ -64,7 +64,7 @@ export function chooseKernel(
   for (const { r, d } of rows) {
     const why = whyNot(r.variant, r.params);
     if (why) {
-      if (d === 0) skipped.push(`the tuned ${r.variant} cannot run here (${why})`);
+      if (d === 0) skipped.push(`the tuned ${r.variant} cannot run here: ${why}`);
       continue;
     }
     const key = `${r.N}x${r.C}x${r.H}x${r.W} ${r.spec}`;
@@ -74,5 +74,5 @@ export function chooseKernel(
   }
   const dflt = defaults();
   const why = !table ? 'no dispatch table given' : rows.length === 0 ? `the table (${table.device}) has no ${p.dtype} NeoCell problem` : 'no tuned choice of the table can run this problem here';
-  return { ...dflt, tuned: false, reason: `not tuned: ${why}; the backend's defaults` };
+  return { ...dflt, tuned: false, reason: `not tuned: ${why}${skipped.length ? ` (${skipped.join('; ')})` : ''}; the backend's defaults` };
 }

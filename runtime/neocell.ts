@@ -62,9 +62,8 @@ async function openTarget(target: NeoCellTarget): Promise<{ variants: readonly K
     return { variants: wgslVariants('webgpu').filter((v) => v.role === 'neocell'), session: gpuSessionOn(target.device) };
   }
   if (target.backend === 'wasm' && target.threads !== undefined) positiveInt('target.threads', target.threads, 64);
-  const { cpuBackend } = await import('../kernels/cpu/backend.js');
-  const suffix = target.backend === 'js' ? '-js' : '-wasm';
-  return { variants: cpuBackend.variants.filter((v) => v.role === 'neocell' && v.name.endsWith(suffix)), session: await cpuBackend.open() };
+  const { openCpuTarget } = await import('./cpu-target.js');
+  return openCpuTarget(target.backend, target.backend === 'wasm' ? (target.threads ?? 1) : 1);
 }
 
 /** Creates the kernel for `layer` on `target`: the table's choice (or the nearest, or the defaults: see `choice`). */

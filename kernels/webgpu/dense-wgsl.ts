@@ -6,7 +6,8 @@
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellOutputShape } from '../../core/spec.js';
 import { materializeCell } from '../cpu/dense-js.js';
-import { type GpuHostSession, workgroupSizes } from './session.js';
+import type { GpuHostSession } from './session.js';
+import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes, times } from './wgsl.js';
 
 export function denseWgsl(p: NeoCellProblem, wg: number) {

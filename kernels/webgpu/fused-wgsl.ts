@@ -8,7 +8,8 @@
 import { elementBytes } from '../../harness/problem.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSegments, segmentOutput } from '../cpu/codegen.js';
-import { type GpuHostSession, workgroupSizes } from './session.js';
+import type { GpuHostSession } from './session.js';
+import { workgroupSizes } from './wgsl.js';
 import { checkSharedTile, fusedSharedWgsl, segmentBands } from './fused-shared.js';
 import { bindings, checkImageChunks, chunkOf, concatenated, groupWeightOffsets, imagePlanes, times } from './wgsl.js';
 

@@ -17,10 +17,6 @@ export interface WebGpuSession extends GpuHostSession {
   readonly gpu: GpuContext;
 }
 
-export function workgroupSizes(device: DeviceInfo): number[] {
-  const most = device.limits.maxComputeInvocationsPerWorkgroup ?? 256;
-  return [32, 64, 128, 256].filter((w) => w <= Math.min(most, device.limits.maxComputeWorkgroupSizeX ?? 256));
-}
 
 export async function openWebGpuSession(): Promise<WebGpuSession> {
   // Keep the GPU instance and adapter referenced for the session's lifetime: if the instance is

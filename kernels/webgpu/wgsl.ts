@@ -118,3 +118,9 @@ fn ${name}(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${body}
 }`;
 }
+
+/** Workgroup sizes a device allows (powers of two from 32 to 256). */
+export function workgroupSizes(device: DeviceInfo): number[] {
+  const most = device.limits.maxComputeInvocationsPerWorkgroup ?? 256;
+  return [32, 64, 128, 256].filter((w) => w <= Math.min(most, device.limits.maxComputeWorkgroupSizeX ?? 256));
+}

@@ -11,7 +11,8 @@ import type { Dtype, Problem } from '../../harness/types.js';
 import { backendEntry } from '../../kernels/registry.js';
 import { resolveSuite } from '../../suites/suite.js';
 import { type DbEntry, deviceFingerprint, emptyDb, mergeDbs, TuningStore, type TuningDb } from '../../tuner/db.js';
-import { dispatchModule } from '../../tuner/dispatch.js';
+import { dispatchModule, dispatchTable } from '../../tuner/dispatch.js';
+import { bundleText, EXPORT_FORMATS, type ExportFormat, moduleDts, moduleText, pickDevice } from '../../tuner/export.js';
 import { RECORDED_SPACE_SCHEMA, type RecordedSpace, recordedSearchSpace, strategyQuality } from '../../tuner/replay.js';
 import { readJsonFile } from '../../core/validate.js';
 import { select } from '../../tuner/select.js';
@@ -21,7 +22,7 @@ import { entryWinner, type TuneBudget, type TuneResult, tuneProblem } from '../.
 import type { Strategy } from '../../tuner/strategies/strategy.js';
 import type { BackendRun } from '../../harness/bench.js';
 import type { BenchCase, Suite } from '../../suites/suite.js';
-import { action, EXIT, fmt, formatTable, parseIntOption, parseNumberOption, progressBar, UsageError } from '../cli-util.js';
+import { action, EXIT, fmt, formatTable, parseChoice, parseIntOption, parseNumberOption, progressBar, UsageError } from '../cli-util.js';
 import { checkKernelNames, checkLoad, openBackends } from './bench.js';
 import { softwareRenderer } from '../../harness/software.js';
 import type { MachineLoad } from '../../harness/load.js';
@@ -84,6 +85,20 @@ export function threadCap(load: MachineLoad): { maxThreads?: number; threadsReas
   process.stderr.write(`neotune: tuning thread counts up to ${load.usable_threads} only: threads above that are ${reason}\n`);
   return { maxThreads: load.usable_threads, threadsReason: reason };
 }
+
+/** This machine's device key on `backend` (its session's fingerprint). */
+async function thisDevice(backend: string): Promise<string> {
+  const entry = backendEntry(backend);
+  if (!entry.load) throw new InputError('backend', backend, 'a backend with kernels');
+  const session = await (await entry.load()).open();
+  try {
+    return deviceFingerprint(session.device);
+  } finally {
+    await session.close();
+  }
+}
+
+const dtsPath = (out: string) => out.replace(/\.(m?js|ts)$/, '') + '.d.ts';
 
 /** The tuning database of option `field`: with `write`, checked writable before any work. */
 export function openStore(path: string, write: boolean, field = 'db'): Promise<TuningStore> {
@@ -230,24 +245,26 @@ export function registerTune(program: Command): void {
 
   program
     .command('export')
-    .description('write a TypeScript dispatch-table module from the tuning database (imports nothing from neotune)')
+    .description('export the tuned choices of a device: a dispatch table (table), an ES module using neotune/runtime (module), or one self-contained runtime bundle (bundle)')
     .option('--db <file>', 'tuning database', DEFAULT_DB)
-    .option('-b, --backend <name>', 'backend whose device to export', 'cpu')
-    .requiredOption('-o, --out <file>', 'module to write, e.g. src/neocell-dispatch.ts')
+    .option('--format <format>', `${EXPORT_FORMATS.join(', ')}`, parseChoice('format', EXPORT_FORMATS), 'table')
+    .option('-b, --backend <name>', 'backend whose device on this machine to export (when --device is not given)', 'cpu')
+    .option('--device <key>', 'any device of the database: its key, or a unique part of it (the Node patch version is ignored)')
+    .requiredOption('-o, --out <file>', 'file to write, e.g. src/neocell-dispatch.ts (table), neocell.js (module, with neocell.d.ts), neocell.bundle.js (bundle)')
     .action(
-      action(async (o: { db: string; backend: string; out: string }) => {
+      action(async (o: { db: string; format: ExportFormat; backend: string; device?: string; out: string }) => {
         checkOutputPath('out', o.out);
+        if (o.format === 'module') checkOutputPath('out', dtsPath(o.out));
         const { db } = await openStore(resolve(o.db), false);
-        const entry = backendEntry(o.backend);
-        if (!entry.load) throw new UsageError(`backend ${o.backend} has no kernels`);
-        const backend = await entry.load();
-        const session = await backend.open();
-        const device = deviceFingerprint(session.device);
-        await session.close();
+        const device = pickDevice(db, o.device ?? (await thisDevice(o.backend)), o.device ? 'device' : 'db');
         const n = Object.values(db.entries).filter((e) => e.device === device && e.winner).length;
-        if (n === 0) throw new InputError('db', o.db, 'a database with tuned problems for this device; run neotune tune first', `no tuned problem for ${device}`);
-        writeFileAtomic(resolve(o.out), dispatchModule(db, device));
-        process.stdout.write(`wrote ${o.out}: ${n} tuned problems for ${device}\n`);
+        const table = dispatchTable(db, device);
+        if (o.format === 'table') writeFileAtomic(resolve(o.out), dispatchModule(db, device));
+        else if (o.format === 'module') {
+          writeFileAtomic(resolve(o.out), moduleText(table));
+          writeFileAtomic(resolve(dtsPath(o.out)), moduleDts());
+        } else writeFileAtomic(resolve(o.out), await bundleText(table));
+        process.stdout.write(`wrote ${o.out}${o.format === 'module' ? ` and ${dtsPath(o.out)}` : ''}: ${n} tuned problems for ${device}\n`);
       }),
     );
 

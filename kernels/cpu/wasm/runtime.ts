@@ -3,13 +3,13 @@
  * kernel instance (inputs uploaded once in prepare(), like a GPU buffer, so run() times the kernel
  * alone), and the split of channels over threads.
  */
-import v8 from 'node:v8';
 import type { ExecutedCounts, KernelInstance, ProblemData } from '../../../harness/types.js';
 import type { PoolStats, WorkerPool } from './pool.js';
 
 // Relaxed SIMD (f32x4.relaxed_madd) is behind a flag in Node 20. V8 flags are per process, so
-// worker threads see it too; it must be set before the first module is compiled.
-v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+// worker threads see it too; it must be set before the first module is compiled. Reached through
+// process.getBuiltinModule, not an import, so this module also runs in a browser (the runtime).
+(globalThis as { process?: { getBuiltinModule?: (id: string) => { setFlagsFromString(f: string): void } | undefined } }).process?.getBuiltinModule?.('node:v8')?.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const RELAXED_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b,
