@@ -116,10 +116,17 @@ export interface KernelInstance {
   poolCounters?(): { readonly wait_ms: number; readonly taken_over: number };
   /** Upload inputs and weights; allocate the output. */
   prepare(data: ProblemData): void | Promise<void>;
+  /**
+   * Replace the input only, keeping the weights of the last prepare() (the runtime's run(x): a
+   * layer's weights are uploaded once). Same length as the prepared input.
+   */
+  setInput?(x: Float32Array): void | Promise<void>;
   /** Fill the output with NaN so a kernel that writes nothing cannot pass verification. */
   poisonOutput(): void | Promise<void>;
   run(): void | Promise<void>;
   readOutput(): Float32Array | Promise<Float32Array>;
+  /** Copy the output into `out` (no allocation: the runtime's run(x, out)). */
+  readOutputInto?(out: Float32Array): void;
   /** Backends with their own clock time themselves; without it the harness uses tinybench around run(). */
   measure?(opts: MeasureOptions): Promise<DeviceTiming>;
   dispose(): void | Promise<void>;

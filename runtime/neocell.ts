@@ -44,8 +44,11 @@ export interface NeoCell {
   readonly outShape: { readonly N: number; readonly C: number; readonly H: number; readonly W: number };
   /** Group g's weight_a [channels, h_out, h_in] and weight_b [channels, w_in, w_out], float32. */
   setWeights(weightA: readonly Float32Array[], weightB: readonly Float32Array[]): void;
-  /** y = A·x·B per channel; x NCHW float32. The output is a new array. */
-  run(x: Float32Array): Promise<Float32Array>;
+  /**
+   * y = A·x·B per channel; x NCHW float32. The output goes into `out` when given (N·C·H_out·W_out
+   * floats: no allocation per call), else into a new array.
+   */
+  run(x: Float32Array, out?: Float32Array): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
 
@@ -103,6 +106,8 @@ function defaults(variants: readonly KernelVariant[], problem: NeoCellProblem, d
 class RuntimeCell implements NeoCell {
   readonly outShape: NeoCell['outShape'];
   private weights?: { a: Float32Array<ArrayBuffer>[]; b: Float32Array<ArrayBuffer>[] };
+  /** The weights are in the kernel (prepare() ran with them): run(x) only replaces the input. */
+  private prepared = false;
   private disposed = false;
 
   constructor(
@@ -125,19 +130,23 @@ class RuntimeCell implements NeoCell {
       });
     };
     const dims = (g: (typeof groups)[number]): Record<string, number> => ({ channels: g.channels, h_out: g.a.out, h_in: g.a.in, w_in: g.b.in, w_out: g.b.out });
+    this.prepared = false;
     this.weights = {
       a: check('weightA', weightA, (g) => g.channels * g.a.out * g.a.in, 'channels × h_out × h_in'),
       b: check('weightB', weightB, (g) => g.channels * g.b.in * g.b.out, 'channels × w_in × w_out'),
     };
   }
 
-  async run(x: Float32Array): Promise<Float32Array> {
+  async run(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
     if (this.disposed) throw new InputError('cell', 'disposed', 'a cell that was not disposed');
     if (!this.weights) throw new InputError('weights', undefined, 'setWeights(weightA, weightB) before run');
     const { N, C, H, W } = this.problem;
     if (!(x instanceof Float32Array) || x.length !== N * C * H * W) {
       throw new InputError('x', x instanceof Float32Array ? `${x.length} floats` : typeof x, `a Float32Array of N·C·H·W = ${N}·${C}·${H}·${W} = ${N * C * H * W} floats (NCHW)`);
     }
+    const o = this.outShape;
+    const n = o.N * o.C * o.H * o.W;
+    if (out !== undefined && (!(out instanceof Float32Array) || out.length !== n)) throw new InputError('out', out instanceof Float32Array ? `${out.length} floats` : typeof out, `a Float32Array of N·C·H_out·W_out = ${n} floats`);
     const data: ProblemData = {
       problem: this.problem,
       seed: 0,
@@ -148,9 +157,17 @@ class RuntimeCell implements NeoCell {
         throw new Error('the runtime has no reference output');
       },
     };
-    await this.instance.prepare(data);
+    if (this.prepared && this.instance.setInput) await this.instance.setInput(x);
+    else {
+      await this.instance.prepare(data);
+      this.prepared = true;
+    }
     await this.instance.run();
-    return Float32Array.from(await this.instance.readOutput());
+    // An array the caller owns (a kernel may hand out its own output buffer).
+    const y = out ?? new Float32Array(n);
+    if (this.instance.readOutputInto) this.instance.readOutputInto(y);
+    else y.set(await this.instance.readOutput());
+    return y;
   }
 
   async dispose(): Promise<void> {

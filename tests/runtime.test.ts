@@ -43,7 +43,9 @@ async function runAndVerify(target: NeoCellTarget, p: NeoCellProblem, o: Paramet
     assert.ok(v.ok, `${target.backend} ${cell.choice.variant}: ${'reason' in v ? v.reason : ''}`);
     // A second run with other input gives that input's output (nothing stale from the first).
     const x2 = new Rng(6).float32Array(x.length);
-    assert.ok(verifyOutput(await cell.run(x2), neoCellReference(x2, p, p.cell, w), 'float32').ok);
+    const out = new Float32Array(cell.outShape.N * cell.outShape.C * cell.outShape.H * cell.outShape.W);
+    assert.equal(await cell.run(x2, out), out, 'run(x, out) fills out');
+    assert.ok(verifyOutput(out, neoCellReference(x2, p, p.cell, w), 'float32').ok);
     return cell.choice;
   } finally {
     await cell.dispose();
@@ -113,6 +115,7 @@ describe('runtime: bad input names the field and what is allowed', () => {
       assert.throws(() => cell.setWeights(a, [b[0]!, new Float32Array(5)]), (e: Error) => e instanceof InputError && /^invalid weightB\[1\]: "5 floats".*392 floats \(channels × w_in × w_out = 8 × 7 × 7\)/.test(e.message));
       cell.setWeights(a, b);
       await rejects(() => cell.run(new Float32Array(10)), /^invalid x: "10 floats".*3136 floats/);
+      await rejects(() => cell.run(new Float32Array(3136), new Float32Array(3)), /^invalid out: "3 floats".*3136 floats/);
     } finally {
       await cell.dispose();
     }

@@ -53,6 +53,11 @@ export class JsKernel implements KernelInstance {
     this.dw = data.dwWeights ?? new Float32Array(0);
   }
 
+  setInput(x: Float32Array): void {
+    if (x.length !== this.x.length) throw new Error(`input has ${x.length} elements, the kernel was prepared for ${this.x.length}`);
+    this.x = x as Float32Array<ArrayBuffer>;
+  }
+
   poisonOutput(): void {
     this.y.fill(NaN);
   }
@@ -63,6 +68,10 @@ export class JsKernel implements KernelInstance {
 
   readOutput(): Float32Array {
     return this.y;
+  }
+
+  readOutputInto(out: Float32Array): void {
+    out.set(this.y);
   }
 
   dispose(): void {

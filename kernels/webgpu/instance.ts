@@ -155,6 +155,7 @@ export class GpuKernel implements KernelInstance {
   private bindGroups: GPUBindGroup[] = [];
   private buffers: GPUBuffer[] = [];
   private y: GPUBuffer | undefined;
+  private x: { buffer: GPUBuffer; elements: number } | undefined;
 
   private constructor(
     private readonly ctx: GpuContext,
@@ -225,6 +226,7 @@ export class GpuKernel implements KernelInstance {
     if (biggest > limit) throw new Error(`${this.spec.name}: a ${biggest}-byte buffer exceeds maxStorageBufferBindingSize ${limit} of this device`);
     await checked(this.ctx, `${this.spec.name}: buffers`, () => {
       const x = this.storage(this.spec.io === 'f16' ? toF16Bits(data.x) : data.x, 'x');
+      this.x = { buffer: x, elements: data.x.length };
       this.y = this.storage(this.spec.outputElements * this.ioBytes, 'y');
       const extra = this.spec.inputs(data).map((a, i) => this.storage(a, `w${i}`));
       if (extra.length !== (this.spec.inputCount ?? 0)) throw new Error(`${this.spec.name}: ${extra.length} input buffers, the layout has ${this.spec.inputCount ?? 0}`);
@@ -238,6 +240,11 @@ export class GpuKernel implements KernelInstance {
         }),
       );
     });
+  }
+
+  setInput(x: Float32Array): void {
+    if (!this.x || x.length !== this.x.elements) throw new Error(`${this.spec.name}: input has ${x.length} elements, the kernel was prepared for ${this.x?.elements ?? 0}`);
+    this.ctx.device.queue.writeBuffer(this.x.buffer, 0, evenBytes(this.spec.io === 'f16' ? toF16Bits(x) : x) as Float32Array<ArrayBuffer>);
   }
 
   async poisonOutput(): Promise<void> {

@@ -143,6 +143,12 @@ export class WasmKernel implements KernelInstance {
     }
   }
 
+  setInput(x: Float32Array): void {
+    const region = this.spec.layout.region('x');
+    if (x.length !== region.floats) throw new Error(`${this.spec.name}: input has ${x.length} elements, the kernel was built for ${region.floats}`);
+    this.f32.set(x, region.offset / 4);
+  }
+
   poisonOutput(): void {
     const y = this.spec.layout.region('y');
     this.f32.fill(NaN, y.offset / 4, y.offset / 4 + y.floats);
@@ -171,6 +177,11 @@ export class WasmKernel implements KernelInstance {
   readOutput(): Float32Array {
     const y = this.spec.layout.region('y');
     return this.f32.slice(y.offset / 4, y.offset / 4 + y.floats);
+  }
+
+  readOutputInto(out: Float32Array): void {
+    const y = this.spec.layout.region('y');
+    out.set(this.f32.subarray(y.offset / 4, y.offset / 4 + y.floats));
   }
 
   dispose(): void {
