@@ -140,6 +140,24 @@ describe('the bundle in an application folder (Node)', () => {
 });
 
 describe('the bundle in a page (Chromium, 127.0.0.1)', { skip: chromiumMissingReason() }, () => {
+  it('examples/web/index.html runs the NeoNeXt-T layers with the bundle and lists each one', async () => {
+    const html = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'web', 'index.html'), 'utf8');
+    const b = await launchBrowser({ '/index.html': ['text/html', html], '/neocell.bundle.js': ['text/javascript', readFileSync(join(app, 'neocell.bundle.js'), 'utf8')] });
+    try {
+      const p = await b.browser.newPage();
+      const errors: string[] = [];
+      p.on('pageerror', (e) => errors.push(String(e)));
+      await p.goto(`${b.origin}/index.html`);
+      await p.waitForFunction('document.querySelectorAll("#rows tr").length === 7', { timeout: 120_000 }).catch(() => assert.fail(`the example did not finish: ${errors.join('; ')}`));
+      const rows = (await p.$$eval('#rows tr', (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent)))) as string[][];
+      assert.deepEqual(rows.map((r) => r[0]), ['stage1', 'down1', 'stage2', 'down2', 'stage3', 'down3', 'stage4']);
+      assert.ok(rows.every((r) => Number(r[4]) > 0), JSON.stringify(rows));
+      assert.equal(await p.$eval('#target', (e) => e.textContent), 'WebGPU');
+    } finally {
+      await b.close();
+    }
+  });
+
   it('WebGPU, WebAssembly and JavaScript: every case verified', async () => {
     const page = `<!doctype html><script type="module">import * as rt from './neocell.bundle.js'; window.rt = rt; window.ready = true;</script>`;
     const b = await launchBrowser({ '/index.html': ['text/html', page], '/neocell.bundle.js': ['text/javascript', readFileSync(join(app, 'neocell.bundle.js'), 'utf8')] });
