@@ -8,6 +8,13 @@
 import { formatCell } from '../core/spec.js';
 import type { NeoCellProblem, Params } from '../harness/types.js';
 
+/** A configuration of a table row, with its tuned median. */
+export interface TableChoice {
+  readonly variant: string;
+  readonly params: Params;
+  readonly median_ms: number;
+}
+
 export interface TableRow {
   readonly op: string;
   readonly N: number;
@@ -20,6 +27,8 @@ export interface TableRow {
   readonly variant: string;
   readonly params: Params;
   readonly median_ms: number;
+  /** When the winner uses several threads: the best candidate of each smaller thread count, most first. */
+  readonly fewer_threads?: readonly TableChoice[];
 }
 
 /** The tuned choices of one device, as `neotune export` writes them. */
@@ -64,6 +73,9 @@ export function chooseKernel(
   for (const { r, d } of rows) {
     const why = whyNot(r.variant, r.params);
     if (why) {
+      // The same problem tuned with more threads than this target has: its best candidate with fewer.
+      const fewer = d === 0 ? r.fewer_threads?.find((c) => !whyNot(c.variant, c.params)) : undefined;
+      if (fewer) return { variant: fewer.variant, params: fewer.params, tuned: true, reason: `tuned for this problem on ${table!.device}: the best candidate with ${fewer.params.threads ?? 1} thread(s) (the winner ${r.variant} cannot run here: ${why})`, median_ms: fewer.median_ms };
       if (d === 0) skipped.push(`the tuned ${r.variant} cannot run here: ${why}`);
       continue;
     }

@@ -113,6 +113,8 @@ const SLOTS: Slot[] = [
   fileArg(['select', '--shape', '1x8x8x8'], (p) => ['--db', p]),
   fileArg(['export', '--out', f('dispatch.ts')], (p) => ['--db', p]),
   output(['export', '--db', BAD_FILES.missing], (p) => ['--out', p], 'out'),
+  opt(['export', '--db', VALID_DB, '--out', f('export.js')], '--format', word(['table', 'module', 'bundle'])),
+  opt(['export', '--db', VALID_DB, '--out', f('export.js')], '--device', fc.string({ minLength: 1, maxLength: 10 }).filter((s) => !s.startsWith('-'))),
   opt(['replay'], '--seeds', fc.oneof(notInt, huge)),
   opt(['replay'], '--tolerance', outOfRange(0, 100)),
   fileArg(['replay'], (p) => ['--space', p]),

@@ -93,6 +93,19 @@ describe('runtime: choices from a tuned table', () => {
   });
 });
 
+describe('runtime: a choice tuned with more threads than the target has', () => {
+  it('runs the best candidate the table has for the target\'s thread count, still tuned', async () => {
+    const p = neoCellProblem({ N: 1, C: 16, H: 14, W: 14, spec: '4+7', shift: 1 });
+    const one = { variant: 'sparse-wasm', params: { order: 'AB', rows: 1, hloop: 'v', unroll: 1, threads: 1, madd: 'plain' }, median_ms: 0.2 };
+    const table = { device: 'cpu | test', backend: 'cpu', rows: [{ op: 'neocell', N: 1, C: 16, H: 14, W: 14, spec: '8c:k4s1+8c:k7s1', dtype: 'float32', variant: 'fused-wasm', params: { order: 'AB', rows: 1, hloop: 'v', unroll: 1, threads: 2, madd: 'plain' }, median_ms: 0.1, fewer_threads: [one] }] };
+    const choice = await runAndVerify({ backend: 'wasm' }, p, { table });
+    assert.deepEqual([choice.variant, choice.params, choice.tuned], [one.variant, one.params, true]);
+    assert.match(choice.reason, /best candidate with 1 thread\(s\) \(the winner fused-wasm cannot run here: threads=2/);
+    const two = await runAndVerify({ backend: 'wasm', threads: 2 }, p, { table });
+    assert.deepEqual([two.variant, two.params.threads, two.tuned], ['fused-wasm', 2, true]);
+  });
+});
+
 describe('runtime: bad input names the field and what is allowed', () => {
   const layer = { N: 1, C: 16, H: 14, W: 14, spec: '4+7', shift: 1 };
   const rejects = async (f: () => Promise<unknown>, field: RegExp) => assert.rejects(f, (e: Error) => e instanceof InputError && field.test(e.message) && /allowed: /.test(e.message));

@@ -4,8 +4,27 @@
  * looked up by the same key text `problemKey` produces; unknown problems get the nearest entry
  * by the same distance `select` uses.
  */
-import type { DispatchTable, TableRow } from '../runtime/choice.js';
-import type { TuningDb } from './db.js';
+import type { DispatchTable, TableChoice, TableRow } from '../runtime/choice.js';
+import type { DbEntry, TuningDb } from './db.js';
+
+const threadsOf = (params: Readonly<Record<string, unknown>>) => Number(params.threads ?? 1);
+
+/**
+ * For a winner with T > 1 threads, the best verified candidate of every smaller thread count
+ * (stable timings first), most threads first: what a target with fewer threads runs instead.
+ */
+function fewerThreads(e: DbEntry): TableChoice[] {
+  const most = threadsOf(e.winner!.config.params);
+  const best = new Map<number, { c: TableChoice; unstable: boolean }>();
+  for (const c of Object.values(e.candidates)) {
+    const t = threadsOf(c.config.params);
+    if (c.state !== 'verified' || c.median_ms === undefined || t >= most) continue;
+    const unstable = c.quality?.stable === false;
+    const b = best.get(t);
+    if (!b || (b.unstable && !unstable) || (b.unstable === unstable && c.median_ms < b.c.median_ms)) best.set(t, { c: { variant: c.config.variant, params: c.config.params, median_ms: Number(c.median_ms.toPrecision(4)) }, unstable });
+  }
+  return [...best.entries()].sort((a, b) => b[0] - a[0]).map(([, v]) => v.c);
+}
 
 /** The tuned choices of `device` as the runtime's dispatch table (createNeoCell's `table`). */
 export function dispatchTable(db: TuningDb, device: string): DispatchTable {
@@ -28,6 +47,7 @@ function tableRows(db: TuningDb, device: string): TableRow[] {
       variant: e.winner!.config.variant,
       params: e.winner!.config.params,
       median_ms: Number(e.winner!.median_ms.toPrecision(4)),
+      ...(fewerThreads(e).length ? { fewer_threads: fewerThreads(e) } : {}),
     }));
 }
 
