@@ -125,6 +125,11 @@ export interface KernelInstance {
   poisonOutput(): void | Promise<void>;
   run(): void | Promise<void>;
   readOutput(): Float32Array | Promise<Float32Array>;
+  /**
+   * The kernel's own input and output arrays, after prepare() (CPU kernels): an application that
+   * writes its input into `x` and reads `y` moves no data (the runtime's cell.io()).
+   */
+  io?(): { readonly x: Float32Array; readonly y: Float32Array };
   /** Copy the output into `out` (no allocation: the runtime's run(x, out)). */
   readOutputInto?(out: Float32Array): void;
   /** Backends with their own clock time themselves; without it the harness uses tinybench around run(). */

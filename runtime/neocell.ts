@@ -49,6 +49,12 @@ export interface NeoCell {
    * floats: no allocation per call), else into a new array.
    */
   run(x: Float32Array, out?: Float32Array): Promise<Float32Array>;
+  /**
+   * CPU targets, after the first run(): the kernel's own input and output arrays. Write the input
+   * into `x` and call run(io.x, io.y): nothing is copied (the arrays stay valid until dispose).
+   * Undefined on WebGPU (use GPU buffers there).
+   */
+  io(): { readonly x: Float32Array; readonly y: Float32Array } | undefined;
   dispose(): Promise<void>;
 }
 
@@ -94,6 +100,9 @@ export async function createNeoCell(target: NeoCellTarget, layer: NeoCellLayer, 
   }
 }
 
+/** The same memory: one array is a view of exactly the other's elements. */
+const same = (a: Float32Array, b: Float32Array) => a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
+
 function defaults(variants: readonly KernelVariant[], problem: NeoCellProblem, device: DeviceInfo, maxThreads: number): { variant: string; params: Params } {
   for (const v of variants) {
     const params = v.defaults(problem, device);
@@ -108,6 +117,8 @@ class RuntimeCell implements NeoCell {
   private weights?: { a: Float32Array<ArrayBuffer>[]; b: Float32Array<ArrayBuffer>[] };
   /** The weights are in the kernel (prepare() ran with them): run(x) only replaces the input. */
   private prepared = false;
+  /** The kernel's own arrays once prepared (stable until dispose). */
+  private ownIo: { readonly x: Float32Array; readonly y: Float32Array } | undefined;
   private disposed = false;
 
   constructor(
@@ -131,6 +142,7 @@ class RuntimeCell implements NeoCell {
     };
     const dims = (g: (typeof groups)[number]): Record<string, number> => ({ channels: g.channels, h_out: g.a.out, h_in: g.a.in, w_in: g.b.in, w_out: g.b.out });
     this.prepared = false;
+    this.ownIo = undefined;
     this.weights = {
       a: check('weightA', weightA, (g) => g.channels * g.a.out * g.a.in, 'channels × h_out × h_in'),
       b: check('weightB', weightB, (g) => g.channels * g.b.in * g.b.out, 'channels × w_in × w_out'),
@@ -147,27 +159,38 @@ class RuntimeCell implements NeoCell {
     const o = this.outShape;
     const n = o.N * o.C * o.H * o.W;
     if (out !== undefined && (!(out instanceof Float32Array) || out.length !== n)) throw new InputError('out', out instanceof Float32Array ? `${out.length} floats` : typeof out, `a Float32Array of N·C·H_out·W_out = ${n} floats`);
-    const data: ProblemData = {
-      problem: this.problem,
-      seed: 0,
-      x: x as Float32Array<ArrayBuffer>,
-      cellWeights: this.weights,
-      outShape: this.outShape,
-      reference: () => {
-        throw new Error('the runtime has no reference output');
-      },
-    };
-    if (this.prepared && this.instance.setInput) await this.instance.setInput(x);
+    const io = this.ownIo;
+    if (io && same(io.x, x)) {
+      // The input is already where the kernel reads it.
+    } else if (this.prepared && this.instance.setInput) await this.instance.setInput(x);
     else {
+      const data: ProblemData = {
+        problem: this.problem,
+        seed: 0,
+        x: x as Float32Array<ArrayBuffer>,
+        cellWeights: this.weights,
+        outShape: this.outShape,
+        reference: () => {
+          throw new Error('the runtime has no reference output');
+        },
+      };
       await this.instance.prepare(data);
       this.prepared = true;
+      this.ownIo = this.instance.io?.();
     }
-    await this.instance.run();
+    // Synchronous kernels (CPU) are not awaited: no extra turn of the event loop per call.
+    const ran = this.instance.run();
+    if (ran) await ran;
     // An array the caller owns (a kernel may hand out its own output buffer).
     const y = out ?? new Float32Array(n);
+    if (io && same(io.y, y)) return y;
     if (this.instance.readOutputInto) this.instance.readOutputInto(y);
     else y.set(await this.instance.readOutput());
     return y;
+  }
+
+  io(): { readonly x: Float32Array; readonly y: Float32Array } | undefined {
+    return this.ownIo;
   }
 
   async dispose(): Promise<void> {

@@ -46,6 +46,15 @@ async function runAndVerify(target: NeoCellTarget, p: NeoCellProblem, o: Paramet
     const out = new Float32Array(cell.outShape.N * cell.outShape.C * cell.outShape.H * cell.outShape.W);
     assert.equal(await cell.run(x2, out), out, 'run(x, out) fills out');
     assert.ok(verifyOutput(out, neoCellReference(x2, p, p.cell, w), 'float32').ok);
+    // CPU targets: the kernel's own arrays, nothing copied.
+    const io = cell.io();
+    assert.equal(io === undefined, target.backend === 'webgpu');
+    if (io) {
+      const x3 = new Rng(7).float32Array(x.length);
+      (io.x as Float32Array).set(x3);
+      assert.equal(await cell.run(io.x, io.y), io.y);
+      assert.ok(verifyOutput(io.y, neoCellReference(x3, p, p.cell, w), 'float32').ok, 'run(io.x, io.y)');
+    }
     return cell.choice;
   } finally {
     await cell.dispose();

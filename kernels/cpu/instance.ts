@@ -70,6 +70,10 @@ export class JsKernel implements KernelInstance {
     return this.y;
   }
 
+  io(): { x: Float32Array; y: Float32Array } {
+    return { x: this.x, y: this.y };
+  }
+
   readOutputInto(out: Float32Array): void {
     out.set(this.y);
   }

@@ -179,6 +179,12 @@ export class WasmKernel implements KernelInstance {
     return this.f32.slice(y.offset / 4, y.offset / 4 + y.floats);
   }
 
+  io(): { x: Float32Array; y: Float32Array } {
+    const x = this.spec.layout.region('x');
+    const y = this.spec.layout.region('y');
+    return { x: this.f32.subarray(x.offset / 4, x.offset / 4 + x.floats), y: this.f32.subarray(y.offset / 4, y.offset / 4 + y.floats) };
+  }
+
   readOutputInto(out: Float32Array): void {
     const y = this.spec.layout.region('y');
     out.set(this.f32.subarray(y.offset / 4, y.offset / 4 + y.floats));
