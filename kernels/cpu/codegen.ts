@@ -9,84 +9,7 @@ import type { AxisSpec, CellSpec } from '../../core/spec.js';
 import { axisOutputSize, shiftRanges } from '../../core/spec.js';
 import { cellCost } from '../../core/flops.js';
 import type { NeoCellProblem } from '../../harness/types.js';
-
-/** The application order with fewer useful MACs ('BA' only when B first is strictly cheaper). */
-export function cheaperOrder(p: NeoCellProblem): 'AB' | 'BA' {
-  const c = cellCost(p.cell, p.N, p.H, p.W);
-  return c.usefulBFirst < c.usefulAFirst ? 'BA' : 'AB';
-}
-
-/** A channel range of one group whose channels share both shift offsets (same code, own weights). */
-export interface Segment {
-  readonly group: number;
-  /** Absolute channel range [c0, c1). */
-  readonly c0: number;
-  readonly c1: number;
-  /** Index of c0 inside its group (for the group's weight arrays). */
-  readonly local0: number;
-  readonly offA: number;
-  readonly offB: number;
-  readonly a: AxisSpec;
-  readonly b: AxisSpec;
-}
-
-export function cellSegments(cell: CellSpec): Segment[] {
-  const out: Segment[] = [];
-  cell.groups.forEach((g, gi) => {
-    const ra = shiftRanges(g.a, g.channels);
-    const rb = shiftRanges(g.b, g.channels);
-    // Intersect the two axes' sub-group partitions (they differ when shift_a ≠ shift_b).
-    const cuts = [...new Set([0, g.channels, ...ra.map((r) => r.start), ...rb.map((r) => r.start)])].sort((x, y) => x - y);
-    for (let i = 0; i + 1 < cuts.length; i++) {
-      const s = cuts[i]!;
-      const e = cuts[i + 1]!;
-      const offA = ra.find((r) => s >= r.start && s < r.end)!.offset;
-      const offB = rb.find((r) => s >= r.start && s < r.end)!.offset;
-      out.push({ group: gi, c0: g.start + s, c1: g.start + e, local0: s, offA, offB, a: g.a, b: g.b });
-    }
-  });
-  return out;
-}
-
-/**
- * The blocks of one axis as pieces: a run of full blocks [t0, t1] (emitted as a loop) and clipped
- * blocks at either end (emitted straight-line) with their valid block rows p and columns q.
- * Block t covers outputs t·out + offset + p and inputs t·in + offset + q.
- */
-export type AxisPiece =
-  | { readonly kind: 'full'; readonly t0: number; readonly t1: number }
-  | { readonly kind: 'clipped'; readonly t: number; readonly p: readonly number[]; readonly q: readonly number[] };
-
-export function axisPieces(axis: AxisSpec, offset: number, nIn: number, nOut: number): AxisPiece[] {
-  const pieces: AxisPiece[] = [];
-  const tMin = offset > 0 ? -1 : 0;
-  const tMax = Math.floor((nOut - 1 - offset) / axis.out);
-  let fullStart: number | undefined;
-  const flush = (t: number) => {
-    if (fullStart !== undefined) pieces.push({ kind: 'full', t0: fullStart, t1: t - 1 });
-    fullStart = undefined;
-  };
-  for (let t = tMin; t <= tMax; t++) {
-    const p: number[] = [];
-    const q: number[] = [];
-    for (let i = 0; i < axis.out; i++) {
-      const o = t * axis.out + offset + i;
-      if (o >= 0 && o < nOut) p.push(i);
-    }
-    for (let i = 0; i < axis.in; i++) {
-      const x = t * axis.in + offset + i;
-      if (x >= 0 && x < nIn) q.push(i);
-    }
-    if (p.length === axis.out && q.length === axis.in) {
-      fullStart ??= t;
-    } else {
-      flush(t);
-      if (p.length > 0) pieces.push({ kind: 'clipped', t, p, q });
-    }
-  }
-  flush(tMax + 1);
-  return pieces;
-}
+import { axisPieces, type Segment, segmentOutput } from '../../core/structure.js';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /** Local name of A's block entry (output row p, input row q) and B's (input column q, output column p). */
@@ -148,11 +71,6 @@ export function emitColumnPass(axis: AxisSpec, offset: number, nIn: number, nOut
     )
     .join('\n');
   return `for (let r = 0; r < ${rows}; r++) { const si = ${srcBase} + r * ${nIn}; const di = ${dstBase} + r * ${nOut};\n${pieces}\n}`;
-}
-
-/** Spatial output size of a segment (validated by the problem already). */
-export function segmentOutput(seg: Segment, H: number, W: number): { H_out: number; W_out: number } {
-  return { H_out: axisOutputSize(H, seg.a, 'H'), W_out: axisOutputSize(W, seg.b, 'W') };
 }
 
 /** Compiles generated JavaScript into a function. Named so profiles and stack traces say which kernel. */

@@ -9,6 +9,7 @@ import { materializeAxis } from '../../core/reference.js';
 import { shiftOffset } from '../../core/spec.js';
 import type { KernelVariant, NeoCellProblem, ProblemData } from '../../harness/types.js';
 import { JsKernel } from './instance.js';
+import { materializeCell } from '../../core/structure.js';
 
 const ORDERS = ['AB', 'BA'] as const;
 const BLOCKS = [8, 32] as const;
@@ -37,28 +38,6 @@ for (let c = 0; c < ${C}; c++) for (let n = 0; n < ${N}; n++) {
 ${ab.join('\n')}
 }`,
   ];
-}
-
-/** Materialises every channel's A_c and B_c (zeros included) as two float32 arrays. */
-export function materializeCell(data: ProblemData): { wa: Float32Array[]; wb: Float32Array[] } {
-  const p = data.problem as NeoCellProblem;
-  const { H, W } = p;
-  const { H: H_out, W: W_out } = data.outShape;
-  const A = new Float32Array(p.C * H_out * H);
-  const B = new Float32Array(p.C * W * W_out);
-  p.cell.groups.forEach((g, gi) => {
-    const wa = data.cellWeights!.a[gi]!;
-    const wb = data.cellWeights!.b[gi]!;
-    for (let cl = 0; cl < g.channels; cl++) {
-      const c = g.start + cl;
-      const ma = materializeAxis(g, 'a', shiftOffset(g.a, g.channels, cl), H, H_out, (pp, q) => wa[cl * g.a.out * g.a.in + pp * g.a.in + q]!);
-      A.set(ma, c * H_out * H);
-      // materializeAxis gives W_out × W (output-major); B_c is its transpose, W × W_out.
-      const mb = materializeAxis(g, 'b', shiftOffset(g.b, g.channels, cl), W, W_out, (pp, q) => wb[cl * g.b.in * g.b.out + q * g.b.out + pp]!);
-      for (let j = 0; j < W_out; j++) for (let s = 0; s < W; s++) B[c * W * W_out + s * W_out + j] = mb[j * W + s]!;
-    }
-  });
-  return { wa: [A], wb: [B] };
 }
 
 export const denseJs: KernelVariant = {

@@ -8,8 +8,9 @@
  */
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { aName, axisPieces, cellSegments, cheaperOrder, type ChannelLoop, emitColumnPass, emitSegmentLoops, type Segment, segmentOutput } from './codegen.js';
+import { aName, type ChannelLoop, emitColumnPass, emitSegmentLoops } from './codegen.js';
 import { JsKernel } from './instance.js';
+import { axisPieces, cellSegments, cheaperOrder, type Segment, segmentOutput } from '../../core/structure.js';
 
 const ORDERS = ['AB', 'BA'] as const;
 const LOOPS = ['cn', 'nc'] as const;

@@ -5,8 +5,9 @@
  */
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { cellSegments, cheaperOrder, emitColumnPass, emitRowPass, emitSegmentLoops, segmentOutput } from './codegen.js';
+import { emitColumnPass, emitRowPass, emitSegmentLoops } from './codegen.js';
 import { JsKernel } from './instance.js';
+import { cellSegments, cheaperOrder, segmentOutput } from '../../core/structure.js';
 
 const ORDERS = ['AB', 'BA'] as const;
 

@@ -11,8 +11,9 @@
  */
 import type { AxisSpec } from '../../core/spec.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { aName, axisPieces, bName, cellSegments, type ChannelLoop, emitSegmentLoops, type Segment, segmentOutput } from './codegen.js';
+import { aName, bName, type ChannelLoop, emitSegmentLoops } from './codegen.js';
 import { JsKernel } from './instance.js';
+import { axisPieces, cellSegments, type Segment, segmentOutput } from '../../core/structure.js';
 
 const LOOPS = ['cn', 'nc'] as const;
 

@@ -5,9 +5,9 @@
  */
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellOutputShape } from '../../core/spec.js';
-import { materializeCell } from '../cpu/dense-js.js';
 import { at, kernelSource, stageOutput, threadCoords } from './source.js';
 import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
+import { materializeCell } from '../../core/structure.js';
 
 export function densePlan(p: NeoCellProblem, common: CommonParams): GpuJsPlan {
   const { N, C, H, W } = p;

@@ -8,11 +8,10 @@
  *   order BA: Σ_q a[p][q] · (Σ_r X[q][r] · b[r][pb])    order AB: Σ_r b[r][pb] · (Σ_q a[p][q] · X[q][r])
  */
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { cellSegments, segmentOutput, type Segment } from '../cpu/codegen.js';
-import { groupWeightOffsets } from '../webgpu/wgsl.js';
 import { cellSizes, cellWeightInputs } from './sparse-gpujs.js';
 import { blockOf, kernelSource, repeat, segmentBranches, stageOutput, termSum, threadCoords } from './source.js';
 import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
+import { cellSegments, groupWeightOffsets, type Segment, segmentOutput } from '../../core/structure.js';
 
 export function fusedPlan(p: NeoCellProblem, order: 'AB' | 'BA', common: CommonParams): GpuJsPlan {
   const { N, C, H, W } = p;

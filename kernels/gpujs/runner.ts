@@ -12,7 +12,7 @@
  */
 import { measureHostClock, measureWithTinybench } from '../../harness/timing.js';
 import type { DeviceTiming, MeasureOptions } from '../../harness/types.js';
-import { concatenated } from '../webgpu/wgsl.js';
+import { concatenated } from '../../core/structure.js';
 
 export type GpuJsLayout = 'flat' | '3d';
 export type GpuJsPrecision = 'single' | 'unsigned';

@@ -8,8 +8,8 @@
  * (`checkGpuJsProblem`).
  */
 import type { DeviceInfo, Problem } from '../../harness/types.js';
-import type { Segment } from '../cpu/codegen.js';
 import type { GpuJsLayout } from './runner.js';
+import { type Segment } from '../../core/structure.js';
 
 /** Rows × columns of one (batch, channel) image of a stage's input or output. */
 export interface Plane {

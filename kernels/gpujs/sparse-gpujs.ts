@@ -6,11 +6,10 @@
  */
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { cellSegments, cheaperOrder, segmentOutput } from '../cpu/codegen.js';
-import { concatenated, groupWeightOffsets } from '../webgpu/wgsl.js';
 import type { GpuJsLayout, GpuJsStage } from './runner.js';
 import { at, blockOf, kernelSource, type Plane, segmentBranches, stageOutput, termSum, threadCoords } from './source.js';
 import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
+import { cellSegments, cheaperOrder, concatenated, groupWeightOffsets, segmentOutput } from '../../core/structure.js';
 
 /** A pass's source array: the problem input x (always flat) or an earlier stage's result. */
 export interface PassInput {

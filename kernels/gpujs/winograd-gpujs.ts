@@ -7,13 +7,11 @@
  * (partial blocks, shifted corners) enter as U = 0, for which the identity still holds.
  */
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { cellSegments, segmentOutput } from '../cpu/codegen.js';
-import { winogradXi } from '../webgpu/fused-wgsl.js';
-import { concatenated, groupWeightOffsets } from '../webgpu/wgsl.js';
 import type { GpuJsStage } from './runner.js';
 import { bPassStage, cellSizes } from './sparse-gpujs.js';
 import { at, blockOf, kernelSource, repeat, segmentBranches, stageOutput, threadCoords } from './source.js';
 import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
+import { cellSegments, concatenated, groupWeightOffsets, segmentOutput, winogradXi } from '../../core/structure.js';
 
 export function winogradPlan(p: NeoCellProblem, common: CommonParams): GpuJsPlan {
   const { N, C, H, W } = p;

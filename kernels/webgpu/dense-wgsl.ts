@@ -5,10 +5,10 @@
  */
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellOutputShape } from '../../core/spec.js';
-import { materializeCell } from '../cpu/dense-js.js';
 import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes, times } from './wgsl.js';
+import { materializeCell } from '../../core/structure.js';
 
 export function denseWgsl(p: NeoCellProblem, wg: number) {
   const { N, C, H, W } = p;

@@ -14,8 +14,8 @@
  * between the two phases at the top level, outside every segment branch (uniform control flow).
  */
 import type { DeviceInfo, NeoCellProblem } from '../../harness/types.js';
-import { cellSegments, type Segment, segmentOutput } from '../cpu/codegen.js';
-import { bindings, groupWeightOffsets } from './wgsl.js';
+import { bindings } from './wgsl.js';
+import { cellSegments, groupWeightOffsets, type Segment, segmentOutput } from '../../core/structure.js';
 
 /** WebGPU's cap on workgroups along one dispatch dimension (maxComputeWorkgroupsPerDimension default). */
 const PER_DIMENSION = 65535;

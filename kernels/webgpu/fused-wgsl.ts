@@ -7,11 +7,11 @@
  */
 import { elementBytes } from '../../harness/problem.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { cellSegments, segmentOutput } from '../cpu/codegen.js';
 import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
 import { checkSharedTile, fusedSharedWgsl, segmentBands } from './fused-shared.js';
-import { bindings, checkImageChunks, chunkOf, concatenated, groupWeightOffsets, imagePlanes, times } from './wgsl.js';
+import { bindings, checkImageChunks, chunkOf, imagePlanes, times } from './wgsl.js';
+import { cellSegments, concatenated, groupWeightOffsets, segmentOutput, winogradXi } from '../../core/structure.js';
 
 /**
  * `combine`: how the band's outputs Y[p] = Σ_q a[p][q]·U[q] are formed: directly, or by
@@ -240,22 +240,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 }
 `;
   return { code, dispatch: [Math.ceil(columns / wgx), Math.min(groups, PER_DIMENSION), Math.ceil(groups / PER_DIMENSION)] as [number, number, number] };
-}
-
-/** ξ_p = Σ_pairs a[p][2i]·a[p][2i+1] for every channel and output row, concatenated like A. */
-export function winogradXi(p: NeoCellProblem, a: readonly Float32Array[]): Float32Array {
-  const out: number[] = [];
-  p.cell.groups.forEach((g, gi) => {
-    const w = a[gi]!;
-    for (let cl = 0; cl < g.channels; cl++)
-      for (let pa = 0; pa < g.a.out; pa++) {
-        let xi = 0;
-        const row = (cl * g.a.out + pa) * g.a.in;
-        for (let i = 0; i + 1 < g.a.in; i += 2) xi += Math.fround(w[row + i]! * w[row + i + 1]!);
-        out.push(xi);
-      }
-  });
-  return Float32Array.from(out);
 }
 
 const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine: 'direct' | 'winograd'): KernelVariant => ({

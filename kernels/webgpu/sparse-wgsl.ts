@@ -6,10 +6,10 @@
  */
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { cellSegments, cheaperOrder, type Segment, segmentOutput } from '../cpu/codegen.js';
 import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
-import { bindings, checkImageChunks, chunkOf, concatenated, entryPoint, groupWeightOffsets, imagePlanes } from './wgsl.js';
+import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes } from './wgsl.js';
+import { cellSegments, cheaperOrder, concatenated, groupWeightOffsets, type Segment, segmentOutput } from '../../core/structure.js';
 
 /** Block index and position of output index `i` on an axis with `out`-sized blocks at `offset`. */
 const blockOf = (i: string, out: number, offset: number, t: string, p: string) =>

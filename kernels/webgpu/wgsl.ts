@@ -76,34 +76,6 @@ export function times<T extends Record<string, number>>(counts: T, count: number
 }
 
 /**
- * Where each group's weights start in the concatenated per-group arrays (`concatenated()`): A and B
- * blocks, and ξ (one value per channel and output row, winogradXi).
- */
-export function groupWeightOffsets(cell: CellSpec): { a: number; b: number; xi: number }[] {
-  let a = 0;
-  let b = 0;
-  let xi = 0;
-  return cell.groups.map((g) => {
-    const r = { a, b, xi };
-    a += g.channels * g.a.in * g.a.out;
-    b += g.channels * g.b.in * g.b.out;
-    xi += g.channels * g.a.out;
-    return r;
-  });
-}
-
-/** Per-group weight arrays concatenated into one buffer (groups in spec order). */
-export function concatenated(arrs: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(arrs.reduce((s, a) => s + a.length, 0));
-  let o = 0;
-  for (const a of arrs) {
-    out.set(a, o);
-    o += a.length;
-  }
-  return out;
-}
-
-/**
  * A compute entry point over (column, row, image): gid.x is the column `col` (< `columns`), gid.y
  * the row `row`, gid.z the (batch, channel) image `nc` with channel `c`.
  */

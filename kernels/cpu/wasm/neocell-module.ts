@@ -9,10 +9,10 @@
  *   sparse: the whole intermediate plane first, then the second pass over it.
  */
 import type { NeoCellProblem, ProblemData } from '../../../harness/types.js';
-import { axisPieces, cellSegments, type Segment, segmentOutput } from '../codegen.js';
 import { encodeModule, FunctionBuilder } from './encoder.js';
 import { emitHorizontal, emitVertical, LaneCounter, type MaddMode, type PassContext, type Rows, WeightLocals } from './passes.js';
 import { MemoryLayout, type WasmKernelSpec, type WasmSegment } from './runtime.js';
+import { axisPieces, cellSegments, type Segment, segmentOutput } from '../../../core/structure.js';
 
 export interface NeoCellWasmOptions {
   readonly schedule: 'fused' | 'sparse';

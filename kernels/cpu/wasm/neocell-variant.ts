@@ -1,10 +1,10 @@
 /** The parameter space and constraints of the WebAssembly NeoCell variants (fused and sparse). */
 import type { KernelVariant, NeoCellProblem } from '../../../harness/types.js';
-import { cheaperOrder } from '../codegen.js';
 import { buildNeoCellWasm, type NeoCellWasmOptions } from './neocell-module.js';
 import type { MaddMode } from './passes.js';
 import { WasmKernel } from './runtime.js';
 import { checkMachineParams, machineDefaults, machineParams, sessionPool } from './variant.js';
+import { cheaperOrder } from '../../../core/structure.js';
 
 const ROWS_PER_STEP = [1, 2, 4];
 

@@ -15,8 +15,8 @@
  * Addresses are (i32 local, constant byte offset) pairs so constants go into memarg offsets.
  */
 import type { AxisSpec } from '../../../core/spec.js';
-import { axisPieces } from '../codegen.js';
 import type { FunctionBuilder } from './encoder.js';
+import { axisPieces } from '../../../core/structure.js';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 

@@ -1,0 +1,55 @@
+/**
+ * The layering the design promises: backends never import each other (what they share is NeoCell's
+ * structure in core/), and the runtime (what applications load) imports no Node built-in, tuner,
+ * tinybench or puppeteer at the top of any module it reaches.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const sources = (dir: string): string[] =>
+  readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+const staticImports = (file: string) => [...readFileSync(join(ROOT, file), 'utf8').matchAll(/^(?:import|export)\s+(?!type\b)(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+const dynamicImports = (file: string) => [...readFileSync(join(ROOT, file), 'utf8').matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]!);
+const resolveTs = (from: string, spec: string) => relative(ROOT, resolve(dirname(join(ROOT, from)), spec)).replace(/\.js$/, '.ts');
+
+describe('layering', () => {
+  it('no backend imports another backend', () => {
+    const backends = readdirSync(join(ROOT, 'kernels'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const crossings: string[] = [];
+    for (const b of backends)
+      for (const f of sources(join('kernels', b)))
+        for (const spec of [...staticImports(f), ...dynamicImports(f)].filter((s) => s.startsWith('.'))) {
+          const target = resolveTs(f, spec);
+          const other = backends.find((o) => o !== b && target.startsWith(join('kernels', o) + '/'));
+          if (other) crossings.push(`${f} imports ${target}`);
+        }
+    assert.deepEqual(crossings, []);
+  });
+
+  it('the runtime reaches no Node built-in, tuner, tinybench or puppeteer through static imports', () => {
+    const seen = new Set<string>();
+    const bad: string[] = [];
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      // Dynamic imports are followed too: the bundle inlines them.
+      for (const spec of [...staticImports(file), ...dynamicImports(file)]) {
+        if (!spec.startsWith('.')) {
+          bad.push(`${file} imports ${spec}`);
+          continue;
+        }
+        const target = resolveTs(file, spec);
+        if (target.startsWith('tuner/')) bad.push(`${file} imports ${target}`);
+        // The worker pool is Node's (worker_threads): reached only through runtime/cpu-threads.ts, which bundles replace.
+        if (target === 'runtime/cpu-threads.ts') continue;
+        visit(target);
+      }
+    };
+    visit('runtime/index.ts');
+    assert.deepEqual(bad, []);
+    assert.ok(seen.size > 20, `${seen.size} modules reached`);
+  });
+});
