@@ -39,3 +39,8 @@ export function nonNegativeInt(field: string, v: unknown): number {
   }
   return v;
 }
+
+/** A backend that was asked for explicitly is not available here (the CLI exits 4), with the reason. */
+export class UnavailableError extends Error {
+  override readonly name = 'UnavailableError';
+}

@@ -78,6 +78,11 @@ async function openTarget(target: NeoCellTarget): Promise<{ variants: readonly K
 /** Creates the kernel for `layer` on `target`: the table's choice (or the nearest, or the defaults: see `choice`). */
 export async function createNeoCell(target: NeoCellTarget, layer: NeoCellLayer, o: { table?: DispatchTable } = {}): Promise<NeoCell> {
   const problem = neoCellProblem(layer as Parameters<typeof neoCellProblem>[0]);
+  if (problem.dtype === 'float16') {
+    // f16 storage needs WGSL's f16 type: WebGPU devices with the shader-f16 feature only.
+    const f16 = target.backend === 'webgpu' && target.device?.features?.has?.('shader-f16');
+    if (!f16) throw new InputError('layer.dtype', 'float16', target.backend === 'webgpu' ? 'float32 (this GPUDevice has no shader-f16 feature: request it from an adapter that has it)' : `float32 on the ${target.backend} target (float16 runs on WebGPU devices with shader-f16)`);
+  }
   const { variants, session } = await openTarget(target);
   let instance: KernelInstance | undefined;
   try {

@@ -1,7 +1,7 @@
 /** CLI plumbing shared by subcommands: exit codes, error reporting, tables, progress bars. */
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError } from 'commander';
-import { InputError } from '../core/errors.js';
+import { InputError, UnavailableError } from '../core/errors.js';
 import { type ResultFile, readResults } from '../harness/results.js';
 
 /** Exit codes scripts can rely on (also listed in `neotune --help` and README). */
@@ -24,9 +24,12 @@ export const EXIT = {
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
-export class UnavailableError extends Error {
-  override readonly name = 'UnavailableError';
-}
+export { UnavailableError } from '../core/errors.js';
+
+/** A message line for the user on stderr (library callbacks' `log`). */
+export const stderrLine = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
 
 /** Runs a command action, mapping errors to messages and exit codes. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * The layering the design promises: backends never import each other (what they share is NeoCell's
- * structure in core/), and the runtime (what applications load) imports no Node built-in, tuner,
+ * structure in core/), commands never import each other (they wrap lib/), and the runtime (what applications load) imports no Node built-in, tuner,
  * tinybench or puppeteer at the top of any module it reaches.
  */
 import assert from 'node:assert/strict';
@@ -26,6 +26,11 @@ describe('layering', () => {
           const other = backends.find((o) => o !== b && target.startsWith(join('kernels', o) + '/'));
           if (other) crossings.push(`${f} imports ${target}`);
         }
+    assert.deepEqual(crossings, []);
+  });
+
+  it('CLI commands are thin: no command imports another (what they share is in lib/ and scripts/)', () => {
+    const crossings = sources('scripts/commands').flatMap((f) => staticImports(f).filter((s) => s.startsWith('./')).map((s) => `${f} imports ${s}`));
     assert.deepEqual(crossings, []);
   });
 

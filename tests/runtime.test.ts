@@ -125,6 +125,9 @@ describe('runtime: bad input names the field and what is allowed', () => {
     await rejects(() => createNeoCell({ backend: 'wasm', threads: 0 }, layer), /^invalid target\.threads/);
     await rejects(() => createNeoCell({ backend: 'js' }, { ...layer, spec: [{ kernel: 7, channels: 10 }, { kernel: 4, channels: 4 }] }), /^invalid channels: \[10,4\].*summing to C = 16/);
     await rejects(() => createNeoCell({ backend: 'js' }, { ...layer, C: 0 }), /^invalid C/);
+    await rejects(() => createNeoCell({ backend: 'wasm' }, { ...layer, dtype: 'float16' }), /^invalid layer\.dtype: "float16".*float32 on the wasm target/);
+    // SwiftShader has no shader-f16 (a device that has it runs f16 kernels instead).
+    if (!gpuSession.gpu.device.features.has('shader-f16')) await rejects(() => createNeoCell({ backend: 'webgpu', device: gpuSession.gpu.device }, { ...layer, dtype: 'float16' }), /^invalid layer\.dtype: "float16".*no shader-f16 feature/);
   });
 
   it('weights and input', async () => {

@@ -5,10 +5,7 @@
  * Generated code is specialised to the problem: block sizes, offsets and spatial sizes are
  * constants, inner block products are fully unrolled, and weights live in locals.
  */
-import type { AxisSpec, CellSpec } from '../../core/spec.js';
-import { axisOutputSize, shiftRanges } from '../../core/spec.js';
-import { cellCost } from '../../core/flops.js';
-import type { NeoCellProblem } from '../../harness/types.js';
+import type { AxisSpec } from '../../core/spec.js';
 import { axisPieces, type Segment, segmentOutput } from '../../core/structure.js';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -5,9 +5,7 @@
  * this is the baseline the sparse variants' saving is measured against.
  */
 import { cellCost } from '../../core/flops.js';
-import { materializeAxis } from '../../core/reference.js';
-import { shiftOffset } from '../../core/spec.js';
-import type { KernelVariant, NeoCellProblem, ProblemData } from '../../harness/types.js';
+import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { JsKernel } from './instance.js';
 import { materializeCell } from '../../core/structure.js';
 

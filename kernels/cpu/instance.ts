@@ -45,7 +45,8 @@ export class JsKernel implements KernelInstance {
 
   prepare(data: ProblemData): void {
     const o = data.outShape;
-    this.x = data.x;
+    // The kernel's own copy: setInput() and io() write into it, never into the caller's array.
+    this.x = new Float32Array(data.x);
     this.y = new Float32Array(o.N * o.C * o.H * o.W);
     const w = this.transform?.(data);
     this.wa = w?.wa ?? data.cellWeights?.a ?? [];
@@ -55,7 +56,7 @@ export class JsKernel implements KernelInstance {
 
   setInput(x: Float32Array): void {
     if (x.length !== this.x.length) throw new Error(`input has ${x.length} elements, the kernel was prepared for ${this.x.length}`);
-    this.x = x as Float32Array<ArrayBuffer>;
+    this.x.set(x);
   }
 
   poisonOutput(): void {

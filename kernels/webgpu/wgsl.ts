@@ -3,7 +3,7 @@
  * out (x, y, the inputs, the scratch), the dispatch-size constraint, weights concatenated across
  * groups, and the variant list both hosts (Node and Chromium) serve.
  */
-import { cellOutputShape, type CellSpec } from '../../core/spec.js';
+import { cellOutputShape } from '../../core/spec.js';
 import type { DeviceInfo, NeoCellProblem, Problem } from '../../harness/types.js';
 
 /**

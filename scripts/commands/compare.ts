@@ -11,7 +11,7 @@
  */
 import type { Command } from 'commander';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InputError } from '../../core/errors.js';
@@ -26,8 +26,8 @@ import { appendHistory, detectSteps, historyLine, readHistory } from '../../harn
 import { copyProblem, makeProblemData } from '../../harness/problem.js';
 import { quantile } from '../../harness/stats.js';
 import { type ResultFile, type ResultRecord, readResults } from '../../harness/results.js';
-import { action, EXIT, fmt, formatTable, loadResultFile, MAX_TIME_MS, parseChoice, parseIntOption, parseNumberOption, UsageError } from '../cli-util.js';
-import { resultFile } from './bench.js';
+import { action, EXIT, fmt, formatTable, loadResultFile, MAX_TIME_MS, parseChoice, parseIntOption, parseNumberOption } from '../cli-util.js';
+import { resultFile } from '../../lib/run.js';
 
 const load = (path: string): ResultFile => loadResultFile(resolve(path));
 

@@ -18,11 +18,13 @@ import type { KernelVariant, Params, Problem } from '../../harness/types.js';
 import type { Suite } from '../../suites/suite.js';
 import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
 import { bestPerVariant } from '../../tuner/tune.js';
-import { openStore, threadCap, tuneSuite } from './tune.js';
+import { openStore, threadCap, tuneSuite } from '../../lib/tune.js';
 import { busyWarning, type MachineLoad } from '../../harness/load.js';
-import { action, EXIT, fmt, markdownTable, parseNumberOption } from '../cli-util.js';
+import { action, EXIT, markdownTable, parseNumberOption, progressBar, stderrLine } from '../cli-util.js';
 import { writeReport } from '../../reports/report.js';
-import { addCommonBenchOptions, benchRun, ceilingLines, type CommonBenchFlags, failureLines, resultFile, runExitCode, summaryCells, summaryTable, withheldLines } from './bench.js';
+import { benchRun, type CommonBenchFlags, resultFile } from '../../lib/run.js';
+import { ceilingLines, failureLines, runExitCode, summaryCells, summaryTable, withheldLines } from '../tables.js';
+import { addCommonBenchOptions } from '../options.js';
 
 export const MAIN_SUITE = 'neonext-t';
 
@@ -44,14 +46,22 @@ export function registerRun(program: Command): void {
         const tune = async (suite: Suite, runs: BackendRun[], load: MachineLoad) => {
           const store = await openStore(dbPath, true, 'out');
           const finalists = new Map<string, Map<string, Params>>(); // backend + problem key → variant → params
-          const tuned = await tuneSuite(store, suite, runs, {
-            strategy,
-            seed: o.seed,
-            budget: strategy.name === 'exhaustive' ? {} : { fraction: o.budgetFraction / 100 },
-            kernels: o.kernels?.split(',').map((s) => s.trim()),
-            ...threadCap(load),
-            includeSoftware: o.includeSoftware ?? false,
-          });
+          const tuneBar = progressBar('tune');
+          let tuned;
+          try {
+            tuned = await tuneSuite(store, suite, runs, {
+              strategy,
+              seed: o.seed,
+              budget: strategy.name === 'exhaustive' ? {} : { fraction: o.budgetFraction / 100 },
+              kernels: o.kernels?.split(',').map((s) => s.trim()),
+              ...threadCap(load, stderrLine),
+              includeSoftware: o.includeSoftware ?? false,
+              log: stderrLine,
+              progress: (p) => tuneBar.update(p.done, p.total, p.failed, p.current),
+            });
+          } finally {
+            tuneBar.stop();
+          }
           for (const { run, problem, result } of tuned) {
             finalists.set(`${run.entry.name} ${problemKey(problem)}`, new Map([...bestPerVariant(result)].map(([v, cfg]) => [v, cfg.params])));
           }
@@ -64,7 +74,14 @@ export function registerRun(program: Command): void {
             },
           };
         };
-        const { suite, runs, records, ceilings, load } = await benchRun(o, {}, 'report', tune);
+        const bar = progressBar('report');
+        let measured;
+        try {
+          measured = await benchRun(o, {}, { log: stderrLine, prepare: tune, progress: (p) => bar.update(p.done, p.total, p.failed, p.current) });
+        } finally {
+          bar.stop();
+        }
+        const { suite, runs, records, ceilings, load } = measured;
         const json = join(out, 'results.json');
         const results = resultFile(records, ceilings, `neotune run ${process.argv.slice(3).join(' ')}`.trim(), load);
         const warning = busyWarning(load.before);

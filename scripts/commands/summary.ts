@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { summarize, trustedRatio } from '../../harness/summary.js';
 import { action, EXIT, loadResultFile } from '../cli-util.js';
-import { summaryTable } from './bench.js';
+import { summaryTable } from '../tables.js';
 
 export function registerSummary(program: Command): void {
   program

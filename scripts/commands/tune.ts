@@ -7,10 +7,10 @@ import { resolve } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import { checkOutputPath, writeFileAtomic } from '../../core/files.js';
 import { DTYPES, neoCellProblem, problemKey } from '../../harness/problem.js';
-import type { Dtype, Problem } from '../../harness/types.js';
+import type { Dtype } from '../../harness/types.js';
 import { backendEntry } from '../../kernels/registry.js';
 import { resolveSuite } from '../../suites/suite.js';
-import { type DbEntry, deviceFingerprint, emptyDb, mergeDbs, TuningStore, type TuningDb } from '../../tuner/db.js';
+import { type DbEntry, deviceFingerprint, emptyDb, mergeDbs, type TuningDb } from '../../tuner/db.js';
 import { dispatchModule, dispatchTable } from '../../tuner/dispatch.js';
 import { bundleText, EXPORT_FORMATS, type ExportFormat, moduleDts, moduleText, pickDevice } from '../../tuner/export.js';
 import { RECORDED_SPACE_SCHEMA, type RecordedSpace, recordedSearchSpace, strategyQuality } from '../../tuner/replay.js';
@@ -18,73 +18,12 @@ import { readJsonFile } from '../../core/validate.js';
 import { select } from '../../tuner/select.js';
 import { configKey } from '../../tuner/space.js';
 import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
-import { entryWinner, type TuneBudget, type TuneResult, tuneProblem } from '../../tuner/tune.js';
-import type { Strategy } from '../../tuner/strategies/strategy.js';
-import type { BackendRun } from '../../harness/bench.js';
-import type { BenchCase, Suite } from '../../suites/suite.js';
-import { action, EXIT, fmt, formatTable, parseChoice, parseIntOption, parseNumberOption, progressBar, UsageError } from '../cli-util.js';
-import { checkKernelNames, checkLoad, openBackends } from './bench.js';
-import { softwareRenderer } from '../../harness/software.js';
-import type { MachineLoad } from '../../harness/load.js';
+import { entryWinner } from '../../tuner/tune.js';
+import { action, EXIT, fmt, formatTable, parseChoice, parseIntOption, parseNumberOption, progressBar, stderrLine, UsageError } from '../cli-util.js';
+import { checkKernelNames, checkLoad, openBackends } from '../../lib/run.js';
+import { openStore, type TunedProblem, threadCap, tuneSuite } from '../../lib/tune.js';
 
 export const DEFAULT_DB = 'neotune-out/tuning-db.json';
-
-export interface TunedProblem {
-  readonly run: BackendRun;
-  readonly c: BenchCase;
-  readonly problem: Problem;
-  readonly result: TuneResult;
-}
-
-/**
- * Tunes every case's NeoCell problem and its depthwise conv on every opened backend into `db`
- * (saved at dbPath after each candidate), with one progress bar: candidates done, failed, best.
- */
-export async function tuneSuite(
-  store: TuningStore,
-  suite: Suite,
-  runs: readonly BackendRun[],
-  o: { strategy: Strategy; seed: number; budget: TuneBudget; kernels?: readonly string[]; maxThreads?: number; threadsReason?: string; includeSoftware?: boolean },
-): Promise<TunedProblem[]> {
-  const bar = progressBar('tune');
-  const out: TunedProblem[] = [];
-  try {
-    for (const run of runs) {
-      const software = softwareRenderer(run.session.device);
-      if (software && !o.includeSoftware) {
-        process.stderr.write(`neotune: ${run.entry.name} runs on a software renderer (${software}): its kernels are verified, not tuned (their times are not GPU performance; --include-software tunes it anyway)\n`);
-        continue;
-      }
-      const variants = run.backend.variants.filter((v) => !o.kernels || o.kernels.includes(v.name));
-      for (const c of suite.cases) {
-        for (const problem of [c.neocell, c.dwconv] as Problem[]) {
-          const result = await tuneProblem(store.db, problem, variants, run.session, {
-            strategy: o.strategy,
-            seed: o.seed,
-            budget: o.budget,
-            ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads, threadsReason: o.threadsReason ?? 'the machine is busy' } : {}),
-            recorder: store,
-            progress: (p) => bar.update(p.done, p.total, p.failed, `${c.name} ${problem.op} ${run.entry.name} best ${p.best ? `${fmt(p.best.median_ms, 4)} ms` : '–'} | ${p.current}`),
-          });
-          out.push({ run, c, problem, result });
-        }
-      }
-    }
-  } finally {
-    bar.stop();
-    // Fold the journal into the snapshot (also after an error: what was measured is kept either way).
-    await store.compact();
-  }
-  return out;
-}
-
-/** On a busy machine, thread counts it cannot give now are not tuned (said once, with the measurement). */
-export function threadCap(load: MachineLoad): { maxThreads?: number; threadsReason?: string } {
-  if (!load.busy) return {};
-  const reason = `not tuned now: the machine is busy (${load.available_cores.toFixed(1)} of ${load.cores} cores free)`;
-  process.stderr.write(`neotune: tuning thread counts up to ${load.usable_threads} only: threads above that are ${reason}\n`);
-  return { maxThreads: load.usable_threads, threadsReason: reason };
-}
 
 /** This machine's device key on `backend` (its session's fingerprint). */
 async function thisDevice(backend: string): Promise<string> {
@@ -99,11 +38,6 @@ async function thisDevice(backend: string): Promise<string> {
 }
 
 const dtsPath = (out: string) => out.replace(/\.(m?js|ts)$/, '') + '.d.ts';
-
-/** The tuning database of option `field`: with `write`, checked writable before any work. */
-export function openStore(path: string, write: boolean, field = 'db'): Promise<TuningStore> {
-  return TuningStore.open(path, { write, field });
-}
 
 interface TuneFlags {
   backend: string;
@@ -141,9 +75,10 @@ export function registerTune(program: Command): void {
         const strategy = strategyByName(o.strategy);
         const suite = resolveSuite(o.suite, { batch: o.batch, dtype: o.dtype as Dtype });
         const store = await openStore(resolve(o.db), true);
-        const load = await checkLoad((s) => process.stderr.write(`${s}\n`));
-        const runs = await openBackends(o.backend, (s) => process.stderr.write(`${s}\n`), { tuning: true });
+        const load = await checkLoad(stderrLine);
+        const runs = await openBackends(o.backend, stderrLine, { tuning: true });
         let results: TunedProblem[];
+        const bar = progressBar('tune');
         try {
           checkKernelNames(o.kernels?.split(',').map((s) => s.trim()), runs);
           results = await tuneSuite(store, suite, runs, {
@@ -154,10 +89,13 @@ export function registerTune(program: Command): void {
               ...(o.timeBudget ? { timeMs: o.timeBudget * 1000 } : {}),
             },
             kernels: o.kernels?.split(',').map((s) => s.trim()),
-            ...threadCap(load),
+            ...threadCap(load, stderrLine),
             includeSoftware: o.includeSoftware ?? false,
+            log: stderrLine,
+            progress: (p) => bar.update(p.done, p.total, p.failed, p.current),
           });
         } finally {
+          bar.stop();
           for (const r of runs) await r.session.close();
         }
         // Problems whose every configuration a constraint rules out (e.g. float16 without

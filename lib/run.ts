@@ -1,0 +1,173 @@
+/**
+ * Running a suite, as the CLI's bench and run do: open the backends, check the kernel names and
+ * pinned parameters against them, measure the ceilings before and after, verify and time every
+ * kernel side by side, flag what cannot be trusted. Progress and messages go to callbacks.
+ */
+import { InputError, UnavailableError } from '../core/errors.js';
+import { type BackendRun, type BenchOptions, type BenchProgress, openBackend, runSuite } from '../harness/bench.js';
+import { type Environment, environment } from '../harness/environment.js';
+import { busyWarning, type MachineLoad, measureLoad } from '../harness/load.js';
+import { checkCeilings, flagRecords } from '../harness/plausibility.js';
+import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord } from '../harness/results.js';
+import { DEFAULT_TARGET_REL } from '../harness/stability.js';
+import type { CeilingRecord, Dtype, Params } from '../harness/types.js';
+import { BACKEND_NAMES, BACKENDS, backendEntry } from '../kernels/registry.js';
+import { resolveSuite, type Suite } from '../suites/suite.js';
+
+/** What a suite run is asked for (the CLI's common bench options). */
+export interface CommonBenchFlags {
+  backend: string;
+  suite: string;
+  batch: number;
+  dtype: string;
+  kernels?: string;
+  params?: string;
+  time: number;
+  seed: number;
+  /** Software renderers' times are results too (default: flagged, correctness only). */
+  includeSoftware?: boolean;
+}
+
+/** Opens the requested backends; "auto" = every available one whose kernels exist (unavailable ones are reported). */
+export async function openBackends(spec: string, log: (s: string) => void, opts: { tuning?: boolean } = {}): Promise<BackendRun[]> {
+  if (spec === 'auto') {
+    const runs: BackendRun[] = [];
+    for (const e of BACKENDS) {
+      if (!e.load) {
+        log(`backend ${e.name}: skipped (kernels not implemented yet)`);
+        continue;
+      }
+      if (opts.tuning && e.notAutoTuned) {
+        log(`backend ${e.name}: not tuned by --backend auto (${e.notAutoTuned})`);
+        continue;
+      }
+      const a = await e.probe();
+      if (!a.available) {
+        log(`backend ${e.name}: skipped (unavailable: ${a.reason})`);
+        continue;
+      }
+      runs.push(await openBackend(e));
+    }
+    return runs;
+  }
+  const names = spec.split(',').map((s) => s.trim());
+  for (const n of names) if (!BACKEND_NAMES.includes(n as never)) throw new InputError('backend', n, `auto, ${BACKEND_NAMES.join(', ')}`);
+  const runs: BackendRun[] = [];
+  for (const n of names) {
+    try {
+      runs.push(await openBackend(backendEntry(n)));
+    } catch (e) {
+      throw new UnavailableError((e as Error).message);
+    }
+  }
+  return runs;
+}
+
+/** --kernels names must name kernels of the opened backends (a typo would silently run nothing). */
+export function checkKernelNames(kernels: readonly string[] | undefined, runs: readonly BackendRun[]): void {
+  if (!kernels) return;
+  const known = [...new Set(runs.flatMap((r) => r.backend.variants.map((v) => v.name)))];
+  for (const k of kernels) if (!known.includes(k)) throw new InputError('kernels', k, `kernels of ${runs.map((r) => r.entry.name).join(', ')}: ${known.join(', ')}`);
+}
+
+/** --params names must be parameters of some kernel of the run (`ordr=BA` would silently pin nothing). */
+export function checkPinnedNames(pin: Params | undefined, runs: readonly BackendRun[], suite: Suite): void {
+  if (!pin) return;
+  const known = new Set<string>();
+  for (const r of runs)
+    for (const v of r.backend.variants)
+      for (const c of suite.cases)
+        for (const p of [c.neocell, c.dwconv]) if (v.op === p.op) for (const d of v.params(p as never, r.session.device)) known.add(d.name);
+  for (const k of Object.keys(pin)) if (!known.has(k)) throw new InputError('params', k, `parameters of these kernels: ${[...known].sort().join(', ')}`);
+}
+
+/** --params 'order=BA,tile=8' or a JSON object. */
+export function parsePin(text: string | undefined): Params | undefined {
+  if (!text) return undefined;
+  if (text.trim().startsWith('{')) {
+    try {
+      const v = JSON.parse(text) as unknown;
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v as Params;
+    } catch {
+      /* reported below */
+    }
+    throw new InputError('params', text, 'a JSON object or key=value pairs separated by commas');
+  }
+  const out: Record<string, string | number | boolean> = {};
+  for (const kv of text.split(',')) {
+    const m = /^\s*([A-Za-z_][\w-]*)\s*=\s*(.+?)\s*$/.exec(kv);
+    if (!m) throw new InputError('params', kv, 'key=value pairs separated by commas, e.g. order=BA');
+    const v = m[2]!;
+    out[m[1]!] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  return out;
+}
+
+/**
+ * Opens the backends, optionally runs `prepare` on them (the main job tunes there and returns which
+ * parameter points to report), runs the suite side by side, measures the ceilings, closes.
+ */
+export async function benchRun(
+  flags: CommonBenchFlags,
+  extra: Partial<BenchOptions>,
+  o: {
+    /** Messages for the user (unavailable backends, a busy machine). */
+    log: (s: string) => void;
+    /** Called as kernels complete (progress bars). */
+    progress?: (p: BenchProgress) => void;
+    /** Runs on the opened backends first (the main job tunes there) and returns which parameter points to measure. */
+    prepare?: (suite: Suite, runs: BackendRun[], load: MachineLoad) => Promise<Partial<BenchOptions>>;
+  },
+) {
+  const { log, prepare } = o;
+  const suite = resolveSuite(flags.suite, { batch: flags.batch, dtype: flags.dtype as Dtype });
+  const pin = parsePin(flags.params);
+  const before = await checkLoad(log);
+  const runs = await openBackends(flags.backend, log, { tuning: prepare !== undefined });
+  if (runs.length === 0) throw new UnavailableError('no backend with kernels is available on this machine');
+  try {
+    checkKernelNames(flags.kernels?.split(',').map((s) => s.trim()), runs);
+    checkPinnedNames(pin, runs, suite);
+  } catch (e) {
+    for (const r of runs) await r.session.close();
+    throw e;
+  }
+  // Adaptive: disturbed, multimodal or imprecise timings are re-measured up to 4× the time.
+  const measure = { timeMs: flags.time, minSamples: 10, warmupMs: Math.min(150, flags.time), adaptive: { targetRelHalfWidth: DEFAULT_TARGET_REL, maxMs: 4 * flags.time } };
+  const kernels = flags.kernels?.split(',').map((s) => s.trim());
+  try {
+    const prepared = prepare ? await prepare(suite, runs, before) : {};
+    // Ceilings are measured before and after the kernels: the best clean measurement counts, and
+    // one disturbed by a busy moment is outvoted or flagged (harness/plausibility.ts).
+    const measured: CeilingRecord[] = [];
+    const measureCeilings = async () => {
+      if (extra.verifyOnly) return;
+      for (const r of runs) {
+        o.progress?.({ done: 0, total: 1, failed: 0, current: `${r.entry.name} ceilings` });
+        measured.push(...((await r.session.ceilings?.()) ?? []));
+      }
+    };
+    await measureCeilings();
+    const raw = await runSuite(suite, runs, { ...extra, ...prepared, kernels, pin, seed: flags.seed, measure }, o.progress);
+    await measureCeilings();
+    const ceilings = checkCeilings(measured);
+    const records = flagRecords(raw, ceilings, { includeSoftware: flags.includeSoftware ?? false });
+    const after = await measureLoad();
+    if (after.busy && !before.busy) log(`neotune: ${busyWarning(after)} (at the end of the run)`);
+    return { suite, runs, records, ceilings, load: { before, after } };
+  } finally {
+    for (const r of runs) await r.session.close();
+  }
+}
+
+export function resultFile(records: ResultRecord[], ceilings: CeilingRecord[], command: string, load?: Environment['load']): ResultFile {
+  return { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command, environment: environment(load), records, ceilings };
+}
+
+/** Measures how busy the machine is now and says so at the top of the output when it is. */
+export async function checkLoad(log: (s: string) => void): Promise<MachineLoad> {
+  const load = await measureLoad();
+  const warning = busyWarning(load);
+  if (warning) log(`neotune: ${warning}`);
+  return load;
+}
