@@ -158,3 +158,35 @@ export function materializeCell(data: { readonly problem: object; readonly outSh
   });
   return { wa: [A], wb: [B] };
 }
+
+/**
+ * How a kernel's weight buffers are made from a layer's weights, as data (kernel descriptions are
+ * serialisable): the per-group A or B blocks concatenated, the Winograd ξ, the materialised dense
+ * A or B, the depthwise weights.
+ */
+export type WeightPacking = 'cell-a' | 'cell-b' | 'winograd-xi' | 'dense-a' | 'dense-b' | 'dw';
+
+/** The weight buffers a description asks for, from the problem's data (weights, shapes). */
+export function packWeights(
+  kinds: readonly WeightPacking[],
+  data: { readonly problem: object; readonly outShape: { readonly H: number; readonly W: number }; readonly cellWeights?: { readonly a: readonly Float32Array[]; readonly b: readonly Float32Array[] }; readonly dwWeights?: Float32Array },
+): Float32Array[] {
+  let dense: { wa: Float32Array[]; wb: Float32Array[] } | undefined;
+  const cell = () => data.cellWeights ?? { a: [], b: [] };
+  return kinds.map((k) => {
+    switch (k) {
+      case 'cell-a':
+        return concatenated(cell().a);
+      case 'cell-b':
+        return concatenated(cell().b);
+      case 'winograd-xi':
+        return winogradXi(data.problem as { cell: CellSpec }, cell().a);
+      case 'dense-a':
+        return (dense ??= materializeCell(data)).wa[0]!;
+      case 'dense-b':
+        return (dense ??= materializeCell(data)).wb[0]!;
+      case 'dw':
+        return data.dwWeights ?? new Float32Array(0);
+    }
+  });
+}

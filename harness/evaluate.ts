@@ -138,8 +138,10 @@ export async function prepareAndVerify(kernel: KernelInstance, data: ProblemData
   return verifyOutput(await kernel.readOutput(), data.reference(), data.problem.dtype);
 }
 
-/** The hash of the code a variant generates for a problem now: create, hash, dispose; nothing runs. */
+/** The hash of the code a variant generates for a problem now: from its description when it has one (nothing compiled), else create, hash, dispose; nothing runs. */
 export async function generatedSourceHash(session: BackendSession, variant: KernelVariant, problem: Problem, params: Params): Promise<string> {
+  // A variant that describes itself is hashed from its description: nothing is compiled.
+  if (variant.generate) return sourceHash(variant.generate(problem, params, session.device).source);
   const kernel = await variant.create(problem, params, session);
   try {
     return sourceHash(kernel.source);

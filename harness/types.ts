@@ -175,7 +175,21 @@ export interface KernelVariant {
    * reason the combination is invalid, or undefined. Checked before anything runs.
    */
   check?(problem: Problem, params: Params, device: DeviceInfo): string | undefined;
+  /**
+   * The kernel for this problem and these parameters as a description: pure, deterministic and
+   * serialisable (code text, entry points, dispatch, buffers, how the weights are packed), made
+   * without touching a device. The backend compiles it (create = compile ∘ generate); the tuner
+   * hashes it to resume without compiling. Absent on variants that do not describe themselves yet.
+   */
+  generate?(problem: Problem, params: Params, device: DeviceInfo): KernelDescription;
   create(problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance>;
+}
+
+/** A generated kernel as data: `kind` says which backend compiles it; `source` is its code. */
+export interface KernelDescription {
+  readonly kind: string;
+  readonly name: string;
+  readonly source: string;
 }
 
 /** A machine ceiling measured in the run (compute peak, bandwidth), for "% of peak" ratios. */

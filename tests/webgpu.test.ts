@@ -138,7 +138,7 @@ describe(`WebGPU (${session.device.description})`, () => {
   });
 
   it('a WGSL compile error fails the candidate with the compiler message', async () => {
-    await assert.rejects(GpuKernel.create(session.gpu, { name: 'broken', wgsl: '@compute @workgroup_size(1) fn main() { let a: f32 = undefined_thing; }', dispatch: [1, 1, 1], outputElements: 4, inputs: () => [] }), /broken: shader: .*undefined_thing/s);
+    await assert.rejects(GpuKernel.create(session.gpu, { kind: 'wgsl', name: 'broken', source: '@compute @workgroup_size(1) fn main() { let a: f32 = undefined_thing; }', dispatch: [1, 1, 1], outputElements: 4, weights: [] }, () => []), /broken: shader: .*undefined_thing/s);
   });
 
   it('fault injection in a run: a shader that does not compile and a problem over the limits are recorded with their messages, and the run goes on to verify the rest', async () => {
@@ -151,7 +151,7 @@ describe(`WebGPU (${session.device.description})`, () => {
       params: () => [],
       defaults: () => ({}),
       check: undefined,
-      create: (_p, _params, s) => (s as WebGpuSession).createKernel({ name: 'broken-wgsl', wgsl: '@compute @workgroup_size(1) fn main() { let v: f32 = no_such_value; }', dispatch: [1, 1, 1], outputElements: 4, inputs: () => [] }),
+      create: (_p, _params, s) => (s as WebGpuSession).createKernel({ kind: 'wgsl', name: 'broken-wgsl', source: '@compute @workgroup_size(1) fn main() { let v: f32 = no_such_value; }', dispatch: [1, 1, 1], outputElements: 4, weights: [] }),
     };
     const small = { ...session, device: { ...session.device, limits: { ...session.device.limits, maxStorageBufferBindingSize: 4096 } } };
     const run = { entry: BACKENDS.find((e) => e.name === 'webgpu')!, backend: { ...webgpuBackend, variants: [broken, byName('fused-wgsl'), byName('sparse-wgsl')] }, session: small };
@@ -174,7 +174,7 @@ describe(`WebGPU (${session.device.description})`, () => {
 
   it('a buffer over maxStorageBufferBindingSize is refused with the limit named', async () => {
     const limit = session.gpu.device.limits.maxStorageBufferBindingSize;
-    const k = await GpuKernel.create(session.gpu, { name: 'huge', wgsl: '@group(0) @binding(1) var<storage, read_write> y: array<f32>;\n@compute @workgroup_size(1) fn main() { y[0] = 1.0; }', dispatch: [1, 1, 1], outputElements: limit / 4 + 16, inputs: () => [] });
+    const k = await GpuKernel.create(session.gpu, { kind: 'wgsl', name: 'huge', source: '@group(0) @binding(1) var<storage, read_write> y: array<f32>;\n@compute @workgroup_size(1) fn main() { y[0] = 1.0; }', dispatch: [1, 1, 1], outputElements: limit / 4 + 16, weights: [] }, () => []);
     const p = neoCellProblem({ N: 1, C: 1, H: 4, W: 4, spec: '4' });
     await assert.rejects(Promise.resolve(k.prepare(makeProblemData(p, 1))), /exceeds maxStorageBufferBindingSize/);
     k.dispose();
@@ -250,7 +250,7 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
   });
   it('a WGSL compile error in the page fails the candidate with the message', async () => {
     const host = browser as unknown as { createKernel: (s: object) => Promise<unknown> };
-    await assert.rejects(host.createKernel({ name: 'broken', wgsl: '@compute @workgroup_size(1) fn main() { let a: f32 = nope; }', dispatch: [1, 1, 1], outputElements: 4, inputs: () => [] }), /broken: shader: .*nope/s);
+    await assert.rejects(host.createKernel({ kind: 'wgsl', name: 'broken', source: '@compute @workgroup_size(1) fn main() { let a: f32 = nope; }', dispatch: [1, 1, 1], outputElements: 4, weights: [] }), /broken: shader: .*nope/s);
   });
 });
 

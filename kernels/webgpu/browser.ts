@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { packWeights } from '../../core/structure.js';
 import { createInPage, openKernelPage, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { probeWebGpuBrowser } from '../probes.js';
@@ -43,7 +44,7 @@ window.ntCreate = async (spec) => {
     console.warn('webgpu: device lost (' + reason + '); continuing on a new device');
   }
   const k = { inputs: [] };
-  k.kernel = await GpuKernel.create(ctx, { ...spec, inputs: () => k.inputs });
+  k.kernel = await GpuKernel.create(ctx, spec, () => k.inputs);
   const id = nextId++; kernels.set(id, k); return id;
 };
 // Fault injection (tests): see GpuHostSession.simulateDeviceLoss.
@@ -72,8 +73,9 @@ export async function openBrowserGpuSession(): Promise<GpuHostSession> {
       backend: 'webgpu-browser',
       device,
       async createKernel(spec) {
-        const id = await createInPage(page, { name: spec.name, wgsl: spec.wgsl, dispatch: spec.dispatch, outputElements: spec.outputElements, passes: spec.passes, scratchElements: spec.scratchElements, inputCount: spec.inputCount, chunks: spec.chunks, io: spec.io });
-        return new PageKernel(page, id, spec.wgsl, spec.executed, spec.inputs, 'Chromium');
+        // The description is data: it crosses into the page as is; Node packs the weights.
+        const id = await createInPage(page, spec);
+        return new PageKernel(page, id, spec.source, spec.executed, (data) => packWeights(spec.weights, data), 'Chromium');
       },
       simulateDeviceLoss: async (reason) => {
         await page.evaluate((r) => (window as unknown as { ntSimulateDeviceLoss: (r: string) => void }).ntSimulateDeviceLoss(r), reason);

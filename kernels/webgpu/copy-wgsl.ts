@@ -4,6 +4,8 @@ import type { KernelVariant } from '../../harness/types.js';
 import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf } from './wgsl.js';
+import type { DeviceInfo, Params, Problem } from '../../harness/types.js';
+import type { GpuKernelSpec } from './instance.js';
 
 export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
   backend,
@@ -18,19 +20,26 @@ export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant
     problem.dtype === 'float16' && (problem.C * problem.H * problem.W) % 2 !== 0
       ? `float16 copy moves pairs of halves: C·H·W = ${problem.C * problem.H * problem.W} must be even`
       : checkImageChunks(problem, device, [problem.C * problem.H * problem.W], 0, elementBytes(problem.dtype)),
+  generate,
   async create(problem, params, session) {
-    const half = problem.dtype === 'float16';
-    const { chunk, count } = chunkOf(problem, session.device, [problem.C * problem.H * problem.W], 0, elementBytes(problem.dtype));
-    const n = chunk.N * chunk.C * chunk.H * chunk.W;
-    const words = half ? n / 2 : n;
-    const wg = Number(params.wg);
-    // vec4 loads/stores when the element count allows (full bandwidth needs vectorised access).
-    const vec = words % 4 === 0;
-    const items = vec ? words / 4 : words;
-    const scalar = half ? 'u32' : 'f32';
-    const t = vec ? `vec4<${scalar}>` : scalar;
-    const perRow = 65535 * wg;
-    const wgsl = `// neotune copy-wgsl ${vec ? 'vec4' : 'scalar'} ${problem.dtype}
+    return (session as GpuHostSession).createKernel(generate(problem, params, session.device));
+  },
+});
+
+/** The copy kernel's description: WGSL, dispatch, buffers (pure: no device is touched). */
+function generate(problem: Problem, params: Params, device: DeviceInfo): GpuKernelSpec {
+  const half = problem.dtype === 'float16';
+  const { chunk, count } = chunkOf(problem, device, [problem.C * problem.H * problem.W], 0, elementBytes(problem.dtype));
+  const n = chunk.N * chunk.C * chunk.H * chunk.W;
+  const words = half ? n / 2 : n;
+  const wg = Number(params.wg);
+  // vec4 loads/stores when the element count allows (full bandwidth needs vectorised access).
+  const vec = words % 4 === 0;
+  const items = vec ? words / 4 : words;
+  const scalar = half ? 'u32' : 'f32';
+  const t = vec ? `vec4<${scalar}>` : scalar;
+  const perRow = 65535 * wg;
+  const wgsl = `// neotune copy-wgsl ${vec ? 'vec4' : 'scalar'} ${problem.dtype}
 ${bindings([], undefined, t)}
 @compute @workgroup_size(${wg})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -39,16 +48,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 `;
     const groups = Math.ceil(items / wg);
-    return (session as GpuHostSession).createKernel({
+    return {
+      kind: 'wgsl',
       name: `copy-wgsl-wg${wg}`,
-      wgsl,
+      source: wgsl,
       dispatch: [Math.min(groups, 65535), Math.ceil(groups / 65535), 1],
       chunks: count,
       io: half ? 'f16' : 'f32',
-      inputCount: 0,
       outputElements: n * count,
-      inputs: () => [],
+      weights: [],
       executed: { multiplies: 0, adds: 0, macs: 0 },
-    });
-  },
-});
+    };
+}

@@ -8,7 +8,8 @@ import { cellOutputShape } from '../../core/spec.js';
 import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes, times } from './wgsl.js';
-import { materializeCell } from '../../core/structure.js';
+import type { DeviceInfo, Params, Problem } from '../../harness/types.js';
+import type { GpuKernelSpec } from './instance.js';
 
 export function denseWgsl(p: NeoCellProblem, wg: number) {
   const { N, C, H, W } = p;
@@ -50,23 +51,26 @@ export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVarian
     const limit = device.limits.maxStorageBufferBindingSize ?? 134217728;
     return bytes > limit ? `materialised matrices need ${bytes} bytes, over maxStorageBufferBindingSize ${limit}` : undefined;
   },
+  generate,
   async create(problem, params, session) {
-    const whole = problem as NeoCellProblem;
-    const { chunk: p, count } = chunkOf(whole, session.device, planes(whole), whole.C);
-    const g = denseWgsl(p, Number(params.wg));
-    return (session as GpuHostSession).createKernel({
-      name: `dense-wgsl-wg${params.wg}`,
-      wgsl: g.wgsl,
-      passes: g.passes,
-      chunks: count,
-      scratchElements: g.scratchElements * count,
-      inputCount: 2,
-      outputElements: g.outputElements * count,
-      inputs: (data) => {
-        const m = materializeCell(data);
-        return [m.wa[0]!, m.wb[0]!];
-      },
-      executed: times({ multiplies: g.macs, adds: g.macs, macs: g.macs }, count),
-    });
+    return (session as GpuHostSession).createKernel(generate(problem, params, session.device));
   },
 });
+
+/** The dense kernel's description (pure). */
+function generate(problem: Problem, params: Params, device: DeviceInfo): GpuKernelSpec {
+  const whole = problem as NeoCellProblem;
+  const { chunk: p, count } = chunkOf(whole, device, planes(whole), whole.C);
+  const g = denseWgsl(p, Number(params.wg));
+  return {
+    kind: 'wgsl',
+    name: `dense-wgsl-wg${params.wg}`,
+    source: g.wgsl,
+    passes: g.passes,
+    chunks: count,
+    scratchElements: g.scratchElements * count,
+    outputElements: g.outputElements * count,
+    weights: ['dense-a', 'dense-b'],
+    executed: times({ multiplies: g.macs, adds: g.macs, macs: g.macs }, count),
+  };
+}

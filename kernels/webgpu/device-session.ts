@@ -4,6 +4,7 @@
  * closing the session never destroys it.
  */
 import type { DeviceInfo } from '../../harness/types.js';
+import { packWeights } from '../../core/structure.js';
 import { GpuKernel, LIMIT_NAMES } from './instance.js';
 import type { GpuHostSession } from './session.js';
 
@@ -19,7 +20,7 @@ export function gpuSessionOn(device: GPUDevice): GpuHostSession {
   return {
     backend: 'webgpu',
     device: info,
-    createKernel: (spec) => GpuKernel.create(gpu, spec),
+    createKernel: (spec) => GpuKernel.create(gpu, spec, (data) => packWeights(spec.weights, data)),
     async simulateDeviceLoss(reason) {
       gpu.lost = reason;
     },

@@ -3,6 +3,8 @@ import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
 import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf } from './wgsl.js';
+import type { DeviceInfo, Params, Problem } from '../../harness/types.js';
+import type { GpuKernelSpec } from './instance.js';
 
 export function dwconvWgsl(p: DwConvProblem, wg: number): string {
   const { C, H, W, K } = p;
@@ -40,20 +42,26 @@ export const dwconvWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
   params: (_p, device) => [{ name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along a row)' }],
   defaults: (_p, device) => ({ wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
   check: (problem, _params, device) => checkImageChunks(problem, device, [problem.C * problem.H * problem.W], problem.C),
+  generate,
   async create(problem, params, session) {
-    const whole = problem as DwConvProblem;
-    const { chunk: p, count } = chunkOf(whole, session.device, [whole.C * whole.H * whole.W], whole.C);
-    const wg = Number(params.wg);
-    const macs = whole.N * whole.C * whole.H * whole.W * whole.K * whole.K;
-    return (session as GpuHostSession).createKernel({
-      name: `dwconv-wgsl-${p.K}-wg${wg}`,
-      wgsl: dwconvWgsl(p, wg),
-      dispatch: [Math.ceil(p.W / wg), p.H, p.N * p.C],
-      chunks: count,
-      inputCount: 1,
-      outputElements: whole.N * whole.C * whole.H * whole.W,
-      inputs: (data) => [data.dwWeights!],
-      executed: { multiplies: macs, adds: macs, macs },
-    });
+    return (session as GpuHostSession).createKernel(generate(problem, params, session.device));
   },
 });
+
+/** The depthwise conv's description (pure). */
+function generate(problem: Problem, params: Params, device: DeviceInfo): GpuKernelSpec {
+  const whole = problem as DwConvProblem;
+  const { chunk: p, count } = chunkOf(whole, device, [whole.C * whole.H * whole.W], whole.C);
+  const wg = Number(params.wg);
+  const macs = whole.N * whole.C * whole.H * whole.W * whole.K * whole.K;
+  return {
+    kind: 'wgsl',
+    name: `dwconv-wgsl-${p.K}-wg${wg}`,
+    source: dwconvWgsl(p, wg),
+    dispatch: [Math.ceil(p.W / wg), p.H, p.N * p.C],
+    chunks: count,
+    outputElements: whole.N * whole.C * whole.H * whole.W,
+    weights: ['dw'],
+    executed: { multiplies: macs, adds: macs, macs },
+  };
+}

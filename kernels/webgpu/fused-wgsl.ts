@@ -11,7 +11,9 @@ import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
 import { checkSharedTile, fusedSharedWgsl, segmentBands } from './fused-shared.js';
 import { bindings, checkImageChunks, chunkOf, imagePlanes, times } from './wgsl.js';
-import { cellSegments, concatenated, groupWeightOffsets, segmentOutput, winogradXi } from '../../core/structure.js';
+import { cellSegments, groupWeightOffsets, segmentOutput } from '../../core/structure.js';
+import type { DeviceInfo, Params, Problem } from '../../harness/types.js';
+import type { GpuKernelSpec } from './instance.js';
 
 /**
  * `combine`: how the band's outputs Y[p] = Σ_q a[p][q]·U[q] are formed: directly, or by
@@ -266,30 +268,36 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
     if (params.tile !== 'shared' && p.dtype !== 'float32') return `dtype ${p.dtype} runs with tile shared only (tile ${params.tile} computes float32)`;
     return checkImageChunks(p, device, imagePlanes(p), 0, elementBytes(p.dtype)) ?? (params.tile === 'shared' ? checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device) : undefined);
   },
+  generate: (problem, params, device) => generateFused(name, combine, problem, params, device),
   async create(problem, params, session) {
-    const whole = problem as NeoCellProblem;
-    const { chunk: p, count } = chunkOf(whole, session.device, imagePlanes(whole), 0, elementBytes(whole.dtype));
-    const wg = Number(params.wg);
-    const g =
-      params.tile === 'block'
-        ? fusedBlockWgsl(p, wg, combine)
-        : params.tile === 'shared'
-          ? { ...columnTileCounts(p, combine), ...fusedSharedWgsl(p, wg, Number(params.wgy), Number(params.vec) as 1 | 4, combine) }
-          : fusedWgsl(p, wg, combine);
-    const shape = params.tile === 'shared' ? `-wg${wg / Number(params.wgy)}x${params.wgy}-vec${params.vec}` : `-wg${wg}`;
-    return (session as GpuHostSession).createKernel({
-      name: `${name}-${params.tile}${shape}`,
-      wgsl: g.wgsl,
-      dispatch: g.dispatch,
-      chunks: count,
-      io: whole.dtype === 'float16' ? 'f16' : 'f32',
-      inputCount: combine === 'winograd' ? 3 : 2,
-      outputElements: g.outputElements * count,
-      inputs: (data) => [concatenated(data.cellWeights!.a), concatenated(data.cellWeights!.b), ...(combine === 'winograd' ? [winogradXi(p, data.cellWeights!.a)] : [])],
-      executed: times({ multiplies: g.multiplies, adds: g.adds, macs: g.macs }, count),
-    });
+    return (session as GpuHostSession).createKernel(generateFused(name, combine, problem, params, session.device));
   },
 });
+
+/** A fused (or Strassen-like) kernel's description (pure). */
+function generateFused(name: string, combine: 'direct' | 'winograd', problem: Problem, params: Params, device: DeviceInfo): GpuKernelSpec {
+  const whole = problem as NeoCellProblem;
+  const { chunk: p, count } = chunkOf(whole, device, imagePlanes(whole), 0, elementBytes(whole.dtype));
+  const wg = Number(params.wg);
+  const g =
+    params.tile === 'block'
+      ? fusedBlockWgsl(p, wg, combine)
+      : params.tile === 'shared'
+        ? { ...columnTileCounts(p, combine), ...fusedSharedWgsl(p, wg, Number(params.wgy), Number(params.vec) as 1 | 4, combine) }
+        : fusedWgsl(p, wg, combine);
+  const shape = params.tile === 'shared' ? `-wg${wg / Number(params.wgy)}x${params.wgy}-vec${params.vec}` : `-wg${wg}`;
+  return {
+    kind: 'wgsl',
+    name: `${name}-${params.tile}${shape}`,
+    source: g.wgsl,
+    dispatch: g.dispatch,
+    chunks: count,
+    io: whole.dtype === 'float16' ? 'f16' : 'f32',
+    outputElements: g.outputElements * count,
+    weights: combine === 'winograd' ? ['cell-a', 'cell-b', 'winograd-xi'] : ['cell-a', 'cell-b'],
+    executed: times({ multiplies: g.multiplies, adds: g.adds, macs: g.macs }, count),
+  };
+}
 
 export const fusedWgslFor = (backend: 'webgpu' | 'webgpu-browser') => fusedFamily(backend, 'fused-wgsl', 'direct');
 /** Strassen-like: the fused kernel with Winograd inner products for the A step. */

@@ -6,7 +6,14 @@
  * has them (many dispatches per measurement: the timer may be coarse), else wall time around
  * onSubmittedWorkDone; the method is recorded.
  */
+import type { WeightPacking } from '../../core/structure.js';
 import type { DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
+
+/**
+ * Makes a kernel's weight buffers from the problem data (its description's `weights`). Passed in by
+ * the host: Node packs with core/structure.ts; the page receives buffers packed by Node.
+ */
+export type WeightPacker = (data: ProblemData) => readonly Float32Array[];
 
 export type Dispatch = readonly [number, number, number];
 
@@ -14,16 +21,16 @@ export type Dispatch = readonly [number, number, number];
 export const LIMIT_NAMES = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'minStorageBufferOffsetAlignment'] as const;
 
 interface GpuKernelSpecBase {
+  readonly kind: 'wgsl';
   readonly name: string;
-  readonly wgsl: string;
+  /** The WGSL module. */
+  readonly source: string;
   readonly outputElements: number;
-  /** Extra storage buffers after x and y (weights), made from the problem data. */
-  readonly inputs: (data: ProblemData) => readonly Float32Array[];
+  /** Extra storage buffers after x and y (weights), how each is made from the layer's weights. */
+  readonly weights: readonly WeightPacking[];
   readonly executed?: ExecutedCounts;
   /** A read-write scratch buffer bound after the inputs (an intermediate between passes). */
   readonly scratchElements?: number;
-  /** How many buffers `inputs` returns (the bind group layout is made before the data exists). */
-  readonly inputCount?: number;
   /**
    * The batch split into this many equal chunks of whole images (imageChunks): the WGSL is for one
    * chunk, and every call dispatches it once per chunk, x, y and the scratch bound at the chunk's
@@ -160,18 +167,19 @@ export class GpuKernel implements KernelInstance {
   private constructor(
     private readonly ctx: GpuContext,
     private readonly spec: GpuKernelSpec,
+    private readonly pack: WeightPacker,
   ) {
-    this.source = spec.wgsl;
+    this.source = spec.source;
     this.executed = spec.executed;
   }
 
-  static async create(ctx: GpuContext, spec: GpuKernelSpec): Promise<GpuKernel> {
-    const k = new GpuKernel(ctx, spec);
+  static async create(ctx: GpuContext, spec: GpuKernelSpec, pack: WeightPacker): Promise<GpuKernel> {
+    const k = new GpuKernel(ctx, spec, pack);
     // Compiled pipelines are cached per device, keyed by everything that shapes them: the WGSL
     // (itself generated from the problem and the parameters), the entry points and the bindings.
     // The tuner's re-measurements and repeated problems then skip shader compilation.
     const passes = spec.passes ?? [{ entry: 'main', dispatch: spec.dispatch }];
-    const key = JSON.stringify([spec.inputCount ?? 0, spec.scratchElements ? 1 : 0, passes.map((p) => p.entry), spec.wgsl]);
+    const key = JSON.stringify([spec.weights.length, spec.scratchElements ? 1 : 0, passes.map((p) => p.entry), spec.source]);
     let cache = PIPELINE_CACHE.get(ctx.device);
     if (!cache) PIPELINE_CACHE.set(ctx.device, (cache = new Map()));
     const hit = cache.get(key);
@@ -182,12 +190,12 @@ export class GpuKernel implements KernelInstance {
       k.pipelines = hit.pipelines.map((pipeline, i) => ({ pipeline, dispatch: passes[i]!.dispatch }));
       return k;
     }
-    const module = await checked(ctx, `${spec.name}: shader`, () => ctx.device.createShaderModule({ code: spec.wgsl }));
+    const module = await checked(ctx, `${spec.name}: shader`, () => ctx.device.createShaderModule({ code: spec.source }));
     // Compile errors arrive through the validation error scope (getCompilationInfo crashes
     // dawn.node 0.6 on SwiftShader, so it is not used).
     // One explicit layout for every entry point: x read-only, y read-write, the inputs read-only,
     // then the scratch read-write (an entry point may leave some unused).
-    const inputs = spec.inputCount ?? 0;
+    const inputs = spec.weights.length;
     const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: 4, buffer: { type: 'read-only-storage' } }, { binding: 1, visibility: 4, buffer: { type: 'storage' } }];
     for (let i = 0; i < inputs; i++) entries.push({ binding: 2 + i, visibility: 4, buffer: { type: 'read-only-storage' } });
     if (spec.scratchElements) entries.push({ binding: 2 + inputs, visibility: 4, buffer: { type: 'storage' } });
@@ -228,8 +236,8 @@ export class GpuKernel implements KernelInstance {
       const x = this.storage(this.spec.io === 'f16' ? toF16Bits(data.x) : data.x, 'x');
       this.x = { buffer: x, elements: data.x.length };
       this.y = this.storage(this.spec.outputElements * this.ioBytes, 'y');
-      const extra = this.spec.inputs(data).map((a, i) => this.storage(a, `w${i}`));
-      if (extra.length !== (this.spec.inputCount ?? 0)) throw new Error(`${this.spec.name}: ${extra.length} input buffers, the layout has ${this.spec.inputCount ?? 0}`);
+      const extra = this.pack(data).map((a, i) => this.storage(a, `w${i}`));
+      if (extra.length !== this.spec.weights.length) throw new Error(`${this.spec.name}: ${extra.length} input buffers, the layout has ${this.spec.weights.length}`);
       const scratch = this.spec.scratchElements ? this.storage(this.spec.scratchElements * 4, 'scratch') : undefined;
       // Per chunk: x, y and the scratch at the chunk's byte offset; the weights whole.
       const part = (buffer: GPUBuffer, chunkBytes: number, i: number): GPUBufferBinding => (chunks === 1 ? { buffer } : { buffer, offset: i * chunkBytes, size: chunkBytes });

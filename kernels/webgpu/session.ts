@@ -1,6 +1,7 @@
 /** The WebGPU (Dawn, Node) backend session: adapter, device (timestamp queries when offered), limits. */
 import type { BackendSession, DeviceInfo, KernelInstance } from '../../harness/types.js';
 import { describeAdapter, requestNodeAdapter } from './adapter.js';
+import { packWeights } from '../../core/structure.js';
 import { type GpuContext, GpuKernel, type GpuKernelSpec, openGpuContext } from './instance.js';
 
 /** A session of either WebGPU host (Node/Dawn or Chromium): the variants only hand it a kernel spec. */
@@ -50,7 +51,7 @@ export async function openWebGpuSession(): Promise<WebGpuSession> {
     },
     async createKernel(spec) {
       if (gpu.lost) await replaceLostDevice();
-      return GpuKernel.create(gpu, spec);
+      return GpuKernel.create(gpu, spec, (data) => packWeights(spec.weights, data));
     },
     async simulateDeviceLoss(reason) {
       gpu.lost = reason;

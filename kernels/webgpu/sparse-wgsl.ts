@@ -9,7 +9,9 @@ import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes } from './wgsl.js';
-import { cellSegments, cheaperOrder, concatenated, groupWeightOffsets, type Segment, segmentOutput } from '../../core/structure.js';
+import { cellSegments, cheaperOrder, groupWeightOffsets, type Segment, segmentOutput } from '../../core/structure.js';
+import type { DeviceInfo, Params, Problem } from '../../harness/types.js';
+import type { GpuKernelSpec } from './instance.js';
 
 /** Block index and position of output index `i` on an axis with `out`-sized blocks at `offset`. */
 const blockOf = (i: string, out: number, offset: number, t: string, p: string) =>
@@ -91,23 +93,29 @@ export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
   ],
   defaults: (p, device) => ({ order: cheaperOrder(p as NeoCellProblem), wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
   check: (problem, params, device) => checkImageChunks(problem, device, planes(problem as NeoCellProblem, params.order as 'AB' | 'BA'), problem.C),
+  generate,
   async create(problem, params, session) {
-    const whole = problem as NeoCellProblem;
-    const order = params.order as 'AB' | 'BA';
-    const { chunk: p, count } = chunkOf(whole, session.device, planes(whole, order), whole.C);
-    const g = sparseWgsl(p, order, Number(params.wg));
-    const c = cellCost(whole.cell, whole.N, whole.H, whole.W);
-    const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
-    return (session as GpuHostSession).createKernel({
-      name: `sparse-wgsl-${order}-wg${params.wg}`,
-      wgsl: g.wgsl,
-      passes: g.passes,
-      chunks: count,
-      scratchElements: g.scratchElements * count,
-      inputCount: 2,
-      outputElements: g.outputElements * count,
-      inputs: (data) => [concatenated(data.cellWeights!.a), concatenated(data.cellWeights!.b)],
-      executed: { multiplies: macs, adds: macs, macs },
-    });
+    return (session as GpuHostSession).createKernel(generate(problem, params, session.device));
   },
 });
+
+/** The sparse kernel's description (pure). */
+function generate(problem: Problem, params: Params, device: DeviceInfo): GpuKernelSpec {
+  const whole = problem as NeoCellProblem;
+  const order = params.order as 'AB' | 'BA';
+  const { chunk: p, count } = chunkOf(whole, device, planes(whole, order), whole.C);
+  const g = sparseWgsl(p, order, Number(params.wg));
+  const c = cellCost(whole.cell, whole.N, whole.H, whole.W);
+  const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
+  return {
+    kind: 'wgsl',
+    name: `sparse-wgsl-${order}-wg${params.wg}`,
+    source: g.wgsl,
+    passes: g.passes,
+    chunks: count,
+    scratchElements: g.scratchElements * count,
+    outputElements: g.outputElements * count,
+    weights: ['cell-a', 'cell-b'],
+    executed: { multiplies: macs, adds: macs, macs },
+  };
+}
