@@ -3,7 +3,7 @@
  * time is divided by in reports ("× copy").
  */
 import type { KernelVariant } from '../../harness/types.js';
-import { JsKernel } from './instance.js';
+import { JsKernel, type JsKernelSpec, jsKernelSpec } from './instance.js';
 
 export const copyCpu: KernelVariant = {
   backend: 'cpu',
@@ -12,7 +12,10 @@ export const copyCpu: KernelVariant = {
   role: 'ceiling',
   params: () => [],
   defaults: () => ({}),
-  async create() {
-    return new JsKernel('copy', ['y.set(x);'], 0, { multiplies: 0, adds: 0, macs: 0 });
+  generate() {
+    return jsKernelSpec('copy', ['y.set(x);'], 0, { multiplies: 0, adds: 0, macs: 0 });
+  },
+  async create(problem, params, session) {
+    return JsKernel.compile(this.generate!(problem, params, session.device) as JsKernelSpec);
   },
 };

@@ -6,8 +6,7 @@
  */
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { JsKernel } from './instance.js';
-import { materializeCell } from '../../core/structure.js';
+import { JsKernel, type JsKernelSpec, jsKernelSpec } from './instance.js';
 
 const ORDERS = ['AB', 'BA'] as const;
 const BLOCKS = [8, 32] as const;
@@ -48,12 +47,15 @@ export const denseJs: KernelVariant = {
     { name: 'block', values: BLOCKS, doc: 'cache block of the matmul loops (k and j)' },
   ],
   defaults: () => ({ order: 'AB', block: 32 }),
-  async create(problem, params) {
+  generate(problem, params) {
     const p = problem as NeoCellProblem;
     const c = cellCost(p.cell, p.N, p.H, p.W);
     const order = String(params.order);
     const macs = order === 'AB' ? c.dense : p.N * p.C * (p.H * p.W * c.W_out + c.H_out * p.H * c.W_out);
     const src = denseJsSource(p, order, Number(params.block), c.H_out, c.W_out);
-    return new JsKernel(`dense-js-${order}`, src, Math.max(c.H_out * p.W, p.H * c.W_out), { multiplies: macs, adds: macs, macs }, materializeCell);
+    return jsKernelSpec(`dense-js-${order}`, src, Math.max(c.H_out * p.W, p.H * c.W_out), { multiplies: macs, adds: macs, macs }, 'dense');
+  },
+  async create(problem, params, session) {
+    return JsKernel.compile(this.generate!(problem, params, session.device) as JsKernelSpec);
   },
 };

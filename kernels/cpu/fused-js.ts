@@ -9,7 +9,7 @@
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { aName, type ChannelLoop, emitColumnPass, emitSegmentLoops } from './codegen.js';
-import { JsKernel } from './instance.js';
+import { JsKernel, type JsKernelSpec, jsKernelSpec } from './instance.js';
 import { axisPieces, cellSegments, cheaperOrder, type Segment, segmentOutput } from '../../core/structure.js';
 
 const ORDERS = ['AB', 'BA'] as const;
@@ -60,12 +60,15 @@ export const fusedJs: KernelVariant = {
     { name: 'loop', values: LOOPS, doc: 'channels outer (cn) or batch outer (nc)' },
   ],
   defaults: (problem) => ({ order: cheaperOrder(problem as NeoCellProblem), loop: 'cn' }),
-  async create(problem, params) {
+  generate(problem, params) {
     const p = problem as NeoCellProblem;
     const c = cellCost(p.cell, p.N, p.H, p.W);
     const order = String(params.order);
     const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
     const maxIn = Math.max(...p.cell.groups.map((g) => Math.max(g.a.in, g.a.out)));
-    return new JsKernel(`fused-js-${order}-${params.loop}`, fusedJsSource(p, order, params.loop as ChannelLoop), maxIn * Math.max(p.W, c.W_out), { multiplies: macs, adds: macs, macs });
+    return jsKernelSpec(`fused-js-${order}-${params.loop}`, fusedJsSource(p, order, params.loop as ChannelLoop), maxIn * Math.max(p.W, c.W_out), { multiplies: macs, adds: macs, macs });
+  },
+  async create(problem, params, session) {
+    return JsKernel.compile(this.generate!(problem, params, session.device) as JsKernelSpec);
   },
 };

@@ -4,8 +4,23 @@
  * whose bytecode is too large, so one huge function per kernel would run 30× slower.
  * Buffers and the lifecycle live here once.
  */
-import type { ExecutedCounts, KernelInstance, ProblemData } from '../../harness/types.js';
+import { materializeCell } from '../../core/structure.js';
+import type { ExecutedCounts, KernelDescription, KernelInstance, ProblemData } from '../../harness/types.js';
 import { compileJs } from './codegen.js';
+
+/** A JavaScript kernel as data: one function body per channel segment, the scratch size, the weights it reads. */
+export interface JsKernelSpec extends KernelDescription {
+  readonly kind: 'js';
+  readonly parts: readonly string[];
+  readonly scratchElements: number;
+  readonly executed?: ExecutedCounts;
+  /** The per-group blocks (cell) or the materialised A and B (dense). */
+  readonly weights: 'cell' | 'dense';
+}
+
+export function jsKernelSpec(name: string, parts: readonly string[], scratchElements: number, executed?: ExecutedCounts, weights: 'cell' | 'dense' = 'cell'): JsKernelSpec {
+  return { kind: 'js', name, source: parts.join('\n'), parts: [...parts], scratchElements, ...(executed ? { executed } : {}), weights };
+}
 
 export type CpuKernelFn = (
   x: Float32Array,
@@ -22,6 +37,11 @@ export const CPU_KERNEL_ARGS = ['x', 'y', 'scratch', 'wa', 'wb', 'dw'] as const;
 export type WeightTransform = (data: ProblemData) => { wa: readonly Float32Array[]; wb: readonly Float32Array[] };
 
 export class JsKernel implements KernelInstance {
+  /** Compiles a description (the CPU backend's half of create = compile ∘ generate). */
+  static compile(spec: JsKernelSpec): JsKernel {
+    return new JsKernel(spec.name, spec.parts, spec.scratchElements, spec.executed, spec.weights === 'dense' ? materializeCell : undefined);
+  }
+
   private readonly fns: CpuKernelFn[];
   readonly source: string;
   private x = new Float32Array(0);

@@ -6,7 +6,7 @@
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { emitColumnPass, emitRowPass, emitSegmentLoops } from './codegen.js';
-import { JsKernel } from './instance.js';
+import { JsKernel, type JsKernelSpec, jsKernelSpec } from './instance.js';
 import { cellSegments, cheaperOrder, segmentOutput } from '../../core/structure.js';
 
 const ORDERS = ['AB', 'BA'] as const;
@@ -32,11 +32,14 @@ export const sparseJs: KernelVariant = {
   role: 'neocell',
   params: () => [{ name: 'order', values: ORDERS, doc: 'which axis is applied first (AB: rows then columns)' }],
   defaults: (problem) => ({ order: cheaperOrder(problem as NeoCellProblem) }),
-  async create(problem, params) {
+  generate(problem, params) {
     const p = problem as NeoCellProblem;
     const order = String(params.order);
     const c = cellCost(p.cell, p.N, p.H, p.W);
     const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
-    return new JsKernel(`sparse-js-${order}`, sparseJsSource(p, order), Math.max(c.H_out * p.W, p.H * c.W_out), { multiplies: macs, adds: macs, macs });
+    return jsKernelSpec(`sparse-js-${order}`, sparseJsSource(p, order), Math.max(c.H_out * p.W, p.H * c.W_out), { multiplies: macs, adds: macs, macs });
+  },
+  async create(problem, params, session) {
+    return JsKernel.compile(this.generate!(problem, params, session.device) as JsKernelSpec);
   },
 };
