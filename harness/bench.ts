@@ -112,7 +112,7 @@ export async function runSuite(suite: Suite, runs: readonly BackendRun[], opts: 
       dataCache.set(j.problem, data);
     }
     const r = await evaluateCandidate(j.run.session, j.v, j.problem, j.params, data, opts);
-    if (!r.verified) failed++;
+    if (r.state !== 'verified') failed++;
     records.push({ ...r, case: j.c.name, occurrences: j.c.occurrences });
   }
   progress?.({ done: jobs.length, total: jobs.length, failed, current: 'done' });

@@ -157,7 +157,7 @@ function compareProxies(base: ResultRecord, head: ResultRecord): Pick<ComparedRe
 export function compareResults(base: ResultFile, head: ResultFile, o: CompareOptions = DEFAULT_COMPARE): Comparison {
   const index = (f: ResultFile) => {
     const m = new Map<string, ResultRecord>();
-    for (const r of f.records) if (r.verified) m.set(recordKey(r), r);
+    for (const r of f.records) if (r.state === 'verified') m.set(recordKey(r), r);
     return m;
   };
   const b = index(base);
@@ -244,7 +244,7 @@ export function naiveFlag(base: ResultRecord, head: ResultRecord, threshold: num
  */
 export function runNoise(files: readonly ResultFile[]): Map<string, number> {
   const medians = new Map<string, number[]>();
-  for (const f of files) for (const r of f.records) if (r.verified && r.median_ms) (medians.get(recordKey(r)) ?? medians.set(recordKey(r), []).get(recordKey(r))!).push(r.median_ms);
+  for (const f of files) for (const r of f.records) if (r.state === 'verified' && r.median_ms) (medians.get(recordKey(r)) ?? medians.set(recordKey(r), []).get(recordKey(r))!).push(r.median_ms);
   const sigma = [...medians].filter(([, m]) => m.length >= 3).map(([k, m]) => [k, Math.sqrt(logVar(m))] as const);
   const floor = quantile(sigma.map(([, s]) => s), 0.5);
   return new Map(sigma.map(([k, s]) => [k, Math.max(s, floor)]));

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { whyNot } from './params.js';
 import { problemCosts, problemRecord } from './problem.js';
-import type { ResultRecord } from './results.js';
+import type { RecordBase, ResultRecord, TimingFields, VerifiedRecord } from './results.js';
 import { processProbe } from './probe.js';
 import { softwareRenderer } from './software.js';
 import { assessTiming, DEFAULT_TARGET_REL } from './stability.js';
@@ -59,14 +59,12 @@ export async function evaluateCandidate(
   opts: EvaluateOptions = {},
 ): Promise<ResultRecord> {
   const costs = problemCosts(problem);
-  const base: ResultRecord = {
+  const base: RecordBase = {
     backend: variant.backend,
     kernel: variant.name,
     role: variant.role,
     params,
     problem: problemRecord(problem),
-    state: 'failed',
-    verified: false,
     flops: { useful: costs.useful_flops, executed: null, dwconv7_equivalent: costs.dwconv7_flops },
     bytes: costs.bytes,
     device: session.device.description,
@@ -81,7 +79,7 @@ export async function evaluateCandidate(
   let kernel: KernelInstance | undefined;
   try {
     kernel = await variant.create(problem, params, session);
-    const withSource: ResultRecord = {
+    const withSource: RecordBase = {
       ...base,
       source_hash: sourceHash(kernel.source),
       proxies: codeProxies(kernel.source, kernel.executed?.macs ?? null),
@@ -89,7 +87,7 @@ export async function evaluateCandidate(
     };
     const v = await prepareAndVerify(kernel, data);
     if (!v.ok) return { ...withSource, state: 'mismatch', max_rel_err: v.maxRelErr, error: v.reason };
-    const verified: ResultRecord = { ...withSource, state: 'verified', verified: true, max_rel_err: v.maxRelErr };
+    const verified: VerifiedRecord = { ...withSource, state: 'verified', max_rel_err: v.maxRelErr };
     if (opts.verifyOnly) return verified;
     const m = opts.measure ?? DEFAULT_MEASURE;
     return { ...verified, ...timingFields(await measureKernel(kernel, m), m.adaptive?.targetRelHalfWidth ?? DEFAULT_TARGET_REL) };
@@ -115,7 +113,7 @@ export function measureKernel(kernel: KernelInstance, m: MeasureOptions): Promis
  * A record's timing fields: samples with evidence of disturbance are set aside (kept, counted, not
  * used), the median and spread come from the clean ones, and the quality says whether it is stable.
  */
-export function timingFields(timing: DeviceTiming, targetRel: number): Partial<ResultRecord> {
+export function timingFields(timing: DeviceTiming, targetRel: number): TimingFields {
   const { quality, clean, aside } = assessTiming(timing.samples_ms, timing.evidence, targetRel);
   const used = clean.length ? clean : [...timing.samples_ms];
   return {

@@ -22,7 +22,7 @@ export interface HistoryLine {
 export function historyLine(f: ResultFile, label: string): HistoryLine {
   const medians: Record<string, number> = {};
   // Only timings that can be used: an unstable or impossible one would be a step change of the machine, not of the code.
-  for (const r of f.records) if (r.verified && r.median_ms !== undefined && !r.flags?.length) medians[recordKey(r)] = r.median_ms;
+  for (const r of f.records) if (r.state === 'verified' && r.median_ms !== undefined && !r.flags?.length) medians[recordKey(r)] = r.median_ms;
   return { created: f.created, label, medians };
 }
 

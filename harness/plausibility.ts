@@ -29,12 +29,12 @@ const kindOf = (c: CeilingRecord) => `${c.backend}\u0000${c.name}\u0000${JSON.st
 
 /** A verified, timed, unflagged record: one whose figures may be used. */
 export function trusted(r: ResultRecord): boolean {
-  return r.verified && r.median_ms !== undefined && !r.flags?.length;
+  return r.state === 'verified' && r.median_ms !== undefined && !r.flags?.length;
 }
 
 /** The fastest verified, timed record, trusted ones first: a flagged one only where no trusted one exists. */
 export function fastestTimed(rs: readonly ResultRecord[]): ResultRecord | undefined {
-  const timed = rs.filter((r) => r.verified && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!);
+  const timed = rs.filter((r) => r.state === 'verified' && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!);
   return timed.find(trusted) ?? timed[0];
 }
 
@@ -82,12 +82,12 @@ const caseOf = (r: ResultRecord) => `${r.case ?? r.problem.label}\u0000${r.backe
 export function flagRecords(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[], opts: { includeSoftware?: boolean } = {}): ResultRecord[] {
   const copies = new Map<string, ResultRecord>();
   for (const r of records) {
-    if (r.problem.op !== 'copy' || r.role === 'peer' || !r.verified || r.median_ms === undefined || r.quality?.stable === false) continue;
+    if (r.problem.op !== 'copy' || r.role === 'peer' || r.state !== 'verified' || r.median_ms === undefined || r.quality?.stable === false) continue;
     const prev = copies.get(caseOf(r));
     if (!prev || r.median_ms < prev.median_ms!) copies.set(caseOf(r), r);
   }
   return records.map((r) => {
-    if (!r.verified || r.median_ms === undefined) return r;
+    if (r.state !== 'verified' || r.median_ms === undefined) return r;
     const flags: string[] = [];
     if (r.software && !opts.includeSoftware) flags.push(SOFTWARE_FLAG);
     if (r.quality && !r.quality.stable) flags.push(`unstable timing: ${r.quality.reasons.join('; ')}`);

@@ -51,7 +51,7 @@ const timingSummary = {
 
 export const RESULT_RECORD_SCHEMA = {
   type: 'object',
-  required: ['backend', 'kernel', 'role', 'params', 'problem', 'state', 'verified', 'flops', 'bytes', 'device'],
+  required: ['backend', 'kernel', 'role', 'params', 'problem', 'state', 'flops', 'bytes', 'device'],
   properties: {
     backend,
     kernel: { type: 'string', minLength: 1 },
@@ -59,6 +59,7 @@ export const RESULT_RECORD_SCHEMA = {
     params: { type: 'object', additionalProperties: paramValue },
     problem: PROBLEM_SCHEMA,
     state: { enum: ['verified', 'mismatch', 'failed', 'rejected'] },
+    // Version 1 only (dropped on reading): the state says whether the kernel was verified.
     verified: { type: 'boolean' },
     error: { type: 'string' },
     max_rel_err: num,
@@ -107,7 +108,7 @@ export const RESULT_FILE_SCHEMA = {
   required: ['schema', 'version', 'created', 'command', 'environment', 'records'],
   properties: {
     schema: { const: 'neotune-results' },
-    version: { const: 1 },
+    version: { enum: [1, 2] },
     created: { type: 'string' },
     command: { type: 'string' },
     environment: { type: 'object', required: ['cpu', 'cores', 'node'], properties: { cpu: { type: 'string' }, cores: count, node: { type: 'string' } } },

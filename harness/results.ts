@@ -13,41 +13,24 @@ import type { TimingQuality } from './stability.js';
 import type { BackendName, CeilingRecord, KernelRole, Params } from './types.js';
 
 export const RESULTS_SCHEMA = 'neotune-results';
-export const RESULTS_VERSION = 1;
+/** 2: records typed by `state` (version 1 also had a `verified` flag, dropped on reading). */
+export const RESULTS_VERSION = 2;
 
 export type RecordState = 'verified' | 'mismatch' | 'failed' | 'rejected';
 
-export interface ResultRecord {
+/** What every record has, whatever became of the kernel. */
+export interface RecordBase {
   backend: BackendName;
   /** Variant name (e.g. "sparse"), baseline ("dwconv"), ceiling ("copy") or peer name. */
   kernel: string;
   role: KernelRole;
   params: Params;
   problem: ProblemRecord;
-  /** verified: matched the oracle and was timed; mismatch: wrong output; failed: threw; rejected: invalid parameters. */
-  state: RecordState;
-  verified: boolean;
-  error?: string;
-  max_rel_err?: number;
-  median_ms?: number;
-  p10_ms?: number;
-  p90_ms?: number;
-  /** Clean samples (those with evidence of pre-emption are in set_aside_ms); the median comes from these. */
-  samples_ms?: number[];
-  /** Samples set aside as disturbed (kept for the record, not used). */
-  set_aside_ms?: number[];
-  /** Whether the timing can be trusted: clean/total samples, why set aside, shape, median CI. */
-  quality?: TimingQuality;
   /**
    * Why a figure of this record must not be used as a result (unstable timing, faster than the
    * machine's measured ceilings, software renderer…): flagged records are never "best".
    */
   flags?: string[];
-  /** Medians of separate rounds (runs) pooled into this record, e.g. by interleaved A/B. */
-  rounds_ms?: number[];
-  timing_method?: string;
-  /** The same kernel timed without reading its output back (gpu.js pipeline mode), when the backend can. */
-  without_readback?: { median_ms: number; p10_ms: number; p90_ms: number; method: string };
   /** Useful FLOPs of the problem (zeros skipped), what this kernel executed, and a depthwise 7×7 conv's. */
   flops: { useful: number; executed: number | null; dwconv7_equivalent: number };
   bytes: number;
@@ -65,6 +48,54 @@ export interface ResultRecord {
   /** Suite case this record belongs to (layer name) and how often that layer occurs per forward pass. */
   case?: string;
   occurrences?: number;
+}
+
+/** The timing of a verified kernel (absent when it was verified only). */
+export interface TimingFields {
+  median_ms?: number;
+  p10_ms?: number;
+  p90_ms?: number;
+  /** Clean samples (those with evidence of pre-emption are in set_aside_ms); the median comes from these. */
+  samples_ms?: number[];
+  /** Samples set aside as disturbed (kept for the record, not used). */
+  set_aside_ms?: number[];
+  /** Whether the timing can be trusted: clean/total samples, why set aside, shape, median CI. */
+  quality?: TimingQuality;
+  /** Medians of separate rounds (runs) pooled into this record, e.g. by interleaved A/B. */
+  rounds_ms?: number[];
+  timing_method?: string;
+  /** The same kernel timed without reading its output back (gpu.js pipeline mode), when the backend can. */
+  without_readback?: { median_ms: number; p10_ms: number; p90_ms: number; method: string };
+}
+
+/** Only a verified kernel is ever timed: other records have no timing fields at all. */
+type Untimed = { [K in keyof TimingFields]?: undefined };
+
+/** Matched the float64 reference (and was timed unless verify-only). */
+export interface VerifiedRecord extends RecordBase, TimingFields {
+  state: 'verified';
+  max_rel_err: number;
+  error?: undefined;
+}
+/** Ran, but its output is wrong: never timed. */
+export interface MismatchRecord extends RecordBase, Untimed {
+  state: 'mismatch';
+  max_rel_err: number;
+  error: string;
+}
+/** Threw (failed) or its parameters are invalid for the problem or device (rejected): never run or timed. */
+export interface FailedRecord extends RecordBase, Untimed {
+  state: 'failed' | 'rejected';
+  max_rel_err?: undefined;
+  error: string;
+}
+
+/** One kernel of a run, typed by what became of it (`state`). */
+export type ResultRecord = VerifiedRecord | MismatchRecord | FailedRecord;
+
+/** The record of a kernel that matched the reference. */
+export function isVerified(r: ResultRecord): r is VerifiedRecord {
+  return r.state === 'verified';
 }
 
 export interface ResultFile {
@@ -89,8 +120,11 @@ export function writeResults(path: string, file: ResultFile): void {
 /** Reads and validates a result file; `field` names the option or argument it came from. */
 export function readResults(path: string, field = 'results'): ResultFile {
   const what = 'a result file written by neotune (bench --json, or results.json of neotune run)';
-  const data = parseJsonInput(field, path, readTextFile(field, path, { what }), what) as Partial<ResultFile>;
+  const data = parseJsonInput(field, path, readTextFile(field, path, { what }), what) as { schema?: unknown; version?: unknown; records?: unknown };
   if (data?.schema !== RESULTS_SCHEMA) throw new InputError(`${path}: schema`, data?.schema, JSON.stringify(RESULTS_SCHEMA), 'not a neotune result file');
-  if (data.version !== RESULTS_VERSION) throw new InputError(`${path}: version`, data.version, String(RESULTS_VERSION), 'a result format this neotune does not read');
-  return validateShape<ResultFile>(RESULT_FILE_SCHEMA, data, path);
+  if (data.version !== 1 && data.version !== RESULTS_VERSION) throw new InputError(`${path}: version`, data.version, `1 or ${RESULTS_VERSION}`, 'a result format this neotune does not read');
+  const file = validateShape<ResultFile>(RESULT_FILE_SCHEMA, data, path);
+  // 1 → 2: `verified` duplicated `state`; the state says it all.
+  if ((data.version as number) === 1) return { ...file, version: RESULTS_VERSION, records: file.records.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'verified')) as unknown as ResultRecord) };
+  return file;
 }

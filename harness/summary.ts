@@ -42,7 +42,7 @@ export interface SummaryRow {
  * verified one.
  */
 function fastest(rs: readonly ResultRecord[]): ResultRecord | undefined {
-  return fastestTimed(rs) ?? rs.find((r) => r.verified);
+  return fastestTimed(rs) ?? rs.find((r) => r.state === 'verified');
 }
 
 /** The fastest verified record of each kernel name among `rs`. */
@@ -88,7 +88,7 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
     peakFraction: gflops !== undefined && peak && !peak.flags?.length ? gflops / peak.gflops : undefined,
     xCopy: trustedRatio(best, copy),
     speedupVsDwconv: trustedRatio(dw, best),
-    failed: neo.filter((r) => !r.verified).length,
+    failed: neo.filter((r) => r.state !== 'verified').length,
     withheld,
   };
 }

@@ -81,7 +81,7 @@ export function reportRows(f: ResultFile): ReportRow[] {
     const best = fastest(rs) ?? rs[0]!;
     const c = ceilings.get(best.backend);
     const dw = fastest(f.records.filter((x) => caseOf(x) === caseOf(best) && x.backend === best.backend && x.problem.op === 'dwconv'));
-    const t = best.verified && best.median_ms !== undefined ? best.median_ms : null;
+    const t = best.state === 'verified' && best.median_ms !== undefined ? best.median_ms : null;
     // Derived figures only from trusted timings: a flagged one is listed with its flags, nothing more.
     const ok = trusted(best);
     const tt = ok ? t : null;

@@ -99,5 +99,5 @@ export function runExitCode(records: readonly ResultRecord[]): number {
 }
 
 export function failureLines(records: readonly ResultRecord[]): string[] {
-  return records.filter((r) => !r.verified).map((r) => `${r.state}: ${r.backend}/${r.kernel} ${JSON.stringify(r.params)} on ${r.case ?? r.problem.label}: ${r.error}`);
+  return records.filter((r) => r.state !== 'verified').map((r) => `${r.state}: ${r.backend}/${r.kernel} ${JSON.stringify(r.params)} on ${r.case ?? r.problem.label}: ${r.error}`);
 }

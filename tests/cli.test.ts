@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { readResults, type ResultRecord } from '../harness/results.js';
+import { readResults, type ResultRecord, type VerifiedRecord } from '../harness/results.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'neotune.js');
 
@@ -43,7 +43,7 @@ describe('neotune CLI', () => {
     assert.equal(r.code, 0, r.err + r.out);
     const f = readResults(file);
     assert.ok(f.records.length >= 9);
-    assert.ok(f.records.every((x) => x.verified && x.backend === 'cpu'));
+    assert.ok(f.records.every((x) => x.state === 'verified' && x.backend === 'cpu'));
     assert.deepEqual(new Set(f.records.map((x) => x.problem.op)), new Set(['neocell', 'dwconv', 'copy']));
     assert.deepEqual(readdirSync(dir), ['smoke.json']);
   });
@@ -69,7 +69,7 @@ describe('neotune CLI', () => {
     const ownCopy = f.records.find((x) => x.case === first.case && x.problem.op === 'copy')!;
     // Peers shaped like scripts/peers/torch_peers.py's records: a dense NeoCell twice as fast as
     // neotune's kernel, a copy, a depthwise conv.
-    const peer = (kernel: string, op: string, median_ms: number): ResultRecord => ({ ...first, kernel, role: 'peer', params: {}, problem: { ...first.problem, op } as ResultRecord['problem'], median_ms });
+    const peer = (kernel: string, op: string, median_ms: number): ResultRecord => ({ ...(first as VerifiedRecord), kernel, role: 'peer', params: {}, problem: { ...first.problem, op } as ResultRecord['problem'], median_ms });
     f.records.push(peer('torch-dense-neocell', 'neocell', first.median_ms! / 2), peer('torch-copy', 'copy', ownCopy.median_ms! / 4), peer('cudnn-dwconv7-nhwc', 'dwconv', first.median_ms! * 3));
     writeFileSync(file, JSON.stringify(f));
     const table = neotune('summary', file);
@@ -93,7 +93,7 @@ describe('neotune CLI', () => {
     assert.equal(r.code, 0, r.err + r.out);
     const f = readResults(file);
     assert.deepEqual(new Set(f.records.map((x) => x.kernel)), new Set(['fused-wasm', 'dwconv-wasm', 'ort-dwconv', 'tfjs-wasm-dwconv', 'copy']));
-    assert.ok(f.records.every((x) => x.verified), JSON.stringify(f.records.filter((x) => !x.verified)));
+    assert.ok(f.records.every((x) => x.state === 'verified'), JSON.stringify(f.records.filter((x) => x.state !== 'verified')));
     assert.ok(f.records.filter((x) => x.kernel.endsWith('-dwconv')).every((x) => x.role === 'peer'));
     const peaks = f.ceilings!.filter((c) => c.name === 'wasm-simd-peak');
     assert.ok(peaks.some((c) => c.params.threads === 1) && peaks.every((c) => Number.isFinite(c.gflops) && c.gflops > 0));

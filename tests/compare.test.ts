@@ -23,7 +23,7 @@ function record(kernel: string, median: number, seed: number, macs = 1000, param
     params,
     problem: problemRecord(neoCellProblem({ N: 1, C: 8, H: 14, W: 14, spec: '7' })),
     state: 'verified',
-    verified: true,
+    max_rel_err: 0,
     median_ms: [...s].sort((a, b) => a - b)[s.length >> 1],
     samples_ms: s,
     flops: { useful: 1, executed: 1, dwconv7_equivalent: 1 },

@@ -156,8 +156,13 @@ describe('result file', () => {
     const back = readResults(path);
     assert.deepEqual(back.records[0], r);
     assert.ok(back.environment.cpu && back.environment.cores > 0);
+    // Version 1 files (a `verified` flag beside the state) are read as version 2.
+    writeFileSync(path, JSON.stringify({ ...back, version: 1, records: back.records.map((x) => ({ ...x, verified: x.state === 'verified' })) }));
+    const v1 = readResults(path);
+    assert.equal(v1.version, 2);
+    assert.deepEqual(v1.records[0], r);
     writeFileSync(path, JSON.stringify({ ...back, version: 0 }));
-    assert.throws(() => readResults(path), /r\.json: version: 0 .*allowed: 1/);
+    assert.throws(() => readResults(path), /r\.json: version: 0 .*allowed: 1 or 2/);
     writeFileSync(path, '{"schema": "neotune-res');
     assert.throws(() => readResults(path), (e: Error) => e.message.includes(path) && /not valid JSON/.test(e.message));
     // Valid JSON of the wrong shape: the field is named.

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { checkCeilings, flagRecords, SOFTWARE_FLAG, trusted } from '../harness/plausibility.js';
 import { copyProblem, neoCellProblem, problemRecord } from '../harness/problem.js';
-import type { ResultFile, ResultRecord } from '../harness/results.js';
+import type { ResultFile, ResultRecord, VerifiedRecord } from '../harness/results.js';
 import { assessTiming, disturbance, sampleShape, setAside } from '../harness/stability.js';
 import { softwareRenderer } from '../harness/software.js';
 import { summarize } from '../harness/summary.js';
@@ -101,7 +101,7 @@ describe('sample shapes and stability', () => {
   });
 });
 
-function record(kernel: string, op: 'neocell' | 'dwconv' | 'copy', median_ms: number, extra: Partial<ResultRecord> = {}): ResultRecord {
+function record(kernel: string, op: 'neocell' | 'dwconv' | 'copy', median_ms: number, extra: Partial<VerifiedRecord> = {}): VerifiedRecord {
   const p = op === 'copy' ? copyProblem({ N: 1, C: 64, H: 14, W: 14 }) : neoCellProblem({ N: 1, C: 64, H: 14, W: 14, spec: '7' });
   const rec = op === 'dwconv' ? { ...problemRecord(p), op: 'dwconv' as const } : problemRecord(p);
   return {
@@ -111,7 +111,7 @@ function record(kernel: string, op: 'neocell' | 'dwconv' | 'copy', median_ms: nu
     params: { threads: 2 },
     problem: rec,
     state: 'verified',
-    verified: true,
+    max_rel_err: 0,
     median_ms,
     samples_ms: around(median_ms, 50),
     flops: { useful: 1e6, executed: 1e6, dwconv7_equivalent: 5e6 },
@@ -304,7 +304,7 @@ describe('the CI gate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'neotune-gate-'));
   const file = (name: string, records: ResultRecord[]) => {
     const path = join(dir, name);
-    const f: ResultFile = { schema: 'neotune-results', version: 1, created: '', command: 'test', environment: { cpu: '', cores: 2, memory_gib: 1, os: '', node: '', v8: '' }, records };
+    const f: ResultFile = { schema: 'neotune-results', version: 2, created: '', command: 'test', environment: { cpu: '', cores: 2, memory_gib: 1, os: '', node: '', v8: '' }, records };
     writeFileSync(path, JSON.stringify(f));
     return path;
   };

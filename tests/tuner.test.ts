@@ -1,6 +1,6 @@
 /** The tuner: pruning, strategies (in replay), statistical winners, selection, export (the database: tests/database.test.ts). */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +16,6 @@ import { evaluationsToNearBest, type RecordedSpace, recordedSearchSpace, replay,
 import { select } from '../tuner/select.js';
 import { buildSpace, complexity, configKey } from '../tuner/space.js';
 import { STRATEGIES } from '../tuner/strategies/index.js';
-import { entryWinner, tuneProblem } from '../tuner/tune.js';
 import { selectWinner } from '../tuner/winner.js';
 
 const session: BackendSession = { backend: 'cpu', device: cpuDevice(), close: async () => {} };

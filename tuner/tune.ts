@@ -150,8 +150,8 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
     const ck = candidateKey(rec.key, rec.source_hash);
     entry.candidates[ck] = rec;
     current.add(ck);
-    history.push({ config, time: r.verified ? r.median_ms : undefined });
-    if (!r.verified) failed++;
+    history.push({ config, time: r.state === 'verified' ? r.median_ms : undefined });
+    if (r.state !== 'verified') failed++;
     evaluated++;
     await opts.recorder?.recordCandidate(entry, ck, rec);
   }

@@ -72,12 +72,12 @@ function pool(files: readonly ResultFile[]): ResultFile {
     for (const r of f.records) {
       const k = recordKey(r);
       const prev = byKey.get(k);
-      if (!prev || !prev.samples_ms) byKey.set(k, { ...r, samples_ms: [...(r.samples_ms ?? [])] });
+      if (!prev || prev.state !== 'verified' || !prev.samples_ms) byKey.set(k, r.state === 'verified' ? { ...r, samples_ms: [...(r.samples_ms ?? [])] } : r);
       else prev.samples_ms.push(...(r.samples_ms ?? []));
     }
   const rounds = new Map<string, number[]>();
   for (const f of files) for (const r of f.records) if (r.median_ms !== undefined) (rounds.get(recordKey(r)) ?? rounds.set(recordKey(r), []).get(recordKey(r))!).push(r.median_ms);
-  const records = [...byKey.values()].map((r) => (r.samples_ms?.length ? { ...r, median_ms: quantile(r.samples_ms, 0.5), rounds_ms: rounds.get(recordKey(r)) ?? [] } : r));
+  const records = [...byKey.values()].map((r) => (r.state === 'verified' && r.samples_ms?.length ? { ...r, median_ms: quantile(r.samples_ms, 0.5), rounds_ms: rounds.get(recordKey(r)) ?? [] } : r));
   return { ...files[0]!, records };
 }
 
