@@ -29,7 +29,7 @@ cp "$cache/node-$NODE_VERSION" "$stage/b/node"
 npx --no-install esbuild dist/scripts/neotune.js --bundle --platform=node --format=esm --target=node20 --log-level=warning \
   --outfile="$stage/b/neotune.mjs" \
   --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" \
-  --external:webgpu --external:onnxruntime-node --external:puppeteer-core --external:gl --external:gpu.js '--external:@tensorflow/*'
+  --external:webgpu --external:onnxruntime-node --external:puppeteer-core --external:gl --external:gpu.js --external:esbuild '--external:@tensorflow/*'
 mkdir -p "$stage/b/node_modules/webgpu/dist"
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$stage/b/node_modules/webgpu/"
 cp -r node_modules/webgpu/dist/linux-x64 "$stage/b/node_modules/webgpu/dist/"
