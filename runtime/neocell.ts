@@ -50,6 +50,11 @@ export interface NeoCell {
    */
   run(x: Float32Array, out?: Float32Array): Promise<Float32Array>;
   /**
+   * run() without a promise, for CPU targets (js, wasm): the kernel runs on this thread (its
+   * worker threads included) and the output is ready on return. Throws on WebGPU.
+   */
+  runSync(x: Float32Array, out?: Float32Array): Float32Array;
+  /**
    * CPU targets, after the first run(): the kernel's own input and output arrays. Write the input
    * into `x` and call run(io.x, io.y): nothing is copied (the arrays stay valid until dispose).
    * Undefined on WebGPU (use GPU buffers there).
@@ -97,7 +102,7 @@ export async function createNeoCell(target: NeoCellTarget, layer: NeoCellLayer, 
     };
     const choice = chooseKernel(o.table, problem, usable, () => defaults(variants, problem, device, maxThreads));
     instance = await byName.get(choice.variant)!.create(problem, choice.params, session);
-    return new RuntimeCell(problem, choice, instance, session);
+    return new RuntimeCell(problem, choice, instance, session, target.backend);
   } catch (e) {
     await instance?.dispose();
     await session.close();
@@ -131,6 +136,7 @@ class RuntimeCell implements NeoCell {
     readonly choice: KernelChoice,
     private readonly instance: KernelInstance,
     private readonly session: BackendSession,
+    private readonly backend: NeoCellTarget['backend'],
   ) {
     this.outShape = outputShape(problem);
   }
@@ -154,7 +160,8 @@ class RuntimeCell implements NeoCell {
     };
   }
 
-  async run(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
+  /** Checks x and out; the output's element count. */
+  private checkIo(x: Float32Array, out: Float32Array | undefined): number {
     if (this.disposed) throw new InputError('cell', 'disposed', 'a cell that was not disposed');
     if (!this.weights) throw new InputError('weights', undefined, 'setWeights(weightA, weightB) before run');
     const { N, C, H, W } = this.problem;
@@ -164,22 +171,34 @@ class RuntimeCell implements NeoCell {
     const o = this.outShape;
     const n = o.N * o.C * o.H * o.W;
     if (out !== undefined && (!(out instanceof Float32Array) || out.length !== n)) throw new InputError('out', out instanceof Float32Array ? `${out.length} floats` : typeof out, `a Float32Array of N·C·H_out·W_out = ${n} floats`);
-    const io = this.ownIo;
-    if (io && same(io.x, x)) {
-      // The input is already where the kernel reads it.
-    } else if (this.prepared && this.instance.setInput) await this.instance.setInput(x);
-    else {
-      const data: ProblemData = {
-        problem: this.problem,
-        seed: 0,
-        x: x as Float32Array<ArrayBuffer>,
-        cellWeights: this.weights,
-        outShape: this.outShape,
-        reference: () => {
-          throw new Error('the runtime has no reference output');
-        },
-      };
-      await this.instance.prepare(data);
+    return n;
+  }
+
+  private data(x: Float32Array): ProblemData {
+    return {
+      problem: this.problem,
+      seed: 0,
+      x: x as Float32Array<ArrayBuffer>,
+      cellWeights: this.weights!,
+      outShape: this.outShape,
+      reference: () => {
+        throw new Error('the runtime has no reference output');
+      },
+    };
+  }
+
+  /** Where the input goes: already in place (io().x), replaced alone (weights kept), or a first prepare. */
+  private placeInput(x: Float32Array): 'in-place' | 'set' | 'prepare' {
+    if (this.ownIo && same(this.ownIo.x, x)) return 'in-place';
+    return this.prepared && this.instance.setInput ? 'set' : 'prepare';
+  }
+
+  async run(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
+    const n = this.checkIo(x, out);
+    const place = this.placeInput(x);
+    if (place === 'set') await this.instance.setInput!(x);
+    else if (place === 'prepare') {
+      await this.instance.prepare(this.data(x));
       this.prepared = true;
       this.ownIo = this.instance.io?.();
     }
@@ -188,9 +207,26 @@ class RuntimeCell implements NeoCell {
     if (ran) await ran;
     // An array the caller owns (a kernel may hand out its own output buffer).
     const y = out ?? new Float32Array(n);
-    if (io && same(io.y, y)) return y;
+    if (this.ownIo && same(this.ownIo.y, y)) return y;
     if (this.instance.readOutputInto) this.instance.readOutputInto(y);
     else y.set(await this.instance.readOutput());
+    return y;
+  }
+
+  runSync(x: Float32Array, out?: Float32Array): Float32Array {
+    if (this.backend === 'webgpu') throw new InputError('target.backend', 'webgpu', 'js or wasm (runSync runs CPU kernels; await run() on WebGPU)');
+    const n = this.checkIo(x, out);
+    const place = this.placeInput(x);
+    if (place === 'set') void this.instance.setInput!(x);
+    else if (place === 'prepare') {
+      void this.instance.prepare(this.data(x));
+      this.prepared = true;
+      this.ownIo = this.instance.io?.();
+    }
+    void this.instance.run();
+    const y = out ?? new Float32Array(n);
+    if (this.ownIo && same(this.ownIo.y, y)) return y;
+    this.instance.readOutputInto!(y);
     return y;
   }
 

@@ -48,12 +48,14 @@ const harness: number[] = [];
 const runtime: number[] = [];
 const allocating: number[] = [];
 const zeroCopy: number[] = [];
+const sync: number[] = [];
 const io = cell.io()!;
 for (let r = 0; r < Number(values.rounds); r++) {
   harness.push(await perCall(() => kernel.run()));
   runtime.push(await perCall(() => cell.run(data.x, out)));
   allocating.push(await perCall(() => cell.run(data.x)));
   zeroCopy.push(await perCall(() => cell.run(io.x, io.y)));
+  sync.push(await perCall(() => cell.runSync(io.x, io.y)));
 }
 const overhead = (t: readonly number[]) => {
   const ratios = harness.map((h, i) => t[i]! / h);
@@ -68,6 +70,7 @@ process.stdout.write(
         ['runtime: cell.run(x, out)', fmt(quantile(runtime, 0.5), 4), ...overhead(runtime)],
         ['runtime: cell.run(x) (a new output array per call)', fmt(quantile(allocating, 0.5), 4), ...overhead(allocating)],
         ['runtime: cell.run(io.x, io.y) (the kernel\'s own arrays)', fmt(quantile(zeroCopy, 0.5), 4), ...overhead(zeroCopy)],
+        ['runtime: cell.runSync(io.x, io.y) (no promise)', fmt(quantile(sync, 0.5), 4), ...overhead(sync)],
       ],
     ) +
     '\n',

@@ -54,6 +54,11 @@ async function runAndVerify(target: NeoCellTarget, p: NeoCellProblem, o: Paramet
       (io.x as Float32Array).set(x3);
       assert.equal(await cell.run(io.x, io.y), io.y);
       assert.ok(verifyOutput(io.y, neoCellReference(x3, p, p.cell, w), 'float32').ok, 'run(io.x, io.y)');
+      // The same without a promise.
+      const x4 = new Rng(8).float32Array(x.length);
+      assert.ok(verifyOutput(cell.runSync(x4), neoCellReference(x4, p, p.cell, w), 'float32').ok, 'runSync(x)');
+    } else {
+      assert.throws(() => cell.runSync(x), (e: Error) => e instanceof InputError && /runSync runs CPU kernels/.test(e.message));
     }
     return cell.choice;
   } finally {
