@@ -7,6 +7,7 @@ import { makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { encodeModule, FunctionBuilder } from '../kernels/cpu/wasm/encoder.js';
 import { buildNeoCellWasm } from '../kernels/cpu/wasm/neocell-module.js';
+import { base64ToBytes } from '../kernels/cpu/wasm/runtime.js';
 import { peakModule } from '../kernels/cpu/wasm/peak.js';
 import { WorkerPool } from '../kernels/cpu/wasm/pool.js';
 import { partitionCalls } from '../kernels/cpu/wasm/runtime.js';
@@ -31,8 +32,9 @@ describe('wasm encoder', () => {
   it('a generated NeoCell module validates and lists its exported segment functions', () => {
     const p = neoCellProblem({ N: 2, C: 6, H: 9, W: 10, spec: '3+4', shift: 1 });
     const spec = buildNeoCellWasm(p, 't', { schedule: 'fused', order: 'AB', rowsPerStep: 2, madd: 'plain', threads: 2, offsets: 'add', horizontalLoop: 'v', unroll: 2 });
-    assert.ok(WebAssembly.validate(spec.bytes));
-    const exported = WebAssembly.Module.exports(new WebAssembly.Module(spec.bytes)).map((e) => e.name);
+    const bytes = base64ToBytes(spec.module);
+    assert.ok(WebAssembly.validate(bytes));
+    const exported = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name);
     assert.deepEqual(exported, spec.segments.map((s) => s.fn));
     assert.equal(spec.segments[0]!.c0, 0);
     assert.equal(spec.segments.at(-1)!.c1, 6);

@@ -6,10 +6,10 @@
  * columns per f32x4: each loaded input vector serves every output row whose window contains it.
  * Weights are broadcast into locals once per channel.
  */
-import type { DwConvProblem, KernelVariant, ProblemData } from '../../harness/types.js';
+import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
 import { encodeModule, FunctionBuilder } from './wasm/encoder.js';
 import { LaneCounter, mac, type MaddMode, storeLanes, vectorStarts, WeightLocals } from './wasm/passes.js';
-import { MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
+import { bytesToBase64, MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
 import { checkMachineParams, machineDefaults, machineParams, sessionPool } from './wasm/variant.js';
 
 const ROWS_PER_STEP = [1, 2, 4];
@@ -123,19 +123,17 @@ function buildDwConvWasm(p: DwConvProblem, name: string, o: DwOptions): WasmKern
 
   const { bytes, text } = encodeModule([f, init], layout.pages);
   return {
+    kind: 'wasm',
     name,
-    bytes,
-    text,
-    layout,
+    module: bytesToBase64(bytes),
+    source: text,
+    layout: layout.data(),
     segments: [{ fn: 'dwconv', c0: 0, c1: C, costPerChannel: 1 }],
     scratchBytes,
     threads: o.threads,
     init: 'init',
     executed: { multiplies: counter.lanes, adds: counter.lanes, macs: counter.lanes },
-    upload: (mem: Float32Array, l: MemoryLayout, data: ProblemData) => {
-      if (!data.dwWeights) throw new Error(`${name}: problem data has no depthwise weights`);
-      mem.set(data.dwWeights, l.region('dw').offset / 4);
-    },
+    uploads: [{ region: 'dw', from: 'dw' }],
   };
 }
 
@@ -153,9 +151,11 @@ export const dwconvWasm: KernelVariant = {
     const p = problem as DwConvProblem;
     return checkMachineParams(params, 4 * (2 * p.N * p.C * p.H * p.W + Number(params.threads) * (p.H + p.K) * (p.W + p.K)));
   },
-  async create(problem, params, session) {
+  generate(problem, params) {
     const o: DwOptions = { rows: Number(params.rows), madd: params.madd as MaddMode, threads: Number(params.threads), offsets: 'add' };
-    const spec = buildDwConvWasm(problem as DwConvProblem, `dwconv-wasm-r${o.rows}-${o.madd}-t${o.threads}`, o);
-    return WasmKernel.create(spec, sessionPool(session, o.threads));
+    return buildDwConvWasm(problem as DwConvProblem, `dwconv-wasm-r${o.rows}-${o.madd}-t${o.threads}`, o);
+  },
+  async create(problem, params, session) {
+    return WasmKernel.create(this.generate!(problem, params, session.device) as WasmKernelSpec, sessionPool(session, Number(params.threads)));
   },
 };

@@ -8,10 +8,10 @@
  *           by the other axis right away;
  *   sparse: the whole intermediate plane first, then the second pass over it.
  */
-import type { NeoCellProblem, ProblemData } from '../../../harness/types.js';
+import type { NeoCellProblem } from '../../../harness/types.js';
 import { encodeModule, FunctionBuilder } from './encoder.js';
 import { emitHorizontal, emitVertical, LaneCounter, type MaddMode, type PassContext, type Rows, WeightLocals } from './passes.js';
-import { MemoryLayout, type WasmKernelSpec, type WasmSegment } from './runtime.js';
+import { bytesToBase64, MemoryLayout, type WasmKernelSpec, type WasmSegment } from './runtime.js';
 import { axisPieces, cellSegments, type Segment, segmentOutput } from '../../../core/structure.js';
 
 export interface NeoCellWasmOptions {
@@ -180,19 +180,18 @@ export function buildNeoCellWasm(p: NeoCellProblem, name: string, o: NeoCellWasm
   const { bytes, text } = encodeModule(fns, layout.pages);
   const macs = counter.lanes;
   return {
+    kind: 'wasm',
     name,
-    bytes,
-    text,
-    layout,
+    module: bytesToBase64(bytes),
+    source: text,
+    layout: layout.data(),
     segments,
     scratchBytes,
     threads: o.threads,
     executed: { multiplies: macs, adds: macs, macs },
-    upload: (mem: Float32Array, l: MemoryLayout, data: ProblemData) => {
-      const w = data.cellWeights;
-      if (!w) throw new Error(`${name}: problem data has no NeoCell weights`);
-      w.a.forEach((arr, g) => mem.set(arr, l.region(`wa${g}`).offset / 4));
-      w.b.forEach((arr, g) => mem.set(arr, l.region(`wb${g}`).offset / 4));
-    },
+    uploads: p.cell.groups.flatMap((_, g) => [
+      { region: `wa${g}`, from: 'cell-a' as const, group: g },
+      { region: `wb${g}`, from: 'cell-b' as const, group: g },
+    ]),
   };
 }

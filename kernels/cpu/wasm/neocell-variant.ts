@@ -2,7 +2,7 @@
 import type { KernelVariant, NeoCellProblem } from '../../../harness/types.js';
 import { buildNeoCellWasm, type NeoCellWasmOptions } from './neocell-module.js';
 import type { MaddMode } from './passes.js';
-import { WasmKernel } from './runtime.js';
+import { WasmKernel, type WasmKernelSpec } from './runtime.js';
 import { checkMachineParams, machineDefaults, machineParams, sessionPool } from './variant.js';
 import { cheaperOrder } from '../../../core/structure.js';
 
@@ -43,10 +43,12 @@ export function neoCellWasmVariant(name: string, schedule: NeoCellWasmOptions['s
       const bytes = 4 * (2 * p.N * p.C * p.H * p.W * 4 + Number(params.threads) * 4 * p.H * p.W);
       return checkMachineParams(params, bytes);
     },
-    async create(problem, params, session) {
+    generate(problem, params) {
       const o = options(schedule, params);
-      const spec = buildNeoCellWasm(problem as NeoCellProblem, `${name}-${o.order}-r${o.rowsPerStep}-${o.madd}-t${o.threads}`, o);
-      return WasmKernel.create(spec, sessionPool(session, o.threads));
+      return buildNeoCellWasm(problem as NeoCellProblem, `${name}-${o.order}-r${o.rowsPerStep}-${o.madd}-t${o.threads}`, o);
+    },
+    async create(problem, params, session) {
+      return WasmKernel.create(this.generate!(problem, params, session.device) as WasmKernelSpec, sessionPool(session, Number(params.threads)));
     },
   };
 }

@@ -3,7 +3,7 @@
  * kernel instance (inputs uploaded once in prepare(), like a GPU buffer, so run() times the kernel
  * alone), and the split of channels over threads.
  */
-import type { ExecutedCounts, KernelInstance, ProblemData } from '../../../harness/types.js';
+import type { ExecutedCounts, KernelDescription, KernelInstance, ProblemData } from '../../../harness/types.js';
 import type { PoolStats, WorkerPool } from './pool.js';
 
 // Relaxed SIMD (f32x4.relaxed_madd) is behind a flag in Node 20. V8 flags are per process, so
@@ -45,6 +45,37 @@ export class MemoryLayout {
   get pages(): number {
     return Math.ceil(this.next / PAGE);
   }
+  /** The layout as data (a kernel description's). */
+  data(): LayoutData {
+    return { bytes: this.next, regions: Object.fromEntries(this.regions) };
+  }
+}
+
+/** A memory layout as data: total bytes and the named float regions. */
+export interface LayoutData {
+  readonly bytes: number;
+  readonly regions: Readonly<Record<string, { readonly offset: number; readonly floats: number }>>;
+}
+
+export function regionIn(layout: LayoutData, name: string): { offset: number; floats: number } {
+  const r = layout.regions[name];
+  if (!r) throw new Error(`wasm layout: no region ${name}`);
+  return r;
+}
+
+const pagesOf = (layout: LayoutData) => Math.ceil(layout.bytes / PAGE);
+
+/** Module bytes as base64 (descriptions are JSON-clean; btoa/atob exist in browsers and Node). */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+export function base64ToBytes(text: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }
 
 /** One call of an exported function over a channel range [lo, hi) with a thread's scratch. */
@@ -83,18 +114,22 @@ export function partitionCalls(segments: readonly WasmSegment[], threads: number
   return calls;
 }
 
-export interface WasmKernelSpec {
+/** A WebAssembly kernel as data: the module (base64) and its listing, the memory layout, the call plan, the weight uploads. */
+export interface WasmKernelSpec extends KernelDescription {
+  readonly kind: 'wasm';
   readonly name: string;
-  readonly bytes: Uint8Array<ArrayBuffer>;
-  readonly text: string;
-  readonly layout: MemoryLayout;
+  /** The module's text listing (what is hashed). */
+  readonly source: string;
+  /** The module's bytes, base64. */
+  readonly module: string;
+  readonly layout: LayoutData;
   readonly segments: readonly WasmSegment[];
   /** Bytes of scratch per thread, at region "scratch". */
   readonly scratchBytes: number;
   readonly threads: number;
   readonly executed?: ExecutedCounts;
-  /** Writes weights (and zeroes padded buffers) into memory once per problem. */
-  readonly upload?: (memory: Float32Array, layout: MemoryLayout, data: ProblemData) => void;
+  /** Weight arrays copied into memory regions once per problem: a group's A or B blocks, or the depthwise weights. */
+  readonly uploads: readonly { readonly region: string; readonly from: 'cell-a' | 'cell-b' | 'dw'; readonly group?: number }[];
   /** A function called once after upload on every thread's scratch (e.g. zero its padding). */
   readonly init?: string;
 }
@@ -114,18 +149,18 @@ export class WasmKernel implements KernelInstance {
     private readonly spec: WasmKernelSpec,
     private readonly pool: WorkerPool | undefined,
   ) {
-    this.source = spec.text;
+    this.source = spec.source;
     this.executed = spec.executed;
-    this.memory = new WebAssembly.Memory({ initial: spec.layout.pages, maximum: spec.layout.pages, shared: true });
+    this.memory = new WebAssembly.Memory({ initial: pagesOf(spec.layout), maximum: pagesOf(spec.layout), shared: true });
     this.f32 = new Float32Array(this.memory.buffer);
-    this.calls = partitionCalls(spec.segments, spec.threads, spec.layout.region('scratch').offset, spec.scratchBytes);
+    this.calls = partitionCalls(spec.segments, spec.threads, regionIn(spec.layout, 'scratch').offset, spec.scratchBytes);
   }
 
   static async create(spec: WasmKernelSpec, pool: WorkerPool | undefined): Promise<WasmKernel> {
     if (spec.layout.bytes > MAX_WASM_BYTES) throw new Error(`${spec.name}: needs ${spec.layout.bytes} bytes of wasm memory, at most ${MAX_WASM_BYTES}`);
     if (spec.threads > 1 && !pool) throw new Error(`${spec.name}: ${spec.threads} threads need a worker pool`);
     const k = new WasmKernel(spec, pool);
-    const module = await WebAssembly.compile(spec.bytes);
+    const module = await WebAssembly.compile(base64ToBytes(spec.module));
     const instance = await WebAssembly.instantiate(module, { env: { memory: k.memory } });
     k.exports = instance.exports as unknown as Exports;
     if (spec.threads > 1) k.poolId = await pool!.load(module, k.memory, k.calls.slice(1));
@@ -133,24 +168,28 @@ export class WasmKernel implements KernelInstance {
   }
 
   prepare(data: ProblemData): void {
-    const x = this.spec.layout.region('x');
+    const x = regionIn(this.spec.layout, 'x');
     if (data.x.length !== x.floats) throw new Error(`${this.spec.name}: input has ${data.x.length} elements, the kernel was built for ${x.floats}`);
     this.f32.set(data.x, x.offset / 4);
-    this.spec.upload?.(this.f32, this.spec.layout, data);
+    for (const u of this.spec.uploads) {
+      const arr = u.from === 'dw' ? data.dwWeights : data.cellWeights?.[u.from === 'cell-a' ? 'a' : 'b'][u.group ?? 0];
+      if (!arr) throw new Error(`${this.spec.name}: the problem data has no ${u.from} weights${u.group !== undefined ? ` for group ${u.group}` : ''}`);
+      this.f32.set(arr, regionIn(this.spec.layout, u.region).offset / 4);
+    }
     if (this.spec.init) {
-      const scratch = this.spec.layout.region('scratch').offset;
+      const scratch = regionIn(this.spec.layout, 'scratch').offset;
       for (let t = 0; t < this.spec.threads; t++) this.exports[this.spec.init]!(scratch + t * this.spec.scratchBytes);
     }
   }
 
   setInput(x: Float32Array): void {
-    const region = this.spec.layout.region('x');
+    const region = regionIn(this.spec.layout, 'x');
     if (x.length !== region.floats) throw new Error(`${this.spec.name}: input has ${x.length} elements, the kernel was built for ${region.floats}`);
     this.f32.set(x, region.offset / 4);
   }
 
   poisonOutput(): void {
-    const y = this.spec.layout.region('y');
+    const y = regionIn(this.spec.layout, 'y');
     this.f32.fill(NaN, y.offset / 4, y.offset / 4 + y.floats);
   }
 
@@ -175,18 +214,18 @@ export class WasmKernel implements KernelInstance {
   }
 
   readOutput(): Float32Array {
-    const y = this.spec.layout.region('y');
+    const y = regionIn(this.spec.layout, 'y');
     return this.f32.slice(y.offset / 4, y.offset / 4 + y.floats);
   }
 
   io(): { x: Float32Array; y: Float32Array } {
-    const x = this.spec.layout.region('x');
-    const y = this.spec.layout.region('y');
+    const x = regionIn(this.spec.layout, 'x');
+    const y = regionIn(this.spec.layout, 'y');
     return { x: this.f32.subarray(x.offset / 4, x.offset / 4 + x.floats), y: this.f32.subarray(y.offset / 4, y.offset / 4 + y.floats) };
   }
 
   readOutputInto(out: Float32Array): void {
-    const y = this.spec.layout.region('y');
+    const y = regionIn(this.spec.layout, 'y');
     out.set(this.f32.subarray(y.offset / 4, y.offset / 4 + y.floats));
   }
 
