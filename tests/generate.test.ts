@@ -11,6 +11,7 @@ import { copyProblem, dwconvProblem, neoCellProblem } from '../harness/problem.j
 import { generatedSourceHash, sourceHash } from '../harness/evaluate.js';
 import type { KernelVariant, Problem } from '../harness/types.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
+import { gpujsBackend } from '../kernels/gpujs/backend.js';
 import { webgpuBackend } from '../kernels/webgpu/backend.js';
 import type { WebGpuSession } from '../kernels/webgpu/session.js';
 import { buildSpace, configKey } from '../tuner/space.js';
@@ -18,9 +19,11 @@ import { CELL_CASES } from './cases.js';
 
 const gpu = (await webgpuBackend.open()) as WebGpuSession;
 const cpu = await cpuBackend.open();
+const gl = await gpujsBackend.open();
 after(async () => {
   await gpu.close();
   await cpu.close();
+  await gl.close();
 });
 
 const problems: Problem[] = [...CELL_CASES.map((c) => c.problem), neoCellProblem({ N: 1, C: 96, H: 56, W: 56, spec: '4+7', shift: 1 }), dwconvProblem({ N: 1, C: 8, H: 9, W: 9, K: 7 }), copyProblem({ N: 1, C: 4, H: 6, W: 6 })];
@@ -28,6 +31,7 @@ const problems: Problem[] = [...CELL_CASES.map((c) => c.problem), neoCellProblem
 for (const [backend, session, all] of [
   ['webgpu', gpu, webgpuBackend.variants],
   ['cpu', cpu, cpuBackend.variants],
+  ['gpujs', gl, gpujsBackend.variants],
 ] as const) {
   describe(`generate (${backend}): pure, deterministic, serialisable descriptions`, () => {
     const described = all.filter((v): v is KernelVariant & Required<Pick<KernelVariant, 'generate'>> => v.generate !== undefined);

@@ -6,10 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { packWeights } from '../../core/structure.js';
 import { createInPage, distModuleRoutes, openKernelPage, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { probeGpuJsBrowser } from '../probes.js';
-import { type GpuJsHostSession, planSource } from './variant.js';
+import type { GpuJsHostSession } from './variant.js';
 import { gpujsVariants } from './variants.js';
 
 const require = createRequire(import.meta.url);
@@ -64,7 +65,7 @@ export async function openBrowserGpuJsSession(): Promise<GpuJsHostSession> {
       device,
       async createKernel(plan) {
         const id = await createInPage(page, plan.spec);
-        return new PageKernel(page, id, planSource(plan.spec), plan.executed, plan.inputs, 'Chromium');
+        return new PageKernel(page, id, plan.source, plan.executed, (data) => packWeights(plan.weights, data), 'Chromium');
       },
       close: () => b.close(),
     };

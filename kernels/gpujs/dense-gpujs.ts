@@ -6,10 +6,9 @@
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellOutputShape } from '../../core/spec.js';
 import { at, kernelSource, stageOutput, threadCoords } from './source.js';
-import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
-import { materializeCell } from '../../core/structure.js';
+import { type CommonParams, type GpuJsBackendName, type GpuJsPlanParts, gpujsVariant } from './variant.js';
 
-export function densePlan(p: NeoCellProblem, common: CommonParams): GpuJsPlan {
+export function densePlan(p: NeoCellProblem, common: CommonParams): GpuJsPlanParts {
   const { N, C, H, W } = p;
   const { H_out, W_out } = cellOutputShape(p.cell, H, W);
   const tPlane = { rows: H_out, cols: W };
@@ -36,10 +35,7 @@ export function densePlan(p: NeoCellProblem, common: CommonParams): GpuJsPlan {
   const macs = N * C * (H_out * H * W + H_out * W * W_out);
   return {
     spec: { name: 'dense-gpujs', stages, precision: common.precision, pipeline: common.pipeline, outputElements: N * C * H_out * W_out },
-    inputs: (data) => {
-      const m = materializeCell(data);
-      return [m.wa[0]!, m.wb[0]!];
-    },
+    weights: ['dense-a', 'dense-b'],
     executed: { multiplies: macs, adds: macs, macs },
   };
 }

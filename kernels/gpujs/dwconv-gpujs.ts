@@ -1,9 +1,9 @@
 /** Depthwise K×K conv baseline (gpu.js): one thread per output, zero padding by bounds checks, the row of K taps looped or unrolled. */
 import type { CopyProblem, DwConvProblem, KernelVariant } from '../../harness/types.js';
 import { kernelSource, stageOutput, termSum, threadCoords } from './source.js';
-import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
+import { type CommonParams, type GpuJsBackendName, type GpuJsPlanParts, gpujsVariant } from './variant.js';
 
-export function dwconvPlan(p: DwConvProblem, common: CommonParams): GpuJsPlan {
+export function dwconvPlan(p: DwConvProblem, common: CommonParams): GpuJsPlanParts {
   const { N, C, H, W, K } = p;
   const pad = Math.floor((K - 1) / 2);
   const plane = { rows: H, cols: W };
@@ -19,19 +19,19 @@ export function dwconvPlan(p: DwConvProblem, common: CommonParams): GpuJsPlan {
   const macs = N * C * H * W * K * K;
   return {
     spec: { name: `dwconv-gpujs-${K}`, stages: [{ source, output: stageOutput(common.layout, plane, N * C), args: ['x', 'w0'] }], precision: common.precision, pipeline: common.pipeline, outputElements: N * C * H * W },
-    inputs: (data) => [data.dwWeights!],
+    weights: ['dw'],
     executed: { multiplies: macs, adds: macs, macs },
   };
 }
 
 /** Y = X, the bandwidth ceiling (texture upload, one fetch per output, read-back). */
-export function copyPlan(p: CopyProblem, common: CommonParams): GpuJsPlan {
+export function copyPlan(p: CopyProblem, common: CommonParams): GpuJsPlanParts {
   const plane = { rows: p.H, cols: p.W };
   const source = kernelSource(['x'], `${threadCoords(common.layout, plane, p.C)}
   return x[(nc * ${p.H} + row) * ${p.W} + col];`);
   return {
     spec: { name: 'copy-gpujs', stages: [{ source, output: stageOutput(common.layout, plane, p.N * p.C), args: ['x'] }], precision: common.precision, pipeline: common.pipeline, outputElements: p.N * p.C * p.H * p.W },
-    inputs: () => [],
+    weights: [],
     executed: { multiplies: 0, adds: 0, macs: 0 },
   };
 }

@@ -8,12 +8,12 @@
  *   order BA: Σ_q a[p][q] · (Σ_r X[q][r] · b[r][pb])    order AB: Σ_r b[r][pb] · (Σ_q a[p][q] · X[q][r])
  */
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { cellSizes, cellWeightInputs } from './sparse-gpujs.js';
+import { cellSizes } from './sparse-gpujs.js';
 import { blockOf, kernelSource, repeat, segmentBranches, stageOutput, termSum, threadCoords } from './source.js';
-import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
+import { type CommonParams, type GpuJsBackendName, type GpuJsPlanParts, gpujsVariant } from './variant.js';
 import { cellSegments, groupWeightOffsets, type Segment, segmentOutput } from '../../core/structure.js';
 
-export function fusedPlan(p: NeoCellProblem, order: 'AB' | 'BA', common: CommonParams): GpuJsPlan {
+export function fusedPlan(p: NeoCellProblem, order: 'AB' | 'BA', common: CommonParams): GpuJsPlanParts {
   const { N, C, H, W } = p;
   const segs = cellSegments(p.cell);
   const out = segmentOutput(segs[0]!, H, W);
@@ -59,7 +59,7 @@ export function fusedPlan(p: NeoCellProblem, order: 'AB' | 'BA', common: CommonP
       pipeline: common.pipeline,
       outputElements: N * C * plane.rows * plane.cols,
     },
-    inputs: cellWeightInputs,
+    weights: ['cell-a', 'cell-b'],
     executed: { multiplies: macs, adds: macs, macs },
   };
 }

@@ -4,10 +4,11 @@
  * "backend unavailable" and the reason; gpu.js's own CPU/WASM fallback is never used.
  */
 import { createRequire } from 'node:module';
+import { packWeights } from '../../core/structure.js';
 import type { DeviceInfo, DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
 import { headlessGlFacts } from '../probes.js';
 import { GpuJsKernel, type GpuJsInstance } from './runner.js';
-import { type GpuJsHostSession, type GpuJsPlan, planSource } from './variant.js';
+import type { GpuJsHostSession, GpuJsPlan } from './variant.js';
 
 const require = createRequire(import.meta.url);
 
@@ -19,11 +20,11 @@ class NodeGpuJsKernel implements KernelInstance {
     private readonly runner: GpuJsKernel,
     private readonly plan: GpuJsPlan,
   ) {
-    this.source = planSource(plan.spec);
+    this.source = plan.source;
     this.executed = plan.executed;
   }
   prepare(data: ProblemData): void {
-    this.runner.prepare(data.x, this.plan.inputs(data));
+    this.runner.prepare(data.x, packWeights(this.plan.weights, data));
   }
   poisonOutput(): void {
     this.runner.poisonOutput();

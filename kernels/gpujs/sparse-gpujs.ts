@@ -8,8 +8,8 @@ import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import type { GpuJsLayout, GpuJsStage } from './runner.js';
 import { at, blockOf, kernelSource, type Plane, segmentBranches, stageOutput, termSum, threadCoords } from './source.js';
-import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
-import { cellSegments, cheaperOrder, concatenated, groupWeightOffsets, segmentOutput } from '../../core/structure.js';
+import { type CommonParams, type GpuJsBackendName, type GpuJsPlanParts, gpujsVariant } from './variant.js';
+import { cellSegments, cheaperOrder, groupWeightOffsets, segmentOutput } from '../../core/structure.js';
 
 /** A pass's source array: the problem input x (always flat) or an earlier stage's result. */
 export interface PassInput {
@@ -60,9 +60,8 @@ export function bPassStage(p: NeoCellProblem, src: PassInput, common: CommonPara
   return { source: kernelSource([src.name, ...WEIGHT_ARGS], `${threadCoords(common.layout, out, p.C)}\n  ${body}`), output: stageOutput(common.layout, out, p.N * p.C), args: [src.name, ...WEIGHT_ARGS] };
 }
 
-export const cellWeightInputs = (data: Parameters<GpuJsPlan['inputs']>[0]) => [concatenated(data.cellWeights!.a), concatenated(data.cellWeights!.b)];
 
-export function sparsePlan(p: NeoCellProblem, order: 'AB' | 'BA', common: CommonParams): GpuJsPlan {
+export function sparsePlan(p: NeoCellProblem, order: 'AB' | 'BA', common: CommonParams): GpuJsPlanParts {
   const { H_out, W_out } = segmentOutput(cellSegments(p.cell)[0]!, p.H, p.W);
   const x = { name: 'x', plane: { rows: p.H, cols: p.W } };
   const stages =
@@ -73,7 +72,7 @@ export function sparsePlan(p: NeoCellProblem, order: 'AB' | 'BA', common: Common
   const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
   return {
     spec: { name: `sparse-gpujs-${order}`, stages, precision: common.precision, pipeline: common.pipeline, outputElements: p.N * p.C * H_out * W_out },
-    inputs: cellWeightInputs,
+    weights: ['cell-a', 'cell-b'],
     executed: { multiplies: macs, adds: macs, macs },
   };
 }

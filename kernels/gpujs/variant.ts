@@ -3,18 +3,24 @@
  * common parameters (output layout, precision, loop unrolling, pipeline mode for chains) and a
  * factory that turns a variant's stage generator into a harness KernelVariant for either host.
  */
-import type { BackendSession, DeviceInfo, ExecutedCounts, KernelInstance, KernelRole, KernelVariant, Op, ParamDecl, Params, Problem, ProblemData } from '../../harness/types.js';
+import type { WeightPacking } from '../../core/structure.js';
+import type { BackendSession, DeviceInfo, ExecutedCounts, KernelDescription, KernelInstance, KernelRole, KernelVariant, Op, ParamDecl, Params, Problem } from '../../harness/types.js';
 import type { GpuJsKernelSpec, GpuJsLayout, GpuJsPrecision } from './runner.js';
 import { checkGpuJsProblem, LAYOUTS, type Plane } from './source.js';
 
 export type GpuJsBackendName = 'gpujs' | 'gpujs-browser';
 
-/** What a variant generates for one problem: the stage chain, its inputs and its executed work. */
-export interface GpuJsPlan {
+/** What a variant's plan function makes for one problem: the stage chain, its weight inputs and its executed work. */
+export interface GpuJsPlanParts {
   readonly spec: GpuJsKernelSpec;
-  /** Extra inputs (`w0`, `w1`, …) after x: weights, materialised matrices. */
-  inputs(data: ProblemData): Float32Array[];
+  /** Extra inputs (`w0`, `w1`, …) after x, as packing names (core/structure.ts packWeights). */
+  readonly weights: readonly WeightPacking[];
   readonly executed: ExecutedCounts;
+}
+
+/** A gpu.js kernel as data (its description): the plan with its name and source text. */
+export interface GpuJsPlan extends KernelDescription, GpuJsPlanParts {
+  readonly kind: 'gpujs';
 }
 
 /** A session of either gpu.js host: the variants only hand it a plan. */
@@ -40,7 +46,7 @@ export interface GpuJsVariantDef {
   readonly extraDefaults?: (problem: Problem) => Params;
   /** Output plane and the largest extra array, for the size limits. */
   readonly sizes: (problem: Problem) => { readonly out: Plane; readonly extraElements?: number };
-  readonly plan: (problem: Problem, params: Params, common: CommonParams) => GpuJsPlan;
+  readonly plan: (problem: Problem, params: Params, common: CommonParams) => GpuJsPlanParts;
 }
 
 export interface CommonParams {
@@ -74,14 +80,18 @@ export function gpujsVariant(backend: GpuJsBackendName, def: GpuJsVariantDef): K
       const s = def.sizes(problem);
       return checkGpuJsProblem(problem, device, s.out, s.extraElements);
     },
-    async create(problem, params, session) {
+    generate(problem, params): GpuJsPlan {
       const common: CommonParams = {
         layout: params.layout as GpuJsLayout,
         precision: params.precision as GpuJsPrecision,
         unroll: params.unroll === true,
         pipeline: params.pipeline !== false,
       };
-      return (session as GpuJsHostSession).createKernel(def.plan(problem, params, common));
+      const parts = def.plan(problem, params, common);
+      return { kind: 'gpujs', name: parts.spec.name, source: planSource(parts.spec), ...parts };
+    },
+    async create(problem, params, session) {
+      return (session as GpuJsHostSession).createKernel(this.generate!(problem, params, session.device) as GpuJsPlan);
     },
   };
 }

@@ -10,10 +10,10 @@ import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import type { GpuJsStage } from './runner.js';
 import { bPassStage, cellSizes } from './sparse-gpujs.js';
 import { at, blockOf, kernelSource, repeat, segmentBranches, stageOutput, threadCoords } from './source.js';
-import { type CommonParams, type GpuJsBackendName, type GpuJsPlan, gpujsVariant } from './variant.js';
-import { cellSegments, concatenated, groupWeightOffsets, segmentOutput, winogradXi } from '../../core/structure.js';
+import { type CommonParams, type GpuJsBackendName, type GpuJsPlanParts, gpujsVariant } from './variant.js';
+import { cellSegments, groupWeightOffsets, segmentOutput } from '../../core/structure.js';
 
-export function winogradPlan(p: NeoCellProblem, common: CommonParams): GpuJsPlan {
+export function winogradPlan(p: NeoCellProblem, common: CommonParams): GpuJsPlanParts {
   const { N, C, H, W } = p;
   const segs = cellSegments(p.cell);
   const { H_out, W_out } = segmentOutput(segs[0]!, H, W);
@@ -66,7 +66,7 @@ export function winogradPlan(p: NeoCellProblem, common: CommonParams): GpuJsPlan
   ];
   return {
     spec: { name: 'winograd-gpujs', stages, precision: common.precision, pipeline: common.pipeline, outputElements: N * C * H_out * W_out },
-    inputs: (data) => [concatenated(data.cellWeights!.a), concatenated(data.cellWeights!.b), winogradXi(p, data.cellWeights!.a)],
+    weights: ['cell-a', 'cell-b', 'winograd-xi'],
     executed: { multiplies, adds, macs: multiplies },
   };
 }
