@@ -159,30 +159,35 @@ export interface ParamDecl {
 }
 
 /** A kernel variant of one backend: declares its parameters and generates code for a problem. */
-export interface KernelVariant {
+/**
+ * A kernel variant of one backend for problems of kind `P` (NeoCell, depthwise conv, copy): its
+ * methods see the problem typed by its kind. The harness only calls them with problems of the
+ * variant's `op` (it checks first), so a variant is used wherever a `KernelVariant` is expected.
+ */
+export interface KernelVariant<P extends Problem = Problem> {
   readonly backend: BackendName;
   readonly name: string;
-  readonly op: Op;
+  readonly op: P['op'];
   readonly role: KernelRole;
   /** Parameter declarations for this problem on this device. */
-  params(problem: Problem, device: DeviceInfo): readonly ParamDecl[];
+  params(problem: P, device: DeviceInfo): readonly ParamDecl[];
   /** Element types it computes in (storage of x and y); float32 only when absent. */
   readonly dtypes?: readonly Dtype[];
   /** The parameter values used when nothing is tuned or pinned. */
-  defaults(problem: Problem, device: DeviceInfo): Params;
+  defaults(problem: P, device: DeviceInfo): Params;
   /**
    * Constraints beyond the declared domains (the harness checks domains itself, before this), as a
    * reason the combination is invalid, or undefined. Checked before anything runs.
    */
-  check?(problem: Problem, params: Params, device: DeviceInfo): string | undefined;
+  check?(problem: P, params: Params, device: DeviceInfo): string | undefined;
   /**
    * The kernel for this problem and these parameters as a description: pure, deterministic and
    * serialisable (code text, entry points, dispatch, buffers, how the weights are packed), made
    * without touching a device. The backend compiles it (create = compile ∘ generate); the tuner
    * hashes it to resume without compiling. Absent on variants that do not describe themselves yet.
    */
-  generate?(problem: Problem, params: Params, device: DeviceInfo): KernelDescription;
-  create(problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance>;
+  generate?(problem: P, params: Params, device: DeviceInfo): KernelDescription;
+  create(problem: P, params: Params, session: BackendSession): Promise<KernelInstance>;
 }
 
 /** A generated kernel as data: `kind` says which backend compiles it; `source` is its code. */

@@ -2,10 +2,10 @@
  * Copy of the input tensor (TypedArray.set, i.e. memcpy): the bandwidth ceiling every CPU kernel's
  * time is divided by in reports ("× copy").
  */
-import type { KernelVariant } from '../../harness/types.js';
+import type { KernelVariant, CopyProblem } from '../../harness/types.js';
 import { JsKernel, type JsKernelSpec, jsKernelSpec } from './instance.js';
 
-export const copyCpu: KernelVariant = {
+export const copyCpu: KernelVariant<CopyProblem> = {
   backend: 'cpu',
   name: 'copy',
   op: 'copy',

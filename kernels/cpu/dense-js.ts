@@ -37,7 +37,7 @@ ${ab.join('\n')}
   ];
 }
 
-export const denseJs: KernelVariant = {
+export const denseJs: KernelVariant<NeoCellProblem> = {
   backend: 'cpu',
   name: 'dense-js',
   op: 'neocell',
@@ -48,7 +48,7 @@ export const denseJs: KernelVariant = {
   ],
   defaults: () => ({ order: 'AB', block: 32 }),
   generate(problem, params) {
-    const p = problem as NeoCellProblem;
+    const p = problem;
     const c = cellCost(p.cell, p.N, p.H, p.W);
     const order = String(params.order);
     const macs = order === 'AB' ? c.dense : p.N * p.C * (p.H * p.W * c.W_out + c.H_out * p.H * c.W_out);

@@ -46,7 +46,7 @@ for (let c = 0; c < ${C}; c++) {
 }`;
 }
 
-export const dwconvJs: KernelVariant = {
+export const dwconvJs: KernelVariant<DwConvProblem> = {
   backend: 'cpu',
   name: 'dwconv-js',
   op: 'dwconv',
@@ -54,7 +54,7 @@ export const dwconvJs: KernelVariant = {
   params: () => [],
   defaults: () => ({}),
   generate(problem) {
-    const p = problem as DwConvProblem;
+    const p = problem;
     const macs = p.N * p.C * p.H * p.W * p.K * p.K;
     return jsKernelSpec(`dwconv-js-${p.K}`, [dwconvJsSource(p)], 0, { multiplies: macs, adds: macs, macs });
   },

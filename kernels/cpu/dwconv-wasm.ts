@@ -137,7 +137,7 @@ function buildDwConvWasm(p: DwConvProblem, name: string, o: DwOptions): WasmKern
   };
 }
 
-export const dwconvWasm: KernelVariant = {
+export const dwconvWasm: KernelVariant<DwConvProblem> = {
   backend: 'cpu',
   name: 'dwconv-wasm',
   op: 'dwconv',
@@ -148,12 +148,12 @@ export const dwconvWasm: KernelVariant = {
   ],
   defaults: (_problem, device) => ({ rows: 2, ...machineDefaults(device) }),
   check(problem, params) {
-    const p = problem as DwConvProblem;
+    const p = problem;
     return checkMachineParams(params, 4 * (2 * p.N * p.C * p.H * p.W + Number(params.threads) * (p.H + p.K) * (p.W + p.K)));
   },
   generate(problem, params) {
     const o: DwOptions = { rows: Number(params.rows), madd: params.madd as MaddMode, threads: Number(params.threads), offsets: 'add' };
-    return buildDwConvWasm(problem as DwConvProblem, `dwconv-wasm-r${o.rows}-${o.madd}-t${o.threads}`, o);
+    return buildDwConvWasm(problem, `dwconv-wasm-r${o.rows}-${o.madd}-t${o.threads}`, o);
   },
   async create(problem, params, session) {
     return WasmKernel.create(this.generate!(problem, params, session.device) as WasmKernelSpec, sessionPool(session, Number(params.threads)));

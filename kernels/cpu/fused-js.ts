@@ -50,7 +50,7 @@ export function fusedJsSource(p: NeoCellProblem, order: string, loop: ChannelLoo
   return cellSegments(p.cell).map((seg) => emitSegmentLoops(seg, p, loop, bandCode(seg, p.H, p.W, order)));
 }
 
-export const fusedJs: KernelVariant = {
+export const fusedJs: KernelVariant<NeoCellProblem> = {
   backend: 'cpu',
   name: 'fused-js',
   op: 'neocell',
@@ -59,9 +59,9 @@ export const fusedJs: KernelVariant = {
     { name: 'order', values: ORDERS, doc: 'within a band: A then B (AB) or B then A (BA)' },
     { name: 'loop', values: LOOPS, doc: 'channels outer (cn) or batch outer (nc)' },
   ],
-  defaults: (problem) => ({ order: cheaperOrder(problem as NeoCellProblem), loop: 'cn' }),
+  defaults: (problem) => ({ order: cheaperOrder(problem), loop: 'cn' }),
   generate(problem, params) {
-    const p = problem as NeoCellProblem;
+    const p = problem;
     const c = cellCost(p.cell, p.N, p.H, p.W);
     const order = String(params.order);
     const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;

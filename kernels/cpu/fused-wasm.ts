@@ -3,7 +3,7 @@
  * band of A the intermediate (k rows) stays in a per-thread scratch in L1; both passes are
  * vectorised (kernels/cpu/wasm/passes.ts), channels are split over threads.
  */
-import type { KernelVariant } from '../../harness/types.js';
+import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { neoCellWasmVariant } from './wasm/neocell-variant.js';
 
-export const fusedWasm: KernelVariant = neoCellWasmVariant('fused-wasm', 'fused');
+export const fusedWasm: KernelVariant<NeoCellProblem> = neoCellWasmVariant('fused-wasm', 'fused');

@@ -25,15 +25,15 @@ export function sparseJsSource(p: NeoCellProblem, order: string): string[] {
     });
 }
 
-export const sparseJs: KernelVariant = {
+export const sparseJs: KernelVariant<NeoCellProblem> = {
   backend: 'cpu',
   name: 'sparse-js',
   op: 'neocell',
   role: 'neocell',
   params: () => [{ name: 'order', values: ORDERS, doc: 'which axis is applied first (AB: rows then columns)' }],
-  defaults: (problem) => ({ order: cheaperOrder(problem as NeoCellProblem) }),
+  defaults: (problem) => ({ order: cheaperOrder(problem) }),
   generate(problem, params) {
-    const p = problem as NeoCellProblem;
+    const p = problem;
     const order = String(params.order);
     const c = cellCost(p.cell, p.N, p.H, p.W);
     const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;

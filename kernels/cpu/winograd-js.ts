@@ -124,7 +124,7 @@ export function winogradJsSource(p: NeoCellProblem, loop: ChannelLoop): { parts:
   return { parts: cellSegments(p.cell).map((seg) => segmentSource(seg, p, loop, count)), count };
 }
 
-export const winogradJs: KernelVariant = {
+export const winogradJs: KernelVariant<NeoCellProblem> = {
   backend: 'cpu',
   name: 'winograd-js',
   op: 'neocell',
@@ -132,7 +132,7 @@ export const winogradJs: KernelVariant = {
   params: () => [{ name: 'loop', values: LOOPS, doc: 'channels outer (cn) or batch outer (nc)' }],
   defaults: () => ({ loop: 'cn' }),
   generate(problem, params) {
-    const p = problem as NeoCellProblem;
+    const p = problem;
     const { parts, count } = winogradJsSource(p, params.loop as ChannelLoop);
     const maxRows = Math.max(...p.cell.groups.map((g) => g.a.out));
     // "macs" here = multiplications actually executed (the scheme's point); adds reported beside.

@@ -40,17 +40,17 @@ export function densePlan(p: NeoCellProblem, common: CommonParams): GpuJsPlanPar
   };
 }
 
-export const denseGpujsFor = (backend: GpuJsBackendName): KernelVariant =>
-  gpujsVariant(backend, {
+export const denseGpujsFor = (backend: GpuJsBackendName): KernelVariant<NeoCellProblem> =>
+  gpujsVariant<NeoCellProblem>(backend, {
     name: 'dense-gpujs',
     op: 'neocell',
     role: 'neocell',
     chain: true,
     terms: false,
     sizes: (problem) => {
-      const p = problem as NeoCellProblem;
+      const p = problem;
       const { H_out, W_out } = cellOutputShape(p.cell, p.H, p.W);
       return { out: { rows: H_out, cols: W_out }, extraElements: Math.max(p.C * H_out * p.H, p.C * p.W * W_out, p.N * p.C * H_out * p.W) };
     },
-    plan: (problem, _params, common) => densePlan(problem as NeoCellProblem, common),
+    plan: (problem, _params, common) => densePlan(problem, common),
   });

@@ -38,8 +38,8 @@ export function copyPlan(p: CopyProblem, common: CommonParams): GpuJsPlanParts {
 
 const planeOf = (p: { H: number; W: number }) => ({ out: { rows: p.H, cols: p.W } });
 
-export const dwconvGpujsFor = (backend: GpuJsBackendName): KernelVariant =>
-  gpujsVariant(backend, { name: 'dwconv-gpujs', op: 'dwconv', role: 'baseline', chain: false, terms: true, sizes: planeOf, plan: (problem, _p, common) => dwconvPlan(problem as DwConvProblem, common) });
+export const dwconvGpujsFor = (backend: GpuJsBackendName): KernelVariant<DwConvProblem> =>
+  gpujsVariant<DwConvProblem>(backend, { name: 'dwconv-gpujs', op: 'dwconv', role: 'baseline', chain: false, terms: true, sizes: planeOf, plan: (problem, _p, common) => dwconvPlan(problem, common) });
 
-export const copyGpujsFor = (backend: GpuJsBackendName): KernelVariant =>
-  gpujsVariant(backend, { name: 'copy-gpujs', op: 'copy', role: 'ceiling', chain: false, terms: false, sizes: planeOf, plan: (problem, _p, common) => copyPlan(problem as CopyProblem, common) });
+export const copyGpujsFor = (backend: GpuJsBackendName): KernelVariant<CopyProblem> =>
+  gpujsVariant<CopyProblem>(backend, { name: 'copy-gpujs', op: 'copy', role: 'ceiling', chain: false, terms: false, sizes: planeOf, plan: (problem, _p, common) => copyPlan(problem, common) });

@@ -64,8 +64,8 @@ export function fusedPlan(p: NeoCellProblem, order: 'AB' | 'BA', common: CommonP
   };
 }
 
-export const fusedGpujsFor = (backend: GpuJsBackendName): KernelVariant =>
-  gpujsVariant(backend, {
+export const fusedGpujsFor = (backend: GpuJsBackendName): KernelVariant<NeoCellProblem> =>
+  gpujsVariant<NeoCellProblem>(backend, {
     name: 'fused-gpujs',
     op: 'neocell',
     role: 'neocell',
@@ -73,6 +73,6 @@ export const fusedGpujsFor = (backend: GpuJsBackendName): KernelVariant =>
     terms: true,
     extraParams: () => [{ name: 'order', values: ['BA', 'AB'], doc: 'inner sum over the B block (BA) or over the A block (AB)' }],
     extraDefaults: () => ({ order: 'BA' }),
-    sizes: (problem) => cellSizes(problem, (problem as NeoCellProblem).cell),
-    plan: (problem, params, common) => fusedPlan(problem as NeoCellProblem, params.order as 'AB' | 'BA', common),
+    sizes: (problem) => cellSizes(problem, problem.cell),
+    plan: (problem, params, common) => fusedPlan(problem, params.order as 'AB' | 'BA', common),
   });

@@ -83,20 +83,20 @@ export function cellSizes(problem: { H: number; W: number }, cell: NeoCellProble
   return { out: { rows: o.H_out, cols: o.W_out }, extraElements: 0 };
 }
 
-export const sparseGpujsFor = (backend: GpuJsBackendName): KernelVariant =>
-  gpujsVariant(backend, {
+export const sparseGpujsFor = (backend: GpuJsBackendName): KernelVariant<NeoCellProblem> =>
+  gpujsVariant<NeoCellProblem>(backend, {
     name: 'sparse-gpujs',
     op: 'neocell',
     role: 'neocell',
     chain: true,
     terms: true,
     extraParams: () => [{ name: 'order', values: ['AB', 'BA'], doc: 'which axis first (AB: A on rows into the intermediate, then B)' }],
-    extraDefaults: (problem) => ({ order: cheaperOrder(problem as NeoCellProblem) }),
+    extraDefaults: (problem) => ({ order: cheaperOrder(problem) }),
     sizes: (problem) => {
-      const p = problem as NeoCellProblem;
+      const p = problem;
       const s = cellSizes(p, p.cell);
       // The intermediate is H_out × W or H × W_out per image.
       return { ...s, extraElements: p.N * p.C * Math.max(s.out.rows * p.W, p.H * s.out.cols) };
     },
-    plan: (problem, params, common) => sparsePlan(problem as NeoCellProblem, params.order as 'AB' | 'BA', common),
+    plan: (problem, params, common) => sparsePlan(problem, params.order as 'AB' | 'BA', common),
   });

@@ -4,7 +4,7 @@
  * factory that turns a variant's stage generator into a harness KernelVariant for either host.
  */
 import type { WeightPacking } from '../../core/structure.js';
-import type { BackendSession, DeviceInfo, ExecutedCounts, KernelDescription, KernelInstance, KernelRole, KernelVariant, Op, ParamDecl, Params, Problem } from '../../harness/types.js';
+import type { BackendSession, DeviceInfo, ExecutedCounts, KernelDescription, KernelInstance, KernelRole, KernelVariant, ParamDecl, Params, Problem } from '../../harness/types.js';
 import type { GpuJsKernelSpec, GpuJsLayout, GpuJsPrecision } from './runner.js';
 import { checkGpuJsProblem, LAYOUTS, type Plane } from './source.js';
 
@@ -33,20 +33,20 @@ export function precisions(device: DeviceInfo): GpuJsPrecision[] {
   return device.features.includes('texture-float') ? ['single', 'unsigned'] : ['unsigned'];
 }
 
-export interface GpuJsVariantDef {
+export interface GpuJsVariantDef<P extends Problem = Problem> {
   readonly name: string;
-  readonly op: Op;
+  readonly op: P['op'];
   readonly role: KernelRole;
   /** `chain`: more than one stage, so `pipeline` (intermediates as textures) applies. */
   readonly chain: boolean;
   /** `terms`: the kernel has k-term sums that can be unrolled. */
   readonly terms: boolean;
   /** Variant-specific parameters (e.g. axis order). */
-  readonly extraParams?: (problem: Problem) => readonly ParamDecl[];
-  readonly extraDefaults?: (problem: Problem) => Params;
+  readonly extraParams?: (problem: P) => readonly ParamDecl[];
+  readonly extraDefaults?: (problem: P) => Params;
   /** Output plane and the largest extra array, for the size limits. */
-  readonly sizes: (problem: Problem) => { readonly out: Plane; readonly extraElements?: number };
-  readonly plan: (problem: Problem, params: Params, common: CommonParams) => GpuJsPlanParts;
+  readonly sizes: (problem: P) => { readonly out: Plane; readonly extraElements?: number };
+  readonly plan: (problem: P, params: Params, common: CommonParams) => GpuJsPlanParts;
 }
 
 export interface CommonParams {
@@ -56,7 +56,7 @@ export interface CommonParams {
   readonly pipeline: boolean;
 }
 
-export function gpujsVariant(backend: GpuJsBackendName, def: GpuJsVariantDef): KernelVariant {
+export function gpujsVariant<P extends Problem>(backend: GpuJsBackendName, def: GpuJsVariantDef<P>): KernelVariant<P> {
   return {
     backend,
     name: def.name,

@@ -71,17 +71,17 @@ export function winogradPlan(p: NeoCellProblem, common: CommonParams): GpuJsPlan
   };
 }
 
-export const winogradGpujsFor = (backend: GpuJsBackendName): KernelVariant =>
-  gpujsVariant(backend, {
+export const winogradGpujsFor = (backend: GpuJsBackendName): KernelVariant<NeoCellProblem> =>
+  gpujsVariant<NeoCellProblem>(backend, {
     name: 'winograd-gpujs',
     op: 'neocell',
     role: 'neocell',
     chain: true,
     terms: true,
     sizes: (problem) => {
-      const p = problem as NeoCellProblem;
+      const p = problem;
       const s = cellSizes(p, p.cell);
       return { ...s, extraElements: p.N * p.C * p.H * s.out.cols };
     },
-    plan: (problem, _params, common) => winogradPlan(problem as NeoCellProblem, common),
+    plan: (problem, _params, common) => winogradPlan(problem, common),
   });

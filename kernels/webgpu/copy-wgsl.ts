@@ -1,13 +1,13 @@
 /** Copy (WGSL, one vec4 per invocation where the size allows): the bandwidth ceiling of the device, for ratios. */
 import { elementBytes } from '../../harness/problem.js';
-import type { KernelVariant } from '../../harness/types.js';
+import type { KernelVariant, CopyProblem } from '../../harness/types.js';
 import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf } from './wgsl.js';
-import type { DeviceInfo, Params, Problem } from '../../harness/types.js';
+import type { DeviceInfo, Params } from '../../harness/types.js';
 import type { GpuKernelSpec } from './instance.js';
 
-export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
+export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant<CopyProblem> => ({
   backend,
   name: 'copy-wgsl',
   op: 'copy',
@@ -27,7 +27,7 @@ export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant
 });
 
 /** The copy kernel's description: WGSL, dispatch, buffers (pure: no device is touched). */
-function generate(problem: Problem, params: Params, device: DeviceInfo): GpuKernelSpec {
+function generate(problem: CopyProblem, params: Params, device: DeviceInfo): GpuKernelSpec {
   const half = problem.dtype === 'float16';
   const { chunk, count } = chunkOf(problem, device, [problem.C * problem.H * problem.W], 0, elementBytes(problem.dtype));
   const n = chunk.N * chunk.C * chunk.H * chunk.W;

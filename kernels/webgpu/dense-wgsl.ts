@@ -8,7 +8,7 @@ import { cellOutputShape } from '../../core/spec.js';
 import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes, times } from './wgsl.js';
-import type { DeviceInfo, Params, Problem } from '../../harness/types.js';
+import type { DeviceInfo, Params } from '../../harness/types.js';
 import type { GpuKernelSpec } from './instance.js';
 
 export function denseWgsl(p: NeoCellProblem, wg: number) {
@@ -36,7 +36,7 @@ ${entryPoint('passB', wg, C, ['j', W_out], 'r', `var acc = 0.0;
 /** Elements per image of x, y and the intermediate T = A·X (H_out × W). */
 const planes = (p: NeoCellProblem): number[] => imagePlanes(p, cellOutputShape(p.cell, p.H, p.W).H_out * p.W);
 
-export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
+export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant<NeoCellProblem> => ({
   backend,
   name: 'dense-wgsl',
   op: 'neocell',
@@ -44,7 +44,7 @@ export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVarian
   params: (_p, device) => [{ name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along a row)' }],
   defaults: (_p, device) => ({ wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
   check(problem, params, device) {
-    const p = problem as NeoCellProblem;
+    const p = problem;
     const z = checkImageChunks(p, device, planes(p), p.C);
     if (z) return z;
     const bytes = 4 * denseWgsl(p, Number(params.wg)).weightElements;
@@ -58,8 +58,8 @@ export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVarian
 });
 
 /** The dense kernel's description (pure). */
-function generate(problem: Problem, params: Params, device: DeviceInfo): GpuKernelSpec {
-  const whole = problem as NeoCellProblem;
+function generate(problem: NeoCellProblem, params: Params, device: DeviceInfo): GpuKernelSpec {
+  const whole = problem;
   const { chunk: p, count } = chunkOf(whole, device, planes(whole), whole.C);
   const g = denseWgsl(p, Number(params.wg));
   return {

@@ -3,7 +3,7 @@ import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
 import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf } from './wgsl.js';
-import type { DeviceInfo, Params, Problem } from '../../harness/types.js';
+import type { DeviceInfo, Params } from '../../harness/types.js';
 import type { GpuKernelSpec } from './instance.js';
 
 export function dwconvWgsl(p: DwConvProblem, wg: number): string {
@@ -34,7 +34,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 `;
 }
 
-export const dwconvWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
+export const dwconvWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant<DwConvProblem> => ({
   backend,
   name: 'dwconv-wgsl',
   op: 'dwconv',
@@ -49,8 +49,8 @@ export const dwconvWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
 });
 
 /** The depthwise conv's description (pure). */
-function generate(problem: Problem, params: Params, device: DeviceInfo): GpuKernelSpec {
-  const whole = problem as DwConvProblem;
+function generate(problem: DwConvProblem, params: Params, device: DeviceInfo): GpuKernelSpec {
+  const whole = problem;
   const { chunk: p, count } = chunkOf(whole, device, [whole.C * whole.H * whole.W], whole.C);
   const wg = Number(params.wg);
   const macs = whole.N * whole.C * whole.H * whole.W * whole.K * whole.K;

@@ -12,7 +12,7 @@ import { workgroupSizes } from './wgsl.js';
 import { checkSharedTile, fusedSharedWgsl, segmentBands } from './fused-shared.js';
 import { bindings, checkImageChunks, chunkOf, imagePlanes, times } from './wgsl.js';
 import { cellSegments, groupWeightOffsets, segmentOutput } from '../../core/structure.js';
-import type { DeviceInfo, Params, Problem } from '../../harness/types.js';
+import type { DeviceInfo, Params } from '../../harness/types.js';
 import type { GpuKernelSpec } from './instance.js';
 
 /**
@@ -244,13 +244,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   return { code, dispatch: [Math.ceil(columns / wgx), Math.min(groups, PER_DIMENSION), Math.ceil(groups / PER_DIMENSION)] as [number, number, number] };
 }
 
-const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine: 'direct' | 'winograd'): KernelVariant => ({
+const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine: 'direct' | 'winograd'): KernelVariant<NeoCellProblem> => ({
   backend,
   name,
   op: 'neocell',
   role: 'neocell',
   params: (problem, device) => {
-    const p = problem as NeoCellProblem;
+    const p = problem;
     const { W_out } = segmentOutput(cellSegments(p.cell)[0]!, p.H, p.W);
     return [
       { name: 'tile', values: ['column', 'block', 'shared'], doc: 'outputs per invocation and where the input goes: one column of a band, a whole block a.out × b.out (register blocking), or the band staged in workgroup memory by coalesced loads' },
@@ -263,7 +263,7 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
   // float16: tile shared only, on adapters with shader-f16 (x and y in f16, f32 arithmetic).
   dtypes: ['float32', 'float16'],
   check(problem, params, device) {
-    const p = problem as NeoCellProblem;
+    const p = problem;
     if (params.tile !== 'shared' && (params.wgy !== 1 || params.vec !== 1)) return `wgy and vec apply to tile shared only (tile ${params.tile} takes wgy 1, vec 1)`;
     if (params.tile !== 'shared' && p.dtype !== 'float32') return `dtype ${p.dtype} runs with tile shared only (tile ${params.tile} computes float32)`;
     return checkImageChunks(p, device, imagePlanes(p), 0, elementBytes(p.dtype)) ?? (params.tile === 'shared' ? checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device) : undefined);
@@ -275,8 +275,8 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
 });
 
 /** A fused (or Strassen-like) kernel's description (pure). */
-function generateFused(name: string, combine: 'direct' | 'winograd', problem: Problem, params: Params, device: DeviceInfo): GpuKernelSpec {
-  const whole = problem as NeoCellProblem;
+function generateFused(name: string, combine: 'direct' | 'winograd', problem: NeoCellProblem, params: Params, device: DeviceInfo): GpuKernelSpec {
+  const whole = problem;
   const { chunk: p, count } = chunkOf(whole, device, imagePlanes(whole), 0, elementBytes(whole.dtype));
   const wg = Number(params.wg);
   const g =

@@ -10,7 +10,7 @@ import type { GpuHostSession } from './session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes } from './wgsl.js';
 import { cellSegments, cheaperOrder, groupWeightOffsets, type Segment, segmentOutput } from '../../core/structure.js';
-import type { DeviceInfo, Params, Problem } from '../../harness/types.js';
+import type { DeviceInfo, Params } from '../../harness/types.js';
 import type { GpuKernelSpec } from './instance.js';
 
 /** Block index and position of output index `i` on an axis with `out`-sized blocks at `offset`. */
@@ -82,7 +82,7 @@ function planes(p: NeoCellProblem, order: 'AB' | 'BA'): number[] {
   return imagePlanes(p, order === 'AB' ? H_out * p.W : p.H * W_out);
 }
 
-export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant => ({
+export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant<NeoCellProblem> => ({
   backend,
   name: 'sparse-wgsl',
   op: 'neocell',
@@ -91,8 +91,8 @@ export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
     { name: 'order', values: ['AB', 'BA'], doc: 'which axis first (AB: A on rows into the intermediate, then B)' },
     { name: 'wg', values: workgroupSizes(device), doc: 'workgroup size (invocations along a row)' },
   ],
-  defaults: (p, device) => ({ order: cheaperOrder(p as NeoCellProblem), wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
-  check: (problem, params, device) => checkImageChunks(problem, device, planes(problem as NeoCellProblem, params.order as 'AB' | 'BA'), problem.C),
+  defaults: (p, device) => ({ order: cheaperOrder(p), wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
+  check: (problem, params, device) => checkImageChunks(problem, device, planes(problem, params.order as 'AB' | 'BA'), problem.C),
   generate,
   async create(problem, params, session) {
     return (session as GpuHostSession).createKernel(generate(problem, params, session.device));
@@ -100,8 +100,8 @@ export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
 });
 
 /** The sparse kernel's description (pure). */
-function generate(problem: Problem, params: Params, device: DeviceInfo): GpuKernelSpec {
-  const whole = problem as NeoCellProblem;
+function generate(problem: NeoCellProblem, params: Params, device: DeviceInfo): GpuKernelSpec {
+  const whole = problem;
   const order = params.order as 'AB' | 'BA';
   const { chunk: p, count } = chunkOf(whole, device, planes(whole, order), whole.C);
   const g = sparseWgsl(p, order, Number(params.wg));

@@ -71,7 +71,7 @@ class OrtDwConv implements KernelInstance {
   }
 }
 
-export const ortDwConv: KernelVariant = {
+export const ortDwConv: KernelVariant<DwConvProblem> = {
   backend: 'cpu',
   name: 'ort-dwconv',
   op: 'dwconv',
@@ -84,6 +84,6 @@ export const ortDwConv: KernelVariant = {
   ],
   defaults: (_p, device) => ({ threads: Math.min(2, Math.max(...threadValues(device))), optimization: 'all' }),
   async create(problem, params) {
-    return new OrtDwConv(await loadOrt(), problem as DwConvProblem, Number(params.threads), params.optimization as 'all' | 'extended' | 'basic');
+    return new OrtDwConv(await loadOrt(), problem, Number(params.threads), params.optimization as 'all' | 'extended' | 'basic');
   },
 };

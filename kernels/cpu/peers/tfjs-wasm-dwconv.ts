@@ -88,15 +88,15 @@ class TfjsWasmDwConv implements KernelInstance {
   }
 }
 
-export const tfjsWasmDwConv: KernelVariant = {
+export const tfjsWasmDwConv: KernelVariant<DwConvProblem> = {
   backend: 'cpu',
   name: 'tfjs-wasm-dwconv',
   op: 'dwconv',
   role: 'peer',
   params: () => [],
   defaults: () => ({}),
-  check: (problem) => ((problem as DwConvProblem).K % 2 === 0 ? `K=${(problem as DwConvProblem).K}: tfjs 'same' padding differs from the reference for even K; odd K only` : undefined),
+  check: (problem) => (problem.K % 2 === 0 ? `K=${problem.K}: tfjs 'same' padding differs from the reference for even K; odd K only` : undefined),
   async create(problem) {
-    return new TfjsWasmDwConv(await loadTfWasm(), problem as DwConvProblem);
+    return new TfjsWasmDwConv(await loadTfWasm(), problem);
   },
 };

@@ -23,7 +23,7 @@ function options(schedule: NeoCellWasmOptions['schedule'], params: Record<string
   };
 }
 
-export function neoCellWasmVariant(name: string, schedule: NeoCellWasmOptions['schedule']): KernelVariant {
+export function neoCellWasmVariant(name: string, schedule: NeoCellWasmOptions['schedule']): KernelVariant<NeoCellProblem> {
   return {
     backend: 'cpu',
     name,
@@ -36,16 +36,16 @@ export function neoCellWasmVariant(name: string, schedule: NeoCellWasmOptions['s
       { name: 'hloop', values: ['v', 'q'], doc: 'column (B) pass loop inside a block: one output vector at a time (v) or inputs outer (q)' },
       ...machineParams(device),
     ],
-    defaults: (problem, device) => ({ order: cheaperOrder(problem as NeoCellProblem), rows: 2, hloop: 'v', unroll: 1, ...machineDefaults(device) }),
+    defaults: (problem, device) => ({ order: cheaperOrder(problem), rows: 2, hloop: 'v', unroll: 1, ...machineDefaults(device) }),
     check(problem, params) {
-      const p = problem as NeoCellProblem;
+      const p = problem;
       // Input + output + one scratch per thread, in bytes; a rough bound is enough to refuse early.
       const bytes = 4 * (2 * p.N * p.C * p.H * p.W * 4 + Number(params.threads) * 4 * p.H * p.W);
       return checkMachineParams(params, bytes);
     },
     generate(problem, params) {
       const o = options(schedule, params);
-      return buildNeoCellWasm(problem as NeoCellProblem, `${name}-${o.order}-r${o.rowsPerStep}-${o.madd}-t${o.threads}`, o);
+      return buildNeoCellWasm(problem, `${name}-${o.order}-r${o.rowsPerStep}-${o.madd}-t${o.threads}`, o);
     },
     async create(problem, params, session) {
       return WasmKernel.create(this.generate!(problem, params, session.device) as WasmKernelSpec, sessionPool(session, Number(params.threads)));
