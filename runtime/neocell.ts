@@ -187,47 +187,48 @@ class RuntimeCell implements NeoCell {
     };
   }
 
-  /** Where the input goes: already in place (io().x), replaced alone (weights kept), or a first prepare. */
-  private placeInput(x: Float32Array): 'in-place' | 'set' | 'prepare' {
-    if (this.ownIo && same(this.ownIo.x, x)) return 'in-place';
-    return this.prepared && this.instance.setInput ? 'set' : 'prepare';
+  /**
+   * Puts x where the kernel reads it: already there (io().x), replaced alone (the weights stay), or
+   * a first prepare. A promise only when the kernel's own calls are asynchronous (WebGPU).
+   */
+  private feed(x: Float32Array): void | Promise<void> {
+    if (this.ownIo && same(this.ownIo.x, x)) return;
+    if (this.prepared && this.instance.setInput) return this.instance.setInput(x);
+    const done = () => {
+      this.prepared = true;
+      this.ownIo = this.instance.io?.();
+    };
+    const preparing = this.instance.prepare(this.data(x));
+    if (preparing) return preparing.then(done);
+    done();
+  }
+
+  /** The output in `out` (or a new array) unless it is already there (io().y). */
+  private collect(n: number, out: Float32Array | undefined, read?: Float32Array): Float32Array {
+    // An array the caller owns (a kernel may hand out its own output buffer).
+    const y = out ?? new Float32Array(n);
+    if (this.ownIo && same(this.ownIo.y, y)) return y;
+    if (read) y.set(read);
+    else this.instance.readOutputInto!(y);
+    return y;
   }
 
   async run(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
     const n = this.checkIo(x, out);
-    const place = this.placeInput(x);
-    if (place === 'set') await this.instance.setInput!(x);
-    else if (place === 'prepare') {
-      await this.instance.prepare(this.data(x));
-      this.prepared = true;
-      this.ownIo = this.instance.io?.();
-    }
+    const fed = this.feed(x);
+    if (fed) await fed;
     // Synchronous kernels (CPU) are not awaited: no extra turn of the event loop per call.
     const ran = this.instance.run();
     if (ran) await ran;
-    // An array the caller owns (a kernel may hand out its own output buffer).
-    const y = out ?? new Float32Array(n);
-    if (this.ownIo && same(this.ownIo.y, y)) return y;
-    if (this.instance.readOutputInto) this.instance.readOutputInto(y);
-    else y.set(await this.instance.readOutput());
-    return y;
+    return this.collect(n, out, this.instance.readOutputInto ? undefined : await this.instance.readOutput());
   }
 
   runSync(x: Float32Array, out?: Float32Array): Float32Array {
     if (this.backend === 'webgpu') throw new InputError('target.backend', 'webgpu', 'js or wasm (runSync runs CPU kernels; await run() on WebGPU)');
     const n = this.checkIo(x, out);
-    const place = this.placeInput(x);
-    if (place === 'set') void this.instance.setInput!(x);
-    else if (place === 'prepare') {
-      void this.instance.prepare(this.data(x));
-      this.prepared = true;
-      this.ownIo = this.instance.io?.();
-    }
+    void this.feed(x);
     void this.instance.run();
-    const y = out ?? new Float32Array(n);
-    if (this.ownIo && same(this.ownIo.y, y)) return y;
-    this.instance.readOutputInto!(y);
-    return y;
+    return this.collect(n, out);
   }
 
   io(): { readonly x: Float32Array; readonly y: Float32Array } | undefined {
