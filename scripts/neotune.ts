@@ -15,7 +15,8 @@ program
   .name('neotune')
   .description('Kernel autotuner and benchmark suite for the NeoCell operator (NeoNeXt, arXiv 2403.11251)')
   .version('0.1.0')
-  .showHelpAfterError()
+  // One line pointing at the help, not the whole help after every usage error.
+  .showHelpAfterError('(neotune <command> --help lists its options)')
   .addHelpText(
     'after',
     `
