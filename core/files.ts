@@ -159,10 +159,17 @@ export function readTextFile(field: string, path: string, o: ReadTextOptions = {
   } catch (e) {
     throw new InputError(field, path, what, (e as Error).message);
   }
+  const text = decodeUtf8(bytes);
+  if (text === undefined) throw new InputError(field, path, what, 'not UTF-8 text');
+  return text;
+}
+
+/** The UTF-8 text of `bytes`, or undefined when they are not UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new InputError(field, path, what, 'not UTF-8 text');
+    return undefined;
   }
 }
 
@@ -186,15 +193,20 @@ export function nestingDepth(text: string): number {
 /** Nesting deeper than this in an input file is refused (neotune's own files nest less than 10 deep). */
 export const MAX_NESTING = 64;
 
-/** JSON.parse of an input file with its nesting bounded; errors are InputErrors naming the field. */
-export function parseJsonInput(field: string, path: string, text: string, what: string): unknown {
+/** JSON.parse with the nesting bounded (a hostile file cannot overflow the stack); `fail(detail)` makes the error. */
+export function parseBoundedJson(text: string, fail: (detail: string) => Error): unknown {
   const depth = nestingDepth(text);
-  if (depth > MAX_NESTING) throw new InputError(field, path, what, `nested ${depth} levels deep, more than ${MAX_NESTING}`);
+  if (depth > MAX_NESTING) throw fail(`nested ${depth} levels deep, more than ${MAX_NESTING}`);
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new InputError(field, path, what, `not valid JSON: ${(e as Error).message}`);
+    throw fail(`not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/** JSON.parse of an input file with its nesting bounded; errors are InputErrors naming the field. */
+export function parseJsonInput(field: string, path: string, text: string, what: string): unknown {
+  return parseBoundedJson(text, (detail) => new InputError(field, path, what, detail));
 }
 
 /** Refuses, before any work, an output folder that is a file or cannot be written (checked through a file in it). */

@@ -27,7 +27,7 @@ import { closeSync, constants, copyFileSync, lstatSync, mkdirSync, existsSync, f
 import { hostname } from 'node:os';
 import lockfile from 'proper-lockfile';
 import { InputError } from '../core/errors.js';
-import { checkOutputPath, MAX_NESTING, nestingDepth, syncFolder, writeFileAtomic, writeTarget } from '../core/files.js';
+import { checkOutputPath, decodeUtf8, parseBoundedJson, syncFolder, writeFileAtomic, writeTarget } from '../core/files.js';
 import { validateShape } from '../core/validate.js';
 import type { ProblemRecord } from '../harness/problem.js';
 import type { RecordState } from '../harness/results.js';
@@ -140,13 +140,7 @@ const SNAPSHOT_SCHEMAS: Record<number, object> = { 1: snapshotSchema(1), 2: snap
 const LINE_SCHEMAS = journalLineSchemas(DB_SAMPLES);
 
 function parseJson(text: string, path: string, what: string): unknown {
-  const depth = nestingDepth(text);
-  if (depth > MAX_NESTING) throw new DbError(path, '', undefined, what, `nested ${depth} levels deep`);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new DbError(path, '', undefined, what, `not valid JSON: ${(e as Error).message}`);
-  }
+  return parseBoundedJson(text, (detail) => new DbError(path, '', undefined, what, detail));
 }
 
 /** Keys must match what they key (a hand-edited or damaged file could pair a key with another entry). */
@@ -335,17 +329,17 @@ export class TuningStore {
    */
   static async open(path: string, o: { write: boolean; field?: string }): Promise<TuningStore> {
     const field = o.field ?? 'db';
+    const real = writeTarget(path);
+    const journal = `${real}.journal`;
     if (o.write) {
       checkOutputPath(field, path);
-      const journal = `${writeTarget(path)}.journal`;
       if (existsSync(journal) && lstatSync(journal).isSymbolicLink()) throw new InputError(field, path, 'a database whose journal is a regular file', `${journal} is a symbolic link`);
       checkOutputPath(field, journal);
     } else {
       // Reading a database that is not there is a typo or a missing `tune` step, not an empty result.
-      if (!existsSync(path) && !existsSync(`${writeTarget(path)}.journal`)) throw new InputError(field, path, 'an existing tuning database (neotune tune writes one)', 'no such file');
+      if (!existsSync(path) && !existsSync(journal)) throw new InputError(field, path, 'an existing tuning database (neotune tune writes one)', 'no such file');
       if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(field, path, 'a tuning database file (not a folder)', 'is a folder');
     }
-    const real = writeTarget(path);
     if (o.write) mkdirSync(dirname(real), { recursive: true });
     const store = new TuningStore(real, emptyDb(), o.write, 0);
     const { db, lines } = await store.withLock(() => store.readDisk(o.write), !o.write);
@@ -500,11 +494,9 @@ function describeOwner(path: string): string {
 }
 
 function utf8(bytes: Buffer, path: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new DbError(path, '', undefined, 'a tuning database (UTF-8 JSON)', 'not UTF-8 text');
-  }
+  const text = decodeUtf8(bytes);
+  if (text === undefined) throw new DbError(path, '', undefined, 'a tuning database (UTF-8 JSON)', 'not UTF-8 text');
+  return text;
 }
 
 /** A copy of unreadable content next to it, once per distinct content (the name carries its hash). */
