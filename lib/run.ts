@@ -125,8 +125,9 @@ export async function benchRun(
   const before = await checkLoad(log);
   const runs = await openBackends(flags.backend, log, { tuning: prepare !== undefined });
   if (runs.length === 0) throw new UnavailableError('no backend with kernels is available on this machine');
+  const kernels = flags.kernels?.split(',').map((s) => s.trim());
   try {
-    checkKernelNames(flags.kernels?.split(',').map((s) => s.trim()), runs);
+    checkKernelNames(kernels, runs);
     checkPinnedNames(pin, runs, suite);
   } catch (e) {
     for (const r of runs) await r.session.close();
@@ -134,7 +135,6 @@ export async function benchRun(
   }
   // Adaptive: disturbed, multimodal or imprecise timings are re-measured up to 4× the time.
   const measure = { timeMs: flags.time, minSamples: 10, warmupMs: Math.min(150, flags.time), adaptive: { targetRelHalfWidth: DEFAULT_TARGET_REL, maxMs: 4 * flags.time } };
-  const kernels = flags.kernels?.split(',').map((s) => s.trim());
   try {
     const prepared = prepare ? await prepare(suite, runs, before) : {};
     // Ceilings are measured before and after the kernels: the best clean measurement counts, and

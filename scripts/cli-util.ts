@@ -140,6 +140,24 @@ export function progressBar(title: string): { update(done: number, total: number
   };
 }
 
+/** Progress as the library reports it (lib/run.ts, lib/tune.ts). */
+export interface ProgressUpdate {
+  readonly done: number;
+  readonly total: number;
+  readonly failed: number;
+  readonly current: string;
+}
+
+/** Runs `fn` with a progress bar titled `title` fed by its progress callback; the bar is stopped however `fn` ends. */
+export async function withProgressBar<T>(title: string, fn: (progress: (p: ProgressUpdate) => void) => Promise<T>): Promise<T> {
+  const bar = progressBar(title);
+  try {
+    return await fn((p) => bar.update(p.done, p.total, p.failed, p.current));
+  } finally {
+    bar.stop();
+  }
+}
+
 /** Reads a result file given on the command line; a bad file is invalid input (exit 2), named. */
 export function loadResultFile(path: string, field = 'results'): ResultFile {
   return readResults(path, field);

@@ -6,7 +6,7 @@ import { resultText } from '../../harness/results.js';
 import { benchRun, type CommonBenchFlags, resultFile } from '../../lib/run.js';
 import { DEFAULT_SUITE } from '../../suites/suite.js';
 import { addCommonBenchOptions } from '../options.js';
-import { action, progressBar, stderrLine } from '../cli-util.js';
+import { action, stderrLine, withProgressBar } from '../cli-util.js';
 import { failureLines, runExitCode, summaryTable } from '../tables.js';
 
 export function registerBench(program: Command): void {
@@ -18,14 +18,7 @@ export function registerBench(program: Command): void {
     .action(
       action(async (o: CommonBenchFlags & { allParams?: boolean; verifyOnly?: boolean; json?: string }) => {
         if (o.json) checkOutputPath('json', o.json);
-        const bar = progressBar('bench');
-        let run;
-        try {
-          run = await benchRun(o, { allParams: o.allParams, verifyOnly: o.verifyOnly }, { log: stderrLine, progress: (p) => bar.update(p.done, p.total, p.failed, p.current) });
-        } finally {
-          bar.stop();
-        }
-        const { records, ceilings, load } = run;
+        const { records, ceilings, load } = await withProgressBar('bench', (progress) => benchRun(o, { allParams: o.allParams, verifyOnly: o.verifyOnly }, { log: stderrLine, progress }));
         if (o.json) writeOrRescue('json', o.json, resultText(resultFile(records, ceilings, `neotune ${process.argv.slice(2).join(' ')}`, load)));
         const warning = busyWarning(load.before);
         process.stdout.write((warning ? `WARNING: ${warning}\n\n` : '') + summaryTable(records, ceilings) + '\n');

@@ -20,7 +20,7 @@ import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js'
 import { bestPerVariant } from '../../tuner/tune.js';
 import { openStore, threadCap, tuneSuite } from '../../lib/tune.js';
 import { busyWarning, type MachineLoad } from '../../harness/load.js';
-import { action, EXIT, markdownTable, parseNumberOption, progressBar, stderrLine } from '../cli-util.js';
+import { action, EXIT, markdownTable, parseNumberOption, stderrLine, withProgressBar } from '../cli-util.js';
 import { writeReport } from '../../reports/report.js';
 import { benchRun, type CommonBenchFlags, resultFile } from '../../lib/run.js';
 import { ceilingLines, failureLines, runExitCode, summaryCells, summaryTable, withheldLines } from '../tables.js';
@@ -46,10 +46,8 @@ export function registerRun(program: Command): void {
         const tune = async (suite: Suite, runs: BackendRun[], load: MachineLoad) => {
           const store = await openStore(dbPath, true, 'out');
           const finalists = new Map<string, Map<string, Params>>(); // backend + problem key → variant → params
-          const tuneBar = progressBar('tune');
-          let tuned;
-          try {
-            tuned = await tuneSuite(store, suite, runs, {
+          const tuned = await withProgressBar('tune', (progress) =>
+            tuneSuite(store, suite, runs, {
               strategy,
               seed: o.seed,
               budget: strategy.name === 'exhaustive' ? {} : { fraction: o.budgetFraction / 100 },
@@ -57,11 +55,9 @@ export function registerRun(program: Command): void {
               ...threadCap(load, stderrLine),
               includeSoftware: o.includeSoftware ?? false,
               log: stderrLine,
-              progress: (p) => tuneBar.update(p.done, p.total, p.failed, p.current),
-            });
-          } finally {
-            tuneBar.stop();
-          }
+              progress,
+            }),
+          );
           for (const { run, problem, result } of tuned) {
             finalists.set(`${run.entry.name} ${problemKey(problem)}`, new Map([...bestPerVariant(result)].map(([v, cfg]) => [v, cfg.params])));
           }
@@ -74,23 +70,17 @@ export function registerRun(program: Command): void {
             },
           };
         };
-        const bar = progressBar('report');
-        let measured;
-        try {
-          measured = await benchRun(o, {}, { log: stderrLine, prepare: tune, progress: (p) => bar.update(p.done, p.total, p.failed, p.current) });
-        } finally {
-          bar.stop();
-        }
-        const { suite, runs, records, ceilings, load } = measured;
+        const { suite, runs, records, ceilings, load } = await withProgressBar('report', (progress) => benchRun(o, {}, { log: stderrLine, prepare: tune, progress }));
         const json = join(out, 'results.json');
         const results = resultFile(records, ceilings, `neotune run ${process.argv.slice(3).join(' ')}`.trim(), load);
         const warning = busyWarning(load.before);
         writeResults(json, results);
         const report = await writeReport(results, out);
-        const best = summaryCells(summarize(records, ceilings), true);
+        const bestRows = summarize(records, ceilings);
+        const best = summaryCells(bestRows, true);
         const variantRows = summarizeVariants(records, ceilings);
         const variants = summaryCells(variantRows, false);
-        const withheld = withheldLines([...summarize(records, ceilings), ...variantRows]);
+        const withheld = withheldLines([...bestRows, ...variantRows]);
         const md = [
           `# neotune run: ${suite.description}`,
           '',

@@ -19,7 +19,7 @@ import { select } from '../../tuner/select.js';
 import { configKey } from '../../tuner/space.js';
 import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
 import { entryWinner } from '../../tuner/tune.js';
-import { action, EXIT, fmt, formatTable, parseChoice, parseIntOption, parseNumberOption, progressBar, stderrLine, UsageError } from '../cli-util.js';
+import { action, EXIT, fmt, formatTable, parseChoice, parseIntOption, parseNumberOption, stderrLine, UsageError, withProgressBar } from '../cli-util.js';
 import { checkKernelNames, checkLoad, openBackends } from '../../lib/run.js';
 import { openStore, type TunedProblem, threadCap, tuneSuite } from '../../lib/tune.js';
 
@@ -77,25 +77,26 @@ export function registerTune(program: Command): void {
         const store = await openStore(resolve(o.db), true);
         const load = await checkLoad(stderrLine);
         const runs = await openBackends(o.backend, stderrLine, { tuning: true });
+        const kernels = o.kernels?.split(',').map((s) => s.trim());
         let results: TunedProblem[];
-        const bar = progressBar('tune');
         try {
-          checkKernelNames(o.kernels?.split(',').map((s) => s.trim()), runs);
-          results = await tuneSuite(store, suite, runs, {
-            strategy,
-            seed: o.seed,
-            budget: {
-              ...(o.budget ? { evaluations: o.budget } : strategy.name === 'exhaustive' ? {} : { fraction: 0.25 }),
-              ...(o.timeBudget ? { timeMs: o.timeBudget * 1000 } : {}),
-            },
-            kernels: o.kernels?.split(',').map((s) => s.trim()),
-            ...threadCap(load, stderrLine),
-            includeSoftware: o.includeSoftware ?? false,
-            log: stderrLine,
-            progress: (p) => bar.update(p.done, p.total, p.failed, p.current),
-          });
+          checkKernelNames(kernels, runs);
+          results = await withProgressBar('tune', (progress) =>
+            tuneSuite(store, suite, runs, {
+              strategy,
+              seed: o.seed,
+              budget: {
+                ...(o.budget ? { evaluations: o.budget } : strategy.name === 'exhaustive' ? {} : { fraction: 0.25 }),
+                ...(o.timeBudget ? { timeMs: o.timeBudget * 1000 } : {}),
+              },
+              ...(kernels ? { kernels } : {}),
+              ...threadCap(load, stderrLine),
+              includeSoftware: o.includeSoftware ?? false,
+              log: stderrLine,
+              progress,
+            }),
+          );
         } finally {
-          bar.stop();
           for (const r of runs) await r.session.close();
         }
         // Problems whose every configuration a constraint rules out (e.g. float16 without
