@@ -49,10 +49,19 @@ export interface KernelChoice {
   readonly median_ms?: number;
 }
 
-/** log-scale distance over N, C, H, W; a different cell adds 1. */
-export function rowDistance(r: TableRow, p: NeoCellProblem): number {
+/** A problem as the tables key it: shape and canonical cell text. */
+export interface ShapeKey {
+  readonly N: number;
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  readonly spec: string;
+}
+
+/** log-scale distance over N, C, H, W; a different cell (canonical spec text) adds 1. Tuner and runtime pick the nearest problem by it. */
+export function problemDistance(a: ShapeKey, b: ShapeKey): number {
   const l = (x: number, y: number) => Math.abs(Math.log2(x) - Math.log2(y));
-  return l(r.N, p.N) + l(r.C, p.C) + l(r.H, p.H) + l(r.W, p.W) + (r.spec === formatCell(p.cell) ? 0 : 1);
+  return l(a.N, b.N) + l(a.C, b.C) + l(a.H, b.H) + l(a.W, b.W) + (a.spec === b.spec ? 0 : 1);
 }
 
 /**
@@ -65,9 +74,10 @@ export function chooseKernel(
   whyNot: (variant: string, params: Params) => string | undefined,
   defaults: () => { variant: string; params: Params },
 ): KernelChoice {
+  const key: ShapeKey = { N: p.N, C: p.C, H: p.H, W: p.W, spec: formatCell(p.cell) };
   const rows = (table?.rows ?? [])
     .filter((r) => r.op === 'neocell' && r.dtype === p.dtype)
-    .map((r) => ({ r, d: rowDistance(r, p) }))
+    .map((r) => ({ r, d: problemDistance(r, key) }))
     .sort((a, b) => a.d - b.d || (a.r.variant < b.r.variant ? -1 : a.r.variant > b.r.variant ? 1 : 0));
   const skipped: string[] = [];
   for (const { r, d } of rows) {

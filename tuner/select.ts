@@ -5,8 +5,9 @@
  * tuned, the backend's first variant with its defaults (its built-in cost model), also flagged.
  */
 import { whyNot } from '../harness/params.js';
-import { problemRecord, type ProblemRecord } from '../harness/problem.js';
+import { problemRecord } from '../harness/problem.js';
 import type { DeviceInfo, KernelVariant, Params, Problem } from '../harness/types.js';
+import { problemDistance } from '../runtime/choice.js';
 import { deviceFingerprint, entryKey, type TuningDb } from './db.js';
 
 export interface Selection {
@@ -21,12 +22,7 @@ export interface Selection {
   readonly basis_median_ms?: number;
 }
 
-/** log-scale distance between two problems of the same operator; block structure differences add 1. */
-export function problemDistance(a: ProblemRecord, b: ProblemRecord): number {
-  const l = (x: number, y: number) => Math.abs(Math.log2(x) - Math.log2(y));
-  return l(a.N, b.N) + l(a.C, b.C) + l(a.H, b.H) + l(a.W, b.W) + (a.spec === b.spec ? 0 : 1);
-}
-
+/** The tuned winner of this problem, or the nearest tuned problem's (problemDistance, shared with the runtime), or defaults. */
 export function select(db: TuningDb, problem: Problem, device: DeviceInfo, variants: readonly KernelVariant[]): Selection {
   const fp = deviceFingerprint(device);
   const rec = problemRecord(problem);
