@@ -2,8 +2,10 @@
  * The one case table every NeoCell kernel of every backend is verified on: groups, shifts
  * (including shift_a ≠ shift_b), partial blocks, rectangular 2→1 and 1→2, batch > 1.
  */
+import type { ChannelSpecInput } from '../core/spec.js';
 import { neoCellProblem } from '../harness/problem.js';
 import type { NeoCellProblem } from '../harness/types.js';
+import type { NeoCellLayer } from '../runtime/neocell.js';
 
 export const CELL_CASES: readonly { name: string; problem: NeoCellProblem }[] = [
   { name: 'k7 exact blocks', problem: neoCellProblem({ N: 1, C: 4, H: 14, W: 14, spec: '7' }) },
@@ -16,3 +18,9 @@ export const CELL_CASES: readonly { name: string; problem: NeoCellProblem }[] = 
   { name: 'mixed rectangular A 3→2, B 2→3', problem: neoCellProblem({ N: 1, C: 4, H: 8, W: 7, spec: { h_in: 3, h_out: 2, w_in: 2, w_out: 3 } }) },
   { name: 'k1 and k2 groups', problem: neoCellProblem({ N: 1, C: 5, H: 6, W: 6, spec: '1+2', shift_b: 0 }) },
 ];
+
+/** A case as an application passes it to the runtime: the cell as the official list of channel specs. */
+export function layerOf(p: NeoCellProblem): NeoCellLayer {
+  const spec: ChannelSpecInput[] = p.cell.groups.map((g) => ({ channels: g.channels, h_in: g.a.in, h_out: g.a.out, w_in: g.b.in, w_out: g.b.out, shift_a: g.a.shift, shift_b: g.b.shift }));
+  return { N: p.N, C: p.C, H: p.H, W: p.W, spec };
+}

@@ -24,7 +24,7 @@ import type { WebGpuSession } from '../kernels/webgpu/session.js';
 import type { NeoCell, NeoCellLayer, NeoCellTarget } from '../runtime/neocell.js';
 import type { TuningDb } from '../tuner/db.js';
 import { deviceFamily, pickDevice } from '../tuner/export.js';
-import { CELL_CASES } from './cases.js';
+import { CELL_CASES, layerOf } from './cases.js';
 
 const CLI = join(import.meta.dirname, '..', 'scripts', 'neotune.js');
 const neotune = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -34,13 +34,6 @@ const app = mkdtempSync(join(tmpdir(), 'neotune-app-'));
 type Bundle = { createNeoCell(t: NeoCellTarget, l: NeoCellLayer): Promise<NeoCell>; TABLE: { device: string; rows: unknown[] } };
 let bundle: Bundle;
 
-const layerOf = (p: NeoCellProblem): NeoCellLayer => ({
-  N: p.N,
-  C: p.C,
-  H: p.H,
-  W: p.W,
-  spec: p.cell.groups.map((g) => ({ channels: g.channels, h_in: g.a.in, h_out: g.a.out, w_in: g.b.in, w_out: g.b.out, shift_a: g.a.shift, shift_b: g.b.shift })),
-});
 const inputs = (p: NeoCellProblem) => {
   const w = randomWeights(p.cell, 3);
   const x = new Rng(4).float32Array(p.N * p.C * p.H * p.W);

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { InputError } from '../core/errors.js';
 import { neoCellReference } from '../core/reference.js';
-import type { CellSpec, ChannelSpecInput } from '../core/spec.js';
 import { Rng } from '../core/rng.js';
 import { randomWeights } from '../core/weights.js';
 import { neoCellProblem } from '../harness/problem.js';
@@ -17,21 +16,12 @@ import { verifyOutput } from '../harness/verify.js';
 import { cpuBackend, cpuDevice } from '../kernels/cpu/backend.js';
 import { webgpuBackend } from '../kernels/webgpu/backend.js';
 import type { WebGpuSession } from '../kernels/webgpu/session.js';
-import { createNeoCell, type NeoCellLayer, type NeoCellTarget } from '../runtime/neocell.js';
+import { createNeoCell, type NeoCellTarget } from '../runtime/neocell.js';
 import { deviceFingerprint, emptyDb } from '../tuner/db.js';
 import { dispatchTable } from '../tuner/dispatch.js';
 import { STRATEGIES } from '../tuner/strategies/index.js';
 import { tuneProblem } from '../tuner/tune.js';
-import { CELL_CASES } from './cases.js';
-
-/** A case's cell as the official list of channel specs (the form a trained model's config has). */
-function channelSpecs(cell: CellSpec): ChannelSpecInput[] {
-  return cell.groups.map((g) => ({ channels: g.channels, h_in: g.a.in, h_out: g.a.out, w_in: g.b.in, w_out: g.b.out, shift_a: g.a.shift, shift_b: g.b.shift }));
-}
-
-function layerOf(p: NeoCellProblem): NeoCellLayer {
-  return { N: p.N, C: p.C, H: p.H, W: p.W, spec: channelSpecs(p.cell) };
-}
+import { CELL_CASES, layerOf } from './cases.js';
 
 async function runAndVerify(target: NeoCellTarget, p: NeoCellProblem, o: Parameters<typeof createNeoCell>[2] = {}) {
   const cell = await createNeoCell(target, layerOf(p), o);
