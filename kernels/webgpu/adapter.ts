@@ -4,6 +4,7 @@
  * real GPU is never hidden. A null adapter is an error, never a silent fallback.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { readLimits } from './instance.js';
 
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -33,14 +34,10 @@ export interface AdapterFacts {
   driver: string;
 }
 
-/** The limits neotune reads, and requests at the adapter's values (defaults are lower: 256 invocations, 16 KiB workgroup memory). */
-import { LIMIT_NAMES } from './instance.js';
-export { LIMIT_NAMES };
-
+/** The adapter's facts; its limits are the ones neotune reads, requested at the adapter's values (defaults are lower: 256 invocations, 16 KiB workgroup memory). */
 export function adapterFacts(adapter: GPUAdapter, driver: string): AdapterFacts {
   const info = adapter.info;
-  const limits: Record<string, number> = {};
-  for (const n of LIMIT_NAMES) limits[n] = Number((adapter.limits as unknown as Record<string, number>)[n]);
+  const limits = readLimits(adapter.limits);
   return {
     vendor: info.vendor,
     architecture: info.architecture,

@@ -10,15 +10,13 @@ import { packWeights } from '../../core/structure.js';
 import { createInPage, openKernelPage, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { probeWebGpuBrowser } from '../probes.js';
-import { LIMIT_NAMES } from './adapter.js';
 import { wgslVariants } from './variants.js';
 import type { GpuHostSession } from './session.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>neotune webgpu</title>
 <script type="module">
-import { GpuKernel, openGpuContext } from '/instance.js';
+import { GpuKernel, openGpuContext, readLimits } from '/instance.js';
 const kernels = new Map();
-const LIMIT_NAMES = ${JSON.stringify(LIMIT_NAMES)};
 let ctx, nextId = 1;
 ${PAGE_BASE64}
 // A context on a new adapter (after a device loss too: an adapter gives one device).
@@ -26,7 +24,7 @@ async function openDevice() {
   if (!navigator.gpu) throw new Error('navigator.gpu is undefined (WebGPU disabled in this browser)');
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null');
-  const limits = Object.fromEntries(LIMIT_NAMES.map((k) => [k, Number(adapter.limits[k])]));
+  const limits = readLimits(adapter.limits);
   return { ctx: await openGpuContext(adapter, limits), adapter, limits };
 }
 window.ntInit = async () => {

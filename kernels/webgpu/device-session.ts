@@ -5,18 +5,13 @@
  */
 import type { DeviceInfo } from '../../harness/types.js';
 import { packWeights } from '../../core/structure.js';
-import { GpuKernel, LIMIT_NAMES } from './instance.js';
+import { GpuKernel, readLimits, watchedContext } from './instance.js';
 import type { GpuHostSession } from './session.js';
 
 export function gpuSessionOn(device: GPUDevice): GpuHostSession {
-  const limits: Record<string, number> = {};
-  for (const n of LIMIT_NAMES) limits[n] = Number((device.limits as unknown as Record<string, number>)[n]);
   const features = [...device.features].map(String).sort();
-  const info: DeviceInfo = { backend: 'webgpu', description: 'application GPUDevice', details: { timestamps: features.includes('timestamp-query') }, limits, features };
-  const gpu = { device, timestamps: features.includes('timestamp-query') as boolean, lost: undefined as string | undefined };
-  void device.lost.then((l) => {
-    if (l.reason !== 'destroyed') gpu.lost = `${l.reason}: ${l.message}`;
-  });
+  const gpu = watchedContext(device, features.includes('timestamp-query'));
+  const info: DeviceInfo = { backend: 'webgpu', description: 'application GPUDevice', details: { timestamps: gpu.timestamps }, limits: readLimits(device.limits), features };
   return {
     backend: 'webgpu',
     device: info,

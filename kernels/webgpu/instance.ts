@@ -126,11 +126,23 @@ export async function openGpuContext(adapter: GPUAdapter, limits: Record<string,
     requiredFeatures: (['timestamp-query', 'shader-f16'] as const).filter((f) => adapter.features.has(f)),
     requiredLimits: limits,
   });
+  return watchedContext(device, timestamps);
+}
+
+/** A context on `device`, marked lost (with the reason) when the device is lost other than by destroy(). */
+export function watchedContext(device: GPUDevice, timestamps: boolean): GpuContext {
   const gpu: GpuContext = { device, timestamps };
   void device.lost.then((info) => {
     if (info.reason !== 'destroyed') gpu.lost = `${info.reason}: ${info.message}`;
   });
   return gpu;
+}
+
+/** The limits neotune reads (LIMIT_NAMES), as plain numbers, from an adapter's or a device's limits. */
+export function readLimits(limits: GPUSupportedLimits): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of LIMIT_NAMES) out[n] = Number((limits as unknown as Record<string, number>)[n]);
+  return out;
 }
 
 async function checked<T>(ctx: GpuContext, what: string, f: () => T): Promise<T> {
