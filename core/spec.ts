@@ -25,6 +25,7 @@ export interface GroupSpec {
   readonly b: AxisSpec;
 }
 
+/** A NeoCell layer's cell: C channels split into groups, each with its A (height) and B (width) block axes. */
 export interface CellSpec {
   readonly C: number;
   readonly groups: readonly GroupSpec[];

@@ -10,6 +10,7 @@ import { makeProblemData } from './problem.js';
 import type { ResultRecord } from './results.js';
 import type { Backend, BackendSession, KernelVariant, ParamDecl, Params, Problem, ProblemData } from './types.js';
 
+/** How runSuite measures: kernels to include, pinned parameters, parameter sweep, seed, plus the evaluation options (timing budget, checks). */
 export interface BenchOptions extends EvaluateOptions {
   /** Only these kernel names (variants, baselines, ceilings); all when empty. */
   readonly kernels?: readonly string[];
@@ -67,12 +68,14 @@ export function candidateParams(v: KernelVariant, problem: Problem, session: Bac
   return valid.length ? valid : [{ ...v.defaults(problem, session.device), ...pin }];
 }
 
+/** An opened backend, ready to run kernels: its registry entry and its session (close the session when done). */
 export interface BackendRun {
   readonly entry: BackendEntry;
   readonly backend: Backend;
   readonly session: BackendSession;
 }
 
+/** Opens a backend (probe first: an unavailable backend throws with the reason). */
 export async function openBackend(entry: BackendEntry): Promise<BackendRun> {
   if (!entry.load) throw new Error(`backend ${entry.name}: kernels are not implemented yet`);
   const avail = await entry.probe();
@@ -81,6 +84,7 @@ export async function openBackend(entry: BackendEntry): Promise<BackendRun> {
   return { entry, backend, session: await backend.open() };
 }
 
+/** Runs every case of `suite` on every backend side by side: each kernel is verified against the float64 reference, then timed; disturbed samples are set aside and flagged. Returns one record per kernel and problem. */
 export async function runSuite(suite: Suite, runs: readonly BackendRun[], opts: BenchOptions, progress?: (p: BenchProgress) => void): Promise<ResultRecord[]> {
   const jobs: { run: BackendRun; c: BenchCase; v: KernelVariant; problem: Problem; params: Params }[] = [];
   for (const c of suite.cases) {

@@ -90,7 +90,9 @@ export async function launchBrowser(routes: Record<string, [string, string | Buf
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': r[0] }).end(r[1]);
+    // Cross-origin isolated (the only origin is this one): pages may use SharedArrayBuffer, as
+    // the runtime's WebAssembly threads need.
+    res.writeHead(200, { 'content-type': r[0], 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }).end(r[1]);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const addr = server.address();

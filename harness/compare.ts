@@ -53,6 +53,7 @@ export interface ComparedRecord {
   readonly proxies: 'same' | 'more' | 'less' | 'changed' | 'missing';
 }
 
+/** The outcome of compareResults: one row per problem and kernel, and the regressions and improvements found. */
 export interface Comparison {
   readonly options: CompareOptions;
   readonly records: readonly ComparedRecord[];
@@ -154,6 +155,7 @@ function compareProxies(base: ResultRecord, head: ResultRecord): Pick<ComparedRe
   return { proxy_changes: changes, proxies: more && !less ? 'more' : less && !more ? 'less' : 'changed' };
 }
 
+/** Compares two result files problem by problem: ratio of medians with a bootstrap confidence interval, regressions beyond the threshold and the run-to-run noise. */
 export function compareResults(base: ResultFile, head: ResultFile, o: CompareOptions = DEFAULT_COMPARE): Comparison {
   const index = (f: ResultFile) => {
     const m = new Map<string, ResultRecord>();

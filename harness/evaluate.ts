@@ -50,6 +50,7 @@ function medians(t: DeviceTiming): NonNullable<ResultRecord['without_readback']>
   return { median_ms: quantile(s, 0.5), p10_ms: quantile(s, 0.1), p90_ms: quantile(s, 0.9), method: t.method };
 }
 
+/** One candidate (variant and parameters) on one problem: rejected if its parameters are invalid, else generated, compiled, verified against the reference, and timed unless it fails verification. */
 export async function evaluateCandidate(
   session: BackendSession,
   variant: KernelVariant,

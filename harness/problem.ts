@@ -35,6 +35,7 @@ function checkShape(s: ShapeInput): { N: number; C: number; H: number; W: number
   return { N, C, H, W, dtype };
 }
 
+/** A validated NeoCell problem: shape, spec as a kernel string ("4+7") or the official channel specs, shifts, dtype. Bad values throw an InputError naming the field. */
 export function neoCellProblem(s: ShapeInput & { spec: string | ChannelSpecInput | readonly ChannelSpecInput[] } & ShiftOptions): NeoCellProblem {
   const shape = checkShape(s);
   const cell = buildCell(shape.C, s.spec, { shift: s.shift, shift_a: s.shift_a, shift_b: s.shift_b } as ShiftOptions);
@@ -42,11 +43,13 @@ export function neoCellProblem(s: ShapeInput & { spec: string | ChannelSpecInput
   return { op: 'neocell', ...shape, cell };
 }
 
+/** A validated depthwise convolution problem (K×K kernel, same padding): the baseline NeoCell replaces. */
 export function dwconvProblem(s: ShapeInput & { K: number }): DwConvProblem {
   const shape = checkShape(s);
   return { op: 'dwconv', ...shape, K: positiveInt('K', s.K, MAX_BLOCK) };
 }
 
+/** A validated copy problem: the memory-bandwidth ceiling for a tensor of this shape. */
 export function copyProblem(s: ShapeInput): CopyProblem {
   return { op: 'copy', ...checkShape(s) };
 }
@@ -98,6 +101,7 @@ export interface ProblemRecord {
   K?: number;
 }
 
+/** The serialisable description of a problem (op, shape, dtype, canonical spec and label) stored in result files and databases. */
 export function problemRecord(p: Problem): ProblemRecord {
   const base = { op: p.op, N: p.N, C: p.C, H: p.H, W: p.W, dtype: p.dtype };
   if (p.op === 'neocell') return { ...base, spec: formatCell(p.cell), label: describeCell(p.cell) };

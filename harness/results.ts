@@ -12,6 +12,7 @@ import type { ProblemRecord } from './problem.js';
 import type { TimingQuality } from './stability.js';
 import type { BackendName, CeilingRecord, KernelRole, Params } from './types.js';
 
+/** The `schema` field of every result file. */
 export const RESULTS_SCHEMA = 'neotune-results';
 /** 2: records typed by `state` (version 1 also had a `verified` flag, dropped on reading). */
 export const RESULTS_VERSION = 2;
@@ -98,6 +99,7 @@ export function isVerified(r: ResultRecord): r is VerifiedRecord {
   return r.state === 'verified';
 }
 
+/** A result file (bench --json, run): what ran, on which devices, and one record per kernel and problem with every sample and its evidence. */
 export interface ResultFile {
   schema: typeof RESULTS_SCHEMA;
   version: typeof RESULTS_VERSION;
@@ -113,6 +115,7 @@ export function resultText(file: ResultFile): string {
   return JSON.stringify(file, null, 1) + '\n';
 }
 
+/** Writes a result file atomically (temporary file, fsync, rename); the path is checked before anything is written. */
 export function writeResults(path: string, file: ResultFile): void {
   writeFileAtomic(path, resultText(file));
 }

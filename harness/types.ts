@@ -32,9 +32,11 @@ export interface DwConvProblem extends ProblemBase {
 export interface CopyProblem extends ProblemBase {
   readonly op: 'copy';
 }
+/** Any problem a kernel solves: a NeoCell layer, a depthwise convolution baseline, or a copy (bandwidth ceiling). */
 export type Problem = NeoCellProblem | DwConvProblem | CopyProblem;
 
 export type ParamValue = number | string | boolean;
+/** A point of a variant's parameter space: parameter name to value. */
 export type Params = Readonly<Record<string, ParamValue>>;
 
 /** Inputs of one problem, float32, plus its float64 oracle output (computed once, lazily). */
@@ -95,6 +97,7 @@ export interface DeviceTiming {
   readonly evidence?: readonly SampleEvidence[];
 }
 
+/** How a kernel is timed: time budget, minimum samples and warm-up. */
 export interface MeasureOptions {
   /** Time budget for the measurement, milliseconds. */
   readonly timeMs: number;

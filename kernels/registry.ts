@@ -6,6 +6,7 @@ import { InputError } from '../core/errors.js';
 import type { Availability, Backend, BackendName } from '../harness/types.js';
 import { probeGpuJsBrowser, probeGpuJsNode, probeWebGpuBrowser, probeWebGpuNode } from './probes.js';
 
+/** A backend as the registry lists it: name, title, probe (is it usable here, and why not), open. */
 export interface BackendEntry {
   readonly name: BackendName;
   readonly title: string;
@@ -22,6 +23,7 @@ export interface BackendEntry {
 const GPUJS_NOT_AUTO_TUNED =
   'gpu.js kernels on this machine kind run on software WebGL (Mesa under Xvfb, SwiftShader) at 0.1–0.5 s per call, so tuning its space for every layer takes hours, and the times are not GPU performance; name it with --backend to tune it';
 
+/** Every backend neotune knows, available or not on this machine (probe() says). */
 export const BACKENDS: readonly BackendEntry[] = [
   {
     name: 'cpu',
@@ -35,8 +37,10 @@ export const BACKENDS: readonly BackendEntry[] = [
   { name: 'gpujs-browser', title: 'gpu.js in headless Chromium (WebGL2)', probe: probeGpuJsBrowser, load: async () => (await import('./gpujs/browser.js')).gpujsBrowserBackend, notAutoTuned: GPUJS_NOT_AUTO_TUNED },
 ];
 
+/** The names accepted by backendEntry and --backend. */
 export const BACKEND_NAMES = BACKENDS.map((b) => b.name);
 
+/** The backend named `name`; an unknown name throws an InputError listing BACKEND_NAMES. */
 export function backendEntry(name: string): BackendEntry {
   const e = BACKENDS.find((b) => b.name === name);
   if (!e) throw new InputError('backend', name, BACKENDS.map((b) => b.name).join(', '));

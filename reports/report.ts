@@ -47,6 +47,7 @@ export function trendOf(history: readonly HistoryLine[]): NonNullable<ReportData
   };
 }
 
+/** The data behind report.html (rows, charts, network totals, trend) from a result file, for a NeoNeXt model at a resolution. */
 export function reportData(f: ResultFile, model: 't' | 's' | 'b' | 'l' | 'xl' = 't', resolution = 224, history?: readonly HistoryLine[]): ReportData {
   const rows = reportRows(f);
   return {

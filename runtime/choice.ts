@@ -15,6 +15,7 @@ export interface TableChoice {
   readonly median_ms: number;
 }
 
+/** One tuned problem of a dispatch table: its canonical key, the winning variant and parameters, its median time. */
 export interface TableRow {
   readonly op: string;
   readonly N: number;
@@ -38,6 +39,7 @@ export interface DispatchTable {
   readonly rows: readonly TableRow[];
 }
 
+/** The kernel a NeoCell runs: variant and parameters, whether they were tuned for this very problem, and why they were chosen. */
 export interface KernelChoice {
   readonly variant: string;
   readonly params: Params;

@@ -25,6 +25,7 @@ import { chooseKernel, type DispatchTable, type KernelChoice } from './choice.js
 
 export type { DispatchTable, KernelChoice, TableRow } from './choice.js';
 
+/** Where a NeoCell runs: `webgpu` (WGSL on your GPUDevice, which stays yours), `wasm` (WebAssembly SIMD; `threads` is the most threads a kernel may use, default 1: Node worker threads or, in a cross-origin isolated page, Web Workers), or `js` (generated JavaScript). */
 export type NeoCellTarget = { readonly backend: 'webgpu'; readonly device: GPUDevice } | { readonly backend: 'wasm'; readonly threads?: number } | { readonly backend: 'js' };
 
 /** A NeoCell layer: shape, and the cell as a kernel string ("4+7" with shifts) or the official list of channel specs. */
@@ -37,6 +38,7 @@ export interface NeoCellLayer extends ShiftOptions {
   readonly dtype?: Dtype;
 }
 
+/** A NeoCell layer ready to run on its target with the chosen kernel (createNeoCell). Dispose of it when done. */
 export interface NeoCell {
   /** The kernel that runs, and whether it was tuned for this very problem. */
   readonly choice: KernelChoice;
@@ -63,6 +65,7 @@ export interface NeoCell {
   dispose(): Promise<void>;
 }
 
+/** The target backends createNeoCell accepts. */
 export const TARGETS = ['js', 'wasm', 'webgpu'] as const;
 
 /** The variants and a session for a target (loaded on demand: a page using WebGPU never loads the CPU kernels). */

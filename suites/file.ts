@@ -36,6 +36,7 @@ const channelSpec = {
   },
 } as const;
 
+/** The JSON Schema suite files (.json, .yaml) are validated against. */
 export const SUITE_SCHEMA = {
   $id: 'https://neotune/suite.schema.json',
   type: 'object',
@@ -82,6 +83,7 @@ export function isSuiteFile(name: string): boolean {
   return /\.(json|ya?ml)$/i.test(name);
 }
 
+/** Reads and validates a suite file (.json or .yaml); errors name the file and the field. */
 export function loadSuiteFile(path: string, opts: SuiteOptions = {}): Suite {
   const json = /\.json$/i.test(path);
   const text = readTextFile('suite', path, { what: 'a readable suite file (JSON or YAML)', maxBytes: 16 * 2 ** 20 });

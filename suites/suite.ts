@@ -9,6 +9,7 @@ import { MODEL_NAMES, type ModelName, networkCells } from '../core/network.js';
 import { copyProblem, DTYPES, dwconvProblem, neoCellProblem, outputShape } from '../harness/problem.js';
 import type { CopyProblem, Dtype, DwConvProblem, NeoCellProblem } from '../harness/types.js';
 
+/** One case of a suite: a NeoCell problem and the depthwise convolution (and copy) it is compared with. */
 export interface BenchCase {
   /** Layer name(s) in the network, or a sweep label. */
   readonly name: string;
@@ -20,6 +21,7 @@ export interface BenchCase {
   readonly copy: CopyProblem;
 }
 
+/** A named list of cases to benchmark or tune. */
 export interface Suite {
   readonly name: string;
   readonly description: string;
@@ -95,6 +97,7 @@ export function sweepSuite(kind: 'block' | 'channels' | 'spatial' | 'batch', opt
 }
 
 export const SWEEPS = ['sweep-block', 'sweep-channels', 'sweep-spatial', 'sweep-batch'] as const;
+/** The names resolveSuite accepts (and a suite file path). */
 export const SUITE_NAMES = ['neonext-t', 'neonext-s', 'neonext-b', 'neonext-l', 'neonext-t-stages', 'smoke', ...SWEEPS, 'FILE.json|FILE.yaml'] as const;
 export const DEFAULT_SUITE = 'neonext-t-stages';
 

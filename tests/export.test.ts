@@ -130,22 +130,34 @@ describe('the bundle in an application folder (Node)', () => {
       }
     });
   }
+
+  it('wasm threads: Web Workers only, so in Node the bundle says to use neotune/runtime', async () => {
+    await assert.rejects(
+      () => bundle.createNeoCell({ backend: 'wasm', threads: 2 }, layerOf(CELL_CASES[0]!.problem)),
+      (e: Error) => e.name === 'InputError' && /^invalid target\.threads: 2; allowed: 1 here: this JavaScript engine has no Web Workers \(in Node, import createNeoCell from neotune\/runtime/.test(e.message),
+    );
+  });
 });
 
 describe('the bundle in a page (Chromium, 127.0.0.1)', { skip: chromiumMissingReason() }, () => {
-  it('examples/web/index.html runs the NeoNeXt-T layers with the bundle and lists each one', async () => {
+  it('examples/web/index.html runs the NeoNeXt-T layers with the bundle on WebGPU, and on WebAssembly threads', async () => {
     const html = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'web', 'index.html'), 'utf8');
     const b = await launchBrowser({ '/index.html': ['text/html', html], '/neocell.bundle.js': ['text/javascript', readFileSync(join(app, 'neocell.bundle.js'), 'utf8')] });
     try {
-      const p = await b.browser.newPage();
-      const errors: string[] = [];
-      p.on('pageerror', (e) => errors.push(String(e)));
-      await p.goto(`${b.origin}/index.html`);
-      await p.waitForFunction('document.querySelectorAll("#rows tr").length === 7', { timeout: 120_000 }).catch(() => assert.fail(`the example did not finish: ${errors.join('; ')}`));
-      const rows = (await p.$$eval('#rows tr', (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent)))) as string[][];
-      assert.deepEqual(rows.map((r) => r[0]), ['stage1', 'down1', 'stage2', 'down2', 'stage3', 'down3', 'stage4']);
-      assert.ok(rows.every((r) => Number(r[4]) > 0), JSON.stringify(rows));
-      assert.equal(await p.$eval('#target', (e) => e.textContent), 'WebGPU');
+      for (const query of ['', '?backend=wasm']) {
+        const p = await b.browser.newPage();
+        const errors: string[] = [];
+        p.on('pageerror', (e) => errors.push(String(e)));
+        await p.goto(`${b.origin}/index.html${query}`);
+        await p.waitForFunction('document.querySelectorAll("#rows tr").length === 7', { timeout: 120_000 }).catch(() => assert.fail(`the example${query} did not finish: ${errors.join('; ')}`));
+        const rows = (await p.$$eval('#rows tr', (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.textContent)))) as string[][];
+        assert.deepEqual(rows.map((r) => r[0]), ['stage1', 'down1', 'stage2', 'down2', 'stage3', 'down3', 'stage4']);
+        assert.ok(rows.every((r) => Number(r[4]) > 0), JSON.stringify(rows));
+        const cores = (await p.evaluate('navigator.hardwareConcurrency')) as number;
+        const threads = Math.min(4, cores);
+        assert.equal(await p.$eval('#target', (e) => e.textContent), query ? `WebAssembly, ${threads} thread${threads > 1 ? 's' : ''}` : 'WebGPU');
+        await p.close();
+      }
     } finally {
       await b.close();
     }
@@ -158,11 +170,13 @@ describe('the bundle in a page (Chromium, 127.0.0.1)', { skip: chromiumMissingRe
       const p = await b.browser.newPage();
       await p.goto(`${b.origin}/index.html`);
       await p.waitForFunction('window.ready === true', { timeout: 20_000 });
-      for (const backend of ['webgpu', 'js', 'wasm'] as const) {
+      assert.equal(await p.evaluate('crossOriginIsolated'), true, 'the test server isolates its pages (WebAssembly threads need it)');
+      // wasm with 2 threads: Web Workers on a shared memory, the page's main thread being thread 0.
+      for (const [backend, threads] of [['webgpu', 1], ['js', 1], ['wasm', 1], ['wasm', 2]] as const) {
         for (const c of CELL_CASES) {
           const { a, b: wb, x, ref } = inputs(c.problem);
           const out = (await p.evaluate(
-            async (backend: string, layer: unknown, xs: string, as: string[], bs: string[]) => {
+            async (backend: string, threads: number, layer: unknown, xs: string, as: string[], bs: string[]) => {
               const f32 = (s: string) => {
                 const bin = atob(s);
                 const u = new Uint8Array(bin.length);
@@ -170,7 +184,7 @@ describe('the bundle in a page (Chromium, 127.0.0.1)', { skip: chromiumMissingRe
                 return new Float32Array(u.buffer);
               };
               const rt = (window as never as { rt: Bundle }).rt;
-              const target = backend === 'webgpu' ? { backend, device: await (await navigator.gpu.requestAdapter())!.requestDevice() } : { backend };
+              const target = backend === 'webgpu' ? { backend, device: await (await navigator.gpu.requestAdapter())!.requestDevice() } : threads > 1 ? { backend, threads } : { backend };
               const cell = await rt.createNeoCell(target as NeoCellTarget, layer as NeoCellLayer);
               cell.setWeights(as.map(f32), bs.map(f32));
               const y = await cell.run(f32(xs));
@@ -181,13 +195,14 @@ describe('the bundle in a page (Chromium, 127.0.0.1)', { skip: chromiumMissingRe
               return btoa(s);
             },
             backend,
+            threads,
             layerOf(c.problem) as never,
             float32ToBase64(x),
             a.map(float32ToBase64),
             wb.map(float32ToBase64),
           )) as string;
           const v = verifyOutput(base64ToFloat32(out), ref, 'float32');
-          assert.ok(v.ok, `${c.name} on ${backend} in Chromium: ${'reason' in v ? v.reason : ''}`);
+          assert.ok(v.ok, `${c.name} on ${backend} (${threads} thread${threads > 1 ? 's' : ''}) in Chromium: ${'reason' in v ? v.reason : ''}`);
         }
       }
     } finally {

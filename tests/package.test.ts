@@ -59,3 +59,23 @@ describe('the packed package', () => {
     assert.deepEqual([r.cases > 0, r.cell, r.y, r.middle, r.named], [true, '8c:k3', 512, 9, 'weightA']);
   });
 });
+
+describe('the public API', () => {
+  it('every symbol of both entry points (neotune, neotune/runtime) has TSDoc at its declaration', async () => {
+    const ts = (await import('typescript')).default;
+    const entries = ['lib/index.ts', 'runtime/index.ts'].map((f) => join(ROOT, f));
+    const program = ts.createProgram(entries, { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: ['@webgpu/types', 'node'], strict: true, skipLibCheck: true, noEmit: true });
+    const checker = program.getTypeChecker();
+    const undocumented: string[] = [];
+    let count = 0;
+    for (const entry of entries) {
+      for (const symbol of checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!)) {
+        const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+        count++;
+        if (!ts.displayPartsToString(target.getDocumentationComment(checker)).trim()) undocumented.push(symbol.name);
+      }
+    }
+    assert.ok(count > 60, `${count} public symbols`);
+    assert.deepEqual(undocumented, []);
+  });
+});

@@ -1,7 +1,9 @@
 /** The WebAssembly machinery of the CPU backend: encoder, thread split, worker pool, rejections, peak kernel. */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { join } from 'node:path';
 import fc from 'fast-check';
+import { chromiumMissingReason, launchBrowser } from '../harness/browser.js';
 import { evaluateCandidate } from '../harness/evaluate.js';
 import { makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
@@ -92,6 +94,47 @@ describe('worker pool', () => {
       assert.throws(() => pool.run(42, () => {}), /kernel 42 is not loaded/);
     } finally {
       await pool.close();
+    }
+  });
+});
+
+describe('Web Worker pool (Chromium, cross-origin isolated page)', { skip: chromiumMissingReason() }, () => {
+  it('a worker runs its part of each call on the shared memory; a failing call names the worker and the reason', async () => {
+    const esbuild = await import('esbuild');
+    const js = await esbuild.build({ entryPoints: [join(import.meta.dirname, '..', 'kernels', 'cpu', 'wasm', 'web-pool.js')], bundle: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'silent' });
+    const b = await launchBrowser({ '/index.html': ['text/html', '<!doctype html>'], '/web-pool.js': ['text/javascript', js.outputFiles[0]!.text] });
+    try {
+      const page = await b.browser.newPage();
+      await page.goto(`${b.origin}/index.html`);
+      const { bytes, layout } = peakModule('plain');
+      const scratch = layout.region('scratch').offset;
+      const r = (await page.evaluate(
+        async (bytes: number[], pages: number, scratch: number) => {
+          const { WebWorkerPool } = (await import('/web-pool.js' as string)) as typeof import('../kernels/cpu/wasm/web-pool.js');
+          const pool = new WebWorkerPool(1);
+          const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+          const module = await WebAssembly.compile(new Uint8Array(bytes));
+          // Part 1 (the worker's) writes its accumulators at scratch + 256; part 0 (this thread) waits 2 ms, so the worker claims
+          // its part first; a part taken over would run the no-op steal here, leaving the accumulators unwritten.
+          const id = await pool.load(module, memory, [[['peak', 0, 200, scratch + 256]]]);
+          for (let i = 0; i < 20; i++) pool.run(id, () => { const t = performance.now(); while (performance.now() - t < 2); }, () => {});
+          const written = new Float32Array(memory.buffer, scratch + 256, 4)[0];
+          const bad = await pool.load(module, memory, [[['missing', 0, 1, scratch]]]);
+          let failure = '';
+          try { pool.run(bad, () => {}); } catch (e) { failure = (e as Error).message; }
+          const stats = pool.stats();
+          await pool.close();
+          return { written, stats, failure };
+        },
+        Array.from(bytes),
+        layout.pages,
+        scratch,
+      )) as { written: number; stats: { taken_over: number }; failure: string };
+      assert.ok(r.written > 0, `the worker wrote its accumulators (${r.written})`);
+      assert.ok(r.stats.taken_over < 20, `the worker ran parts itself (taken over ${r.stats.taken_over} of 20)`);
+      assert.match(r.failure, /^worker thread failed: worker 0: .*(missing|not a function)/);
+    } finally {
+      await b.close();
     }
   });
 });

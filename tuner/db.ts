@@ -44,6 +44,7 @@ export const DB_VERSION = 2;
 /** Samples kept per candidate (the winner tests thin to this many anyway). */
 export const DB_SAMPLES = 256;
 
+/** One measured candidate of a tuning entry: configuration, state, quantiles of its clean samples, evidence. */
 export interface CandidateRecord {
   readonly key: string;
   readonly config: Config;
@@ -69,6 +70,7 @@ export interface SearchRecord {
   pruned: number;
 }
 
+/** The tuning of one problem on one device: every candidate measured and the winner chosen among them. */
 export interface DbEntry {
   readonly device: string;
   readonly backend: BackendName;
@@ -80,6 +82,7 @@ export interface DbEntry {
   search?: SearchRecord;
 }
 
+/** A tuning database: entries keyed by device and problem. */
 export interface TuningDb {
   schema: typeof DB_SCHEMA;
   version: typeof DB_VERSION;
@@ -108,6 +111,7 @@ export function candidateKey(configKey: string, sourceHash: string | null): stri
   return `${configKey}@${sourceHash ?? 'none'}`;
 }
 
+/** A tuning database with no entries. */
 export function emptyDb(): TuningDb {
   return { schema: DB_SCHEMA, version: DB_VERSION, entries: {} };
 }

@@ -10,6 +10,7 @@ import type { DeviceInfo, KernelVariant, Params, Problem } from '../harness/type
 import { problemDistance } from '../runtime/choice.js';
 import { deviceFingerprint, entryKey, type TuningDb } from './db.js';
 
+/** What select returns: the chosen kernel for a problem, whether it was tuned for it, and from which entry. */
 export interface Selection {
   readonly variant: string;
   readonly params: Params;

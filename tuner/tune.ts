@@ -34,6 +34,7 @@ export interface TuneProgress {
   readonly current: string;
 }
 
+/** How tuneProblem searches: strategy, budget, seed, timing, where candidates are recorded as they finish, progress, thread cap. */
 export interface TuneOptions {
   readonly strategy: Strategy;
   readonly budget: TuneBudget;
@@ -61,6 +62,7 @@ export interface TuneRecorder {
   refreshEntry?(entry: DbEntry): Promise<string[]>;
 }
 
+/** The outcome of tuneProblem: the entry, its winner, and what the search measured. */
 export interface TuneResult {
   readonly entry: DbEntry;
   readonly space: SearchSpace;
@@ -98,6 +100,7 @@ export function entryWinner(entry: DbEntry, variants: readonly { readonly name: 
 }
 
 
+/** Tunes one problem: the strategy proposes candidates within the budget, each is verified and timed (recorded in the database as it finishes), finalists are re-timed side by side, and the winner is chosen with its statistical confidence. */
 export async function tuneProblem(db: TuningDb, problem: Problem, variants: readonly KernelVariant[], session: BackendSession, opts: TuneOptions): Promise<TuneResult> {
   const space = capThreads(buildSpace(problem, variants, session), opts.maxThreads, opts.threadsReason);
   const device = deviceFingerprint(session.device);

@@ -6,9 +6,12 @@ import { randomSearch } from './random.js';
 import type { Strategy } from './strategy.js';
 import { tpe } from './tpe.js';
 
+/** The search strategies: exhaustive, random, simulated annealing, TPE. */
 export const STRATEGIES: readonly Strategy[] = [exhaustive, randomSearch, annealing, tpe];
+/** The names accepted by strategyByName and --strategy. */
 export const STRATEGY_NAMES = STRATEGIES.map((s) => s.name);
 
+/** The strategy named `name`; an unknown name throws an InputError listing STRATEGY_NAMES. */
 export function strategyByName(name: string): Strategy {
   const s = STRATEGIES.find((x) => x.name === name);
   if (!s) throw new InputError('strategy', name, STRATEGY_NAMES.join(', '));

@@ -9,7 +9,7 @@
  */
 import { encodeModule, FunctionBuilder } from './encoder.js';
 import type { MaddMode } from './passes.js';
-import type { WorkerPool } from './pool.js';
+import type { ThreadPool } from './threads.js';
 import { MemoryLayout, partitionCalls, type WasmCall } from './runtime.js';
 import { timingFields } from '../../../harness/evaluate.js';
 import { measureAdaptive } from '../../../harness/timing.js';
@@ -61,7 +61,7 @@ export interface PeakResult {
 }
 
 /** Measures the peak for `threads` threads (pool needed when threads > 1). */
-export async function measureSimdPeak(madd: MaddMode, threads: number, pool: WorkerPool | undefined, timeMs = 300): Promise<PeakResult> {
+export async function measureSimdPeak(madd: MaddMode, threads: number, pool: ThreadPool | undefined, timeMs = 300): Promise<PeakResult> {
   const { bytes, layout, flopsPerIteration } = peakModule(madd);
   const memory = new WebAssembly.Memory({ initial: layout.pages, maximum: layout.pages, shared: true });
   const module = await WebAssembly.compile(bytes);

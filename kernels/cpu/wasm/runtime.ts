@@ -4,7 +4,7 @@
  * alone), and the split of channels over threads.
  */
 import type { ExecutedCounts, KernelDescription, KernelInstance, ProblemData } from '../../../harness/types.js';
-import type { PoolStats, WorkerPool } from './pool.js';
+import type { PoolStats, ThreadPool } from './threads.js';
 
 // Relaxed SIMD (f32x4.relaxed_madd) is behind a flag in Node 20. V8 flags are per process, so
 // worker threads see it too; it must be set before the first module is compiled. Reached through
@@ -147,7 +147,7 @@ export class WasmKernel implements KernelInstance {
 
   private constructor(
     private readonly spec: WasmKernelSpec,
-    private readonly pool: WorkerPool | undefined,
+    private readonly pool: ThreadPool | undefined,
   ) {
     this.source = spec.source;
     this.executed = spec.executed;
@@ -156,7 +156,7 @@ export class WasmKernel implements KernelInstance {
     this.calls = partitionCalls(spec.segments, spec.threads, regionIn(spec.layout, 'scratch').offset, spec.scratchBytes);
   }
 
-  static async create(spec: WasmKernelSpec, pool: WorkerPool | undefined): Promise<WasmKernel> {
+  static async create(spec: WasmKernelSpec, pool: ThreadPool | undefined): Promise<WasmKernel> {
     if (spec.layout.bytes > MAX_WASM_BYTES) throw new Error(`${spec.name}: needs ${spec.layout.bytes} bytes of wasm memory, at most ${MAX_WASM_BYTES}`);
     if (spec.threads > 1 && !pool) throw new Error(`${spec.name}: ${spec.threads} threads need a worker pool`);
     const k = new WasmKernel(spec, pool);

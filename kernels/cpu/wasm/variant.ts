@@ -4,12 +4,12 @@
  * the worker pool a multi-threaded kernel runs on.
  */
 import type { BackendSession, DeviceInfo, ParamDecl, Params } from '../../../harness/types.js';
-import type { WorkerPool } from './pool.js';
+import type { ThreadPool } from './threads.js';
 import { MAX_WASM_BYTES, RELAXED_SIMD_AVAILABLE } from './runtime.js';
 
 /** A CPU session that can lend a worker pool with at least `threads − 1` workers. */
 export interface CpuSession extends BackendSession {
-  pool(threads: number): WorkerPool | undefined;
+  pool(threads: number): ThreadPool | undefined;
 }
 
 export function threadValues(device: DeviceInfo): number[] {
@@ -34,7 +34,7 @@ export function checkMachineParams(params: Params, bytes: number): string | unde
   return undefined;
 }
 
-export function sessionPool(session: BackendSession, threads: number): WorkerPool | undefined {
+export function sessionPool(session: BackendSession, threads: number): ThreadPool | undefined {
   if (threads <= 1) return undefined;
   const pool = (session as Partial<CpuSession>).pool?.(threads);
   if (!pool) throw new Error(`threads=${threads}: this backend session has no worker pool`);

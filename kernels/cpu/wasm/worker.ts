@@ -1,12 +1,13 @@
 /**
- * A WebAssembly kernel thread (see pool.ts): waits on the shared control words, claims its part of
+ * A WebAssembly kernel thread in Node (see pool.ts, threads.ts): waits on the shared control words, claims its part of
  * the requested call (the calling thread may have taken it over already), runs its channel range,
  * counts itself done. Kernels and their call lists arrive on a message port and are read
  * synchronously, so the thread never returns to its event loop.
  */
 import v8 from 'node:v8';
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { claimPart, COMMAND, CTL, type LoadMessage, SPIN_MS } from './pool.js';
+import type { LoadMessage } from './pool.js';
+import { claimPart, COMMAND, CTL, SPIN_MS } from './threads.js';
 import type { WasmCall } from './runtime.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
