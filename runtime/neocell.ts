@@ -216,7 +216,19 @@ class RuntimeCell implements NeoCell {
     return y;
   }
 
-  async run(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
+  run(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
+    // CPU kernels run synchronously: a settled promise, not an async function's extra ticks.
+    if (this.backend !== 'webgpu' && this.prepared) {
+      try {
+        return Promise.resolve(this.runSync(x, out));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return this.runAsync(x, out);
+  }
+
+  private async runAsync(x: Float32Array, out?: Float32Array): Promise<Float32Array> {
     const n = this.checkIo(x, out);
     const fed = this.feed(x);
     if (fed) await fed;

@@ -26,7 +26,7 @@ describe('wasm encoder', () => {
     for (const c of [0, 1, 63, 64, -64, -65, 127, 128, 8191, 8192, -8193, 2 ** 20, 2 ** 31 - 1, -(2 ** 31)]) f.i32(c).set('p');
     f.forLoop('i', 0, 'p', 3, () => f.get('p').v128Load32Splat(4).get('p').v128Load(16).f32x4Mul().set('v'));
     f.get('p');
-    const { bytes, text } = encodeModule([f], 1);
+    const { bytes, text } = encodeModule([f], 1, true);
     assert.ok(WebAssembly.validate(bytes), text);
     assert.match(text, /v128.load32_splat offset=4/);
   });

@@ -121,7 +121,7 @@ function buildDwConvWasm(p: DwConvProblem, name: string, o: DwOptions): WasmKern
     init.get('sc').get('b').i32Add().v128Zero().v128Store(0);
   });
 
-  const { bytes, text } = encodeModule([f, init], layout.pages);
+  const { bytes, text } = encodeModule([f, init], layout.pages, o.threads > 1);
   return {
     kind: 'wasm',
     name,

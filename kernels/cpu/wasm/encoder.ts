@@ -310,10 +310,12 @@ function name(s: string, out: number[]): void {
 }
 
 /**
- * A module importing `env.memory` (shared, `pages` 64 KiB pages, so worker threads can run the same
- * kernel on it) and exporting every function under its name.
+ * A module importing `env.memory` (`pages` 64 KiB pages; shared when worker threads run the same
+ * kernel on it) and exporting every function under its name. A single-threaded kernel's memory is
+ * not shared: copying an input into shared memory costs V8 about 4× a plain copy (element-wise
+ * relaxed-atomic copies), which would be most of the runtime's per-call overhead on small layers.
  */
-export function encodeModule(functions: readonly FunctionBuilder[], pages: number): { bytes: Uint8Array<ArrayBuffer>; text: string } {
+export function encodeModule(functions: readonly FunctionBuilder[], pages: number, shared: boolean): { bytes: Uint8Array<ArrayBuffer>; text: string } {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
   uleb(functions.length, types);
@@ -328,7 +330,7 @@ export function encodeModule(functions: readonly FunctionBuilder[], pages: numbe
   const imports: number[] = [1];
   name('env', imports);
   name('memory', imports);
-  imports.push(0x02, 0x03); // memory, limits flag 3 = min + max + shared
+  imports.push(0x02, shared ? 0x03 : 0x01); // memory, limits flag: 1 = min + max, 3 = min + max + shared
   uleb(pages, imports);
   uleb(pages, imports);
   section(2, imports, out);
@@ -350,6 +352,6 @@ export function encodeModule(functions: readonly FunctionBuilder[], pages: numbe
   section(10, code, out);
   return {
     bytes: new Uint8Array(out),
-    text: `(module (import "env" "memory" (memory ${pages} ${pages} shared))\n${functions.map((f) => f.listing()).join('\n')})`,
+    text: `(module (import "env" "memory" (memory ${pages} ${pages}${shared ? ' shared' : ''}))\n${functions.map((f) => f.listing()).join('\n')})`,
   };
 }

@@ -177,7 +177,7 @@ export function buildNeoCellWasm(p: NeoCellProblem, name: string, o: NeoCellWasm
     segments.push({ fn: f.name, c0: seg.c0, c1: seg.c1, costPerChannel: Math.max(1, perImage) });
     return f;
   });
-  const { bytes, text } = encodeModule(fns, layout.pages);
+  const { bytes, text } = encodeModule(fns, layout.pages, o.threads > 1);
   const macs = counter.lanes;
   return {
     kind: 'wasm',

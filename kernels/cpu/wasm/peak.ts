@@ -49,7 +49,7 @@ export function peakModule(madd: MaddMode): { bytes: Uint8Array<ArrayBuffer>; la
     }
   });
   accs.forEach((acc, i) => f.get('sc').get(acc).v128Store(16 * i));
-  return { bytes: encodeModule([f], layout.pages).bytes, layout, flopsPerIteration: CHAINS * UNROLL * 4 * 2 };
+  return { bytes: encodeModule([f], layout.pages, true).bytes, layout, flopsPerIteration: CHAINS * UNROLL * 4 * 2 };
 }
 
 export interface PeakResult {

@@ -151,7 +151,7 @@ export class WasmKernel implements KernelInstance {
   ) {
     this.source = spec.source;
     this.executed = spec.executed;
-    this.memory = new WebAssembly.Memory({ initial: pagesOf(spec.layout), maximum: pagesOf(spec.layout), shared: true });
+    this.memory = new WebAssembly.Memory({ initial: pagesOf(spec.layout), maximum: pagesOf(spec.layout), shared: spec.threads > 1 });
     this.f32 = new Float32Array(this.memory.buffer);
     this.calls = partitionCalls(spec.segments, spec.threads, regionIn(spec.layout, 'scratch').offset, spec.scratchBytes);
   }
