@@ -1,5 +1,5 @@
 /**
- * NeoCell specification model (semantics: ../shared/NEOCELL.md).
+ * NeoCell specification model (semantics: docs/neocell.md).
  *
  * A cell splits C channels into contiguous groups. Each group has one block size per axis:
  * A (rows, H) is built from an `out × in` block a (h_out × h_in), B (columns, W) from an

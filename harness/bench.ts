@@ -8,6 +8,7 @@ import { evaluateCandidate, type EvaluateOptions } from './evaluate.js';
 import { whyNot } from './params.js';
 import { makeProblemData } from './problem.js';
 import type { ResultRecord } from './results.js';
+import { softwareRenderer } from './software.js';
 import type { Backend, BackendSession, KernelVariant, ParamDecl, Params, Problem, ProblemData } from './types.js';
 
 /** How runSuite measures: kernels to include, pinned parameters, parameter sweep, seed, plus the evaluation options (timing budget, checks). */
@@ -19,6 +20,10 @@ export interface BenchOptions extends EvaluateOptions {
   /** Evaluate every valid point of each variant's parameter space instead of its defaults. */
   readonly allParams?: boolean;
   readonly seed?: number;
+  /** Stops after the kernel in progress (Ctrl-C): the records measured so far are returned. */
+  readonly signal?: AbortSignal;
+  /** Kernels on software renderers (SwiftShader, llvmpipe) are verified, not timed: their times are not GPU performance. */
+  readonly verifyOnlyOnSoftware?: boolean;
   /**
    * The parameter points to evaluate for a variant on a case's problem (e.g. the tuner's best per
    * variant); undefined falls back to defaults / allParams.
@@ -105,6 +110,7 @@ export async function runSuite(suite: Suite, runs: readonly BackendRun[], opts: 
   let cacheCase: BenchCase | undefined;
   let failed = 0;
   for (const [i, j] of jobs.entries()) {
+    if (opts.signal?.aborted) break;
     progress?.({ done: i, total: jobs.length, failed, current: `${j.c.name} ${j.run.entry.name}/${j.v.name}` });
     if (cacheCase !== j.c) {
       dataCache.clear();
@@ -115,7 +121,8 @@ export async function runSuite(suite: Suite, runs: readonly BackendRun[], opts: 
       data = makeProblemData(j.problem, opts.seed ?? 1);
       dataCache.set(j.problem, data);
     }
-    const r = await evaluateCandidate(j.run.session, j.v, j.problem, j.params, data, opts);
+    const verifyOnly = opts.verifyOnly || (opts.verifyOnlyOnSoftware === true && softwareRenderer(j.run.session.device) !== undefined);
+    const r = await evaluateCandidate(j.run.session, j.v, j.problem, j.params, data, { ...opts, verifyOnly });
     if (r.state !== 'verified') failed++;
     records.push({ ...r, case: j.c.name, occurrences: j.c.occurrences });
   }

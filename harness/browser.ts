@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'puppeteer-core';
+import { interruptsAreGraceful } from './interrupt.js';
 import type { DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, ProblemData } from './types.js';
 
 export const CHROMIUM_PATH = process.env.NEOTUNE_CHROMIUM ?? '/usr/bin/chromium';
@@ -64,6 +65,8 @@ function installExitHooks(): void {
   process.on('exit', killLive);
   for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     process.on(sig, () => {
+      // A command that stops gracefully on Ctrl-C closes the browser itself (harness/interrupt.ts).
+      if (sig === 'SIGINT' && interruptsAreGraceful()) return;
       killLive();
       process.stderr.write(`neotune: stopped by ${sig}\n`);
       process.exit(code);

@@ -1,5 +1,5 @@
 /**
- * JSON Schemas of the files neotune reads back: result files (`bench --json`, `run`), history
+ * JSON Schemas of the files neotune reads back: result files (`bench --out`, `run`), history
  * lines (`history append`) and noise profiles (`compare --aa --save-noise`). Checked on load, so
  * valid JSON of the wrong shape is reported with the field instead of crashing a report or
  * silently comparing nothing.
@@ -114,6 +114,7 @@ export const RESULT_FILE_SCHEMA = {
     environment: { type: 'object', required: ['cpu', 'cores', 'node'], properties: { cpu: { type: 'string' }, cores: count, node: { type: 'string' } } },
     records: { type: 'array', items: RESULT_RECORD_SCHEMA },
     ceilings: { type: 'array', items: CEILING_SCHEMA },
+    interrupted: { type: 'boolean' },
   },
 } as const;
 

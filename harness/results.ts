@@ -1,5 +1,5 @@
 /**
- * The versioned result-file format written by `neotune bench --json` and read by reports,
+ * The versioned result-file format written by `neotune bench --out` and read by reports,
  * comparisons and the tuner. Bump RESULTS_VERSION on any incompatible change and add a migration
  * to `readResults`.
  */
@@ -99,7 +99,7 @@ export function isVerified(r: ResultRecord): r is VerifiedRecord {
   return r.state === 'verified';
 }
 
-/** A result file (bench --json, run): what ran, on which devices, and one record per kernel and problem with every sample and its evidence. */
+/** A result file (bench --out, run): what ran, on which devices, and one record per kernel and problem with every sample and its evidence. */
 export interface ResultFile {
   schema: typeof RESULTS_SCHEMA;
   version: typeof RESULTS_VERSION;
@@ -109,6 +109,8 @@ export interface ResultFile {
   records: ResultRecord[];
   /** Ceilings measured in the same run (e.g. the WASM SIMD peak per thread count). */
   ceilings?: CeilingRecord[];
+  /** The run was stopped (Ctrl-C) before every kernel was measured: the records are what was. */
+  interrupted?: boolean;
 }
 
 export function resultText(file: ResultFile): string {
@@ -122,7 +124,7 @@ export function writeResults(path: string, file: ResultFile): void {
 
 /** Reads and validates a result file; `field` names the option or argument it came from. */
 export function readResults(path: string, field = 'results'): ResultFile {
-  const what = 'a result file written by neotune (bench --json, or results.json of neotune run)';
+  const what = 'a result file written by neotune (bench --out, or results.json of neotune run)';
   const data = parseJsonInput(field, path, readTextFile(field, path, { what }), what) as { schema?: unknown; version?: unknown; records?: unknown };
   if (data?.schema !== RESULTS_SCHEMA) throw new InputError(`${path}: schema`, data?.schema, JSON.stringify(RESULTS_SCHEMA), 'not a neotune result file');
   if (data.version !== 1 && data.version !== RESULTS_VERSION) throw new InputError(`${path}: version`, data.version, `1 or ${RESULTS_VERSION}`, 'a result format this neotune does not read');

@@ -161,7 +161,6 @@ export interface ParamDecl {
   readonly doc: string;
 }
 
-/** A kernel variant of one backend: declares its parameters and generates code for a problem. */
 /**
  * A kernel variant of one backend for problems of kind `P` (NeoCell, depthwise conv, copy): its
  * methods see the problem typed by its kind. The harness only calls them with problems of the

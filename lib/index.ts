@@ -34,7 +34,7 @@ export { BACKENDS, BACKEND_NAMES, backendEntry, type BackendEntry } from '../ker
 export { openBackend, runSuite, type BackendRun, type BenchOptions } from '../harness/bench.js';
 /** One candidate: generate, verify against the reference, time; its result record. */
 export { evaluateCandidate } from '../harness/evaluate.js';
-/** Result files (`bench --json`, `run`): write, and read with validation. */
+/** Result files (`bench --out`, `run`): write, and read with validation. */
 export { readResults, writeResults, type ResultFile, type ResultRecord, RESULTS_SCHEMA, RESULTS_VERSION } from '../harness/results.js';
 /** The fastest kernel per problem and its ratios to the baselines. */
 export { summarize } from '../harness/summary.js';

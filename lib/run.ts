@@ -149,7 +149,8 @@ export async function benchRun(
     };
     await measureCeilings();
     const raw = await runSuite(suite, runs, { ...extra, ...prepared, kernels, pin, seed: flags.seed, measure }, o.progress);
-    await measureCeilings();
+    // Stopped by Ctrl-C: the ceilings measured before the kernels stand alone.
+    if (!extra.signal?.aborted) await measureCeilings();
     const ceilings = checkCeilings(measured);
     const records = flagRecords(raw, ceilings, { includeSoftware: flags.includeSoftware ?? false });
     const after = await measureLoad();
@@ -160,8 +161,8 @@ export async function benchRun(
   }
 }
 
-export function resultFile(records: ResultRecord[], ceilings: CeilingRecord[], command: string, load?: Environment['load']): ResultFile {
-  return { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command, environment: environment(load), records, ceilings };
+export function resultFile(records: ResultRecord[], ceilings: CeilingRecord[], command: string, load?: Environment['load'], interrupted = false): ResultFile {
+  return { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command, environment: environment(load), records, ceilings, ...(interrupted ? { interrupted } : {}) };
 }
 
 /** Measures how busy the machine is now and says so at the top of the output when it is. */

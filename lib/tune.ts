@@ -6,7 +6,7 @@
 import type { BackendRun } from '../harness/bench.js';
 import type { MachineLoad } from '../harness/load.js';
 import { softwareRenderer } from '../harness/software.js';
-import type { Problem } from '../harness/types.js';
+import type { Params, Problem } from '../harness/types.js';
 import type { BenchCase, Suite } from '../suites/suite.js';
 import { TuningStore } from '../tuner/db.js';
 import type { Strategy } from '../tuner/strategies/strategy.js';
@@ -21,7 +21,8 @@ export interface TunedProblem {
 
 /**
  * Tunes every case's NeoCell problem and its depthwise conv on every opened backend into `db`
- * (each candidate appended to its journal as it is measured; the journal folded at the end).
+ * (each candidate appended to its journal as it is measured; the journal folded at the end, also
+ * when stopped by `signal` or an error: what was measured is kept).
  */
 export async function tuneSuite(
   store: TuningStore,
@@ -31,37 +32,58 @@ export async function tuneSuite(
     strategy: Strategy;
     seed: number;
     budget: TuneBudget;
+    /** The whole tuning ends by this time (performance.now() clock): what is left is shared evenly by the problems left. */
+    deadline?: number;
     kernels?: readonly string[];
     maxThreads?: number;
     threadsReason?: string;
     includeSoftware?: boolean;
+    /** Stops after the candidate in progress (Ctrl-C). */
+    signal?: AbortSignal;
+    /** Parameter values fixed for every variant that has them (the search tunes the others). */
+    pin?: Params;
     log: (s: string) => void;
-    /** Candidates done of the current problem, and what runs now. */
+    /** A line per tuned problem (verbose output). */
+    detail?: (s: string) => void;
+    /** Problems done (fractional within the current one) of all, failures so far, what runs now. */
     progress?: (p: { done: number; total: number; failed: number; current: string }) => void;
   },
 ): Promise<TunedProblem[]> {
   const out: TunedProblem[] = [];
+  const tuned = runs.filter((run) => {
+    const software = softwareRenderer(run.session.device);
+    if (software && !o.includeSoftware) o.log(`neotune: ${run.entry.name} runs on a software renderer (${software}): its kernels are verified, not tuned (their times are not GPU performance; --include-software tunes it anyway)`);
+    return !software || o.includeSoftware;
+  });
+  const jobs = tuned.flatMap((run) => suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ run, c, problem: problem as Problem }))));
+  let failedBefore = 0;
   try {
-    for (const run of runs) {
-      const software = softwareRenderer(run.session.device);
-      if (software && !o.includeSoftware) {
-        o.log(`neotune: ${run.entry.name} runs on a software renderer (${software}): its kernels are verified, not tuned (their times are not GPU performance; --include-software tunes it anyway)`);
-        continue;
-      }
+    for (const [i, { run, c, problem }] of jobs.entries()) {
+      if (o.signal?.aborted) break;
       const variants = run.backend.variants.filter((v) => !o.kernels || o.kernels.includes(v.name));
-      for (const c of suite.cases) {
-        for (const problem of [c.neocell, c.dwconv] as Problem[]) {
-          const result = await tuneProblem(store.db, problem, variants, run.session, {
-            strategy: o.strategy,
-            seed: o.seed,
-            budget: o.budget,
-            ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads, threadsReason: o.threadsReason ?? 'the machine is busy' } : {}),
-            recorder: store,
-            progress: (p) => o.progress?.({ done: p.done, total: p.total, failed: p.failed, current: `${c.name} ${problem.op} ${run.entry.name} best ${p.best ? `${p.best.median_ms.toFixed(4)} ms` : '–'} | ${p.current}` }),
-          });
-          out.push({ run, c, problem, result });
-        }
-      }
+      // Network suites name cases "stage1.neocell"; others by the cell ("4+7 s1").
+      const what = c.name.endsWith(problem.op) ? c.name : `${c.name} ${problem.op}`;
+      const left = o.deadline !== undefined ? Math.max(1, (o.deadline - performance.now()) / (jobs.length - i)) : undefined;
+      const timeMs = left !== undefined ? Math.min(left, o.budget.timeMs ?? Infinity) : o.budget.timeMs;
+      const result = await tuneProblem(store.db, problem, variants, run.session, {
+        strategy: o.strategy,
+        seed: o.seed,
+        budget: { ...o.budget, ...(timeMs !== undefined ? { timeMs } : {}) },
+        ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads, threadsReason: o.threadsReason ?? 'the machine is busy' } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+        ...(o.pin ? { pin: o.pin } : {}),
+        recorder: store,
+        progress: (p) =>
+          o.progress?.({
+            done: i + (p.total > 0 ? Math.min(1, p.done / p.total) : 0),
+            total: jobs.length,
+            failed: failedBefore + p.failed,
+            current: `${what} on ${run.entry.name}: candidate ${p.done}/${p.total}, best ${p.best ? `${p.best.median_ms.toFixed(4)} ms` : '–'}`,
+          }),
+      });
+      failedBefore += Object.values(result.entry.candidates).filter((x) => x.state !== 'verified').length;
+      out.push({ run, c, problem, result });
+      o.detail?.(`tuned ${what} on ${run.entry.name}: ${result.evaluated} new and ${result.reused} stored candidates of ${result.space.configs.length}; winner ${result.winner ? `${result.winner.config.variant} ${JSON.stringify(result.winner.config.params)} ${result.winner.median_ms.toFixed(4)} ms` : 'none verified'}`);
     }
   } finally {
     // Fold the journal into the snapshot (also after an error: what was measured is kept either way).

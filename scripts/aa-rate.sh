@@ -12,6 +12,6 @@ noise=${3:-$out/noise.json}
 mkdir -p "$out"
 for i in $(seq 1 "$n"); do
   node dist/scripts/neotune.js bench --backend cpu --suite smoke --kernels fused-wasm,sparse-wasm,dwconv-wasm,fused-js,sparse-js,winograd-js,copy \
-    --params threads=1 --time 50 --json "$out/run-$i.json" >/dev/null
+    --params threads=1 --time 50 --out "$out/run-$i.json" >/dev/null
 done
 node dist/scripts/neotune.js compare --aa "$out"/run-*.json --save-noise "$noise"

@@ -1,5 +1,4 @@
-/** CLI plumbing shared by subcommands: exit codes, error reporting, tables, progress bars. */
-import cliProgress from 'cli-progress';
+/** CLI plumbing shared by subcommands: exit codes, error reporting, option parsers, tables. */
 import { InvalidArgumentError } from 'commander';
 import { InputError, UnavailableError } from '../core/errors.js';
 import { type ResultFile, readResults } from '../harness/results.js';
@@ -30,6 +29,9 @@ export { UnavailableError } from '../core/errors.js';
 export const stderrLine = (s: string): void => {
   process.stderr.write(`${s}\n`);
 };
+
+/** The command line as typed (recorded in result files). */
+export const commandLine = (): string => `neotune ${process.argv.slice(2).join(' ')}`.trim();
 
 /** Runs a command action, mapping errors to messages and exit codes. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
@@ -106,6 +108,22 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** Prose for the terminal: words wrapped at `width` columns (120, or the terminal's if narrower); continuation lines indented. */
+export function wrapText(text: string, indent = '', width = Math.min(120, process.stdout.columns || 120)): string {
+  const out: string[] = [];
+  let line = /^\s*/.exec(text)![0];
+  let fresh = true;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (!fresh && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = indent + word;
+    } else line = fresh ? line + word : `${line} ${word}`;
+    fresh = false;
+  }
+  if (line) out.push(line);
+  return out.join('\n');
+}
+
 /** Markdown table (README, PR comments). */
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -114,48 +132,6 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
 export function fmt(v: number | undefined, digits = 3): string {
   if (v === undefined || !Number.isFinite(v)) return '–';
   return v.toFixed(digits);
-}
-
-/** A progress bar on stderr, shown only on a terminal (scripts and CI get clean output). */
-export function progressBar(title: string): { update(done: number, total: number, failed: number, current: string): void; stop(): void } {
-  if (!process.stderr.isTTY) return { update() {}, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    { format: `${title} [{bar}] {value}/{total} | failed {failed} | {current}`, hideCursor: true, clearOnComplete: true, stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(done, total, failed, current) {
-      if (!started) {
-        bar.start(total, done, { failed, current });
-        started = true;
-      } else {
-        bar.setTotal(total);
-        bar.update(done, { failed, current });
-      }
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
-}
-
-/** Progress as the library reports it (lib/run.ts, lib/tune.ts). */
-export interface ProgressUpdate {
-  readonly done: number;
-  readonly total: number;
-  readonly failed: number;
-  readonly current: string;
-}
-
-/** Runs `fn` with a progress bar titled `title` fed by its progress callback; the bar is stopped however `fn` ends. */
-export async function withProgressBar<T>(title: string, fn: (progress: (p: ProgressUpdate) => void) => Promise<T>): Promise<T> {
-  const bar = progressBar(title);
-  try {
-    return await fn((p) => bar.update(p.done, p.total, p.failed, p.current));
-  } finally {
-    bar.stop();
-  }
 }
 
 /** Reads a result file given on the command line; a bad file is invalid input (exit 2), named. */

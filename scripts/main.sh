@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README command (a): installs what is missing, builds, and runs the main job (`neotune run`):
+# The README's main-job command: installs what is missing, builds, and runs the main job (`neotune run`):
 # the default suite on every backend this machine has. Extra arguments go to `neotune run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,19 +1,123 @@
-/** Options several commands share (bench, run). */
-import type { Command } from 'commander';
+/**
+ * Options several commands share, so that a flag means one thing everywhere: what to run
+ * (backend, suite, batch, dtype, kernels, seed), how much effort (effort level, budget, time
+ * budget), where output goes (`--json` prints JSON on stdout; `-o, --out FILE` writes a file, `-`
+ * meaning stdout), and how much is said (`--quiet`, `--verbose`); plus help examples.
+ */
+import { type Command, Option } from 'commander';
+import { InputError } from '../core/errors.js';
 import { DTYPES } from '../harness/problem.js';
 import { BACKEND_NAMES } from '../kernels/registry.js';
-import { SUITE_NAMES } from '../suites/suite.js';
-import { MAX_TIME_MS, parseIntOption } from './cli-util.js';
+import { SUITE_FORMS, SUITE_NAMES } from '../suites/suite.js';
+import { MAX_TIME_MS, optionParser, parseIntOption } from './cli-util.js';
+import type { Verbosity } from './progress.js';
 
-export function addCommonBenchOptions(cmd: Command, defaults: { suite: string }): Command {
+export const suiteHelp = `suite: ${SUITE_NAMES.join(', ')}; or ${SUITE_FORMS}`;
+
+/** What to run: backends, suite, batch, dtype, kernels, seed, software renderers. */
+export function addProblemOptions(cmd: Command, defaults: { suite: string; backend?: string }): Command {
   return cmd
-    .option('-b, --backend <list>', `backends, comma-separated: auto or ${BACKEND_NAMES.join(', ')}`, 'auto')
-    .option('-s, --suite <name>', `suite: ${SUITE_NAMES.join(', ')} (neonext-<model>[@<res>][-stages])`, defaults.suite)
+    .option('-b, --backend <list>', `backends, comma-separated: auto (every available one) or ${BACKEND_NAMES.join(', ')}`, defaults.backend ?? 'auto')
+    .option('-s, --suite <name>', suiteHelp, defaults.suite)
     .option('-n, --batch <n>', 'batch size N', parseIntOption('batch', undefined, 4096), 1)
     .option('--dtype <type>', `element type of every problem: ${DTYPES.join(', ')} (kernels that do not compute it are recorded as rejected, with the reason)`, 'float32')
-    .option('-k, --kernels <list>', 'only these kernel names (comma-separated)')
-    .option('-p, --params <spec>', 'pin parameter values for every kernel that has them: key=value,… or JSON (bypasses defaults and tuning)')
-    .option('-t, --time <ms>', 'measurement time per candidate, ms', parseIntOption('time', `an integer number of milliseconds from 1 to ${MAX_TIME_MS}`, MAX_TIME_MS), 300)
-    .option('--seed <n>', 'seed of the random problem data', parseIntOption('seed', undefined, 2 ** 32 - 1, 0), 1)
+    .option('-k, --kernels <list>', 'only these kernels, comma-separated (neotune kernels lists them)')
+    .option('--seed <n>', 'seed of the random problem data and of the search', parseIntOption('seed', undefined, 2 ** 32 - 1, 0), 1)
     .option('--include-software', 'treat software renderers (SwiftShader, llvmpipe…) as devices to tune and compare; by default they are verified, not tuned, and their times are flagged as not GPU performance');
+}
+
+/** Options of commands that measure kernels (bench, run). */
+export function addMeasureOptions(cmd: Command, timeDefault?: number): Command {
+  const time = parseIntOption('time', `an integer number of milliseconds from 1 to ${MAX_TIME_MS}`, MAX_TIME_MS);
+  return cmd
+    .option('-p, --params <spec>', 'pin parameter values for every kernel that has them: key=value,… or JSON (tuning searches the other parameters; the pinned ones are never varied)')
+    .option('-t, --time <ms>', `measurement time per kernel, ms${timeDefault === undefined ? ' (default: from --effort)' : ''}`, time, timeDefault);
+}
+
+/** How hard a search tries. */
+export const EFFORTS = {
+  quick: { fraction: 0.1, timeMs: 100, timeBudgetMs: 3 * 60_000, doc: '10 % of each pruned space (at least 16 configurations), 100 ms per measurement, at most 3 minutes' },
+  balanced: { fraction: 0.25, timeMs: 200, timeBudgetMs: 10 * 60_000, doc: '25 % of each pruned space (at least 16 configurations), 200 ms per measurement, at most 10 minutes' },
+  full: { fraction: 1, timeMs: 300, timeBudgetMs: undefined, doc: 'every configuration of each pruned space, 300 ms per measurement, no time limit' },
+} as const;
+export type Effort = keyof typeof EFFORTS;
+
+export interface EffortFlags {
+  effort: Effort;
+  budget?: { evaluations: number } | { fraction: number };
+  timeBudget?: number;
+}
+
+/** `--effort`, `--budget` (evaluations per problem: a count or a percentage of its space), `--time-budget` (the whole run). */
+export function addEffortOptions(cmd: Command, defaultEffort: Effort): Command {
+  return cmd
+    .addOption(
+      new Option('--effort <level>', `how hard to search: ${Object.entries(EFFORTS).map(([k, v]) => `${k} (${v.doc})`).join('; ')}`)
+        .choices(Object.keys(EFFORTS))
+        .default(defaultEffort),
+    )
+    .option('--budget <n|p%>', 'evaluations per problem at most: a count (40) or a percentage of its pruned space (25%) (default: from --effort)', parseBudget)
+    .option('--time-budget <duration>', 'the whole run at most, e.g. 90s, 4m, 1h30m (default: from --effort); problems share what is left evenly', parseDuration);
+}
+
+const parseBudget = optionParser((v: string): { evaluations: number } | { fraction: number } => {
+  const allowed = 'a positive integer (evaluations) or a percentage from 0.1% to 100%';
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(v.trim());
+  if (pct) {
+    const p = Number(pct[1]);
+    if (!(p >= 0.1 && p <= 100)) throw new InputError('budget', v, allowed);
+    return { fraction: p / 100 };
+  }
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 1 || n > 1_000_000) throw new InputError('budget', v, allowed);
+  return { evaluations: n };
+});
+
+/** "90s", "4m", "1h30m", "1.5h", or plain seconds ("240"), in milliseconds. */
+export const parseDuration = optionParser((v: string): number => {
+  const allowed = 'a duration such as 90s, 4m, 1h30m or 240 (seconds), from 1 second to 7 days';
+  const text = v.trim().toLowerCase();
+  let ms = 0;
+  if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * 1000;
+  else {
+    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)];
+    if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new InputError('time-budget', v, allowed);
+    for (const [, n, unit] of parts) ms += Number(n) * { h: 3_600_000, m: 60_000, s: 1000 }[unit as 'h' | 'm' | 's'];
+  }
+  if (!(ms >= 1000 && ms <= 7 * 86_400_000)) throw new InputError('time-budget', v, allowed);
+  return ms;
+});
+
+/** The search budget, measurement time and time cap an effort level and the explicit flags give. */
+export function effortSettings(o: EffortFlags & { time?: number }, exhaustive: boolean): { budget: { evaluations?: number; fraction?: number }; timeMs: number; timeBudgetMs?: number } {
+  const e = EFFORTS[o.effort];
+  const budget = o.budget ?? (exhaustive || e.fraction >= 1 ? {} : { fraction: e.fraction });
+  const timeBudgetMs = o.timeBudget ?? e.timeBudgetMs;
+  return { budget, timeMs: o.time ?? e.timeMs, ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}) };
+}
+
+/** The search budget in words ("25 % of each space"). */
+export function budgetText(b: { evaluations?: number; fraction?: number }): string {
+  return b.evaluations !== undefined ? `${b.evaluations} evaluations per problem` : b.fraction !== undefined ? `${+(100 * b.fraction).toFixed(1)} % of each space` : 'each whole space';
+}
+
+/** `-q, --quiet` and `-v, --verbose`. */
+export function addVerbosityOptions(cmd: Command): Command {
+  return cmd.option('-q, --quiet', 'no progress on stderr (errors and warnings only)').option('-v, --verbose', 'a line on stderr for every tuned problem, besides the progress');
+}
+
+export function verbosity(o: { quiet?: boolean; verbose?: boolean }): Verbosity {
+  if (o.quiet && o.verbose) throw new InputError('quiet', true, 'either --quiet or --verbose, not both');
+  return o.quiet ? 'quiet' : o.verbose ? 'verbose' : 'normal';
+}
+
+/** The "Examples:" block of a command's help: command line and what it does. */
+export function exampleText(lines: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...lines.map(([c]) => c.length));
+  return `\nExamples:\n${lines.map(([c, what]) => `  $ ${c.padEnd(width)}  # ${what}`).join('\n')}\n`;
+}
+
+/** Examples at the end of a command's help. */
+export function examples(cmd: Command, lines: readonly (readonly [string, string])[]): Command {
+  return cmd.addHelpText('after', exampleText(lines));
 }

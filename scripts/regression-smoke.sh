@@ -12,7 +12,7 @@ baseline=.ci/baseline-smoke.json
 out=neotune-out/regression
 mkdir -p "$out"
 kernels=fused-wasm,sparse-wasm,dwconv-wasm,fused-js,sparse-js,winograd-js,copy
-node dist/scripts/neotune.js bench --backend cpu --suite smoke --kernels "$kernels" --params threads=1 --time 50 --json "$out/head.json" >/dev/null
+node dist/scripts/neotune.js bench --backend cpu --suite smoke --kernels "$kernels" --params threads=1 --time 50 --out "$out/head.json" >/dev/null
 if [ "${1:-}" = "--update" ]; then
   # Keep the committed file small: at most 60 samples per record (an even stride).
   node -e '

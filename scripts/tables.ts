@@ -3,7 +3,7 @@ import type { ResultRecord } from '../harness/results.js';
 import { dwconvNames, peerNames, summarize, type SummaryRow, summarizeVariants, trustedRatio } from '../harness/summary.js';
 import { trusted } from '../harness/plausibility.js';
 import type { CeilingRecord } from '../harness/types.js';
-import { EXIT, fmt, formatTable } from './cli-util.js';
+import { EXIT, fmt, formatTable, wrapText } from './cli-util.js';
 
 function paramText(r: ResultRecord): string {
   const kv = Object.entries(r.params).map(([k, v]) => `${k}=${v}`);
@@ -66,8 +66,49 @@ export function ceilingLines(ceilings: readonly CeilingRecord[]): string[] {
   });
 }
 
-export function summaryTable(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = []): string {
+/**
+ * The compact summary (fits 120 columns): per problem and backend, the fastest NeoCell kernel, its
+ * median with the p10–p90 spread and clean samples, the speedup over the fastest depthwise conv
+ * (named), and % of peak. Withheld figures are "?" as in the wide table.
+ */
+export function compactCells(rows: readonly SummaryRow[]): { header: string[]; cells: string[][] } {
+  const header = ['case', 'backend', 'cell', 'NeoCell kernel', 'median ms', 'p10–p90 ms', 'clean', 'vs fastest dw conv', '% peak'];
+  const cells = rows.map((s) => {
+    const ok = s.best !== undefined && trusted(s.best);
+    // The fastest depthwise conv: "?" when its timing cannot be trusted (a slower trusted one
+    // would flatter NeoCell).
+    const dw = [...s.dwconvs.values()].filter((r) => r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!)[0];
+    const ratio = trustedRatio(dw, s.best);
+    const short = (n: number | undefined) => fmt(n, n !== undefined && n < 1 ? 4 : 3);
+    return [
+      s.case,
+      s.backend,
+      s.label,
+      s.best ? s.best.kernel : 'none verified',
+      s.best?.median_ms !== undefined ? `${short(s.best.median_ms)}${ok ? '' : ' !'}` : '–',
+      s.best?.p10_ms !== undefined ? `${short(s.best.p10_ms)}–${short(s.best.p90_ms)}` : '–',
+      samplesCell(s.best),
+      dw && s.best?.median_ms !== undefined ? (ratio !== undefined ? `${fmt(ratio, 2)}× ${dw.kernel}` : '?') : '–',
+      s.peakFraction !== undefined ? `${fmt(100 * s.peakFraction, 0)} %` : '–',
+    ];
+  });
+  return { header, cells };
+}
+
+/** The summary of a run: compact (120 columns) by default, every column and every variant with `wide`. */
+export function summaryTable(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = [], o: { wide?: boolean } = {}): string {
   const rows = summarize(records, ceilings);
+  if (!o.wide) {
+    const compact = compactCells(rows);
+    const withheld = withheldLines(rows);
+    return [
+      'Fastest NeoCell kernel per problem (vs: depthwise conv time / NeoCell time, side by side in this run)',
+      formatTable(compact.header, compact.cells),
+      ...(withheld.length ? ['', 'Withheld figures ("?": not printed; "!": a time that cannot be used as a result):', ...withheld.map((w) => wrapText(`  ${w}`, '    '))] : []),
+      '',
+      '--wide: parameters, GFLOP/s, time/copy, every depthwise conv and peer, each variant, the ceilings.',
+    ].join('\n');
+  }
   const best = summaryCells(rows, true);
   const variantRows = summarizeVariants(records, ceilings);
   const variants = summaryCells(variantRows, false);
@@ -79,8 +120,8 @@ export function summaryTable(records: readonly ResultRecord[], ceilings: readonl
     '',
     'Each NeoCell variant at its fastest parameter point',
     formatTable(variants.header, variants.cells),
-    ...(withheld.length ? ['', 'Withheld figures ("?": not printed; "!": a time that cannot be used as a result):', ...withheld.map((w) => `  ${w}`)] : []),
-    ...(peaks.length ? ['', 'Ceilings measured in this run:', ...peaks.map((p) => `  ${p}`)] : []),
+    ...(withheld.length ? ['', 'Withheld figures ("?": not printed; "!": a time that cannot be used as a result):', ...withheld.map((w) => wrapText(`  ${w}`, '    '))] : []),
+    ...(peaks.length ? ['', 'Ceilings measured in this run:', ...peaks.map((p) => wrapText(`  ${p}`, '    '))] : []),
   ].join('\n');
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README command (b): installs what is missing, builds, runs the whole test suite, then the
+# The README's test command: installs what is missing, builds, runs the whole test suite, then the
 # regression smoke (proxies strictly against the committed baseline, timings reported; pass
 # --strict to fail on timing regressions too).
 set -euo pipefail

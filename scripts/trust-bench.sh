@@ -54,7 +54,7 @@ for load in $loads; do
   for ((i = 0; i < load; i++)); do sh -c 'while :; do :; done' & burners+=($!); done
   echo "== $load busy core(s)" >&2
   for ((i = 1; i <= 2 * pairs; i++)); do
-    $cli bench --backend cpu --suite smoke -k fused-wasm,sparse-wasm,dwconv-wasm,copy --time 100 --json "$d/aa/run-$i.json" >/dev/null 2>>"$d/log.txt" || true
+    $cli bench --backend cpu --suite smoke -k fused-wasm,sparse-wasm,dwconv-wasm,copy --time 100 --out "$d/aa/run-$i.json" >/dev/null 2>>"$d/log.txt" || true
     echo "  bench $i/$((2 * pairs))" >&2
   done
   for ((i = 1; i <= tunes; i++)); do

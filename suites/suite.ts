@@ -97,8 +97,14 @@ export function sweepSuite(kind: 'block' | 'channels' | 'spatial' | 'batch', opt
 }
 
 export const SWEEPS = ['sweep-block', 'sweep-channels', 'sweep-spatial', 'sweep-batch'] as const;
-/** The names resolveSuite accepts (and a suite file path). */
-export const SUITE_NAMES = ['neonext-t', 'neonext-s', 'neonext-b', 'neonext-l', 'neonext-t-stages', 'smoke', ...SWEEPS, 'FILE.json|FILE.yaml'] as const;
+/**
+ * The named suites resolveSuite accepts: every NeoNeXt model as a network and by stage, the smoke
+ * suite and the sweeps. The one registry help, errors and the resolver share; besides these,
+ * `neonext-<model>@<resolution>[-stages]` and suite files (.json, .yaml).
+ */
+export const SUITE_NAMES: readonly string[] = [...MODEL_NAMES.flatMap((m) => [`neonext-${m}`, `neonext-${m}-stages`]), 'smoke', ...SWEEPS];
+/** How the other accepted forms are written, for help texts and errors. */
+export const SUITE_FORMS = 'neonext-<t|s|b|l|xl>[@<resolution>][-stages], or a suite file FILE.json / FILE.yaml';
 export const DEFAULT_SUITE = 'neonext-t-stages';
 
 /** Resolves a suite name: neonext-<model>[@<resolution>][-stages], smoke, sweep-*, or a .json/.yaml file. */
@@ -124,5 +130,5 @@ function namedSuite(name: string, opts: SuiteOptions): Suite {
     const res = m[2] ? Number(m[2]) : 224;
     return m[3] ? stageSuite(m[1] as ModelName, res, opts) : networkSuite(m[1] as ModelName, res, opts);
   }
-  throw new InputError('suite', name, `${SUITE_NAMES.join(', ')} (neonext-<t|s|b|l|xl>[@<resolution>][-stages]; a suite file ends in .json, .yaml or .yml)`);
+  throw new InputError('suite', name, `${SUITE_NAMES.join(', ')}; ${SUITE_FORMS} (.json, .yaml or .yml)`);
 }

@@ -1,12 +1,13 @@
 /** The neotune CLI end to end: help, JSON output, result files and exit codes scripts rely on. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { readResults, type ResultRecord, type VerifiedRecord } from '../harness/results.js';
+import { readResults, type ResultFile, type ResultRecord, type VerifiedRecord } from '../harness/results.js';
+import { resolveSuite } from '../suites/suite.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'neotune.js');
 
@@ -19,12 +20,13 @@ describe('neotune CLI', () => {
   it('--help works for the program and every subcommand', () => {
     const top = neotune('--help');
     assert.equal(top.code, 0);
-    const subs = [...top.out.matchAll(/^ {2}(\w+) \[options\]/gm)].map((m) => m[1]!);
-    assert.ok(subs.length >= 4, top.out);
+    const subs = [...top.out.matchAll(/^ {2}([\w-]+) \[options\]/gm)].map((m) => m[1]!);
+    assert.ok(subs.length >= 13, top.out);
     for (const s of subs) {
       const r = neotune(s, '--help');
       assert.equal(r.code, 0, s);
       assert.match(r.out, new RegExp(`Usage: neotune ${s}`));
+      assert.match(r.out, new RegExp(`Examples:\\n {2}\\$ neotune ${s}`), `${s} --help has examples`);
     }
   });
 
@@ -39,7 +41,7 @@ describe('neotune CLI', () => {
   it('bench --verify-only --json writes a versioned result file; every record verified', () => {
     const dir = mkdtempSync(join(tmpdir(), 'neotune-cli-'));
     const file = join(dir, 'smoke.json');
-    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--verify-only', '--json', file);
+    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--verify-only', '--out', file);
     assert.equal(r.code, 0, r.err + r.out);
     const f = readResults(file);
     assert.ok(f.records.length >= 9);
@@ -51,7 +53,7 @@ describe('neotune CLI', () => {
   it('bench times kernels and pins parameters with --params', () => {
     const dir = mkdtempSync(join(tmpdir(), 'neotune-cli-'));
     const file = join(dir, 'r.json');
-    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--kernels', 'sparse-js', '--params', 'order=BA', '--time', '20', '--json', file);
+    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--kernels', 'sparse-js', '--params', 'order=BA', '--time', '20', '--out', file);
     assert.equal(r.code, 0, r.err);
     const f = readResults(file);
     assert.ok(f.records.every((x) => x.params.order === 'BA' && x.samples_ms!.length > 0 && x.median_ms! > 0));
@@ -60,7 +62,7 @@ describe('neotune CLI', () => {
   it('summary of a result file with peers merged in (as torch_peers.py does): peers are comparison columns, never the fastest NeoCell kernel', () => {
     const dir = mkdtempSync(join(tmpdir(), 'neotune-cli-'));
     const file = join(dir, 'r.json');
-    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--kernels', 'sparse-js,dwconv-js,copy', '--time', '20', '--json', file);
+    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--kernels', 'sparse-js,dwconv-js,copy', '--time', '20', '--out', file);
     assert.equal(r.code, 0, r.err);
     const f = JSON.parse(readFileSync(file, 'utf8')) as { records: ResultRecord[] };
     // This test is about peers: timings flagged unstable on a busy test machine are made usable.
@@ -72,7 +74,7 @@ describe('neotune CLI', () => {
     const peer = (kernel: string, op: string, median_ms: number): ResultRecord => ({ ...(first as VerifiedRecord), kernel, role: 'peer', params: {}, problem: { ...first.problem, op } as ResultRecord['problem'], median_ms });
     f.records.push(peer('torch-dense-neocell', 'neocell', first.median_ms! / 2), peer('torch-copy', 'copy', ownCopy.median_ms! / 4), peer('cudnn-dwconv7-nhwc', 'dwconv', first.median_ms! * 3));
     writeFileSync(file, JSON.stringify(f));
-    const table = neotune('summary', file);
+    const table = neotune('summary', file, '--wide');
     assert.equal(table.code, 0, table.err);
     assert.match(table.out, /vs torch-dense-neocell/);
     const rows = JSON.parse(neotune('summary', file, '--json').out) as { case: string; kernel: string; median_ms: number; time_over_copy: number; speedup_vs: Record<string, number> }[];
@@ -89,7 +91,7 @@ describe('neotune CLI', () => {
   it('bench on the CPU backend: WASM kernels, peers and the SIMD peak in one versioned result file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'neotune-cli-'));
     const file = join(dir, 'r.json');
-    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--kernels', 'fused-wasm,dwconv-wasm,ort-dwconv,tfjs-wasm-dwconv,copy', '--time', '20', '--json', file);
+    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--kernels', 'fused-wasm,dwconv-wasm,ort-dwconv,tfjs-wasm-dwconv,copy', '--time', '20', '--out', file, '--wide');
     assert.equal(r.code, 0, r.err + r.out);
     const f = readResults(file);
     assert.deepEqual(new Set(f.records.map((x) => x.kernel)), new Set(['fused-wasm', 'dwconv-wasm', 'ort-dwconv', 'tfjs-wasm-dwconv', 'copy']));
@@ -197,5 +199,45 @@ describe('GPU machine scripts (tested up to the device call)', () => {
     const b = spawnSync('python3', [script, '--suite-from', notResults, '--out', 'o', '--batches', '0 x'], { encoding: 'utf8' });
     assert.equal(b.status, 2);
     assert.match(b.stderr, /--batches: '0 x'; allowed: positive integers/);
+  });
+
+  it('every suite name the help lists resolves', () => {
+    const help = neotune('bench', '--help').out.replace(/\s+/g, ' ');
+    const names = /suite: (.*?); or /.exec(help)![1]!.split(', ');
+    assert.ok(names.includes('neonext-xl') && names.includes('smoke') && names.length >= 15, names.join(' '));
+    for (const n of names) assert.ok(resolveSuite(n).cases.length > 0, n);
+  });
+
+  it('the compact table fits 120 columns; bench --json prints a result file; compare --json and kernels --json parse', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-cli-'));
+    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--time', '20');
+    assert.equal(r.code, 0, r.err);
+    const wide = r.out.split('\n').filter((l) => l.length > 120);
+    assert.deepEqual(wide, [], 'lines over 120 columns');
+    assert.match(r.out, /NeoCell kernel\s+median ms\s+p10–p90 ms\s+clean\s+vs fastest dw conv\s+% peak/);
+    const j = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '-k', 'sparse-js,dwconv-js', '--time', '20', '--json');
+    assert.equal(j.code, 0, j.err);
+    const file = JSON.parse(j.out) as ResultFile;
+    assert.equal(file.schema, 'neotune-results');
+    assert.ok(file.records.length >= 6);
+    writeFileSync(join(dir, 'r.json'), j.out);
+    const c = neotune('compare', join(dir, 'r.json'), join(dir, 'r.json'), '--json');
+    assert.equal(c.code, 0, c.err);
+    assert.ok(Array.isArray((JSON.parse(c.out) as { records: unknown[] }).records));
+    const k = neotune('kernels', '--json');
+    assert.equal(k.code, 0, k.err);
+    const kernels = JSON.parse(k.out) as { name: string; params: { name: string; values: unknown[]; default: unknown }[] }[];
+    const fused = kernels.find((x) => x.name === 'fused-wasm')!;
+    assert.ok(fused.params.some((p) => p.name === 'threads' && p.values.includes(p.default)));
+  });
+
+  it('bench --out - writes the result file to stdout; --json FILE (the old form) says what to use', () => {
+    const r = neotune('bench', '--suite', 'smoke', '--backend', 'cpu', '--verify-only', '--out', '-');
+    assert.equal(r.code, 0, r.err);
+    assert.equal((JSON.parse(r.out) as ResultFile).schema, 'neotune-results');
+    assert.ok(!existsSync('-'), 'no file named "-"');
+    const old = neotune('bench', '--suite', 'smoke', '--json', 'x.json');
+    assert.equal(old.code, 2);
+    assert.match(old.err, /--json prints to stdout; write a file with --out x\.json/);
   });
 });

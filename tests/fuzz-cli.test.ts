@@ -54,6 +54,10 @@ const notInt = fc.oneof(
   fc.double({ noNaN: true, min: 0.001, max: 1e6 }).filter((x) => !Number.isInteger(x)).map(String),
   fc.string({ minLength: 1, maxLength: 6 }).filter((s) => !/^\s*\d+\s*$/.test(s) && !s.startsWith('-')),
 );
+const badDuration = fc.oneof(
+  fc.constantFrom('0', '-1', '0.5', 'NaN', 'abc', '', ' ', '1x', '5 m', 'm', '1h-5m', '8d', '0s', '9999h', '1m1', 'Infinity'),
+  fc.integer({ min: -1e9, max: 0 }).map(String),
+);
 const huge = fc.oneof(fc.constantFrom('1000000000000', '9007199254740993', '1e12'), fc.integer({ min: 10_000_000, max: 2 ** 31 }).map(String));
 const word = (allowed: readonly string[]) => fc.string({ minLength: 1, maxLength: 12 }).filter((s) => !allowed.includes(s) && !s.startsWith('-') && !s.includes(',') && s.trim() === s && s !== '');
 const outOfRange = (lo: number, hi: number) => fc.oneof(fc.double({ noNaN: true, min: -1e6, max: lo, maxExcluded: true }), fc.double({ noNaN: true, min: hi, max: 1e9, minExcluded: true }), fc.constantFrom(NaN, Infinity)).map(String);
@@ -84,10 +88,11 @@ const SLOTS: Slot[] = [
   opt(['bench'], '--dtype', word(['float32', 'float16'])),
   opt(['bench'], '--params', fc.constantFrom('x', '=1', 'a=', '{', '[1]', '{"a":', 'order'), 'params'),
   fileArg(['bench'], (p) => ['--suite', p.endsWith('.json') ? p : `${p}.json`]),
-  output(['bench', '--suite', BAD_FILES.missing], (p) => ['--json', p], 'json'),
+  output(['bench', '--suite', BAD_FILES.missing], (p) => ['--out', p], 'out'),
   opt(['tune'], '--strategy', word(['tpe', 'random', 'exhaustive', 'anneal', 'greedy', 'bayes', 'genetic'])),
-  opt(['tune'], '--budget', fc.oneof(notInt, fc.constant('1000000000'))),
-  opt(['tune'], '--time-budget', fc.oneof(notInt, huge)),
+  opt(['tune'], '--budget', fc.oneof(notInt, fc.constantFrom('1000000000', '0%', '101%', '-5%', '%', '5 %', '1e2%'))),
+  opt(['tune'], '--time-budget', fc.oneof(badDuration, huge)),
+  opt(['run'], '--effort', word(['quick', 'balanced', 'full'])),
   // A missing --db is a new database: every other bad file is tried.
   { ...fileArg(['tune', '--backend', 'cpu', '--suite', 'smoke'], (p) => ['--db', p]), gen: badFile.filter((p) => p !== BAD_FILES.missing) },
   output(['tune', '--backend', 'cpu', '--suite', 'smoke'], (p) => ['--db', p], 'db'),
@@ -98,7 +103,7 @@ const SLOTS: Slot[] = [
   opt(['compare', '--run', 'HEAD', 'HEAD'], '--time', fc.oneof(notInt, huge)),
   fileArg(['compare'], (p) => [VALID_RESULTS, p]),
   fileArg(['compare', VALID_RESULTS, VALID_RESULTS], (p) => ['--noise', p]),
-  output(['compare', VALID_RESULTS, VALID_RESULTS], (p) => ['--json', p], 'json'),
+  output(['compare', VALID_RESULTS, VALID_RESULTS], (p) => ['--out', p], 'out'),
   { name: 'history <action>', gen: word(['append', 'check']), args: (v) => ['history', v], names: () => 'action' },
   fileArg(['history', 'check'], (p) => ['--file', p]),
   fileArg(['history', 'append'], (p) => [p, '--file', f('history.jsonl')]),
@@ -120,7 +125,8 @@ const SLOTS: Slot[] = [
   fileArg(['replay'], (p) => ['--space', p]),
   fileArg(['db-merge', '--out', f('merged.json')], (p) => [p]),
   output(['db-merge', VALID_DB], (p) => ['--out', p], 'out'),
-  opt(['run'], '--budget-fraction', outOfRange(0, 100)),
+  opt(['run'], '--budget', fc.oneof(notInt, fc.constantFrom('0%', '200%'))),
+  opt(['run'], '--time-budget', badDuration),
   opt(['run'], '--strategy', word(['tpe', 'random', 'exhaustive', 'anneal', 'greedy', 'bayes', 'genetic'])),
   { name: 'run --out (a file)', gen: fc.constant(f('a-file')), args: (p) => ['run', '--out', p], names: () => 'out' },
 ];

@@ -344,7 +344,7 @@ describe('a bench run with an injected busy core', () => {
   it('says the machine is busy; no % of peak above 100, no speedup from a flagged timing; the 2-thread ceiling is right or marked', () => {
     const dir = mkdtempSync(join(tmpdir(), 'neotune-busy-'));
     const json = join(dir, 'r.json');
-    const r = neotune('bench', '--backend', 'cpu', '--suite', 'smoke', '-k', 'fused-wasm,sparse-wasm,dwconv-wasm,copy', '--params', 'threads=2', '--time', '60', '--json', json);
+    const r = neotune('bench', '--backend', 'cpu', '--suite', 'smoke', '-k', 'fused-wasm,sparse-wasm,dwconv-wasm,copy', '--params', 'threads=2', '--time', '60', '--out', json);
     assert.equal(r.code, 0, r.err);
     assert.match(r.err + r.out, /machine busy: this process could get \d\.\d of \d+ cores/);
     const f = JSON.parse(readFileSync(json, 'utf8')) as ResultFile;

@@ -13,7 +13,7 @@
  * - What the database keeps per candidate is what selection and merging need: its state, median,
  *   quality and at most DB_SAMPLES samples (quantiles of the clean samples, 5 significant digits:
  *   the winner tests use at most as many). The full ordered samples with their evidence belong
- *   to result files (`bench --json`, `run`).
+ *   to result files (`bench --out`, `run`).
  * - Files are validated on load (tuner/db-schema.ts): valid JSON of the wrong shape is reported
  *   with the field. A database that cannot be read is copied aside once per distinct content (by
  *   commands that write it; read-only commands only report) and never replaced.

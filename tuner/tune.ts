@@ -8,12 +8,15 @@ import { Rng } from '../core/rng.js';
 import { evaluateCandidate, generatedSourceHash } from '../harness/evaluate.js';
 import { makeProblemData, problemRecord } from '../harness/problem.js';
 import type { ResultRecord } from '../harness/results.js';
-import type { BackendSession, KernelVariant, MeasureOptions, Problem, ProblemData } from '../harness/types.js';
+import type { BackendSession, KernelVariant, MeasureOptions, Params, Problem, ProblemData } from '../harness/types.js';
 import { type CandidateRecord, candidateKey, storedSamples, type DbEntry, deviceFingerprint, entryKey, type TuningDb } from './db.js';
 import { buildSpace, complexity, type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
 import { revalidateWinner } from './revalidate.js';
 import { selectWinner, type Winner } from './winner.js';
+
+/** Fewest evaluations a fractional budget gives a problem (all of a smaller space). */
+export const MIN_EVALUATIONS = 16;
 
 export const TUNE_MEASURE: MeasureOptions = { timeMs: 100, minSamples: 10, warmupMs: 60, adaptive: { targetRelHalfWidth: 0.02, maxMs: 500 } };
 
@@ -52,6 +55,10 @@ export interface TuneOptions {
   readonly threadsReason?: string;
   /** Finalists re-measured side by side before the winner is stored (default true). */
   readonly revalidate?: boolean;
+  /** Stops the search after the candidate in progress (Ctrl-C): the winner is chosen from what was measured, without the side-by-side re-timing. */
+  readonly signal?: AbortSignal;
+  /** Parameter values fixed for every variant that declares them (`--params`): the search tunes the others. */
+  readonly pin?: Params;
 }
 
 /** Where tuning records what it measures: a TuningStore appends each record to the database's journal. */
@@ -102,7 +109,7 @@ export function entryWinner(entry: DbEntry, variants: readonly { readonly name: 
 
 /** Tunes one problem: the strategy proposes candidates within the budget, each is verified and timed (recorded in the database as it finishes), finalists are re-timed side by side, and the winner is chosen with its statistical confidence. */
 export async function tuneProblem(db: TuningDb, problem: Problem, variants: readonly KernelVariant[], session: BackendSession, opts: TuneOptions): Promise<TuneResult> {
-  const space = capThreads(buildSpace(problem, variants, session), opts.maxThreads, opts.threadsReason);
+  const space = pinParams(capThreads(buildSpace(problem, variants, session), opts.maxThreads, opts.threadsReason), opts.pin);
   const device = deviceFingerprint(session.device);
   const record = problemRecord(problem);
   const key = entryKey(device, record);
@@ -134,7 +141,9 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   let evaluated = 0;
   let failed = history.filter((h) => h.time === undefined).length;
   // The budget counts every evaluation of this problem, those of an earlier (interrupted) run too.
-  const budget = opts.budget.evaluations ?? (opts.budget.fraction !== undefined ? Math.max(1, Math.ceil(opts.budget.fraction * space.configs.length)) : Infinity);
+  // A fraction of a small space (a baseline's dozen configurations) would leave it barely tuned and
+  // flatter every comparison with it: at least MIN_EVALUATIONS, or the whole space if smaller.
+  const budget = opts.budget.evaluations ?? (opts.budget.fraction !== undefined ? Math.max(Math.min(MIN_EVALUATIONS, space.configs.length), Math.ceil(opts.budget.fraction * space.configs.length)) : Infinity);
   const limit = Math.max(0, budget - reused);
   const total = Math.min(space.configs.length, Math.max(reused, budget));
   const bestSoFar = () => {
@@ -142,7 +151,7 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
     return ok ? { key: configKey(ok.config), median_ms: ok.time! } : undefined;
   };
   for (;;) {
-    if (evaluated >= limit) break;
+    if (evaluated >= limit || opts.signal?.aborted) break;
     if (opts.budget.timeMs !== undefined && performance.now() - started >= opts.budget.timeMs) break;
     const config = opts.strategy.next(space, history, rng);
     if (!config) break;
@@ -171,7 +180,7 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   const stored = entry.winner;
   const unchanged = evaluated === 0 && stored !== undefined && [...current].some((k) => entry.candidates[k]?.key === stored.key);
   let winner = unchanged ? stored : entryWinner(entry, variants, current);
-  if (winner && !unchanged && opts.revalidate !== false && evaluated > 0) {
+  if (winner && !unchanged && opts.revalidate !== false && evaluated > 0 && !opts.signal?.aborted) {
     opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'finalists side by side' });
     winner = await revalidateWinner(winner, entry, variants, current, session, problem, data);
   }
@@ -181,6 +190,17 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   await opts.recorder?.recordWinner(entry);
   opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'done' });
   return { entry, space, evaluated, reused, current, ...(winner ? { winner } : {}) };
+}
+
+/** Moves configurations whose pinned parameters (those their variant has) differ from `pin` to the pruned list. */
+function pinParams(space: SearchSpace, pin: Params | undefined): SearchSpace {
+  if (!pin || Object.keys(pin).length === 0) return space;
+  const clash = (c: Config) => Object.entries(pin).find(([k, v]) => k in c.params && c.params[k] !== v);
+  const pruned = space.configs.flatMap((config) => {
+    const x = clash(config);
+    return x ? [{ config, reason: `${x[0]}=${config.params[x[0]]}: pinned to ${x[1]} by --params` }] : [];
+  });
+  return { ...space, configs: space.configs.filter((c) => !clash(c)), pruned: [...space.pruned, ...pruned] };
 }
 
 /** Moves configurations with more threads than `max` to the pruned list, with the reason. */

@@ -9,7 +9,7 @@
  * empty file, only unstable timings without proxies), 0 otherwise, 2 for invalid input, 1 for an
  * internal error.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,16 +28,20 @@ import { quantile } from '../../harness/stats.js';
 import { type ResultFile, type ResultRecord, readResults } from '../../harness/results.js';
 import { action, EXIT, fmt, formatTable, loadResultFile, MAX_TIME_MS, parseChoice, parseIntOption, parseNumberOption } from '../cli-util.js';
 import { resultFile } from '../../lib/run.js';
+import { examples } from '../options.js';
 
 const load = (path: string): ResultFile => loadResultFile(resolve(path));
 
-const percent = (field: string) => parseNumberOption(field, 0, 100, { open: true, scale: 0.01, unit: 'percent' });
+/** `--threshold`, in percent (stored as a fraction): 5 by default. */
+const thresholdOption = (what: string) =>
+  new Option('--threshold <percent>', `${what}, in percent`).argParser(parseNumberOption('threshold', 0, 100, { open: true, scale: 0.01, unit: 'percent' })).default(0.05, '5');
 
 interface CompareFlags {
   threshold: number;
   alpha: number;
   timings: string;
-  json?: string;
+  json?: boolean;
+  out?: string;
   markdown?: string;
   aa?: boolean;
   selfTest?: boolean;
@@ -52,9 +56,11 @@ interface CompareFlags {
 
 function report(c: Comparison, o: CompareFlags): number {
   const md = comparisonMarkdown(c);
-  if (o.markdown) writeFileAtomic(resolve(o.markdown), md + '\n');
-  if (o.json) writeFileAtomic(resolve(o.json), JSON.stringify(c, null, 1) + '\n');
-  process.stdout.write(md + '\n');
+  const json = JSON.stringify(c, null, 1) + '\n';
+  if (o.markdown && o.markdown !== '-') writeFileAtomic(resolve(o.markdown), md + '\n');
+  if (o.out && o.out !== '-') writeFileAtomic(resolve(o.out), json);
+  // stdout carries one thing: the JSON (--json, --out -), else the markdown.
+  process.stdout.write(o.json || o.out === '-' ? json : md + '\n');
   const timing = timingRegressions(c).length > 0 && o.timings === 'fail';
   if (timing || proxyRegressions(c).length > 0) return EXIT.REGRESSION;
   const nothing = nothingCompared(c);
@@ -181,7 +187,7 @@ async function abRun(refs: readonly string[], o: CompareFlags): Promise<number> 
       const order = round % 2 === 0 ? [0, 1] : [1, 0];
       for (const side of order) {
         const out = join(tmp, `${side}-${round}.json`);
-        const args = [clis[side]!, 'bench', '--backend', 'cpu', '--suite', o.suite, '--time', String(o.time), '--params', 'threads=1', '--json', out, ...(o.kernels ? ['--kernels', o.kernels] : [])];
+        const args = [clis[side]!, 'bench', '--backend', 'cpu', '--suite', o.suite, '--time', String(o.time), '--params', 'threads=1', '--out', out, ...(o.kernels ? ['--kernels', o.kernels] : [])];
         process.stderr.write(`round ${round + 1}/${o.rounds}: ${side === 0 ? 'base' : 'head'} (${refs[side]})\n`);
         execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
         files[side]!.push(readResults(out));
@@ -195,15 +201,16 @@ async function abRun(refs: readonly string[], o: CompareFlags): Promise<number> 
 }
 
 export function registerCompare(program: Command): void {
-  program
+  const compare = program
     .command('compare')
     .description('compare two result files (timing with statistics, deterministic proxies exactly); exit 5 on a regression, 6 when nothing was compared')
     .argument('[files...]', 'BASE HEAD result files (with --aa: same-code runs; with --run: BASE_REF HEAD_REF)')
-    .option('--threshold <percent>', 'smallest change that counts, %', percent('threshold'), 0.05)
+    .addOption(thresholdOption('smallest change that counts'))
     .option('--alpha <p>', 'significance level', parseNumberOption('alpha', 0, 0.5, { open: true }), 0.05)
     .option('--timings <mode>', 'fail: a timing regression exits 5; report: timings are reported only (proxies still fail)', parseChoice('timings', ['fail', 'report'] as const), 'fail')
-    .option('--json <file>', 'write the comparison as JSON')
-    .option('--markdown <file>', 'write the markdown summary (for a pull-request comment)')
+    .option('--json', 'print the comparison as JSON instead of the markdown summary')
+    .option('-o, --out <file>', 'write the comparison as JSON to FILE (- for stdout)')
+    .option('--markdown <file>', 'write the markdown summary to FILE (for a pull-request comment; - for stdout, the default)')
     .option('--noise <file>', 'run-to-run noise profile of this machine (compare --aa --save-noise) for single-run files')
     .option('--aa', 'files are runs of the same code: report the false-alarm rate')
     .option('--save-noise <file>', 'with --aa: write the run-to-run noise profile')
@@ -212,10 +219,18 @@ export function registerCompare(program: Command): void {
     .option('--rounds <n>', 'with --run: alternating rounds', parseIntOption('rounds', undefined, 100), 3)
     .option('--suite <name>', 'with --run: suite', 'smoke')
     .option('-k, --kernels <list>', 'with --run: only these kernels')
-    .option('--time <ms>', 'with --run: measurement time per candidate', parseIntOption('time', `an integer number of milliseconds from 1 to ${MAX_TIME_MS}`, MAX_TIME_MS), 100)
-    .action(
+    .option('--time <ms>', 'with --run: measurement time per candidate', parseIntOption('time', `an integer number of milliseconds from 1 to ${MAX_TIME_MS}`, MAX_TIME_MS), 100);
+  examples(compare, [
+    ['neotune compare base.json head.json', 'regressions between two result files (exit 5 if any)'],
+    ['neotune compare base.json head.json --threshold 5 --markdown pr.md', 'changes of 5 % or more; markdown for a PR comment'],
+    ['neotune compare --aa run-*.json --save-noise noise.json', "this machine's run-to-run noise and false-alarm rate"],
+    ['neotune compare --run main HEAD -k fused-wasm', 'build both commits, benchmark them alternately'],
+  ]).action(
       action(async (files: string[], o: CompareFlags) => {
-        for (const [field, p] of [['json', o.json], ['markdown', o.markdown], ['save-noise', o.saveNoise]] as const) if (p) checkOutputPath(field, resolve(p));
+        for (const [field, p] of [['out', o.out], ['markdown', o.markdown], ['save-noise', o.saveNoise]] as const) if (p && p !== '-') checkOutputPath(field, resolve(p));
+        // `--json FILE` wrote a file in earlier versions: FILE now arrives as a third file.
+        const afterJson = process.argv[process.argv.indexOf('--json') + 1];
+        if (o.json && !o.aa && files.length === 3 && afterJson === files[2]) throw new InputError('json', files[2], 'no value (--json prints to stdout; write a file with --out FILE)');
         if (o.selfTest) return selfTest(o);
         if (o.aa) {
           if (files.length < 2) throw new InputError('files', files.length, 'at least two result files of the same code');
@@ -228,16 +243,19 @@ export function registerCompare(program: Command): void {
       }),
     );
 
-  program
+  const history = program
     .command('history')
     .description('append a result file to a history, or find where step changes started')
     .argument('<action>', 'append or check')
     .argument('[results]', 'with append: the result file')
     .option('--file <path>', 'history file (JSON lines)', 'neotune-history.jsonl')
     .option('--label <text>', 'with append: label of this run (e.g. a commit)', '')
-    .option('--threshold <percent>', 'with check: smallest step, %', percent('threshold'), 0.05)
-    .option('--json', 'with check: print JSON')
-    .action(
+    .addOption(thresholdOption('with check: smallest step'))
+    .option('--json', 'with check: print JSON');
+  examples(history, [
+    ['neotune history append results.json --label $(git rev-parse --short HEAD)', 'add a run to neotune-history.jsonl'],
+    ['neotune history check --threshold 5', 'where did a step change of 5 % or more start (exit 5 if slower)'],
+  ]).action(
       action(async (act: string, results: string | undefined, o: { file: string; label: string; threshold: number; json?: boolean }) => {
         if (act === 'append') {
           if (!results) throw new InputError('results', results, 'a result file to append');

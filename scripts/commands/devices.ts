@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { softwareRenderer } from '../../harness/software.js';
 import { BACKENDS } from '../../kernels/registry.js';
 import { action, formatTable } from '../cli-util.js';
+import { exampleText } from '../options.js';
 
 export interface DeviceLine {
   backend: string;
@@ -38,6 +39,10 @@ export function registerDevices(program: Command): void {
     .command('devices')
     .description('list the backends this machine has (CPU, WebGPU in Node and Chromium, gpu.js in Node and Chromium) and why missing ones are missing')
     .option('--json', 'print JSON (with adapter features and limits)')
+    .addHelpText('after', exampleText([
+        ['neotune devices', 'which backends this machine has, and why others are missing'],
+        ['neotune devices --json', 'with adapter features and limits'],
+      ]))
     .action(
       action(async (o: { json?: boolean }) => {
         const list = await probeAll();

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { CONVENTIONS, countNetwork, type NetworkCount, parseModel, PUBLISHED } from '../../core/network.js';
 import { action, fmt, formatTable, parseIntOption } from '../cli-util.js';
+import { exampleText } from '../options.js';
 
 function deviation(computed: number, published: number | undefined): string {
   if (published === undefined) return '–';
@@ -45,6 +46,10 @@ export function registerFlops(program: Command): void {
     .option('-r, --resolution <n>', 'input resolution: 224, 384 or any N ≥ 32 (comma-separated for several)', '224,384')
     .option('--json', 'print JSON instead of a table')
     .option('--layers', 'also list every layer with its parameters and MACs')
+    .addHelpText('after', exampleText([
+        ['neotune flops', 'parameters and GMACs of NeoNeXt-T/S/B/L at 224 and 384'],
+        ['neotune flops -m t -r 224 --layers', 'every layer of NeoNeXt-T'],
+      ]))
     .action(
       action(async (o: { model: string; resolution: string; json?: boolean; layers?: boolean }) => {
         const models = o.model.split(',').map(parseModel);

@@ -5,15 +5,21 @@ import { writeReport } from '../../reports/report.js';
 import { readHistory } from '../../harness/history.js';
 import { checkOutputFolder } from '../../core/files.js';
 import { action, EXIT, loadResultFile } from '../cli-util.js';
+import { exampleText } from '../options.js';
 
 export function registerReport(program: Command): void {
   program
     .command('report')
     .description('write report.html (charts), report.csv, report.json, and PNG/PDF renderings (headless Chromium) from a result file')
-    .argument('<results>', 'result file (neotune bench --json, or results.json of neotune run)')
+    .argument('<results>', 'result file (neotune bench --out, or results.json of neotune run)')
     .option('-o, --out <dir>', 'output folder', 'neotune-out')
     .option('--no-images', 'skip the PNG/PDF renderings (no browser needed)')
     .option('--history <file>', 'add a trend chart and step-change table from a history file (neotune history append)')
+    .addHelpText('after', exampleText([
+        ['neotune report results.json', 'report.html, .csv, .json, .png, .pdf into neotune-out/'],
+        ['neotune report results.json --no-images -o site/', 'without the browser renderings, into site/'],
+        ['neotune report results.json --history neotune-history.jsonl', 'with the trend of past runs'],
+      ]))
     .action(
       action(async (results: string, o: { out: string; images: boolean; history?: string }) => {
         const f = loadResultFile(resolve(results));

@@ -8,19 +8,26 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { summarize, trustedRatio } from '../../harness/summary.js';
 import { action, EXIT, loadResultFile } from '../cli-util.js';
+import { exampleText } from '../options.js';
 import { summaryTable } from '../tables.js';
 
 export function registerSummary(program: Command): void {
   program
     .command('summary')
     .description('print the side-by-side summary of a result file: fastest NeoCell kernel per problem, time / copy, and the speedup over every depthwise conv and peer')
-    .argument('<results>', 'result file (neotune bench --json, results.json of neotune run, or a file with peers merged in)')
+    .argument('<results>', 'result file (neotune bench --out, results.json of neotune run, or a file with peers merged in)')
     .option('--json', 'print the rows as JSON (fastest kernel, its median, and each comparison as a time ratio)')
+    .option('--wide', 'the full table: parameters, GFLOP/s, time/copy, every depthwise conv and peer, each variant')
+    .addHelpText('after', exampleText([
+        ['neotune summary neotune-out/results.json', 'the side-by-side table of a result file'],
+        ['neotune summary results.json --wide', 'every column'],
+        ['neotune summary results.json --json', 'the rows as JSON'],
+      ]))
     .action(
-      action(async (results: string, o: { json?: boolean }) => {
+      action(async (results: string, o: { json?: boolean; wide?: boolean }) => {
         const f = loadResultFile(resolve(results));
         if (!o.json) {
-          process.stdout.write(`${summaryTable(f.records, f.ceilings)}\n`);
+          process.stdout.write(`${summaryTable(f.records, f.ceilings, { wide: o.wide })}\n`);
           return EXIT.OK;
         }
         const rows = summarize(f.records, f.ceilings).map((r) => ({

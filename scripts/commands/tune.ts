@@ -4,9 +4,10 @@
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InputError } from '../../core/errors.js';
 import { checkOutputPath, writeFileAtomic } from '../../core/files.js';
-import { DTYPES, neoCellProblem, problemKey } from '../../harness/problem.js';
+import { neoCellProblem, problemKey } from '../../harness/problem.js';
 import type { Dtype } from '../../harness/types.js';
 import { backendEntry } from '../../kernels/registry.js';
 import { resolveSuite } from '../../suites/suite.js';
@@ -19,7 +20,10 @@ import { select } from '../../tuner/select.js';
 import { configKey } from '../../tuner/space.js';
 import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
 import { entryWinner } from '../../tuner/tune.js';
-import { action, EXIT, fmt, formatTable, parseChoice, parseIntOption, parseNumberOption, stderrLine, UsageError, withProgressBar } from '../cli-util.js';
+import { action, EXIT, fmt, formatTable, parseChoice, parseIntOption, parseNumberOption, UsageError } from '../cli-util.js';
+import { addEffortOptions, addProblemOptions, addVerbosityOptions, type EffortFlags, effortSettings, examples, exampleText, verbosity } from '../options.js';
+import { CommandProgress, withProgress } from '../progress.js';
+import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
 import { checkKernelNames, checkLoad, openBackends } from '../../lib/run.js';
 import { openStore, type TunedProblem, threadCap, tuneSuite } from '../../lib/tune.js';
 
@@ -39,121 +43,120 @@ async function thisDevice(backend: string): Promise<string> {
 
 const dtsPath = (out: string) => out.replace(/\.(m?js|ts)$/, '') + '.d.ts';
 
-interface TuneFlags {
+interface TuneFlags extends EffortFlags {
   backend: string;
   suite: string;
   batch: number;
   dtype: string;
   strategy: string;
-  budget?: number;
-  timeBudget?: number;
   db: string;
   seed: number;
   kernels?: string;
   json?: boolean;
   includeSoftware?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
 }
 
 export function registerTune(program: Command): void {
-  program
-    .command('tune')
-    .description('search each problem of a suite for its fastest verified kernel; every candidate is recorded in the tuning database')
-    .option('-b, --backend <list>', 'backends, comma-separated, or auto', 'auto')
-    .option('-s, --suite <name>', 'suite (as for bench)', 'neonext-t')
-    .option('-n, --batch <n>', 'batch size N', parseIntOption('batch', undefined, 4096), 1)
-    .option('--dtype <type>', `element type: ${DTYPES.join(', ')}`, 'float32')
+  const cmd = program.command('tune').description('search each problem of a suite for its fastest verified kernel; every candidate is recorded in the tuning database');
+  addEffortOptions(addProblemOptions(cmd, { suite: 'neonext-t' }), 'balanced')
     .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'tpe')
-    .option('--budget <n>', 'new evaluations per problem at most (default: the whole space for exhaustive, a quarter of it otherwise)', parseIntOption('budget', undefined, 1_000_000))
-    .option('--time-budget <s>', 'seconds per problem at most', parseIntOption('time-budget', 'an integer number of seconds from 1 to 86400', 86_400))
     .option('--db <file>', 'tuning database (created when missing; resumed when present)', DEFAULT_DB)
-    .option('--seed <n>', 'seed of the strategy and of the problem data', parseIntOption('seed', undefined, 2 ** 32 - 1, 0), 1)
-    .option('-k, --kernels <list>', 'only these variants (comma-separated)')
-    .option('--include-software', 'tune software renderers too (SwiftShader, llvmpipe…: their times are not GPU performance)')
-    .option('--json', 'print the winners as JSON')
-    .action(
-      action(async (o: TuneFlags) => {
-        const strategy = strategyByName(o.strategy);
-        const suite = resolveSuite(o.suite, { batch: o.batch, dtype: o.dtype as Dtype });
-        const store = await openStore(resolve(o.db), true);
-        const load = await checkLoad(stderrLine);
-        const runs = await openBackends(o.backend, stderrLine, { tuning: true });
-        const kernels = o.kernels?.split(',').map((s) => s.trim());
-        let results: TunedProblem[];
-        try {
-          checkKernelNames(kernels, runs);
-          results = await withProgressBar('tune', (progress) =>
-            tuneSuite(store, suite, runs, {
-              strategy,
-              seed: o.seed,
-              budget: {
-                ...(o.budget ? { evaluations: o.budget } : strategy.name === 'exhaustive' ? {} : { fraction: 0.25 }),
-                ...(o.timeBudget ? { timeMs: o.timeBudget * 1000 } : {}),
-              },
-              ...(kernels ? { kernels } : {}),
-              ...threadCap(load, stderrLine),
-              includeSoftware: o.includeSoftware ?? false,
-              log: stderrLine,
-              progress,
-            }),
-          );
-        } finally {
-          for (const r of runs) await r.session.close();
-        }
-        // Problems whose every configuration a constraint rules out (e.g. float16 without
-        // shader-f16) are said, with the reasons, instead of vanishing from the table.
-        for (const { run, c, problem, result: r } of results) {
-          if (r.space.configs.length > 0 || r.space.pruned.length === 0) continue;
-          const reasons = [...new Set(r.space.pruned.map((x) => x.reason))];
-          process.stderr.write(`${c.name} ${problem.op} on ${run.entry.name}: nothing to tune, all ${r.space.pruned.length} configurations ruled out:\n${reasons.map((x) => `  ${x}\n`).join('')}`);
-        }
-        if (results.length === 0) throw new UsageError('nothing to tune: every backend asked for is a software renderer (pass --include-software to tune it anyway)');
-        if (results.every(({ result: r }) => r.space.configs.length === 0)) throw new UsageError('nothing to tune: no configuration of any variant can run these problems on these backends (reasons above)');
-        const rows = results
-          .filter(({ result: r }) => r.space.configs.length > 0)
-          .map(({ run, c, problem, result: r }) => ({
-            case: c.name,
-            op: problem.op,
-            backend: run.entry.name,
-            problem: problemKey(problem),
-            space: r.space.configs.length,
-            pruned: r.space.pruned.length,
-            evaluated: r.evaluated,
-            reused: r.reused,
-            failed: Object.values(r.entry.candidates).filter((x) => x.state !== 'verified').length,
-            winner: r.winner ? configKey(r.winner.config) : null,
-            median_ms: r.winner?.median_ms ?? null,
-            tied: r.winner?.confidence.tied.length ?? 0,
-            p_vs_next: r.winner?.confidence.p_vs_next ?? null,
-            /** No candidate had a stable timing: the winner is the best of unstable ones. */
-            unstable: r.winner?.confidence.unstable ?? false,
-            revalidated: r.winner?.confidence.revalidated ?? null,
-          }));
-        if (o.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
-        else {
-          process.stdout.write(
-            formatTable(
-              ['case', 'op', 'backend', 'space', 'evaluated', 'reused', 'failed', 'winner', 'median ms', 'tied', 'side by side'],
-              rows.map((r) => [
-                String(r.case),
-                String(r.op),
-                String(r.backend),
-                String(r.space),
-                String(r.evaluated),
-                String(r.reused),
-                String(r.failed),
-                String(r.winner ?? 'none verified'),
-                `${fmt((r.median_ms as number) ?? undefined, 4)}${r.unstable ? ' !' : ''}`,
-                String(r.tied),
-                r.revalidated ? `${r.revalidated.candidates.length} finalists${r.revalidated.changed ? ', winner changed' : ''}` : '–',
-              ]),
-            ) +
-              (rows.some((r) => r.unstable) ? '\n\n"!": no candidate of that problem had a stable timing (the machine was too busy); its winner is the best unstable one: re-tune on a quieter machine.' : '') +
-              `\n\ndatabase: ${store.path}\n`,
-          );
-        }
-        return rows.some((r) => r.winner === null) ? EXIT.KERNEL_FAILURES : EXIT.OK;
-      }),
-    );
+    .option('--json', 'print the winners as JSON');
+  addVerbosityOptions(cmd);
+  examples(cmd, [
+    ['neotune tune -b cpu', 'tune NeoNeXt-T on the CPU into neotune-out/tuning-db.json'],
+    ['neotune tune -b webgpu --effort quick', 'a first tuning of the GPU in minutes'],
+    ['neotune tune -b cpu --strategy exhaustive -s smoke', 'every configuration of the smoke suite'],
+    ['neotune tune -b cpu --budget 40 --time-budget 10m', '40 evaluations per problem, 10 minutes in all'],
+  ]).action(
+    action(async (o: TuneFlags) => {
+      const strategy = strategyByName(o.strategy);
+      const suite = resolveSuite(o.suite, { batch: o.batch, dtype: o.dtype as Dtype });
+      const effort = effortSettings(o, strategy.name === 'exhaustive');
+      const progress = new CommandProgress('tune', verbosity(o));
+      const store = await openStore(resolve(o.db), true);
+      const load = await checkLoad(progress.log);
+      const runs = await openBackends(o.backend, progress.log, { tuning: true });
+      const kernels = o.kernels?.split(',').map((s) => s.trim());
+      const signal = gracefulInterrupts(progress.log);
+      let results: TunedProblem[];
+      try {
+        checkKernelNames(kernels, runs);
+        results = await withProgress(progress, () =>
+          tuneSuite(store, suite, runs, {
+            strategy,
+            seed: o.seed,
+            budget: effort.budget,
+            ...(effort.timeBudgetMs !== undefined ? { deadline: performance.now() + effort.timeBudgetMs } : {}),
+            ...(kernels ? { kernels } : {}),
+            ...threadCap(load, progress.log),
+            includeSoftware: o.includeSoftware ?? false,
+            signal,
+            log: progress.log,
+            detail: progress.detail,
+            progress: progress.reporter('tune'),
+          }),
+        );
+      } finally {
+        for (const r of runs) await r.session.close();
+      }
+      // Problems whose every configuration a constraint rules out (e.g. float16 without
+      // shader-f16) are said, with the reasons, instead of vanishing from the table.
+      for (const { run, c, problem, result: r } of results) {
+        if (r.space.configs.length > 0 || r.space.pruned.length === 0) continue;
+        const reasons = [...new Set(r.space.pruned.map((x) => x.reason))];
+        process.stderr.write(`${c.name} ${problem.op} on ${run.entry.name}: nothing to tune, all ${r.space.pruned.length} configurations ruled out:\n${reasons.map((x) => `  ${x}\n`).join('')}`);
+      }
+      if (results.length === 0 && !signal.aborted) throw new UsageError('nothing to tune: every backend asked for is a software renderer (pass --include-software to tune it anyway)');
+      if (results.length > 0 && results.every(({ result: r }) => r.space.configs.length === 0)) throw new UsageError('nothing to tune: no configuration of any variant can run these problems on these backends (reasons above)');
+      const rows = results
+        .filter(({ result: r }) => r.space.configs.length > 0)
+        .map(({ run, c, problem, result: r }) => ({
+          case: c.name,
+          op: problem.op,
+          backend: run.entry.name,
+          problem: problemKey(problem),
+          space: r.space.configs.length,
+          pruned: r.space.pruned.length,
+          evaluated: r.evaluated,
+          reused: r.reused,
+          failed: Object.values(r.entry.candidates).filter((x) => x.state !== 'verified').length,
+          winner: r.winner ? configKey(r.winner.config) : null,
+          median_ms: r.winner?.median_ms ?? null,
+          tied: r.winner?.confidence.tied.length ?? 0,
+          p_vs_next: r.winner?.confidence.p_vs_next ?? null,
+          /** No candidate had a stable timing: the winner is the best of unstable ones. */
+          unstable: r.winner?.confidence.unstable ?? false,
+          revalidated: r.winner?.confidence.revalidated ?? null,
+        }));
+      if (o.json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
+      else {
+        process.stdout.write(
+          formatTable(
+            ['case', 'op', 'backend', 'evaluated', 'winner', 'median ms', 'side by side'],
+            rows.map((r) => [
+              String(r.case),
+              String(r.op),
+              String(r.backend),
+              `${r.evaluated + r.reused}/${r.space}${r.failed ? ` (${r.failed} failed)` : ''}`,
+              String(r.winner ?? 'none verified'),
+              `${fmt((r.median_ms as number) ?? undefined, 4)}${r.unstable ? ' !' : ''}`,
+              r.revalidated ? `${r.revalidated.candidates.length} finalists${r.revalidated.changed ? ', winner changed' : ''}` : '–',
+            ]),
+          ) +
+            (rows.some((r) => r.unstable) ? '\n\n"!": no candidate of that problem had a stable timing (the machine was too busy); its winner is the best unstable one: re-tune on a quieter machine.' : '') +
+            `\n\ndatabase: ${store.path}\n`,
+        );
+      }
+      if (signal.aborted) {
+        progress.log(`neotune: stopped by Ctrl-C; every candidate measured is in ${store.path}: run the same command again to resume (stored candidates are reused, not measured again)`);
+        return INTERRUPTED_EXIT;
+      }
+      return rows.some((r) => r.winner === null) ? EXIT.KERNEL_FAILURES : EXIT.OK;
+    }),
+  );
 
   program
     .command('select')
@@ -164,6 +167,10 @@ export function registerTune(program: Command): void {
     .option('--shift <n>', 'shift', parseIntOption('shift', undefined, 1024, 0), 0)
     .option('--db <file>', 'tuning database', DEFAULT_DB)
     .option('--json', 'print JSON')
+    .addHelpText('after', exampleText([
+        ['neotune select --shape 1x96x56x56 --spec 4+7', 'which CPU kernel for NeoNeXt-T stage 1, from the database'],
+        ['neotune select -b webgpu --shape 1x768x7x7 --spec 7 --json', 'the WebGPU choice as JSON'],
+      ]))
     .action(
       action(async (o: { backend: string; shape: string; spec: string; shift: number; db: string; json?: boolean }) => {
         const m = /^(\d+)x(\d+)x(\d+)x(\d+)$/.exec(o.shape);
@@ -190,6 +197,11 @@ export function registerTune(program: Command): void {
     .option('-b, --backend <name>', 'backend whose device on this machine to export (when --device is not given)', 'cpu')
     .option('--device <key>', 'any device of the database: its key, or a unique part of it (the Node patch version is ignored)')
     .requiredOption('-o, --out <file>', 'file to write, e.g. src/neocell-dispatch.ts (table), neocell.js (module, with neocell.d.ts), neocell.bundle.js (bundle)')
+    .addHelpText('after', exampleText([
+        ['neotune export --format bundle -o web/neocell.bundle.js', 'one self-contained file for a page or Node'],
+        ['neotune export --format module -o src/neocell.js', 'an ES module (+ .d.ts) on neotune/runtime'],
+        ['neotune export --device h200 --format table -o src/dispatch.ts', 'another device of the database'],
+      ]))
     .action(
       action(async (o: { db: string; format: ExportFormat; backend: string; device?: string; out: string }) => {
         checkOutputPath('out', o.out);
@@ -210,14 +222,20 @@ export function registerTune(program: Command): void {
   program
     .command('replay')
     .description('strategy quality without running kernels: replay every strategy over many seeds against a recorded exhaustive run')
-    .option('--space <file>', 'recorded space (scripts/record-space.ts writes one)', 'tests/fixtures/recorded-space.json')
+    .option('--space <file>', 'recorded space (scripts/record-space.ts writes one; default: the recording shipped with neotune)')
     .option('--seeds <n>', 'seeds per strategy', parseIntOption('seeds', undefined, 10_000), 20)
     .option('--tolerance <percent>', 'how close to the exhaustive best counts as found, %', parseNumberOption('tolerance', 0, 100, { unit: 'percent' }), 5)
     .option('--json', 'print JSON')
+    .addHelpText('after', exampleText([
+        ['neotune replay', 'strategies against the recorded exhaustive run shipped with neotune'],
+        ['neotune replay --space my-space.json --seeds 100', 'against your own recording (scripts/record-space.ts)'],
+      ]))
     .action(
-      action(async (o: { space: string; seeds: number; tolerance: number; json?: boolean }) => {
-        const rec = readJsonFile<RecordedSpace>('space', resolve(o.space), RECORDED_SPACE_SCHEMA, 'a recorded space written by scripts/record-space.ts');
-        if (!rec.configs.some((c) => c.median_ms !== null)) throw new InputError('space', o.space, 'a recorded space with at least one timed configuration');
+      action(async (o: { space?: string; seeds: number; tolerance: number; json?: boolean }) => {
+        // Package data: found from this file, whatever the working folder.
+        const path = o.space ? resolve(o.space) : fileURLToPath(new URL('../../../tests/fixtures/recorded-space.json', import.meta.url));
+        const rec = readJsonFile<RecordedSpace>('space', path, RECORDED_SPACE_SCHEMA, 'a recorded space written by scripts/record-space.ts');
+        if (!rec.configs.some((c) => c.median_ms !== null)) throw new InputError('space', o.space ?? path, 'a recorded space with at least one timed configuration');
         const { space, times } = recordedSearchSpace(rec, neoCellProblem({ N: 1, C: 1, H: 1, W: 1, spec: '1' }));
         const rows = STRATEGIES.map((st) => strategyQuality(st, space, times, o.seeds, o.tolerance / 100));
         if (o.json) process.stdout.write(JSON.stringify({ space: rec.problem, configurations: space.configs.length, rows }, null, 1) + '\n');
@@ -238,6 +256,9 @@ export function registerTune(program: Command): void {
     .description('merge tuning databases (e.g. from two machines) deterministically; winners are recomputed')
     .argument('<files...>', 'databases to merge')
     .requiredOption('-o, --out <file>', 'merged database to write')
+    .addHelpText('after', exampleText([
+        ['neotune db-merge laptop.json server.json -o merged.json', 'one database from two machines'],
+      ]))
     .action(
       action(async (files: string[], o: { out: string }) => {
         // Every input must exist and be valid before the output is touched (a typo is not an empty database).
