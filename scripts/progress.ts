@@ -7,6 +7,8 @@
  * line per update).
  */
 import cliProgress from 'cli-progress';
+import type { MachineLoad } from '../harness/load.js';
+import { threadCap } from '../lib/tune.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -115,6 +117,11 @@ export class CommandProgress {
     this.multibar?.stop();
     this.multibar = undefined;
   }
+}
+
+/** What tuneSuite reports to and stops by in a CLI command (tune, run): messages, progress, Ctrl-C, the busy-machine thread cap. */
+export function tuneHooks(progress: CommandProgress, signal: AbortSignal, load: MachineLoad, includeSoftware: boolean | undefined) {
+  return { ...threadCap(load, progress.log), includeSoftware: includeSoftware ?? false, signal, log: progress.log, detail: progress.detail, progress: progress.reporter('tune') };
 }
 
 /** Runs `fn` with the progress of a whole command; the bar is stopped however `fn` ends. */

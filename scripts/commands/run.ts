@@ -17,11 +17,11 @@ import type { KernelVariant, Params, Problem } from '../../harness/types.js';
 import type { Suite } from '../../suites/suite.js';
 import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
 import { bestPerVariant } from '../../tuner/tune.js';
-import { openStore, threadCap, tuneSuite } from '../../lib/tune.js';
+import { openStore, tuneSuite } from '../../lib/tune.js';
 import { busyWarning, type MachineLoad } from '../../harness/load.js';
 import { action, commandLine, EXIT, markdownTable, wrapText } from '../cli-util.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
-import { CommandProgress, withProgress } from '../progress.js';
+import { CommandProgress, tuneHooks, withProgress } from '../progress.js';
 import { writeReport } from '../../reports/report.js';
 import { benchRun, type CommonBenchFlags, parsePin, resultFile } from '../../lib/run.js';
 import { ceilingLines, failureLines, runExitCode, summaryCells, summaryTable, withheldLines } from '../tables.js';
@@ -69,12 +69,7 @@ export function registerRun(program: Command): void {
           ...(effort.timeBudgetMs !== undefined ? { deadline: started + TUNE_SHARE * effort.timeBudgetMs } : {}),
           kernels: o.kernels?.split(',').map((s) => s.trim()),
           ...(pin ? { pin } : {}),
-          ...threadCap(load, progress.log),
-          includeSoftware: o.includeSoftware ?? false,
-          signal,
-          log: progress.log,
-          detail: progress.detail,
-          progress: progress.reporter('tune'),
+          ...tuneHooks(progress, signal, load, o.includeSoftware),
         });
         for (const { run, problem, result } of tuned) {
           finalists.set(`${run.entry.name} ${problemKey(problem)}`, new Map([...bestPerVariant(result)].map(([v, cfg]) => [v, cfg.params])));

@@ -22,10 +22,10 @@ import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategi
 import { entryWinner } from '../../tuner/tune.js';
 import { action, EXIT, fmt, formatTable, parseChoice, parseIntOption, parseNumberOption, UsageError } from '../cli-util.js';
 import { addEffortOptions, addProblemOptions, addVerbosityOptions, type EffortFlags, effortSettings, examples, exampleText, verbosity } from '../options.js';
-import { CommandProgress, withProgress } from '../progress.js';
+import { CommandProgress, tuneHooks, withProgress } from '../progress.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
 import { checkKernelNames, checkLoad, openBackends } from '../../lib/run.js';
-import { openStore, type TunedProblem, threadCap, tuneSuite } from '../../lib/tune.js';
+import { openStore, type TunedProblem, tuneSuite } from '../../lib/tune.js';
 
 export const DEFAULT_DB = 'neotune-out/tuning-db.json';
 
@@ -91,12 +91,7 @@ export function registerTune(program: Command): void {
             budget: effort.budget,
             ...(effort.timeBudgetMs !== undefined ? { deadline: performance.now() + effort.timeBudgetMs } : {}),
             ...(kernels ? { kernels } : {}),
-            ...threadCap(load, progress.log),
-            includeSoftware: o.includeSoftware ?? false,
-            signal,
-            log: progress.log,
-            detail: progress.detail,
-            progress: progress.reporter('tune'),
+            ...tuneHooks(progress, signal, load, o.includeSoftware),
           }),
         );
       } finally {
