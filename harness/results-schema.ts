@@ -4,6 +4,8 @@
  * valid JSON of the wrong shape is reported with the field instead of crashing a report or
  * silently comparing nothing.
  */
+import { MODEL_NAMES } from '../core/network.js';
+
 const num = { type: 'number' } as const;
 const count = { type: 'integer', minimum: 0 } as const;
 const times = { type: 'array', items: { type: 'number', minimum: 0 } } as const;
@@ -115,6 +117,16 @@ export const RESULT_FILE_SCHEMA = {
     records: { type: 'array', items: RESULT_RECORD_SCHEMA },
     ceilings: { type: 'array', items: CEILING_SCHEMA },
     interrupted: { type: 'boolean' },
+    suite: {
+      type: 'object',
+      required: ['name', 'description'],
+      properties: {
+        name: { type: 'string' },
+        description: { type: 'string' },
+        network: { type: 'object', required: ['model', 'resolution'], properties: { model: { enum: [...MODEL_NAMES] }, resolution: { type: 'integer', minimum: 1 } } },
+      },
+    },
+    tuning: { type: 'object', required: ['strategy', 'effort', 'budget', 'database'], properties: { strategy: { type: 'string' }, effort: { type: 'string' }, budget: { type: 'string' }, database: { type: 'string' } } },
   },
 } as const;
 

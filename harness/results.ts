@@ -7,6 +7,7 @@ import { InputError } from '../core/errors.js';
 import { parseJsonInput, readTextFile, writeFileAtomic } from '../core/files.js';
 import { validateShape } from '../core/validate.js';
 import { RESULT_FILE_SCHEMA } from './results-schema.js';
+import type { ModelName } from '../core/network.js';
 import type { Environment } from './environment.js';
 import type { ProblemRecord } from './problem.js';
 import type { TimingQuality } from './stability.js';
@@ -111,6 +112,10 @@ export interface ResultFile {
   ceilings?: CeilingRecord[];
   /** The run was stopped (Ctrl-C) before every kernel was measured: the records are what was. */
   interrupted?: boolean;
+  /** The suite that ran (reports are titled by it; a network suite adds the per-layer chart and estimate). */
+  suite?: { name: string; description: string; network?: { model: ModelName; resolution: number } };
+  /** Present when the run tuned first (`neotune run`): how, and where the choices are stored. */
+  tuning?: { strategy: string; effort: string; budget: string; database: string };
 }
 
 export function resultText(file: ResultFile): string {

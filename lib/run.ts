@@ -161,8 +161,29 @@ export async function benchRun(
   }
 }
 
-export function resultFile(records: ResultRecord[], ceilings: CeilingRecord[], command: string, load?: Environment['load'], interrupted = false): ResultFile {
-  return { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command, environment: environment(load), records, ceilings, ...(interrupted ? { interrupted } : {}) };
+/** What a result file says about its run besides the records: load, Ctrl-C, the suite, the tuning before it. */
+export interface RunFacts {
+  load?: Environment['load'];
+  interrupted?: boolean;
+  suite?: Suite;
+  tuning?: ResultFile['tuning'];
+}
+
+/** A result file of records and ceilings measured in one run. */
+export function resultFile(records: ResultRecord[], ceilings: CeilingRecord[], command: string, facts: RunFacts = {}): ResultFile {
+  const { load, interrupted, suite, tuning } = facts;
+  return {
+    schema: RESULTS_SCHEMA,
+    version: RESULTS_VERSION,
+    created: new Date().toISOString(),
+    command,
+    environment: environment(load),
+    records,
+    ceilings,
+    ...(interrupted ? { interrupted } : {}),
+    ...(suite ? { suite: { name: suite.name, description: suite.description, ...(suite.network ? { network: { ...suite.network } } : {}) } } : {}),
+    ...(tuning ? { tuning } : {}),
+  };
 }
 
 /** Measures how busy the machine is now and says so at the top of the output when it is. */

@@ -26,6 +26,8 @@ export interface Suite {
   readonly name: string;
   readonly description: string;
   readonly cases: readonly BenchCase[];
+  /** The network whose NeoCell layers the cases are (network and stage suites): reports draw its per-layer chart and estimate. */
+  readonly network?: { readonly model: ModelName; readonly resolution: number };
 }
 
 export interface SuiteOptions {
@@ -54,7 +56,7 @@ export function networkSuite(model: ModelName, resolution: number, opts: SuiteOp
     const p = neoCellProblem({ N, C: c.cell.C, H: c.H, W: c.W, spec: c.cell.groups.map((g) => ({ channels: g.channels, h_in: g.a.in, h_out: g.a.out, w_in: g.b.in, w_out: g.b.out, shift_a: g.a.shift, shift_b: g.b.shift })) });
     return benchCase(c.name, c.occurrences, p, opts.dwK);
   });
-  return { name: `neonext-${model}${resolution === 224 ? '' : `@${resolution}`}`, description: `NeoNeXt-${model.toUpperCase()} at ${resolution}×${resolution}, batch ${N}: every NeoCell of the network`, cases };
+  return { name: `neonext-${model}${resolution === 224 ? '' : `@${resolution}`}`, description: `NeoNeXt-${model.toUpperCase()} at ${resolution}×${resolution}, batch ${N}: every NeoCell of the network`, cases, network: { model, resolution } };
 }
 
 /** The stage cells only (k = 7 and "4+7", the shapes the performance targets name). */

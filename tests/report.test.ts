@@ -9,7 +9,7 @@ import { openBackend, runSuite } from '../harness/bench.js';
 import { environment } from '../harness/environment.js';
 import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile } from '../harness/results.js';
 import { backendEntry } from '../kernels/registry.js';
-import { CHART_COUNT, CSV_COLUMNS, reportCsv, reportData, reportHtml, writeReport } from '../reports/report.js';
+import { CSV_COLUMNS, renderReport, reportCharts, reportCsv, reportData, reportHtml, writeReport } from '../reports/report.js';
 import { resolveSuite } from '../suites/suite.js';
 import { problemRecord } from '../harness/problem.js';
 
@@ -19,8 +19,9 @@ before(async () => {
   // A real, small run: verified kernels, timings, ceilings.
   const run = await openBackend(backendEntry('cpu'));
   try {
-    const records = await runSuite(resolveSuite('smoke', {}), [run], { kernels: ['fused-wasm', 'sparse-js', 'dwconv-wasm', 'copy'], measure: { timeMs: 20, minSamples: 5, warmupMs: 5 } });
-    file = { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command: 'test', environment: environment(), records, ceilings: [...((await run.session.ceilings?.()) ?? [])] };
+    const suite = resolveSuite('smoke', {});
+    const records = await runSuite(suite, [run], { kernels: ['fused-wasm', 'sparse-js', 'dwconv-wasm', 'copy'], measure: { timeMs: 20, minSamples: 5, warmupMs: 5 } });
+    file = { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command: 'test', environment: environment(), records, ceilings: [...((await run.session.ceilings?.()) ?? [])], suite: { name: suite.name, description: suite.description } };
   } finally {
     await run.session.close();
   }
@@ -47,8 +48,30 @@ describe('report data', () => {
     assert.equal(d.schema, 'neotune-report');
     const neo = d.rows.filter((r) => r.op === 'neocell' && r.median_ms !== null);
     assert.ok(neo.length > 0 && neo.every((r) => r.speedup_vs_dwconv! > 0 && r.useful_gflops! > 0));
-    // The smoke suite is not a network: no estimate (the network test below covers it).
+    // The smoke suite is not a network: no estimate, no per-layer chart (the network test below covers them).
     assert.deepEqual(d.network, []);
+    assert.equal(d.layers, undefined);
+    assert.equal(d.title, 'smoke on cpu');
+  });
+
+  it('describes what ran: titled by suite and backends; network parts only for a network suite; tuning only when tuned', () => {
+    const plain = reportHtml(reportData(file));
+    assert.match(plain, /<h1>neotune report: smoke on cpu<\/h1>/);
+    assert.ok(!/Network-level estimate|Per-layer MMACs|Tuned before measuring|NeoNeXt-T/.test(plain));
+    assert.deepEqual(reportCharts(reportData(file)), ['speedup', 'roofline', 'times']);
+    // An old result file that does not name its suite: titled by what it holds.
+    const { suite: _s, ...anonymous } = file;
+    assert.equal(reportData(anonymous as ResultFile).title, '3 NeoCell problems on cpu');
+    const tuned: ResultFile = { ...file, suite: { name: 'neonext-t', description: 'NeoNeXt-T', network: { model: 't', resolution: 224 } }, tuning: { strategy: 'tpe', effort: 'quick', budget: '10 %', database: 'db.json' } };
+    const d = reportData(tuned);
+    assert.equal(d.title, 'neonext-t on cpu');
+    assert.ok(d.layers!.length > 0);
+    assert.deepEqual(reportCharts(d), ['speedup', 'layers', 'roofline', 'times']);
+    const html = reportHtml(d);
+    assert.match(html, /Network-level estimate/);
+    assert.match(html, /Tuned before measuring: strategy tpe, effort quick/);
+    // Only smoke problems were measured: the estimate says it is incomplete instead of a number.
+    assert.match(html, /not every NeoCell problem of the network has a trusted timing/);
   });
 });
 
@@ -82,8 +105,8 @@ describe('HTML report in Chromium', () => {
   });
   after(() => {});
   it('every chart drew, with no console errors', () => {
-    assert.equal(result.render!.charts, CHART_COUNT);
-    assert.equal(result.render!.inkPerCanvas.length, CHART_COUNT);
+    assert.equal(result.render!.charts, 3);
+    assert.equal(result.render!.inkPerCanvas.length, 3);
     assert.ok(result.render!.inkPerCanvas.every((n) => n > 1000), JSON.stringify(result.render!.inkPerCanvas));
     assert.deepEqual(result.render!.consoleErrors, []);
   });
@@ -104,7 +127,7 @@ describe('HTML report in Chromium', () => {
     });
     const d2 = mkdtempSync(join(tmpdir(), 'neotune-report-'));
     const r = await writeReport(file, d2, true, runs);
-    assert.equal(r.render!.charts, CHART_COUNT + 1);
+    assert.equal(r.render!.charts, 4);
     assert.ok(r.render!.inkPerCanvas.every((n) => n > 1000));
     assert.deepEqual(r.render!.consoleErrors, []);
     assert.match(readFileSync(join(d2, 'report.html'), 'utf8'), /step from run[\s\S]*run5/);
@@ -122,6 +145,14 @@ describe('HTML report in Chromium', () => {
     const rows = parse(readFileSync(join(d, 'report.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     for (const row of rows) assert.ok(!/^[=+\-@\t\r]/.test(row.case!), `case cell ${JSON.stringify(row.case)}`);
     assert.ok(rows.some((row) => row.case === `'=HYPERLINK("http://x","y")`));
+  });
+
+  it('a network suite\'s report draws its per-layer chart too', async () => {
+    const d = reportData({ ...file, suite: { name: 'neonext-t', description: 'NeoNeXt-T', network: { model: 't', resolution: 224 } } });
+    const r = await renderReport(reportHtml(d), {});
+    assert.equal(r.charts, 4);
+    assert.ok(r.inkPerCanvas.every((n) => n > 1000), JSON.stringify(r.inkPerCanvas));
+    assert.deepEqual(r.consoleErrors, []);
   });
 
   it('the HTML is self-contained (opens from a file with no network)', () => {

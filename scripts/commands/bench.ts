@@ -30,10 +30,10 @@ export function registerBench(program: Command): void {
       if (o.out && o.out !== '-') checkOutputPath('out', o.out);
       const progress = new CommandProgress('bench', verbosity(o));
       const signal = gracefulInterrupts(progress.log);
-      const { records, ceilings, load } = await withProgress(progress, () =>
+      const { records, ceilings, load, suite } = await withProgress(progress, () =>
         benchRun(o, { allParams: o.allParams, verifyOnly: o.verifyOnly, signal }, { log: progress.log, progress: progress.reporter('bench') }),
       );
-      const file = resultFile(records, ceilings, commandLine(), load, signal.aborted);
+      const file = resultFile(records, ceilings, commandLine(), { load, interrupted: signal.aborted, suite });
       const toStdout = o.json || o.out === '-';
       if (o.out && o.out !== '-') writeOrRescue('out', o.out, resultText(file));
       if (toStdout) process.stdout.write(resultText(file));

@@ -91,7 +91,12 @@ export function registerRun(program: Command): void {
         return INTERRUPTED_EXIT;
       }
       const json = join(out, 'results.json');
-      const results = resultFile(records, ceilings, commandLine(), load, signal.aborted);
+      const results = resultFile(records, ceilings, commandLine(), {
+        load,
+        interrupted: signal.aborted,
+        suite,
+        tuning: { strategy: strategy.name, effort: o.effort, budget: budgetText(effort.budget), database: dbPath },
+      });
       const warning = busyWarning(load.before);
       writeResults(json, results);
       const report = await writeReport(results, out);
