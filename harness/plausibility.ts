@@ -76,6 +76,11 @@ export function peakFor(r: { readonly backend: string; readonly params: Readonly
   return (ok.length ? ok : same).reduce<CeilingRecord | undefined>((a, b) => (!a || b.gflops > a.gflops ? b : a), undefined);
 }
 
+/** The backend's best trusted compute peak at any thread count: what the whole device can do (a roofline's flat part). */
+export function devicePeak(backend: string, ceilings: readonly CeilingRecord[]): CeilingRecord | undefined {
+  return ceilings.filter((c) => c.backend === backend && c.name.endsWith('peak') && !c.flags?.length).reduce<CeilingRecord | undefined>((a, b) => (!a || b.gflops > a.gflops ? b : a), undefined);
+}
+
 const caseOf = (r: ResultRecord) => `${r.case ?? r.problem.label}\u0000${r.backend}`;
 
 /** Flags on every record whose figures must not be used (the records are returned, changed copies). */

@@ -4,7 +4,7 @@
  * the copy ceiling and the compute peak measured in the same run. Ratios only: absolute times on a
  * shared machine mean little, ratios measured together do.
  */
-import { fastestTimed, peakFor, trusted } from './plausibility.js';
+import { devicePeak, fastestTimed, peakFor, trusted } from './plausibility.js';
 import type { ResultRecord } from './results.js';
 import type { CeilingRecord } from './types.js';
 
@@ -27,6 +27,12 @@ export interface SummaryRow {
   readonly gflops?: number;
   /** That as a fraction of the compute peak for the same thread count (when the backend has one). */
   readonly peakFraction?: number;
+  /**
+   * Useful GFLOP/s over the roofline bound of this problem on this device: min(the device's best
+   * compute peak at any thread count, useful FLOP/byte × the bandwidth of copying the same tensor),
+   * whichever binds. Absent when the peak or the copy cannot be trusted.
+   */
+  readonly rooflineFraction?: number;
   /** best time / own copy ceiling's time (1 = as fast as copying the tensor). */
   readonly xCopy?: number;
   /** fastest dwconv time / best time (> 1 = NeoCell faster). */
@@ -86,11 +92,19 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
     copy,
     gflops,
     peakFraction: gflops !== undefined && peak && !peak.flags?.length ? gflops / peak.gflops : undefined,
+    rooflineFraction: rooflineFraction(best, gflops, copy, devicePeak(backend, ceilings)),
     xCopy: trustedRatio(best, copy),
     speedupVsDwconv: trustedRatio(dw, best),
     failed: neo.filter((r) => r.state !== 'verified').length,
     withheld,
   };
+}
+
+/** Useful GFLOP/s of `best` over min(peak, intensity × copy bandwidth), from trusted figures only. */
+function rooflineFraction(best: ResultRecord | undefined, gflops: number | undefined, copy: ResultRecord | undefined, peak: CeilingRecord | undefined): number | undefined {
+  if (!best || gflops === undefined || !copy || !trusted(copy) || !peak) return undefined;
+  const bandwidthGBs = copy.bytes / (copy.median_ms! * 1e6);
+  return gflops / Math.min(peak.gflops, (best.flops.useful / best.bytes) * bandwidthGBs);
 }
 
 function caseKeys(records: readonly ResultRecord[]): [string, string][] {

@@ -10,7 +10,7 @@ import type { Params, Problem } from '../harness/types.js';
 import type { BenchCase, Suite } from '../suites/suite.js';
 import { TuningStore } from '../tuner/db.js';
 import type { Strategy } from '../tuner/strategies/strategy.js';
-import { type TuneBudget, type TuneResult, tuneProblem } from '../tuner/tune.js';
+import { type TuneBudget, type TuneResult, tuneProblem, warmStarts } from '../tuner/tune.js';
 
 export interface TunedProblem {
   readonly run: BackendRun;
@@ -22,7 +22,8 @@ export interface TunedProblem {
 /**
  * Tunes every case's NeoCell problem and its depthwise conv on every opened backend into `db`
  * (each candidate appended to its journal as it is measured; the journal folded at the end, also
- * when stopped by `signal` or an error: what was measured is kept).
+ * when stopped by `signal` or an error: what was measured is kept). Each problem's search starts
+ * from the winners of the other problems of its operator on the same device (warm starts).
  */
 export async function tuneSuite(
   store: TuningStore,
@@ -72,6 +73,7 @@ export async function tuneSuite(
         ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads, threadsReason: o.threadsReason ?? 'the machine is busy' } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
         ...(o.pin ? { pin: o.pin } : {}),
+        warmStart: warmStarts(store.db, run.session, problem),
         recorder: store,
         progress: (p) =>
           o.progress?.({

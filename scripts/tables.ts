@@ -25,7 +25,7 @@ function samplesCell(r: ResultRecord | undefined): string {
 export function summaryCells(rows: readonly SummaryRow[], withParams: boolean): { header: string[]; cells: string[][] } {
   const dws = dwconvNames(rows);
   const peers = peerNames(rows);
-  const header = ['case', 'backend', 'N×C×H×W', 'cell', 'NeoCell kernel', 'median ms', 'p10–p90 ms', 'clean/all', 'GFLOP/s', '% peak', 'time/copy', ...[...dws, ...peers].map((d) => `vs ${d}`), 'failed'];
+  const header = ['case', 'backend', 'N×C×H×W', 'cell', 'NeoCell kernel', 'median ms', 'p10–p90 ms', 'clean/all', 'GFLOP/s', '% peak', 'of roofline', 'time/copy', ...[...dws, ...peers].map((d) => `vs ${d}`), 'failed'];
   const cells = rows.map((s) => {
     const ok = s.best !== undefined && trusted(s.best);
     const refused = (v: number | undefined, text: string) => (v !== undefined ? text : s.best?.median_ms !== undefined ? '?' : '–');
@@ -40,6 +40,7 @@ export function summaryCells(rows: readonly SummaryRow[], withParams: boolean): 
       samplesCell(s.best),
       refused(s.gflops, fmt(s.gflops, 1)),
       refused(s.peakFraction, `${fmt(100 * (s.peakFraction ?? 0), 0)} %`),
+      refused(s.rooflineFraction, `${fmt(100 * (s.rooflineFraction ?? 0), 0)} %`),
       refused(s.xCopy, `${fmt(s.xCopy, 1)}×`),
       ...[...dws.map((d) => s.dwconvs.get(d)), ...peers.map((d) => s.peers.get(d))].map((r) => {
         if (r?.median_ms === undefined || s.best?.median_ms === undefined) return '–';
@@ -66,13 +67,16 @@ export function ceilingLines(ceilings: readonly CeilingRecord[]): string[] {
   });
 }
 
+const percent = (f: number | undefined) => (f === undefined ? '–' : fmt(100 * f, 0));
+
 /**
  * The compact summary (fits 120 columns): per problem and backend, the fastest NeoCell kernel, its
  * median with the p10–p90 spread and clean samples, the speedup over the fastest depthwise conv
- * (named), and % of peak. Withheld figures are "?" as in the wide table.
+ * (named), % of the peak at the kernel's thread count and of the roofline bound. Withheld figures
+ * are "?" as in the wide table.
  */
 export function compactCells(rows: readonly SummaryRow[]): { header: string[]; cells: string[][] } {
-  const header = ['case', 'backend', 'cell', 'NeoCell kernel', 'median ms', 'p10–p90 ms', 'clean', 'vs fastest dw conv', '% peak'];
+  const header = ['case', 'backend', 'cell', 'NeoCell kernel', 'median ms', 'p10–p90 ms', 'clean', 'vs fastest dw conv', '% peak/roof'];
   const cells = rows.map((s) => {
     const ok = s.best !== undefined && trusted(s.best);
     // The fastest depthwise conv: "?" when its timing cannot be trusted (a slower trusted one
@@ -89,7 +93,7 @@ export function compactCells(rows: readonly SummaryRow[]): { header: string[]; c
       s.best?.p10_ms !== undefined ? `${short(s.best.p10_ms)}–${short(s.best.p90_ms)}` : '–',
       samplesCell(s.best),
       dw && s.best?.median_ms !== undefined ? (ratio !== undefined ? `${fmt(ratio, 2)}× ${dw.kernel}` : '?') : '–',
-      s.peakFraction !== undefined ? `${fmt(100 * s.peakFraction, 0)} %` : '–',
+      s.peakFraction === undefined && s.rooflineFraction === undefined ? '–' : `${percent(s.peakFraction)}/${percent(s.rooflineFraction)} %`,
     ];
   });
   return { header, cells };

@@ -153,6 +153,21 @@ describe('impossible figures are refused', () => {
     assert.ok(row.peakFraction! <= 1);
   });
 
+  it('the roofline fraction divides by whichever bound binds: the copy bandwidth × FLOP/byte or the best peak at any thread count', () => {
+    const ceilings = checkCeilings([peak(1, 50), peak(2, 100)]);
+    // 1e6 useful FLOP over 1e5 bytes (10 FLOP/byte) in 0.05 ms = 20 GFLOP/s.
+    const memoryBound = summarize(flagRecords([record('k', 'neocell', 0.05, { params: { threads: 1 } }), record('copy', 'copy', 0.02)], ceilings), ceilings)[0]!;
+    // The copy moves 1e5 bytes in 0.02 ms = 5 GB/s: the bound is 50 GFLOP/s, below the 100 GFLOP/s peak.
+    assert.ok(Math.abs(memoryBound.rooflineFraction! - 20 / 50) < 1e-9, String(memoryBound.rooflineFraction));
+    // The same kernel at 1 thread: % of the 1-thread peak (50), roofline from the device's best (100).
+    assert.ok(Math.abs(memoryBound.peakFraction! - 20 / 50) < 1e-9);
+    const computeBound = summarize(flagRecords([record('k', 'neocell', 0.05), record('copy', 'copy', 0.0025)], ceilings), ceilings)[0]!;
+    assert.ok(Math.abs(computeBound.rooflineFraction! - 20 / 100) < 1e-9, String(computeBound.rooflineFraction));
+    const unstable = { stable: false, reasons: ['too few clean samples'], n_clean: 2, n_total: 40, set_aside: { preempted: 38, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
+    const untrustedCopy = summarize(flagRecords([record('k', 'neocell', 0.05), record('copy', 'copy', 0.02, { quality: unstable })], ceilings), ceilings)[0]!;
+    assert.equal(untrustedCopy.rooflineFraction, undefined);
+  });
+
   it('a speedup from an unstable timing is not computed; the row says why', () => {
     const unstable = { stable: false, reasons: ['bimodal samples: clusters at 0.010 and 8.000 ms'], n_clean: 40, n_total: 60, set_aside: { preempted: 20, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'bimodal' as const, ci_rel: 0.5, target_rel: 0.02 };
     const records = flagRecords([record('fused-wasm', 'neocell', 0.01), record('dwconv-wasm', 'dwconv', 8, { quality: unstable }), record('copy', 'copy', 0.002)], []);

@@ -159,3 +159,28 @@ describe('selection and export', () => {
     assert.equal(m.selectKernel({ N: 1, C: 96, H: 56, W: 56, spec: '7', shift: 1 })!.tuned, false);
   });
 });
+
+describe('warm starts', () => {
+  it("a problem's search starts from the winners of the operator's other problems on the same device, within its budget", async () => {
+    const { tuneProblem, warmStarts } = await import('../tuner/tune.js');
+    const jsOnly = cpuBackend.variants.filter((v) => v.name === 'sparse-js' || v.name === 'fused-js');
+    const quick = { timeMs: 5, minSamples: 5, warmupMs: 2 };
+    const db = emptyDb();
+    const first = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '3', shift: 1 });
+    const second = neoCellProblem({ N: 1, C: 8, H: 8, W: 8, spec: '3', shift: 1 });
+    assert.deepEqual(warmStarts(db, session, second), [], 'nothing tuned yet: no warm start');
+    const a = await tuneProblem(db, first, jsOnly, session, { strategy: STRATEGIES.find((s) => s.name === 'random')!, budget: { evaluations: 3 }, seed: 1, measure: quick });
+    assert.ok(a.winner);
+    const starts = warmStarts(db, session, second);
+    assert.deepEqual(starts.map(configKey), [configKey(a.winner.config)]);
+    assert.deepEqual(warmStarts(db, session, first), [], "a problem's own winner is not its warm start");
+    // One evaluation: the warm start is the configuration measured, whatever the seed would have drawn.
+    for (const seed of [1, 2, 3]) {
+      const fresh = emptyDb();
+      Object.assign(fresh.entries, db.entries);
+      const b = await tuneProblem(fresh, second, jsOnly, session, { strategy: STRATEGIES.find((s) => s.name === 'random')!, budget: { evaluations: 1 }, seed, measure: quick, warmStart: starts });
+      assert.equal(b.evaluated, 1);
+      assert.deepEqual(Object.values(b.entry.candidates).map((c) => configKey(c.config)), [configKey(a.winner.config)]);
+    }
+  });
+});

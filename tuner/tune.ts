@@ -59,6 +59,26 @@ export interface TuneOptions {
   readonly signal?: AbortSignal;
   /** Parameter values fixed for every variant that declares them (`--params`): the search tunes the others. */
   readonly pin?: Params;
+  /**
+   * Configurations evaluated first, before the strategy proposes (those in this problem's space,
+   * not yet measured; they count in the budget): the winners of similar problems on the same
+   * device (`warmStarts`). A good configuration of one layer is usually good for the next, so a
+   * small budget starts from them instead of from random probes.
+   */
+  readonly warmStart?: readonly Config[];
+}
+
+/** Distinct configurations that won other problems of `problem`'s operator on the session's device in `db`, the latest entries first (at most `max`). */
+export function warmStarts(db: TuningDb, session: BackendSession, problem: Problem, max = 4): Config[] {
+  const device = deviceFingerprint(session.device);
+  const key = entryKey(device, problemRecord(problem));
+  const seen = new Set<string>();
+  return Object.entries(db.entries)
+    .reverse()
+    .filter(([k, e]) => k !== key && e.device === device && e.problem.op === problem.op && e.winner)
+    .map(([, e]) => e.winner!.config)
+    .filter((c) => !seen.has(configKey(c)) && seen.add(configKey(c)))
+    .slice(0, max);
 }
 
 /** Where tuning records what it measures: a TuningStore appends each record to the database's journal. */
@@ -150,10 +170,14 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
     const ok = history.filter((h) => h.time !== undefined).sort((a, b) => a.time! - b.time!)[0];
     return ok ? { key: configKey(ok.config), median_ms: ok.time! } : undefined;
   };
+  // Warm starts that are in this space and not measured yet, in their order.
+  const tried = new Set(history.map((h) => configKey(h.config)));
+  const inSpace = new Map(space.configs.map((c) => [configKey(c), c]));
+  const warm = (opts.warmStart ?? []).map((c) => inSpace.get(configKey(c))).filter((c): c is Config => c !== undefined && !tried.has(configKey(c)));
   for (;;) {
     if (evaluated >= limit || opts.signal?.aborted) break;
     if (opts.budget.timeMs !== undefined && performance.now() - started >= opts.budget.timeMs) break;
-    const config = opts.strategy.next(space, history, rng);
+    const config = warm.shift() ?? opts.strategy.next(space, history, rng);
     if (!config) break;
     opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: configKey(config) });
     const v = byName.get(config.variant)!;
