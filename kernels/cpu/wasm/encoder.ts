@@ -186,6 +186,11 @@ export class FunctionBuilder {
   v128Zero(): this {
     return this.simd('v128.const 0', 0x0c).raw(new Array<number>(16).fill(0));
   }
+  /** Two v128 on the stack → lane `lane` (0–3) of the first, in every lane (i8x16.shuffle; engines emit one pshufd/vshufps). */
+  f32x4SplatLane(lane: number): this {
+    const bytes = Array.from({ length: 16 }, (_, i) => 4 * lane + (i % 4));
+    return this.simd(`i8x16.shuffle ${bytes.join(' ')}`, 0x0d).raw(bytes);
+  }
   f32x4Splat(): this {
     return this.simd('f32x4.splat', 0x13);
   }

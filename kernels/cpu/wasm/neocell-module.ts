@@ -22,7 +22,7 @@ export interface NeoCellWasmOptions {
   readonly threads: number;
   /** Constant address offsets in memargs or added explicitly (see FunctionBuilder.offsets). */
   readonly offsets: 'memarg' | 'add';
-  readonly horizontalLoop: 'q' | 'v';
+  readonly horizontalLoop: 'q' | 'v' | 's';
   readonly unroll: number;
 }
 

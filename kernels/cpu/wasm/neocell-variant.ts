@@ -18,7 +18,7 @@ function options(schedule: NeoCellWasmOptions['schedule'], params: Record<string
     // Memarg offsets made V8 hoist one address register per distinct offset and spill them
     // (measured 20-30 % slower on every NeoNeXt-T stage), so constants are always added.
     offsets: 'add',
-    horizontalLoop: params.hloop as 'q' | 'v',
+    horizontalLoop: params.hloop as 'q' | 'v' | 's',
     unroll: Number(params.unroll),
   };
 }
@@ -33,7 +33,7 @@ export function neoCellWasmVariant(name: string, schedule: NeoCellWasmOptions['s
       { name: 'order', values: ['AB', 'BA'], doc: 'which axis is applied first (AB: A on rows, then B on columns)' },
       { name: 'rows', values: ROWS_PER_STEP, doc: 'rows per step of the column (B) pass: each B vector is loaded once for this many rows' },
       { name: 'unroll', values: [1, 2], doc: 'blocks per iteration of the column (B) pass loop' },
-      { name: 'hloop', values: ['v', 'q'], doc: 'column (B) pass loop inside a block: one output vector at a time (v) or inputs outer (q)' },
+      { name: 'hloop', values: ['v', 'q', 's'], doc: 'column (B) pass loop inside a block: one output vector at a time (v), inputs outer (q), or inputs outer broadcast by lane shuffles from vector loads (s)' },
       ...machineParams(device),
     ],
     defaults: (problem, device) => ({ order: cheaperOrder(problem), rows: 2, hloop: 'v', unroll: 1, ...machineDefaults(device) }),

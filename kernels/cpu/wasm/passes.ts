@@ -80,8 +80,13 @@ export interface PassContext {
   readonly madd: MaddMode;
   readonly counter: LaneCounter;
   readonly weights: WeightLocals;
-  /** Loop order of the horizontal pass inside a block: inputs outer ('q') or output vectors outer ('v'). */
-  readonly horizontalLoop: 'q' | 'v';
+  /**
+   * Loop order of the horizontal pass inside a block: inputs outer ('q') or output vectors outer
+   * ('v'), each input broadcast from memory; or inputs outer with the block's inputs loaded as
+   * vectors once and each broadcast by a lane shuffle ('s': a shuffle instead of a load per input,
+   * for when the loads, not the multiply-adds, are the bottleneck).
+   */
+  readonly horizontalLoop: 'q' | 'v' | 's';
   /** Full blocks per iteration of the horizontal pass's block loop. */
   readonly unroll: number;
 }
@@ -208,15 +213,32 @@ export function emitHorizontal(ctx: PassContext, axis: AxisSpec, offset: number,
           if (qs.length === 0) f.v128Zero().set(accs[ri]![v]!);
           storeLanes(f, dp, dst.offsets[r]! + (vec.start - p0) * 4, accs[ri]![v]!, vec.lanes);
         });
+      // 's': the block's inputs of each row as vectors (overlapping like the outputs; a block of
+      // fewer than 4 inputs reads up to 3 floats past it, inside memory: every region the pass
+      // reads is followed by another or by the scratch's padding), lane-shuffled per input.
+      const inVecs = vectorStarts(Math.max(4, qs.length));
+      const ivs = ctx.horizontalLoop === 's' ? rows.map((r) => inVecs.map((_, i) => f.local(`hin${r - r0}_${i}`, 'v128'))) : [];
+      if (ctx.horizontalLoop === 's')
+        rows.forEach((r, ri) => inVecs.forEach((iv, i) => f.v128Load(f.ptr(sp, src.offsets[r]! + iv.start * 4)).set(ivs[ri]![i]!)));
+      const broadcast = (ri: number, r: number, qi: number) => {
+        if (ctx.horizontalLoop !== 's') {
+          f.v128Load32Splat(f.ptr(sp, src.offsets[r]! + qi * 4)).set(svs[ri]!);
+          return;
+        }
+        // The last vector that holds input qi (the overlapping one for the tail).
+        const i = inVecs.reduce((last, iv, k) => (iv.start <= qi ? k : last), 0);
+        const iv = ivs[ri]![i]!;
+        f.get(iv).get(iv).f32x4SplatLane(qi - inVecs[i]!.start).set(svs[ri]!);
+      };
       const macs = (q: number, qi: number, v: number, loadSplat: boolean) => {
         // B row q, output columns vecs[v].start… (4 consecutive weights of this channel).
         const bv = ctx.weights.vector(bLocal, (q * axis.out + vecs[v]!.start) * 4);
         rows.forEach((r, ri) => {
-          if (loadSplat) f.v128Load32Splat(f.ptr(sp, src.offsets[r]! + (q - qs[0]!) * 4)).set(svs[ri]!);
+          if (loadSplat) broadcast(ri, r, qi);
           mac(ctx.f, ctx.madd, accs[ri]![v]!, qi === 0, () => f.get(svs[ri]!), () => f.get(bv));
         });
       };
-      if (ctx.horizontalLoop === 'q') {
+      if (ctx.horizontalLoop !== 'v') {
         // src[q] broadcast once for all output vectors; every accumulator lives to the end.
         qs.forEach((q, qi) => vecs.forEach((_, v) => macs(q, qi, v, v === 0)));
         vecs.forEach((_, v) => storeVector(v));
