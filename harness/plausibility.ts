@@ -32,10 +32,32 @@ export function trusted(r: ResultRecord): boolean {
   return r.state === 'verified' && r.median_ms !== undefined && !r.flags?.length;
 }
 
-/** The fastest verified, timed record, trusted ones first: a flagged one only where no trusted one exists. */
+/**
+ * The fastest verified, timed record, trusted ones first: a flagged one only where no trusted one
+ * exists. For the kernel being reported: a faster flagged point never stands in for it.
+ */
 export function fastestTimed(rs: readonly ResultRecord[]): ResultRecord | undefined {
   const timed = rs.filter((r) => r.state === 'verified' && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!);
   return timed.find(trusted) ?? timed[0];
+}
+
+/**
+ * The fastest verified, timed record whether or not it is trusted: the baseline a kernel is
+ * compared with. Where that timing is flagged, the comparison is withheld; comparing with a
+ * slower, trusted baseline instead would flatter the kernel.
+ */
+export function fastestBaseline(rs: readonly ResultRecord[]): ResultRecord | undefined {
+  return rs.filter((r) => r.state === 'verified' && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!)[0];
+}
+
+/**
+ * The roofline bound of record `r`, GFLOP/s: min(the device's best compute peak, useful FLOP/byte
+ * of r × the bandwidth of copying the same tensor), from trusted figures only (else undefined).
+ */
+export function rooflineGflops(r: ResultRecord, copy: ResultRecord | undefined, peakGflops: number | undefined): number | undefined {
+  if (!copy || !trusted(copy) || peakGflops === undefined || r.problem.op === 'copy') return undefined;
+  const bandwidthGBs = copy.bytes / (copy.median_ms! * 1e6);
+  return Math.min(peakGflops, (r.flops.useful / r.bytes) * bandwidthGBs);
 }
 
 /**

@@ -4,7 +4,7 @@
  * the copy ceiling and the compute peak measured in the same run. Ratios only: absolute times on a
  * shared machine mean little, ratios measured together do.
  */
-import { devicePeak, fastestTimed, peakFor, trusted } from './plausibility.js';
+import { devicePeak, fastestBaseline, fastestTimed, peakFor, rooflineGflops, trusted } from './plausibility.js';
 import type { ResultRecord } from './results.js';
 import type { CeilingRecord } from './types.js';
 
@@ -51,11 +51,12 @@ function fastest(rs: readonly ResultRecord[]): ResultRecord | undefined {
   return fastestTimed(rs) ?? rs.find((r) => r.state === 'verified');
 }
 
-/** The fastest verified record of each kernel name among `rs`. */
+/** The fastest verified record of each baseline kernel among `rs` (flagged or not: see fastestBaseline). */
 function fastestPerKernel(rs: readonly ResultRecord[]): Map<string, ResultRecord> {
   const out = new Map<string, ResultRecord>();
   for (const kernel of new Set(rs.map((x) => x.kernel))) {
-    const f = fastest(rs.filter((x) => x.kernel === kernel));
+    const same = rs.filter((x) => x.kernel === kernel);
+    const f = fastestBaseline(same) ?? same.find((r) => r.state === 'verified');
     if (f) out.set(kernel, f);
   }
   return out;
@@ -69,7 +70,7 @@ export function trustedRatio(num: ResultRecord | undefined, den: ResultRecord | 
 function row(c: string, backend: string, rs: readonly ResultRecord[], neo: readonly ResultRecord[], ceilings: readonly CeilingRecord[]): SummaryRow {
   const best = fastest(neo);
   const dwconvs = fastestPerKernel(rs.filter((x) => x.problem.op === 'dwconv'));
-  const dw = fastest([...dwconvs.values()]);
+  const dw = fastestBaseline([...dwconvs.values()]);
   const peers = fastestPerKernel(rs.filter((x) => x.role === 'peer' && x.problem.op !== 'dwconv'));
   const copy = fastest(rs.filter((r) => r.problem.op === 'copy' && r.role !== 'peer'));
   const p = (best ?? neo[0] ?? rs[0])!.problem;
@@ -92,7 +93,7 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
     copy,
     gflops,
     peakFraction: gflops !== undefined && peak && !peak.flags?.length ? gflops / peak.gflops : undefined,
-    rooflineFraction: rooflineFraction(best, gflops, copy, devicePeak(backend, ceilings)),
+    rooflineFraction: rooflineFraction(best, gflops, copy, devicePeak(backend, ceilings)?.gflops),
     xCopy: trustedRatio(best, copy),
     speedupVsDwconv: trustedRatio(dw, best),
     failed: neo.filter((r) => r.state !== 'verified').length,
@@ -100,11 +101,10 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
   };
 }
 
-/** Useful GFLOP/s of `best` over min(peak, intensity × copy bandwidth), from trusted figures only. */
-function rooflineFraction(best: ResultRecord | undefined, gflops: number | undefined, copy: ResultRecord | undefined, peak: CeilingRecord | undefined): number | undefined {
-  if (!best || gflops === undefined || !copy || !trusted(copy) || !peak) return undefined;
-  const bandwidthGBs = copy.bytes / (copy.median_ms! * 1e6);
-  return gflops / Math.min(peak.gflops, (best.flops.useful / best.bytes) * bandwidthGBs);
+/** Useful GFLOP/s of `best` over its roofline bound (rooflineGflops), from trusted figures only. */
+function rooflineFraction(best: ResultRecord | undefined, gflops: number | undefined, copy: ResultRecord | undefined, peakGflops: number | undefined): number | undefined {
+  const bound = best && gflops !== undefined ? rooflineGflops(best, copy, peakGflops) : undefined;
+  return bound ? gflops! / bound : undefined;
 }
 
 function caseKeys(records: readonly ResultRecord[]): [string, string][] {

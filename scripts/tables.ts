@@ -2,6 +2,7 @@
 import type { ResultRecord } from '../harness/results.js';
 import { dwconvNames, peerNames, summarize, type SummaryRow, summarizeVariants, trustedRatio } from '../harness/summary.js';
 import { trusted } from '../harness/plausibility.js';
+import { softwareRenderer } from '../harness/software.js';
 import type { CeilingRecord } from '../harness/types.js';
 import { EXIT, fmt, formatTable, wrapText } from './cli-util.js';
 
@@ -103,11 +104,21 @@ export function compactCells(rows: readonly SummaryRow[]): { header: string[]; c
 export function summaryTable(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = [], o: { wide?: boolean } = {}): string {
   const rows = summarize(records, ceilings);
   if (!o.wide) {
-    const compact = compactCells(rows);
-    const withheld = withheldLines(rows);
+    // A backend that was only verified (a software renderer by default) has no figure to show:
+    // one line for it instead of a row of dashes per problem.
+    const untimed = [...new Set(rows.map((r) => r.backend))].filter((b) => rows.every((r) => r.backend !== b || r.best?.median_ms === undefined));
+    const shown = rows.filter((r) => !untimed.includes(r.backend));
+    const compact = compactCells(shown);
+    const withheld = withheldLines(shown);
     return [
       'Fastest NeoCell kernel per problem (vs: depthwise conv time / NeoCell time, side by side in this run)',
-      formatTable(compact.header, compact.cells),
+      ...(shown.length ? [formatTable(compact.header, compact.cells)] : []),
+      ...untimed.map((b) => {
+        const own = rows.filter((r) => r.backend === b);
+        const device = own.find((r) => r.best)?.best?.device;
+        const sw = device ? softwareRenderer({ description: device }) : undefined;
+        return wrapText(`${b}: ${own.filter((r) => r.best?.state === 'verified').length} of ${own.length} problems verified, not timed${sw ? ` (${sw} is a software renderer: its times are not GPU performance; --include-software times it)` : ''}`, '  ');
+      }),
       ...(withheld.length ? ['', 'Withheld figures ("?": not printed; "!": a time that cannot be used as a result):', ...withheld.map((w) => wrapText(`  ${w}`, '    '))] : []),
       '',
       '--wide: parameters, GFLOP/s, time/copy, every depthwise conv and peer, each variant, the ceilings.',

@@ -17,6 +17,7 @@ import type { ResultFile, ResultRecord, VerifiedRecord } from '../harness/result
 import { assessTiming, disturbance, sampleShape, setAside } from '../harness/stability.js';
 import { softwareRenderer } from '../harness/software.js';
 import { summarize } from '../harness/summary.js';
+import { reportRows } from '../reports/rows.js';
 import { measureAdaptive } from '../harness/timing.js';
 import type { BackendSession, CeilingRecord, KernelVariant, SampleEvidence, SampleProbe } from '../harness/types.js';
 import { cpuDevice } from '../kernels/cpu/backend.js';
@@ -175,6 +176,25 @@ describe('impossible figures are refused', () => {
     assert.equal(row.speedupVsDwconv, undefined);
     assert.match(row.withheld.join(), /dwconv-wasm: unstable timing: bimodal/);
     assert.ok(row.xCopy !== undefined);
+  });
+
+  it('a faster baseline whose timing is flagged withholds the speedup instead of a slower trusted one flattering NeoCell (table and report agree)', () => {
+    const unstable = { stable: false, reasons: ['median CI ±4.0 % is wider than the target ±2.0 %'], n_clean: 40, n_total: 40, set_aside: { preempted: 0, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal' as const, ci_rel: 0.04, target_rel: 0.02 };
+    const ceilings = checkCeilings([peak(2, 100)]);
+    const records = flagRecords(
+      [record('fused-wasm', 'neocell', 0.05), record('ort-dwconv', 'dwconv', 0.2, { quality: unstable, role: 'peer' }), record('dwconv-js', 'dwconv', 8), record('copy', 'copy', 0.02)],
+      ceilings,
+    );
+    const row = summarize(records, ceilings)[0]!;
+    assert.equal(row.speedupVsDwconv, undefined, 'not 160× against the slow trusted dwconv-js');
+    const file = { records, ceilings } as unknown as ResultFile; // reportRows reads only these
+    const neo = reportRows(file).find((r) => r.kernel === 'fused-wasm')!;
+    assert.equal(neo.speedup_vs_dwconv, null);
+    // The same roofline fraction in both: 20 GFLOP/s over min(100, 10 FLOP/byte × 5 GB/s).
+    assert.ok(Math.abs(neo.roofline_fraction! - row.rooflineFraction!) < 1e-12 && Math.abs(row.rooflineFraction! - 0.4) < 1e-9, `${neo.roofline_fraction} ${row.rooflineFraction}`);
+    // Once the fast baseline is trusted, the speedup is against it.
+    const steady = flagRecords([record('fused-wasm', 'neocell', 0.05), record('ort-dwconv', 'dwconv', 0.2, { role: 'peer' }), record('dwconv-js', 'dwconv', 8), record('copy', 'copy', 0.02)], ceilings);
+    assert.ok(Math.abs(summarize(steady, ceilings)[0]!.speedupVsDwconv! - 4) < 1e-9);
   });
 });
 
