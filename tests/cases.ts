@@ -15,6 +15,9 @@ export const CELL_CASES: readonly { name: string; problem: NeoCellProblem }[] = 
   { name: 'H, W smaller than the block', problem: neoCellProblem({ N: 1, C: 3, H: 4, W: 5, spec: '7', shift: 2 }) },
   { name: '2→1 down-sampling, odd size', problem: neoCellProblem({ N: 2, C: 5, H: 9, W: 7, spec: { h_in: 2, h_out: 1, w_in: 2, w_out: 1 } }) },
   { name: '1→2 up-sampling', problem: neoCellProblem({ N: 1, C: 3, H: 5, W: 6, spec: { h_in: 1, h_out: 2, w_in: 1, w_out: 2 } }) },
+  // Rows long enough for narrow blocks packed four per vector, with a remainder and a clipped end.
+  { name: '2→1 down-sampling, W 23, batch 2', problem: neoCellProblem({ N: 2, C: 3, H: 6, W: 23, spec: { h_in: 2, h_out: 1, w_in: 2, w_out: 1 } }) },
+  { name: '1→2 up-sampling, W 11', problem: neoCellProblem({ N: 1, C: 2, H: 4, W: 11, spec: { h_in: 1, h_out: 2, w_in: 1, w_out: 2 } }) },
   { name: 'mixed rectangular A 3→2, B 2→3', problem: neoCellProblem({ N: 1, C: 4, H: 8, W: 7, spec: { h_in: 3, h_out: 2, w_in: 2, w_out: 3 } }) },
   { name: 'k1 and k2 groups', problem: neoCellProblem({ N: 1, C: 5, H: 6, W: 6, spec: '1+2', shift_b: 0 }) },
 ];

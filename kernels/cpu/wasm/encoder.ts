@@ -186,10 +186,14 @@ export class FunctionBuilder {
   v128Zero(): this {
     return this.simd('v128.const 0', 0x0c).raw(new Array<number>(16).fill(0));
   }
-  /** Two v128 on the stack → lane `lane` (0–3) of the first, in every lane (i8x16.shuffle; engines emit one pshufd/vshufps). */
-  f32x4SplatLane(lane: number): this {
-    const bytes = Array.from({ length: 16 }, (_, i) => 4 * lane + (i % 4));
+  /** Two v128 a, b on the stack → [lanes[0], …, lanes[3]] of the float lanes a0…a3 (0–3), b0…b3 (4–7) (i8x16.shuffle). */
+  f32x4Shuffle(lanes: readonly [number, number, number, number]): this {
+    const bytes = lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
     return this.simd(`i8x16.shuffle ${bytes.join(' ')}`, 0x0d).raw(bytes);
+  }
+  /** Two v128 on the stack → lane `lane` (0–3) of the first, in every lane (engines emit one pshufd/vshufps). */
+  f32x4SplatLane(lane: number): this {
+    return this.f32x4Shuffle([lane, lane, lane, lane]);
   }
   f32x4Splat(): this {
     return this.simd('f32x4.splat', 0x13);

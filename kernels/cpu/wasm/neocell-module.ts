@@ -24,6 +24,8 @@ export interface NeoCellWasmOptions {
   readonly offsets: 'memarg' | 'add';
   readonly horizontalLoop: 'q' | 'v' | 's';
   readonly unroll: number;
+  /** Narrow B blocks (2→1, 1→2) four per vector (see PassContext.packNarrow). */
+  readonly packNarrow?: boolean;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -152,7 +154,7 @@ export function buildNeoCellWasm(p: NeoCellProblem, name: string, o: NeoCellWasm
       ['sc', 'i32'],
     ]);
     f.offsets = o.offsets;
-    const ctx: PassContext = { f, madd: o.madd, counter, weights: new WeightLocals(f), horizontalLoop: o.horizontalLoop, unroll: o.unroll };
+    const ctx: PassContext = { f, madd: o.madd, counter, weights: new WeightLocals(f), horizontalLoop: o.horizontalLoop, unroll: o.unroll, packNarrow: o.packNarrow ?? false };
     const aStride = seg.a.in * seg.a.out * 4;
     const bStride = seg.b.in * seg.b.out * 4;
     const cBase = seg.c0 - seg.local0; // channel index of the group's first channel

@@ -89,6 +89,49 @@ export interface PassContext {
   readonly horizontalLoop: 'q' | 'v' | 's';
   /** Full blocks per iteration of the horizontal pass's block loop. */
   readonly unroll: number;
+  /**
+   * Narrow B blocks (2→1 down-sampling, 1→2 up-sampling) four at a time, one block per lane (even
+   * and odd inputs separated, or the two outputs interleaved, by shuffles), instead of one block
+   * per vector with 1 or 2 of its 4 lanes useful.
+   */
+  readonly packNarrow?: boolean;
+}
+
+/** Whether the horizontal pass has a packed form for blocks of this axis (see PassContext.packNarrow). */
+export function packableNarrow(axis: AxisSpec): boolean {
+  return (axis.in === 2 && axis.out === 1) || (axis.in === 1 && axis.out === 2);
+}
+
+/**
+ * Four consecutive full narrow blocks of every row at sp/dp, all lanes useful:
+ *  2→1: y[j] = x[2j]·b00 + x[2j+1]·b10 for j = 0…3 (8 inputs in two vectors, evens and odds shuffled apart);
+ *  1→2: y[2j] = x[j]·b00, y[2j+1] = x[j]·b01 (4 inputs, the two products interleaved into 8 outputs).
+ */
+function emitPackedNarrow(ctx: PassContext, axis: AxisSpec, src: Rows, dst: Rows, bLocal: string, sp: string, dp: string): void {
+  const { f } = ctx;
+  const lo = f.local('nlo', 'v128');
+  const hi = f.local('nhi', 'v128');
+  const acc = f.local('nacc', 'v128');
+  const w0 = ctx.weights.splat(bLocal, 0);
+  const w1 = ctx.weights.splat(bLocal, 4);
+  src.offsets.forEach((off, r) => {
+    if (axis.in === 2) {
+      f.v128Load(f.ptr(sp, off)).set(lo);
+      f.v128Load(f.ptr(sp, off + 16)).set(hi);
+      mac(f, ctx.madd, acc, true, () => f.get(lo).get(hi).f32x4Shuffle([0, 2, 4, 6]), () => f.get(w0));
+      mac(f, ctx.madd, acc, false, () => f.get(lo).get(hi).f32x4Shuffle([1, 3, 5, 7]), () => f.get(w1));
+      storeLanes(f, dp, dst.offsets[r]!, acc, 4);
+    } else {
+      f.v128Load(f.ptr(sp, off)).set(acc);
+      mac(f, ctx.madd, lo, true, () => f.get(acc), () => f.get(w0));
+      mac(f, ctx.madd, hi, true, () => f.get(acc), () => f.get(w1));
+      f.get(lo).get(hi).f32x4Shuffle([0, 4, 1, 5]).set(acc);
+      storeLanes(f, dp, dst.offsets[r]!, acc, 4);
+      f.get(lo).get(hi).f32x4Shuffle([2, 6, 3, 7]).set(acc);
+      storeLanes(f, dp, dst.offsets[r]! + 16, acc, 4);
+    }
+  });
+  ctx.counter.count(2 * src.offsets.length);
 }
 
 /**
@@ -260,18 +303,30 @@ export function emitHorizontal(ctx: PassContext, axis: AxisSpec, offset: number,
       f.get(dst.local).i32((pc.t0 * axis.out + offset) * 4).i32Add().set(dp);
       // `unroll` blocks per loop iteration (independent work for the out-of-order core, less loop
       // overhead), the remainder straight-line after the loop.
-      const blocks = pc.t1 - pc.t0 + 1;
-      const u = Math.min(ctx.unroll, blocks);
+      let blocks = pc.t1 - pc.t0 + 1;
+      if (ctx.packNarrow && packableNarrow(axis) && blocks >= 4) {
+        const quads = Math.floor(blocks / 4);
+        const q4 = f.local('hq', 'i32');
+        ctx.counter.times(quads, () =>
+          f.forLoop(q4, 0, quads, 1, () => {
+            emitPackedNarrow(ctx, axis, src, dst, bLocal, sp, dp);
+            f.increment(sp, 4 * axis.in * 4).increment(dp, 4 * axis.out * 4);
+          }),
+        );
+        blocks -= 4 * quads;
+      }
+      const u = Math.min(ctx.unroll, Math.max(1, blocks));
       const step = () => {
         block(range(axis.out), range(axis.in));
         f.increment(sp, axis.in * 4).increment(dp, axis.out * 4);
       };
       const iterations = Math.floor(blocks / u);
-      ctx.counter.times(iterations, () =>
-        f.forLoop(t, 0, iterations, 1, () => {
-          for (let i = 0; i < u; i++) step();
-        }),
-      );
+      if (iterations > 0)
+        ctx.counter.times(iterations, () =>
+          f.forLoop(t, 0, iterations, 1, () => {
+            for (let i = 0; i < u; i++) step();
+          }),
+        );
       for (let i = 0; i < blocks - iterations * u; i++) step();
     } else {
       // Clipped block at constant t: point sp/dp at its first valid input / output column.
