@@ -51,13 +51,34 @@ export function fastestBaseline(rs: readonly ResultRecord[]): ResultRecord | und
 }
 
 /**
- * The roofline bound of record `r`, GFLOP/s: min(the device's best compute peak, useful FLOP/byte
- * of r × the bandwidth of copying the same tensor), from trusted figures only (else undefined).
+ * The copy bandwidth (GB/s) at a traffic of `bytes`, from the trusted copies of a run: bandwidth
+ * depends on the working set (a smaller one stays in faster caches), so it is interpolated in
+ * log(bytes) between the copies just below and just above, the nearest one's outside their range
+ * (copies of the same size: the fastest). Undefined without a trusted copy.
  */
-export function rooflineGflops(r: ResultRecord, copy: ResultRecord | undefined, peakGflops: number | undefined): number | undefined {
-  if (!copy || !trusted(copy) || peakGflops === undefined || r.problem.op === 'copy') return undefined;
-  const bandwidthGBs = copy.bytes / (copy.median_ms! * 1e6);
-  return Math.min(peakGflops, (r.flops.useful / r.bytes) * bandwidthGBs);
+export function copyBandwidthAt(bytes: number, copies: readonly ResultRecord[]): number | undefined {
+  const bySize = new Map<number, number>();
+  for (const c of copies) if (trusted(c) && c.problem.op === 'copy') bySize.set(c.bytes, Math.max(bySize.get(c.bytes) ?? 0, c.bytes / (c.median_ms! * 1e6)));
+  const points = [...bySize].sort((a, b) => a[0] - b[0]);
+  if (!points.length) return undefined;
+  if (bytes <= points[0]![0]) return points[0]![1];
+  if (bytes >= points.at(-1)![0]) return points.at(-1)![1];
+  const i = points.findIndex(([b]) => b >= bytes);
+  const [b0, g0] = points[i - 1]!;
+  const [b1, g1] = points[i]!;
+  return g0 + ((g1 - g0) * Math.log(bytes / b0)) / Math.log(b1 / b0);
+}
+
+/**
+ * The roofline bound of record `r`, GFLOP/s: min(the device's best compute peak, useful FLOP/byte
+ * of r × the copy bandwidth at r's own traffic, copyBandwidthAt), from trusted figures only (else
+ * undefined). With the copy of the same tensor alone, a kernel that moves fewer bytes (a 2→1 cell
+ * writes a quarter of its input) measured above its bound.
+ */
+export function rooflineGflops(r: ResultRecord, copies: readonly ResultRecord[], peakGflops: number | undefined): number | undefined {
+  const bandwidth = copyBandwidthAt(r.bytes, copies);
+  if (bandwidth === undefined || peakGflops === undefined || r.problem.op === 'copy') return undefined;
+  return Math.min(peakGflops, (r.flops.useful / r.bytes) * bandwidth);
 }
 
 /**

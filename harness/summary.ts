@@ -67,7 +67,7 @@ export function trustedRatio(num: ResultRecord | undefined, den: ResultRecord | 
   return num && den && trusted(num) && trusted(den) ? num.median_ms! / den.median_ms! : undefined;
 }
 
-function row(c: string, backend: string, rs: readonly ResultRecord[], neo: readonly ResultRecord[], ceilings: readonly CeilingRecord[]): SummaryRow {
+function row(c: string, backend: string, rs: readonly ResultRecord[], neo: readonly ResultRecord[], ceilings: readonly CeilingRecord[], copies: readonly ResultRecord[]): SummaryRow {
   const best = fastest(neo);
   const dwconvs = fastestPerKernel(rs.filter((x) => x.problem.op === 'dwconv'));
   const dw = fastestBaseline([...dwconvs.values()]);
@@ -93,7 +93,7 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
     copy,
     gflops,
     peakFraction: gflops !== undefined && peak && !peak.flags?.length ? gflops / peak.gflops : undefined,
-    rooflineFraction: rooflineFraction(best, gflops, copy, devicePeak(backend, ceilings)?.gflops),
+    rooflineFraction: rooflineFraction(best, gflops, copies, devicePeak(backend, ceilings)?.gflops),
     xCopy: trustedRatio(best, copy),
     speedupVsDwconv: trustedRatio(dw, best),
     failed: neo.filter((r) => r.state !== 'verified').length,
@@ -102,8 +102,8 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
 }
 
 /** Useful GFLOP/s of `best` over its roofline bound (rooflineGflops), from trusted figures only. */
-function rooflineFraction(best: ResultRecord | undefined, gflops: number | undefined, copy: ResultRecord | undefined, peakGflops: number | undefined): number | undefined {
-  const bound = best && gflops !== undefined ? rooflineGflops(best, copy, peakGflops) : undefined;
+function rooflineFraction(best: ResultRecord | undefined, gflops: number | undefined, copies: readonly ResultRecord[], peakGflops: number | undefined): number | undefined {
+  const bound = best && gflops !== undefined ? rooflineGflops(best, copies, peakGflops) : undefined;
   return bound ? gflops! / bound : undefined;
 }
 
@@ -116,11 +116,14 @@ const ownNeoCell = (rs: readonly ResultRecord[]) => rs.filter((r) => r.problem.o
 
 const inCase = (records: readonly ResultRecord[], c: string, backend: string) => records.filter((r) => (r.case ?? r.problem.label) === c && r.backend === backend);
 
+/** The backend's own copies in the run (every size: the roofline's bandwidth at a kernel's traffic). */
+const copiesOf = (records: readonly ResultRecord[], backend: string) => records.filter((r) => r.backend === backend && r.problem.op === 'copy' && r.role !== 'peer');
+
 /** One row per case and backend: the fastest NeoCell kernel of any variant. */
 export function summarize(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = []): SummaryRow[] {
   return caseKeys(records).map(([c, backend]) => {
     const rs = inCase(records, c, backend);
-    return row(c, backend, rs, ownNeoCell(rs), ceilings);
+    return row(c, backend, rs, ownNeoCell(rs), ceilings, copiesOf(records, backend));
   });
 }
 
@@ -129,7 +132,7 @@ export function summarizeVariants(records: readonly ResultRecord[], ceilings: re
   return caseKeys(records).flatMap(([c, backend]) => {
     const rs = inCase(records, c, backend);
     const neo = ownNeoCell(rs);
-    return [...new Set(neo.map((r) => r.kernel))].map((k) => row(c, backend, rs, neo.filter((r) => r.kernel === k), ceilings));
+    return [...new Set(neo.map((r) => r.kernel))].map((k) => row(c, backend, rs, neo.filter((r) => r.kernel === k), ceilings, copiesOf(records, backend)));
   });
 }
 

@@ -76,20 +76,21 @@ export function reportRows(f: ResultFile): ReportRow[] {
     const k = `${caseOf(r)}\u0000${r.backend}\u0000${r.kernel}`;
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
+  const copies = f.records.filter((r) => r.problem.op === 'copy' && r.role !== 'peer');
   const rows: ReportRow[] = [];
   for (const rs of groups.values()) {
     const best = fastest(rs) ?? rs[0]!;
     const c = ceilings.get(best.backend);
     const sameCase = f.records.filter((x) => caseOf(x) === caseOf(best) && x.backend === best.backend);
-    // The baseline at its fastest (a flagged one withholds the speedup), the copy of the same tensor for the roofline.
+    // The baseline at its fastest (a flagged one withholds the speedup).
     const dw = fastestBaseline(sameCase.filter((x) => x.problem.op === 'dwconv'));
-    const copy = fastest(sameCase.filter((x) => x.problem.op === 'copy' && x.role !== 'peer'));
+
     const t = best.state === 'verified' && best.median_ms !== undefined ? best.median_ms : null;
     // Derived figures only from trusted timings: a flagged one is listed with its flags, nothing more.
     const ok = trusted(best);
     const tt = ok ? t : null;
     const intensity = best.flops.useful / best.bytes;
-    const roof = rooflineGflops(best, copy, c?.peak_gflops ?? undefined) ?? null;
+    const roof = rooflineGflops(best, copies.filter((x) => x.backend === best.backend), c?.peak_gflops ?? undefined) ?? null;
     const useful = tt ? best.flops.useful / (tt * 1e6) : null;
     const p = best.problem;
     rows.push({

@@ -11,7 +11,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { checkCeilings, flagRecords, SOFTWARE_FLAG, trusted } from '../harness/plausibility.js';
+import { checkCeilings, copyBandwidthAt, flagRecords, SOFTWARE_FLAG, trusted } from '../harness/plausibility.js';
 import { copyProblem, neoCellProblem, problemRecord } from '../harness/problem.js';
 import type { ResultFile, ResultRecord, VerifiedRecord } from '../harness/results.js';
 import { assessTiming, disturbance, sampleShape, setAside } from '../harness/stability.js';
@@ -176,6 +176,16 @@ describe('impossible figures are refused', () => {
     assert.equal(row.speedupVsDwconv, undefined);
     assert.match(row.withheld.join(), /dwconv-wasm: unstable timing: bimodal/);
     assert.ok(row.xCopy !== undefined);
+  });
+
+  it("the roofline's bandwidth is the copies' at the kernel's own traffic: interpolated in log(bytes), the nearest outside their range", () => {
+    // 1e5 bytes in 0.01 ms = 10 GB/s; 4e5 bytes in 0.08 ms = 5 GB/s (and a slower copy of the same size, ignored).
+    const copies = [record('copy', 'copy', 0.01), record('copy', 'copy', 0.08, { bytes: 4e5 }), record('copy', 'copy', 0.16, { bytes: 4e5 })];
+    assert.ok(Math.abs(copyBandwidthAt(2e5, copies)! - 7.5) < 1e-9);
+    assert.equal(copyBandwidthAt(5e4, copies), 10);
+    assert.equal(copyBandwidthAt(1e6, copies), 5);
+    const unstable = { stable: false, reasons: ['too few clean samples'], n_clean: 2, n_total: 40, set_aside: { preempted: 38, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
+    assert.equal(copyBandwidthAt(2e5, flagRecords([record('copy', 'copy', 0.01, { quality: unstable })], [])), undefined, 'a flagged copy is no bound');
   });
 
   it('a faster baseline whose timing is flagged withholds the speedup instead of a slower trusted one flattering NeoCell (table and report agree)', () => {
