@@ -37,9 +37,12 @@ export function trusted(r: ResultRecord): boolean {
  * exists. For the kernel being reported: a faster flagged point never stands in for it.
  */
 export function fastestTimed(rs: readonly ResultRecord[]): ResultRecord | undefined {
-  const timed = rs.filter((r) => r.state === 'verified' && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!);
+  const timed = byMedian(rs);
   return timed.find(trusted) ?? timed[0];
 }
+
+/** The verified, timed records, fastest first. */
+const byMedian = (rs: readonly ResultRecord[]) => rs.filter((r) => r.state === 'verified' && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!);
 
 /**
  * The fastest verified, timed record whether or not it is trusted: the baseline a kernel is
@@ -47,7 +50,7 @@ export function fastestTimed(rs: readonly ResultRecord[]): ResultRecord | undefi
  * slower, trusted baseline instead would flatter the kernel.
  */
 export function fastestBaseline(rs: readonly ResultRecord[]): ResultRecord | undefined {
-  return rs.filter((r) => r.state === 'verified' && r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!)[0];
+  return byMedian(rs)[0];
 }
 
 /**
@@ -67,6 +70,13 @@ export function copyBandwidthAt(bytes: number, copies: readonly ResultRecord[]):
   const [b0, g0] = points[i - 1]!;
   const [b1, g1] = points[i]!;
   return g0 + ((g1 - g0) * Math.log(bytes / b0)) / Math.log(b1 / b0);
+}
+
+/** Each backend's own copies in the run (every size: the roofline's bandwidth at a kernel's traffic). */
+export function copiesByBackend(records: readonly ResultRecord[]): Map<string, ResultRecord[]> {
+  const out = new Map<string, ResultRecord[]>();
+  for (const r of records) if (r.problem.op === 'copy' && r.role !== 'peer') out.set(r.backend, [...(out.get(r.backend) ?? []), r]);
+  return out;
 }
 
 /**

@@ -4,7 +4,7 @@
  * the copy ceiling and the compute peak measured in the same run. Ratios only: absolute times on a
  * shared machine mean little, ratios measured together do.
  */
-import { devicePeak, fastestBaseline, fastestTimed, peakFor, rooflineGflops, trusted } from './plausibility.js';
+import { copiesByBackend, devicePeak, fastestBaseline, fastestTimed, peakFor, rooflineGflops, trusted } from './plausibility.js';
 import type { ResultRecord } from './results.js';
 import type { CeilingRecord } from './types.js';
 
@@ -116,23 +116,22 @@ const ownNeoCell = (rs: readonly ResultRecord[]) => rs.filter((r) => r.problem.o
 
 const inCase = (records: readonly ResultRecord[], c: string, backend: string) => records.filter((r) => (r.case ?? r.problem.label) === c && r.backend === backend);
 
-/** The backend's own copies in the run (every size: the roofline's bandwidth at a kernel's traffic). */
-const copiesOf = (records: readonly ResultRecord[], backend: string) => records.filter((r) => r.backend === backend && r.problem.op === 'copy' && r.role !== 'peer');
-
 /** One row per case and backend: the fastest NeoCell kernel of any variant. */
 export function summarize(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = []): SummaryRow[] {
+  const copies = copiesByBackend(records);
   return caseKeys(records).map(([c, backend]) => {
     const rs = inCase(records, c, backend);
-    return row(c, backend, rs, ownNeoCell(rs), ceilings, copiesOf(records, backend));
+    return row(c, backend, rs, ownNeoCell(rs), ceilings, copies.get(backend) ?? []);
   });
 }
 
 /** One row per case, backend and NeoCell variant: that variant's fastest parameter point. */
 export function summarizeVariants(records: readonly ResultRecord[], ceilings: readonly CeilingRecord[] = []): SummaryRow[] {
+  const copies = copiesByBackend(records);
   return caseKeys(records).flatMap(([c, backend]) => {
     const rs = inCase(records, c, backend);
     const neo = ownNeoCell(rs);
-    return [...new Set(neo.map((r) => r.kernel))].map((k) => row(c, backend, rs, neo.filter((r) => r.kernel === k), ceilings, copiesOf(records, backend)));
+    return [...new Set(neo.map((r) => r.kernel))].map((k) => row(c, backend, rs, neo.filter((r) => r.kernel === k), ceilings, copies.get(backend) ?? []));
   });
 }
 

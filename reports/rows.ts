@@ -7,9 +7,8 @@
 import { countNetwork, type ModelName } from '../core/network.js';
 import { problemRecord } from '../harness/problem.js';
 import { networkSuite } from '../suites/suite.js';
-import { fastestBaseline, fastestTimed as fastest, rooflineGflops, trusted } from '../harness/plausibility.js';
+import { copiesByBackend, devicePeak, fastestBaseline, fastestTimed as fastest, rooflineGflops, trusted } from '../harness/plausibility.js';
 import type { ResultFile, ResultRecord } from '../harness/results.js';
-import type { CeilingRecord } from '../harness/types.js';
 
 export interface ReportRow {
   case: string;
@@ -64,8 +63,7 @@ export function deviceCeilings(f: ResultFile): DeviceCeilings[] {
   return backends.map((b) => {
     const copies = f.records.filter((r) => r.backend === b && r.problem.op === 'copy' && r.role !== 'peer' && trusted(r));
     const bw = copies.length ? Math.max(...copies.map((r) => r.bytes / (r.median_ms! * 1e6))) : null;
-    const peaks = (f.ceilings ?? []).filter((c: CeilingRecord) => c.backend === b && !c.flags?.length).map((c) => c.gflops);
-    return { backend: b, device: f.records.find((r) => r.backend === b)?.device ?? b, bandwidth_gbs: bw, peak_gflops: peaks.length ? Math.max(...peaks) : null };
+    return { backend: b, device: f.records.find((r) => r.backend === b)?.device ?? b, bandwidth_gbs: bw, peak_gflops: devicePeak(b, f.ceilings ?? [])?.gflops ?? null };
   });
 }
 
@@ -76,21 +74,19 @@ export function reportRows(f: ResultFile): ReportRow[] {
     const k = `${caseOf(r)}\u0000${r.backend}\u0000${r.kernel}`;
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
-  const copies = f.records.filter((r) => r.problem.op === 'copy' && r.role !== 'peer');
+  const copies = copiesByBackend(f.records);
   const rows: ReportRow[] = [];
   for (const rs of groups.values()) {
     const best = fastest(rs) ?? rs[0]!;
     const c = ceilings.get(best.backend);
-    const sameCase = f.records.filter((x) => caseOf(x) === caseOf(best) && x.backend === best.backend);
     // The baseline at its fastest (a flagged one withholds the speedup).
-    const dw = fastestBaseline(sameCase.filter((x) => x.problem.op === 'dwconv'));
-
+    const dw = fastestBaseline(f.records.filter((x) => caseOf(x) === caseOf(best) && x.backend === best.backend && x.problem.op === 'dwconv'));
     const t = best.state === 'verified' && best.median_ms !== undefined ? best.median_ms : null;
     // Derived figures only from trusted timings: a flagged one is listed with its flags, nothing more.
     const ok = trusted(best);
     const tt = ok ? t : null;
     const intensity = best.flops.useful / best.bytes;
-    const roof = rooflineGflops(best, copies.filter((x) => x.backend === best.backend), c?.peak_gflops ?? undefined) ?? null;
+    const roof = rooflineGflops(best, copies.get(best.backend) ?? [], c?.peak_gflops ?? undefined) ?? null;
     const useful = tt ? best.flops.useful / (tt * 1e6) : null;
     const p = best.problem;
     rows.push({

@@ -1,7 +1,7 @@
 /** The CLI's presentation of results: summary tables, withheld figures, ceilings, failures, exit status. */
 import type { ResultRecord } from '../harness/results.js';
 import { dwconvNames, peerNames, summarize, type SummaryRow, summarizeVariants, trustedRatio } from '../harness/summary.js';
-import { trusted } from '../harness/plausibility.js';
+import { fastestBaseline, trusted } from '../harness/plausibility.js';
 import { softwareRenderer } from '../harness/software.js';
 import type { CeilingRecord } from '../harness/types.js';
 import { EXIT, fmt, formatTable, wrapText } from './cli-util.js';
@@ -82,8 +82,8 @@ export function compactCells(rows: readonly SummaryRow[]): { header: string[]; c
     const ok = s.best !== undefined && trusted(s.best);
     // The fastest depthwise conv: "?" when its timing cannot be trusted (a slower trusted one
     // would flatter NeoCell).
-    const dw = [...s.dwconvs.values()].filter((r) => r.median_ms !== undefined).sort((a, b) => a.median_ms! - b.median_ms!)[0];
-    const ratio = trustedRatio(dw, s.best);
+    const dw = fastestBaseline([...s.dwconvs.values()]);
+    const ratio = s.speedupVsDwconv;
     const short = (n: number | undefined) => fmt(n, n !== undefined && n < 1 ? 4 : 3);
     return [
       s.case,
