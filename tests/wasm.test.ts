@@ -9,7 +9,7 @@ import { makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { encodeModule, FunctionBuilder } from '../kernels/cpu/wasm/encoder.js';
 import { buildNeoCellWasm } from '../kernels/cpu/wasm/neocell-module.js';
-import { base64ToBytes } from '../kernels/cpu/wasm/runtime.js';
+import { base64ToBytes, type WasmKernelSpec } from '../kernels/cpu/wasm/runtime.js';
 import { peakModule } from '../kernels/cpu/wasm/peak.js';
 import { WorkerPool } from '../kernels/cpu/wasm/pool.js';
 import { partitionCalls } from '../kernels/cpu/wasm/runtime.js';
@@ -158,5 +158,38 @@ describe('parameter rejections (before anything runs)', () => {
     const big = neoCellProblem({ N: 64, C: 768, H: 112, W: 112, spec: '7' });
     const msg = fused.check!(big, fused.defaults(big, session.device), session.device);
     assert.match(msg ?? '', /bytes of WebAssembly memory/);
+  });
+});
+
+describe('executed work, counted from the generated code', () => {
+  const variant = (name: string) => cpuBackend.variants.find((v) => v.name === name)!;
+  const executed = (name: string, p: ReturnType<typeof neoCellProblem>, params: Record<string, string | number>) =>
+    (variant(name).generate!(p, { ...variant(name).defaults(p, session.device), ...params }, session.device) as WasmKernelSpec).executed!;
+
+  it('dense-wasm: both materialised matmuls, zeros included (widths a multiple of 4: no lane waste)', () => {
+    const p = neoCellProblem({ N: 2, C: 3, H: 8, W: 8, spec: '4' });
+    for (const order of ['AB', 'BA'])
+      for (const mr of [2, 4]) {
+        const e = executed('dense-wasm', p, { order, mr, nv: 2 });
+        // 8×8 · 8×8 twice per channel image: 2 · 512 multiply-adds, for 2 images of 3 channels.
+        assert.deepEqual(e, { multiplies: 2 * 3 * 2 * 512, adds: 2 * 3 * 2 * 512, macs: 2 * 3 * 2 * 512 });
+      }
+  });
+
+  it("winograd-wasm: Winograd's multiplies (4 per output of a 7-block, 3 shared) against fused-wasm's multiply-adds", () => {
+    // 14×14 with 7-blocks, order AB: per channel two bands of 7 rows; a 14-wide row is 4 f32x4
+    // vectors (the last overlapping), a 7-wide block 2.
+    const p = neoCellProblem({ N: 1, C: 4, H: 14, W: 14, spec: '7' });
+    const w = executed('winograd-wasm', p, { order: 'AB' });
+    const f = executed('fused-wasm', p, { order: 'AB', rows: 1, hloop: 'v' });
+    // Column vector of the A pass: η 3 multiplies + 2 adds, then 7 outputs × (4 multiplies, 6 + 3 + 2 adds).
+    // Row block of the B pass: η 3 + 2, then 2 output vectors × (4, 11).
+    const perBand = { mults: 4 * (3 + 7 * 4) + 7 * 2 * (3 + 2 * 4), adds: 4 * (2 + 7 * 11) + 7 * 2 * (2 + 2 * 11) };
+    assert.equal(w.multiplies, 4 * 4 * 2 * perBand.mults);
+    assert.equal(w.adds, 4 * 4 * 2 * perBand.adds);
+    assert.equal(w.macs, w.multiplies);
+    // fused-wasm: 7 × 7 multiply-adds per A-pass vector (4 per row) and per B-pass block vector (2 per block, 2 blocks per row).
+    assert.equal(f.macs, 4 * 4 * 2 * (4 * 49 + 7 * 2 * 2 * 7));
+    assert.ok(w.multiplies < 0.8 * f.multiplies && w.adds > 1.5 * f.adds);
   });
 });

@@ -10,6 +10,8 @@ import { dwconvWasm } from './dwconv-wasm.js';
 import { sparseJs } from './sparse-js.js';
 import { fusedWasm } from './fused-wasm.js';
 import { sparseWasm } from './sparse-wasm.js';
+import { winogradWasm } from './winograd-wasm.js';
+import { denseWasm } from './dense-wasm.js';
 import { WorkerPool } from './wasm/pool.js';
 import { ortDwConv } from './peers/ort-dwconv.js';
 import { tfjsWasmDwConv } from './peers/tfjs-wasm-dwconv.js';
@@ -67,5 +69,5 @@ export const cpuBackend: Backend = {
     };
     return session;
   },
-  variants: [fusedWasm, sparseWasm, sparseJs, fusedJs, winogradJs, denseJs, dwconvWasm, dwconvJs, ortDwConv, tfjsWasmDwConv, copyCpu],
+  variants: [fusedWasm, sparseWasm, winogradWasm, denseWasm, sparseJs, fusedJs, winogradJs, denseJs, dwconvWasm, dwconvJs, ortDwConv, tfjsWasmDwConv, copyCpu],
 };

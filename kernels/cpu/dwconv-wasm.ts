@@ -112,8 +112,7 @@ function buildDwConvWasm(p: DwConvProblem, name: string, o: DwOptions): WasmKern
     });
     f.insertAt(weightLoads, () => weights.emitLoads());
   });
-  const perImage = counter.lanes;
-  counter.lanes = perImage * N * C;
+  counter.repeatSince({ mults: 0, adds: 0 }, N * C);
 
   // init(sc): zero one thread's padded plane (its border is never written afterwards).
   const init = new FunctionBuilder('init', [['sc', 'i32']]);
@@ -132,7 +131,7 @@ function buildDwConvWasm(p: DwConvProblem, name: string, o: DwOptions): WasmKern
     scratchBytes,
     threads: o.threads,
     init: 'init',
-    executed: { multiplies: counter.lanes, adds: counter.lanes, macs: counter.lanes },
+    executed: { multiplies: counter.mults, adds: counter.adds, macs: counter.mults },
     uploads: [{ region: 'dw', from: 'dw' }],
   };
 }

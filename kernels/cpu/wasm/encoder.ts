@@ -201,6 +201,9 @@ export class FunctionBuilder {
   f32x4Add(): this {
     return this.simd('f32x4.add', 0xe4);
   }
+  f32x4Sub(): this {
+    return this.simd('f32x4.sub', 0xe5);
+  }
   f32x4Mul(): this {
     return this.simd('f32x4.mul', 0xe6);
   }

@@ -10,7 +10,7 @@
  */
 import type { NeoCellProblem } from '../../../harness/types.js';
 import { encodeModule, FunctionBuilder } from './encoder.js';
-import { emitHorizontal, emitVertical, LaneCounter, type MaddMode, type PassContext, type Rows, WeightLocals } from './passes.js';
+import { type DotScheme, emitHorizontal, emitVertical, LaneCounter, type MaddMode, type PassContext, type Rows, WeightLocals } from './passes.js';
 import { bytesToBase64, MemoryLayout, type WasmKernelSpec, type WasmSegment } from './runtime.js';
 import { axisPieces, cellSegments, type Segment, segmentOutput } from '../../../core/structure.js';
 
@@ -26,6 +26,8 @@ export interface NeoCellWasmOptions {
   readonly unroll: number;
   /** Narrow B blocks (2→1, 1→2) four per vector (see PassContext.packNarrow). */
   readonly packNarrow?: boolean;
+  /** How block dot products are formed (passes.ts DotScheme); absent: multiply-add chains. */
+  readonly dot?: DotScheme;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -154,14 +156,14 @@ export function buildNeoCellWasm(p: NeoCellProblem, name: string, o: NeoCellWasm
       ['sc', 'i32'],
     ]);
     f.offsets = o.offsets;
-    const ctx: PassContext = { f, madd: o.madd, counter, weights: new WeightLocals(f), horizontalLoop: o.horizontalLoop, unroll: o.unroll, packNarrow: o.packNarrow ?? false };
+    const ctx: PassContext = { f, madd: o.madd, counter, weights: new WeightLocals(f), horizontalLoop: o.horizontalLoop, unroll: o.unroll, packNarrow: o.packNarrow ?? false, ...(o.dot ? { dot: o.dot } : {}) };
     const aStride = seg.a.in * seg.a.out * 4;
     const bStride = seg.b.in * seg.b.out * 4;
     const cBase = seg.c0 - seg.local0; // channel index of the group's first channel
     const planeIn = H * W * 4;
     const planeOut = H_out * W_out * 4;
     for (const l of ['wa', 'wb', 'xb', 'yb']) f.local(l, 'i32');
-    const before = counter.lanes;
+    const before = { mults: counter.mults, adds: counter.adds };
     f.forLoop('c', 'lo', 'hi', 1, () => {
       f.get('c').i32(aStride).i32Mul().i32(WA[seg.group]! - cBase * aStride).i32Add().set('wa');
       f.get('c').i32(bStride).i32Mul().i32(WB[seg.group]! - cBase * bStride).i32Add().set('wb');
@@ -174,13 +176,12 @@ export function buildNeoCellWasm(p: NeoCellProblem, name: string, o: NeoCellWasm
       });
       f.insertAt(weightLoads, () => ctx.weights.emitLoads());
     });
-    const perImage = counter.lanes - before;
-    counter.lanes = before + perImage * N * (seg.c1 - seg.c0);
+    const perImage = counter.mults + counter.adds - before.mults - before.adds;
+    counter.repeatSince(before, N * (seg.c1 - seg.c0));
     segments.push({ fn: f.name, c0: seg.c0, c1: seg.c1, costPerChannel: Math.max(1, perImage) });
     return f;
   });
   const { bytes, text } = encodeModule(fns, layout.pages, o.threads > 1);
-  const macs = counter.lanes;
   return {
     kind: 'wasm',
     name,
@@ -190,7 +191,9 @@ export function buildNeoCellWasm(p: NeoCellProblem, name: string, o: NeoCellWasm
     segments,
     scratchBytes,
     threads: o.threads,
-    executed: { multiplies: macs, adds: macs, macs },
+    // A multiply-add chain executes as many multiplies as adds; a Winograd kernel fewer multiplies
+    // (its "macs", as the JavaScript variant counts them) and more adds.
+    executed: { multiplies: counter.mults, adds: counter.adds, macs: counter.mults },
     uploads: p.cell.groups.flatMap((_, g) => [
       { region: `wa${g}`, from: 'cell-a' as const, group: g },
       { region: `wb${g}`, from: 'cell-b' as const, group: g },

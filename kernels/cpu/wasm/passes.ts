@@ -23,9 +23,13 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /** Multiply-accumulate style: separate f32x4.mul + f32x4.add, or f32x4.relaxed_madd. */
 export type MaddMode = 'plain' | 'relaxed';
 
-/** Counts the lanes of multiply-adds a generated kernel executes (lane waste included). */
+/**
+ * Counts the lanes of the vector multiplies and adds a generated kernel executes (lane waste
+ * included); a multiply-add counts as one of each.
+ */
 export class LaneCounter {
-  lanes = 0;
+  mults = 0;
+  adds = 0;
   private factor = 1;
   /** Runs `emit` with every counted operation multiplied by `trips` (a loop around it). */
   times(trips: number, emit: () => void): void {
@@ -37,8 +41,19 @@ export class LaneCounter {
       this.factor = f;
     }
   }
+  /** `madds` f32x4 multiply-adds. */
   count(madds: number): void {
-    this.lanes += 4 * madds * this.factor;
+    this.ops(madds, madds);
+  }
+  /** `mults` f32x4 multiplies and `adds` f32x4 adds or subtractions. */
+  ops(mults: number, adds: number): void {
+    this.mults += 4 * mults * this.factor;
+    this.adds += 4 * adds * this.factor;
+  }
+  /** Everything counted since `before` repeated `trips` times in all (a loop emitted once). */
+  repeatSince(before: { mults: number; adds: number }, trips: number): void {
+    this.mults = before.mults + (this.mults - before.mults) * trips;
+    this.adds = before.adds + (this.adds - before.adds) * trips;
   }
 }
 
@@ -50,6 +65,7 @@ export class LaneCounter {
  */
 export class WeightLocals {
   private readonly used = new Map<string, { base: string; offset: number; splat: boolean }>();
+  private readonly computed = new Map<string, () => void>();
   constructor(private readonly f: FunctionBuilder) {}
   /** A local holding weight `base + offset` broadcast to 4 lanes. */
   splat(base: string, offset: number): string {
@@ -64,12 +80,24 @@ export class WeightLocals {
     if (!this.used.has(name)) this.used.set(name, { base, offset, splat });
     return this.f.local(name, 'v128');
   }
-  /** Emits the loads of every local handed out so far (at the channel's start). */
+  /**
+   * A local computed once per channel from other weight locals (e.g. Winograd's ξ): `emit` pushes
+   * its value and may use only locals handed out by splat() or vector() before this call.
+   */
+  derived(name: string, emit: () => void): string {
+    if (!this.computed.has(name)) this.computed.set(name, emit);
+    return this.f.local(name, 'v128');
+  }
+  /** Emits the loads of every local handed out so far, then the derived ones (at the channel's start). */
   emitLoads(): void {
     for (const [name, { base, offset, splat }] of this.used) {
       this.f.get(base);
       if (splat) this.f.v128Load32Splat(offset);
       else this.f.v128Load(offset);
+      this.f.set(name);
+    }
+    for (const [name, emit] of this.computed) {
+      emit();
       this.f.set(name);
     }
   }
@@ -95,6 +123,21 @@ export interface PassContext {
    * per vector with 1 or 2 of its 4 lanes useful.
    */
   readonly packNarrow?: boolean;
+  /**
+   * How a k-term dot product of a block is formed; absent: a chain of multiply-adds. When set,
+   * the horizontal pass broadcasts every input of a row once and ignores horizontalLoop.
+   */
+  readonly dot?: DotScheme;
+}
+
+/**
+ * A way of forming Σ_j w_j · x_j for every output of a block from v128 locals: `inputs` is called
+ * once per set of inputs (and may emit what every output of the set shares); the function it
+ * returns emits one output's sum into `acc` from that output's weight locals (same order as xs).
+ */
+export interface DotScheme {
+  readonly name: string;
+  inputs(ctx: PassContext, xs: readonly string[]): (acc: string, ws: readonly string[]) => void;
 }
 
 /** Whether the horizontal pass has a packed form for blocks of this axis (see PassContext.packNarrow). */
@@ -187,6 +230,14 @@ export function emitVertical(ctx: PassContext, src: Rows, dst: Rows, width: numb
   const dp = f.local('vdp', 'i32');
   const body = (lanes: number) => {
     src.offsets.forEach((off, j) => f.v128Load(f.ptr(sp, off)).set(xs[j]!));
+    if (ctx.dot && xs.length > 1) {
+      const output = ctx.dot.inputs(ctx, xs);
+      dst.offsets.forEach((off, i) => {
+        output(acc, xs.map((_, j) => coef(i, j)));
+        storeLanes(f, dp, off, acc, lanes);
+      });
+      return;
+    }
     dst.offsets.forEach((off, i) => {
       xs.forEach((x, j) =>
         mac(ctx.f, ctx.madd, acc, j === 0, () => f.get(coef(i, j)), () => f.get(x)),
@@ -247,6 +298,20 @@ export function emitHorizontal(ctx: PassContext, axis: AxisSpec, offset: number,
     const rowIdx = range(src.offsets.length);
     for (let r0 = 0; r0 < rowIdx.length; r0 += rowsPerStep) {
       const rows = rowIdx.slice(r0, r0 + rowsPerStep);
+      if (ctx.dot && qs.length > 1) {
+        // Every input of the row broadcast once; the scheme forms each output vector from them.
+        const acc = f.local('hdacc', 'v128');
+        const xs = qs.map((_, qi) => f.local(`hdx${qi}`, 'v128'));
+        for (const r of rows) {
+          qs.forEach((_, qi) => f.v128Load32Splat(f.ptr(sp, src.offsets[r]! + qi * 4)).set(xs[qi]!));
+          const output = ctx.dot.inputs(ctx, xs);
+          vecs.forEach((vec) => {
+            output(acc, qs.map((q) => ctx.weights.vector(bLocal, (q * axis.out + vec.start) * 4)));
+            storeLanes(f, dp, dst.offsets[r]! + (vec.start - p0) * 4, acc, vec.lanes);
+          });
+        }
+        continue;
+      }
       const accs = rows.map((r) => vecs.map((_, v) => f.local(`hacc${r - r0}_${v}`, 'v128')));
       // src[q] of each row, broadcast once and used by all of the block's output vectors.
       const svs = rows.map((r) => f.local(`hs${r - r0}`, 'v128'));

@@ -5,6 +5,7 @@
  */
 import type { ExecutedCounts, KernelDescription, KernelInstance, ProblemData } from '../../../harness/types.js';
 import type { PoolStats, ThreadPool } from './threads.js';
+import { packWeights } from '../../../core/structure.js';
 
 // Relaxed SIMD (f32x4.relaxed_madd) is behind a flag in Node 20. V8 flags are per process, so
 // worker threads see it too; it must be set before the first module is compiled. Reached through
@@ -128,8 +129,11 @@ export interface WasmKernelSpec extends KernelDescription {
   readonly scratchBytes: number;
   readonly threads: number;
   readonly executed?: ExecutedCounts;
-  /** Weight arrays copied into memory regions once per problem: a group's A or B blocks, or the depthwise weights. */
-  readonly uploads: readonly { readonly region: string; readonly from: 'cell-a' | 'cell-b' | 'dw'; readonly group?: number }[];
+  /**
+   * Weight arrays copied into memory regions once per problem: a group's A or B blocks, every
+   * channel's materialised A_c or B_c (dense), or the depthwise weights.
+   */
+  readonly uploads: readonly { readonly region: string; readonly from: 'cell-a' | 'cell-b' | 'dense-a' | 'dense-b' | 'dw'; readonly group?: number }[];
   /** A function called once after upload on every thread's scratch (e.g. zero its padding). */
   readonly init?: string;
 }
@@ -172,7 +176,12 @@ export class WasmKernel implements KernelInstance {
     if (data.x.length !== x.floats) throw new Error(`${this.spec.name}: input has ${data.x.length} elements, the kernel was built for ${x.floats}`);
     this.f32.set(data.x, x.offset / 4);
     for (const u of this.spec.uploads) {
-      const arr = u.from === 'dw' ? data.dwWeights : data.cellWeights?.[u.from === 'cell-a' ? 'a' : 'b'][u.group ?? 0];
+      const arr =
+        u.from === 'dense-a' || u.from === 'dense-b'
+          ? data.cellWeights && packWeights([u.from], data)[0]
+          : u.from === 'dw'
+            ? data.dwWeights
+            : data.cellWeights?.[u.from === 'cell-a' ? 'a' : 'b'][u.group ?? 0];
       if (!arr) throw new Error(`${this.spec.name}: the problem data has no ${u.from} weights${u.group !== undefined ? ` for group ${u.group}` : ''}`);
       this.f32.set(arr, regionIn(this.spec.layout, u.region).offset / 4);
     }
