@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { candidateParams } from '../harness/bench.js';
 import { evaluateCandidate } from '../harness/evaluate.js';
-import { dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
+import { copyProblem, dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { arbCellProblem } from './arbitraries.js';
 import { CELL_CASES } from './cases.js';
@@ -69,4 +69,19 @@ describe('CPU depthwise conv baselines and peers', () => {
       }
     });
   }
+});
+
+describe('CPU copy ceilings', () => {
+  it('copy and copy-wasm (1 and 2 threads) reproduce the input exactly: odd planes, batch 2', async () => {
+    const copies = cpuBackend.variants.filter((v) => v.op === 'copy');
+    assert.deepEqual(copies.map((v) => v.name).sort(), ['copy', 'copy-wasm']);
+    const p = copyProblem({ N: 2, C: 5, H: 7, W: 7 });
+    const data = makeProblemData(p, 2);
+    for (const v of copies)
+      for (const params of candidateParams(v, p, session, { allParams: true })) {
+        const r = await evaluateCandidate(session, v, p, params, data, { verifyOnly: true });
+        assert.equal(r.state, 'verified', `${v.name} ${JSON.stringify(params)}: ${r.error}`);
+        assert.equal(r.max_rel_err, 0);
+      }
+  });
 });

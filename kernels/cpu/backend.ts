@@ -2,6 +2,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { copyCpu } from './copy.js';
+import { copyWasm } from './copy-wasm.js';
 import { denseJs } from './dense-js.js';
 import { fusedJs } from './fused-js.js';
 import { winogradJs } from './winograd-js.js';
@@ -12,6 +13,7 @@ import { fusedWasm } from './fused-wasm.js';
 import { sparseWasm } from './sparse-wasm.js';
 import { winogradWasm } from './winograd-wasm.js';
 import { denseWasm } from './dense-wasm.js';
+import { tiledWasm } from './tiled-wasm.js';
 import { WorkerPool } from './wasm/pool.js';
 import { ortDwConv } from './peers/ort-dwconv.js';
 import { tfjsWasmDwConv } from './peers/tfjs-wasm-dwconv.js';
@@ -69,5 +71,5 @@ export const cpuBackend: Backend = {
     };
     return session;
   },
-  variants: [fusedWasm, sparseWasm, winogradWasm, denseWasm, sparseJs, fusedJs, winogradJs, denseJs, dwconvWasm, dwconvJs, ortDwConv, tfjsWasmDwConv, copyCpu],
+  variants: [fusedWasm, sparseWasm, tiledWasm, winogradWasm, denseWasm, sparseJs, fusedJs, winogradJs, denseJs, dwconvWasm, dwconvJs, ortDwConv, tfjsWasmDwConv, copyCpu, copyWasm],
 };

@@ -148,6 +148,10 @@ export class FunctionBuilder {
     const b = [0x43, ...new Uint8Array(new Float32Array([value]).buffer)];
     return this.emit(`f32.const ${value}`, ...b);
   }
+  /** memory.copy (bulk memory): pops destination, source and length in bytes. */
+  memoryCopy(): this {
+    return this.emit('memory.copy', 0xfc, 0x0a, 0x00, 0x00);
+  }
   f32Load(offset = 0): this {
     const b = [0x2a];
     uleb(2, b);

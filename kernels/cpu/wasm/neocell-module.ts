@@ -7,15 +7,19 @@
  *   fused:  per band of A (k rows), the intermediate is that band only (k rows, in L1), consumed
  *           by the other axis right away;
  *   sparse: the whole intermediate plane first, then the second pass over it.
+ * A third, tiled, has sparse's planes but forms each block product as a register-tiled matmul
+ * (matmul.ts) of the block's weights with the band of rows or columns it covers.
  */
+import type { AxisSpec } from '../../../core/spec.js';
 import type { NeoCellProblem } from '../../../harness/types.js';
 import { encodeModule, FunctionBuilder } from './encoder.js';
+import { emitMatmul, type MatmulTiling } from './matmul.js';
 import { type DotScheme, emitHorizontal, emitVertical, LaneCounter, type MaddMode, type PassContext, type Rows, WeightLocals } from './passes.js';
 import { bytesToBase64, MemoryLayout, type WasmKernelSpec, type WasmSegment } from './runtime.js';
 import { axisPieces, cellSegments, type Segment, segmentOutput } from '../../../core/structure.js';
 
 export interface NeoCellWasmOptions {
-  readonly schedule: 'fused' | 'sparse';
+  readonly schedule: 'fused' | 'sparse' | 'tiled';
   readonly order: 'AB' | 'BA';
   readonly rowsPerStep: number;
   readonly madd: MaddMode;
@@ -28,6 +32,8 @@ export interface NeoCellWasmOptions {
   readonly packNarrow?: boolean;
   /** How block dot products are formed (passes.ts DotScheme); absent: multiply-add chains. */
   readonly dot?: DotScheme;
+  /** Register tile of the tiled schedule's block matmuls. */
+  readonly tile?: MatmulTiling;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -88,6 +94,11 @@ function emitImage(ctx: PassContext, p: NeoCellProblem, seg: Segment, o: NeoCell
     return;
   }
 
+  if (o.schedule === 'tiled') {
+    emitTiledImage(ctx, p, seg, o.order, o.tile!);
+    return;
+  }
+
   // sparse: whole-plane passes through the scratch plane.
   const vertical = (srcBase: string, srcWidth: number, dstBase: string) => {
     for (const pc of axisPieces(a, offA, H, H_out)) {
@@ -131,6 +142,76 @@ function emitImage(ctx: PassContext, p: NeoCellProblem, seg: Segment, o: NeoCell
   } else {
     horizontal('xb', 'sc', H);
     vertical('sc', W_out, 'yb');
+  }
+}
+
+/**
+ * The tiled schedule for one channel image: each block of A times the band of rows it covers, and
+ * the band of columns each block of B covers times that block, as register-tiled matmuls; the
+ * blocks' weights are read in place (A block p×q: stride a.in; B block q×j: stride b.out).
+ */
+function emitTiledImage(ctx: PassContext, p: NeoCellProblem, seg: Segment, order: 'AB' | 'BA', tile: MatmulTiling): void {
+  const { f, counter } = ctx;
+  const { H, W } = p;
+  const { H_out, W_out } = segmentOutput(seg, H, W);
+  const { a, b } = seg;
+  const sp = f.local('tsp', 'i32');
+  const dp = f.local('tdp', 'i32');
+  /**
+   * Every block of one axis: `at` points sp / dp at a block's first input and output (element
+   * indices along the axis), `product` emits the block's matmul from them; full blocks run in a
+   * loop with the pointers stepped by (in, out) elements, clipped ones alone.
+   */
+  const blocks = (axis: AxisSpec, offset: number, nIn: number, nOut: number, at: (inAt: number, outAt: number) => void, step: (inStep: number, outStep: number) => void, product: (ps: readonly number[], qs: readonly number[]) => void) => {
+    for (const pc of axisPieces(axis, offset, nIn, nOut)) {
+      if (pc.kind === 'full') {
+        at(pc.t0 * axis.in + offset, pc.t0 * axis.out + offset);
+        counter.times(pc.t1 - pc.t0 + 1, () =>
+          f.forLoop('blk', pc.t0, pc.t1 + 1, 1, () => {
+            product(range(axis.out), range(axis.in));
+            step(axis.in, axis.out);
+          }),
+        );
+      } else {
+        at(pc.t * axis.in + offset + (pc.q[0] ?? 0), pc.t * axis.out + offset + (pc.p[0] ?? 0));
+        product(pc.p, pc.q);
+      }
+    }
+  };
+  // A pass: dst rows ps = A block (ps × qs) · src rows qs, `width` columns.
+  const vertical = (src: string, dst: string, width: number) =>
+    blocks(
+      a,
+      seg.offA,
+      H,
+      H_out,
+      (inAt, outAt) => {
+        f.addr(src, inAt * width * 4).set(sp);
+        f.addr(dst, outAt * width * 4).set(dp);
+      },
+      (inStep, outStep) => f.increment(sp, inStep * width * 4).increment(dp, outStep * width * 4),
+      (ps, qs) => emitMatmul(f, counter, ps.length, qs.length, width, { local: 'wa', offset: (ps[0] ?? 0) * a.in + (qs[0] ?? 0), stride: a.in }, { local: sp, offset: 0, stride: width }, { local: dp, offset: 0, stride: width }, tile),
+    );
+  // B pass: dst columns ps of `rows` rows = src columns qs · B block (qs × ps).
+  const horizontal = (src: string, srcWidth: number, dst: string, dstWidth: number, rows: number) =>
+    blocks(
+      b,
+      seg.offB,
+      W,
+      W_out,
+      (inAt, outAt) => {
+        f.addr(src, inAt * 4).set(sp);
+        f.addr(dst, outAt * 4).set(dp);
+      },
+      (inStep, outStep) => f.increment(sp, inStep * 4).increment(dp, outStep * 4),
+      (ps, qs) => emitMatmul(f, counter, rows, qs.length, ps.length, { local: sp, offset: 0, stride: srcWidth }, { local: 'wb', offset: (qs[0] ?? 0) * b.out + (ps[0] ?? 0), stride: b.out }, { local: dp, offset: 0, stride: dstWidth }, tile),
+    );
+  if (order === 'AB') {
+    vertical('xb', 'sc', W);
+    horizontal('sc', W, 'yb', W_out, H_out);
+  } else {
+    horizontal('xb', W, 'sc', W_out, H);
+    vertical('sc', 'yb', W_out);
   }
 }
 
