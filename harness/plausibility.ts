@@ -92,6 +92,26 @@ export function rooflineGflops(r: ResultRecord, copies: readonly ResultRecord[],
 }
 
 /**
+ * Above this fraction of its roofline bound a kernel's fraction is withheld: the bound rests on a
+ * copy and a peak measured in the run, and a kernel beyond it by more than their noise means one
+ * of them was measured too low, not that the kernel beat the machine.
+ */
+export const ROOFLINE_TOLERANCE = 1.1;
+
+/**
+ * Useful GFLOP/s of a trusted record over its roofline bound (rooflineGflops), or why it is not
+ * given: a fraction above ROOFLINE_TOLERANCE is never printed as a result.
+ */
+export function rooflineFraction(r: ResultRecord | undefined, copies: readonly ResultRecord[], peakGflops: number | undefined): { fraction?: number; withheld?: string } {
+  if (!r || !trusted(r)) return {};
+  const bound = rooflineGflops(r, copies, peakGflops);
+  if (!bound) return {};
+  const fraction = r.flops.useful / (r.median_ms! * 1e6) / bound;
+  if (fraction > ROOFLINE_TOLERANCE) return { withheld: `of roofline: ${r.kernel} measured ${(100 * fraction).toFixed(0)} % of its bound (${bound.toFixed(1)} GFLOP/s); the run's copy or peak was measured too low` };
+  return { fraction };
+}
+
+/**
  * Merges the measurements of each ceiling (the best stable one counts: contention only lowers a
  * peak) and flags ceilings that cannot be trusted.
  */

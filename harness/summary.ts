@@ -4,7 +4,7 @@
  * the copy ceiling and the compute peak measured in the same run. Ratios only: absolute times on a
  * shared machine mean little, ratios measured together do.
  */
-import { copiesByBackend, devicePeak, fastestBaseline, fastestTimed, peakFor, rooflineGflops, trusted } from './plausibility.js';
+import { copiesByBackend, devicePeak, fastestBaseline, fastestTimed, peakFor, rooflineFraction, trusted } from './plausibility.js';
 import type { ResultRecord } from './results.js';
 import type { CeilingRecord } from './types.js';
 
@@ -77,7 +77,9 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
   const ok = best !== undefined && trusted(best);
   const gflops = ok ? best.flops.useful / (best.median_ms! * 1e6) : undefined;
   const peak = best ? peakFor(best, ceilings) : undefined;
+  const roof = rooflineFraction(best, copies, devicePeak(backend, ceilings)?.gflops);
   const withheld = [
+    ...(roof.withheld ? [roof.withheld] : []),
     ...(best && best.median_ms !== undefined && !ok ? (best.flags ?? []).map((f) => `${best.kernel}: ${f}`) : []),
     ...(ok && peak?.flags?.length ? peak.flags.map((f) => `% peak: ceiling ${peak.name} ${Object.entries(peak.params).map(([k, v]) => `${k}=${v}`).join(',')}: ${f}`) : []),
     ...[...dwconvs.values(), ...(copy ? [copy] : [])].filter((r) => r.median_ms !== undefined && !trusted(r)).flatMap((r) => (r.flags ?? []).map((f) => `${r.kernel}: ${f}`)),
@@ -93,18 +95,12 @@ function row(c: string, backend: string, rs: readonly ResultRecord[], neo: reado
     copy,
     gflops,
     peakFraction: gflops !== undefined && peak && !peak.flags?.length ? gflops / peak.gflops : undefined,
-    rooflineFraction: rooflineFraction(best, gflops, copies, devicePeak(backend, ceilings)?.gflops),
+    rooflineFraction: roof.fraction,
     xCopy: trustedRatio(best, copy),
     speedupVsDwconv: trustedRatio(dw, best),
     failed: neo.filter((r) => r.state !== 'verified').length,
     withheld,
   };
-}
-
-/** Useful GFLOP/s of `best` over its roofline bound (rooflineGflops), from trusted figures only. */
-function rooflineFraction(best: ResultRecord | undefined, gflops: number | undefined, copies: readonly ResultRecord[], peakGflops: number | undefined): number | undefined {
-  const bound = best && gflops !== undefined ? rooflineGflops(best, copies, peakGflops) : undefined;
-  return bound ? gflops! / bound : undefined;
 }
 
 function caseKeys(records: readonly ResultRecord[]): [string, string][] {

@@ -7,7 +7,7 @@
 import { countNetwork, type ModelName } from '../core/network.js';
 import { problemRecord } from '../harness/problem.js';
 import { networkSuite } from '../suites/suite.js';
-import { copiesByBackend, devicePeak, fastestBaseline, fastestTimed as fastest, rooflineGflops, trusted } from '../harness/plausibility.js';
+import { copiesByBackend, devicePeak, fastestBaseline, fastestTimed as fastest, rooflineFraction, rooflineGflops, trusted } from '../harness/plausibility.js';
 import type { ResultFile, ResultRecord } from '../harness/results.js';
 
 export interface ReportRow {
@@ -114,7 +114,8 @@ export function reportRows(f: ResultFile): ReportRow[] {
       intensity,
       speedup_vs_dwconv: tt && dw && trusted(dw) && p.op === 'neocell' ? dw.median_ms! / tt : null,
       roofline_gflops: roof,
-      roofline_fraction: roof && useful !== null ? useful / roof : null,
+      // Withheld (null) above its bound's tolerance: see rooflineFraction.
+      roofline_fraction: rooflineFraction(best, copies.get(best.backend) ?? [], c?.peak_gflops ?? undefined).fraction ?? null,
       trusted: ok,
       flags: (best.flags ?? []).join('; '),
     });

@@ -188,6 +188,26 @@ describe('impossible figures are refused', () => {
     assert.equal(copyBandwidthAt(2e5, flagRecords([record('copy', 'copy', 0.01, { quality: unstable })], [])), undefined, 'a flagged copy is no bound');
   });
 
+  it('a fraction of the roofline beyond its tolerance is withheld with the reason (table and report), one within it is printed', () => {
+    const ceilings = checkCeilings([peak(2, 100)]);
+    // The kernel: 20 GFLOP/s at 10 FLOP/byte. The copies are of another case, so the kernel is not
+    // flagged against a copy of its own tensor; only the roofline bound comes from them.
+    const run = (copyMs: number) => {
+      const records = flagRecords([record('fused-wasm', 'neocell', 0.05), record('copy', 'copy', copyMs, { bytes: 2e5, case: 'other' })], ceilings);
+      const row = summarize(records, ceilings).find((r) => r.case === '7')!;
+      const rep = reportRows({ records, ceilings } as unknown as ResultFile).find((r) => r.kernel === 'fused-wasm')!;
+      return { row, rep };
+    };
+    // 2e5 bytes in 0.2 ms = 1 GB/s: a bound of 10 GFLOP/s, the kernel at 200 % of it.
+    const over = run(0.2);
+    assert.equal(over.row.rooflineFraction, undefined);
+    assert.equal(over.rep.roofline_fraction, null);
+    assert.match(over.row.withheld.join(), /of roofline: fused-wasm measured 200 % of its bound/);
+    // 2e5 bytes in 0.105 ms: a bound of 19.05 GFLOP/s, the kernel at 105 %, within measurement noise.
+    const near = run(0.105);
+    assert.ok(Math.abs(near.row.rooflineFraction! - 1.05) < 1e-9 && Math.abs(near.rep.roofline_fraction! - 1.05) < 1e-9);
+  });
+
   it('a faster baseline whose timing is flagged withholds the speedup instead of a slower trusted one flattering NeoCell (table and report agree)', () => {
     const unstable = { stable: false, reasons: ['median CI ±4.0 % is wider than the target ±2.0 %'], n_clean: 40, n_total: 40, set_aside: { preempted: 0, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal' as const, ci_rel: 0.04, target_rel: 0.02 };
     const ceilings = checkCeilings([peak(2, 100)]);
