@@ -12,9 +12,9 @@
 export type ValType = 'i32' | 'f32' | 'v128';
 const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
 
-/** dst.push(...src) without spreading: large arrays would overflow the call stack. */
-function append(dst: number[], src: readonly number[]): void {
-  for (const b of src) dst.push(b);
+/** dst.push(...src) without spreading (large arrays would overflow the call stack) or an iterator (slow). */
+function append(dst: number[], src: readonly number[] | Uint8Array): void {
+  for (let i = 0; i < src.length; i++) dst.push(src[i]!);
 }
 
 function uleb(n: number, out: number[]): void {
@@ -283,9 +283,9 @@ export class FunctionBuilder {
     return this;
   }
 
-  /** The function's code-section entry: local declarations, body, end. */
-  encode(): number[] {
-    const body: number[] = [];
+  /** The function's code-section entry: size, local declarations, body, end. */
+  encode(): Uint8Array {
+    const head: number[] = [];
     // Run-length encode consecutive locals of the same type.
     const runs: [number, ValType][] = [];
     for (const t of this.extraLocals) {
@@ -293,17 +293,17 @@ export class FunctionBuilder {
       if (last && last[1] === t) last[0]++;
       else runs.push([1, t]);
     }
-    uleb(runs.length, body);
+    uleb(runs.length, head);
     for (const [n, t] of runs) {
-      uleb(n, body);
-      body.push(VALTYPE[t]);
+      uleb(n, head);
+      head.push(VALTYPE[t]);
     }
-    append(body, this.code);
-    body.push(0x0b);
-    const out: number[] = [];
-    uleb(body.length, out);
-    append(out, body);
-    return out;
+    const bodyLength = head.length + this.code.length + 1;
+    const size: number[] = [];
+    uleb(bodyLength, size);
+    // One typed array filled by native copies: pushing a large kernel's bytes one by one through
+    // several arrays dominated the generation time.
+    return concatBytes([size, head, this.code, [0x0b]]);
   }
 
   listing(): string {
@@ -313,16 +313,26 @@ export class FunctionBuilder {
   }
 }
 
-function section(id: number, content: number[], out: number[]): void {
-  out.push(id);
-  uleb(content.length, out);
-  append(out, content);
+function concatBytes(parts: readonly (readonly number[] | Uint8Array)[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function section(id: number, content: readonly number[] | Uint8Array, out: (readonly number[] | Uint8Array)[]): void {
+  const head = [id];
+  uleb(content.length, head);
+  out.push(head, content);
 }
 
 function name(s: string, out: number[]): void {
   const bytes = new TextEncoder().encode(s);
   uleb(bytes.length, out);
-  append(out, [...bytes]);
+  append(out, bytes);
 }
 
 /**
@@ -332,7 +342,7 @@ function name(s: string, out: number[]): void {
  * relaxed-atomic copies), which would be most of the runtime's per-call overhead on small layers.
  */
 export function encodeModule(functions: readonly FunctionBuilder[], pages: number, shared: boolean): { bytes: Uint8Array<ArrayBuffer>; text: string } {
-  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const out: (readonly number[] | Uint8Array)[] = [[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]];
   const types: number[] = [];
   uleb(functions.length, types);
   for (const f of functions) {
@@ -362,12 +372,11 @@ export function encodeModule(functions: readonly FunctionBuilder[], pages: numbe
     uleb(i, exports);
   });
   section(7, exports, out);
-  const code: number[] = [];
-  uleb(functions.length, code);
-  for (const f of functions) append(code, f.encode());
-  section(10, code, out);
+  const count: number[] = [];
+  uleb(functions.length, count);
+  section(10, concatBytes([count, ...functions.map((f) => f.encode())]), out);
   return {
-    bytes: new Uint8Array(out),
+    bytes: concatBytes(out),
     text: `(module (import "env" "memory" (memory ${pages} ${pages}${shared ? ' shared' : ''}))\n${functions.map((f) => f.listing()).join('\n')})`,
   };
 }

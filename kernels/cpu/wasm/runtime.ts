@@ -68,6 +68,9 @@ const pagesOf = (layout: LayoutData) => Math.ceil(layout.bytes / PAGE);
 
 /** Module bytes as base64 (descriptions are JSON-clean; btoa/atob exist in browsers and Node). */
 export function bytesToBase64(bytes: Uint8Array): string {
+  // Node's Buffer where there is one (several times faster); the portable form in a page.
+  const buffer = (globalThis as { Buffer?: { from(b: Uint8Array): { toString(enc: 'base64'): string } } }).Buffer;
+  if (buffer) return buffer.from(bytes).toString('base64');
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);
