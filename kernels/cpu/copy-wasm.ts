@@ -5,8 +5,9 @@
  * a 2→1 cell reached 122 % of its "bound".
  */
 import type { CopyProblem, KernelVariant } from '../../harness/types.js';
-import { encodeModule, FunctionBuilder } from './wasm/encoder.js';
-import { bytesToBase64, MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
+import { channelRangeFunction, wasmKernelSpec } from './wasm/kernel-spec.js';
+import { LaneCounter } from './wasm/passes.js';
+import { MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
 import { checkMachineParams, sessionPool, threadValues } from './wasm/variant.js';
 
 function buildCopyWasm(p: CopyProblem, threads: number): WasmKernelSpec {
@@ -16,11 +17,7 @@ function buildCopyWasm(p: CopyProblem, threads: number): WasmKernelSpec {
   const Y = layout.alloc('y', N * C * H * W);
   layout.alloc('scratch', (64 * threads) / 4);
   const plane = H * W * 4;
-  const f = new FunctionBuilder('copy', [
-    ['lo', 'i32'],
-    ['hi', 'i32'],
-    ['sc', 'i32'],
-  ]);
+  const f = channelRangeFunction('copy');
   f.local('off', 'i32');
   f.forLoop('c', 'lo', 'hi', 1, () => {
     f.get('c').i32(plane).i32Mul().set('off');
@@ -29,19 +26,7 @@ function buildCopyWasm(p: CopyProblem, threads: number): WasmKernelSpec {
       f.increment('off', C * plane);
     });
   });
-  const { bytes, text } = encodeModule([f], layout.pages, threads > 1);
-  return {
-    kind: 'wasm',
-    name: `copy-wasm-t${threads}`,
-    module: bytesToBase64(bytes),
-    source: text,
-    layout: layout.data(),
-    segments: [{ fn: 'copy', c0: 0, c1: C, costPerChannel: 1 }],
-    scratchBytes: 64,
-    threads,
-    executed: { multiplies: 0, adds: 0, macs: 0 },
-    uploads: [],
-  };
+  return wasmKernelSpec({ name: `copy-wasm-t${threads}`, functions: [f], layout, segments: [{ fn: 'copy', c0: 0, c1: C, costPerChannel: 1 }], scratchBytes: 64, threads, counter: new LaneCounter(), uploads: [] });
 }
 
 export const copyWasm: KernelVariant<CopyProblem> = {

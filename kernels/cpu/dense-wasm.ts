@@ -6,10 +6,10 @@
  * the zeros (H/k and W/k times the useful ones): the baseline that the block-sparse variants' saving is measured against.
  */
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { encodeModule, FunctionBuilder } from './wasm/encoder.js';
+import { channelRangeFunction, wasmKernelSpec } from './wasm/kernel-spec.js';
 import { emitMatmul, type MatmulTiling } from './wasm/matmul.js';
 import { LaneCounter, type MaddMode } from './wasm/passes.js';
-import { bytesToBase64, MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
+import { MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
 import { checkMachineParams, machineDefaults, machineParams, sessionPool } from './wasm/variant.js';
 import { cellCost } from '../../core/flops.js';
 
@@ -31,11 +31,7 @@ function buildDenseWasm(p: NeoCellProblem, name: string, o: DenseOptions): WasmK
   layout.alloc('scratch', (scratchBytes * o.threads) / 4);
   const counter = new LaneCounter();
 
-  const f = new FunctionBuilder('dense', [
-    ['lo', 'i32'],
-    ['hi', 'i32'],
-    ['sc', 'i32'],
-  ]);
+  const f = channelRangeFunction('dense');
   f.offsets = 'add';
   for (const l of ['wa', 'wb', 'xb', 'yb']) f.local(l, 'i32');
   f.forLoop('c', 'lo', 'hi', 1, () => {
@@ -57,22 +53,19 @@ function buildDenseWasm(p: NeoCellProblem, name: string, o: DenseOptions): WasmK
   });
   counter.repeatSince({ mults: 0, adds: 0 }, N * C);
 
-  const { bytes, text } = encodeModule([f], layout.pages, o.threads > 1);
-  return {
-    kind: 'wasm',
+  return wasmKernelSpec({
     name,
-    module: bytesToBase64(bytes),
-    source: text,
-    layout: layout.data(),
+    functions: [f],
+    layout,
     segments: [{ fn: 'dense', c0: 0, c1: C, costPerChannel: 1 }],
     scratchBytes,
     threads: o.threads,
-    executed: { multiplies: counter.mults, adds: counter.adds, macs: counter.mults },
+    counter,
     uploads: [
       { region: 'da', from: 'dense-a' },
       { region: 'db', from: 'dense-b' },
     ],
-  };
+  });
 }
 
 export const denseWasm: KernelVariant<NeoCellProblem> = {

@@ -7,9 +7,10 @@
  * Weights are broadcast into locals once per channel.
  */
 import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
-import { encodeModule, FunctionBuilder } from './wasm/encoder.js';
+import { FunctionBuilder } from './wasm/encoder.js';
+import { channelRangeFunction, wasmKernelSpec } from './wasm/kernel-spec.js';
 import { LaneCounter, mac, type MaddMode, storeLanes, vectorStarts, WeightLocals } from './wasm/passes.js';
-import { bytesToBase64, MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
+import { MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
 import { checkMachineParams, machineDefaults, machineParams, sessionPool } from './wasm/variant.js';
 
 const ROWS_PER_STEP = [1, 2, 4];
@@ -34,11 +35,7 @@ function buildDwConvWasm(p: DwConvProblem, name: string, o: DwOptions): WasmKern
   layout.alloc('scratch', (scratchBytes * o.threads) / 4);
   const counter = new LaneCounter();
 
-  const f = new FunctionBuilder('dwconv', [
-    ['lo', 'i32'],
-    ['hi', 'i32'],
-    ['sc', 'i32'],
-  ]);
+  const f = channelRangeFunction('dwconv');
   f.offsets = o.offsets;
   const weights = new WeightLocals(f);
   for (const l of ['w', 'xb', 'yb', 'src', 'dst', 'xr', 'yr', 'pr']) f.local(l, 'i32');
@@ -120,20 +117,17 @@ function buildDwConvWasm(p: DwConvProblem, name: string, o: DwOptions): WasmKern
     init.get('sc').get('b').i32Add().v128Zero().v128Store(0);
   });
 
-  const { bytes, text } = encodeModule([f, init], layout.pages, o.threads > 1);
-  return {
-    kind: 'wasm',
+  return wasmKernelSpec({
     name,
-    module: bytesToBase64(bytes),
-    source: text,
-    layout: layout.data(),
+    functions: [f, init],
+    layout,
     segments: [{ fn: 'dwconv', c0: 0, c1: C, costPerChannel: 1 }],
     scratchBytes,
     threads: o.threads,
-    init: 'init',
-    executed: { multiplies: counter.mults, adds: counter.adds, macs: counter.mults },
+    counter,
     uploads: [{ region: 'dw', from: 'dw' }],
-  };
+    init: 'init',
+  });
 }
 
 export const dwconvWasm: KernelVariant<DwConvProblem> = {

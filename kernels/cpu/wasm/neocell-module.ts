@@ -12,10 +12,10 @@
  */
 import type { AxisSpec } from '../../../core/spec.js';
 import type { NeoCellProblem } from '../../../harness/types.js';
-import { encodeModule, FunctionBuilder } from './encoder.js';
+import { channelRangeFunction, wasmKernelSpec } from './kernel-spec.js';
 import { emitMatmul, type MatmulTiling } from './matmul.js';
 import { type DotScheme, emitHorizontal, emitVertical, LaneCounter, type MaddMode, type PassContext, type Rows, WeightLocals } from './passes.js';
-import { bytesToBase64, MemoryLayout, type WasmKernelSpec, type WasmSegment } from './runtime.js';
+import { MemoryLayout, type WasmKernelSpec, type WasmSegment } from './runtime.js';
 import { axisPieces, cellSegments, type Segment, segmentOutput } from '../../../core/structure.js';
 
 export interface NeoCellWasmOptions {
@@ -231,11 +231,7 @@ export function buildNeoCellWasm(p: NeoCellProblem, name: string, o: NeoCellWasm
   const counter = new LaneCounter();
   const segments: WasmSegment[] = [];
   const fns = segs.map((seg, si) => {
-    const f = new FunctionBuilder(`seg${si}`, [
-      ['lo', 'i32'],
-      ['hi', 'i32'],
-      ['sc', 'i32'],
-    ]);
+    const f = channelRangeFunction(`seg${si}`);
     f.offsets = o.offsets;
     const ctx: PassContext = { f, madd: o.madd, counter, weights: new WeightLocals(f), horizontalLoop: o.horizontalLoop, unroll: o.unroll, packNarrow: o.packNarrow ?? false, ...(o.dot ? { dot: o.dot } : {}) };
     const aStride = seg.a.in * seg.a.out * 4;
@@ -262,22 +258,17 @@ export function buildNeoCellWasm(p: NeoCellProblem, name: string, o: NeoCellWasm
     segments.push({ fn: f.name, c0: seg.c0, c1: seg.c1, costPerChannel: Math.max(1, perImage) });
     return f;
   });
-  const { bytes, text } = encodeModule(fns, layout.pages, o.threads > 1);
-  return {
-    kind: 'wasm',
+  return wasmKernelSpec({
     name,
-    module: bytesToBase64(bytes),
-    source: text,
-    layout: layout.data(),
+    functions: fns,
+    layout,
     segments,
     scratchBytes,
     threads: o.threads,
-    // A multiply-add chain executes as many multiplies as adds; a Winograd kernel fewer multiplies
-    // (its "macs", as the JavaScript variant counts them) and more adds.
-    executed: { multiplies: counter.mults, adds: counter.adds, macs: counter.mults },
+    counter,
     uploads: p.cell.groups.flatMap((_, g) => [
       { region: `wa${g}`, from: 'cell-a' as const, group: g },
       { region: `wb${g}`, from: 'cell-b' as const, group: g },
     ]),
-  };
+  });
 }
