@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec bash scripts/with-display.sh node dist/scripts/neotune.js run "$@"
+exec bash scripts/with-display.sh bin/neotune run "$@"

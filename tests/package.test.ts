@@ -57,6 +57,10 @@ describe('the packed package', () => {
     const r = JSON.parse(main.stdout) as { cases: number; cell: string; y: number; corner: number; middle: number; named: string };
     // All-ones 3×3 blocks on all-ones input: every output is 3·3 = 9 (8 outputs per axis, whole blocks but the last).
     assert.deepEqual([r.cases > 0, r.cell, r.y, r.middle, r.named], [true, '8c:k3', 512, 9, 'weightA']);
+    // The installed command: the shell launcher (glibc settings for the onnxruntime peer) running the CLI.
+    const cli = run(join(app, 'node_modules', '.bin', 'neotune'), ['flops', '--json'], app);
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.equal((JSON.parse(cli.stdout) as { model: string }[])[0]!.model, 'NeoNeXt-T');
   });
 });
 
