@@ -86,7 +86,9 @@ export function reportRows(f: ResultFile): ReportRow[] {
     const ok = trusted(best);
     const tt = ok ? t : null;
     const intensity = best.flops.useful / best.bytes;
-    const roof = rooflineGflops(best, copies.get(best.backend) ?? [], c?.peak_gflops ?? undefined) ?? null;
+    const ownCopies = copies.get(best.backend) ?? [];
+    const peak = c?.peak_gflops ?? undefined;
+    const roof = rooflineGflops(best, ownCopies, peak) ?? null;
     const useful = tt ? best.flops.useful / (tt * 1e6) : null;
     const p = best.problem;
     rows.push({
@@ -115,7 +117,7 @@ export function reportRows(f: ResultFile): ReportRow[] {
       speedup_vs_dwconv: tt && dw && trusted(dw) && p.op === 'neocell' ? dw.median_ms! / tt : null,
       roofline_gflops: roof,
       // Withheld (null) above its bound's tolerance: see rooflineFraction.
-      roofline_fraction: rooflineFraction(best, copies.get(best.backend) ?? [], c?.peak_gflops ?? undefined).fraction ?? null,
+      roofline_fraction: rooflineFraction(best, ownCopies, peak).fraction ?? null,
       trusted: ok,
       flags: (best.flags ?? []).join('; '),
     });

@@ -37,7 +37,7 @@ export const copyWasm: KernelVariant<CopyProblem> = {
   params: (_problem, device) => [{ name: 'threads', values: threadValues(device), doc: 'worker threads over channel ranges (the calling thread is one of them)' }],
   defaults: (_problem, device) => ({ threads: Math.max(...threadValues(device)) }),
   check(problem, params) {
-    return checkMachineParams({ ...params, madd: 'plain' }, 4 * 2 * problem.N * problem.C * problem.H * problem.W);
+    return checkMachineParams(params, 4 * 2 * problem.N * problem.C * problem.H * problem.W);
   },
   generate(problem, params) {
     return buildCopyWasm(problem, Number(params.threads));

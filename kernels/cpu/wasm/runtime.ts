@@ -178,10 +178,13 @@ export class WasmKernel implements KernelInstance {
     const x = regionIn(this.spec.layout, 'x');
     if (data.x.length !== x.floats) throw new Error(`${this.spec.name}: input has ${data.x.length} elements, the kernel was built for ${x.floats}`);
     this.f32.set(data.x, x.offset / 4);
+    // The dense matrices in one packWeights call: it materialises A_c and B_c together, once.
+    const denseKinds = this.spec.uploads.flatMap((u) => (u.from === 'dense-a' || u.from === 'dense-b' ? [u.from] : []));
+    const dense = denseKinds.length && data.cellWeights ? packWeights(denseKinds, data) : [];
     for (const u of this.spec.uploads) {
       const arr =
         u.from === 'dense-a' || u.from === 'dense-b'
-          ? data.cellWeights && packWeights([u.from], data)[0]
+          ? dense[denseKinds.indexOf(u.from)]
           : u.from === 'dw'
             ? data.dwWeights
             : data.cellWeights?.[u.from === 'cell-a' ? 'a' : 'b'][u.group ?? 0];
