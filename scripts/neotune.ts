@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerCompare } from './commands/compare.js';
 import { registerDevices } from './commands/devices.js';
+import { registerFleet } from './commands/fleet.js';
 import { registerFlops } from './commands/flops.js';
 import { registerKernels } from './commands/kernels.js';
 import { registerReport } from './commands/report.js';
@@ -45,5 +46,6 @@ registerSummary(program);
 registerFlops(program);
 registerDevices(program);
 registerKernels(program);
+registerFleet(program);
 
 await program.parseAsync(process.argv);

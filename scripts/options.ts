@@ -12,6 +12,9 @@ import { SUITE_FORMS, SUITE_NAMES } from '../suites/suite.js';
 import { MAX_TIME_MS, optionParser, parseIntOption } from './cli-util.js';
 import type { Verbosity } from './progress.js';
 
+/** Where tune, run and the fleet keep the tuning database unless --db says otherwise. */
+export const DEFAULT_DB = 'neotune-out/tuning-db.json';
+
 export const suiteHelp = `suite: ${SUITE_NAMES.join(', ')}; or ${SUITE_FORMS}`;
 
 /** What to run: backends, suite, batch, dtype, kernels, seed, software renderers. */

@@ -66,6 +66,11 @@ export interface TuneOptions {
    * small budget starts from them instead of from random probes.
    */
   readonly warmStart?: readonly Config[];
+  /**
+   * Only every `count`-th configuration of the space, starting at `index` (a fleet job tunes one
+   * slice of a problem's space; the others are pruned with the reason).
+   */
+  readonly slice?: { readonly index: number; readonly count: number };
 }
 
 /** Distinct configurations that won other problems of `problem`'s operator on the session's device in `db`, the latest entries first (at most `max`). */
@@ -129,7 +134,7 @@ export function entryWinner(entry: DbEntry, variants: readonly { readonly name: 
 
 /** Tunes one problem: the strategy proposes candidates within the budget, each is verified and timed (recorded in the database as it finishes), finalists are re-timed side by side, and the winner is chosen with its statistical confidence. */
 export async function tuneProblem(db: TuningDb, problem: Problem, variants: readonly KernelVariant[], session: BackendSession, opts: TuneOptions): Promise<TuneResult> {
-  const space = pinParams(capThreads(buildSpace(problem, variants, session), opts.maxThreads, opts.threadsReason), opts.pin);
+  const space = sliceSpace(pinParams(capThreads(buildSpace(problem, variants, session), opts.maxThreads, opts.threadsReason), opts.pin), opts.slice);
   const device = deviceFingerprint(session.device);
   const record = problemRecord(problem);
   const key = entryKey(device, record);
@@ -214,6 +219,17 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   await opts.recorder?.recordWinner(entry);
   opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'done' });
   return { entry, space, evaluated, reused, current, ...(winner ? { winner } : {}) };
+}
+
+/** Keeps every `count`-th configuration from `index` on; the others are pruned as another slice's. */
+function sliceSpace(space: SearchSpace, slice: TuneOptions['slice']): SearchSpace {
+  if (!slice || slice.count <= 1) return space;
+  const mine = (_: Config, i: number) => i % slice.count === slice.index;
+  return {
+    ...space,
+    configs: space.configs.filter(mine),
+    pruned: [...space.pruned, ...space.configs.filter((c, i) => !mine(c, i)).map((config) => ({ config, reason: `in another slice of the space (this job tunes slice ${slice.index + 1} of ${slice.count})` }))],
+  };
 }
 
 /** Moves configurations whose pinned parameters (those their variant has) differ from `pin` to the pruned list. */

@@ -21,13 +21,12 @@ import { configKey } from '../../tuner/space.js';
 import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
 import { entryWinner } from '../../tuner/tune.js';
 import { action, EXIT, fmt, formatTable, parseChoice, parseIntOption, parseNumberOption, UsageError } from '../cli-util.js';
-import { addEffortOptions, addProblemOptions, addVerbosityOptions, type EffortFlags, effortSettings, examples, exampleText, verbosity } from '../options.js';
+import { addEffortOptions, addProblemOptions, DEFAULT_DB, addVerbosityOptions, type EffortFlags, effortSettings, examples, exampleText, verbosity } from '../options.js';
 import { CommandProgress, tuneHooks, withProgress } from '../progress.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
 import { checkKernelNames, checkLoad, openBackends } from '../../lib/run.js';
 import { openStore, type TunedProblem, tuneSuite } from '../../lib/tune.js';
 
-export const DEFAULT_DB = 'neotune-out/tuning-db.json';
 
 /** This machine's device key on `backend` (its session's fingerprint). */
 async function thisDevice(backend: string): Promise<string> {

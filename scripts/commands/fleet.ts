@@ -1,0 +1,216 @@
+/**
+ * `neotune worker` and `neotune fleet tune|collect|status`: tuning across machines on BullMQ and
+ * Redis (or in-process workers with --local-workers). The work is lib/fleet.ts's.
+ */
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { InputError } from '../../core/errors.js';
+import { readJsonFile } from '../../core/validate.js';
+import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
+import type { BackendName, Dtype } from '../../harness/types.js';
+import { checkKernelNames, checkLoad, openBackends, parsePin } from '../../lib/run.js';
+import { checkRedisUrl, fleetCollect, probeRedis, fleetStatus, type FleetTuneResult, fleetTuneLocal, fleetTuneRedis, ReplayExecutor, runRedisWorker, TuningExecutor, type JobExecutor } from '../../lib/fleet.js';
+import { openStore, threadCap } from '../../lib/tune.js';
+import { BACKEND_NAMES } from '../../kernels/registry.js';
+import { resolveSuite } from '../../suites/suite.js';
+import { RECORDED_SPACE_SCHEMA, type RecordedSpace } from '../../tuner/replay.js';
+import { strategyByName, STRATEGY_NAMES } from '../../tuner/strategies/index.js';
+import { action, commandLine, EXIT, formatTable, optionParser, parseIntOption, parseNumberOption, stderrLine } from '../cli-util.js';
+import { addEffortOptions, addProblemOptions, DEFAULT_DB, addVerbosityOptions, type EffortFlags, effortSettings, examples, parseDuration, verbosity } from '../options.js';
+import { CommandProgress, withProgress } from '../progress.js';
+
+const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
+const redisOption = optionParser((v: string) => checkRedisUrl(v));
+
+interface WorkerFlags {
+  redis: string;
+  backend: string;
+  concurrency: number;
+  stallSeconds: number;
+  replay?: string;
+  replaySpeed: number;
+  includeSoftware?: boolean;
+}
+
+interface FleetTuneFlags extends EffortFlags {
+  redis?: string;
+  localWorkers?: number;
+  backend: string;
+  suite: string;
+  batch: number;
+  dtype: string;
+  strategy: string;
+  db: string;
+  seed: number;
+  kernels?: string;
+  params?: string;
+  device?: string[];
+  wait?: boolean;
+  slices: number;
+  jobTimeout: number;
+  includeSoftware?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+/** A worker's executor: the backends of this machine, or a recorded space (--replay). */
+async function openExecutor(o: WorkerFlags, log: (s: string) => void): Promise<JobExecutor> {
+  if (o.replay) return new ReplayExecutor(readJsonFile<RecordedSpace>('replay', o.replay, RECORDED_SPACE_SCHEMA, 'a recorded space (neotune-recorded-space)'), o.replaySpeed);
+  const load = await checkLoad(log);
+  const runs = await openBackends(o.backend, log, { tuning: true });
+  const executor = new TuningExecutor(runs, { ...threadCap(load, log), includeSoftware: o.includeSoftware ?? false, log });
+  if (executor.devices.length === 0) {
+    await executor.close();
+    throw new InputError('backend', o.backend, 'a backend with a device to tune here (software renderers need --include-software)');
+  }
+  return executor;
+}
+
+function outcomeText(r: FleetTuneResult | (Omit<FleetTuneResult, 'run' | 'devices'> & { run: string }), db: string): string {
+  const lines = [`run ${r.run}: ${r.completed} of ${r.total} jobs merged into ${db}${r.quarantined.length ? `, ${r.quarantined.length} quarantined` : ''}`];
+  if (r.quarantined.length) lines.push(formatTable(['quarantined job', 'reason'], r.quarantined.map((q) => [q.job, q.reason])));
+  if (r.partial.length) lines.push(`entries tuned from part of their space (a slice was quarantined): ${r.partial.length}`);
+  return lines.join('\n') + '\n';
+}
+
+export function registerFleet(program: Command): void {
+  const worker = program
+    .command('worker')
+    .description('serve fleet jobs from Redis for the devices of this machine: each job is verified and measured exactly as `neotune tune` does, and its candidates returned')
+    .option('--redis <url>', 'the Redis server of the fleet', redisOption, DEFAULT_REDIS)
+    .option('-b, --backend <list>', `backends whose devices to serve: auto or ${BACKEND_NAMES.join(', ')}`, 'cpu')
+    .option('--concurrency <n>', 'jobs at once (jobs of one device measure one at a time on a machine anyway)', parseIntOption('concurrency', undefined, 64), 1)
+    .option('--stall-seconds <s>', 'a job whose worker stops answering (killed, crashed) is retried by another worker after this long', parseIntOption('stall-seconds', undefined, 3600), 30)
+    .option('--replay <file>', 'answer jobs from a recorded exhaustive space (neotune-recorded-space) instead of running kernels: measures the fleet itself')
+    .option('--replay-speed <ms>', 'with --replay: ms of work per ms of recorded kernel time', parseNumberOption('replay-speed', 0, 100_000), 200)
+    .option('--include-software', 'serve software renderers (SwiftShader…) too');
+  examples(worker, [
+    ['neotune worker --redis redis://queue.lan:6379', 'serve the CPU of this machine'],
+    ['neotune worker --redis redis://queue.lan:6379 -b webgpu', 'serve its GPU through Dawn'],
+  ]).action(
+    action(async (o: WorkerFlags) => {
+      const signal = gracefulInterrupts(stderrLine);
+      process.on('SIGTERM', () => process.emit('SIGINT'));
+      await probeRedis(o.redis);
+      const executor = await openExecutor(o, stderrLine);
+      try {
+        const r = await runRedisWorker(o.redis, executor, { concurrency: o.concurrency, stallMs: o.stallSeconds * 1000, signal, log: stderrLine });
+        stderrLine(`neotune: worker stopped: ${r.completed} job(s) done, ${r.failed} failed`);
+      } finally {
+        await executor.close();
+      }
+    }),
+  );
+
+  const fleet = program.command('fleet').description('tune a suite across worker machines (BullMQ on Redis), or with in-process workers');
+  const tune = fleet.command('tune').description('queue a suite\'s tuning as jobs per device key; with --wait (or --local-workers), merge the results into the database as they arrive');
+  addEffortOptions(addProblemOptions(tune, { suite: 'neonext-t', backend: 'cpu' }), 'balanced')
+    .option('--redis <url>', 'the Redis server of the fleet', redisOption)
+    .option('--local-workers <n>', 'no Redis: run the jobs with N in-process workers on this machine', parseIntOption('local-workers', undefined, 64))
+    .option('--device <key...>', 'device keys to tune for (default: those of the workers connected now; `neotune devices --json` prints this machine\'s)')
+    .option('--wait', 'wait for every job and merge the results into --db as they arrive (without it: queue and print the run id for `fleet collect`)')
+    .option('--slices <n>', 'jobs per problem, each tuning every n-th configuration of its space', parseIntOption('slices', undefined, 1024), 1)
+    .option('--job-timeout <duration>', 'execution time a job may take once a worker starts it (time waiting in the queue does not count), e.g. 20m', parseDuration, 30 * 60_000)
+    .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'tpe')
+    .option('-p, --params <spec>', 'pin parameter values for every kernel that has them: key=value,… or JSON')
+    .option('--db <file>', 'tuning database the results are merged into (created when missing)', DEFAULT_DB);
+  addVerbosityOptions(tune);
+  examples(tune, [
+    ['neotune fleet tune --local-workers 2 -s smoke', 'the job protocol on this machine, no Redis'],
+    ['neotune fleet tune --redis redis://queue.lan:6379 -s neonext-t --wait', 'every connected worker\'s device, merged into neotune-out/tuning-db.json'],
+    ['neotune fleet tune --redis redis://queue.lan:6379 -s neonext-b -n 8 --slices 4', 'queue now, collect later'],
+  ]).action(
+    action(async (o: FleetTuneFlags) => {
+      if ((o.redis === undefined) === (o.localWorkers === undefined)) throw new InputError('redis', o.redis ?? null, 'exactly one of --redis URL and --local-workers N');
+      if (o.localWorkers !== undefined && o.wait === false) throw new InputError('wait', false, '--wait (implied) with --local-workers');
+      const strategy = strategyByName(o.strategy);
+      const suite = resolveSuite(o.suite, { batch: o.batch, dtype: o.dtype as Dtype });
+      const backends = o.backend.split(',').map((s) => s.trim());
+      for (const b of backends) if (!BACKEND_NAMES.includes(b as BackendName)) throw new InputError('backend', b, BACKEND_NAMES.join(', '));
+      const effort = effortSettings(o, strategy.name === 'exhaustive');
+      const pin = parsePin(o.params);
+      const kernels = o.kernels?.split(',').map((s) => s.trim());
+      const progress = new CommandProgress('fleet', verbosity(o));
+      const store = await openStore(resolve(o.db), true);
+      const signal = gracefulInterrupts(progress.log);
+      const common = {
+        suite,
+        backends: backends as BackendName[],
+        ...(o.device ? { devices: o.device } : {}),
+        strategy: strategy.name,
+        seed: o.seed,
+        budget: effort.budget,
+        slices: o.slices,
+        ...(kernels ? { kernels } : {}),
+        ...(pin ? { pin } : {}),
+        jobTimeoutMs: o.jobTimeout,
+        signal,
+        log: progress.log,
+        progress: progress.reporter('fleet'),
+      };
+      let r: FleetTuneResult;
+      if (o.localWorkers !== undefined) {
+        const runs = await openBackends(o.backend, progress.log, { tuning: true });
+        const load = await checkLoad(progress.log);
+        const executor = new TuningExecutor(runs, { ...threadCap(load, progress.log), includeSoftware: o.includeSoftware ?? false, machineLock: false, log: progress.log });
+        try {
+          checkKernelNames(kernels, runs);
+          r = await withProgress(progress, () => fleetTuneLocal(store, executor, o.localWorkers!, common));
+        } finally {
+          await executor.close();
+        }
+      } else {
+        await probeRedis(o.redis!);
+        r = await withProgress(progress, () => fleetTuneRedis(o.redis!, store, o.wait ?? false, { ...common, command: commandLine() }));
+        if (!o.wait) {
+          process.stdout.write(`run ${r.run}: ${r.total} jobs queued for ${r.devices.length} device(s)\ncollect the results with: neotune fleet collect --redis ${o.redis} --run ${r.run} --db ${o.db} --wait\n`);
+          return EXIT.OK;
+        }
+      }
+      process.stdout.write(outcomeText(r, store.path));
+      if (signal.aborted) return INTERRUPTED_EXIT;
+      return r.quarantined.length ? EXIT.KERNEL_FAILURES : EXIT.OK;
+    }),
+  );
+
+  const collect = fleet
+    .command('collect')
+    .description('merge the results of a queued run into the database (with --wait: as they arrive, until every job is in)')
+    .option('--redis <url>', 'the Redis server of the fleet', redisOption, DEFAULT_REDIS)
+    .requiredOption('--run <id>', 'the run id `fleet tune` printed')
+    .option('--db <file>', 'tuning database the results are merged into', DEFAULT_DB)
+    .option('--wait', 'wait until every job is in');
+  addVerbosityOptions(collect).action(
+    action(async (o: { redis: string; run: string; db: string; wait?: boolean; quiet?: boolean; verbose?: boolean }) => {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.run)) throw new InputError('run', o.run, 'a run id as `fleet tune` prints it (letters, digits, - and _)');
+      const progress = new CommandProgress('fleet', verbosity(o));
+      const store = await openStore(resolve(o.db), true);
+      const signal = gracefulInterrupts(progress.log);
+      const r = await withProgress(progress, () => fleetCollect(o.redis, o.run, store, o.wait ?? false, { log: progress.log, progress: progress.reporter('fleet'), signal }));
+      process.stdout.write(outcomeText({ ...r, run: o.run }, store.path));
+      if (!r.finished) process.stdout.write(`${r.total - r.completed - r.quarantined.length} job(s) still running: collect again later (or with --wait)\n`);
+      return r.quarantined.length ? EXIT.KERNEL_FAILURES : EXIT.OK;
+    }),
+  );
+
+  fleet
+    .command('status')
+    .description('queues by device key (jobs waiting, active, done, failed), workers and their last heartbeat, runs not yet collected')
+    .option('--redis <url>', 'the Redis server of the fleet', redisOption, DEFAULT_REDIS)
+    .option('--json', 'print JSON')
+    .action(
+      action(async (o: { redis: string; json?: boolean }) => {
+        const s = await fleetStatus(o.redis);
+        if (o.json) {
+          process.stdout.write(JSON.stringify(s, null, 1) + '\n');
+          return;
+        }
+        const out = [
+          formatTable(['device', 'waiting', 'active', 'done', 'failed'], s.queues.map((q) => [q.device, String(q.waiting + q.delayed), String(q.active), String(q.completed), String(q.failed)])),
+          formatTable(['worker', 'devices', 'last seen', 'job'], s.workers.map((w) => [w.name, w.devices.join('; '), `${w.seen_s} s ago`, w.job ?? '–'])),
+          formatTable(['run', 'suite', 'jobs', 'state', 'queued'], s.runs.map((r) => [r.run, r.suite, String(r.jobs), r.state, r.created])),
+        ];
+        process.stdout.write(out.join('\n\n') + '\n');
+      }),
+    );
+}
