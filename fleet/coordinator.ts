@@ -5,7 +5,7 @@
  * after a retried job, changes nothing).
  */
 import { randomBytes } from 'node:crypto';
-import type { BackendName, Params } from '../harness/types.js';
+import type { BackendName, Params, Problem } from '../harness/types.js';
 import { backendEntry } from '../kernels/registry.js';
 import type { Suite } from '../suites/suite.js';
 import { type DbEntry, DB_SCHEMA, DB_VERSION, entryKey, parseDb, type SearchRecord, type TuningStore } from '../tuner/db.js';
@@ -34,27 +34,31 @@ export function newRunId(): string {
   return `r${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-/** The jobs of a suite run: every case's NeoCell problem and its depthwise conv, on every device, in `slices` slices each. */
-export function planJobs(run: string, suite: Suite, devices: readonly FleetDevice[], o: PlanOptions): FleetJob[] {
+/** A suite's problems as a run tunes them: every case's NeoCell problem and its depthwise conv. */
+export function suiteProblems(suite: Suite): { name: string; problem: Problem }[] {
+  // Network suites name cases "stage1.neocell"; others by the cell ("4+7 s1").
+  return suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ name: c.name.endsWith(problem.op) ? c.name : `${c.name} ${problem.op}`, problem })));
+}
+
+/** The jobs of a run: every problem on every device, in `slices` slices each. */
+export function planJobs(run: string, problems: readonly { name: string; problem: Problem }[], devices: readonly FleetDevice[], o: PlanOptions): FleetJob[] {
   return devices.flatMap(({ device, backend }) =>
-    suite.cases.flatMap((c) =>
-      [c.neocell, c.dwconv].flatMap((problem) =>
-        Array.from({ length: o.slices }, (_, index) => ({
-          v: JOB_VERSION,
-          run,
-          device,
-          backend,
-          case: c.name.endsWith(problem.op) ? c.name : `${c.name} ${problem.op}`,
-          problem: toJobProblem(problem),
-          strategy: o.strategy,
-          seed: o.seed,
-          budget: o.budget,
-          slice: { index, count: o.slices },
-          ...(o.kernels ? { kernels: o.kernels } : {}),
-          ...(o.pin ? { pin: o.pin } : {}),
-          timeout_ms: o.timeoutMs,
-        })),
-      ),
+    problems.flatMap(({ name, problem }) =>
+      Array.from({ length: o.slices }, (_, index) => ({
+        v: JOB_VERSION,
+        run,
+        device,
+        backend,
+        case: name,
+        problem: toJobProblem(problem),
+        strategy: o.strategy,
+        seed: o.seed,
+        budget: o.budget,
+        slice: { index, count: o.slices },
+        ...(o.kernels ? { kernels: o.kernels } : {}),
+        ...(o.pin ? { pin: o.pin } : {}),
+        timeout_ms: o.timeoutMs,
+      })),
     ),
   );
 }

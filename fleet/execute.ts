@@ -19,7 +19,7 @@ import { configKey } from '../tuner/space.js';
 import { strategyByName } from '../tuner/strategies/index.js';
 import type { Observation } from '../tuner/strategies/strategy.js';
 import { Rng } from '../core/rng.js';
-import { entryWinner, tuneProblem } from '../tuner/tune.js';
+import { entryWinner, TUNE_MEASURE, tuneProblem } from '../tuner/tune.js';
 import { type FleetJob, JOB_VERSION, type JobResult, jobProblem } from './job.js';
 
 /** The worker process as results name it. */
@@ -157,9 +157,17 @@ export function recordedProblem(rec: RecordedSpace): Problem {
 }
 
 /**
+ * What evaluating a candidate of median time `median_ms` costs a worker, ms: tuning's warm-up,
+ * then its measurement time or its minimum sample count, whichever takes longer (TUNE_MEASURE).
+ */
+export function replayCostMs(median_ms: number): number {
+  return TUNE_MEASURE.warmupMs + Math.max(TUNE_MEASURE.timeMs, TUNE_MEASURE.minSamples * median_ms);
+}
+
+/**
  * Answers jobs from a recorded exhaustive space: each configuration the strategy proposes costs
- * its recorded median × `msPerRecordedMs` of sleep (a stand-in for verification and timing), and
- * is recorded with its recorded time. No kernel runs, so any number of workers fits one machine.
+ * `scale` × replayCostMs(its recorded median) of sleep (a stand-in for verifying and timing it),
+ * and is recorded with its recorded time. No kernel runs, so any number of workers fits one machine.
  */
 export class ReplayExecutor implements JobExecutor {
   readonly devices: { device: string; backend: string }[];
@@ -167,7 +175,7 @@ export class ReplayExecutor implements JobExecutor {
 
   constructor(
     private readonly rec: RecordedSpace,
-    private readonly msPerRecordedMs: number,
+    private readonly scale: number,
   ) {
     this.problem = recordedProblem(rec);
     this.devices = [{ device: replayDevice(rec), backend: 'cpu' }];
@@ -192,7 +200,7 @@ export class ReplayExecutor implements JobExecutor {
       const config = strategy.next(sliced, history, rng);
       if (!config) break;
       const t = times.get(configKey(config));
-      await new Promise((r) => setTimeout(r, (t ?? 1) * this.msPerRecordedMs));
+      await new Promise((r) => setTimeout(r, this.scale * replayCostMs(t ?? 0)));
       history.push({ config, time: t });
       const c: CandidateRecord = {
         key: configKey(config),

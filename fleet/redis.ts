@@ -107,6 +107,8 @@ export async function runRedisWorker(url: string, executor: JobExecutor, o: Redi
     redis.hset(WORKERS_KEY, WORKER_NAME, JSON.stringify({ devices: executor.devices, since, seen: Date.now(), job: [...active.values()][0] ?? null } satisfies WorkerRecord));
   const since = new Date().toISOString();
   const workers: Worker[] = [];
+  // BullMQ leaves connections it was given open: each is closed here.
+  const connections: Redis[] = [];
   try {
     const enqueued = new Set(await redis.smembers(ENQUEUED_KEY));
     const known = await redis.hgetall(QUEUES_KEY);
@@ -134,6 +136,7 @@ export async function runRedisWorker(url: string, executor: JobExecutor, o: Redi
             const label = jobLabel(job);
             await bj.log(`attempt ${bj.attemptsStarted} started by worker ${WORKER_NAME} at ${new Date().toISOString()}`);
             active.set(bj.id!, label);
+            o.log(`neotune: started ${label} (job ${bj.id}, attempt ${bj.attemptsStarted})`);
             await register(since);
             injectFault(job);
             try {
@@ -147,7 +150,7 @@ export async function runRedisWorker(url: string, executor: JobExecutor, o: Redi
               await register(since).catch(() => undefined);
             }
           },
-          { connection: redis.duplicate(), concurrency: o.concurrency, lockDuration: o.stallMs, stalledInterval: o.stallMs, maxStalledCount: 1 },
+          { connection: connections[connections.push(redis.duplicate()) - 1]!, concurrency: o.concurrency, lockDuration: o.stallMs, stalledInterval: o.stallMs, maxStalledCount: 1 },
         );
         worker.on('completed', (bj) => {
           completed++;
@@ -170,6 +173,7 @@ export async function runRedisWorker(url: string, executor: JobExecutor, o: Redi
   } finally {
     await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
     await redis.hdel(WORKERS_KEY, WORKER_NAME).catch(() => undefined);
+    for (const c of connections) c.disconnect();
     redis.disconnect();
   }
   return { completed, failed };

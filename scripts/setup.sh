@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 # chromium: headless browser runs (WebGPU/WebGL in Chromium, report rendering) and its SwiftShader
 # Vulkan driver, which gives Dawn a WebGPU adapter on machines without a GPU.
 # libvulkan1: the Vulkan loader Dawn (npm package webgpu) opens.
+# redis-server: the queue of a tuning fleet (neotune worker / fleet tune --redis; its tests start one).
 # The rest: gpu.js's native `gl` (headless-gl) builds from source during npm ci (its prebuilt
 # download is unreachable), and runs under an X server (xvfb-run, see scripts/with-display.sh).
-APT_PACKAGES=(chromium libvulkan1 build-essential pkg-config libxi-dev libglu1-mesa-dev libglew-dev libx11-dev libxext-dev xvfb xauth)
+APT_PACKAGES=(chromium libvulkan1 redis-server build-essential pkg-config libxi-dev libglu1-mesa-dev libglew-dev libx11-dev libxext-dev xvfb xauth)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else echo "setup: need root for: $*" >&2; return 1; fi; }
 

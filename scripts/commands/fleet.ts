@@ -28,7 +28,7 @@ interface WorkerFlags {
   concurrency: number;
   stallSeconds: number;
   replay?: string;
-  replaySpeed: number;
+  replayScale: number;
   includeSoftware?: boolean;
 }
 
@@ -55,7 +55,7 @@ interface FleetTuneFlags extends EffortFlags {
 
 /** A worker's executor: the backends of this machine, or a recorded space (--replay). */
 async function openExecutor(o: WorkerFlags, log: (s: string) => void): Promise<JobExecutor> {
-  if (o.replay) return new ReplayExecutor(readJsonFile<RecordedSpace>('replay', o.replay, RECORDED_SPACE_SCHEMA, 'a recorded space (neotune-recorded-space)'), o.replaySpeed);
+  if (o.replay) return new ReplayExecutor(readJsonFile<RecordedSpace>('replay', o.replay, RECORDED_SPACE_SCHEMA, 'a recorded space (neotune-recorded-space)'), o.replayScale);
   const load = await checkLoad(log);
   const runs = await openBackends(o.backend, log, { tuning: true });
   const executor = new TuningExecutor(runs, { ...threadCap(load, log), includeSoftware: o.includeSoftware ?? false, log });
@@ -82,7 +82,7 @@ export function registerFleet(program: Command): void {
     .option('--concurrency <n>', 'jobs at once (jobs of one device measure one at a time on a machine anyway)', parseIntOption('concurrency', undefined, 64), 1)
     .option('--stall-seconds <s>', 'a job whose worker stops answering (killed, crashed) is retried by another worker after this long', parseIntOption('stall-seconds', undefined, 3600), 30)
     .option('--replay <file>', 'answer jobs from a recorded exhaustive space (neotune-recorded-space) instead of running kernels: measures the fleet itself')
-    .option('--replay-speed <ms>', 'with --replay: ms of work per ms of recorded kernel time', parseNumberOption('replay-speed', 0, 100_000), 200)
+    .option('--replay-scale <x>', 'with --replay: each candidate takes x times what tuning it would (warm-up + measurement, from its recorded time)', parseNumberOption('replay-scale', 0, 1000), 1)
     .option('--include-software', 'serve software renderers (SwiftShader…) too');
   examples(worker, [
     ['neotune worker --redis redis://queue.lan:6379', 'serve the CPU of this machine'],
@@ -103,6 +103,11 @@ export function registerFleet(program: Command): void {
   );
 
   const fleet = program.command('fleet').description('tune a suite across worker machines (BullMQ on Redis), or with in-process workers');
+  examples(fleet, [
+    ['neotune fleet tune --local-workers 2 -s smoke', 'the job protocol on this machine, no Redis'],
+    ['neotune fleet tune --redis redis://queue.lan:6379 --wait', 'tune on every connected worker\'s device'],
+    ['neotune fleet status --redis redis://queue.lan:6379', 'queues, workers, runs'],
+  ]);
   const tune = fleet.command('tune').description('queue a suite\'s tuning as jobs per device key; with --wait (or --local-workers), merge the results into the database as they arrive');
   addEffortOptions(addProblemOptions(tune, { suite: 'neonext-t', backend: 'cpu' }), 'balanced')
     .option('--redis <url>', 'the Redis server of the fleet', redisOption)
@@ -180,7 +185,8 @@ export function registerFleet(program: Command): void {
     .requiredOption('--run <id>', 'the run id `fleet tune` printed')
     .option('--db <file>', 'tuning database the results are merged into', DEFAULT_DB)
     .option('--wait', 'wait until every job is in');
-  addVerbosityOptions(collect).action(
+  addVerbosityOptions(collect);
+  examples(collect, [['neotune fleet collect --redis redis://queue.lan:6379 --run r123-abc --wait', 'merge a queued run\'s results as they arrive']]).action(
     action(async (o: { redis: string; run: string; db: string; wait?: boolean; quiet?: boolean; verbose?: boolean }) => {
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.run)) throw new InputError('run', o.run, 'a run id as `fleet tune` prints it (letters, digits, - and _)');
       const progress = new CommandProgress('fleet', verbosity(o));
@@ -193,9 +199,9 @@ export function registerFleet(program: Command): void {
     }),
   );
 
-  fleet
-    .command('status')
-    .description('queues by device key (jobs waiting, active, done, failed), workers and their last heartbeat, runs not yet collected')
+  const status = fleet.command('status');
+  examples(status, [['neotune fleet status --redis redis://queue.lan:6379 --json', 'the fleet\'s state as JSON']]);
+  status.description('queues by device key (jobs waiting, active, done, failed), workers and their last heartbeat, runs not yet collected')
     .option('--redis <url>', 'the Redis server of the fleet', redisOption, DEFAULT_REDIS)
     .option('--json', 'print JSON')
     .action(
