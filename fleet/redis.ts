@@ -163,7 +163,7 @@ export async function runRedisWorker(url: string, executor: JobExecutor, o: Redi
         worker.on('error', (err) => o.log(`neotune: worker error: ${err.message}`));
         workers.push(worker);
       }
-      o.log(`neotune: worker ${WORKER_NAME} serving ${executor.devices.map((d) => `${d.backend} (${deviceQueue(d.device)})`).join(', ')} on ${url}`);
+      o.log(`neotune: worker ${WORKER_NAME} serving ${executor.devices.map((d) => `${d.backend} (device key ${JSON.stringify(d.device)})`).join(', ')} on ${url}`);
       await new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })));
       if (active.size) o.log(`neotune: stopping after the job(s) in progress: ${[...active.values()].join(', ')} (Ctrl-C again stops now; the job is then retried by another worker)`);
       await Promise.all(workers.map((w) => w.close()));

@@ -48,7 +48,7 @@ function chooseDevices(available: readonly { device: string; backend: string }[]
     if (hit) return { device: key, backend: hit.backend as BackendName };
     // A device no worker serves yet: its backend is the key's first field.
     const backend = key.split(' | ')[0] as BackendName;
-    if (!o.backends.includes(backend)) throw new InputError('device', key, `a device key of backend ${o.backends.join(' or ')} (neotune devices prints this machine's)`);
+    if (!o.backends.includes(backend)) throw new InputError('device', key, `a device key of backend ${o.backends.join(' or ')} (neotune fleet status lists the workers' keys)`);
     return { device: key, backend };
   });
 }

@@ -3,8 +3,9 @@
  * workers (`neotune worker --replay`: they answer from a recorded exhaustive space, sleeping what
  * tuning each candidate would take, so no kernel competes for the cores), one run of the recorded
  * problem in `slices` jobs, timed from queueing to the last merge into a database. Prints workers
- * → wall time, speedup over one worker, the ideal (the work over N, or the longest job), and the
- * coordination overhead per job: (N × wall − work) / jobs.
+ * → wall time, speedup over one worker, the ideal speedup (the work over N, or the longest job),
+ * the bound of the queue's own order (each job to the first free worker, no overhead), and the
+ * coordination overhead per job: N × (wall − that bound) / jobs.
  *
  *   node dist/scripts/fleet-scaling.js [--workers 1,2,4,8,16] [--slices 48] [--scale 0.5] [--space FILE]
  */
@@ -42,6 +43,16 @@ const problem = recordedProblem(rec);
 const jobWork = Array.from({ length: slices }, (_, j) => rec.configs.filter((_, i) => i % slices === j).reduce((a, c) => a + scale * replayCostMs(c.median_ms ?? 0), 0));
 const work = jobWork.reduce((a, b) => a + b, 0);
 const longest = Math.max(...jobWork);
+
+/** Wall time of the jobs in queue order, each taken by the first free of `n` workers, with no overhead. */
+function fifoBound(n: number): number {
+  const free = new Array<number>(n).fill(0);
+  for (const w of jobWork) {
+    const i = free.indexOf(Math.min(...free));
+    free[i]! += w;
+  }
+  return Math.max(...free);
+}
 
 const port = await new Promise<number>((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => {
@@ -83,11 +94,12 @@ try {
     if (r.completed !== jobs.length) throw new Error(`${n} workers: ${r.completed} of ${jobs.length} jobs completed`);
     wall1 ??= wall;
     const ideal = Math.max(work / n, longest);
-    rows.push([String(n), (wall / 1000).toFixed(2), `${(wall1 / wall).toFixed(2)}×`, `${(Math.max(work, longest) / ideal).toFixed(2)}×`, `${((100 * ideal) / wall).toFixed(0)} %`, ((n * wall - work) / jobs.length).toFixed(1)]);
+    const bound = fifoBound(n);
+    rows.push([String(n), (wall / 1000).toFixed(2), `${(wall1 / wall).toFixed(2)}×`, `${(work / ideal).toFixed(2)}×`, (bound / 1000).toFixed(2), `${((100 * bound) / wall).toFixed(0)} %`, ((n * (wall - bound)) / jobs.length).toFixed(1)]);
     process.stderr.write(`${n} worker(s): ${(wall / 1000).toFixed(2)} s\n`);
   }
 } finally {
   redis.kill('SIGKILL');
 }
 process.stdout.write(`recorded space: ${rec.configs.length} configurations of ${rec.problem}; ${slices} jobs; work ${(work / 1000).toFixed(1)} s in all (longest job ${(longest / 1000).toFixed(2)} s)\n\n`);
-process.stdout.write(formatTable(['workers', 'wall s', 'speedup', 'ideal speedup', 'of ideal', 'overhead ms/job'], rows) + '\n');
+process.stdout.write(formatTable(['workers', 'wall s', 'speedup', 'ideal speedup', 'queue-order bound s', 'of bound', 'overhead ms/job'], rows) + '\n');

@@ -112,7 +112,7 @@ export function registerFleet(program: Command): void {
   addEffortOptions(addProblemOptions(tune, { suite: 'neonext-t', backend: 'cpu' }), 'balanced')
     .option('--redis <url>', 'the Redis server of the fleet', redisOption)
     .option('--local-workers <n>', 'no Redis: run the jobs with N in-process workers on this machine', parseIntOption('local-workers', undefined, 64))
-    .option('--device <key...>', 'device keys to tune for (default: those of the workers connected now; `neotune devices --json` prints this machine\'s)')
+    .option('--device <key...>', 'device keys to tune for (default: those of the workers connected now; `neotune fleet status` lists them)')
     .option('--wait', 'wait for every job and merge the results into --db as they arrive (without it: queue and print the run id for `fleet collect`)')
     .option('--slices <n>', 'jobs per problem, each tuning every n-th configuration of its space', parseIntOption('slices', undefined, 1024), 1)
     .option('--job-timeout <duration>', 'execution time a job may take once a worker starts it (time waiting in the queue does not count), e.g. 20m', parseDuration, 30 * 60_000)
