@@ -75,7 +75,11 @@ export class ResultMerger {
   private readonly variantsOf = new Map<string, readonly { readonly name: string }[]>();
   merged = 0;
 
-  constructor(private readonly store: TuningStore) {}
+  /** `log` is told of results whose search stopped early (a job's time limit, an interruption). */
+  constructor(
+    private readonly store: TuningStore,
+    private readonly log: (s: string) => void = () => {},
+  ) {}
 
   /**
    * Validates `result` as a tuning database entry for `job` and appends its candidates to the
@@ -89,6 +93,7 @@ export class ResultMerger {
     this.entries.set(key, state);
     if (state.slices.has(job.slice.index)) return false;
     state.slices.set(job.slice.index, r);
+    if (r.stopped) this.log(`neotune: ${job.case}${job.slice.count > 1 ? ` (slice ${job.slice.index + 1}/${job.slice.count})` : ''} stopped early (${r.stopped}); merging the ${r.evaluated} candidate(s) it measured`);
     const entry: DbEntry = (this.store.db.entries[key] ??= { device: r.entry.device, backend: r.entry.backend, problem: r.entry.problem, candidates: {} });
     for (const [ck, c] of Object.entries(r.entry.candidates)) {
       state.current.add(ck);

@@ -4,6 +4,7 @@
  * quarantine as the Redis fleet. Jobs for one device still measure one at a time (the executor's
  * lock): in-process workers overlap only across devices.
  */
+import { InputError } from '../core/errors.js';
 import { type JobExecutor } from './execute.js';
 import { type FleetJob, jobLabel, parseJob } from './job.js';
 
@@ -47,7 +48,8 @@ export async function runLocalFleet(jobs: readonly FleetJob[], executor: JobExec
         completed++;
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
-        if (item.attempts < o.attempts && !o.signal?.aborted) {
+        // Bad input (an unknown kernel, an invalid problem) fails the same way on every attempt.
+        if (item.attempts < o.attempts && !o.signal?.aborted && !(e instanceof InputError)) {
           o.log(`neotune: ${label}: attempt ${item.attempts} failed (${reason}); retrying`);
           queue.push(item);
         } else quarantined.push({ job: label, reason: `quarantined after ${item.attempts} attempt(s): ${reason}` });

@@ -16,7 +16,16 @@ import type { DeviceTiming, KernelInstance, MeasureOptions, SampleEvidence, Samp
  */
 const MIN_SAMPLE_MS = 0.2;
 
+/**
+ * Lets due timers run. Timing a synchronous kernel is a chain of promises that never reaches the
+ * event loop's timer phase: without this, a whole tuning job would starve timers for seconds to
+ * minutes (a fleet worker's job-lock renewal among them, which then hands its job to another worker).
+ */
+export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
 export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions, probe?: SampleProbe): Promise<DeviceTiming> {
+  // Before the samples, not between them.
+  await yieldToEventLoop();
   // Estimate one call to choose the batch size: the fastest of a few calls (the first ones may be
   // cold: lazy compilation, page faults), within about 2 ms.
   let once = Infinity;

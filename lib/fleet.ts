@@ -58,7 +58,7 @@ export async function fleetTuneLocal(store: TuningStore, executor: JobExecutor, 
   const devices = chooseDevices(executor.devices, o, 'this machine');
   const run = newRunId();
   const jobs = planJobs(run, suiteProblems(o.suite), devices, { strategy: o.strategy, seed: o.seed, budget: o.budget, slices: o.slices, timeoutMs: o.jobTimeoutMs, ...(o.kernels ? { kernels: o.kernels } : {}), ...(o.pin ? { pin: o.pin } : {}) });
-  const merger = new ResultMerger(store);
+  const merger = new ResultMerger(store, o.log);
   try {
     const outcome = await runLocalFleet(jobs, executor, {
       workers,
@@ -88,7 +88,7 @@ export async function fleetTuneRedis(url: string, store: TuningStore, wait: bool
 
 /** Merges the results of run `run` that are in (with `wait`, every one as it arrives) into `store`. */
 export async function fleetCollect(url: string, run: string, store: TuningStore, wait: boolean, o: Pick<FleetTuneOptions, 'log' | 'progress' | 'signal'>): Promise<FleetOutcome & { finished: boolean; partial: readonly string[] }> {
-  const merger = new ResultMerger(store);
+  const merger = new ResultMerger(store, o.log);
   try {
     const outcome = await collectRun(url, run, merger, { wait, log: o.log, ...(o.progress ? { progress: o.progress } : {}), ...(o.signal ? { signal: o.signal } : {}) });
     const partial = outcome.finished ? await merger.finish() : [];

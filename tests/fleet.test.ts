@@ -83,7 +83,13 @@ describe('fleet with in-process workers', () => {
     for (const db of dbs.slice(1)) assertWinnersVerified(db);
     // The same result again (a retried job's second answer): nothing changes on disk.
     const [job] = planJobs(newRunId(), suiteProblems(smokeSuite()), executor.devices.map((d) => ({ device: d.device, backend: 'cpu' as const })), { strategy: 'exhaustive', seed: 1, budget: {}, slices: 1, timeoutMs: 600_000, kernels: KERNELS });
+    // Timers run during a job (a Redis worker renews its job's lock from one): ticks of a 100 ms interval.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 100);
+    const started = performance.now();
     const result = JSON.parse(JSON.stringify(await executor.run(job!)));
+    clearInterval(timer);
+    assert.ok(ticks >= Math.floor((performance.now() - started) / 1000), `${ticks} timer ticks in a ${(performance.now() - started).toFixed(0)} ms job`);
     const again = await TuningStore.open(join(dir, 'again.json'), { write: true });
     const merger = new ResultMerger(again);
     assert.equal(await merger.merge(job!, result, 'result'), true);
@@ -92,6 +98,10 @@ describe('fleet with in-process workers', () => {
     assert.equal(await merger.merge(job!, result, 'result'), false);
     await again.compact();
     assert.equal(readFileSync(again.path, 'utf8'), once);
+    // A job's time limit stops its search after the candidate in progress; what it measured comes back.
+    const quick = await executor.run({ ...job!, timeout_ms: 1 });
+    assert.match(quick.stopped ?? '', /^timeout/);
+    assert.ok(quick.evaluated <= 1 && quick.evaluated < Object.keys(result.entry.candidates).length, `${quick.evaluated} evaluated`);
   });
 });
 
@@ -144,7 +154,7 @@ describe('fleet on redis-server', () => {
 
   /** A worker process; its stderr collected in `.text`. */
   function worker(env: Record<string, string> = {}): { child: ChildProcess; text: { value: string } } {
-    const child = spawn(process.execPath, [CLI, 'worker', '--redis', url, '-b', 'cpu', '--stall-seconds', '4'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'worker', '--redis', url, '-b', 'cpu', '--stall-seconds', '5'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     const text = { value: '' };
     child.stderr!.on('data', (d: Buffer) => (text.value += d.toString()));
     workers.push(child);

@@ -111,7 +111,7 @@ export function registerFleet(program: Command): void {
   const tune = fleet.command('tune').description('queue a suite\'s tuning as jobs per device key; with --wait (or --local-workers), merge the results into the database as they arrive');
   addEffortOptions(addProblemOptions(tune, { suite: 'neonext-t', backend: 'cpu' }), 'balanced')
     .option('--redis <url>', 'the Redis server of the fleet', redisOption)
-    .option('--local-workers <n>', 'no Redis: run the jobs with N in-process workers on this machine', parseIntOption('local-workers', undefined, 64))
+    .option('--local-workers <n>', 'without --redis: the jobs run with N in-process workers on this machine (default 1)', parseIntOption('local-workers', undefined, 64))
     .option('--device <key...>', 'device keys to tune for (default: those of the workers connected now; `neotune fleet status` lists them)')
     .option('--wait', 'wait for every job and merge the results into --db as they arrive (without it: queue and print the run id for `fleet collect`)')
     .option('--slices <n>', 'jobs per problem, each tuning every n-th configuration of its space', parseIntOption('slices', undefined, 1024), 1)
@@ -126,8 +126,11 @@ export function registerFleet(program: Command): void {
     ['neotune fleet tune --redis redis://queue.lan:6379 -s neonext-b -n 8 --slices 4', 'queue now, collect later'],
   ]).action(
     action(async (o: FleetTuneFlags) => {
-      if ((o.redis === undefined) === (o.localWorkers === undefined)) throw new InputError('redis', o.redis ?? null, 'exactly one of --redis URL and --local-workers N');
+      if (o.redis !== undefined && o.localWorkers !== undefined) throw new InputError('local-workers', o.localWorkers, 'no --local-workers with --redis (the workers are the `neotune worker` processes)');
+      // Without Redis the jobs run here, with in-process workers.
+      if (o.redis === undefined) o.localWorkers ??= 1;
       if (o.localWorkers !== undefined && o.wait === false) throw new InputError('wait', false, '--wait (implied) with --local-workers');
+      if (o.timeBudget !== undefined) throw new InputError('time-budget', o.timeBudget / 1000, '--job-timeout for a fleet (the execution time of each job); a whole run has no time budget');
       const strategy = strategyByName(o.strategy);
       const suite = resolveSuite(o.suite, { batch: o.batch, dtype: o.dtype as Dtype });
       const backends = o.backend.split(',').map((s) => s.trim());
