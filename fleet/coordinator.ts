@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import type { BackendName, Params, Problem } from '../harness/types.js';
 import { backendEntry } from '../kernels/registry.js';
 import type { Suite } from '../suites/suite.js';
-import { type DbEntry, DB_SCHEMA, DB_VERSION, entryKey, parseDb, type SearchRecord, type TuningStore } from '../tuner/db.js';
-import { entryWinner, type TuneBudget } from '../tuner/tune.js';
+import { type DbEntry, DB_SCHEMA, DB_VERSION, entryKey, parseDb, type SearchRecord, type TuningDb, type TuningStore } from '../tuner/db.js';
+import { entryWinner, type TuneBudget, warmStarts } from '../tuner/tune.js';
 import { type FleetJob, JOB_VERSION, type JobResult, toJobProblem } from './job.js';
 
 /** A device a run tunes for: its key (a worker's deviceFingerprint) and its backend. */
@@ -27,6 +27,8 @@ export interface PlanOptions {
   readonly kernels?: readonly string[];
   readonly pin?: Params;
   readonly timeoutMs: number;
+  /** The database the run merges into: warm starts for each problem from its device's tuned problems. */
+  readonly db?: TuningDb;
 }
 
 /** A new run id ("r" + time + random): names the run's jobs in Redis. */
@@ -42,6 +44,11 @@ export function suiteProblems(suite: Suite): { name: string; problem: Problem }[
 
 /** The jobs of a run: every problem on every device, in `slices` slices each. */
 export function planJobs(run: string, problems: readonly { name: string; problem: Problem }[], devices: readonly FleetDevice[], o: PlanOptions): FleetJob[] {
+  // Each problem's search starts from the winners of the device's other problems in the database, as `tune` does.
+  const warm = (device: string, problem: Problem) => {
+    const starts = o.db ? warmStarts(o.db, device, problem) : [];
+    return starts.length ? { warm_start: starts } : {};
+  };
   return devices.flatMap(({ device, backend }) =>
     problems.flatMap(({ name, problem }) =>
       Array.from({ length: o.slices }, (_, index) => ({
@@ -57,6 +64,7 @@ export function planJobs(run: string, problems: readonly { name: string; problem
         slice: { index, count: o.slices },
         ...(o.kernels ? { kernels: o.kernels } : {}),
         ...(o.pin ? { pin: o.pin } : {}),
+        ...warm(device, problem),
         timeout_ms: o.timeoutMs,
       })),
     ),

@@ -57,7 +57,7 @@ function chooseDevices(available: readonly { device: string; backend: string }[]
 export async function fleetTuneLocal(store: TuningStore, executor: JobExecutor, workers: number, o: FleetTuneOptions): Promise<FleetTuneResult> {
   const devices = chooseDevices(executor.devices, o, 'this machine');
   const run = newRunId();
-  const jobs = planJobs(run, suiteProblems(o.suite), devices, { strategy: o.strategy, seed: o.seed, budget: o.budget, slices: o.slices, timeoutMs: o.jobTimeoutMs, ...(o.kernels ? { kernels: o.kernels } : {}), ...(o.pin ? { pin: o.pin } : {}) });
+  const jobs = planJobs(run, suiteProblems(o.suite), devices, { strategy: o.strategy, seed: o.seed, budget: o.budget, slices: o.slices, timeoutMs: o.jobTimeoutMs, db: store.db, ...(o.kernels ? { kernels: o.kernels } : {}), ...(o.pin ? { pin: o.pin } : {}) });
   const merger = new ResultMerger(store, o.log);
   try {
     const outcome = await runLocalFleet(jobs, executor, {
@@ -79,7 +79,7 @@ export async function fleetTuneLocal(store: TuningStore, executor: JobExecutor, 
 export async function fleetTuneRedis(url: string, store: TuningStore, wait: boolean, o: FleetTuneOptions & { command: string }): Promise<FleetTuneResult> {
   const devices = chooseDevices(await liveDevices(url), o, `workers connected to ${url}`);
   const run = newRunId();
-  const jobs = planJobs(run, suiteProblems(o.suite), devices, { strategy: o.strategy, seed: o.seed, budget: o.budget, slices: o.slices, timeoutMs: o.jobTimeoutMs, ...(o.kernels ? { kernels: o.kernels } : {}), ...(o.pin ? { pin: o.pin } : {}) });
+  const jobs = planJobs(run, suiteProblems(o.suite), devices, { strategy: o.strategy, seed: o.seed, budget: o.budget, slices: o.slices, timeoutMs: o.jobTimeoutMs, db: store.db, ...(o.kernels ? { kernels: o.kernels } : {}), ...(o.pin ? { pin: o.pin } : {}) });
   await enqueueRun(url, run, jobs, { suite: o.suite.name, command: o.command });
   o.log(`neotune: run ${run}: ${jobs.length} jobs queued for ${devices.length} device(s) on ${url}`);
   if (!wait) return { run, devices, total: jobs.length, completed: 0, quarantined: [], finished: false, partial: [] };

@@ -20,8 +20,8 @@ import { tuneSuite } from '../lib/tune.js';
 import { smokeSuite } from '../suites/suite.js';
 import { checkResult, newRunId, planJobs, ResultMerger, suiteProblems } from '../fleet/coordinator.js';
 import { jobProblem, parseJob, toJobProblem } from '../fleet/job.js';
-import { problemKey } from '../harness/problem.js';
-import { type TuningDb, TuningStore } from '../tuner/db.js';
+import { problemKey, problemRecord } from '../harness/problem.js';
+import { entryKey, type TuningDb, TuningStore } from '../tuner/db.js';
 import { strategyByName } from '../tuner/strategies/index.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'neotune.js');
@@ -52,6 +52,19 @@ describe('fleet job protocol', () => {
     const entry = { device: 'cpu | other', backend: 'cpu', problem: { op: 'dwconv', N: 1, C: 32, H: 14, W: 14, dtype: 'float32', spec: 'dw7', label: 'dwconv 7×7', K: 7 }, candidates: {} };
     assert.throws(() => checkResult(job!, { v: 1, worker: 'w', entry, evaluated: 0, exec_ms: 1 }, 'result'), /device/);
     assert.throws(() => checkResult(job!, { v: 1, worker: 'w', entry: { ...entry, device: 'cpu | test', problem: { ...entry.problem, N: 'x' } }, evaluated: 0, exec_ms: 1 }, 'result'), InputError);
+  });
+
+  it("each job starts from the winners of its device's other problems in the database", () => {
+    const problems = suiteProblems(smokeSuite());
+    const [first] = problems;
+    const record = problemRecord(first!.problem);
+    const config = { variant: 'fused-js', params: { loop: 'nc', order: 'AB' } };
+    const db: TuningDb = { schema: 'neotune-tuning-db', version: 2, entries: { [entryKey('cpu | test', record)]: { device: 'cpu | test', backend: 'cpu', problem: record, candidates: {}, winner: { key: 'x', config, median_ms: 1, confidence: {} } as never } } };
+    const jobs = planJobs('r1', problems, [{ device: 'cpu | test', backend: 'cpu' }, { device: 'cpu | other', backend: 'cpu' }], { strategy: 'tpe', seed: 1, budget: {}, slices: 1, timeoutMs: 1000, db });
+    const starts = jobs.map((j) => [j.device, j.case, j.warm_start]);
+    // Other NeoCell problems of the same device start from it; its own problem, dwconv problems and the other device do not.
+    assert.deepEqual(starts.filter(([, , w]) => w).map(([d, c]) => [d, c]), problems.slice(1).filter((p) => p.problem.op === 'neocell').map((p) => ['cpu | test', p.name]));
+    for (const j of jobs) if (j.warm_start) assert.deepEqual(j.warm_start, [config]);
   });
 });
 

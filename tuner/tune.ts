@@ -73,9 +73,10 @@ export interface TuneOptions {
   readonly slice?: { readonly index: number; readonly count: number };
 }
 
-/** Distinct configurations that won other problems of `problem`'s operator on the session's device in `db`, the latest entries first (at most `max`). */
-export function warmStarts(db: TuningDb, session: BackendSession, problem: Problem, max = 4): Config[] {
-  const device = deviceFingerprint(session.device);
+/** Distinct configurations that won other problems of `problem`'s operator on the session's device (or device key) in `db`, the latest entries first (at most `max`). */
+export function warmStarts(db: TuningDb, session: BackendSession | string, problem: Problem, max = 4): Config[] {
+  // A session, or a device key (a fleet coordinator plans for devices it has no session of).
+  const device = typeof session === 'string' ? session : deviceFingerprint(session.device);
   const key = entryKey(device, problemRecord(problem));
   const seen = new Set<string>();
   return Object.entries(db.entries)
