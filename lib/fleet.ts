@@ -4,11 +4,10 @@
  * `fleet` commands and `worker` wrap these.
  */
 import { InputError } from '../core/errors.js';
-import type { BackendName, Params } from '../harness/types.js';
+import type { BackendName } from '../harness/types.js';
 import type { Suite } from '../suites/suite.js';
 import type { TuningStore } from '../tuner/db.js';
-import type { TuneBudget } from '../tuner/tune.js';
-import { type FleetDevice, newRunId, planJobs, ResultMerger, suiteProblems } from '../fleet/coordinator.js';
+import { type FleetDevice, newRunId, planJobs, type PlanOptions, ResultMerger, suiteProblems } from '../fleet/coordinator.js';
 import type { JobExecutor } from '../fleet/execute.js';
 import { type FleetOutcome, runLocalFleet } from '../fleet/local.js';
 import { collectRun, enqueueRun, JOB_ATTEMPTS, liveDevices } from '../fleet/redis.js';
@@ -17,17 +16,11 @@ export { checkRedisUrl, fleetStatus, probeRedis, type FleetStatus, runRedisWorke
 export { ReplayExecutor, TuningExecutor, type JobExecutor } from '../fleet/execute.js';
 export type { FleetOutcome } from '../fleet/local.js';
 
-export interface FleetTuneOptions {
+export interface FleetTuneOptions extends Omit<PlanOptions, 'timeoutMs' | 'db'> {
   readonly suite: Suite;
   readonly backends: readonly BackendName[];
   /** Device keys to tune for; by default those of the connected workers (Redis) or of the local executor. */
   readonly devices?: readonly string[];
-  readonly strategy: string;
-  readonly seed: number;
-  readonly budget: TuneBudget;
-  readonly slices: number;
-  readonly kernels?: readonly string[];
-  readonly pin?: Params;
   readonly jobTimeoutMs: number;
   readonly signal?: AbortSignal;
   log(s: string): void;
@@ -53,11 +46,16 @@ function chooseDevices(available: readonly { device: string; backend: string }[]
   });
 }
 
+/** What each job of a run is asked to do; warm starts from `store`'s database. */
+function planOptions(o: FleetTuneOptions, store: TuningStore): PlanOptions {
+  return { strategy: o.strategy, seed: o.seed, budget: o.budget, slices: o.slices, timeoutMs: o.jobTimeoutMs, db: store.db, ...(o.kernels ? { kernels: o.kernels } : {}), ...(o.pin ? { pin: o.pin } : {}) };
+}
+
 /** Tunes a suite with in-process workers (no Redis): the same jobs and merging as the Redis fleet. */
 export async function fleetTuneLocal(store: TuningStore, executor: JobExecutor, workers: number, o: FleetTuneOptions): Promise<FleetTuneResult> {
   const devices = chooseDevices(executor.devices, o, 'this machine');
   const run = newRunId();
-  const jobs = planJobs(run, suiteProblems(o.suite), devices, { strategy: o.strategy, seed: o.seed, budget: o.budget, slices: o.slices, timeoutMs: o.jobTimeoutMs, db: store.db, ...(o.kernels ? { kernels: o.kernels } : {}), ...(o.pin ? { pin: o.pin } : {}) });
+  const jobs = planJobs(run, suiteProblems(o.suite), devices, planOptions(o, store));
   const merger = new ResultMerger(store, o.log);
   try {
     const outcome = await runLocalFleet(jobs, executor, {
@@ -79,7 +77,7 @@ export async function fleetTuneLocal(store: TuningStore, executor: JobExecutor, 
 export async function fleetTuneRedis(url: string, store: TuningStore, wait: boolean, o: FleetTuneOptions & { command: string }): Promise<FleetTuneResult> {
   const devices = chooseDevices(await liveDevices(url), o, `workers connected to ${url}`);
   const run = newRunId();
-  const jobs = planJobs(run, suiteProblems(o.suite), devices, { strategy: o.strategy, seed: o.seed, budget: o.budget, slices: o.slices, timeoutMs: o.jobTimeoutMs, db: store.db, ...(o.kernels ? { kernels: o.kernels } : {}), ...(o.pin ? { pin: o.pin } : {}) });
+  const jobs = planJobs(run, suiteProblems(o.suite), devices, planOptions(o, store));
   await enqueueRun(url, run, jobs, { suite: o.suite.name, command: o.command });
   o.log(`neotune: run ${run}: ${jobs.length} jobs queued for ${devices.length} device(s) on ${url}`);
   if (!wait) return { run, devices, total: jobs.length, completed: 0, quarantined: [], finished: false, partial: [] };

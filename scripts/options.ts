@@ -17,6 +17,21 @@ export const DEFAULT_DB = 'neotune-out/tuning-db.json';
 
 export const suiteHelp = `suite: ${SUITE_NAMES.join(', ')}; or ${SUITE_FORMS}`;
 
+/** The flags addProblemOptions adds, plus a search's strategy and database (tune, fleet tune). */
+export interface SearchFlags {
+  backend: string;
+  suite: string;
+  batch: number;
+  dtype: string;
+  strategy: string;
+  db: string;
+  seed: number;
+  kernels?: string;
+  includeSoftware?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
 /** What to run: backends, suite, batch, dtype, kernels, seed, software renderers. */
 export function addProblemOptions(cmd: Command, defaults: { suite: string; backend?: string }): Command {
   return cmd

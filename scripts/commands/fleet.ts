@@ -16,7 +16,7 @@ import { resolveSuite } from '../../suites/suite.js';
 import { RECORDED_SPACE_SCHEMA, type RecordedSpace } from '../../tuner/replay.js';
 import { strategyByName, STRATEGY_NAMES } from '../../tuner/strategies/index.js';
 import { action, commandLine, EXIT, formatTable, optionParser, parseIntOption, parseNumberOption, stderrLine } from '../cli-util.js';
-import { addEffortOptions, addProblemOptions, DEFAULT_DB, addVerbosityOptions, type EffortFlags, effortSettings, examples, parseDuration, verbosity } from '../options.js';
+import { addEffortOptions, addProblemOptions, DEFAULT_DB, type SearchFlags, addVerbosityOptions, type EffortFlags, effortSettings, examples, parseDuration, verbosity } from '../options.js';
 import { CommandProgress, withProgress } from '../progress.js';
 
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
@@ -32,25 +32,14 @@ interface WorkerFlags {
   includeSoftware?: boolean;
 }
 
-interface FleetTuneFlags extends EffortFlags {
+interface FleetTuneFlags extends EffortFlags, SearchFlags {
   redis?: string;
   localWorkers?: number;
-  backend: string;
-  suite: string;
-  batch: number;
-  dtype: string;
-  strategy: string;
-  db: string;
-  seed: number;
-  kernels?: string;
   params?: string;
   device?: string[];
   wait?: boolean;
   slices: number;
   jobTimeout: number;
-  includeSoftware?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
 }
 
 /** A worker's executor: the backends of this machine, or a recorded space (--replay). */
@@ -108,7 +97,7 @@ export function registerFleet(program: Command): void {
     ['neotune fleet tune --redis redis://queue.lan:6379 --wait', 'tune on every connected worker\'s device'],
     ['neotune fleet status --redis redis://queue.lan:6379', 'queues, workers, runs'],
   ]);
-  const tune = fleet.command('tune').description('queue a suite\'s tuning as jobs per device key; with --wait (or --local-workers), merge the results into the database as they arrive');
+  const tune = fleet.command('tune').description('tune a suite as jobs per device key: with --redis, queued for workers (with --wait, merged into the database as they arrive); without, run here by in-process workers');
   addEffortOptions(addProblemOptions(tune, { suite: 'neonext-t', backend: 'cpu' }), 'balanced')
     .option('--redis <url>', 'the Redis server of the fleet', redisOption)
     .option('--local-workers <n>', 'without --redis: the jobs run with N in-process workers on this machine (default 1)', parseIntOption('local-workers', undefined, 64))

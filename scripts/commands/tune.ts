@@ -21,7 +21,7 @@ import { configKey } from '../../tuner/space.js';
 import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
 import { entryWinner } from '../../tuner/tune.js';
 import { action, EXIT, fmt, formatTable, parseChoice, parseIntOption, parseNumberOption, UsageError } from '../cli-util.js';
-import { addEffortOptions, addProblemOptions, DEFAULT_DB, addVerbosityOptions, type EffortFlags, effortSettings, examples, exampleText, verbosity } from '../options.js';
+import { addEffortOptions, addProblemOptions, DEFAULT_DB, type SearchFlags, addVerbosityOptions, type EffortFlags, effortSettings, examples, exampleText, verbosity } from '../options.js';
 import { CommandProgress, tuneHooks, withProgress } from '../progress.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
 import { checkKernelNames, checkLoad, openBackends } from '../../lib/run.js';
@@ -42,19 +42,8 @@ async function thisDevice(backend: string): Promise<string> {
 
 const dtsPath = (out: string) => out.replace(/\.(m?js|ts)$/, '') + '.d.ts';
 
-interface TuneFlags extends EffortFlags {
-  backend: string;
-  suite: string;
-  batch: number;
-  dtype: string;
-  strategy: string;
-  db: string;
-  seed: number;
-  kernels?: string;
+interface TuneFlags extends EffortFlags, SearchFlags {
   json?: boolean;
-  includeSoftware?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
 }
 
 export function registerTune(program: Command): void {
