@@ -165,6 +165,7 @@ export function registerFleet(program: Command): void {
         }
       }
       process.stdout.write(outcomeText(r, store.path));
+      if (!r.finished && o.redis) process.stdout.write(`the other jobs go on: collect them with: neotune fleet collect --redis ${o.redis} --run ${r.run} --db ${o.db} --wait\n`);
       if (signal.aborted) return INTERRUPTED_EXIT;
       return r.quarantined.length ? EXIT.KERNEL_FAILURES : EXIT.OK;
     }),
