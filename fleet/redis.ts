@@ -122,6 +122,19 @@ export async function runRedisWorker(url: string, executor: JobExecutor, o: Redi
     }
     await register(since);
     const beat = setInterval(() => void register(since).catch(() => undefined), HEARTBEAT_MS);
+    // The job lock is renewed from a timer: a job that keeps the event loop longer than the stall
+    // time (the synchronous float64 verification of a very large problem) loses its job to another worker.
+    let lastTick = performance.now();
+    let warned = false;
+    const watch = setInterval(() => {
+      const now = performance.now();
+      const gap = now - lastTick - 1000;
+      lastTick = now;
+      if (gap > o.stallMs / 2 && !warned) {
+        warned = true;
+        o.log(`neotune: a job kept this worker busy without a break for ${(gap / 1000).toFixed(1)} s (verifying a large problem); --stall-seconds ${o.stallMs / 1000} is too close: raise it on every worker, or its jobs may be handed to other workers`);
+      }
+    }, 1000);
     try {
       for (const { device } of executor.devices) {
         const worker = new Worker(
@@ -169,6 +182,7 @@ export async function runRedisWorker(url: string, executor: JobExecutor, o: Redi
       await Promise.all(workers.map((w) => w.close()));
     } finally {
       clearInterval(beat);
+      clearInterval(watch);
     }
   } finally {
     await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
