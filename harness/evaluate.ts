@@ -4,7 +4,6 @@
  *   verify against the float64 oracle → (only then) measure → dispose.
  * Any failure becomes a record with its reason; nothing unverified is ever timed.
  */
-import { createHash } from 'node:crypto';
 import { whyNot } from './params.js';
 import { problemCosts, problemRecord } from './problem.js';
 import type { RecordBase, ResultRecord, TimingFields, VerifiedRecord } from './results.js';
@@ -37,8 +36,11 @@ export function codeProxies(source: string, executedMacs: number | null): NonNul
   return { executed_macs: executedMacs, code_lines: lines.length, code_memory_ops: memoryOps };
 }
 
-export function sourceHash(source: string): string {
-  return createHash('sha256').update(source).digest('hex').slice(0, 16);
+/** A kernel source's hash as databases record it (candidates are keyed by it: a changed generator never reuses a stale timing). */
+export async function sourceHash(source: string): Promise<string> {
+  // Web Crypto (Node and browsers alike): the first 8 bytes of the SHA-256, in hex.
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(source));
+  return [...new Uint8Array(digest, 0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function errorText(e: unknown): string {
@@ -82,7 +84,7 @@ export async function evaluateCandidate(
     kernel = await variant.create(problem, params, session);
     const withSource: RecordBase = {
       ...base,
-      source_hash: sourceHash(kernel.source),
+      source_hash: await sourceHash(kernel.source),
       proxies: codeProxies(kernel.source, kernel.executed?.macs ?? null),
       flops: { ...base.flops, executed: kernel.executed ? 2 * kernel.executed.macs : costs.useful_flops },
     };
@@ -140,10 +142,10 @@ export async function prepareAndVerify(kernel: KernelInstance, data: ProblemData
 /** The hash of the code a variant generates for a problem now: from its description when it has one (nothing compiled), else create, hash, dispose; nothing runs. */
 export async function generatedSourceHash(session: BackendSession, variant: KernelVariant, problem: Problem, params: Params): Promise<string> {
   // A variant that describes itself is hashed from its description: nothing is compiled.
-  if (variant.generate) return sourceHash(variant.generate(problem, params, session.device).source);
+  if (variant.generate) return await sourceHash(variant.generate(problem, params, session.device).source);
   const kernel = await variant.create(problem, params, session);
   try {
-    return sourceHash(kernel.source);
+    return await sourceHash(kernel.source);
   } finally {
     await kernel.dispose();
   }

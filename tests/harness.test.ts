@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { evaluateCandidate } from '../harness/evaluate.js';
+import { createHash } from 'node:crypto';
+import { evaluateCandidate, sourceHash } from '../harness/evaluate.js';
 import { environment } from '../harness/environment.js';
 import { copyProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { readResults, RESULTS_SCHEMA, RESULTS_VERSION, writeResults } from '../harness/results.js';
@@ -168,5 +169,13 @@ describe('result file', () => {
     // Valid JSON of the wrong shape: the field is named.
     writeFileSync(path, JSON.stringify({ ...back, records: [{ ...back.records[0], samples_ms: ['1'] }] }));
     assert.throws(() => readResults(path), /r\.json: records\[0\]\.samples_ms\[0\]: "1"/);
+  });
+});
+
+describe('source hash', () => {
+  it('is the first 16 hex digits of the SHA-256 of the source, as databases recorded it before (Web Crypto, so a page computes the same)', async () => {
+    for (const source of ['', '(module)', 'fn main() { let x = 1; }\n'.repeat(1000), 'é ≥ 7×7']) {
+      assert.equal(await sourceHash(source), createHash('sha256').update(source).digest('hex').slice(0, 16));
+    }
   });
 });

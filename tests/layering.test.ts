@@ -1,7 +1,7 @@
 /**
  * The layering the design promises: backends never import each other (what they share is NeoCell's
- * structure in core/), commands never import each other (they wrap lib/), and the runtime (what applications load) imports no Node built-in, tuner,
- * tinybench or puppeteer at the top of any module it reaches.
+ * structure in core/), commands never import each other (they wrap lib/), the runtime (what applications load) imports no Node built-in, tuner,
+ * tinybench or puppeteer at the top of any module it reaches, and the tuner's search reaches no Node built-in.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -56,5 +56,24 @@ describe('layering', () => {
     visit('runtime/index.ts');
     assert.deepEqual(bad, []);
     assert.ok(seen.size > 20, `${seen.size} modules reached`);
+  });
+
+  it("the tuner's search (tuneProblem, strategies, winner selection) reaches no Node built-in: it can run in a page; only tinybench outside the repository", () => {
+    const seen = new Set<string>();
+    const bad: string[] = [];
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const spec of staticImports(file)) {
+        if (!spec.startsWith('.')) {
+          if (spec !== 'tinybench') bad.push(`${file} imports ${spec}`);
+          continue;
+        }
+        visit(resolveTs(file, spec));
+      }
+    };
+    for (const f of ['tuner/tune.ts', 'tuner/strategies/index.ts', 'tuner/select.ts', 'tuner/replay.ts']) visit(f);
+    assert.deepEqual(bad, []);
+    assert.ok(seen.has('tuner/db-model.ts') && !seen.has('tuner/db.ts'), 'the database model, not its files');
   });
 });

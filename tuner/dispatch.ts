@@ -5,7 +5,7 @@
  * by the same distance `select` uses.
  */
 import type { DispatchTable, TableChoice, TableRow } from '../runtime/choice.js';
-import type { DbEntry, TuningDb } from './db.js';
+import type { DbEntry, TuningDb } from './db-model.js';
 
 const threadsOf = (params: Readonly<Record<string, unknown>>) => Number(params.threads ?? 1);
 

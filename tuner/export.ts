@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../core/errors.js';
 import type { DispatchTable } from '../runtime/choice.js';
-import type { TuningDb } from './db.js';
+import type { TuningDb } from './db-model.js';
 
 /** The formats of `neotune export`. */
 export const EXPORT_FORMATS = ['table', 'module', 'bundle'] as const;

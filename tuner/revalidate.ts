@@ -12,7 +12,7 @@ import { tQuantile975 } from '../harness/compare.js';
 import { DEFAULT_TARGET_REL } from '../harness/stability.js';
 import { quantile } from '../harness/stats.js';
 import type { BackendSession, KernelInstance, KernelVariant, Problem, ProblemData, SampleEvidence } from '../harness/types.js';
-import type { DbEntry } from './db.js';
+import type { DbEntry } from './db-model.js';
 import { complexity, type Config } from './space.js';
 import { type Candidate, compareSimplicity, selectWinner, TIE_MARGIN, type Winner } from './winner.js';
 

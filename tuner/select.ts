@@ -8,7 +8,7 @@ import { whyNot } from '../harness/params.js';
 import { problemRecord } from '../harness/problem.js';
 import type { DeviceInfo, KernelVariant, Params, Problem } from '../harness/types.js';
 import { problemDistance } from '../runtime/choice.js';
-import { deviceFingerprint, entryKey, type TuningDb } from './db.js';
+import { deviceFingerprint, entryKey, type TuningDb } from './db-model.js';
 
 /** What select returns: the chosen kernel for a problem, whether it was tuned for it, and from which entry. */
 export interface Selection {

@@ -9,7 +9,7 @@ import { evaluateCandidate, generatedSourceHash } from '../harness/evaluate.js';
 import { makeProblemData, problemRecord } from '../harness/problem.js';
 import type { ResultRecord } from '../harness/results.js';
 import type { BackendSession, KernelVariant, MeasureOptions, Params, Problem, ProblemData } from '../harness/types.js';
-import { type CandidateRecord, candidateKey, storedSamples, type DbEntry, deviceFingerprint, entryKey, type TuningDb } from './db.js';
+import { type CandidateRecord, candidateKey, storedSamples, type DbEntry, deviceFingerprint, entryKey, type TuningDb } from './db-model.js';
 import { buildSpace, complexity, type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
 import { revalidateWinner } from './revalidate.js';
