@@ -6,7 +6,12 @@
  */
 import type { KernelInstance, SampleProbe } from './types.js';
 
-export function processProbe(kernel: Pick<KernelInstance, 'poolCounters'>): SampleProbe {
+/**
+ * The probe of this process, or undefined where there is no process to ask (a page or a Web
+ * Worker: its samples are judged by their distribution alone).
+ */
+export function processProbe(kernel: Pick<KernelInstance, 'poolCounters'>): SampleProbe | undefined {
+  if (typeof process === 'undefined' || typeof process.resourceUsage !== 'function') return undefined;
   const pool = kernel.poolCounters?.bind(kernel);
   return {
     read() {

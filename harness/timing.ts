@@ -16,6 +16,30 @@ import type { DeviceTiming, KernelInstance, MeasureOptions, SampleEvidence, Samp
  */
 const MIN_SAMPLE_MS = 0.2;
 
+/** A clock step from which a sample must be batched by the step rather than by MIN_SAMPLE_MS. */
+const COARSE_CLOCK_MS = 0.002;
+let quantum: number | undefined;
+
+/**
+ * The host clock's step, ms: the smallest advance of performance.now() between successive
+ * readings (measured once). Node's is below a microsecond; browsers coarsen theirs (Chromium:
+ * 5 µs when the page is cross-origin isolated, 100 µs otherwise).
+ */
+export function clockQuantumMs(): number {
+  if (quantum !== undefined) return quantum;
+  let step = Infinity;
+  let last = performance.now();
+  for (let seen = 0, i = 0; seen < 20 && i < 10_000_000; i++) {
+    const t = performance.now();
+    if (t > last) {
+      step = Math.min(step, t - last);
+      last = t;
+      seen++;
+    }
+  }
+  return (quantum = Number.isFinite(step) ? step : 1);
+}
+
 /**
  * Lets due timers run. Timing a synchronous kernel is a chain of promises that never reaches the
  * event loop's timer phase: without this, a whole tuning job would starve timers for seconds to
@@ -26,18 +50,36 @@ export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => se
 export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions, probe?: SampleProbe): Promise<DeviceTiming> {
   // Before the samples, not between them.
   await yieldToEventLoop();
-  // Estimate one call to choose the batch size: the fastest of a few calls (the first ones may be
-  // cold: lazy compilation, page faults), within about 2 ms.
+  const q = clockQuantumMs();
   let once = Infinity;
-  for (let i = 0, spent = 0; i < 32 && (i < 3 || spent < 2); i++) {
-    const t0 = performance.now();
-    await kernel.run();
-    const d = performance.now() - t0;
-    once = Math.min(once, d);
-    spent += d;
+  if (q < COARSE_CLOCK_MS) {
+    // Estimate one call to choose the batch size: the fastest of a few calls (the first ones may be
+    // cold: lazy compilation, page faults), within about 2 ms.
+    for (let i = 0, spent = 0; i < 32 && (i < 3 || spent < 2); i++) {
+      const t0 = performance.now();
+      await kernel.run();
+      const d = performance.now() - t0;
+      once = Math.min(once, d);
+      spent += d;
+    }
+  } else {
+    // A coarse clock (a browser: 5 µs steps, 100 µs on a page that is not cross-origin isolated)
+    // cannot time one call: time doubling runs of calls until one spans 2 ms and many steps (cold
+    // first calls are then a small part of it).
+    for (let k = 1; ; k *= 2) {
+      const t0 = performance.now();
+      for (let i = 0; i < k; i++) await kernel.run();
+      const d = performance.now() - t0;
+      if (d >= Math.max(2, 20 * q) || k >= 1 << 20) {
+        once = d / k;
+        break;
+      }
+    }
   }
-  once = Math.max(once, 1e-4);
-  const inner = Math.max(1, Math.min(1000, Math.ceil(MIN_SAMPLE_MS / once)));
+  once = Math.max(once, 1e-5);
+  // A sample spans at least 100 clock steps (1 % quantisation at most).
+  const minSample = Math.max(MIN_SAMPLE_MS, 100 * q);
+  const inner = Math.max(1, Math.min(q < COARSE_CLOCK_MS ? 1000 : 1_000_000, Math.ceil(minSample / once)));
   const bench = new Bench({
     time: opts.timeMs,
     iterations: opts.minSamples,
@@ -50,7 +92,8 @@ export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, 
   const evidence: SampleEvidence[] = [];
   let recording = false;
   const record = (d: number, before: ReturnType<SampleProbe['read']> | undefined) => {
-    if (!recording) return;
+    // A sample the clock did not see advance is no measurement (a coarse clock and a kernel faster than estimated).
+    if (!recording || d <= 0) return;
     samples.push(d / inner);
     if (probe && before) {
       const after = probe.read();
@@ -101,7 +144,7 @@ export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, 
   }
   return {
     samples_ms: samples,
-    method: inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench',
+    method: `${inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench'}${q >= COARSE_CLOCK_MS ? `, clock step ${+q.toPrecision(2)} ms` : ''}`,
     ...(probe ? { evidence } : {}),
   };
 }

@@ -7,6 +7,7 @@ import { registerDevices } from './commands/devices.js';
 import { registerFleet } from './commands/fleet.js';
 import { registerFlops } from './commands/flops.js';
 import { registerKernels } from './commands/kernels.js';
+import { registerPage } from './commands/page.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSummary } from './commands/summary.js';
@@ -47,5 +48,6 @@ registerFlops(program);
 registerDevices(program);
 registerKernels(program);
 registerFleet(program);
+registerPage(program);
 
 await program.parseAsync(process.argv);

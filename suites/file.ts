@@ -15,7 +15,7 @@ import { InputError } from '../core/errors.js';
 import { MAX_NESTING, nestingDepth, parseJsonInput, readTextFile } from '../core/files.js';
 import { validateShape } from '../core/validate.js';
 import { neoCellProblem } from '../harness/problem.js';
-import { benchCase, type Suite, type SuiteOptions } from './suite.js';
+import { benchCase, type Suite, type SuiteOptions } from './builtin.js';
 
 const positive = { type: 'integer', minimum: 1 } as const;
 const channelSpec = {

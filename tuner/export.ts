@@ -67,6 +67,14 @@ export declare function createNeoCell(target: NeoCellTarget, layer: NeoCellLayer
 `;
 }
 
+/** An esbuild plugin: in a bundle for the web, threads are Web Workers; the Node pool (worker_threads) is left out. */
+export const WEB_THREADS_PLUGIN = {
+  name: 'neotune-web-threads',
+  setup(b: { onResolve(o: { filter: RegExp }, f: () => { path: string }): void }) {
+    b.onResolve({ filter: /cpu-threads\.js$/ }, () => ({ path: `${RUNTIME_DIR}cpu-threads-web.js` }));
+  },
+};
+
 /**
  * The self-contained bundle of format `bundle`: the runtime (minified) with the table. It imports
  * nothing: no Node built-in, no package.
@@ -88,15 +96,7 @@ export { chooseKernel, TARGETS };
     write: false,
     legalComments: 'none',
     logLevel: 'silent',
-    plugins: [
-      {
-        // In a bundle, threads are Web Workers: the Node pool (worker_threads) is left out.
-        name: 'neotune-web-threads',
-        setup(b) {
-          b.onResolve({ filter: /cpu-threads\.js$/ }, () => ({ path: `${RUNTIME_DIR}cpu-threads-web.js` }));
-        },
-      },
-    ],
+    plugins: [WEB_THREADS_PLUGIN],
   });
   const text = r.outputFiles[0]!.text;
   const nodeImport = /\bfrom\s*["']node:|import\(\s*["']node:/.exec(text);
