@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../core/files.js';
-import { WEB_THREADS_PLUGIN } from '../tuner/export.js';
+import { checkNoNodeImports, WEB_BUNDLE_OPTIONS } from '../tuner/export.js';
 
 const DIST_PAGE = fileURLToPath(new URL('../page/', import.meta.url));
 const HTML = fileURLToPath(new URL('../../page/index.html', import.meta.url));
@@ -25,20 +25,13 @@ export async function pageFiles(): Promise<Record<string, PageFile>> {
   const r = await esbuild.build({
     entryPoints: { app: join(DIST_PAGE, 'app.js'), 'tune-worker': join(DIST_PAGE, 'tune-worker.js') },
     outdir: '/',
-    bundle: true,
-    format: 'esm',
+    ...WEB_BUNDLE_OPTIONS,
     platform: 'browser',
-    target: 'es2022',
-    minify: true,
     write: false,
-    legalComments: 'none',
-    logLevel: 'silent',
-    plugins: [WEB_THREADS_PLUGIN],
   });
   const files: Record<string, PageFile> = { '/index.html': { type: 'text/html; charset=utf-8', body: readFileSync(HTML, 'utf8') } };
   for (const f of r.outputFiles) {
-    const nodeImport = /\bfrom\s*["']node:|import\(\s*["']node:/.exec(f.text);
-    if (nodeImport) throw new Error(`the page bundle ${f.path} imports a Node built-in (${nodeImport[0]}): it would not load in a browser`);
+    checkNoNodeImports(f.text, `the page bundle ${f.path}`);
     files[f.path.replace(/^.*\//, '/')] = { type: 'text/javascript; charset=utf-8', body: f.text };
   }
   return files;

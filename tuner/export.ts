@@ -75,6 +75,15 @@ export const WEB_THREADS_PLUGIN = {
   },
 };
 
+/** esbuild options of every bundle for the web (the runtime bundle, the tuning page): one minified ES module, Web Worker threads. */
+export const WEB_BUNDLE_OPTIONS = { bundle: true, format: 'esm' as const, target: 'es2022', minify: true, legalComments: 'none' as const, logLevel: 'silent' as const, plugins: [WEB_THREADS_PLUGIN] };
+
+/** A bundle for the web must not import a Node built-in: it would not load in a page. */
+export function checkNoNodeImports(text: string, what: string): void {
+  const nodeImport = /\bfrom\s*["']node:|import\(\s*["']node:/.exec(text);
+  if (nodeImport) throw new Error(`${what} imports a Node built-in (${nodeImport[0]}): it would not load in a page`);
+}
+
 /**
  * The self-contained bundle of format `bundle`: the runtime (minified) with the table. It imports
  * nothing: no Node built-in, no package.
@@ -88,18 +97,11 @@ export { chooseKernel, TARGETS };
 `;
   const r = await esbuild.build({
     stdin: { contents: entry, resolveDir: RUNTIME_DIR, sourcefile: 'neocell-bundle.js', loader: 'js' },
-    bundle: true,
-    format: 'esm',
+    ...WEB_BUNDLE_OPTIONS,
     platform: 'neutral',
-    target: 'es2022',
-    minify: true,
     write: false,
-    legalComments: 'none',
-    logLevel: 'silent',
-    plugins: [WEB_THREADS_PLUGIN],
   });
   const text = r.outputFiles[0]!.text;
-  const nodeImport = /\bfrom\s*["']node:|import\(\s*["']node:/.exec(text);
-  if (nodeImport) throw new Error(`the runtime bundle imports a Node built-in (${nodeImport[0]}): it would not load in a page`);
+  checkNoNodeImports(text, 'the runtime bundle');
   return `// neotune runtime bundle: createNeoCell with the tuned choices of ${table?.device ?? 'no device (defaults)'}.\n${text}`;
 }
