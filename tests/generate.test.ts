@@ -74,7 +74,7 @@ for (const [backend, session, all] of [
           const kernel = await v.create(p, params, session);
           try {
             assert.equal(kernel.source, v.generate(p, params, session.device).source);
-            assert.equal(await generatedSourceHash(session, v, p, params), sourceHash(kernel.source));
+            assert.equal(await generatedSourceHash(session, v, p, params), await sourceHash(kernel.source));
           } finally {
             await kernel.dispose();
           }
