@@ -265,6 +265,30 @@ export function formatCell(cell: CellSpec): string {
     .join('+');
 }
 
+const CANONICAL_ALLOWED = 'groups joined by "+", each "<channels>c:k<size>" (square block, optional "s<shift>" or "sa<shift>sb<shift>") or "<channels>c:a<in>><out>,b<in>><out>" (rectangular), e.g. "48c:k4s1+48c:k7s1"';
+
+/**
+ * The channel specs of a canonical cell text (formatCell's output, "48c:k4s1+48c:k7s1"): the
+ * inverse of formatCell, so a stored problem record or a typed-in cell rebuilds its exact cell.
+ */
+export function parseCellText(text: string, field = 'spec'): ChannelSpecInput[] {
+  const s = typeof text === 'string' ? text.replace(/\s+/g, '') : '';
+  const groups = s.split('+').map((t) => {
+    const square = /^(\d+)c:k(\d+)(?:s(\d+)|sa(\d+)sb(\d+))?$/.exec(t);
+    if (square) {
+      const [, c, k, sh, sa, sb] = square;
+      return { channels: Number(c), kernel: Number(k), ...(sa !== undefined ? { shift_a: Number(sa), shift_b: Number(sb) } : { shift: Number(sh ?? 0) }) };
+    }
+    const rect = /^(\d+)c:a(\d+)>(\d+)(?:s(\d+))?,b(\d+)>(\d+)(?:s(\d+))?$/.exec(t);
+    if (rect) {
+      const [, c, hi, ho, sa, wi, wo, sb] = rect;
+      return { channels: Number(c), h_in: Number(hi), h_out: Number(ho), w_in: Number(wi), w_out: Number(wo), shift_a: Number(sa ?? 0), shift_b: Number(sb ?? 0) };
+    }
+    throw new InputError(field, text, CANONICAL_ALLOWED, t ? `"${t}" is not a group` : 'empty group');
+  });
+  return groups;
+}
+
 /** Short human label: the kernel spec string if the channel split is the default one ("4+7 s1"). */
 export function describeCell(cell: CellSpec): string {
   const gs = cell.groups;

@@ -6,7 +6,7 @@ import { InputError, positiveInt } from '../core/errors.js';
 import { cellCost, dwconvBytes, dwconvMacs } from '../core/flops.js';
 import { depthwiseConvReference, neoCellReference } from '../core/reference.js';
 import { Rng } from '../core/rng.js';
-import { type ChannelSpecInput, type ShiftOptions, buildCell, cellOutputShape, formatCell, describeCell, MAX_BLOCK } from '../core/spec.js';
+import { type ChannelSpecInput, type ShiftOptions, buildCell, cellOutputShape, formatCell, describeCell, MAX_BLOCK, parseCellText } from '../core/spec.js';
 import { randomWeights } from '../core/weights.js';
 import type { CopyProblem, Dtype, DwConvProblem, NeoCellProblem, Problem, ProblemData } from './types.js';
 
@@ -107,6 +107,27 @@ export function problemRecord(p: Problem): ProblemRecord {
   if (p.op === 'neocell') return { ...base, spec: formatCell(p.cell), label: describeCell(p.cell) };
   if (p.op === 'dwconv') return { ...base, spec: `dw${p.K}`, label: `dwconv ${p.K}×${p.K}`, K: p.K };
   return { ...base, spec: 'copy', label: 'copy' };
+}
+
+/**
+ * The problem a record describes (a stored or submitted one), checked: a record whose spec or
+ * label does not describe the problem it rebuilds is refused with the field (`field`.spec…).
+ */
+export function problemFromRecord(r: ProblemRecord, field = 'problem'): Problem {
+  const shape = { N: r.N, C: r.C, H: r.H, W: r.W, dtype: r.dtype };
+  let p: Problem;
+  if (r.op === 'neocell') p = neoCellProblem({ ...shape, spec: parseCellText(r.spec, `${field}.spec`) });
+  else if (r.op === 'dwconv') {
+    const K = Number(/^dw(\d+)$/.exec(r.spec)?.[1]);
+    if (!K) throw new InputError(`${field}.spec`, r.spec, '"dw<K>" for a depthwise conv');
+    p = dwconvProblem({ ...shape, K });
+  } else if (r.op === 'copy') p = copyProblem(shape);
+  else throw new InputError(`${field}.op`, (r as { op: unknown }).op, 'neocell, dwconv, copy');
+  const back = problemRecord(p);
+  for (const k of ['spec', 'label', 'K'] as const) {
+    if (back[k] !== r[k]) throw new InputError(`${field}.${k}`, r[k], JSON.stringify(back[k] ?? null), 'the record does not describe the problem it names');
+  }
+  return p;
 }
 
 /** A stable text key of a problem ("neocell 1x96x56x56 48c:k4s1+48c:k7s1 float32"). */

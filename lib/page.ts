@@ -4,15 +4,20 @@
  * writes them; `neotune serve` serves them with the cross-origin isolation headers that WebAssembly
  * threads need.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../core/files.js';
-import { checkNoNodeImports, WEB_BUNDLE_OPTIONS } from '../tuner/export.js';
+import { emptyDb, TuningStore } from '../tuner/db.js';
+import { checkNoNodeImports, runtimeBundleTemplate, WEB_BUNDLE_OPTIONS } from '../tuner/export.js';
+import { checkSubmission, leaderboard, leaderboardHtml, MAX_SUBMISSION_BYTES, mergeSubmission, SubmissionError } from './collect.js';
 
 const DIST_PAGE = fileURLToPath(new URL('../page/', import.meta.url));
 const HTML = fileURLToPath(new URL('../../page/index.html', import.meta.url));
+
+/** The page's copy of the runtime bundle template (tuner/export.ts). */
+export const RUNTIME_TEMPLATE = '/neocell-runtime.template.js';
 
 export interface PageFile {
   readonly type: string;
@@ -34,6 +39,8 @@ export async function pageFiles(): Promise<Record<string, PageFile>> {
     checkNoNodeImports(f.text, `the page bundle ${f.path}`);
     files[f.path.replace(/^.*\//, '/')] = { type: 'text/javascript; charset=utf-8', body: f.text };
   }
+  // The runtime bundle with an empty table slot: the page fills in its tuned choices (a download).
+  files[RUNTIME_TEMPLATE] = { type: 'text/javascript; charset=utf-8', body: await runtimeBundleTemplate() };
   return files;
 }
 
@@ -51,16 +58,100 @@ export async function writePage(dir: string): Promise<string[]> {
  */
 export const ISOLATION_HEADERS = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } as const;
 
+const SECURITY_HEADERS = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', ...ISOLATION_HEADERS } as const;
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...SECURITY_HEADERS }).end(JSON.stringify(body) + '\n');
+}
+
+/** The request's body, or undefined (after a 413 was sent) when it is longer than `limit` bytes. */
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    const tooLarge = () => {
+      json(res, 413, { error: `the body has more than ${limit} bytes; allowed: a tuning database of at most ${limit} bytes`, field: 'body' });
+      req.resume();
+      resolve(undefined);
+    };
+    if (declared > limit) return tooLarge();
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        tooLarge();
+      } else parts.push(d);
+    });
+    req.on('end', () => size <= limit && resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * The collection routes of `serve --collect DB`: POST /api/results (a page's tuning database,
+ * checked, then merged into DB; merges one at a time), GET /leaderboard (HTML) and
+ * /leaderboard.json; GET /api/collect tells the page that submissions are taken.
+ */
+function collector(db: string, log: (s: string) => void) {
+  let queue: Promise<unknown> = Promise.resolve();
+  return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
+    if (path === '/api/collect' && req.method === 'GET') return json(res, 200, { collect: true, max_bytes: MAX_SUBMISSION_BYTES, leaderboard: '/leaderboard' }), true;
+    if (path === '/leaderboard' || path === '/leaderboard.json') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return res.writeHead(405, { allow: 'GET, HEAD' }).end(), true;
+      const rows = leaderboard(existsSync(db) ? (await TuningStore.open(db, { write: false, field: 'collect' })).db : emptyDb());
+      if (path.endsWith('.json')) json(res, 200, rows);
+      else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", ...SECURITY_HEADERS }).end(req.method === 'HEAD' ? undefined : leaderboardHtml(rows));
+      return true;
+    }
+    if (path !== '/api/results') return false;
+    if (req.method !== 'POST') return res.writeHead(405, { allow: 'POST' }).end(), true;
+    const body = await readBody(req, res, MAX_SUBMISSION_BYTES);
+    if (!body) return true;
+    const merged = queue.then(async () => mergeSubmission(db, await checkSubmission(body, req.headers['content-type'])));
+    queue = merged.catch(() => undefined);
+    try {
+      const r = await merged;
+      log(`neotune serve: merged ${r.entries} entries from ${req.socket.remoteAddress} into ${db}`);
+      json(res, 200, { merged: r.entries, leaderboard: '/leaderboard' });
+    } catch (e) {
+      if (!(e instanceof SubmissionError)) throw e;
+      log(`neotune serve: refused a submission from ${req.socket.remoteAddress} (${e.status}): ${e.message}`);
+      json(res, e.status, { error: e.message, field: e.field });
+    }
+    return true;
+  };
+}
+
+export interface ServeOptions {
+  /** A tuning database that takes the page's submissions (`serve --collect DB`). */
+  readonly collect?: string;
+  readonly log?: (s: string) => void;
+}
+
 /** Serves the page on `host:port` (0: a free port); resolves with the server and its URL. */
-export async function servePage(host: string, port: number): Promise<{ server: Server; url: string }> {
+export async function servePage(host: string, port: number, o: ServeOptions = {}): Promise<{ server: Server; url: string }> {
   const files = await pageFiles();
+  const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const collect = o.collect !== undefined ? collector(o.collect, log) : undefined;
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (collect) {
+      collect(req, res, path)
+        .then((done) => done || serveFile(req, res, path))
+        .catch((e: unknown) => {
+          log(`neotune serve: ${req.method} ${path} failed: ${e instanceof Error ? e.message : String(e)}`);
+          if (!res.headersSent) json(res, 500, { error: 'the server could not store the submission; nothing was written' });
+          else res.end();
+        });
+    } else serveFile(req, res, path);
+  });
+  const serveFile = (req: IncomingMessage, res: ServerResponse, path: string) => {
     const f = files[path === '/' ? '/index.html' : path];
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
     if (!f) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-    res.writeHead(200, { 'content-type': f.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', ...ISOLATION_HEADERS }).end(req.method === 'HEAD' ? undefined : f.body);
-  });
+    res.writeHead(200, { 'content-type': f.type, ...SECURITY_HEADERS }).end(req.method === 'HEAD' ? undefined : f.body);
+  };
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(port, host, ok);

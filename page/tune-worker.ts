@@ -1,42 +1,114 @@
 /**
  * The tuner in a visitor's browser, in a dedicated Web Worker (the page stays responsive while
  * kernels are verified and timed): the WebAssembly variants neotune tunes in Node, on this CPU,
- * searched, verified against the float64 reference and timed by the very same code (tuner/tune.ts),
- * into a tuning database in the CLI's format. Messages: page → worker one TuneRequest; worker →
- * page progress, one line per tuned problem, then the database (or an error).
+ * and the WGSL variants on this browser's WebGPU adapter, searched, verified against the float64
+ * reference and timed by the very same code (tuner/tune.ts), into a tuning database in the CLI's
+ * format. Every case's NeoCell problem and the depthwise 7×7 conv it replaces are tuned on each
+ * backend. A candidate that fails (a compile error, a lost device) fails alone; a backend that
+ * cannot open is reported and left out. Messages: page → worker one TuneRequest; worker → page
+ * progress, one message per tuned problem, notes, then the database (or an error).
  */
+import { dwconvWasm } from '../kernels/cpu/dwconv-wasm.js';
+import { openPageGpuSession } from '../kernels/webgpu/page-session.js';
+import { wgslVariants } from '../kernels/webgpu/variants.js';
+import { problemCosts, problemKey, problemRecord } from '../harness/problem.js';
+import { softwareRenderer } from '../harness/software.js';
+import type { BackendSession, KernelVariant, Problem } from '../harness/types.js';
 import { openCpuTarget } from '../runtime/cpu-target.js';
-import { smokeSuite, stageSuite, type Suite } from '../suites/builtin.js';
-import { emptyDb } from '../tuner/db-model.js';
+import { benchCase, smokeSuite, stageSuite, type Suite } from '../suites/builtin.js';
+import { deviceFingerprint, emptyDb } from '../tuner/db-model.js';
 import { strategyByName } from '../tuner/strategies/index.js';
-import { tuneProblem } from '../tuner/tune.js';
-import { PAGE_EFFORTS, PAGE_SUITES, type PageSuite, type TuneRequest, type WorkerMessage } from './protocol.js';
+import { tuneProblem, warmStarts } from '../tuner/tune.js';
+import { neoCellProblem } from '../harness/problem.js';
+import { parseCellText } from '../core/spec.js';
+import { PAGE_EFFORTS, PAGE_SUITES, type PageBackend, type TuneRequest, type WorkerMessage } from './protocol.js';
 
-function suiteOf(name: PageSuite): Suite {
-  if (name === 'smoke') return smokeSuite();
-  return stageSuite(name.slice('neonext-'.length, -'-stages'.length) as 't', 224);
+function suiteOf(req: TuneRequest): Suite {
+  if (req.suite === 'smoke') return smokeSuite();
+  if (req.suite === 'custom') {
+    const c = req.custom;
+    if (!c) throw new Error('suite=custom needs a layer (N, C, H, W, spec)');
+    const spec = /c:/.test(c.spec) ? parseCellText(c.spec) : c.spec;
+    const problem = neoCellProblem({ N: c.N, C: c.C, H: c.H, W: c.W, spec, ...(c.shift !== undefined && typeof spec === 'string' ? { shift: c.shift } : {}) });
+    return { name: 'custom', description: 'a layer typed into the page', cases: [benchCase(problemRecord(problem).label, 1, problem)] };
+  }
+  return stageSuite(req.suite.slice('neonext-'.length, -'-stages'.length) as 't', 224);
 }
 
 const post = (m: WorkerMessage) => (globalThis as unknown as { postMessage(m: WorkerMessage): void }).postMessage(m);
 
+interface Target {
+  readonly backend: PageBackend;
+  readonly variants: readonly KernelVariant[];
+  readonly session: BackendSession;
+  readonly software?: string;
+}
+
+async function openTargets(req: TuneRequest): Promise<Target[]> {
+  const targets: Target[] = [];
+  for (const backend of req.backends) {
+    if (backend === 'wasm') {
+      const t = await openCpuTarget('wasm', req.threads, { browser: req.browser });
+      targets.push({ backend, variants: [...t.variants, dwconvWasm as unknown as KernelVariant], session: t.session });
+      continue;
+    }
+    let session;
+    try {
+      session = await openPageGpuSession(req.browser);
+    } catch (e) {
+      post({ type: 'note', message: `WebGPU is left out: ${(e as Error).message}` });
+      continue;
+    }
+    const software = softwareRenderer(session.device);
+    if (software && !req.includeSoftware) {
+      post({ type: 'note', message: `WebGPU runs on a software renderer here (${software}): its kernels are not tuned, since their times are not GPU performance (include-software=1 tunes them anyway, as correctness runs)` });
+      await session.close();
+      continue;
+    }
+    const variants = wgslVariants('webgpu-browser').filter((v) => v.role === 'neocell' || (v.role === 'baseline' && v.op === 'dwconv'));
+    targets.push({ backend, variants, session, ...(software ? { software } : {}) });
+  }
+  return targets;
+}
+
 async function tune(req: TuneRequest): Promise<void> {
   if (!PAGE_SUITES.includes(req.suite)) throw new Error(`unknown suite ${req.suite}`);
-  const target = await openCpuTarget('wasm', req.threads, { browser: req.browser });
+  const suite = suiteOf(req);
+  const targets = await openTargets(req);
+  if (targets.length === 0) throw new Error('no backend to tune on (see the notes above)');
   try {
     const db = emptyDb();
-    const problems = suiteOf(req.suite).cases.map((c) => ({ name: c.name, problem: c.neocell }));
-    for (const [i, { name, problem }] of problems.entries()) {
-      const r = await tuneProblem(db, problem, target.variants, target.session, {
+    const jobs = targets.flatMap((t) => suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ t, c, problem: problem as Problem }))));
+    for (const [i, { t, c, problem }] of jobs.entries()) {
+      const name = `${c.name} ${problem.op} (${t.backend})`;
+      const variants = t.variants.filter((v) => v.op === problem.op);
+      const r = await tuneProblem(db, problem, variants, t.session, {
         strategy: strategyByName('tpe'),
         seed: 1,
         budget: req.budget !== undefined ? { evaluations: req.budget } : { fraction: PAGE_EFFORTS[req.effort].fraction },
-        progress: (p) => post({ type: 'progress', problem: name, index: i, problems: problems.length, done: p.done, total: p.total, failed: p.failed, best_ms: p.best?.median_ms ?? null }),
+        warmStart: warmStarts(db, t.session, problem),
+        progress: (p) => post({ type: 'progress', problem: name, index: i, problems: jobs.length, done: p.done, total: p.total, failed: p.failed, best_ms: p.best?.median_ms ?? null }),
       });
-      post({ type: 'tuned', problem: name, key: `${problem.N}x${problem.C}x${problem.H}x${problem.W}`, winner: r.winner ? { key: r.winner.key, median_ms: r.winner.median_ms } : null, evaluated: r.evaluated, failed: Object.values(r.entry.candidates).filter((c) => c.state !== 'verified').length });
+      const w = r.winner ? r.entry.candidates[Object.keys(r.entry.candidates).find((k) => r.entry.candidates[k]!.key === r.winner!.key)!] : undefined;
+      const rec = problemRecord(problem);
+      post({
+        type: 'tuned',
+        case: c.name,
+        op: problem.op as 'neocell' | 'dwconv',
+        backend: t.backend,
+        device: deviceFingerprint(t.session.device),
+        shape: problemKey(problem).split(' ')[1]!,
+        label: rec.label,
+        winner: r.winner ? { key: r.winner.key, median_ms: r.winner.median_ms, timing_method: w?.timing_method ?? '' } : null,
+        evaluated: r.evaluated,
+        failed: Object.values(r.entry.candidates).filter((x) => x.state !== 'verified').length,
+        flops: problemCosts(problem).useful_flops,
+        ...(t.software ? { software: t.software } : {}),
+      });
     }
-    post({ type: 'done', db, device: target.session.device.description });
+    post({ type: 'done', db, devices: targets.map((t) => deviceFingerprint(t.session.device)) });
   } finally {
-    await target.session.close();
+    for (const t of targets) await t.session.close();
   }
 }
 

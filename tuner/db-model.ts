@@ -52,6 +52,8 @@ export interface DbEntry {
   winner?: Winner;
   /** How the winner was found: strategy, seed, evaluations. */
   search?: SearchRecord;
+  /** Submitted from a visitor's browser to `neotune serve --collect` (not measured by neotune's own processes). */
+  measured_in?: 'visitor-browser';
 }
 
 /** A tuning database: entries keyed by device and problem. */

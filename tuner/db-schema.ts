@@ -92,6 +92,7 @@ const entry = (maxSamples: number | undefined) =>
       candidates: { type: 'object', additionalProperties: candidate(maxSamples) },
       winner: WINNER_SCHEMA,
       search: SEARCH_SCHEMA,
+      measured_in: { enum: ['visitor-browser'] },
     },
   }) as const;
 

@@ -161,6 +161,7 @@ export function mergeDbs(a: TuningDb, b: TuningDb, rewin: (e: DbEntry) => Winner
       candidates[ck] = ca && cb ? preferred(ca, cb) : (ca ?? cb)!;
     }
     const entry: DbEntry = { device: base.device, backend: base.backend, problem: base.problem, candidates };
+    if (ea?.measured_in ?? eb?.measured_in) entry.measured_in = (ea?.measured_in ?? eb?.measured_in)!;
     const w = rewin(entry);
     if (w) entry.winner = w;
     out.entries[key] = entry;
@@ -354,6 +355,24 @@ export class TuningStore {
       syncFolder(dirname(this.path));
     });
     this.journalLines = 0;
+  }
+
+  /**
+   * Replaces the database by `fn` of what is on disk now (journal folded in), in one step under
+   * the lock: the snapshot is written atomically or not at all (a throwing `fn` writes nothing).
+   */
+  async update(fn: (db: TuningDb) => TuningDb): Promise<TuningDb> {
+    if (!this.writable) throw new Error('tuning database opened read-only');
+    const next = await this.withLock(() => {
+      const next = fn(this.readDisk(true).db);
+      writeFileAtomic(this.path, snapshotText(next));
+      if (existsSync(this.journalPath)) unlinkSync(this.journalPath);
+      syncFolder(dirname(this.path));
+      return next;
+    });
+    this.db.entries = next.entries;
+    this.journalLines = 0;
+    return next;
   }
 
   /** Writes a whole database as this store's snapshot (db-merge's output), dropping any journal. */

@@ -103,3 +103,13 @@ export function selectKernel(p: { op?: string; N: number; C: number; H: number; 
 }
 `;
 }
+
+/** Where the runtime bundle's template holds its table (a JSON text literal, parsed at load). */
+export const BUNDLE_TABLE_SLOT = '"@@NEOTUNE_TABLE@@"';
+
+/** The runtime bundle (tuner/export.ts runtimeBundleTemplate) with `table` in its slot. */
+export function fillRuntimeBundle(template: string, table: DispatchTable | undefined): string {
+  const parts = template.split(BUNDLE_TABLE_SLOT);
+  if (parts.length !== 2) throw new Error('not a neotune runtime bundle template (no table slot)');
+  return `// neotune runtime bundle: createNeoCell with the tuned choices of ${(table?.device ?? 'no device (defaults)').replace(/[\r\n]/g, ' ')}.\n${parts[0]}${JSON.stringify(JSON.stringify(table ?? null))}${parts[1]}`;
+}

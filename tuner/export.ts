@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { InputError } from '../core/errors.js';
 import type { DispatchTable } from '../runtime/choice.js';
 import type { TuningDb } from './db-model.js';
+import { BUNDLE_TABLE_SLOT, fillRuntimeBundle } from './dispatch.js';
 
 /** The formats of `neotune export`. */
 export const EXPORT_FORMATS = ['table', 'module', 'bundle'] as const;
@@ -85,13 +86,14 @@ export function checkNoNodeImports(text: string, what: string): void {
 }
 
 /**
- * The self-contained bundle of format `bundle`: the runtime (minified) with the table. It imports
- * nothing: no Node built-in, no package.
+ * The runtime bundle with an empty table slot (BUNDLE_TABLE_SLOT): minified, self-contained, no
+ * Node built-in, no package. fillRuntimeBundle puts a table in it (here, or in the tuning page,
+ * which has no esbuild).
  */
-export async function bundleText(table: DispatchTable | undefined): Promise<string> {
+export async function runtimeBundleTemplate(): Promise<string> {
   const esbuild = await import('esbuild');
   const entry = `import { createNeoCell as create, chooseKernel, TARGETS } from './index.js';
-export const TABLE = ${JSON.stringify(table ?? null)};
+export const TABLE = JSON.parse(${BUNDLE_TABLE_SLOT});
 export function createNeoCell(target, layer, options = {}) { return create(target, layer, { ...(TABLE ? { table: TABLE } : {}), ...options }); }
 export { chooseKernel, TARGETS };
 `;
@@ -103,5 +105,11 @@ export { chooseKernel, TARGETS };
   });
   const text = r.outputFiles[0]!.text;
   checkNoNodeImports(text, 'the runtime bundle');
-  return `// neotune runtime bundle: createNeoCell with the tuned choices of ${table?.device ?? 'no device (defaults)'}.\n${text}`;
+  if (text.split(BUNDLE_TABLE_SLOT).length !== 2) throw new Error('the runtime bundle lost its table slot');
+  return text;
+}
+
+/** The self-contained bundle of format `bundle`: the runtime (minified) with the table. */
+export async function bundleText(table: DispatchTable | undefined): Promise<string> {
+  return fillRuntimeBundle(await runtimeBundleTemplate(), table);
 }

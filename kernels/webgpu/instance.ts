@@ -109,6 +109,11 @@ export type GpuKernelSpec = GpuKernelSpecBase &
 export interface GpuContext {
   readonly device: GPUDevice;
   readonly timestamps: boolean;
+  /**
+   * The timestamp clock's step in ms, measured when the device opened (browsers quantise GPU
+   * timestamps, Chrome to 0.1 ms unless its developer features are on); undefined when unknown.
+   */
+  timestampStepMs?: number;
   /** Set when the device was lost: every later call fails with this reason. */
   lost?: string;
 }
@@ -126,7 +131,49 @@ export async function openGpuContext(adapter: GPUAdapter, limits: Record<string,
     requiredFeatures: (['timestamp-query', 'shader-f16'] as const).filter((f) => adapter.features.has(f)),
     requiredLimits: limits,
   });
-  return watchedContext(device, timestamps);
+  const ctx = watchedContext(device, timestamps);
+  if (timestamps) {
+    const step = await timestampStepMs(device).catch(() => undefined);
+    if (step !== undefined) ctx.timestampStepMs = step;
+  }
+  return ctx;
+}
+
+const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+
+/**
+ * The timestamp clock's step: the greatest common divisor of timestamps taken over a few
+ * milliseconds (separate submissions). A quantised clock's values are all multiples of its
+ * quantum; a fine one's have a divisor of a nanosecond or so. Undefined when the clock never moved.
+ */
+export async function timestampStepMs(device: GPUDevice): Promise<number | undefined> {
+  const n = 16;
+  const querySet = device.createQuerySet({ type: 'timestamp', count: n });
+  const resolve = device.createBuffer({ size: n * 8, usage: QUERY_RESOLVE | COPY_SRC });
+  const read = device.createBuffer({ size: n * 8, usage: MAP_READ | COPY_DST });
+  try {
+    for (let i = 0; i < n; i += 2) {
+      const enc = device.createCommandEncoder();
+      enc.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: i, endOfPassWriteIndex: i + 1 } }).end();
+      device.queue.submit([enc.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const enc = device.createCommandEncoder();
+    enc.resolveQuerySet(querySet, 0, n, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, read, 0, n * 8);
+    device.queue.submit([enc.finish()]);
+    await read.mapAsync(1 /* GPUMapMode.READ */);
+    const t = [...new BigUint64Array(read.getMappedRange().slice(0))];
+    read.unmap();
+    let step = 0n;
+    for (const v of t) step = gcd(step, v > t[0]! ? v - t[0]! : t[0]! - v);
+    return step > 0n ? Number(step) / 1e6 : undefined;
+  } finally {
+    querySet.destroy();
+    resolve.destroy();
+    read.destroy();
+  }
 }
 
 /** A context on `device`, marked lost (with the reason) when the device is lost other than by destroy(). */
@@ -314,29 +361,40 @@ export class GpuKernel implements KernelInstance {
   /** Median-friendly samples: each is the mean of `batch` back-to-back dispatches. */
   async measure(opts: MeasureOptions): Promise<DeviceTiming> {
     const { device } = this.ctx;
-    // Size the batch so one sample takes ≥ 2 ms of wall time (coarse timers, submit overhead).
+    // Size the batch so one sample takes ≥ 2 ms of wall time (submit overhead).
     const t0 = performance.now();
     await this.run();
     const once = Math.max(performance.now() - t0, 0.01);
-    const batch = Math.max(1, Math.min(256, Math.ceil(2 / once)));
-    const samples: number[] = [];
-    const start = performance.now();
+    let batch = Math.max(1, Math.min(256, Math.ceil(2 / once)));
+    const step = this.ctx.timestamps ? this.ctx.timestampStepMs : undefined;
     const query = this.ctx.timestamps ? device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
     const resolve = query ? device.createBuffer({ size: 16, usage: QUERY_RESOLVE | COPY_SRC }) : undefined;
     const read = query ? device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST }) : undefined;
+    /** GPU ms of `n` back-to-back dispatches, by timestamps. */
+    const gpuMs = async (n: number): Promise<number> => {
+      const cmd = this.encode(n, query);
+      const enc = device.createCommandEncoder();
+      enc.resolveQuerySet(query!, 0, 2, resolve!, 0);
+      enc.copyBufferToBuffer(resolve!, 0, read!, 0, 16);
+      device.queue.submit([cmd, enc.finish()]);
+      await read!.mapAsync(1);
+      const [a, b] = new BigUint64Array(read!.getMappedRange().slice(0));
+      read!.unmap();
+      return Number(b! - a!) / 1e6;
+    };
+    const samples: number[] = [];
     try {
+      // A quantised clock (Chrome: 0.1 ms): each sample spans at least 100 clock steps (≤ 1 %
+      // error), sized from the GPU time of a pilot batch (wall time overstates short kernels).
+      if (query && step !== undefined && step >= 0.001) {
+        const pilot = await gpuMs(batch);
+        const per = pilot / batch;
+        batch = Math.max(batch, Math.min(4096, per > 0 ? Math.ceil((100 * step) / per) : 4096));
+      }
+      const start = performance.now();
       while (samples.length < opts.minSamples || performance.now() - start < opts.timeMs) {
-        if (query) {
-          const cmd = this.encode(batch, query);
-          const enc = device.createCommandEncoder();
-          enc.resolveQuerySet(query, 0, 2, resolve!, 0);
-          enc.copyBufferToBuffer(resolve!, 0, read!, 0, 16);
-          device.queue.submit([cmd, enc.finish()]);
-          await read!.mapAsync(1);
-          const [a, b] = new BigUint64Array(read!.getMappedRange().slice(0));
-          read!.unmap();
-          samples.push(Number(b! - a!) / 1e6 / batch);
-        } else {
+        if (query) samples.push((await gpuMs(batch)) / batch);
+        else {
           const s = performance.now();
           device.queue.submit([this.encode(batch)]);
           await device.queue.onSubmittedWorkDone();
@@ -350,7 +408,8 @@ export class GpuKernel implements KernelInstance {
       resolve?.destroy();
       read?.destroy();
     }
-    return { samples_ms: samples, method: query ? `timestamp-query (mean of ${batch} dispatches per sample)` : `onSubmittedWorkDone wall time (mean of ${batch} dispatches per sample)` };
+    const clock = step !== undefined ? `, clock step ${+step.toPrecision(3)} ms` : query ? ', clock step unknown' : '';
+    return { samples_ms: samples, method: query ? `timestamp-query (mean of ${batch} dispatches per sample${clock})` : `onSubmittedWorkDone wall time (mean of ${batch} dispatches per sample)` };
   }
 
   dispose(): void {

@@ -10,6 +10,7 @@ import { ISOLATION_HEADERS, servePage, writePage } from '../../lib/page.js';
 import { action, optionParser, parseIntOption, stderrLine } from '../cli-util.js';
 import { examples } from '../options.js';
 import { InputError } from '../../core/errors.js';
+import { TuningStore } from '../../tuner/db.js';
 
 const hostOption = optionParser((v: string) => {
   if (!/^[A-Za-z0-9.:-]+$/.test(v)) throw new InputError('host', v, 'a host name or IP address to listen on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)');
@@ -33,22 +34,26 @@ export function registerPage(program: Command): void {
     .command('serve')
     .description('serve the tuning page (with the cross-origin isolation headers WebAssembly threads need) until Ctrl-C')
     .option('--host <host>', 'address to listen on (127.0.0.1: this machine only)', hostOption, '127.0.0.1')
-    .option('--port <n>', 'port (0: any free one)', parseIntOption('port', 'an integer from 0 to 65535', 65535, 0), 8080);
+    .option('--port <n>', 'port (0: any free one)', parseIntOption('port', 'an integer from 0 to 65535', 65535, 0), 8080)
+    .option('--collect <db>', 'take the results pages submit into this tuning database (checked, merged atomically, marked as measured in a visitor\'s browser) and serve the leaderboard at /leaderboard');
   examples(serve, [
     ['neotune serve', 'open http://127.0.0.1:8080 on this machine'],
+    ['neotune serve --collect collected.json', 'pages may submit their results; the leaderboard is at /leaderboard'],
     ['neotune serve --host 0.0.0.0 --port 9000', 'reachable from other machines of the network'],
   ]).action(
-    action(async (o: { host: string; port: number }) => {
+    action(async (o: { host: string; port: number; collect?: string }) => {
       const signal = gracefulInterrupts(stderrLine);
+      // The database is read (and checked writable) before anything is served: a bad one is exit 2.
+      if (o.collect !== undefined) await TuningStore.open(o.collect, { write: true, field: 'collect' });
       let served;
       try {
-        served = await servePage(o.host, o.port);
+        served = await servePage(o.host, o.port, { ...(o.collect !== undefined ? { collect: o.collect } : {}), log: stderrLine });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new InputError(code === 'EADDRINUSE' || code === 'EACCES' ? 'port' : 'host', code === 'EADDRINUSE' || code === 'EACCES' ? o.port : o.host, code === 'EADDRINUSE' ? 'a free port (or 0 for any free one)' : code === 'EACCES' ? 'a port this user may open (1024 or above)' : 'an address of this machine', code);
         throw e;
       }
-      process.stdout.write(`listening on ${served.url}\n`);
+      process.stdout.write(`listening on ${served.url}\n${o.collect !== undefined ? `collecting submitted results into ${o.collect}; leaderboard at ${served.url}/leaderboard\n` : ''}`);
       await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
       served.server.close();
     }),
