@@ -116,7 +116,15 @@ export function problemRecord(p: Problem): ProblemRecord {
 export function problemFromRecord(r: ProblemRecord, field = 'problem'): Problem {
   const shape = { N: r.N, C: r.C, H: r.H, W: r.W, dtype: r.dtype };
   let p: Problem;
-  if (r.op === 'neocell') p = neoCellProblem({ ...shape, spec: parseCellText(r.spec, `${field}.spec`) });
+  if (r.op === 'neocell') {
+    try {
+      p = neoCellProblem({ ...shape, spec: parseCellText(r.spec, `${field}.spec`) });
+    } catch (e) {
+      // A cell that parses but is not valid (a shift beyond its block): the record's spec is at fault.
+      if (e instanceof InputError && !e.field.startsWith(field)) throw new InputError(`${field}.spec`, r.spec, 'a valid canonical cell', e.message);
+      throw e;
+    }
+  }
   else if (r.op === 'dwconv') {
     const K = Number(/^dw(\d+)$/.exec(r.spec)?.[1]);
     if (!K) throw new InputError(`${field}.spec`, r.spec, '"dw<K>" for a depthwise conv');

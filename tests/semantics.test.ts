@@ -5,7 +5,9 @@ import fc from 'fast-check';
 import { neoInit, skewedIdentity } from '../core/neoinit.js';
 import { depthwiseConvReference, neoCellDenseReference, neoCellReference } from '../core/reference.js';
 import { Rng } from '../core/rng.js';
-import { buildCell, type ChannelSpecInput } from '../core/spec.js';
+import { buildCell, type ChannelSpecInput, formatCell, parseCellText } from '../core/spec.js';
+import { InputError } from '../core/errors.js';
+import { neoCellProblem, problemFromRecord, problemKey, problemRecord } from '../harness/problem.js';
 import { randomWeights } from '../core/weights.js';
 import { arbCellProblem } from './arbitraries.js';
 
@@ -189,5 +191,26 @@ describe('depthwise conv reference', () => {
     assert.equal(y[0], 1 + 2 + 4 + 5);
     assert.equal(y[4], 45);
     assert.equal(y[8], 5 + 6 + 8 + 9);
+  });
+});
+
+describe('canonical cell text', () => {
+  it('parseCellText inverts formatCell for random cells (square, shifted, rectangular), and problem records rebuild their problem', () => {
+    fc.assert(
+      fc.property(arbCellProblem(), ({ shape, cell }) => {
+        const text = formatCell(cell);
+        assert.equal(formatCell(buildCell(cell.C, parseCellText(text))), text);
+        const p = neoCellProblem({ ...shape, spec: parseCellText(text) });
+        assert.equal(problemKey(problemFromRecord(problemRecord(p))), problemKey(p));
+      }),
+      { numRuns: 150, seed: 7 },
+    );
+  });
+
+  it('a text that is not a cell, and a record whose label lies, are refused naming the field', () => {
+    assert.throws(() => parseCellText('48c:k4+x'), (e: InputError) => e.field === 'spec' && /"x" is not a group/.test(e.message));
+    const r = problemRecord(neoCellProblem({ N: 1, C: 8, H: 8, W: 8, spec: '3' }));
+    assert.throws(() => problemFromRecord({ ...r, label: '5' }), (e: InputError) => e.field === 'problem.label');
+    assert.throws(() => problemFromRecord({ ...r, spec: '8c:k3s9' }), (e: InputError) => e.field.startsWith('problem.'));
   });
 });
