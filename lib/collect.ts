@@ -199,11 +199,11 @@ export function leaderboardHtml(rows: readonly LeaderboardRow[]): string {
   const body = rows
     .map((r) => {
       const time = r.software ? `<td colspan="3">software renderer (${escapeHtml(r.software)}): verified, times are not GPU performance</td>` : `<td class="n">${ms(r.median_ms)}</td><td class="n">${ms(r.dwconv_ms)}</td><td class="n">${r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`}</td>`;
-      return `<tr><td>${escapeHtml(r.problem)}<br><small>${escapeHtml(r.label)}</small></td><td>${escapeHtml(r.device)}${r.measured_in ? '<br><small>measured in a visitor\'s browser</small>' : ''}</td><td><code>${escapeHtml(r.kernel)}</code></td>${time}</tr>`;
+      return `<tr><td><b>${escapeHtml(r.label)}</b><br><small>${escapeHtml(r.problem)}</small></td><td>${escapeHtml(r.device)}${r.measured_in ? '<br><small>measured in a visitor\'s browser</small>' : ''}</td><td><code>${escapeHtml(r.kernel)}</code></td>${time}</tr>`;
     })
     .join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>neotune leaderboard</title><link rel="icon" href="data:,">
-<style>body{font:15px/1.45 system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#1d2330}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #dde;vertical-align:top;overflow-wrap:anywhere}.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}</style></head>
+<style>body{font:15px/1.45 system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#1d2330}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #dde;vertical-align:top;overflow-wrap:break-word}td:first-child{min-width:11rem}code{word-break:break-all}.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}</style></head>
 <body><h1>neotune leaderboard</h1><p>The tuned NeoCell kernel of every device and problem collected by this server, with the depthwise 7×7 convolution it replaces, tuned on the same device (speedup = depthwise time / NeoCell time). <a href="/">Tune this machine</a> · <a href="/leaderboard.json">JSON</a></p>
 <table><thead><tr><th>problem</th><th>device</th><th>best kernel</th><th class="n">median ms</th><th class="n">dwconv 7×7 ms</th><th class="n">speedup</th></tr></thead><tbody>
 ${body || '<tr><td colspan="6">no results yet</td></tr>'}
