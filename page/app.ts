@@ -9,13 +9,13 @@
  * bundle with its tuned choices. When a run ends, `window.neotune` is `{ done: true, db, results }`
  * (or `{ done: true, error }`), for scripts driving the page.
  */
-import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LogarithmicScale, Tooltip } from 'chart.js';
 import { stringify } from 'csv-stringify/browser/esm/sync';
 import { dispatchTable, fillRuntimeBundle } from '../tuner/dispatch.js';
 import type { TuningDb } from '../tuner/db-model.js';
 import { type CustomLayer, PAGE_BACKENDS, PAGE_EFFORTS, PAGE_SUITES, type PageBackend, type PageEffort, type PageSuite, type TunedMessage, type TuneRequest, type WorkerMessage } from './protocol.js';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, Legend, Tooltip);
 
 /** One tuned problem as the page reports it (window.neotune.results). */
 interface PageResult {
@@ -123,23 +123,42 @@ function comparisons(results: readonly PageResult[]) {
     });
 }
 
-let chart: Chart | undefined;
+const charts: Chart[] = [];
+const COLORS = { wasm: ['#3b6fb6', '#9db7db'], webgpu: ['#d9822b', '#ecc095'] } as const;
+const backendTitle = (b: PageBackend) => (b === 'wasm' ? 'WebAssembly (this CPU)' : 'WebGPU (this GPU)');
+
+/** The report's speedup and time charts for this run (software renderers' times left out: they are not GPU performance). */
 function showComparison(results: readonly PageResult[]): void {
   const rows = comparisons(results);
   $('compare').replaceChildren(
     ...rows.map((c) => row([c.case, c.backend, ms(c.neocell_ms), ms(c.dwconv_ms), c.software ? `software renderer (${c.software}): not GPU performance` : c.speedup === null ? '–' : `${c.speedup.toFixed(2)}×`])),
   );
+  for (const c of charts.splice(0)) c.destroy();
   const shown = rows.filter((c) => c.speedup !== null);
-  chart?.destroy();
-  $('chart-box').hidden = shown.length === 0;
+  $('charts').hidden = shown.length === 0;
   if (!shown.length) return;
   const cases = [...new Set(shown.map((c) => c.case))];
   const backends = [...new Set(shown.map((c) => c.backend))];
-  chart = new Chart($<HTMLCanvasElement>('chart'), {
-    type: 'bar',
-    data: { labels: cases, datasets: backends.map((b, i) => ({ label: b === 'wasm' ? 'WebAssembly (this CPU)' : 'WebGPU (this GPU)', data: cases.map((c) => shown.find((x) => x.case === c && x.backend === b)?.speedup ?? null), backgroundColor: ['#3b6fb6', '#d9822b'][i % 2] })) },
-    options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true, title: { display: true, text: 'speedup over depthwise 7×7 (×)' } } } },
-  });
+  const at = (b: PageBackend, c: string) => shown.find((x) => x.case === c && x.backend === b);
+  const options = (title: string, log = false) => ({ animation: false as const, responsive: true, maintainAspectRatio: false, scales: { y: { type: log ? ('logarithmic' as const) : ('linear' as const), beginAtZero: !log, title: { display: true, text: title } } } });
+  charts.push(
+    new Chart($<HTMLCanvasElement>('chart-speedup'), {
+      type: 'bar',
+      data: { labels: cases, datasets: backends.map((b) => ({ label: backendTitle(b), data: cases.map((c) => at(b, c)?.speedup ?? null), backgroundColor: COLORS[b][0] })) },
+      options: options('speedup over depthwise 7×7 (×)'),
+    }),
+    new Chart($<HTMLCanvasElement>('chart-times'), {
+      type: 'bar',
+      data: {
+        labels: cases,
+        datasets: backends.flatMap((b) => [
+          { label: `NeoCell, ${backendTitle(b)}`, data: cases.map((c) => at(b, c)?.neocell_ms ?? null), backgroundColor: COLORS[b][0] },
+          { label: `depthwise 7×7, ${backendTitle(b)}`, data: cases.map((c) => at(b, c)?.dwconv_ms ?? null), backgroundColor: COLORS[b][1] },
+        ]),
+      },
+      options: options('median ms per call (log)', true),
+    }),
+  );
 }
 
 function download(id: string, name: string, body: string, type: string): void {

@@ -40,6 +40,8 @@ interface PageResult {
   /** The page's downloads, fetched from their links: CSV and the kernel bundles by device. */
   csv?: string;
   bundles: { device: string; text: string }[];
+  /** Report charts drawn on the page (speedup, times). */
+  charts: number;
 }
 
 describe('the tuning page', { skip: chromiumMissingReason() }, () => {
@@ -59,11 +61,12 @@ describe('the tuning page', { skip: chromiumMissingReason() }, () => {
       await page.goto(url);
       await page.waitForFunction(() => (globalThis as { neotune?: { done: boolean } }).neotune?.done === true, { timeout: 300_000, polling: 500 });
       return await page.evaluate(async () => {
-        const n = (globalThis as unknown as { neotune: Omit<PageResult, 'isolated' | 'csv' | 'bundles'> }).neotune;
+        const n = (globalThis as unknown as { neotune: Omit<PageResult, 'isolated' | 'csv' | 'bundles' | 'charts'> }).neotune;
         const csvLink = document.querySelector<HTMLAnchorElement>('#download-csv');
         const csv = csvLink && !csvLink.hidden ? await (await fetch(csvLink.href)).text() : undefined;
         const bundles = await Promise.all(Array.from(document.querySelectorAll<HTMLAnchorElement>('#bundles a')).map(async (a) => ({ device: a.dataset.device!, text: await (await fetch(a.href)).text() })));
-        return { ...n, notes: n.notes ?? [], results: n.results ?? [], isolated: crossOriginIsolated, ...(csv !== undefined ? { csv } : {}), bundles };
+        const charts = document.querySelector<HTMLElement>('#charts')!.hidden ? 0 : Array.from(document.querySelectorAll<HTMLCanvasElement>('#charts canvas')).filter((c) => c.width > 0 && c.height > 0).length;
+        return { ...n, notes: n.notes ?? [], results: n.results ?? [], isolated: crossOriginIsolated, ...(csv !== undefined ? { csv } : {}), bundles, charts };
       });
     } finally {
       await page.close();
@@ -125,6 +128,7 @@ describe('the tuning page', { skip: chromiumMissingReason() }, () => {
     assert.equal(gpu.length, 6);
     assert.ok(gpu.every((x) => x.software && /timestamp-query|wall time/.test(x.timing_method ?? '')), 'WebGPU times flagged as a software renderer\'s, with their timing method');
     assert.ok(gpu.some((x) => /clock step/.test(x.timing_method ?? '')), 'the timestamp clock step is recorded');
+    assert.equal(r.charts, 2, 'the speedup and time charts are drawn');
     // The CSV download: a header and one line per tuned problem.
     assert.equal(r.csv!.trim().split('\n').length, 13);
     assert.match(r.csv!, /^case,op,backend,device,shape,winner,median_ms,timing_method,evaluated,failed,software/);
