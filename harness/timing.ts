@@ -8,6 +8,7 @@
  */
 import { Bench, type FnOptions } from 'tinybench';
 import { assessTiming, DEFAULT_TARGET_REL } from './stability.js';
+import { quantile } from './stats.js';
 import type { DeviceTiming, KernelInstance, MeasureOptions, SampleEvidence, SampleProbe } from './types.js';
 
 /**
@@ -47,39 +48,74 @@ export function clockQuantumMs(): number {
  */
 export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
-export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions, probe?: SampleProbe): Promise<DeviceTiming> {
-  // Before the samples, not between them.
-  await yieldToEventLoop();
-  const q = clockQuantumMs();
+/** The clock samples are read from: performance.now() and its step (a coarser one in tests). */
+export interface SampleClock {
+  now(): number;
+  stepMs(): number;
+}
+const HOST_CLOCK: SampleClock = { now: () => performance.now(), stepMs: clockQuantumMs };
+
+/**
+ * One call's time, ms, to choose the batch size from. A fine clock: the fastest of a few calls
+ * within about 2 ms. A coarse clock (a browser: 5 µs steps, 100 µs on a page that is not
+ * cross-origin isolated) cannot time one call: after a warm-up (the first calls may be cold: lazy
+ * compilation and tier-up, page faults; a cold call of a few ms timed alone would pass for the
+ * kernel's time), time doubling runs of calls until one spans 2 ms and at least 20 steps.
+ */
+async function estimateCallMs(run: () => unknown, clock: SampleClock, q: number): Promise<number> {
   let once = Infinity;
   if (q < COARSE_CLOCK_MS) {
-    // Estimate one call to choose the batch size: the fastest of a few calls (the first ones may be
-    // cold: lazy compilation, page faults), within about 2 ms.
     for (let i = 0, spent = 0; i < 32 && (i < 3 || spent < 2); i++) {
-      const t0 = performance.now();
-      await kernel.run();
-      const d = performance.now() - t0;
+      const t0 = clock.now();
+      await run();
+      const d = clock.now() - t0;
       once = Math.min(once, d);
       spent += d;
     }
   } else {
-    // A coarse clock (a browser: 5 µs steps, 100 µs on a page that is not cross-origin isolated)
-    // cannot time one call: time doubling runs of calls until one spans 2 ms and many steps (cold
-    // first calls are then a small part of it).
+    const warm = clock.now();
+    for (let i = 0; i < 3 || (i < 64 && clock.now() - warm < 2); i++) await run();
     for (let k = 1; ; k *= 2) {
-      const t0 = performance.now();
-      for (let i = 0; i < k; i++) await kernel.run();
-      const d = performance.now() - t0;
+      const t0 = clock.now();
+      for (let i = 0; i < k; i++) await run();
+      const d = clock.now() - t0;
       if (d >= Math.max(2, 20 * q) || k >= 1 << 20) {
         once = d / k;
         break;
       }
     }
   }
-  once = Math.max(once, 1e-5);
+  return Math.max(once, 1e-5);
+}
+
+export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions, probe?: SampleProbe, clock: SampleClock = HOST_CLOCK): Promise<DeviceTiming> {
+  // Before the samples, not between them.
+  await yieldToEventLoop();
+  const q = clock.stepMs();
+  const run = kernel.run.bind(kernel);
   // A sample spans at least 100 clock steps (1 % quantisation at most).
   const minSample = Math.max(MIN_SAMPLE_MS, 100 * q);
-  const inner = Math.max(1, Math.min(q < COARSE_CLOCK_MS ? 1000 : 1_000_000, Math.ceil(minSample / once)));
+  const maxInner = q < COARSE_CLOCK_MS ? 1000 : 1_000_000;
+  let inner = Math.max(1, Math.min(maxInner, Math.ceil(minSample / (await estimateCallMs(run, clock, q)))));
+  let t = await sampleBatches(run, inner, opts, probe, clock);
+  // The estimate can still be off (a kernel that speeds up after its first calls, a disturbed
+  // estimate): samples that span well under minSample are quantised beyond what their statistics
+  // say (equal samples read as a ±0 % interval). Sample again with the batch their median calls for.
+  for (let again = 0; again < 2 && t.samples.length && inner < maxInner; again++) {
+    const perCall = quantile(t.samples, 0.5);
+    if (perCall * inner >= minSample / 2) break;
+    inner = Math.max(inner + 1, Math.min(maxInner, Math.ceil(minSample / Math.max(perCall, 1e-5))));
+    t = await sampleBatches(run, inner, { ...opts, warmupMs: 0 }, probe, clock);
+  }
+  return {
+    samples_ms: t.samples,
+    method: `${inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench'}${q >= COARSE_CLOCK_MS ? `, clock step ${+q.toPrecision(2)} ms` : ''}`,
+    ...(probe ? { evidence: t.evidence } : {}),
+  };
+}
+
+/** tinybench's loop over batches of `inner` calls: per-call samples in the order taken, with their evidence. */
+async function sampleBatches(run: () => unknown, inner: number, opts: MeasureOptions, probe: SampleProbe | undefined, clock: SampleClock): Promise<{ samples: number[]; evidence: SampleEvidence[] }> {
   const bench = new Bench({
     time: opts.timeMs,
     iterations: opts.minSamples,
@@ -87,6 +123,7 @@ export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, 
     // Generated JS needs a few calls before V8 optimises it (OSR, then TurboFan).
     warmupIterations: 16,
     throws: true,
+    now: clock.now,
   });
   const samples: number[] = [];
   const evidence: SampleEvidence[] = [];
@@ -106,7 +143,6 @@ export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, 
       });
     }
   };
-  const run = kernel.run.bind(kernel);
   const isAsync = run() instanceof Promise;
   // tinybench calls beforeAll with "warmup" and then "run": only the run phase is recorded.
   const hooks: FnOptions = { beforeAll: (mode) => void (recording = mode === 'run') };
@@ -142,11 +178,7 @@ export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, 
   if (r.state !== 'completed') {
     throw new Error(`tinybench task ended in state ${r.state}${'error' in r ? `: ${String(r.error)}` : ''}`);
   }
-  return {
-    samples_ms: samples,
-    method: `${inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench'}${q >= COARSE_CLOCK_MS ? `, clock step ${+q.toPrecision(2)} ms` : ''}`,
-    ...(probe ? { evidence } : {}),
-  };
+  return { samples, evidence };
 }
 
 /**

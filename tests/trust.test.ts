@@ -18,7 +18,7 @@ import { assessTiming, disturbance, sampleShape, setAside } from '../harness/sta
 import { softwareRenderer } from '../harness/software.js';
 import { summarize } from '../harness/summary.js';
 import { reportRows } from '../reports/rows.js';
-import { measureAdaptive } from '../harness/timing.js';
+import { measureAdaptive, measureWithTinybench } from '../harness/timing.js';
 import type { BackendSession, CeilingRecord, KernelVariant, SampleEvidence, SampleProbe } from '../harness/types.js';
 import { cpuDevice } from '../kernels/cpu/backend.js';
 import { claimPart, CTL } from '../kernels/cpu/wasm/pool.js';
@@ -99,6 +99,24 @@ describe('sample shapes and stability', () => {
     assert.ok(t.evidence!.every((e) => e.switches > 0));
     const rounds = Number(/adaptive: (\d+) round\(s\), no clean sample/.exec(t.method)?.[1]);
     assert.ok(rounds >= 2, t.method);
+  });
+
+  it("a browser's coarse clock (5 µs steps): a cold first call does not set the batch; every sample spans about 100 steps", async () => {
+    const step = 0.005;
+    const coarse = { now: () => Math.floor(performance.now() / step) * step, stepMs: () => step };
+    const spin = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    let calls = 0;
+    // 4 ms on its first call (a lazy compile), 10 µs after: timed alone, the first call would pass for the kernel's time.
+    const kernel = { run: () => spin(calls++ === 0 ? 4 : 0.01) };
+    const t = await measureWithTinybench(kernel, { timeMs: 30, minSamples: 10, warmupMs: 0 }, undefined, coarse);
+    const inner = Number(/mean of (\d+) calls/.exec(t.method)?.[1]);
+    assert.match(t.method, /clock step 0\.005 ms/);
+    const median = [...t.samples_ms].sort((a, b) => a - b)[t.samples_ms.length >> 1]!;
+    assert.ok(median * inner >= 50 * step, `a sample spans ${((median * inner) / step).toFixed(0)} clock steps (${t.method})`);
+    assert.ok(median >= 0.01 && median < 0.02, `median ${median} ms for a 10 µs kernel`);
   });
 });
 
