@@ -136,7 +136,7 @@ export async function checkSubmission(body: Uint8Array, contentType: string | un
   return db;
 }
 
-/** Merges a checked submission into the database at `path` in one atomic step (winners re-chosen over the union of candidates). */
+/** Merges a checked submission into the database at `path` in one atomic step (mergeDbs: a new entry keeps the page's winner, one already stored gets a winner re-chosen over the union of candidates). */
 export async function mergeSubmission(path: string, submission: TuningDb): Promise<{ entries: number }> {
   const store = await TuningStore.open(path, { write: true, field: 'collect' });
   const variants = new Map<string, readonly KernelVariant[]>();

@@ -238,4 +238,21 @@ describe('tuning database: merge', () => {
     assert.equal(snapshotText(ab), snapshotText(ba));
     assert.deepEqual(new Set(candidatesIn(ab)), new Set([...candidatesIn(a), ...candidatesIn(b)]));
   });
+
+  it('an entry from one database keeps its winner (re-validated side by side when tuned); one in both gets a winner chosen over the union', async () => {
+    const a = emptyDb();
+    const b = emptyDb();
+    await tuneProblem(a, small, jsOnly, session, { strategy: STRATEGIES[0]!, budget: { evaluations: 3 }, seed: 3, measure: quick });
+    await tuneProblem(b, small, jsOnly, session, { strategy: STRATEGIES[1]!, budget: { evaluations: 3 }, seed: 4, measure: quick });
+    const rewin = (e: Parameters<typeof entryWinner>[0]) => entryWinner(e, cpuBackend.variants);
+    const [key] = Object.keys(a.entries);
+    // A marker no recomputation gives: the side-by-side median the tuner stored.
+    a.entries[key!]!.winner = { ...a.entries[key!]!.winner!, median_ms: 123.5 };
+    assert.equal(mergeDbs(a, emptyDb(), rewin).entries[key!]!.winner!.median_ms, 123.5);
+    assert.notEqual(mergeDbs(a, b, rewin).entries[key!]!.winner!.median_ms, 123.5);
+    // A winner that is not one of the entry's verified candidates is not kept.
+    a.entries[key!]!.winner = { ...a.entries[key!]!.winner!, key: 'no-such-kernel x=1' };
+    const w = mergeDbs(a, emptyDb(), rewin).entries[key!]!.winner!;
+    assert.ok(Object.values(a.entries[key!]!.candidates).some((c) => c.key === w.key && c.state === 'verified'), w.key);
+  });
 });

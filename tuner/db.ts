@@ -144,8 +144,9 @@ function preferred(a: CandidateRecord, b: CandidateRecord): CandidateRecord {
 
 /**
  * Merges two databases (e.g. from two machines, or two runs): the union of entries and candidates;
- * for a candidate in both, the better-measured record. Winners are recomputed by `rewin` from the
- * merged candidates (with the entry's own backend's variants). Commutative and deterministic:
+ * for a candidate in both, the better-measured record. An entry on one side only keeps its winner
+ * (when that is one of its verified candidates); an entry on both sides gets its winner recomputed
+ * by `rewin` from the merged candidates (with the entry's own backend's variants). Commutative and deterministic:
  * merge(a, b) and merge(b, a) serialise the same.
  */
 export function mergeDbs(a: TuningDb, b: TuningDb, rewin: (e: DbEntry) => Winner | undefined): TuningDb {
@@ -162,7 +163,11 @@ export function mergeDbs(a: TuningDb, b: TuningDb, rewin: (e: DbEntry) => Winner
     }
     const entry: DbEntry = { device: base.device, backend: base.backend, problem: base.problem, candidates };
     if (ea?.measured_in ?? eb?.measured_in) entry.measured_in = (ea?.measured_in ?? eb?.measured_in)!;
-    const w = rewin(entry);
+    // An entry from one side keeps its winner, which was re-validated side by side when it was
+    // tuned (re-choosing it from the search timings alone would undo that); an entry on both sides
+    // gets one chosen over the union of candidates.
+    const kept = ea && eb ? undefined : base.winner;
+    const w = kept && Object.values(candidates).some((c) => c.key === kept.key && c.state === 'verified') ? kept : rewin(entry);
     if (w) entry.winner = w;
     out.entries[key] = entry;
   }

@@ -250,7 +250,7 @@ export function registerTune(program: Command): void {
           inputs.push((await openStore(resolve(f), false, 'files')).db);
         }
         const out = await openStore(resolve(o.out), true, 'out');
-        // Each entry's winner is recomputed with the variants of its own backend.
+        // An entry in several inputs gets its winner recomputed with the variants of its own backend.
         const variantsOf = new Map<string, readonly { readonly name: string }[]>();
         for (const b of new Set(inputs.flatMap((d) => Object.values(d.entries).map((e) => e.backend)))) {
           const entry = backendEntry(b);
