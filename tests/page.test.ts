@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type BrowserHandle, chromiumMissingReason, launchBrowser } from '../harness/browser.js';
 import type { TuningDb } from '../tuner/db.js';
+import { WEB_BUNDLE_OPTIONS } from '../tuner/export.js';
 import { neoCellProblem } from '../harness/problem.js';
 import { neoCellReference } from '../core/reference.js';
 import { Rng } from '../core/rng.js';
@@ -234,6 +235,23 @@ describe('the tuning page', { skip: chromiumMissingReason() }, () => {
       assert.ok(timed.length > 0 && timed.every((c) => /clock step 0\.\d+ ms/.test(c.timing_method ?? '') && c.samples_ms!.every((v) => v > 0)), timed[0]?.timing_method);
     } finally {
       server.close();
+    }
+  });
+
+  it("the page's WebGPU session: a device lost under a prepared kernel fails that kernel naming the loss; the next candidate verifies on a new device", async () => {
+    const esbuild = await import('esbuild');
+    const built = await esbuild.build({ entryPoints: [join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'page-gpu-loss.js')], ...WEB_BUNDLE_OPTIONS, platform: 'browser', write: false });
+    const b = await launchBrowser({ '/index.html': ['text/html', '<!doctype html><script type="module" src="/loss.js"></script>'], '/loss.js': ['text/javascript', built.outputFiles[0]!.text] });
+    try {
+      const page = await b.browser.newPage();
+      await page.goto(`${b.origin}/index.html`);
+      await page.waitForFunction(() => typeof (globalThis as { gpuLossCheck?: unknown }).gpuLossCheck === 'function');
+      const r = (await page.evaluate(() => (globalThis as unknown as { gpuLossCheck: () => Promise<unknown> }).gpuLossCheck())) as { inFlightError: string | null; next: string; nextError: string | null; newDevice: boolean };
+      assert.match(r.inFlightError ?? 'it ran', /device lost.*unknown: simulated loss/);
+      assert.equal(r.next, 'verified', r.nextError ?? '');
+      assert.equal(r.newDevice, true);
+    } finally {
+      await b.close();
     }
   });
 });
