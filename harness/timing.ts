@@ -8,6 +8,7 @@
  */
 import { Bench, type FnOptions } from 'tinybench';
 import { assessTiming, DEFAULT_TARGET_REL } from './stability.js';
+import { clockQuantumMs } from './clock.js';
 import { quantile } from './stats.js';
 import type { DeviceTiming, KernelInstance, MeasureOptions, SampleEvidence, SampleProbe } from './types.js';
 
@@ -19,28 +20,6 @@ const MIN_SAMPLE_MS = 0.2;
 
 /** A clock step from which a sample must be batched by the step rather than by MIN_SAMPLE_MS. */
 const COARSE_CLOCK_MS = 0.002;
-let quantum: number | undefined;
-
-/**
- * The host clock's step, ms: the smallest advance of performance.now() between successive
- * readings (measured once). Node's is below a microsecond; browsers coarsen theirs (Chromium:
- * 5 µs when the page is cross-origin isolated, 100 µs otherwise).
- */
-export function clockQuantumMs(): number {
-  if (quantum !== undefined) return quantum;
-  let step = Infinity;
-  let last = performance.now();
-  for (let seen = 0, i = 0; seen < 20 && i < 10_000_000; i++) {
-    const t = performance.now();
-    if (t > last) {
-      step = Math.min(step, t - last);
-      last = t;
-      seen++;
-    }
-  }
-  return (quantum = Number.isFinite(step) ? step : 1);
-}
-
 /**
  * Lets due timers run. Timing a synchronous kernel is a chain of promises that never reaches the
  * event loop's timer phase: without this, a whole tuning job would starve timers for seconds to

@@ -135,6 +135,28 @@ describe(`WebGPU (${session.device.description})`, () => {
     const r = await evaluateCandidate(session, byName('fused-wgsl'), p, { tile: 'column', wg: 32, wgy: 1, vec: 1 }, makeProblemData(p, 1), { measure: { timeMs: 20, minSamples: 3, warmupMs: 0 } });
     assert.equal(r.state, 'verified', r.error);
     assert.match(r.timing_method!, session.gpu.timestamps ? /timestamp-query/ : /onSubmittedWorkDone/);
+    // A quantised timestamp clock (Dawn here quantises to 2^16 ns): every sample spans tens of its steps.
+    const step = session.gpu.timestampStepMs;
+    if (session.gpu.timestamps && step !== undefined && step >= 0.001) {
+      const batch = Number(/mean of (\d+) dispatches/.exec(r.timing_method!)?.[1]);
+      assert.match(r.timing_method!, /clock step \d/);
+      assert.ok(r.median_ms! * batch >= 50 * step, `${r.median_ms} ms × ${batch} dispatches against a ${step} ms clock step`);
+    }
+  });
+
+  it('without timestamp-query: wall time around onSubmittedWorkDone, every sample a batch of dispatches spanning about 2 ms, recorded as such', async () => {
+    const noTimestamps = { ...session.gpu, timestamps: false };
+    const k = await GpuKernel.create(noTimestamps, { kind: 'wgsl', name: 'tiny', source: '@group(0) @binding(1) var<storage, read_write> y: array<f32>;\n@compute @workgroup_size(1) fn main() { y[0] = 1.0; }', dispatch: [1, 1, 1], outputElements: 16, weights: [] }, () => []);
+    try {
+      await k.prepare(makeProblemData(neoCellProblem({ N: 1, C: 1, H: 4, W: 4, spec: '4' }), 1));
+      const t = await k.measure!({ timeMs: 30, minSamples: 5, warmupMs: 0 });
+      const batch = Number(/^onSubmittedWorkDone wall time \(mean of (\d+) dispatches per sample(, submission overhead ≈ \d+ % of a sample, included)?\)$/.exec(t.method)?.[1]);
+      assert.ok(batch > 1, t.method);
+      const median = [...t.samples_ms].sort((a, b) => a - b)[t.samples_ms.length >> 1]!;
+      assert.ok(median * batch >= 0.5, `a sample spans ${(median * batch).toFixed(2)} ms (${t.method})`);
+    } finally {
+      k.dispose();
+    }
   });
 
   it('a WGSL compile error fails the candidate with the compiler message', async () => {

@@ -1,13 +1,11 @@
 /**
  * The WebGPU backend in headless Chromium: the same WGSL and the same kernel class (instance.ts
- * has no runtime imports, so its compiled module is served to the page as is) driven through
+ * and its dependency-free imports are served to the page as compiled) driven through
  * puppeteer-core from a page on 127.0.0.1. Buffers cross as base64; only prepare/readOutput move
  * data, timing runs inside the page (timestamp queries when the adapter has them).
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { packWeights } from '../../core/structure.js';
-import { createInPage, openKernelPage, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
+import { createInPage, distModuleRoutes, openKernelPage, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { probeWebGpuBrowser } from '../probes.js';
 import { wgslVariants } from './variants.js';
@@ -15,7 +13,7 @@ import type { GpuHostSession } from './session.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>neotune webgpu</title>
 <script type="module">
-import { GpuKernel, openGpuContext, readLimits } from '/instance.js';
+import { GpuKernel, openGpuContext, readLimits } from '/kernels/webgpu/instance.js';
 const kernels = new Map();
 let ctx, nextId = 1;
 ${PAGE_BASE64}
@@ -57,9 +55,8 @@ window.ntReady = true;
 </script>`;
 
 export async function openBrowserGpuSession(): Promise<GpuHostSession> {
-  const instanceJs = readFileSync(fileURLToPath(new URL('./instance.js', import.meta.url)), 'utf8');
   type Facts = { vendor: string; architecture: string; device: string; description: string; timestamps: boolean; features: string[]; limits: Record<string, number> };
-  return openKernelPage({ '/index.html': ['text/html; charset=utf-8', PAGE], '/instance.js': ['text/javascript', instanceJs] }, 'WebGPU', (b, page, facts: Facts): GpuHostSession => {
+  return openKernelPage({ '/index.html': ['text/html; charset=utf-8', PAGE], ...distModuleRoutes(['kernels/webgpu/instance.js']) }, 'WebGPU', (b, page, facts: Facts): GpuHostSession => {
     const device: DeviceInfo = {
       backend: 'webgpu-browser',
       description: `${b.version}: ${[facts.vendor, facts.device || facts.architecture, facts.description].filter(Boolean).join(' ')}`,
