@@ -1,13 +1,17 @@
 /**
- * A WebGPU session on a device the application already has (the runtime's `webgpu` target): the
- * WGSL variants run on it as on neotune's own sessions. The device stays the application's:
- * closing the session never destroys it.
+ * WebGPU sessions on a device in hand: the application's (the runtime's `webgpu` target) and
+ * neotune's own in-process hosts' (Node/Dawn, the tuning page's worker). Dependency-free apart
+ * from the kernel class: the page bundles this module.
  */
 import type { DeviceInfo } from '../../harness/types.js';
 import { packWeights } from '../../core/structure.js';
-import { GpuKernel, readLimits, watchedContext } from './instance.js';
+import { type GpuContext, GpuKernel, readLimits, watchedContext } from './instance.js';
 import type { GpuHostSession } from './session.js';
 
+/**
+ * A session on a device the application already has: the WGSL variants run on it as on neotune's
+ * own sessions. The device stays the application's: closing the session never destroys it.
+ */
 export function gpuSessionOn(device: GPUDevice): GpuHostSession {
   const features = [...device.features].map(String).sort();
   const gpu = watchedContext(device, features.includes('timestamp-query'));
@@ -20,5 +24,33 @@ export function gpuSessionOn(device: GPUDevice): GpuHostSession {
       gpu.lost = reason;
     },
     async close() {},
+  };
+}
+
+/**
+ * A session on neotune's own device: kernels are made on the current device; after a loss, the
+ * kernels made on the lost device fail with its reason (the candidate in flight is recorded as
+ * failed) and the next kernel gets a new device from `replace` (an adapter gives one device), so a
+ * long run goes on. Closing destroys the current device.
+ */
+export function deviceSession(device: DeviceInfo, first: GpuContext, replace: (reason: string) => Promise<GpuContext>): GpuHostSession & { readonly gpu: GpuContext } {
+  let gpu = first;
+  return {
+    backend: device.backend,
+    device,
+    get gpu() {
+      return gpu;
+    },
+    async createKernel(spec) {
+      if (gpu.lost) gpu = await replace(gpu.lost);
+      return GpuKernel.create(gpu, spec, (data) => packWeights(spec.weights, data));
+    },
+    async simulateDeviceLoss(reason) {
+      gpu.lost = reason;
+      gpu.device.destroy();
+    },
+    async close() {
+      gpu.device.destroy();
+    },
   };
 }

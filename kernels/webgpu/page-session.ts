@@ -5,9 +5,9 @@
  * then the adapter's vendor, device and description. A lost device fails the candidate in flight;
  * the next kernel gets a device from a new adapter.
  */
-import { packWeights } from '../../core/structure.js';
 import type { DeviceInfo } from '../../harness/types.js';
-import { type GpuContext, GpuKernel, openGpuContext, readLimits } from './instance.js';
+import { deviceSession } from './device-session.js';
+import { type GpuContext, openGpuContext, readLimits } from './instance.js';
 import type { GpuHostSession } from './session.js';
 
 async function openAdapter(): Promise<GPUAdapter> {
@@ -22,7 +22,7 @@ async function openAdapter(): Promise<GPUAdapter> {
 export async function openPageGpuSession(browser: string): Promise<GpuHostSession & { readonly gpu: GpuContext }> {
   const adapter = await openAdapter();
   const limits = readLimits(adapter.limits);
-  let gpu = await openGpuContext(adapter, limits);
+  const gpu = await openGpuContext(adapter, limits);
   const info = adapter.info;
   const fallback = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
   const device: DeviceInfo = {
@@ -32,22 +32,5 @@ export async function openPageGpuSession(browser: string): Promise<GpuHostSessio
     limits,
     features: [...adapter.features].map(String).sort(),
   };
-  return {
-    backend: 'webgpu-browser',
-    device,
-    get gpu() {
-      return gpu;
-    },
-    async createKernel(spec) {
-      if (gpu.lost) gpu = await openGpuContext(await openAdapter(), limits);
-      return GpuKernel.create(gpu, spec, (data) => packWeights(spec.weights, data));
-    },
-    async simulateDeviceLoss(reason) {
-      gpu.lost = reason;
-      gpu.device.destroy();
-    },
-    async close() {
-      gpu.device.destroy();
-    },
-  };
+  return deviceSession(device, gpu, async () => openGpuContext(await openAdapter(), limits));
 }
