@@ -88,9 +88,15 @@ export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, 
   }
   return {
     samples_ms: t.samples,
-    method: `${inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench'}${q >= COARSE_CLOCK_MS ? `, clock step ${+q.toPrecision(2)} ms` : ''}`,
+    method: `${inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench'}${q >= COARSE_CLOCK_MS ? `, clock step ${+q.toPrecision(2)} ms${rounding(t.samples, inner, q)}` : ''}`,
     ...(probe ? { evidence: t.evidence } : {}),
   };
+}
+
+/** A coarse clock's rounding of one sample, relative to the median (a median interval narrower than this is the clock's, not the kernel's). */
+function rounding(samples: readonly number[], inner: number, q: number): string {
+  const m = quantile(samples, 0.5);
+  return m > 0 ? ` (±${((100 * q) / (inner * m)).toFixed(1)} % of a sample)` : '';
 }
 
 /** tinybench's loop over batches of `inner` calls: per-call samples in the order taken, with their evidence. */

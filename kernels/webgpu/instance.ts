@@ -447,7 +447,7 @@ export class GpuKernel implements KernelInstance {
       // with the batch their median calls for.
       for (let again = 0; quantised && again < 2 && batch < MAX_BATCH; again++) {
         const per = [...samples].sort((a, b) => a - b)[samples.length >> 1]!;
-        if (per * batch >= 50 * step) break;
+        if (per * batch >= 50 * step!) break;
         batch = Math.min(MAX_BATCH, Math.max(2 * batch, Math.ceil((100 * step) / Math.max(per, 1e-9))));
         samples = await collect();
       }
@@ -456,7 +456,9 @@ export class GpuKernel implements KernelInstance {
       resolve?.destroy();
       read?.destroy();
     }
-    const clock = step !== undefined ? `, clock step ${+step.toPrecision(3)} ms` : query ? ', clock step unknown' : '';
+    const median = samples.length ? [...samples].sort((a, b) => a - b)[samples.length >> 1]! : 0;
+    const rounding = step !== undefined && step >= 0.001 && median > 0 ? ` (±${((100 * step) / (batch * median)).toFixed(1)} % of a sample)` : '';
+    const clock = step !== undefined ? `, clock step ${+step.toPrecision(3)} ms${rounding}` : query ? ', clock step unknown' : '';
     const host = hostStep >= 0.001 ? `, host clock step ${+hostStep.toPrecision(2)} ms` : '';
     const overhead = overheadShare > 0.02 ? `, submission overhead ≈ ${(100 * overheadShare).toFixed(0)} % of a sample, included` : '';
     return { samples_ms: samples, method: query ? `timestamp-query (mean of ${batch} dispatches per sample${clock})` : `onSubmittedWorkDone wall time (mean of ${batch} dispatches per sample${host}${overhead})` };
