@@ -378,20 +378,27 @@ export class GpuKernel implements KernelInstance {
     await this.run();
     let batch = 1;
     let prev: number | undefined;
-    let overheadShare = 0;
+    /** One submission's fixed cost and one dispatch's, ms, from the last two sizing runs (wall time). */
+    let cost: { submit: number; dispatch: number } | undefined;
+    /** Wall ms of `n` dispatches in one submission: the faster of two (a disturbance only adds time). */
+    const wallMs = async (n: number): Promise<number> => {
+      let best = Infinity;
+      for (let i = 0; i < 2; i++) {
+        const s = performance.now();
+        device.queue.submit([this.encode(n)]);
+        await device.queue.onSubmittedWorkDone();
+        best = Math.min(best, performance.now() - s);
+      }
+      return Math.max(best, hostStep);
+    };
     for (;;) {
-      const s = performance.now();
-      device.queue.submit([this.encode(batch)]);
-      await device.queue.onSubmittedWorkDone();
-      const d = Math.max(performance.now() - s, hostStep);
+      const d = await wallMs(batch);
       if (this.ctx.lost) throw new Error(`WebGPU device lost during measurement: ${this.ctx.lost}`);
       const amortised = !wall || (prev !== undefined && d >= 1.8 * prev);
       if ((d >= minWall / 2 && amortised) || d >= 20 * minWall || batch >= MAX_BATCH) {
         const next = Math.max(batch, Math.min(MAX_BATCH, Math.ceil((minWall * batch) / d)));
         if (wall && prev !== undefined) {
-          const overhead = Math.max(0, 2 * prev - d);
-          const perDispatch = Math.max((d - prev) / (batch / 2), 1e-9);
-          overheadShare = overhead / (overhead + next * perDispatch);
+          cost = { submit: Math.max(0, 2 * prev - d), dispatch: Math.max((d - prev) / (batch / 2), 1e-9) };
         }
         batch = next;
         break;
@@ -442,13 +449,15 @@ export class GpuKernel implements KernelInstance {
         batch = Math.max(batch, Math.min(MAX_BATCH, per > 0 ? Math.ceil((100 * step) / per) : MAX_BATCH));
       }
       samples = await collect();
-      // A pilot is one batch and may be off (a cold start, a clock step landing badly): samples
-      // spanning under 50 steps are quantised beyond what their statistics say; take them again
-      // with the batch their median calls for.
-      for (let again = 0; quantised && again < 2 && batch < MAX_BATCH; again++) {
+      // The sizing runs are few and may be off (a cold start, a disturbed submission, a clock step
+      // landing badly): samples spanning under half their target (100 steps of a quantised
+      // timestamp clock; by the wall, 2 ms) are rounded, or overhead-bound, beyond what their
+      // statistics say; take them again with the batch their median calls for.
+      const target = quantised ? 100 * step! : wall ? minWall : 0;
+      for (let again = 0; target > 0 && again < 3 && batch < MAX_BATCH; again++) {
         const per = [...samples].sort((a, b) => a - b)[samples.length >> 1]!;
-        if (per * batch >= 50 * step!) break;
-        batch = Math.min(MAX_BATCH, Math.max(2 * batch, Math.ceil((100 * step) / Math.max(per, 1e-9))));
+        if (per * batch >= target / 2) break;
+        batch = Math.min(MAX_BATCH, Math.max(2 * batch, Math.ceil(target / Math.max(per, 1e-9))));
         samples = await collect();
       }
     } finally {
@@ -460,6 +469,7 @@ export class GpuKernel implements KernelInstance {
     const rounding = step !== undefined && step >= 0.001 && median > 0 ? ` (±${((100 * step) / (batch * median)).toFixed(1)} % of a sample)` : '';
     const clock = step !== undefined ? `, clock step ${+step.toPrecision(3)} ms${rounding}` : query ? ', clock step unknown' : '';
     const host = hostStep >= 0.001 ? `, host clock step ${+hostStep.toPrecision(2)} ms` : '';
+    const overheadShare = cost ? cost.submit / (cost.submit + batch * cost.dispatch) : 0;
     const overhead = overheadShare > 0.02 ? `, submission overhead ≈ ${(100 * overheadShare).toFixed(0)} % of a sample, included` : '';
     return { samples_ms: samples, method: query ? `timestamp-query (mean of ${batch} dispatches per sample${clock})` : `onSubmittedWorkDone wall time (mean of ${batch} dispatches per sample${host}${overhead})` };
   }
