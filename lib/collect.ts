@@ -16,7 +16,7 @@ import { outputShape, problemFromRecord } from '../harness/problem.js';
 import { softwareRenderer } from '../harness/software.js';
 import type { DeviceInfo, KernelVariant, Problem } from '../harness/types.js';
 import { backendEntry } from '../kernels/registry.js';
-import { type DbEntry, mergeDbs, parseDb, type TuningDb, TuningStore } from '../tuner/db.js';
+import { type DbEntry, mergeDbs, parseDb, type TuningDb, TuningStore, winnerUnstable } from '../tuner/db.js';
 import { entryWinner } from '../tuner/tune.js';
 
 /** Larger bodies are refused unread (a quick tune of a stage suite is about 100 KB). */
@@ -159,8 +159,10 @@ export interface LeaderboardRow {
   /** Null on a software renderer (its times are not GPU performance). */
   readonly median_ms: number | null;
   readonly dwconv_ms: number | null;
-  /** dwconv 7×7 time / NeoCell time on the same device, both tuned; null when either is missing. */
+  /** dwconv 7×7 time / NeoCell time on the same device, both tuned and stable; null when either is missing or unstable. */
   readonly speedup: number | null;
+  /** Why a time of this row is not trustworthy (its timing unstable): the speedup is withheld. */
+  readonly unstable?: string;
   readonly software?: string;
   readonly measured_in?: string;
 }
@@ -176,6 +178,8 @@ export function leaderboard(db: TuningDb): LeaderboardRow[] {
     const dw = entries.find((d) => d.device === e.device && d.problem.op === 'dwconv' && d.problem.spec === 'dw7' && d.winner && d.problem.N === o.N && d.problem.C === o.C && d.problem.H === o.H && d.problem.W === o.W && d.problem.dtype === e.problem.dtype);
     const neo = software ? null : e.winner.median_ms;
     const base = software ? null : (dw?.winner?.median_ms ?? null);
+    const why = winnerUnstable(e) ?? (dw ? winnerUnstable(dw) : undefined);
+    const unstable = why === undefined ? undefined : `${winnerUnstable(e) !== undefined ? 'NeoCell' : 'depthwise 7×7'} timing unstable: ${why}`;
     rows.push({
       device: e.device,
       problem: `${e.problem.N}x${e.problem.C}x${e.problem.H}x${e.problem.W} ${e.problem.spec}`,
@@ -183,8 +187,9 @@ export function leaderboard(db: TuningDb): LeaderboardRow[] {
       kernel: `${e.winner.config.variant} ${Object.entries(e.winner.config.params).map(([k, v]) => `${k}=${v}`).join(',')}`.trim(),
       median_ms: neo,
       dwconv_ms: base,
-      speedup: neo !== null && base !== null ? base / neo : null,
+      speedup: neo !== null && base !== null && !unstable ? base / neo : null,
       ...(software ? { software } : {}),
+      ...(unstable && !software ? { unstable } : {}),
       ...(e.measured_in ? { measured_in: e.measured_in } : {}),
     });
   }
@@ -198,7 +203,7 @@ export function leaderboardHtml(rows: readonly LeaderboardRow[]): string {
   const ms = (v: number | null) => (v === null ? '–' : v.toPrecision(4));
   const body = rows
     .map((r) => {
-      const time = r.software ? `<td colspan="3">software renderer (${escapeHtml(r.software)}): verified, times are not GPU performance</td>` : `<td class="n">${ms(r.median_ms)}</td><td class="n">${ms(r.dwconv_ms)}</td><td class="n">${r.speedup === null ? '–' : `${r.speedup.toFixed(2)}×`}</td>`;
+      const time = r.software ? `<td colspan="3">software renderer (${escapeHtml(r.software)}): verified, times are not GPU performance</td>` : `<td class="n">${ms(r.median_ms)}</td><td class="n">${ms(r.dwconv_ms)}</td><td class="n">${r.speedup !== null ? `${r.speedup.toFixed(2)}×` : r.unstable ? `<span title="${escapeHtml(r.unstable)}">withheld: unstable timing</span>` : '–'}</td>`;
       return `<tr><td><b>${escapeHtml(r.label)}</b><br><small>${escapeHtml(r.problem)}</small></td><td>${escapeHtml(r.device)}${r.measured_in ? '<br><small>measured in a visitor\'s browser</small>' : ''}</td><td><code>${escapeHtml(r.kernel)}</code></td>${time}</tr>`;
     })
     .join('\n');

@@ -30,6 +30,8 @@ interface PageResult {
   evaluated: number;
   failed: number;
   software: string | null;
+  /** Why the winner's time is not trustworthy (its timing unstable): no speedup is computed from it. */
+  unstable: string | null;
 }
 
 interface PageState {
@@ -118,8 +120,9 @@ function comparisons(results: readonly PageResult[]) {
     .filter((r) => r.op === 'neocell')
     .map((n) => {
       const d = results.find((r) => r.op === 'dwconv' && r.case === n.case && r.backend === n.backend);
-      const speedup = !n.software && n.median_ms !== null && d?.median_ms ? d.median_ms / n.median_ms : null;
-      return { case: n.case, backend: n.backend, neocell_ms: n.median_ms, dwconv_ms: d?.median_ms ?? null, speedup, software: n.software };
+      const unstable = n.unstable ? `NeoCell timing unstable: ${n.unstable}` : d?.unstable ? `depthwise 7×7 timing unstable: ${d.unstable}` : null;
+      const speedup = !n.software && !unstable && n.median_ms !== null && d?.median_ms ? d.median_ms / n.median_ms : null;
+      return { case: n.case, backend: n.backend, neocell_ms: n.median_ms, dwconv_ms: d?.median_ms ?? null, speedup, software: n.software, unstable };
     });
 }
 
@@ -131,7 +134,7 @@ const backendTitle = (b: PageBackend) => (b === 'wasm' ? 'WebAssembly (this CPU)
 function showComparison(results: readonly PageResult[]): void {
   const rows = comparisons(results);
   $('compare').replaceChildren(
-    ...rows.map((c) => row([c.case, c.backend, ms(c.neocell_ms), ms(c.dwconv_ms), c.software ? `software renderer (${c.software}): not GPU performance` : c.speedup === null ? '–' : `${c.speedup.toFixed(2)}×`])),
+    ...rows.map((c) => row([c.case, c.backend, ms(c.neocell_ms), ms(c.dwconv_ms), c.software ? `software renderer (${c.software}): not GPU performance` : c.unstable ? `withheld (${c.unstable})` : c.speedup === null ? '–' : `${c.speedup.toFixed(2)}×`])),
   );
   for (const c of charts.splice(0)) c.destroy();
   const shown = rows.filter((c) => c.speedup !== null);
@@ -170,8 +173,8 @@ function download(id: string, name: string, body: string, type: string): void {
 
 function csvOf(results: readonly PageResult[]): string {
   return stringify(
-    results.map((r) => ({ ...r, software: r.software ?? '' })),
-    { header: true, columns: ['case', 'op', 'backend', 'device', 'shape', 'winner', 'median_ms', 'timing_method', 'evaluated', 'failed', 'software'] },
+    results.map((r) => ({ ...r, software: r.software ?? '', unstable: r.unstable ?? '' })),
+    { header: true, columns: ['case', 'op', 'backend', 'device', 'shape', 'winner', 'median_ms', 'timing_method', 'evaluated', 'failed', 'software', 'unstable'] },
   );
 }
 
@@ -239,7 +242,7 @@ function run(req: Omit<TuneRequest, 'threads' | 'browser'>, autoSubmit: boolean)
       const r = result(m);
       state.results!.push(r);
       const gflops = r.median_ms && !r.software ? (m.flops / r.median_ms / 1e6).toFixed(1) : '–';
-      $('results').append(row([r.case, r.op, r.backend, r.shape, r.winner ?? 'none verified', r.software ? `${ms(r.median_ms)} (software renderer: not GPU performance)` : ms(r.median_ms), gflops, String(r.evaluated), String(r.failed)]));
+      $('results').append(row([r.case, r.op, r.backend, r.shape, r.winner ?? 'none verified', r.software ? `${ms(r.median_ms)} (software renderer: not GPU performance)` : r.unstable ? `${ms(r.median_ms)} (unstable: ${r.unstable})` : ms(r.median_ms), gflops, String(r.evaluated), String(r.failed)]));
     } else if (m.type === 'note') {
       state.notes!.push(m.message);
       const li = document.createElement('li');
@@ -258,7 +261,7 @@ function run(req: Omit<TuneRequest, 'threads' | 'browser'>, autoSubmit: boolean)
 }
 
 function result(m: TunedMessage): PageResult {
-  return { case: m.case, op: m.op, backend: m.backend, device: m.device, shape: m.shape, winner: m.winner?.key ?? null, median_ms: m.winner?.median_ms ?? null, timing_method: m.winner?.timing_method ?? null, evaluated: m.evaluated, failed: m.failed, software: m.software ?? null };
+  return { case: m.case, op: m.op, backend: m.backend, device: m.device, shape: m.shape, winner: m.winner?.key ?? null, median_ms: m.winner?.median_ms ?? null, timing_method: m.winner?.timing_method ?? null, evaluated: m.evaluated, failed: m.failed, software: m.software ?? null, unstable: m.winner?.unstable ?? null };
 }
 
 async function finish(db: TuningDb, started: number, autoSubmit: boolean): Promise<void> {

@@ -46,7 +46,8 @@ export interface TunedMessage {
   readonly device: string;
   readonly shape: string;
   readonly label: string;
-  readonly winner: { readonly key: string; readonly median_ms: number; readonly timing_method: string } | null;
+  /** `unstable`: why the winner's time is not trustworthy (no speedup is computed from it). */
+  readonly winner: { readonly key: string; readonly median_ms: number; readonly timing_method: string; readonly unstable?: string } | null;
   readonly evaluated: number;
   readonly failed: number;
   /** The software renderer the backend runs on: its times are not GPU performance. */

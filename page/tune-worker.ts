@@ -16,7 +16,7 @@ import { softwareRenderer } from '../harness/software.js';
 import type { BackendSession, KernelVariant, Problem } from '../harness/types.js';
 import { openCpuTarget } from '../runtime/cpu-target.js';
 import { benchCase, smokeSuite, stageSuite, type Suite } from '../suites/builtin.js';
-import { deviceFingerprint, emptyDb } from '../tuner/db-model.js';
+import { deviceFingerprint, emptyDb, winnerUnstable } from '../tuner/db-model.js';
 import { strategyByName } from '../tuner/strategies/index.js';
 import { tuneProblem, warmStarts } from '../tuner/tune.js';
 import { neoCellProblem } from '../harness/problem.js';
@@ -91,6 +91,7 @@ async function tune(req: TuneRequest): Promise<void> {
       });
       const w = r.winner ? r.entry.candidates[Object.keys(r.entry.candidates).find((k) => r.entry.candidates[k]!.key === r.winner!.key)!] : undefined;
       const rec = problemRecord(problem);
+      const unstable = winnerUnstable(r.entry);
       post({
         type: 'tuned',
         case: c.name,
@@ -99,7 +100,7 @@ async function tune(req: TuneRequest): Promise<void> {
         device: deviceFingerprint(t.session.device),
         shape: problemKey(problem).split(' ')[1]!,
         label: rec.label,
-        winner: r.winner ? { key: r.winner.key, median_ms: r.winner.median_ms, timing_method: w?.timing_method ?? '' } : null,
+        winner: r.winner ? { key: r.winner.key, median_ms: r.winner.median_ms, timing_method: w?.timing_method ?? '', ...(unstable ? { unstable } : {}) } : null,
         evaluated: r.evaluated,
         failed: Object.values(r.entry.candidates).filter((x) => x.state !== 'verified').length,
         flops: problemCosts(problem).useful_flops,

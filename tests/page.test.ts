@@ -36,7 +36,7 @@ interface PageResult {
   db?: TuningDb;
   isolated: boolean;
   notes: string[];
-  results: { op: string; backend: string; median_ms: number | null; software: string | null; timing_method: string | null }[];
+  results: { case: string; op: string; backend: string; median_ms: number | null; software: string | null; timing_method: string | null; unstable: string | null }[];
   submitted?: { status: number; body: { merged?: number; error?: string } };
   /** The page's downloads, fetched from their links: CSV and the kernel bundles by device. */
   csv?: string;
@@ -129,7 +129,10 @@ describe('the tuning page', { skip: chromiumMissingReason() }, () => {
     assert.equal(gpu.length, 6);
     assert.ok(gpu.every((x) => x.software && /timestamp-query|wall time/.test(x.timing_method ?? '')), 'WebGPU times flagged as a software renderer\'s, with their timing method');
     assert.ok(gpu.some((x) => /clock step/.test(x.timing_method ?? '')), 'the timestamp clock step is recorded');
-    assert.equal(r.charts, 2, 'the speedup and time charts are drawn');
+    // Charts show the speedups the page could compute (a speedup from an unstable timing is withheld).
+    const wasm = r.results.filter((x) => x.backend === 'wasm');
+    const comparable = wasm.some((n) => n.op === 'neocell' && !n.unstable && wasm.some((d) => d.op === 'dwconv' && d.case === n.case && !d.unstable));
+    assert.equal(r.charts, comparable ? 2 : 0, 'the speedup and time charts are drawn');
     // The CSV download: a header and one line per tuned problem.
     assert.equal(r.csv!.trim().split('\n').length, 13);
     assert.match(r.csv!, /^case,op,backend,device,shape,winner,median_ms,timing_method,evaluated,failed,software/);
@@ -139,11 +142,11 @@ describe('the tuning page', { skip: chromiumMissingReason() }, () => {
     const stored = JSON.parse(readFileSync(collected, 'utf8')) as TuningDb;
     assert.equal(Object.keys(stored.entries).length, 12);
     assert.ok(Object.values(stored.entries).every((e) => e.measured_in === 'visitor-browser'));
-    const board = (await (await fetch(`${url}/leaderboard.json`)).json()) as { device: string; median_ms: number | null; speedup: number | null; software?: string }[];
+    const board = (await (await fetch(`${url}/leaderboard.json`)).json()) as { device: string; median_ms: number | null; speedup: number | null; software?: string; unstable?: string }[];
     assert.equal(board.length, 6, 'one row per NeoCell problem and device');
     for (const row of board) {
       if (row.device.startsWith('webgpu-browser')) assert.ok(row.software && row.median_ms === null && row.speedup === null, JSON.stringify(row));
-      else assert.ok(row.median_ms! > 0 && row.speedup! > 0, JSON.stringify(row));
+      else assert.ok(row.median_ms! > 0 && (row.speedup! > 0 || /timing unstable: /.test(row.unstable ?? '')), JSON.stringify(row));
     }
     // The leaderboard shows the page's own winners (re-validated side by side in the browser), not winners re-chosen from search timings.
     const pageNeoCpu = r.results.filter((x) => x.op === 'neocell' && x.backend === 'wasm').map((x) => x.median_ms).sort();
@@ -207,6 +210,30 @@ describe('the tuning page', { skip: chromiumMissingReason() }, () => {
       assert.ok(r.body.error.length > 10, what);
     }
     assert.deepEqual(readFileSync(collected), before, 'nothing was written');
+  });
+
+  it('the leaderboard withholds a speedup whose NeoCell or depthwise time is unstable, saying which and why', async () => {
+    const { leaderboard } = await import('../lib/collect.js');
+    const db = structuredClone(pageDb);
+    const cpu = Object.values(db.entries).filter((e) => e.backend === 'cpu');
+    const winnerOf = (e: (typeof cpu)[number]) => Object.values(e.candidates).find((x) => x.key === e.winner!.key)! as unknown as { quality: { stable: boolean; reasons: string[] } };
+    // Every CPU timing stable first (the run's own may not all be), then one depthwise conv's made unstable.
+    for (const e of cpu) {
+      const c = winnerOf(e);
+      c.quality = { ...c.quality, stable: true, reasons: [] };
+      delete (e.winner!.confidence as { unstable?: boolean }).unstable;
+    }
+    assert.equal(leaderboard(db).filter((r) => r.speedup !== null).length, 3);
+    const c = winnerOf(cpu.find((e) => e.problem.op === 'dwconv')!);
+    c.quality = { ...c.quality, stable: false, reasons: ['median CI ±3.1 % is wider than the target ±2.0 %'] };
+    const after = leaderboard(db);
+    const hit = after.filter((r) => r.unstable);
+    assert.equal(hit.length, 1);
+    assert.equal(hit[0]!.speedup, null);
+    assert.match(hit[0]!.unstable!, /^depthwise 7×7 timing unstable: median CI ±3\.1 %/);
+    assert.equal(after.filter((r) => r.speedup !== null).length, 2);
+    const { leaderboardHtml } = await import('../lib/collect.js');
+    assert.match(leaderboardHtml(after), /withheld: unstable timing/);
   });
 
   it('neotune page --out: the static site works from a plain static server (no isolation headers: one thread)', async () => {

@@ -70,6 +70,19 @@ export function deviceFingerprint(device: DeviceInfo): string {
   return [device.backend, device.description, ...extra].join(' | ');
 }
 
+/**
+ * Why an entry's winner has no trustworthy time (its timing unstable, with the reason), or
+ * undefined: a speedup or comparison is never computed from such a time.
+ */
+export function winnerUnstable(entry: DbEntry): string | undefined {
+  const w = entry.winner;
+  if (!w) return undefined;
+  const c = Object.values(entry.candidates).find((x) => x.key === w.key && x.state === 'verified');
+  if (c?.quality && !c.quality.stable) return c.quality.reasons[0] ?? 'unstable timing';
+  if (w.confidence.unstable) return 'no candidate had a stable timing';
+  return undefined;
+}
+
 export function entryKey(device: string, problem: ProblemRecord): string {
   return `${device} || ${problem.op} ${problem.N}x${problem.C}x${problem.H}x${problem.W} ${problem.spec} ${problem.dtype}`;
 }
