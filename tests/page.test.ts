@@ -28,8 +28,8 @@ import type { NeoCell, NeoCellLayer, NeoCellTarget } from '../runtime/neocell.js
 import { pathToFileURL } from 'node:url';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'neotune.js');
-// A budget of 6 evaluations per problem keeps the test short; the search, verification and timing are the real ones.
-const QUERY = '?suite=smoke&backends=wasm&effort=quick&budget=6&autorun=1';
+// A budget of 2 evaluations per problem keeps the test short; the search, verification and timing are the real ones.
+const QUERY = '?suite=smoke&backends=wasm&effort=quick&budget=2&autorun=1';
 
 interface PageResult {
   error?: string;
