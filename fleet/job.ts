@@ -133,3 +133,6 @@ export function deviceQueue(device: string): string {
 export function jobLabel(job: FleetJob): string {
   return `${job.case}${job.slice.count > 1 ? ` (slice ${job.slice.index + 1}/${job.slice.count})` : ''}`;
 }
+
+/** Attempts of a job that fails (an exception); a job whose worker dies is retried once (maxStalledCount 1), then quarantined. */
+export const JOB_ATTEMPTS = 2;

@@ -13,7 +13,11 @@ import { InputError, UnavailableError } from '../core/errors.js';
 import type { ResultMerger } from './coordinator.js';
 import { jobId } from './coordinator.js';
 import { type JobExecutor, WORKER_NAME } from './execute.js';
-import { deviceQueue, type FleetJob, jobLabel, parseJob } from './job.js';
+import { deviceQueue, type FleetJob, JOB_ATTEMPTS, jobLabel, parseJob } from './job.js';
+import { checkRedisUrl } from './redis-url.js';
+
+export { checkRedisUrl } from './redis-url.js';
+export { JOB_ATTEMPTS } from './job.js';
 import type { FleetOutcome } from './local.js';
 
 export const RUNS_QUEUE = 'neotune-runs';
@@ -24,25 +28,6 @@ const ENQUEUED_KEY = 'neotune:fleet:enqueued';
 /** Hash: worker name → its registration (devices, start, last heartbeat, job in progress). */
 const WORKERS_KEY = 'neotune:fleet:workers';
 const HEARTBEAT_MS = 5000;
-/** Attempts of a job that fails (an exception); a job whose worker dies is retried once (maxStalledCount 1), then quarantined. */
-export const JOB_ATTEMPTS = 2;
-
-const URL_ALLOWED = 'redis://HOST[:PORT][/DB] or rediss://… (e.g. redis://127.0.0.1:6379)';
-
-/** `url` checked: a redis:// or rediss:// URL with a host, and a port and database number in range. */
-export function checkRedisUrl(url: string, field = 'redis'): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new InputError(field, url, URL_ALLOWED, 'not a URL');
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new InputError(field, url, URL_ALLOWED, `scheme ${u.protocol.replace(/:$/, '')}`);
-  if (!u.hostname) throw new InputError(field, url, URL_ALLOWED, 'no host');
-  if (u.port && !(Number(u.port) >= 1 && Number(u.port) <= 65535)) throw new InputError(field, url, URL_ALLOWED, `port ${u.port}`);
-  if (u.pathname && u.pathname !== '/' && !/^\/\d{1,2}$/.test(u.pathname)) throw new InputError(field, url, URL_ALLOWED, `database ${u.pathname.slice(1)} (a number)`);
-  return url;
-}
 
 /**
  * Checks the Redis at `url` before anything is queued or opened: reachable, answering, version

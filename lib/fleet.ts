@@ -10,9 +10,17 @@ import type { TuningStore } from '../tuner/db.js';
 import { type FleetDevice, newRunId, planJobs, type PlanOptions, ResultMerger, suiteProblems } from '../fleet/coordinator.js';
 import type { JobExecutor } from '../fleet/execute.js';
 import { type FleetOutcome, runLocalFleet } from '../fleet/local.js';
-import { collectRun, enqueueRun, JOB_ATTEMPTS, liveDevices } from '../fleet/redis.js';
+import { JOB_ATTEMPTS } from '../fleet/job.js';
+import type { FleetStatus, RedisWorkerOptions } from '../fleet/redis.js';
 
-export { checkRedisUrl, fleetStatus, probeRedis, type FleetStatus, runRedisWorker } from '../fleet/redis.js';
+export { checkRedisUrl } from '../fleet/redis-url.js';
+export type { FleetStatus } from '../fleet/redis.js';
+
+/** The Redis side (BullMQ, ioredis), loaded when a command uses it: every other command starts without it. */
+const redis = () => import('../fleet/redis.js');
+export const probeRedis = async (url: string): Promise<void> => (await redis()).probeRedis(url);
+export const fleetStatus = async (url: string): Promise<FleetStatus> => (await redis()).fleetStatus(url);
+export const runRedisWorker = async (url: string, executor: JobExecutor, o: RedisWorkerOptions): Promise<{ completed: number; failed: number }> => (await redis()).runRedisWorker(url, executor, o);
 export { ReplayExecutor, TuningExecutor, type JobExecutor } from '../fleet/execute.js';
 export type { FleetOutcome } from '../fleet/local.js';
 
@@ -75,10 +83,10 @@ export async function fleetTuneLocal(store: TuningStore, executor: JobExecutor, 
 
 /** Queues a suite's jobs on the Redis at `url` for the devices of connected workers (or `devices`); with `wait`, merges results into `store` until every job is in. */
 export async function fleetTuneRedis(url: string, store: TuningStore, wait: boolean, o: FleetTuneOptions & { command: string }): Promise<FleetTuneResult> {
-  const devices = chooseDevices(await liveDevices(url), o, `workers connected to ${url}`);
+  const devices = chooseDevices(await (await redis()).liveDevices(url), o, `workers connected to ${url}`);
   const run = newRunId();
   const jobs = planJobs(run, suiteProblems(o.suite), devices, planOptions(o, store));
-  await enqueueRun(url, run, jobs, { suite: o.suite.name, command: o.command });
+  await (await redis()).enqueueRun(url, run, jobs, { suite: o.suite.name, command: o.command });
   o.log(`neotune: run ${run}: ${jobs.length} jobs queued for ${devices.length} device(s) on ${url}`);
   if (!wait) return { run, devices, total: jobs.length, completed: 0, quarantined: [], finished: false, partial: [] };
   return { ...(await fleetCollect(url, run, store, true, o)), run, devices };
@@ -88,7 +96,7 @@ export async function fleetTuneRedis(url: string, store: TuningStore, wait: bool
 export async function fleetCollect(url: string, run: string, store: TuningStore, wait: boolean, o: Pick<FleetTuneOptions, 'log' | 'progress' | 'signal'>): Promise<FleetOutcome & { finished: boolean; partial: readonly string[] }> {
   const merger = new ResultMerger(store, o.log);
   try {
-    const outcome = await collectRun(url, run, merger, { wait, log: o.log, ...(o.progress ? { progress: o.progress } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+    const outcome = await (await redis()).collectRun(url, run, merger, { wait, log: o.log, ...(o.progress ? { progress: o.progress } : {}), ...(o.signal ? { signal: o.signal } : {}) });
     const partial = outcome.finished ? await merger.finish() : [];
     return { ...outcome, partial };
   } finally {
