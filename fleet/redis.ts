@@ -14,11 +14,8 @@ import type { ResultMerger } from './coordinator.js';
 import { jobId } from './coordinator.js';
 import { type JobExecutor, WORKER_NAME } from './execute.js';
 import { deviceQueue, type FleetJob, JOB_ATTEMPTS, jobLabel, parseJob } from './job.js';
-import { checkRedisUrl } from './redis-url.js';
-
-export { checkRedisUrl } from './redis-url.js';
-export { JOB_ATTEMPTS } from './job.js';
 import type { FleetOutcome } from './local.js';
+import { checkRedisUrl } from './redis-url.js';
 
 export const RUNS_QUEUE = 'neotune-runs';
 /** Hash: queue name → device key (written by runs that queue jobs for it and by workers that serve it). */

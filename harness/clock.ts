@@ -23,4 +23,3 @@ export function clockQuantumMs(): number {
   }
   return (quantum = Number.isFinite(step) ? step : 1);
 }
-

@@ -16,7 +16,7 @@ import { outputShape, problemFromRecord } from '../harness/problem.js';
 import { softwareRenderer } from '../harness/software.js';
 import type { DeviceInfo, KernelVariant, Problem } from '../harness/types.js';
 import { backendEntry } from '../kernels/registry.js';
-import { type DbEntry, mergeDbs, parseDb, type TuningDb, TuningStore, winnerUnstable } from '../tuner/db.js';
+import { comparisonUnstable, type DbEntry, mergeDbs, parseDb, type TuningDb, TuningStore, winnerUnstable } from '../tuner/db.js';
 import { entryWinner } from '../tuner/tune.js';
 
 /** Larger bodies are refused unread (a quick tune of a stage suite is about 100 KB). */
@@ -178,8 +178,7 @@ export function leaderboard(db: TuningDb): LeaderboardRow[] {
     const dw = entries.find((d) => d.device === e.device && d.problem.op === 'dwconv' && d.problem.spec === 'dw7' && d.winner && d.problem.N === o.N && d.problem.C === o.C && d.problem.H === o.H && d.problem.W === o.W && d.problem.dtype === e.problem.dtype);
     const neo = software ? null : e.winner.median_ms;
     const base = software ? null : (dw?.winner?.median_ms ?? null);
-    const why = winnerUnstable(e) ?? (dw ? winnerUnstable(dw) : undefined);
-    const unstable = why === undefined ? undefined : `${winnerUnstable(e) !== undefined ? 'NeoCell' : 'depthwise 7×7'} timing unstable: ${why}`;
+    const unstable = comparisonUnstable(winnerUnstable(e), dw && winnerUnstable(dw));
     rows.push({
       device: e.device,
       problem: `${e.problem.N}x${e.problem.C}x${e.problem.H}x${e.problem.W} ${e.problem.spec}`,

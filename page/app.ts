@@ -12,7 +12,7 @@
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LogarithmicScale, Tooltip } from 'chart.js';
 import { stringify } from 'csv-stringify/browser/esm/sync';
 import { dispatchTable, fillRuntimeBundle } from '../tuner/dispatch.js';
-import type { TuningDb } from '../tuner/db-model.js';
+import { comparisonUnstable, type TuningDb } from '../tuner/db-model.js';
 import { type CustomLayer, PAGE_BACKENDS, PAGE_EFFORTS, PAGE_SUITES, type PageBackend, type PageEffort, type PageSuite, type TunedMessage, type TuneRequest, type WorkerMessage } from './protocol.js';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, Legend, Tooltip);
@@ -120,7 +120,7 @@ function comparisons(results: readonly PageResult[]) {
     .filter((r) => r.op === 'neocell')
     .map((n) => {
       const d = results.find((r) => r.op === 'dwconv' && r.case === n.case && r.backend === n.backend);
-      const unstable = n.unstable ? `NeoCell timing unstable: ${n.unstable}` : d?.unstable ? `depthwise 7×7 timing unstable: ${d.unstable}` : null;
+      const unstable = comparisonUnstable(n.unstable, d?.unstable) ?? null;
       const speedup = !n.software && !unstable && n.median_ms !== null && d?.median_ms ? d.median_ms / n.median_ms : null;
       return { case: n.case, backend: n.backend, neocell_ms: n.median_ms, dwconv_ms: d?.median_ms ?? null, speedup, software: n.software, unstable };
     });

@@ -83,6 +83,11 @@ export function winnerUnstable(entry: DbEntry): string | undefined {
   return undefined;
 }
 
+/** Why a NeoCell-vs-depthwise comparison is withheld (the first unstable side, with its reason), or undefined when both timings stand. */
+export function comparisonUnstable(neocell: string | null | undefined, dwconv: string | null | undefined): string | undefined {
+  return neocell ? `NeoCell timing unstable: ${neocell}` : dwconv ? `depthwise 7×7 timing unstable: ${dwconv}` : undefined;
+}
+
 export function entryKey(device: string, problem: ProblemRecord): string {
   return `${device} || ${problem.op} ${problem.N}x${problem.C}x${problem.H}x${problem.W} ${problem.spec} ${problem.dtype}`;
 }

@@ -8,6 +8,7 @@
  */
 import type { WeightPacking } from '../../core/structure.js';
 import { clockQuantumMs } from '../../harness/clock.js';
+import { quantile } from '../../harness/stats.js';
 import type { DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
 
 /** Dispatches per sample at most (one command buffer of this many passes). */
@@ -380,19 +381,16 @@ export class GpuKernel implements KernelInstance {
     let prev: number | undefined;
     /** One submission's fixed cost and one dispatch's, ms, from the last two sizing runs (wall time). */
     let cost: { submit: number; dispatch: number } | undefined;
-    /** Wall ms of `n` dispatches in one submission: the faster of two (a disturbance only adds time). */
+    /** Wall ms of `n` dispatches in one submission, to its completion. */
     const wallMs = async (n: number): Promise<number> => {
-      let best = Infinity;
-      for (let i = 0; i < 2; i++) {
-        const s = performance.now();
-        device.queue.submit([this.encode(n)]);
-        await device.queue.onSubmittedWorkDone();
-        best = Math.min(best, performance.now() - s);
-      }
-      return Math.max(best, hostStep);
+      const s = performance.now();
+      device.queue.submit([this.encode(n)]);
+      await device.queue.onSubmittedWorkDone();
+      return performance.now() - s;
     };
     for (;;) {
-      const d = await wallMs(batch);
+      // The faster of two submissions (a disturbance only adds time).
+      const d = Math.max(Math.min(await wallMs(batch), await wallMs(batch)), hostStep);
       if (this.ctx.lost) throw new Error(`WebGPU device lost during measurement: ${this.ctx.lost}`);
       const amortised = !wall || (prev !== undefined && d >= 1.8 * prev);
       if ((d >= minWall / 2 && amortised) || d >= 20 * minWall || batch >= MAX_BATCH) {
@@ -427,13 +425,7 @@ export class GpuKernel implements KernelInstance {
       const out: number[] = [];
       const start = performance.now();
       while (out.length < opts.minSamples || performance.now() - start < opts.timeMs) {
-        if (query) out.push((await gpuMs(batch)) / batch);
-        else {
-          const s = performance.now();
-          device.queue.submit([this.encode(batch)]);
-          await device.queue.onSubmittedWorkDone();
-          out.push((performance.now() - s) / batch);
-        }
+        out.push((await (query ? gpuMs(batch) : wallMs(batch))) / batch);
         if (this.ctx.lost) throw new Error(`WebGPU device lost during measurement: ${this.ctx.lost}`);
         if (out.length > 10_000) break;
       }
@@ -455,7 +447,7 @@ export class GpuKernel implements KernelInstance {
       // statistics say; take them again with the batch their median calls for.
       const target = quantised ? 100 * step! : wall ? minWall : 0;
       for (let again = 0; target > 0 && again < 3 && batch < MAX_BATCH; again++) {
-        const per = [...samples].sort((a, b) => a - b)[samples.length >> 1]!;
+        const per = quantile(samples, 0.5);
         if (per * batch >= target / 2) break;
         batch = Math.min(MAX_BATCH, Math.max(2 * batch, Math.ceil(target / Math.max(per, 1e-9))));
         samples = await collect();
@@ -465,7 +457,7 @@ export class GpuKernel implements KernelInstance {
       resolve?.destroy();
       read?.destroy();
     }
-    const median = samples.length ? [...samples].sort((a, b) => a - b)[samples.length >> 1]! : 0;
+    const median = quantile(samples, 0.5);
     const rounding = step !== undefined && step >= 0.001 && median > 0 ? ` (±${((100 * step) / (batch * median)).toFixed(1)} % of a sample)` : '';
     const clock = step !== undefined ? `, clock step ${+step.toPrecision(3)} ms${rounding}` : query ? ', clock step unknown' : '';
     const host = hostStep >= 0.001 ? `, host clock step ${+hostStep.toPrecision(2)} ms` : '';
