@@ -6,6 +6,7 @@
  */
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { lstatSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import { InputError } from '../core/errors.js';
 import type { BackendRun } from '../harness/bench.js';
@@ -53,7 +54,13 @@ class Mutex {
  * machine take turns measuring, so neither's timings are disturbed by the other's kernels.
  */
 async function withMachineLock<T>(fn: () => Promise<T>): Promise<T> {
-  const path = join(tmpdir(), 'neotune-measure');
+  // Per user, and refused when something other than a lock folder sits at its name (a link there would be followed by the lock's mtime updates).
+  const path = join(tmpdir(), `neotune-measure-${typeof process.getuid === 'function' ? process.getuid() : 'user'}`);
+  try {
+    if (!lstatSync(`${path}.lock`).isDirectory()) throw new InputError('machine lock', `${path}.lock`, 'a free path or a lock folder neotune left (remove what is there)', 'is not a folder');
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+  }
   const release = await lockfile.lock(path, { realpath: false, lockfilePath: `${path}.lock`, stale: 10_000, update: 2_000, retries: { forever: true, minTimeout: 100, maxTimeout: 1000 } });
   try {
     return await fn();

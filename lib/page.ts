@@ -60,6 +60,22 @@ export const ISOLATION_HEADERS = { 'cross-origin-opener-policy': 'same-origin', 
 
 const SECURITY_HEADERS = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', ...ISOLATION_HEADERS } as const;
 
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS }).end(body);
+}
+
+/** The path of a request target, or undefined when it does not parse as one (`//[`, `http://[`). */
+export function requestPath(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A client's text (a method, a path) for the server's log: control characters shown, not sent to the terminal. */
+const safeText = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...SECURITY_HEADERS }).end(JSON.stringify(body) + '\n');
 }
@@ -84,6 +100,8 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Pro
       } else parts.push(d);
     });
     req.on('end', () => size <= limit && resolve(Buffer.concat(parts)));
+    // A client gone before the end of its body: nothing to merge, nothing to answer.
+    req.on('close', () => resolve(undefined));
     req.on('error', reject);
   });
 }
@@ -116,7 +134,7 @@ function collector(db: string, log: (s: string) => void) {
       json(res, 200, { merged: r.entries, leaderboard: '/leaderboard' });
     } catch (e) {
       if (!(e instanceof SubmissionError)) throw e;
-      log(`neotune serve: refused a submission from ${req.socket.remoteAddress} (${e.status}): ${e.message}`);
+      log(`neotune serve: refused a submission from ${req.socket.remoteAddress} (${e.status}): ${safeText(e.message)}`);
       json(res, e.status, { error: e.message, field: e.field });
     }
     return true;
@@ -134,22 +152,41 @@ export async function servePage(host: string, port: number, o: ServeOptions = {}
   const files = await pageFiles();
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const collect = o.collect !== undefined ? collector(o.collect, log) : undefined;
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (collect) {
-      collect(req, res, path)
-        .then((done) => done || serveFile(req, res, path))
-        .catch((e: unknown) => {
-          log(`neotune serve: ${req.method} ${path} failed: ${e instanceof Error ? e.message : String(e)}`);
-          if (!res.headersSent) json(res, 500, { error: 'the server could not store the submission; nothing was written' });
-          else res.end();
-        });
-    } else serveFile(req, res, path);
+  // No request may end the process: a target that is not a URL path is a 400, anything a handler
+  // throws is a 500 for that request alone, and malformed request lines or headers are answered
+  // by clientError (a 400, then the connection closes).
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const path = requestPath(req.url);
+    if (path === undefined) return void text(res, 400, 'bad request: the request target is not a URL path\n');
+    if (!collect) return serveFile(req, res, path);
+    collect(req, res, path)
+      .then((done) => done || serveFile(req, res, path))
+      .catch((e: unknown) => {
+        log(`neotune serve: ${safeText(req.method ?? '')} ${safeText(path)} failed: ${safeText(e instanceof Error ? e.message : String(e))}`);
+        if (!res.headersSent) json(res, 500, { error: 'the server could not store the submission; nothing was written' });
+        else res.end();
+      });
+  };
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000 }, (req, res) => {
+    // A request stream error (a client that resets mid-body) is that request's alone.
+    req.on('error', () => res.destroy());
+    res.on('error', () => undefined);
+    try {
+      handle(req, res);
+    } catch (e) {
+      log(`neotune serve: a request failed: ${safeText(e instanceof Error ? e.message : String(e))}`);
+      if (!res.headersSent) text(res, 500, 'internal error: the request was not served\n');
+      else res.destroy();
+    }
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    socket.end(`HTTP/1.1 ${err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
   const serveFile = (req: IncomingMessage, res: ServerResponse, path: string) => {
-    const f = files[path === '/' ? '/index.html' : path];
+    const f = Object.hasOwn(files, path === '/' ? '/index.html' : path) ? files[path === '/' ? '/index.html' : path] : undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
-    if (!f) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    if (!f) return void text(res, 404, 'not found\n');
     res.writeHead(200, { 'content-type': f.type, ...SECURITY_HEADERS }).end(req.method === 'HEAD' ? undefined : f.body);
   };
   await new Promise<void>((ok, fail) => {

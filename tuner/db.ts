@@ -23,11 +23,11 @@
  * reuses a stale timing.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, copyFileSync, lstatSync, mkdirSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, statSync, ftruncateSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, lstatSync, mkdirSync, existsSync, fstatSync, fsyncSync, openSync, readSync, statSync, ftruncateSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import lockfile from 'proper-lockfile';
 import { InputError } from '../core/errors.js';
-import { checkOutputPath, decodeUtf8, parseBoundedJson, syncFolder, writeFileAtomic, writeTarget } from '../core/files.js';
+import { checkOutputPath, checkOwnFile, createExclusive, decodeUtf8, parseBoundedJson, readRegularFile, syncFolder, writeFileAtomic, writeTarget } from '../core/files.js';
 import { validateShape } from '../core/validate.js';
 import type { ProblemRecord } from '../harness/problem.js';
 import type { BackendName } from '../harness/types.js';
@@ -242,6 +242,8 @@ export class TuningStore {
     private readonly writable: boolean,
     /** Journal lines read at open (a compaction is due when there are any). */
     private journalLines: number,
+    /** The option that named the database, for messages. */
+    private readonly field: string,
   ) {}
 
   get journalPath(): string {
@@ -270,18 +272,41 @@ export class TuningStore {
       if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(field, path, 'a tuning database file (not a folder)', 'is a folder');
     }
     if (o.write) mkdirSync(dirname(real), { recursive: true });
-    const store = new TuningStore(real, emptyDb(), o.write, 0);
+    TuningStore.checkLockPaths(field, real);
+    const store = new TuningStore(real, emptyDb(), o.write, 0, field);
     const { db, lines } = await store.withLock(() => store.readDisk(o.write), !o.write);
     store.db.entries = db.entries;
     store.journalLines = lines;
     return store;
   }
 
+  /**
+   * The lock is a folder neotune creates (`<db>.lock`) and its owner a file beside it: a link or a
+   * file where the lock's folder goes, or a link or non-file at the owner's name, is refused (exit
+   * 2 naming the path) rather than followed, taken over or written through.
+   */
+  private static checkLockPaths(field: string, db: string): void {
+    const lock = `${db}.lock`;
+    let st;
+    try {
+      st = lstatSync(lock);
+    } catch {
+      st = undefined;
+    }
+    if (st && !st.isDirectory()) throw new InputError(field, lock, `a database whose lock path ${lock} is free or a lock folder neotune left (remove what is there)`, st.isSymbolicLink() ? 'is a symbolic link' : 'is a file, not a lock folder');
+    try {
+      checkOwnFile(field, `${db}.lock-owner`);
+    } catch (e) {
+      throw new InputError(field, `${db}.lock-owner`, 'a database whose lock owner file is a regular file or absent (remove what is there)', (e as InputError).detail);
+    }
+  }
+
   /** Snapshot + journal as on disk now. */
   private readDisk(backup: boolean): { db: TuningDb; lines: number } {
     let db = emptyDb();
     let lines = 0;
-    const read = (p: string) => (existsSync(p) ? readFileSync(p) : undefined);
+    // Opened without blocking and refused unless a regular file: a FIFO planted at either name never hangs a command.
+    const read = (p: string) => (existsSync(p) ? readRegularFile(this.field, p, { what: 'a tuning database file (a regular file)' }) : undefined);
     const snap = read(this.path);
     const journal = read(this.journalPath);
     try {
@@ -412,16 +437,27 @@ export class TuningStore {
       if (code === 'ELOCKED') throw new InputError('db', this.path, 'a database no other process holds for long', `locked for more than ${lockWaitMs() / 1000} s by ${describeOwner(this.ownerPath)}`);
       throw e;
     }
+    // The owner file says who holds the lock (for a process that waits): created exclusively,
+    // never through a link; one left by a killed holder is removed first (we hold the lock now).
+    let wroteOwner = false;
     try {
+      const owner: LockOwner = { pid: process.pid, host: hostname(), command: process.argv.slice(1).join(' '), since: new Date().toISOString() };
+      const text = JSON.stringify(owner) + '\n';
       try {
-        const owner: LockOwner = { pid: process.pid, host: hostname(), command: process.argv.slice(1).join(' '), since: new Date().toISOString() };
-        writeFileSync(this.ownerPath, JSON.stringify(owner) + '\n');
-      } catch {
-        /* informational only */
+        createExclusive(this.ownerPath, text);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !lstatSync(this.ownerPath).isFile()) throw e;
+        unlinkSync(this.ownerPath);
+        createExclusive(this.ownerPath, text);
       }
+      wroteOwner = true;
+    } catch {
+      /* informational only */
+    }
+    try {
       return fn();
     } finally {
-      rmSync(this.ownerPath, { force: true });
+      if (wroteOwner) rmSync(this.ownerPath, { force: true });
       await release();
     }
   }
@@ -433,7 +469,7 @@ export class TuningStore {
 
 function describeOwner(path: string): string {
   try {
-    const o = JSON.parse(readFileSync(path, 'utf8')) as LockOwner;
+    const o = JSON.parse(readRegularFile('lock-owner', path, { maxBytes: 1 << 16 }).toString('utf8')) as LockOwner;
     return `process ${o.pid} on ${o.host} (${o.command}, since ${o.since})`;
   } catch {
     return 'another process';
