@@ -4,7 +4,7 @@
  * to `readResults`.
  */
 import { InputError } from '../core/errors.js';
-import { parseJsonInput, readTextFile, writeFileAtomic } from '../core/files.js';
+import { parseJsonInput, readTextFile, writeFileAtomic, type WriteOptions } from '../core/files.js';
 import { validateShape } from '../core/validate.js';
 import { RESULT_FILE_SCHEMA } from './results-schema.js';
 import type { ModelName } from '../core/network.js';
@@ -123,8 +123,8 @@ export function resultText(file: ResultFile): string {
 }
 
 /** Writes a result file atomically (temporary file, fsync, rename); the path is checked before anything is written. */
-export function writeResults(path: string, file: ResultFile): void {
-  writeFileAtomic(path, resultText(file));
+export function writeResults(path: string, file: ResultFile, o: WriteOptions = {}): void {
+  writeFileAtomic(path, resultText(file), o);
 }
 
 /** Reads and validates a result file; `field` names the option or argument it came from. */

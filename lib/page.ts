@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../core/files.js';
+import { checkOutputFiles, recordOutputFiles, writeFileAtomic } from '../core/files.js';
 import { emptyDb, TuningStore } from '../tuner/db.js';
 import { checkNoNodeImports, runtimeBundleTemplate, WEB_BUNDLE_OPTIONS } from '../tuner/export.js';
 import { checkSubmission, leaderboard, leaderboardHtml, MAX_SUBMISSION_BYTES, mergeSubmission, SubmissionError } from './collect.js';
@@ -44,11 +44,21 @@ export async function pageFiles(): Promise<Record<string, PageFile>> {
   return files;
 }
 
-/** Writes the page as a static site into `dir`. */
-export async function writePage(dir: string): Promise<string[]> {
+/** The names of the page's files in a static site. */
+export const PAGE_FILE_NAMES = ['index.html', 'app.js', 'tune-worker.js', RUNTIME_TEMPLATE.slice(1)] as const;
+
+/**
+ * Writes the page as a static site into `dir` (option `field`). A folder holding files of the
+ * same names that neotune did not write is refused before anything is written, unless `force`;
+ * the files are never written through links (core/files.ts checkOutputFiles).
+ */
+export async function writePage(dir: string, o: { force?: boolean; field?: string } = {}): Promise<string[]> {
+  checkOutputFiles(o.field ?? 'out', dir, PAGE_FILE_NAMES, o.force);
   const files = await pageFiles();
+  checkOutputFiles(o.field ?? 'out', dir, Object.keys(files).map((p) => p.slice(1)), o.force);
   mkdirSync(dir, { recursive: true });
-  for (const [path, f] of Object.entries(files)) writeFileAtomic(join(dir, path), f.body);
+  for (const [path, f] of Object.entries(files)) writeFileAtomic(join(dir, path), f.body, { followLink: false });
+  recordOutputFiles(dir, Object.keys(files).map((p) => p.slice(1)));
   return Object.keys(files);
 }
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { writeFileAtomic } from '../core/files.js';
+import { recordOutputFiles, writeFileAtomic } from '../core/files.js';
 import { launchBrowser } from '../harness/browser.js';
 import type { ResultFile } from '../harness/results.js';
 import { detectSteps, type HistoryLine, type StepChange } from '../harness/history.js';
@@ -285,7 +285,8 @@ export interface RenderResult {
 }
 
 /** Opens the page in headless Chromium, checks every chart drew, writes PNG and PDF when asked. */
-export async function renderReport(html: string, out: { png?: string; pdf?: string; jpeg?: string; scale?: number }): Promise<RenderResult> {
+export async function renderReport(html: string, out: { png?: string; pdf?: string; jpeg?: string; scale?: number; /** the files are neotune's own names: never written through a link */ own?: boolean }): Promise<RenderResult> {
+  const o = { followLink: !out.own };
   const b = await launchBrowser({ '/index.html': ['text/html; charset=utf-8', html] });
   try {
     const page = await b.browser.newPage();
@@ -301,26 +302,37 @@ export async function renderReport(html: string, out: { png?: string; pdf?: stri
     const inkPerCanvas = (await page.evaluate(`[...document.querySelectorAll('canvas')].map((c) => {
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
       for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; })`)) as number[];
-    if (out.png) writeFileAtomic(out.png, Buffer.from(await page.screenshot({ fullPage: true, type: 'png' })));
-    if (out.jpeg) writeFileAtomic(out.jpeg, Buffer.from(await page.screenshot({ fullPage: true, type: 'jpeg', quality: 80 })));
-    if (out.pdf) writeFileAtomic(out.pdf, Buffer.from(await page.pdf({ format: 'A4', landscape: true, printBackground: true, scale: 0.7 })));
+    if (out.png) writeFileAtomic(out.png, Buffer.from(await page.screenshot({ fullPage: true, type: 'png' })), o);
+    if (out.jpeg) writeFileAtomic(out.jpeg, Buffer.from(await page.screenshot({ fullPage: true, type: 'jpeg', quality: 80 })), o);
+    if (out.pdf) writeFileAtomic(out.pdf, Buffer.from(await page.pdf({ format: 'A4', landscape: true, printBackground: true, scale: 0.7 })), o);
     return { consoleErrors, charts, inkPerCanvas };
   } finally {
     await b.close();
   }
 }
 
-/** Writes report.{html,csv,json} and, unless `images` is false, report.{png,pdf} into `dir`. */
+/** The files writeReport writes into its folder (the images unless `images` is false). */
+export const reportFileNames = (images = true): string[] => ['report.html', 'report.csv', 'report.json', ...(images ? ['report.png', 'report.pdf'] : [])];
+
+/**
+ * Writes report.{html,csv,json} and, unless `images` is false, report.{png,pdf} into `dir`, never
+ * through a link at those names, and lists them as neotune's own (core/files.ts checkOutputFiles).
+ */
 export async function writeReport(f: ResultFile, dir: string, images = true, history?: readonly HistoryLine[]): Promise<{ files: string[]; render?: RenderResult }> {
   const d = reportData(f, history);
   const html = reportHtml(d);
   const files = [join(dir, 'report.html'), join(dir, 'report.csv'), join(dir, 'report.json')];
-  writeFileAtomic(files[0]!, html);
-  writeFileAtomic(files[1]!, reportCsv(d));
-  writeFileAtomic(files[2]!, JSON.stringify(d, null, 1) + '\n');
-  if (!images) return { files };
+  const own = { followLink: false } as const;
+  writeFileAtomic(files[0]!, html, own);
+  writeFileAtomic(files[1]!, reportCsv(d), own);
+  writeFileAtomic(files[2]!, JSON.stringify(d, null, 1) + '\n', own);
+  if (!images) {
+    recordOutputFiles(dir, reportFileNames(false));
+    return { files };
+  }
   const png = join(dir, 'report.png');
   const pdf = join(dir, 'report.pdf');
-  const render = await renderReport(html, { png, pdf });
+  const render = await renderReport(html, { png, pdf, own: true });
+  recordOutputFiles(dir, reportFileNames(true));
   return { files: [...files, png, pdf], render };
 }

@@ -1,5 +1,5 @@
 /** CLI plumbing shared by subcommands: exit codes, error reporting, option parsers, tables. */
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { InputError, UnavailableError } from '../core/errors.js';
 import { type ResultFile, readResults } from '../harness/results.js';
 
@@ -24,6 +24,64 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 export { UnavailableError } from '../core/errors.js';
+
+/**
+ * Every option and argument given with an empty value is refused (exit 2 naming it) before a
+ * command runs: `--out ""` would write into the current folder, `--device ""` match every device.
+ * Runs as commander's preAction hook, so it covers every command and option, now and to come.
+ */
+export function refuseEmptyValues(command: Command): void {
+  const empty = (v: unknown): boolean => (typeof v === 'string' ? v.trim() === '' : Array.isArray(v) && v.some(empty));
+  for (const opt of command.options) {
+    const key = opt.attributeName();
+    if (command.getOptionValueSource(key) === 'default') continue;
+    if (empty(command.getOptionValue(key))) failUsage(new InputError(opt.long?.replace(/^--/, '') ?? key, command.getOptionValue(key), `a non-empty value for ${opt.flags}`));
+  }
+  command.registeredArguments.forEach((arg, i) => {
+    if (empty(command.processedArgs[i])) failUsage(new InputError(arg.name(), command.processedArgs[i], `a non-empty ${arg.description || arg.name()}`));
+  });
+}
+
+function failUsage(e: InputError): never {
+  process.stderr.write(`neotune: ${e.message}\n`);
+  process.exit(EXIT.USAGE);
+}
+
+/**
+ * Text bound for a terminal with its control characters made visible (\u001b…): a suite's case
+ * name, a database's device key or a result file's text cannot move the cursor, recolour the
+ * terminal or retitle its window. Newlines and tabs stay. JSON stays valid JSON with the same
+ * meaning (control characters only occur inside its strings, where \u00XX is their escape).
+ */
+export function neutraliseControls(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+type Write = (chunk: unknown, ...rest: unknown[]) => boolean;
+let rawStderrWrite: Write | undefined;
+
+/**
+ * Makes every text this process writes to stdout and stderr neutralise control characters (the
+ * CLI calls it first thing). Bytes (a Buffer) pass as they are: they are data, not messages.
+ */
+export function guardTerminalOutput(): void {
+  const guard = (stream: NodeJS.WriteStream): Write => {
+    const write = stream.write.bind(stream) as Write;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => write(typeof chunk === 'string' ? neutraliseControls(chunk) : chunk, ...rest)) as typeof stream.write;
+    return write;
+  };
+  guard(process.stdout);
+  rawStderrWrite = guard(process.stderr);
+}
+
+/**
+ * stderr for the progress bar alone: its own cursor movements pass unfiltered (what it shows of
+ * the input, the status line, is neutralised by the bar's owner).
+ */
+export function progressStream(): NodeJS.WriteStream {
+  const raw = rawStderrWrite;
+  return raw ? (Object.create(process.stderr, { write: { value: (chunk: unknown, ...rest: unknown[]) => raw(chunk, ...rest) } }) as NodeJS.WriteStream) : process.stderr;
+}
 
 /** A message line for the user on stderr (library callbacks' `log`). */
 export const stderrLine = (s: string): void => {

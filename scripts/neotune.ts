@@ -12,6 +12,10 @@ import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTune } from './commands/tune.js';
+import { guardTerminalOutput, refuseEmptyValues } from './cli-util.js';
+
+// Text from inputs (case names, device keys, result files) never reaches the terminal as control sequences.
+guardTerminalOutput();
 
 const program = new Command();
 program
@@ -29,6 +33,7 @@ allowed values); 3 finished, but some kernels failed verification or crashed (re
 had nothing to compare (no matched record, an empty file, or only unstable timings); 130 stopped
 by Ctrl-C (bench, tune, run: what was measured is kept, and the message says how to resume).`,
   )
+  .hook('preAction', (_program, command) => refuseEmptyValues(command))
   .exitOverride((err) => {
     // `--json FILE` wrote a file in earlier versions of bench and compare: say what to use now.
     const json = process.argv.indexOf('--json');

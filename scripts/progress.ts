@@ -9,6 +9,7 @@
 import cliProgress from 'cli-progress';
 import type { MachineLoad } from '../harness/load.js';
 import { threadCap } from '../lib/tune.js';
+import { neutraliseControls, progressStream } from './cli-util.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -62,7 +63,7 @@ export class CommandProgress {
 
   /** A message for the user (a warning, a note): printed above the bar; kept even with --quiet. */
   readonly log = (line: string): void => {
-    if (this.multibar) this.multibar.log(`${line}\n`);
+    if (this.multibar) this.multibar.log(`${neutraliseControls(line)}\n`);
     else process.stderr.write(`${line}\n`);
   };
 
@@ -97,13 +98,14 @@ export class CommandProgress {
     if (this.tty) {
       if (!this.multibar) {
         this.multibar = new cliProgress.MultiBar(
-          { format: `${this.title} [{bar}] {percentage}% | {elapsed_text} elapsed, ETA {eta_text} | {status}`, hideCursor: true, clearOnComplete: true, stream: process.stderr, barsize: 20, autopadding: true },
+          { format: `${this.title} [{bar}] {percentage}% | {elapsed_text} elapsed, ETA {eta_text} | {status}`, hideCursor: true, clearOnComplete: true, stream: progressStream(), barsize: 20, autopadding: true },
           cliProgress.Presets.shades_classic,
         );
         this.bar = this.multibar.create(1000, 0, {});
       }
       const width = (process.stderr.columns ?? 120) - 60;
-      this.bar!.update(Math.round(this.fraction * 1000), { status: this.status.length > width ? `${this.status.slice(0, Math.max(10, width - 1))}…` : this.status, elapsed_text: elapsed, eta_text: eta });
+      const status = neutraliseControls(this.status);
+      this.bar!.update(Math.round(this.fraction * 1000), { status: status.length > width ? `${status.slice(0, Math.max(10, width - 1))}…` : status, elapsed_text: elapsed, eta_text: eta });
       return;
     }
     const now = performance.now();

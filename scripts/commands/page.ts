@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { checkOutputPath } from '../../core/files.js';
 import { gracefulInterrupts } from '../../harness/interrupt.js';
 import { ISOLATION_HEADERS, servePage, writePage } from '../../lib/page.js';
 import { action, optionParser, parseIntOption, stderrLine } from '../cli-util.js';
@@ -21,11 +20,11 @@ export function registerPage(program: Command): void {
   const page = program
     .command('page')
     .description('write the tuning page as a static site: any static host serves it (see the README for the headers WebAssembly threads need)')
-    .requiredOption('-o, --out <dir>', 'folder to write index.html, app.js and tune-worker.js into');
+    .requiredOption('-o, --out <dir>', 'folder to write index.html, app.js and tune-worker.js into (a new or empty folder, or one neotune wrote the page into)')
+    .option('--force', 'replace files of the same names in --out that neotune did not write');
   examples(page, [['neotune page --out site/', 'the page, for any static host']]).action(
-    action(async (o: { out: string }) => {
-      checkOutputPath('out', resolve(o.out, 'index.html'));
-      const files = await writePage(resolve(o.out));
+    action(async (o: { out: string; force?: boolean }) => {
+      const files = await writePage(resolve(o.out), { force: o.force ?? false });
       process.stdout.write(`wrote ${files.map((f) => f.slice(1)).join(', ')} into ${o.out}\nserve it with the headers ${Object.entries(ISOLATION_HEADERS).map(([k, v]) => `${k}: ${v}`).join(' and ')} for WebAssembly threads (without them the page tunes on one thread)\n`);
     }),
   );

@@ -1,9 +1,9 @@
 /** `neotune report`: CSV, JSON, HTML (charts) and PNG/PDF renderings from a result file. */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { writeReport } from '../../reports/report.js';
+import { reportFileNames, writeReport } from '../../reports/report.js';
 import { readHistory } from '../../harness/history.js';
-import { checkOutputFolder } from '../../core/files.js';
+import { checkOutputFiles } from '../../core/files.js';
 import { action, EXIT, loadResultFile } from '../cli-util.js';
 import { exampleText } from '../options.js';
 
@@ -14,6 +14,7 @@ export function registerReport(program: Command): void {
     .argument('<results>', 'result file (neotune bench --out, or results.json of neotune run)')
     .option('-o, --out <dir>', 'output folder', 'neotune-out')
     .option('--no-images', 'skip the PNG/PDF renderings (no browser needed)')
+    .option('--force', 'replace files of the same names in --out that neotune did not write')
     .option('--history <file>', 'add a trend chart and step-change table from a history file (neotune history append)')
     .addHelpText('after', exampleText([
         ['neotune report results.json', 'report.html, .csv, .json, .png, .pdf into neotune-out/'],
@@ -21,10 +22,10 @@ export function registerReport(program: Command): void {
         ['neotune report results.json --history neotune-history.jsonl', 'with the trend of past runs'],
       ]))
     .action(
-      action(async (results: string, o: { out: string; images: boolean; history?: string }) => {
+      action(async (results: string, o: { out: string; images: boolean; history?: string; force?: boolean }) => {
         const f = loadResultFile(resolve(results));
         const history = o.history ? readHistory(resolve(o.history), 'history') : undefined;
-        checkOutputFolder('out', resolve(o.out));
+        checkOutputFiles('out', resolve(o.out), reportFileNames(o.images), o.force);
         const { files, render } = await writeReport(f, resolve(o.out), o.images, history);
         for (const p of files) process.stdout.write(`wrote ${p}\n`);
         if (render && (render.consoleErrors.length || render.inkPerCanvas.some((n) => n === 0))) {

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { checkOutputFolder, checkOutputPath, writeFileAtomic } from '../../core/files.js';
+import { checkOutputFiles, checkOutputPath, recordOutputFiles, writeFileAtomic } from '../../core/files.js';
 import { writeResults } from '../../harness/results.js';
 import { summarize, summarizeVariants } from '../../harness/summary.js';
 import type { BackendRun } from '../../harness/bench.js';
@@ -22,7 +22,7 @@ import { busyWarning, type MachineLoad } from '../../harness/load.js';
 import { action, commandLine, EXIT, markdownTable, wrapText } from '../cli-util.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
 import { CommandProgress, tuneHooks, withProgress } from '../progress.js';
-import { writeReport } from '../../reports/report.js';
+import { reportFileNames, writeReport } from '../../reports/report.js';
 import { benchRun, type CommonBenchFlags, parsePin, resultFile } from '../../lib/run.js';
 import { ceilingLines, failureLines, runExitCode, summaryCells, summaryTable, withheldLines } from '../tables.js';
 import { addEffortOptions, addMeasureOptions, addProblemOptions, addVerbosityOptions, budgetText, type EffortFlags, effortSettings, examples, verbosity } from '../options.js';
@@ -32,13 +32,17 @@ export const MAIN_SUITE = 'neonext-t';
 /** Share of --time-budget the tuning may take; measuring the tuned kernels side by side takes the rest. */
 const TUNE_SHARE = 0.7;
 
-type RunFlags = CommonBenchFlags & EffortFlags & { out: string; strategy: string; wide?: boolean; quiet?: boolean; verbose?: boolean };
+type RunFlags = CommonBenchFlags & EffortFlags & { out: string; strategy: string; wide?: boolean; quiet?: boolean; verbose?: boolean; force?: boolean };
+
+/** The files a run replaces in --out (its tuning-db.json is resumed, not replaced). */
+const RUN_FILES = ['results.json', 'summary.md', ...reportFileNames()];
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description("the main job: tune every problem of the default suite on every backend this machine has, then measure each variant's best side by side with depthwise conv and copy; writes the tuning database, results, a summary and the report");
   addEffortOptions(addMeasureOptions(addProblemOptions(cmd, { suite: MAIN_SUITE })), 'quick')
     .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'tpe')
     .option('-o, --out <dir>', 'output folder', 'neotune-out')
+    .option('--force', 'replace files of the same names in --out that neotune did not write')
     .option('--wide', 'the full table on stdout (parameters, GFLOP/s, time/copy, every depthwise conv and peer)');
   addVerbosityOptions(cmd);
   examples(cmd, [
@@ -53,8 +57,8 @@ export function registerRun(program: Command): void {
       const started = performance.now();
       const out = resolve(o.out);
       // Every output is checked before an hour of tuning, not after.
-      checkOutputFolder('out', out);
-      for (const f of ['results.json', 'summary.md', 'tuning-db.json', 'report.html', 'report.csv', 'report.json']) checkOutputPath('out', join(out, f));
+      checkOutputFiles('out', out, RUN_FILES, o.force);
+      checkOutputPath('out', join(out, 'tuning-db.json'));
       const dbPath = join(out, 'tuning-db.json');
       const progress = new CommandProgress('run', verbosity(o), { tune: 0.75, measure: 0.25 });
       const signal = gracefulInterrupts(progress.log);
@@ -98,7 +102,7 @@ export function registerRun(program: Command): void {
         tuning: { strategy: strategy.name, effort: o.effort, budget: budgetText(effort.budget), database: dbPath },
       });
       const warning = busyWarning(load.before);
-      writeResults(json, results);
+      writeResults(json, results, { followLink: false });
       const report = await writeReport(results, out);
       const bestRows = summarize(records, ceilings);
       const best = summaryCells(bestRows, true);
@@ -125,7 +129,8 @@ export function registerRun(program: Command): void {
         ...ceilingLines(ceilings).map((c) => `- ${c}`),
         '',
       ].join('\n');
-      writeFileAtomic(join(out, 'summary.md'), md);
+      writeFileAtomic(join(out, 'summary.md'), md, { followLink: false });
+      recordOutputFiles(out, ['results.json', 'summary.md']);
       process.stdout.write((warning ? `${wrapText(`WARNING: ${warning}`)}\n\n` : '') + summaryTable(records, ceilings, { wide: o.wide }) + '\n');
       const fails = failureLines(records);
       if (fails.length) process.stdout.write(`\n${fails.length} candidate(s) not verified:\n${fails.join('\n')}\n`);
