@@ -54,8 +54,23 @@ function abbreviate(v: unknown): unknown {
   return s !== undefined && s.length > 120 ? `${s.slice(0, 117)}...` : v;
 }
 
-/** Reads, parses and validates a JSON file named by option `field`. */
+/**
+ * Reads, parses and validates a JSON file named by option `field`. A file of another kind (its
+ * `schema` field is not the one `schema` requires: a tuning database given as a recorded space)
+ * is named as such, before any field of it is; every message names the option.
+ */
 export function readJsonFile<T>(field: string, path: string, schema: object, what: string): T {
   const text = readTextFile(field, path, { what });
-  return validateShape<T>(schema, parseJsonInput(field, path, text, what), path);
+  const data = parseJsonInput(field, path, text, what);
+  const kind = (schema as { properties?: { schema?: { const?: unknown } } }).properties?.schema?.const;
+  if (kind !== undefined) {
+    const got = data && typeof data === 'object' && !Array.isArray(data) ? (data as { schema?: unknown }).schema : undefined;
+    if (got !== kind) throw new InputError(field, path, what, got === undefined ? `not ${what}: it has no "schema" field (${JSON.stringify(kind)} expected)` : `not ${what}: its "schema" is ${JSON.stringify(got)}, not ${JSON.stringify(kind)}`);
+  }
+  try {
+    return validateShape<T>(schema, data, path);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${field}: ${e.field}`, e.value, e.allowed, e.detail);
+    throw e;
+  }
 }

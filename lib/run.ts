@@ -29,6 +29,12 @@ export interface CommonBenchFlags {
 }
 
 /** Opens the requested backends; "auto" = every available one whose kernels exist (unavailable ones are reported). */
+/** Checks a --backend list (auto, or names of BACKEND_NAMES) without opening anything: exit 2 naming the bad name. */
+export function checkBackendSpec(spec: string): void {
+  if (spec === 'auto') return;
+  for (const n of spec.split(',').map((s) => s.trim())) if (!BACKEND_NAMES.includes(n as never)) throw new InputError('backend', n, `auto, ${BACKEND_NAMES.join(', ')}`);
+}
+
 export async function openBackends(spec: string, log: (s: string) => void, opts: { tuning?: boolean } = {}): Promise<BackendRun[]> {
   if (spec === 'auto') {
     const runs: BackendRun[] = [];
@@ -50,8 +56,8 @@ export async function openBackends(spec: string, log: (s: string) => void, opts:
     }
     return runs;
   }
+  checkBackendSpec(spec);
   const names = spec.split(',').map((s) => s.trim());
-  for (const n of names) if (!BACKEND_NAMES.includes(n as never)) throw new InputError('backend', n, `auto, ${BACKEND_NAMES.join(', ')}`);
   const runs: BackendRun[] = [];
   for (const n of names) {
     try {

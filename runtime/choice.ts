@@ -5,6 +5,7 @@
  * choice where it is valid for it, else the backend's defaults: `tuned: false` with the reason,
  * never an error.
  */
+import { InputError } from '../core/errors.js';
 import { formatCell } from '../core/spec.js';
 import type { NeoCellProblem, Params } from '../harness/types.js';
 
@@ -49,6 +50,45 @@ export interface KernelChoice {
   readonly reason: string;
   /** The tuned median of the row the choice comes from, ms. */
   readonly median_ms?: number;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Params: an object of numbers, strings and booleans. */
+function checkParams(field: string, v: unknown): void {
+  if (!isObject(v)) throw new InputError(field, v, 'an object of parameter values (numbers, strings, booleans)');
+  for (const [k, x] of Object.entries(v)) {
+    if (!(typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x)))) throw new InputError(`${field}.${k}`, x, 'a finite number, a string or a boolean');
+  }
+}
+
+function checkChoice(field: string, c: unknown): void {
+  if (!isObject(c)) throw new InputError(field, c, 'an object { variant, params, median_ms }');
+  if (typeof c.variant !== 'string' || c.variant === '') throw new InputError(`${field}.variant`, c.variant, 'a kernel variant name (a non-empty string)');
+  checkParams(`${field}.params`, c.params);
+  if (typeof c.median_ms !== 'number' || !Number.isFinite(c.median_ms) || c.median_ms <= 0) throw new InputError(`${field}.median_ms`, c.median_ms, 'a positive finite number of milliseconds');
+}
+
+/**
+ * Checks a dispatch table as `neotune export` writes it, field by field (a hand-edited or damaged
+ * table is an InputError naming the field, e.g. `table.rows[3].N`, never a TypeError later).
+ * Hand-written, not Ajv: the runtime bundle ships to web pages, and this is the only shape it reads.
+ */
+export function checkDispatchTable(table: unknown, field = 'table'): asserts table is DispatchTable {
+  if (!isObject(table)) throw new InputError(field, table, 'a dispatch table { device, backend, rows } (neotune export)');
+  for (const k of ['device', 'backend'] as const) if (typeof table[k] !== 'string') throw new InputError(`${field}.${k}`, table[k], 'a string');
+  if (!Array.isArray(table.rows)) throw new InputError(`${field}.rows`, table.rows, 'an array of tuned problems');
+  table.rows.forEach((r: unknown, i: number) => {
+    const at = `${field}.rows[${i}]`;
+    if (!isObject(r)) throw new InputError(at, r, 'an object { op, N, C, H, W, spec, dtype, variant, params, median_ms }');
+    for (const k of ['op', 'spec', 'dtype'] as const) if (typeof r[k] !== 'string') throw new InputError(`${at}.${k}`, r[k], 'a string');
+    for (const k of ['N', 'C', 'H', 'W'] as const) if (typeof r[k] !== 'number' || !Number.isInteger(r[k]) || (r[k] as number) < 1) throw new InputError(`${at}.${k}`, r[k], 'a positive integer');
+    checkChoice(at, r);
+    if (r.fewer_threads !== undefined) {
+      if (!Array.isArray(r.fewer_threads)) throw new InputError(`${at}.fewer_threads`, r.fewer_threads, 'an array of { variant, params, median_ms }');
+      r.fewer_threads.forEach((c: unknown, j: number) => checkChoice(`${at}.fewer_threads[${j}]`, c));
+    }
+  });
 }
 
 /** A problem as the tables key it: shape and canonical cell text. */

@@ -8,4 +8,4 @@
  * const y = await cell.run(x);
  */
 export { createNeoCell, TARGETS, type NeoCell, type NeoCellLayer, type NeoCellTarget } from './neocell.js';
-export { chooseKernel, type DispatchTable, type KernelChoice, type TableRow } from './choice.js';
+export { checkDispatchTable, chooseKernel, type DispatchTable, type KernelChoice, type TableRow } from './choice.js';

@@ -21,7 +21,7 @@ import type { ChannelSpecInput, ShiftOptions } from '../core/spec.js';
 import { whyNot } from '../harness/params.js';
 import { neoCellProblem, outputShape } from '../harness/problem.js';
 import type { BackendSession, DeviceInfo, Dtype, KernelInstance, KernelVariant, NeoCellProblem, Params, ProblemData } from '../harness/types.js';
-import { chooseKernel, type DispatchTable, type KernelChoice } from './choice.js';
+import { checkDispatchTable, chooseKernel, type DispatchTable, type KernelChoice } from './choice.js';
 
 export type { DispatchTable, KernelChoice, TableRow } from './choice.js';
 
@@ -85,6 +85,7 @@ async function openTarget(target: NeoCellTarget): Promise<{ variants: readonly K
 
 /** Creates the kernel for `layer` on `target`: the table's choice (or the nearest, or the defaults: see `choice`). */
 export async function createNeoCell(target: NeoCellTarget, layer: NeoCellLayer, o: { table?: DispatchTable } = {}): Promise<NeoCell> {
+  if (o.table !== undefined) checkDispatchTable(o.table);
   const problem = neoCellProblem(layer as Parameters<typeof neoCellProblem>[0]);
   if (problem.dtype === 'float16') {
     // f16 storage needs WGSL's f16 type: WebGPU devices with the shader-f16 feature only.
@@ -151,6 +152,9 @@ class RuntimeCell implements NeoCell {
       return list.map((w, i) => {
         const n = size(groups[i]!);
         if (!(w instanceof Float32Array) || w.length !== n) throw new InputError(`${field}[${i}]`, w instanceof Float32Array ? `${w.length} floats` : typeof w, `a Float32Array of ${n} floats (${layout} = ${layout.replace(/\w+/g, (k) => String(dims(groups[i]!)[k]))})`);
+        // A NaN or infinite weight would make every output it touches non-finite, silently.
+        const bad = w.findIndex((x) => !Number.isFinite(x));
+        if (bad >= 0) throw new InputError(`${field}[${i}][${bad}]`, String(w[bad]), 'finite numbers (a trained weight is never NaN or infinite)');
         return new Float32Array(w) as Float32Array<ArrayBuffer>;
       });
     };

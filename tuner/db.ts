@@ -271,9 +271,10 @@ export class TuningStore {
       if (!existsSync(path) && !existsSync(journal)) throw new InputError(field, path, 'an existing tuning database (neotune tune writes one)', 'no such file');
       if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(field, path, 'a tuning database file (not a folder)', 'is a folder');
     }
-    if (o.write) mkdirSync(dirname(real), { recursive: true });
     TuningStore.checkLockPaths(field, real);
     const store = new TuningStore(real, emptyDb(), o.write, 0, field);
+    // A database in a folder that does not exist yet is empty: nothing is created before the first write.
+    if (!existsSync(dirname(real))) return store;
     const { db, lines } = await store.withLock(() => store.readDisk(o.write), !o.write);
     store.db.entries = db.entries;
     store.journalLines = lines;
@@ -376,7 +377,8 @@ export class TuningStore {
    * included), atomically, then removes the journal. Safe to interrupt at any point.
    */
   async compact(): Promise<void> {
-    if (!this.writable || (this.journalLines === 0 && existsSync(this.path))) return;
+    // Nothing recorded: nothing to fold, and no empty database is created (a command that failed creates nothing).
+    if (!this.writable || this.journalLines === 0) return;
     await this.withLock(() => {
       const { db } = this.readDisk(true);
       writeFileAtomic(this.path, snapshotText(db));
@@ -420,6 +422,8 @@ export class TuningStore {
    * (read-only) reads without it.
    */
   private async withLock<T>(fn: () => T, optional = false): Promise<T> {
+    // The folder of a new database is made by its first write (the lock lives beside the file).
+    if (!optional) mkdirSync(dirname(this.path), { recursive: true });
     let release: () => Promise<void>;
     try {
       release = await lockfile.lock(this.path, {

@@ -166,21 +166,46 @@ async function selfTest(o: CompareFlags): Promise<number> {
   return ok ? EXIT.OK : EXIT.INTERNAL;
 }
 
-/** Builds a commit into a temporary worktree sharing this checkout's node_modules. */
-function buildRef(ref: string, dir: string): string {
-  const root = execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
-  execFileSync('git', ['worktree', 'add', '--detach', '--force', dir, ref], { cwd: root, stdio: 'ignore' });
+/** The top folder of the git checkout here; not being in one is invalid input for --run. */
+function checkoutRoot(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    throw new InputError('run', process.cwd(), 'a folder inside a git checkout of neotune (compare --run builds two of its commits)', 'not a git checkout');
+  }
+}
+
+/** The commit a ref names (exit 2 naming the ref when it names none). */
+function resolveRef(field: string, ref: string, root: string): string {
+  const allowed = 'a branch, tag or commit of this repository (git rev-parse understands it)';
+  if (ref.startsWith('-')) throw new InputError(field, ref, allowed, 'a ref cannot start with "-"');
+  try {
+    return execFileSync('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    throw new InputError(field, ref, allowed, 'no such commit');
+  }
+}
+
+/** Builds a commit into a temporary worktree sharing this checkout's node_modules; a commit that does not build is invalid input naming its ref. */
+function buildRef(field: string, ref: string, commit: string, dir: string, root: string): string {
+  execFileSync('git', ['worktree', 'add', '--detach', '--force', dir, commit], { cwd: root, stdio: 'ignore' });
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-  execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], { cwd: dir, stdio: 'inherit' });
+  try {
+    execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const out = `${(e as { stdout?: Buffer }).stdout ?? ''}${(e as { stderr?: Buffer }).stderr ?? ''}`.trim().split('\n').slice(0, 5).join('; ');
+    throw new InputError(field, ref, 'a commit that builds (tsc -p tsconfig.json)', `it does not build: ${out || (e as Error).message}`);
+  }
   return join(dir, 'dist', 'scripts', 'neotune.js');
 }
 
 async function abRun(refs: readonly string[], o: CompareFlags): Promise<number> {
-  const root = execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
+  const root = checkoutRoot();
+  const commits = refs.map((ref, i) => resolveRef(i === 0 ? 'base ref' : 'head ref', ref, root));
   const tmp = mkdtempSync(join(tmpdir(), 'neotune-ab-'));
   const dirs = [join(tmp, 'base'), join(tmp, 'head')];
   try {
-    const clis = refs.map((ref, i) => buildRef(ref, dirs[i]!));
+    const clis = refs.map((ref, i) => buildRef(i === 0 ? 'base ref' : 'head ref', ref, commits[i]!, dirs[i]!, root));
     const files: ResultFile[][] = [[], []];
     for (let round = 0; round < o.rounds; round++) {
       // ABBA order: neither side always runs first (warm caches, thermal drift).

@@ -8,7 +8,7 @@ import { InputError } from '../../core/errors.js';
 import { readJsonFile } from '../../core/validate.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
 import type { BackendName, Dtype } from '../../harness/types.js';
-import { checkKernelNames, checkLoad, openBackends, parsePin } from '../../lib/run.js';
+import { checkBackendSpec, checkKernelNames, checkLoad, openBackends, parsePin } from '../../lib/run.js';
 import { checkRedisUrl, fleetCollect, probeRedis, fleetStatus, type FleetTuneResult, fleetTuneLocal, fleetTuneRedis, ReplayExecutor, runRedisWorker, TuningExecutor, type JobExecutor } from '../../lib/fleet.js';
 import { openStore, threadCap } from '../../lib/tune.js';
 import { BACKEND_NAMES } from '../../kernels/registry.js';
@@ -42,9 +42,9 @@ interface FleetTuneFlags extends EffortFlags, SearchFlags {
   jobTimeout: number;
 }
 
-/** A worker's executor: the backends of this machine, or a recorded space (--replay). */
-async function openExecutor(o: WorkerFlags, log: (s: string) => void): Promise<JobExecutor> {
-  if (o.replay) return new ReplayExecutor(readJsonFile<RecordedSpace>('replay', o.replay, RECORDED_SPACE_SCHEMA, 'a recorded space (neotune-recorded-space)'), o.replayScale);
+/** A worker's executor: the backends of this machine, or a recorded space (--replay, read before: `replay`). */
+async function openExecutor(o: WorkerFlags, log: (s: string) => void, replay?: RecordedSpace): Promise<JobExecutor> {
+  if (replay) return new ReplayExecutor(replay, o.replayScale);
   const load = await checkLoad(log);
   const runs = await openBackends(o.backend, log, { tuning: true });
   const executor = new TuningExecutor(runs, { ...threadCap(load, log), includeSoftware: o.includeSoftware ?? false, log });
@@ -78,10 +78,13 @@ export function registerFleet(program: Command): void {
     ['neotune worker --redis redis://queue.lan:6379 -b webgpu', 'serve its GPU through Dawn'],
   ]).action(
     action(async (o: WorkerFlags) => {
+      // Every option is checked before the Redis is contacted: a bad one is exit 2 naming it, not a connection error.
+      checkBackendSpec(o.backend);
+      const replay = o.replay ? readJsonFile<RecordedSpace>('replay', o.replay, RECORDED_SPACE_SCHEMA, 'a recorded space (neotune-recorded-space)') : undefined;
       const signal = gracefulInterrupts(stderrLine);
       process.on('SIGTERM', () => process.emit('SIGINT'));
       await probeRedis(o.redis);
-      const executor = await openExecutor(o, stderrLine);
+      const executor = await openExecutor(o, stderrLine, replay);
       try {
         const r = await runRedisWorker(o.redis, executor, { concurrency: o.concurrency, stallMs: o.stallSeconds * 1000, signal, log: stderrLine });
         stderrLine(`neotune: worker stopped: ${r.completed} job(s) done, ${r.failed} failed`);
@@ -184,6 +187,7 @@ export function registerFleet(program: Command): void {
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.run)) throw new InputError('run', o.run, 'a run id as `fleet tune` prints it (letters, digits, - and _)');
       const progress = new CommandProgress('fleet', verbosity(o));
       const store = await openStore(resolve(o.db), true);
+      await probeRedis(o.redis);
       const signal = gracefulInterrupts(progress.log);
       const r = await withProgress(progress, () => fleetCollect(o.redis, o.run, store, o.wait ?? false, { log: progress.log, progress: progress.reporter('fleet'), signal }));
       process.stdout.write(outcomeText({ ...r, run: o.run }, store.path));

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../core/errors.js';
-import { checkOutputPath, writeFileAtomic } from '../../core/files.js';
+import { checkOutputPath, checkOwnFile, writeFileAtomic } from '../../core/files.js';
 import { neoCellProblem, problemKey } from '../../harness/problem.js';
 import type { Dtype } from '../../harness/types.js';
 import { backendEntry } from '../../kernels/registry.js';
@@ -188,7 +188,8 @@ export function registerTune(program: Command): void {
     .action(
       action(async (o: { db: string; format: ExportFormat; backend: string; device?: string; out: string }) => {
         checkOutputPath('out', o.out);
-        if (o.format === 'module') checkOutputPath('out', dtsPath(o.out));
+        // The .d.ts is neotune's name beside the user's --out: never written through a link.
+        if (o.format === 'module') (checkOutputPath('out', dtsPath(o.out)), checkOwnFile('out', resolve(dtsPath(o.out))));
         const { db } = await openStore(resolve(o.db), false);
         const device = pickDevice(db, o.device ?? (await thisDevice(o.backend)), o.device ? 'device' : 'db');
         const n = Object.values(db.entries).filter((e) => e.device === device && e.winner).length;
@@ -196,7 +197,7 @@ export function registerTune(program: Command): void {
         if (o.format === 'table') writeFileAtomic(resolve(o.out), dispatchModule(db, device));
         else if (o.format === 'module') {
           writeFileAtomic(resolve(o.out), moduleText(table));
-          writeFileAtomic(resolve(dtsPath(o.out)), moduleDts());
+          writeFileAtomic(resolve(dtsPath(o.out)), moduleDts(), { followLink: false });
         } else writeFileAtomic(resolve(o.out), await bundleText(table));
         process.stdout.write(`wrote ${o.out}${o.format === 'module' ? ` and ${dtsPath(o.out)}` : ''}: ${n} tuned problems for ${device}\n`);
       }),
