@@ -66,7 +66,7 @@ export function checkOutputPath(field: string, path: string): void {
     st = undefined;
   }
   if (st?.isDirectory()) throw new InputError(field, path, 'a file path (not a folder)', 'is a folder');
-  if (st && !st.isFile()) throw new InputError(field, path, 'a regular file path', 'is not a regular file');
+  if (st && !st.isFile()) throw new InputError(field, path, 'a regular file path', kindOf(st));
   if (st && !writable(target, st.mode)) throw new InputError(field, path, 'a writable file', 'the file is read-only');
   // The nearest existing folder above decides whether the file (and its temp file) can be created.
   let dir = dirname(target);

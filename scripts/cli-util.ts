@@ -38,7 +38,9 @@ export function refuseEmptyValues(command: Command): void {
     if (empty(command.getOptionValue(key))) failUsage(new InputError(opt.long?.replace(/^--/, '') ?? key, command.getOptionValue(key), `a non-empty value for ${opt.flags}`));
   }
   command.registeredArguments.forEach((arg, i) => {
-    if (empty(command.processedArgs[i])) failUsage(new InputError(arg.name(), command.processedArgs[i], `a non-empty ${arg.description || arg.name()}`));
+    const value: unknown = command.processedArgs[i];
+    // A variadic argument names the empty element, not the whole list.
+    if (empty(value)) failUsage(new InputError(arg.name(), Array.isArray(value) ? '' : value, `a non-empty value for each of <${arg.name()}${arg.variadic ? '...' : ''}> (${arg.description || arg.name()})`));
   });
 }
 

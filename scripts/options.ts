@@ -75,7 +75,7 @@ export function addEffortOptions(cmd: Command, defaultEffort: Effort): Command {
         .default(defaultEffort),
     )
     .option('--budget <n|p%>', 'evaluations per problem at most: a count (40) or a percentage of its pruned space (25%) (default: from --effort)', parseBudget)
-    .option('--time-budget <duration>', 'the whole run at most, e.g. 90s, 4m, 1h30m (default: from --effort); problems share what is left evenly', parseDuration);
+    .option('--time-budget <duration>', 'the whole run at most, e.g. 90s, 4m, 1h30m (default: from --effort); problems share what is left evenly', parseDuration('time-budget'));
 }
 
 const parseBudget = optionParser((v: string): { evaluations: number } | { fraction: number } => {
@@ -92,17 +92,18 @@ const parseBudget = optionParser((v: string): { evaluations: number } | { fracti
 });
 
 /** "90s", "4m", "1h30m", "1.5h", or plain seconds ("240"), in milliseconds. */
-export const parseDuration = optionParser((v: string): number => {
+/** A duration option named `field` (its errors name it). */
+export const parseDuration = (field: string) => optionParser((v: string): number => {
   const allowed = 'a duration such as 90s, 4m, 1h30m or 240 (seconds), from 1 second to 7 days';
   const text = v.trim().toLowerCase();
   let ms = 0;
   if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * 1000;
   else {
     const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)];
-    if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new InputError('time-budget', v, allowed);
+    if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new InputError(field, v, allowed);
     for (const [, n, unit] of parts) ms += Number(n) * { h: 3_600_000, m: 60_000, s: 1000 }[unit as 'h' | 'm' | 's'];
   }
-  if (!(ms >= 1000 && ms <= 7 * 86_400_000)) throw new InputError('time-budget', v, allowed);
+  if (!(ms >= 1000 && ms <= 7 * 86_400_000)) throw new InputError(field, v, allowed);
   return ms;
 });
 

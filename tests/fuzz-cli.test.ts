@@ -1,12 +1,13 @@
 /**
  * The CLI answers every bad input: fast-check generates bad values for every option and file
  * argument of every command (numbers out of range or not numbers, unknown words, paths that are
- * missing, folders, not UTF-8, nested 100 000 deep, valid JSON of the wrong shape, outputs that
- * cannot be written). Each run must exit 2 with a message naming the field and what is allowed,
+ * missing, folders, FIFOs, not UTF-8, nested 100 000 deep, valid JSON of the wrong shape, outputs
+ * that cannot be written or hold the user's files, empty values). Options are checked before a
+ * service (Redis) is contacted, so the unreachable one given here is never reached. Each run must exit 2 with a message naming the field and what is allowed,
  * and never print a stack trace or an internal error.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,12 +27,18 @@ const BAD_FILES = {
   empty: f('empty.json'),
   wrongShape: f('wrong-shape.json'),
   notJson: f('not-json.json'),
+  fifo: f('fifo.json'),
 };
+/** A Redis nobody listens on: a command that reached it would answer exit 4, not 2. */
+const NO_REDIS = 'redis://127.0.0.1:1';
 const VALID_RESULTS = f('results.json');
 const VALID_DB = f('db.json');
 
 before(() => {
   mkdirSync(BAD_FILES.folder);
+  execFileSync('mkfifo', [BAD_FILES.fifo]);
+  mkdirSync(f('foreign-site'));
+  writeFileSync(join(f('foreign-site'), 'index.html'), '<p>the user\'s page</p>');
   writeFileSync(BAD_FILES.notUtf8, Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
   writeFileSync(BAD_FILES.deep, '['.repeat(100_000) + ']'.repeat(100_000));
   writeFileSync(BAD_FILES.empty, '');
@@ -129,6 +136,41 @@ const SLOTS: Slot[] = [
   opt(['run'], '--time-budget', badDuration),
   opt(['run'], '--strategy', word(['tpe', 'random', 'exhaustive', 'anneal', 'greedy', 'bayes', 'genetic'])),
   { name: 'run --out (a file)', gen: fc.constant(f('a-file')), args: (p) => ['run', '--out', p], names: () => 'out' },
+  // serve: only values that cannot start a server (a valid one would serve until killed).
+  opt(['serve'], '--port', fc.oneof(notInt, huge).filter((v) => v.trim() === '' || !Number.isInteger(Number(v)) || Number(v) < 0 || Number(v) > 65535)),
+  opt(['serve'], '--host', fc.string({ minLength: 1, maxLength: 12 }).filter((s) => /[^A-Za-z0-9.:-]/.test(s) && !s.startsWith('-'))),
+  { ...fileArg(['serve', '--port', '0'], (p) => ['--collect', p]), gen: badFile.filter((p) => p !== BAD_FILES.missing) },
+  { name: 'page --out (output)', gen: fc.constantFrom(f('a-file'), join(f('a-file'), 'below'), f('foreign-site')), args: (p) => ['page', '--out', p], names: () => 'out' },
+  opt(['worker', '--redis', NO_REDIS], '--concurrency', fc.oneof(notInt, huge)),
+  opt(['worker', '--redis', NO_REDIS], '--stall-seconds', fc.oneof(notInt, huge)),
+  opt(['worker', '--redis', NO_REDIS], '--replay-scale', outOfRange(0, 1000)),
+  opt(['worker', '--redis', NO_REDIS], '--backend', word(['auto', 'cpu', 'webgpu', 'webgpu-browser', 'gpujs', 'gpujs-browser'])),
+  opt(['worker'], '--redis', fc.oneof(fc.constantFrom('http://x', 'redis://', 'redis://h:0', 'redis://h:99999', 'redis://h/x', 'localhost:6379', '://'), fc.string({ minLength: 1, maxLength: 10 }).filter((s) => !s.startsWith('-')))),
+  fileArg(['worker', '--redis', NO_REDIS], (p) => ['--replay', p]),
+  opt(['fleet', 'tune', '--redis', NO_REDIS], '--slices', fc.oneof(notInt, huge)),
+  opt(['fleet', 'tune', '--redis', NO_REDIS], '--job-timeout', badDuration),
+  opt(['fleet', 'tune'], '--local-workers', fc.oneof(notInt, huge)),
+  opt(['fleet', 'collect', '--redis', NO_REDIS], '--run', fc.string({ minLength: 1, maxLength: 70 }).filter((s) => !/^[A-Za-z0-9_-]{1,64}$/.test(s) && !s.startsWith('-'))),
+  { ...fileArg(['fleet', 'collect', '--redis', NO_REDIS, '--run', 'r1'], (p) => ['--db', p]), gen: badFile.filter((p) => p !== BAD_FILES.missing) },
+  opt(['fleet', 'status'], '--redis', fc.constantFrom('http://x', 'redis://', 'redis://h:0', 'redis://h/x')),
+];
+
+/** Every option given an empty value (`--flag=`): refused before the command runs. */
+const EMPTY_VALUES: [string[], string][] = [
+  [['page', '--out='], 'out'],
+  [['export', '--db', VALID_DB, '--device=', '--out', f('x.js')], 'device'],
+  [['serve', '--collect='], 'collect'],
+  [['worker', '--replay=', '--redis', NO_REDIS], 'replay'],
+  [['fleet', 'collect', '--run', 'r1', '--db=', '--redis', NO_REDIS], 'db'],
+  [['fleet', 'tune', '--device=', '--redis', NO_REDIS], 'device'],
+  [['bench', '--kernels='], 'kernels'],
+  [['tune', '--db='], 'db'],
+  [['select', '--shape', '1x8x8x8', '--spec='], 'spec'],
+  [['compare', VALID_RESULTS, VALID_RESULTS, '--noise='], 'noise'],
+  [['report', VALID_RESULTS, '--out='], 'out'],
+  [['history', 'check', '--file='], 'file'],
+  [['replay', '--space='], 'space'],
+  [['run', '--out='], 'out'],
 ];
 
 /** Values per slot: CI drives SLOTS.length × RUNS bad inputs. */
@@ -144,7 +186,10 @@ function neotune(args: string[]): Promise<{ code: number; err: string }> {
 
 describe('CLI fuzz: every bad input is answered with exit 2 naming the field', () => {
   it(`${SLOTS.length} option and file slots × ${RUNS} generated bad values`, async () => {
-    const cases = SLOTS.flatMap((s, i) => fc.sample(s.gen, { numRuns: RUNS, seed: 1000 + i }).map((v) => ({ s, v })));
+    const cases = [
+      ...SLOTS.flatMap((s, i) => fc.sample(s.gen, { numRuns: RUNS, seed: 1000 + i }).map((v) => ({ s, v }))),
+      ...EMPTY_VALUES.map(([args, field]) => ({ s: { name: `${args.slice(0, 2).join(' ')} (empty value)`, gen: fc.constant(''), args: () => args, names: () => field } as Slot, v: '' })),
+    ];
     const failures: string[] = [];
     let next = 0;
     const worker = async () => {
@@ -161,7 +206,7 @@ describe('CLI fuzz: every bad input is answered with exit 2 naming the field', (
     };
     await Promise.all(Array.from({ length: Math.max(2, Math.min(4, cpus().length)) }, worker));
     assert.equal(failures.length, 0, `${failures.length} of ${cases.length} bad inputs not answered:\n${failures.join('\n')}`);
-    assert.ok(cases.length >= 120, `${cases.length} bad inputs`);
+    assert.ok(cases.length >= 200, `${cases.length} bad inputs`);
   });
 
   it('nothing given as an input file was changed', () => {

@@ -489,8 +489,16 @@ function utf8(bytes: Buffer, path: string): string {
 /** A copy of unreadable content next to it, once per distinct content (the name carries its hash). */
 function keepCopy(path: string, bytes: Buffer): string {
   const copy = `${path}.corrupt-${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}`;
-  if (!existsSync(copy)) {
+  // lstat, not exists: a link planted at the copy's (predictable) name is not taken for the copy.
+  let there = false;
+  try {
+    there = lstatSync(copy).isFile();
+  } catch {
+    there = false;
+  }
+  if (!there) {
     try {
+      // COPYFILE_EXCL: never written through whatever sits at the name.
       copyFileSync(path, copy, constants.COPYFILE_EXCL);
     } catch {
       /* copied meanwhile by another process */

@@ -189,7 +189,10 @@ export function registerTune(program: Command): void {
       action(async (o: { db: string; format: ExportFormat; backend: string; device?: string; out: string }) => {
         checkOutputPath('out', o.out);
         // The .d.ts is neotune's name beside the user's --out: never written through a link.
-        if (o.format === 'module') (checkOutputPath('out', dtsPath(o.out)), checkOwnFile('out', resolve(dtsPath(o.out))));
+        if (o.format === 'module') {
+          checkOutputPath('out', dtsPath(o.out));
+          checkOwnFile('out', resolve(dtsPath(o.out)));
+        }
         const { db } = await openStore(resolve(o.db), false);
         const device = pickDevice(db, o.device ?? (await thisDevice(o.backend)), o.device ? 'device' : 'db');
         const n = Object.values(db.entries).filter((e) => e.device === device && e.winner).length;
