@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { lstatSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import { InputError } from '../core/errors.js';
-import type { BackendRun } from '../harness/bench.js';
+import type { BackendRun } from '../kernels/registry.js';
 import { problemKey, problemRecord } from '../harness/problem.js';
 import { softwareRenderer } from '../harness/software.js';
 import type { Problem } from '../harness/types.js';

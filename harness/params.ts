@@ -1,5 +1,5 @@
-/** Parameter-domain checks shared by every variant: each value must be one its declaration allows. */
-import type { DeviceInfo, KernelVariant, ParamDecl, Params, Problem } from './types.js';
+/** Parameter code shared by every variant: domain checks, the cartesian product of the declared values, the points a run evaluates. */
+import type { BackendSession, DeviceInfo, KernelVariant, ParamDecl, Params, Problem } from './types.js';
 
 /** A reason naming the parameter and its allowed values, or undefined when every value is allowed. */
 export function checkDomain(decls: readonly ParamDecl[], params: Params): string | undefined {
@@ -30,4 +30,43 @@ export function whyNot(v: KernelVariant, problem: Problem, params: Params, devic
   const dtypes = v.dtypes ?? ['float32'];
   if (!dtypes.includes(problem.dtype)) return `${v.name} computes ${dtypes.join(', ')}; the problem is ${problem.dtype}`;
   return checkDomain(v.params(problem, device), params) ?? v.check?.(problem, params, device);
+}
+
+/** Every combination of the declared parameter values (cartesian product). */
+export function enumerateParams(decls: readonly ParamDecl[]): Params[] {
+  let out: Record<string, Params[string]>[] = [{}];
+  for (const d of decls) out = out.flatMap((p) => d.values.map((v) => ({ ...p, [d.name]: v })));
+  return out;
+}
+
+/** Which points of a variant's space a run evaluates: its defaults, or every valid point, with pinned values. */
+export interface CandidateOptions {
+  /** Pinned parameter values, applied to every variant that declares them (bypasses defaults). */
+  readonly pin?: Params;
+  /** Evaluate every valid point of each variant's parameter space instead of its defaults. */
+  readonly allParams?: boolean;
+}
+
+/** The parameter points to evaluate for one variant on one problem. */
+export function candidateParams(v: KernelVariant, problem: Problem, session: BackendSession, opts: CandidateOptions): Params[] {
+  const decls = v.params(problem, session.device);
+  const base = opts.allParams ? enumerateParams(decls) : [v.defaults(problem, session.device)];
+  const pinned = opts.pin ?? {};
+  const names = new Set(decls.map((d) => d.name));
+  const pin = Object.fromEntries(Object.entries(pinned).filter(([k]) => names.has(k)));
+  const seen = new Set<string>();
+  const points = base
+    .map((p) => ({ ...p, ...pin }))
+    .filter((p) => {
+      const k = JSON.stringify(p);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  if (!opts.allParams) return points;
+  // Every *valid* point: combinations the variant's constraints rule out (a parameter that applies
+  // to one tile only, a device limit) are left out, unless none is valid: then the defaults run
+  // alone, to be recorded as rejected with the reason.
+  const valid = points.filter((p) => !whyNot(v, problem, p, session.device));
+  return valid.length ? valid : [{ ...v.defaults(problem, session.device), ...pin }];
 }

@@ -10,7 +10,7 @@ import { RESULT_FILE_SCHEMA } from './results-schema.js';
 import type { ModelName } from '../core/network.js';
 import type { Environment } from './environment.js';
 import type { ProblemRecord } from './problem.js';
-import type { TimingQuality } from './stability.js';
+import type { TimingQuality } from './types.js';
 import type { BackendName, CeilingRecord, KernelRole, Params } from './types.js';
 
 /** The `schema` field of every result file. */

@@ -2,7 +2,7 @@
  * Software renderers and adapters (SwiftShader, llvmpipe, lavapipe, softpipe, WARP): they run
  * GPU code on the CPU. Kernels on them are verified like any other, but their times say nothing
  * about GPUs: by default they are not tuned, and their timings are flagged and kept out of
- * speedups, rooflines and estimates (harness/plausibility.ts). Environment-neutral.
+ * speedups, rooflines and estimates (analysis/plausibility.ts). Environment-neutral.
  */
 const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|software rasterizer|microsoft basic render|\bwarp\b/i;
 

@@ -14,7 +14,7 @@
  * usable, so it alone does not make a timing unstable.
  */
 import { medianInterval, quantile } from './stats.js';
-import type { SampleEvidence } from './types.js';
+import type { SampleEvidence, SampleShape, SetAsideReason, TimingQuality } from './types.js';
 
 /** Fewer clean samples than this cannot give a median worth reporting. */
 export const MIN_CLEAN_SAMPLES = 10;
@@ -42,25 +42,6 @@ const CPU_RESOLUTION_MS = 0.05;
 /** Waiting for workers this long within one sample is a scheduler slice, not load imbalance. */
 const WORKER_STALL_MS = 1;
 
-export type SetAsideReason = 'preempted' | 'cpu_deficit' | 'worker_wait' | 'worker_late';
-export type SampleShape = 'unimodal' | 'bimodal' | 'heavy-tailed';
-
-export interface TimingQuality {
-  /** Stable: enough clean samples, one mode, median CI within the target. */
-  readonly stable: boolean;
-  /** Why not (empty when stable). */
-  readonly reasons: readonly string[];
-  /** What is worth knowing but does not make the timing unstable (a heavy tail). */
-  readonly notes?: readonly string[];
-  readonly n_clean: number;
-  readonly n_total: number;
-  /** Samples set aside, by the first evidence that disqualified each. */
-  readonly set_aside: Readonly<Record<SetAsideReason, number>>;
-  readonly shape: SampleShape;
-  /** Half-width of the 95 % interval of the clean median, relative to it (null: no clean sample). */
-  readonly ci_rel: number | null;
-  readonly target_rel: number;
-}
 
 /** Why a sample is set aside, or undefined when it is clean. */
 export function disturbance(e: SampleEvidence): SetAsideReason | undefined {

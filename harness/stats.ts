@@ -103,3 +103,15 @@ export function thinSamples(samples: readonly number[], max: number): readonly n
   const step = samples.length / max;
   return Array.from({ length: max }, (_, i) => samples[Math.floor(i * step)]!);
 }
+
+/** Student's t 97.5 % quantile (table, linear in 1/df between entries). */
+export function tQuantile975(df: number): number {
+  const table: [number, number][] = [[1, 12.706], [2, 4.303], [3, 3.182], [4, 2.776], [5, 2.571], [6, 2.447], [8, 2.306], [10, 2.228], [15, 2.131], [20, 2.086], [30, 2.042], [60, 2.0], [120, 1.98]];
+  if (!(df >= 1)) return table[0]![1];
+  for (let i = 1; i < table.length; i++) {
+    const [d1, t1] = table[i - 1]!;
+    const [d2, t2] = table[i]!;
+    if (df <= d2) return t1 + ((1 / df - 1 / d1) / (1 / d2 - 1 / d1)) * (t2 - t1);
+  }
+  return 1.96;
+}

@@ -5,7 +5,6 @@
  * measure → dispose (harness/evaluate.ts).
  */
 import type { CellSpec } from '../core/spec.js';
-import type { TimingQuality } from './stability.js';
 
 export type BackendName = 'cpu' | 'webgpu' | 'webgpu-browser' | 'gpujs' | 'gpujs-browser';
 export type Dtype = 'float32' | 'float16';
@@ -233,4 +232,25 @@ export interface Backend {
   probe(): Promise<Availability>;
   open(): Promise<BackendSession>;
   readonly variants: readonly KernelVariant[];
+}
+
+/** Whether a timing can be trusted (harness/stability.ts assesses it). */
+export type SetAsideReason = 'preempted' | 'cpu_deficit' | 'worker_wait' | 'worker_late';
+export type SampleShape = 'unimodal' | 'bimodal' | 'heavy-tailed';
+
+export interface TimingQuality {
+  /** Stable: enough clean samples, one mode, median CI within the target. */
+  readonly stable: boolean;
+  /** Why not (empty when stable). */
+  readonly reasons: readonly string[];
+  /** What is worth knowing but does not make the timing unstable (a heavy tail). */
+  readonly notes?: readonly string[];
+  readonly n_clean: number;
+  readonly n_total: number;
+  /** Samples set aside, by the first evidence that disqualified each. */
+  readonly set_aside: Readonly<Record<SetAsideReason, number>>;
+  readonly shape: SampleShape;
+  /** Half-width of the 95 % interval of the clean median, relative to it (null: no clean sample). */
+  readonly ci_rel: number | null;
+  readonly target_rel: number;
 }

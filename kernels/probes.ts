@@ -3,7 +3,7 @@
  * Each says why a platform is missing (package, driver, adapter, X server), never just "no".
  */
 import { createRequire } from 'node:module';
-import { chromiumMissingReason, launchBrowser } from '../harness/browser.js';
+import { chromiumMissingReason, launchBrowser } from '../browser/chromium.js';
 import type { Availability } from '../harness/types.js';
 import { describeAdapter, requestNodeAdapter } from './webgpu/adapter.js';
 

@@ -3,7 +3,7 @@
  * kernels exist, a loader (dynamic, so a missing optional package never breaks the others).
  */
 import { InputError } from '../core/errors.js';
-import type { Availability, Backend, BackendName } from '../harness/types.js';
+import type { Availability, Backend, BackendName, BackendSession } from '../harness/types.js';
 import { probeGpuJsBrowser, probeGpuJsNode, probeWebGpuBrowser, probeWebGpuNode } from './probes.js';
 
 /** A backend as the registry lists it: name, title, probe (is it usable here, and why not), open. */
@@ -45,4 +45,20 @@ export function backendEntry(name: string): BackendEntry {
   const e = BACKENDS.find((b) => b.name === name);
   if (!e) throw new InputError('backend', name, BACKENDS.map((b) => b.name).join(', '));
   return e;
+}
+
+/** An opened backend, ready to run kernels: its registry entry and its session (close the session when done). */
+export interface BackendRun {
+  readonly entry: BackendEntry;
+  readonly backend: Backend;
+  readonly session: BackendSession;
+}
+
+/** Opens a backend (probe first: an unavailable backend throws with the reason). */
+export async function openBackend(entry: BackendEntry): Promise<BackendRun> {
+  if (!entry.load) throw new Error(`backend ${entry.name}: kernels are not implemented yet`);
+  const avail = await entry.probe();
+  if (!avail.available) throw new Error(`backend ${entry.name} is unavailable: ${avail.reason}`);
+  const backend = await entry.load();
+  return { entry, backend, session: await backend.open() };
 }

@@ -29,15 +29,15 @@ export { loadSuiteFile as loadSuite, SUITE_SCHEMA } from '../suites/file.js';
 
 // Backends and runs.
 /** The backends (CPU, WebGPU in Node and Chromium, gpu.js), each with a probe and its kernels. */
-export { BACKENDS, BACKEND_NAMES, backendEntry, type BackendEntry } from '../kernels/registry.js';
+export { BACKENDS, BACKEND_NAMES, backendEntry, openBackend, type BackendEntry, type BackendRun } from '../kernels/registry.js';
 /** Open a backend; run a suite side by side (every kernel verified before it is timed). */
-export { openBackend, runSuite, type BackendRun, type BenchOptions } from '../harness/bench.js';
+export { runSuite, type BenchOptions } from './bench.js';
 /** One candidate: generate, verify against the reference, time; its result record. */
 export { evaluateCandidate } from '../harness/evaluate.js';
 /** Result files (`bench --out`, `run`): write, and read with validation. */
 export { readResults, writeResults, type ResultFile, type ResultRecord, RESULTS_SCHEMA, RESULTS_VERSION } from '../harness/results.js';
 /** The fastest kernel per problem and its ratios to the baselines. */
-export { summarize } from '../harness/summary.js';
+export { summarize } from '../analysis/summary.js';
 export type { Problem, NeoCellProblem, KernelVariant, KernelInstance, BackendSession, Params, MeasureOptions } from '../harness/types.js';
 
 // Tuning.
@@ -55,6 +55,6 @@ export { bundleText, moduleText, moduleDts, pickDevice, tunedDevices, EXPORT_FOR
 
 // Comparison and reports.
 /** Compare two result files (regressions with statistics and run-to-run noise). */
-export { compareResults, type Comparison } from '../harness/compare.js';
+export { compareResults, type Comparison } from '../analysis/compare.js';
 /** report.html (charts), .csv, .json and PNG/PDF renderings from a result file. */
 export { writeReport, reportData } from '../reports/report.js';

@@ -4,14 +4,14 @@
  * kernel side by side, flag what cannot be trusted. Progress and messages go to callbacks.
  */
 import { InputError, UnavailableError } from '../core/errors.js';
-import { type BackendRun, type BenchOptions, type BenchProgress, openBackend, runSuite } from '../harness/bench.js';
+import { type BenchOptions, type BenchProgress, runSuite } from './bench.js';
 import { type Environment, environment } from '../harness/environment.js';
 import { busyWarning, type MachineLoad, measureLoad } from '../harness/load.js';
-import { checkCeilings, flagRecords } from '../harness/plausibility.js';
+import { checkCeilings, flagRecords } from '../analysis/plausibility.js';
 import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord } from '../harness/results.js';
 import { DEFAULT_TARGET_REL } from '../harness/stability.js';
 import type { CeilingRecord, Dtype, Params } from '../harness/types.js';
-import { BACKEND_NAMES, BACKENDS, backendEntry } from '../kernels/registry.js';
+import { BACKEND_NAMES, BACKENDS, type BackendRun, backendEntry, openBackend } from '../kernels/registry.js';
 import { resolveSuite, type Suite } from '../suites/suite.js';
 
 /** What a suite run is asked for (the CLI's common bench options). */
@@ -144,7 +144,7 @@ export async function benchRun(
   try {
     const prepared = prepare ? await prepare(suite, runs, before) : {};
     // Ceilings are measured before and after the kernels: the best clean measurement counts, and
-    // one disturbed by a busy moment is outvoted or flagged (harness/plausibility.ts).
+    // one disturbed by a busy moment is outvoted or flagged (analysis/plausibility.ts).
     const measured: CeilingRecord[] = [];
     const measureCeilings = async () => {
       if (extra.verifyOnly) return;

@@ -3,7 +3,7 @@
  * conv on every opened backend, into a tuning database; software renderers are verified, not
  * tuned; on a busy machine, thread counts it cannot give now are left out.
  */
-import type { BackendRun } from '../harness/bench.js';
+import type { BackendRun } from '../kernels/registry.js';
 import type { MachineLoad } from '../harness/load.js';
 import { softwareRenderer } from '../harness/software.js';
 import type { Params, Problem } from '../harness/types.js';

@@ -8,9 +8,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { recordOutputFiles, writeFileAtomic } from '../core/files.js';
-import { launchBrowser } from '../harness/browser.js';
+import { launchBrowser } from '../browser/chromium.js';
 import type { ResultFile } from '../harness/results.js';
-import { detectSteps, type HistoryLine, type StepChange } from '../harness/history.js';
+import { detectSteps, type HistoryLine, type StepChange } from '../analysis/history.js';
 import { type DeviceCeilings, deviceCeilings, layerFlops, type NetworkEstimate, networkEstimate, type ReportRow, reportRows } from './rows.js';
 
 export const REPORT_SCHEMA = 'neotune-report';

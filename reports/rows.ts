@@ -7,7 +7,7 @@
 import { countNetwork, type ModelName } from '../core/network.js';
 import { problemRecord } from '../harness/problem.js';
 import { networkSuite } from '../suites/suite.js';
-import { copiesByBackend, devicePeak, fastestBaseline, fastestTimed as fastest, rooflineFraction, rooflineGflops, trusted } from '../harness/plausibility.js';
+import { copiesByBackend, devicePeak, fastestBaseline, fastestTimed as fastest, rooflineFraction, rooflineGflops, trusted } from '../analysis/plausibility.js';
 import type { ResultFile, ResultRecord } from '../harness/results.js';
 
 export interface ReportRow {

@@ -12,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/files.js';
-import { launchBrowser } from '../harness/browser.js';
+import { launchBrowser } from '../browser/chromium.js';
 import { servePage } from '../lib/page.js';
 
 const [docs] = process.argv.slice(2);

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/files.js';
-import { launchBrowser } from '../harness/browser.js';
+import { launchBrowser } from '../browser/chromium.js';
 import { readResults } from '../harness/results.js';
 import { escapeHtml, renderReport, reportData, reportHtml } from '../reports/report.js';
 

@@ -1,7 +1,7 @@
 /** The CLI's presentation of results: summary tables, withheld figures, ceilings, failures, exit status. */
 import type { ResultRecord } from '../harness/results.js';
-import { dwconvNames, peerNames, summarize, type SummaryRow, summarizeVariants, trustedRatio } from '../harness/summary.js';
-import { fastestBaseline, trusted } from '../harness/plausibility.js';
+import { dwconvNames, peerNames, summarize, type SummaryRow, summarizeVariants, trustedRatio } from '../analysis/summary.js';
+import { fastestBaseline, trusted } from '../analysis/plausibility.js';
 import { softwareRenderer } from '../harness/software.js';
 import type { CeilingRecord } from '../harness/types.js';
 import { EXIT, fmt, formatTable, wrapText } from './cli-util.js';

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromiumMissingReason, launchBrowser } from '../harness/browser.js';
+import { chromiumMissingReason, launchBrowser } from '../browser/chromium.js';
 
 const HOLDER = join(import.meta.dirname, 'helpers', 'browser-holder.js');
 const skip = chromiumMissingReason();

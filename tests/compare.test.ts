@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../core/rng.js';
-import { comparisonMarkdown, compareResults, proxyRegressions, recordKey, timingRegressions } from '../harness/compare.js';
-import { detectSteps, type HistoryLine } from '../harness/history.js';
+import { comparisonMarkdown, compareResults, proxyRegressions, recordKey, timingRegressions } from '../analysis/compare.js';
+import { detectSteps, type HistoryLine } from '../analysis/history.js';
 import { neoCellProblem, problemRecord } from '../harness/problem.js';
 import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile, type ResultRecord } from '../harness/results.js';
 import { environment } from '../harness/environment.js';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { candidateParams } from '../harness/bench.js';
+import { candidateParams } from '../harness/params.js';
 import { evaluateCandidate } from '../harness/evaluate.js';
 import { copyProblem, dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../core/errors.js';
-import { type BackendRun, openBackend } from '../harness/bench.js';
+import { type BackendRun, openBackend } from '../kernels/registry.js';
 import { backendEntry } from '../kernels/registry.js';
 import { fleetTuneLocal, TuningExecutor } from '../lib/fleet.js';
 import { tuneSuite } from '../lib/tune.js';

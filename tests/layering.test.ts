@@ -14,8 +14,58 @@ const sources = (dir: string): string[] =>
 const staticImports = (file: string) => [...readFileSync(join(ROOT, file), 'utf8').matchAll(/^(?:import|export)\s+(?!type\b)(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
 const dynamicImports = (file: string) => [...readFileSync(join(ROOT, file), 'utf8').matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]!);
 const resolveTs = (from: string, spec: string) => relative(ROOT, resolve(dirname(join(ROOT, from)), spec)).replace(/\.js$/, '.ts');
+/** Every relative module a file names: value and type imports, re-exports, side-effect and dynamic imports, over several lines. */
+const relativeImports = (file: string): string[] => {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  const specs = [
+    ...text.matchAll(/^(?:import|export)\s[^'";]*?\sfrom\s+['"]([^'"]+)['"]/gms),
+    ...text.matchAll(/^import\s+['"]([^'"]+)['"]/gm),
+    ...text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => m[1]!);
+  return [...new Set(specs.filter((s) => s.startsWith('.')).map((s) => resolveTs(file, s)))];
+};
+
+/**
+ * The product's layers, lowest first: a module imports only its own folder and folders of lower
+ * layers (folders of one layer are peers and never import each other). core is the operator;
+ * harness the kernel contract and its measurement; browser the Chromium host and the page-kernel
+ * proxy; kernels and suites what is run; runtime what applications load; analysis what results
+ * mean; tuner the search and its database; reports; fleet; the library and the page; the CLI.
+ */
+const LAYERS: readonly (readonly string[])[] = [['core'], ['harness'], ['browser'], ['kernels', 'suites'], ['runtime'], ['analysis'], ['tuner'], ['reports'], ['fleet'], ['lib', 'page'], ['scripts']];
+const PRODUCT = LAYERS.flat();
+const layerOf = (file: string) => LAYERS.findIndex((l) => l.includes(file.split('/')[0]!));
 
 describe('layering', () => {
+  it('no module imports against the layer order (type imports included)', () => {
+    const against: string[] = [];
+    for (const f of PRODUCT.flatMap(sources))
+      for (const target of relativeImports(f)) {
+        const [from, to] = [f.split('/')[0]!, target.split('/')[0]!];
+        if (from === to) continue;
+        if (!PRODUCT.includes(to) || layerOf(target) >= layerOf(f)) against.push(`${f} imports ${target}`);
+      }
+    assert.deepEqual(against, []);
+  });
+
+  it('no import circle among the product modules (type imports included)', () => {
+    const graph = new Map(PRODUCT.flatMap(sources).map((f) => [f, relativeImports(f)] as const));
+    // Depth-first search: a module reached again while still on the path closes a circle.
+    const state = new Map<string, 'open' | 'done'>();
+    const circles: string[] = [];
+    const visit = (f: string, path: string[]) => {
+      state.set(f, 'open');
+      for (const t of graph.get(f) ?? []) {
+        if (state.get(t) === 'open') circles.push([...path.slice(path.indexOf(t)), t].join(' → '));
+        else if (!state.has(t) && graph.has(t)) visit(t, [...path, t]);
+      }
+      state.set(f, 'done');
+    };
+    for (const f of graph.keys()) if (!state.has(f)) visit(f, [f]);
+    assert.deepEqual(circles, []);
+    assert.ok(graph.size > 150, `${graph.size} modules`);
+  });
+
   it('no backend imports another backend', () => {
     const backends = readdirSync(join(ROOT, 'kernels'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
     const crossings: string[] = [];

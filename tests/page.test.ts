@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type BrowserHandle, chromiumMissingReason, launchBrowser } from '../harness/browser.js';
+import { type BrowserHandle, chromiumMissingReason, launchBrowser } from '../browser/chromium.js';
 import type { TuningDb } from '../tuner/db.js';
 import { WEB_BUNDLE_OPTIONS } from '../tuner/export.js';
 import { neoCellProblem } from '../harness/problem.js';

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { openBackend, runSuite } from '../harness/bench.js';
+import { openBackend } from '../kernels/registry.js';
+import { runSuite } from '../lib/bench.js';
 import { environment } from '../harness/environment.js';
 import { RESULTS_SCHEMA, RESULTS_VERSION, type ResultFile } from '../harness/results.js';
 import { backendEntry } from '../kernels/registry.js';
@@ -120,7 +121,7 @@ describe('HTML report in Chromium', () => {
     assert.equal(readFileSync(join(dir, 'report.pdf')).subarray(0, 5).toString(), '%PDF-');
   });
   it('with a history: a trend chart drew too, and the step change is listed', async () => {
-    const { historyLine } = await import('../harness/history.js');
+    const { historyLine } = await import('../analysis/history.js');
     const runs = Array.from({ length: 8 }, (_, i) => {
       const scaled = { ...file, records: file.records.map((r) => (r.median_ms ? { ...r, median_ms: r.median_ms * (i >= 5 ? 1.5 : 1) * (1 + 0.01 * (i % 2)) } : r)) };
       return historyLine(scaled, `run${i}`);

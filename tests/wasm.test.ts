@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { chromiumMissingReason, launchBrowser } from '../harness/browser.js';
+import { chromiumMissingReason, launchBrowser } from '../browser/chromium.js';
 import { evaluateCandidate } from '../harness/evaluate.js';
 import { makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';

@@ -2,12 +2,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { candidateParams } from '../harness/bench.js';
+import { candidateParams } from '../harness/params.js';
 import { evaluateCandidate } from '../harness/evaluate.js';
 import { dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { webgpuBackend } from '../kernels/webgpu/backend.js';
 import { GpuKernel } from '../kernels/webgpu/instance.js';
-import type { GpuHostSession, WebGpuSession } from '../kernels/webgpu/session.js';
+import type { GpuHostSession } from '../kernels/webgpu/device-session.js';
+import type { WebGpuSession } from '../kernels/webgpu/session.js';
 import type { BackendSession, KernelVariant } from '../harness/types.js';
 import { arbCellProblem } from './arbitraries.js';
 import { CELL_CASES } from './cases.js';
@@ -164,7 +165,7 @@ describe(`WebGPU (${session.device.description})`, () => {
   });
 
   it('fault injection in a run: a shader that does not compile and a problem over the limits are recorded with their messages, and the run goes on to verify the rest', async () => {
-    const { runSuite } = await import('../harness/bench.js');
+    const { runSuite } = await import('../lib/bench.js');
     const { benchCase } = await import('../suites/suite.js');
     const { BACKENDS } = await import('../kernels/registry.js');
     const broken: KernelVariant = {

@@ -5,9 +5,8 @@
  */
 import type { ProblemRecord } from '../harness/problem.js';
 import type { RecordState } from '../harness/results.js';
-import type { TimingQuality } from '../harness/stability.js';
 import { sortedQuantile } from '../harness/stats.js';
-import type { BackendName, DeviceInfo } from '../harness/types.js';
+import type { BackendName, DeviceInfo, TimingQuality } from '../harness/types.js';
 import type { Config } from './space.js';
 import type { Winner } from './winner.js';
 

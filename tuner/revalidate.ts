@@ -8,9 +8,8 @@
  * the fastest (beyond TIE_MARGIN) is tied with it: the simplest tied candidate wins.
  */
 import { measureKernel, prepareAndVerify, timingFields } from '../harness/evaluate.js';
-import { tQuantile975 } from '../harness/compare.js';
 import { DEFAULT_TARGET_REL } from '../harness/stability.js';
-import { quantile } from '../harness/stats.js';
+import { quantile, tQuantile975 } from '../harness/stats.js';
 import type { BackendSession, KernelInstance, KernelVariant, Problem, ProblemData, SampleEvidence } from '../harness/types.js';
 import type { DbEntry } from './db-model.js';
 import { complexity, type Config } from './space.js';

@@ -4,7 +4,7 @@
  * parameter. Configurations that violate a domain or a variant's constraints (device limits, block
  * sizes…) are pruned here, with their reason, before anything is generated or run.
  */
-import { enumerateParams } from '../harness/bench.js';
+import { enumerateParams } from '../harness/params.js';
 import { paramsText, whyNot } from '../harness/params.js';
 import type { BackendSession, KernelVariant, Params, ParamValue, Problem } from '../harness/types.js';
 

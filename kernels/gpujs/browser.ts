@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { packWeights } from '../../core/structure.js';
-import { createInPage, distModuleRoutes, openKernelPage, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
+import { createInPage, distModuleRoutes, openKernelPage, PAGE_BASE64, PageKernel } from '../../browser/page-kernel.js';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { probeGpuJsBrowser } from '../probes.js';
 import type { GpuJsHostSession } from './variant.js';

@@ -5,11 +5,11 @@
  * data, timing runs inside the page (timestamp queries when the adapter has them).
  */
 import { packWeights } from '../../core/structure.js';
-import { createInPage, distModuleRoutes, openKernelPage, PAGE_BASE64, PageKernel } from '../../harness/browser.js';
+import { createInPage, distModuleRoutes, openKernelPage, PAGE_BASE64, PageKernel } from '../../browser/page-kernel.js';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { probeWebGpuBrowser } from '../probes.js';
 import { wgslVariants } from './variants.js';
-import type { GpuHostSession } from './session.js';
+import type { GpuHostSession } from './device-session.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>neotune webgpu</title>
 <script type="module">

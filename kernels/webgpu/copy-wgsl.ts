@@ -1,7 +1,7 @@
 /** Copy (WGSL, one vec4 per invocation where the size allows): the bandwidth ceiling of the device, for ratios. */
 import { elementBytes } from '../../harness/problem.js';
 import type { KernelVariant, CopyProblem } from '../../harness/types.js';
-import type { GpuHostSession } from './session.js';
+import type { GpuHostSession } from './device-session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf } from './wgsl.js';
 import type { DeviceInfo, Params } from '../../harness/types.js';

@@ -3,10 +3,19 @@
  * neotune's own in-process hosts' (Node/Dawn, the tuning page's worker). Dependency-free apart
  * from the kernel class: the page bundles this module.
  */
-import type { DeviceInfo } from '../../harness/types.js';
+import type { BackendSession, DeviceInfo, KernelInstance } from '../../harness/types.js';
 import { packWeights } from '../../core/structure.js';
-import { type GpuContext, GpuKernel, readLimits, watchedContext } from './instance.js';
-import type { GpuHostSession } from './session.js';
+import { type GpuContext, GpuKernel, type GpuKernelSpec, readLimits, watchedContext } from './instance.js';
+
+/** A session of either WebGPU host (Node/Dawn or Chromium): the variants only hand it a kernel spec. */
+export interface GpuHostSession extends BackendSession {
+  createKernel(spec: GpuKernelSpec): Promise<KernelInstance>;
+  /**
+   * Fault injection (tests): the current device is marked lost with `reason`, as a real loss is
+   * reported (one cannot be caused on purpose), and destroyed.
+   */
+  simulateDeviceLoss(reason: string): Promise<void>;
+}
 
 /**
  * A session on a device the application already has: the WGSL variants run on it as on neotune's

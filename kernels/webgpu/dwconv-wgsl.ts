@@ -1,6 +1,6 @@
 /** Depthwise K×K conv baseline (WGSL): one invocation per output, the K×K window unrolled by constants, zero padding by bounds checks. */
 import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
-import type { GpuHostSession } from './session.js';
+import type { GpuHostSession } from './device-session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf } from './wgsl.js';
 import type { DeviceInfo, Params } from '../../harness/types.js';

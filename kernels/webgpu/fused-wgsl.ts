@@ -7,7 +7,7 @@
  */
 import { elementBytes } from '../../harness/problem.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import type { GpuHostSession } from './session.js';
+import type { GpuHostSession } from './device-session.js';
 import { workgroupSizes } from './wgsl.js';
 import { checkSharedTile, fusedSharedWgsl, segmentBands } from './fused-shared.js';
 import { bindings, checkImageChunks, chunkOf, imagePlanes, times } from './wgsl.js';

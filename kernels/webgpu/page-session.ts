@@ -8,7 +8,7 @@
 import type { DeviceInfo } from '../../harness/types.js';
 import { deviceSession } from './device-session.js';
 import { type GpuContext, openGpuContext, readLimits } from './instance.js';
-import type { GpuHostSession } from './session.js';
+import type { GpuHostSession } from './device-session.js';
 
 async function openAdapter(): Promise<GPUAdapter> {
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;

@@ -1,23 +1,12 @@
 /** The WebGPU (Dawn, Node) backend session: adapter, device (timestamp queries when offered), limits. */
-import type { BackendSession, DeviceInfo, KernelInstance } from '../../harness/types.js';
+import type { DeviceInfo } from '../../harness/types.js';
 import { describeAdapter, requestNodeAdapter } from './adapter.js';
-import { deviceSession } from './device-session.js';
-import { type GpuContext, type GpuKernelSpec, openGpuContext } from './instance.js';
-
-/** A session of either WebGPU host (Node/Dawn or Chromium): the variants only hand it a kernel spec. */
-export interface GpuHostSession extends BackendSession {
-  createKernel(spec: GpuKernelSpec): Promise<KernelInstance>;
-  /**
-   * Fault injection (tests): the current device is marked lost with `reason`, as a real loss is
-   * reported (one cannot be caused on purpose), and destroyed.
-   */
-  simulateDeviceLoss(reason: string): Promise<void>;
-}
+import { deviceSession, type GpuHostSession } from './device-session.js';
+import { type GpuContext, openGpuContext } from './instance.js';
 
 export interface WebGpuSession extends GpuHostSession {
   readonly gpu: GpuContext;
 }
-
 
 export async function openWebGpuSession(): Promise<WebGpuSession> {
   // Keep the GPU instance and adapter referenced for the session's lifetime (the replacement

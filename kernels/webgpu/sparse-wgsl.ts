@@ -6,7 +6,7 @@
  */
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import type { GpuHostSession } from './session.js';
+import type { GpuHostSession } from './device-session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes } from './wgsl.js';
 import { cellSegments, cheaperOrder, groupWeightOffsets, type Segment, segmentOutput } from '../../core/structure.js';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { reportFileNames, writeReport } from '../../reports/report.js';
-import { readHistory } from '../../harness/history.js';
+import { readHistory } from '../../analysis/history.js';
 import { checkOutputFiles } from '../../core/files.js';
 import { action, EXIT, loadResultFile } from '../cli-util.js';
 import { exampleText } from '../options.js';

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { summarize, trustedRatio } from '../../harness/summary.js';
+import { summarize, trustedRatio } from '../../analysis/summary.js';
 import { action, EXIT, loadResultFile } from '../cli-util.js';
 import { exampleText } from '../options.js';
 import { summaryTable } from '../tables.js';

@@ -13,7 +13,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CompareOptions, compareResults, DEFAULT_COMPARE, recordKey, runNoise } from '../../harness/compare.js';
+import { type CompareOptions, compareResults, DEFAULT_COMPARE, recordKey, runNoise } from '../../analysis/compare.js';
 import { type ResultFile, readResults } from '../../harness/results.js';
 import { quantile } from '../../harness/stats.js';
 import type { TuningDb } from '../../tuner/db.js';

@@ -1,5 +1,5 @@
 /** Launches a browser the way neotune does, prints "ready <chromium pid> <profile folder>", then waits to be killed. */
-import { launchBrowser } from '../../harness/browser.js';
+import { launchBrowser } from '../../browser/chromium.js';
 
 const b = await launchBrowser({ '/index.html': ['text/html', '<p>held</p>'] });
 const page = await b.browser.newPage();

@@ -9,12 +9,13 @@
  */
 import { encodeModule, FunctionBuilder } from './encoder.js';
 import type { MaddMode } from './passes.js';
-import type { ThreadPool } from './threads.js';
-import { MemoryLayout, partitionCalls, type WasmCall } from './runtime.js';
+import type { ThreadPool, WasmCall } from './threads.js';
+import { MemoryLayout, partitionCalls } from './runtime.js';
 import { timingFields } from '../../../harness/evaluate.js';
 import { measureAdaptive } from '../../../harness/timing.js';
 import { processProbe } from '../../../harness/probe.js';
-import { DEFAULT_TARGET_REL, type TimingQuality } from '../../../harness/stability.js';
+import { DEFAULT_TARGET_REL } from '../../../harness/stability.js';
+import type { TimingQuality } from '../../../harness/types.js';
 
 const CHAINS = 12;
 const UNROLL = 4;

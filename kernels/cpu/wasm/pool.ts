@@ -5,8 +5,7 @@
  */
 import { once } from 'node:events';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { WasmCall } from './runtime.js';
-import { COMMAND, SharedCounterPool } from './threads.js';
+import { COMMAND, SharedCounterPool, type WasmCall } from './threads.js';
 
 export { claimPart, CTL, type PoolStats, type ThreadPool } from './threads.js';
 

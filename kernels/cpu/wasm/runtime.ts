@@ -4,7 +4,7 @@
  * alone), and the split of channels over threads.
  */
 import type { ExecutedCounts, KernelDescription, KernelInstance, ProblemData } from '../../../harness/types.js';
-import type { PoolStats, ThreadPool } from './threads.js';
+import type { PoolStats, ThreadPool, WasmCall } from './threads.js';
 import { packWeights } from '../../../core/structure.js';
 
 // Relaxed SIMD (f32x4.relaxed_madd) is behind a flag in Node 20. V8 flags are per process, so
@@ -81,9 +81,6 @@ export function base64ToBytes(text: string): Uint8Array<ArrayBuffer> {
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 }
-
-/** One call of an exported function over a channel range [lo, hi) with a thread's scratch. */
-export type WasmCall = readonly [fn: string, lo: number, hi: number, scratch: number];
 
 /** A channel range of the problem processed by one exported function, with its cost per channel. */
 export interface WasmSegment {

@@ -20,7 +20,8 @@
  *
  * No Node built-in here: the runtime bundle includes this file.
  */
-import type { WasmCall } from './runtime.js';
+/** One call of an exported function over a channel range [lo, hi) with a thread's scratch. */
+export type WasmCall = readonly [fn: string, lo: number, hi: number, scratch: number];
 
 /** Control words (Int32Array indices) shared with the workers; claims[p] at CTL.claims + p, p = 0 … size. */
 export const CTL = { generation: 0, pending: 1, command: 2, kernel: 3, failed: 4, sleeping: 8, claims: 8 + 64 } as const;

@@ -9,8 +9,7 @@
  * (a Blob URL), so a single-file bundle needs no second file. The page must be cross-origin
  * isolated: a shared WebAssembly.Memory can only be posted to a worker there.
  */
-import type { WasmCall } from './runtime.js';
-import { claimWord, COMMAND, CTL, SharedCounterPool, SPIN_MS } from './threads.js';
+import { claimWord, COMMAND, CTL, SharedCounterPool, SPIN_MS, type WasmCall } from './threads.js';
 
 /** Bytes per worker for the text of its last error (4 bytes of length, then UTF-8). */
 const ERROR_SLOT = 512;

@@ -7,8 +7,7 @@
 import v8 from 'node:v8';
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { LoadMessage } from './pool.js';
-import { claimPart, COMMAND, CTL, SPIN_MS } from './threads.js';
-import type { WasmCall } from './runtime.js';
+import { claimPart, COMMAND, CTL, SPIN_MS, type WasmCall } from './threads.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 

@@ -11,9 +11,9 @@
  *    compared exactly: more work is a regression even when the timing is lost in noise.
  * Records present on one side only are listed, never ignored.
  */
-import { bootstrapMedianRatio, mannWhitneyU, normalCdf, quantile, thinSamples } from './stats.js';
-import { paramsText } from './params.js';
-import type { ResultFile, ResultRecord } from './results.js';
+import { bootstrapMedianRatio, mannWhitneyU, normalCdf, quantile, thinSamples, tQuantile975 } from '../harness/stats.js';
+import { paramsText } from '../harness/params.js';
+import type { ResultFile, ResultRecord } from '../harness/results.js';
 
 /** `unstable`: either side's timing is unstable (harness/stability.ts): no verdict can rest on it. */
 export type TimingClass = 'improved' | 'regressed' | 'unchanged' | 'inconclusive' | 'untimed' | 'unstable';
@@ -70,18 +70,6 @@ export function recordKey(r: ResultRecord): string {
 
 /** At most this many samples per side enter the statistics. */
 const MAX_TEST_SAMPLES = 400;
-
-/** Student's t 97.5 % quantile (table, linear in 1/df between entries). */
-export function tQuantile975(df: number): number {
-  const table: [number, number][] = [[1, 12.706], [2, 4.303], [3, 3.182], [4, 2.776], [5, 2.571], [6, 2.447], [8, 2.306], [10, 2.228], [15, 2.131], [20, 2.086], [30, 2.042], [60, 2.0], [120, 1.98]];
-  if (!(df >= 1)) return table[0]![1];
-  for (let i = 1; i < table.length; i++) {
-    const [d1, t1] = table[i - 1]!;
-    const [d2, t2] = table[i]!;
-    if (df <= d2) return t1 + ((1 / df - 1 / d1) / (1 / d2 - 1 / d1)) * (t2 - t1);
-  }
-  return 1.96;
-}
 
 /** 1.4826 × median absolute deviation of log values: σ for normal data, robust to an outlier. */
 function robustLogSigma(x: readonly number[]): number {

@@ -9,9 +9,9 @@ import { appendFileSync, existsSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
 import { parseJsonInput, readTextFile } from '../core/files.js';
 import { validateShape } from '../core/validate.js';
-import { HISTORY_LINE_SCHEMA } from './results-schema.js';
+import { HISTORY_LINE_SCHEMA } from '../harness/results-schema.js';
 import { recordKey } from './compare.js';
-import type { ResultFile } from './results.js';
+import type { ResultFile } from '../harness/results.js';
 
 export interface HistoryLine {
   readonly created: string;

@@ -11,8 +11,8 @@
  *    peak that is not above the 1-thread peak, or above T times it);
  *  - a time measured on a software renderer (never GPU performance).
  */
-import type { ResultRecord } from './results.js';
-import type { CeilingRecord } from './types.js';
+import type { ResultRecord } from '../harness/results.js';
+import type { CeilingRecord } from '../harness/types.js';
 
 /** Headroom for measurement error before a figure counts as faster than its ceiling. */
 export const CEILING_TOLERANCE = 1.05;

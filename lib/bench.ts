@@ -2,23 +2,19 @@
  * Runs a suite on backends through evaluateCandidate: for each case, every selected NeoCell variant,
  * the depthwise baseline and the copy ceiling of the same backend, side by side in one run.
  */
-import type { BackendEntry } from '../kernels/registry.js';
+import type { BackendRun } from '../kernels/registry.js';
 import type { BenchCase, Suite } from '../suites/suite.js';
-import { evaluateCandidate, type EvaluateOptions } from './evaluate.js';
-import { whyNot } from './params.js';
-import { makeProblemData } from './problem.js';
-import type { ResultRecord } from './results.js';
-import { softwareRenderer } from './software.js';
-import type { Backend, BackendSession, KernelVariant, ParamDecl, Params, Problem, ProblemData } from './types.js';
+import { evaluateCandidate, type EvaluateOptions } from '../harness/evaluate.js';
+import { candidateParams, type CandidateOptions } from '../harness/params.js';
+import { makeProblemData } from '../harness/problem.js';
+import type { ResultRecord } from '../harness/results.js';
+import { softwareRenderer } from '../harness/software.js';
+import type { KernelVariant, Params, Problem, ProblemData } from '../harness/types.js';
 
 /** How runSuite measures: kernels to include, pinned parameters, parameter sweep, seed, plus the evaluation options (timing budget, checks). */
-export interface BenchOptions extends EvaluateOptions {
+export interface BenchOptions extends EvaluateOptions, CandidateOptions {
   /** Only these kernel names (variants, baselines, ceilings); all when empty. */
   readonly kernels?: readonly string[];
-  /** Pinned parameter values, applied to every variant that declares them (bypasses defaults). */
-  readonly pin?: Params;
-  /** Evaluate every valid point of each variant's parameter space instead of its defaults. */
-  readonly allParams?: boolean;
   readonly seed?: number;
   /** Stops after the kernel in progress (Ctrl-C): the records measured so far are returned. */
   readonly signal?: AbortSignal;
@@ -38,55 +34,8 @@ export interface BenchProgress {
   readonly current: string;
 }
 
-/** Every combination of the declared parameter values (cartesian product). */
-export function enumerateParams(decls: readonly ParamDecl[]): Params[] {
-  let out: Record<string, Params[string]>[] = [{}];
-  for (const d of decls) out = out.flatMap((p) => d.values.map((v) => ({ ...p, [d.name]: v })));
-  return out;
-}
-
 function problemsOf(c: BenchCase, v: KernelVariant): Problem | undefined {
   return v.op === 'neocell' ? c.neocell : v.op === 'dwconv' ? c.dwconv : c.copy;
-}
-
-/** The parameter points to evaluate for one variant on one problem. */
-export function candidateParams(v: KernelVariant, problem: Problem, session: BackendSession, opts: BenchOptions): Params[] {
-  const decls = v.params(problem, session.device);
-  const base = opts.allParams ? enumerateParams(decls) : [v.defaults(problem, session.device)];
-  const pinned = opts.pin ?? {};
-  const names = new Set(decls.map((d) => d.name));
-  const pin = Object.fromEntries(Object.entries(pinned).filter(([k]) => names.has(k)));
-  const seen = new Set<string>();
-  const points = base
-    .map((p) => ({ ...p, ...pin }))
-    .filter((p) => {
-      const k = JSON.stringify(p);
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
-  if (!opts.allParams) return points;
-  // Every *valid* point: combinations the variant's constraints rule out (a parameter that applies
-  // to one tile only, a device limit) are left out, unless none is valid: then the defaults run
-  // alone, to be recorded as rejected with the reason.
-  const valid = points.filter((p) => !whyNot(v, problem, p, session.device));
-  return valid.length ? valid : [{ ...v.defaults(problem, session.device), ...pin }];
-}
-
-/** An opened backend, ready to run kernels: its registry entry and its session (close the session when done). */
-export interface BackendRun {
-  readonly entry: BackendEntry;
-  readonly backend: Backend;
-  readonly session: BackendSession;
-}
-
-/** Opens a backend (probe first: an unavailable backend throws with the reason). */
-export async function openBackend(entry: BackendEntry): Promise<BackendRun> {
-  if (!entry.load) throw new Error(`backend ${entry.name}: kernels are not implemented yet`);
-  const avail = await entry.probe();
-  if (!avail.available) throw new Error(`backend ${entry.name} is unavailable: ${avail.reason}`);
-  const backend = await entry.load();
-  return { entry, backend, session: await backend.open() };
 }
 
 /** Runs every case of `suite` on every backend side by side: each kernel is verified against the float64 reference, then timed; disturbed samples are set aside and flagged. Returns one record per kernel and problem. */

@@ -5,8 +5,8 @@
  * shared machine mean little, ratios measured together do.
  */
 import { copiesByBackend, devicePeak, fastestBaseline, fastestTimed, peakFor, rooflineFraction, trusted } from './plausibility.js';
-import type { ResultRecord } from './results.js';
-import type { CeilingRecord } from './types.js';
+import type { ResultRecord } from '../harness/results.js';
+import type { CeilingRecord } from '../harness/types.js';
 
 export interface SummaryRow {
   readonly case: string;
