@@ -4,6 +4,7 @@
  *   verify against the float64 oracle → (only then) measure → dispose.
  * Any failure becomes a record with its reason; nothing unverified is ever timed.
  */
+import { createKernel } from './compile.js';
 import { whyNot } from './params.js';
 import { problemCosts, problemRecord } from './problem.js';
 import type { RecordBase, ResultRecord, TimingFields, VerifiedRecord } from './results.js';
@@ -81,7 +82,7 @@ export async function evaluateCandidate(
 
   let kernel: KernelInstance | undefined;
   try {
-    kernel = await variant.create(problem, params, session);
+    kernel = await createKernel(variant, problem, params, session);
     const withSource: RecordBase = {
       ...base,
       source_hash: await sourceHash(kernel.source),
@@ -143,7 +144,7 @@ export async function prepareAndVerify(kernel: KernelInstance, data: ProblemData
 export async function generatedSourceHash(session: BackendSession, variant: KernelVariant, problem: Problem, params: Params): Promise<string> {
   // A variant that describes itself is hashed from its description: nothing is compiled.
   if (variant.generate) return await sourceHash(variant.generate(problem, params, session.device).source);
-  const kernel = await variant.create(problem, params, session);
+  const kernel = await createKernel(variant, problem, params, session);
   try {
     return await sourceHash(kernel.source);
   } finally {

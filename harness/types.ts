@@ -185,10 +185,15 @@ export interface KernelVariant<P extends Problem = Problem> {
    * The kernel for this problem and these parameters as a description: pure, deterministic and
    * serialisable (code text, entry points, dispatch, buffers, how the weights are packed), made
    * without touching a device. The backend compiles it (create = compile ∘ generate); the tuner
-   * hashes it to resume without compiling. Absent on variants that do not describe themselves yet.
+   * hashes it to resume without compiling. Every neotune kernel has one; harness/compile.ts
+   * createKernel turns it into a kernel through the session (BackendSession.compile).
    */
   generate?(problem: P, params: Params, device: DeviceInfo): KernelDescription;
-  create(problem: P, params: Params, session: BackendSession): Promise<KernelInstance>;
+  /**
+   * Only for kernels with no description to generate (peers: a library's own kernel, and test
+   * fixtures): makes the kernel itself. A variant has generate or create, not both.
+   */
+  create?(problem: P, params: Params, session: BackendSession): Promise<KernelInstance>;
 }
 
 /** A generated kernel as data: `kind` says which backend compiles it; `source` is its code. */
@@ -218,6 +223,12 @@ export interface CeilingRecord {
 export interface BackendSession {
   readonly backend: BackendName;
   readonly device: DeviceInfo;
+  /**
+   * Compiles a kernel description of this backend's kinds (what its variants' generate() returns)
+   * into a runnable kernel; a description of another kind is refused, naming it. Absent on sessions
+   * that run only self-creating kernels (test fixtures).
+   */
+  compile?(description: KernelDescription): Promise<KernelInstance>;
   /** Measures this device's ceilings (called once per run, after its kernels, before close). */
   ceilings?(): Promise<readonly CeilingRecord[]>;
   close(): Promise<void>;
@@ -226,10 +237,9 @@ export interface BackendSession {
 /** Availability of a backend on this machine; `reason` says why not (missing package, no adapter…). */
 export type Availability = { readonly available: true; readonly description: string; readonly details?: Readonly<Record<string, unknown>> } | { readonly available: false; readonly reason: string };
 
+/** A backend's kernels and how to open its device (its title and availability probe are its registry entry's: kernels/registry.ts). */
 export interface Backend {
   readonly name: BackendName;
-  readonly title: string;
-  probe(): Promise<Availability>;
   open(): Promise<BackendSession>;
   readonly variants: readonly KernelVariant[];
 }

@@ -28,7 +28,7 @@ export const BACKENDS: readonly BackendEntry[] = [
   {
     name: 'cpu',
     title: 'CPU (JavaScript)',
-    probe: async () => (await import('./cpu/backend.js')).cpuBackend.probe(),
+    probe: async () => ({ available: true, description: (await import('./cpu/backend.js')).cpuDevice().description }),
     load: async () => (await import('./cpu/backend.js')).cpuBackend,
   },
   { name: 'webgpu', title: 'WebGPU in Node (Dawn)', probe: probeWebGpuNode, load: async () => (await import('./webgpu/backend.js')).webgpuBackend },

@@ -8,9 +8,7 @@
  * cannot open is reported and left out. Messages: page → worker one TuneRequest; worker → page
  * progress, one message per tuned problem, notes, then the database (or an error).
  */
-import { dwconvWasm } from '../kernels/cpu/dwconv-wasm.js';
 import { openPageGpuSession } from '../kernels/webgpu/page-session.js';
-import { wgslVariants } from '../kernels/webgpu/variants.js';
 import { problemCosts, problemKey, problemRecord } from '../harness/problem.js';
 import { softwareRenderer } from '../harness/software.js';
 import type { BackendSession, KernelVariant, Problem } from '../harness/types.js';
@@ -21,6 +19,7 @@ import { strategyByName } from '../tuner/strategies/index.js';
 import { tuneProblem, warmStarts } from '../tuner/tune.js';
 import { neoCellProblem } from '../harness/problem.js';
 import { parseCellText } from '../core/spec.js';
+import { pageVariants } from './variants.js';
 import { PAGE_EFFORTS, PAGE_SUITES, type PageBackend, type TuneRequest, type WorkerMessage } from './protocol.js';
 
 function suiteOf(req: TuneRequest): Suite {
@@ -49,7 +48,7 @@ async function openTargets(req: TuneRequest): Promise<Target[]> {
   for (const backend of req.backends) {
     if (backend === 'wasm') {
       const t = await openCpuTarget('wasm', req.threads, { browser: req.browser });
-      targets.push({ backend, variants: [...t.variants, dwconvWasm as unknown as KernelVariant], session: t.session });
+      targets.push({ backend, variants: pageVariants(backend), session: t.session });
       continue;
     }
     let session;
@@ -65,8 +64,7 @@ async function openTargets(req: TuneRequest): Promise<Target[]> {
       await session.close();
       continue;
     }
-    const variants = wgslVariants('webgpu-browser').filter((v) => v.role === 'neocell' || (v.role === 'baseline' && v.op === 'dwconv'));
-    targets.push({ backend, variants, session, ...(software ? { software } : {}) });
+    targets.push({ backend, variants: pageVariants(backend), session, ...(software ? { software } : {}) });
   }
   return targets;
 }

@@ -16,6 +16,7 @@
  * Weights: `weightA[g]` is group g's `weight_a` [channels, h_out, h_in] and `weightB[g]` its
  * `weight_b` [channels, w_in, w_out], row-major, as the official implementation stores them.
  */
+import { createKernel } from '../harness/compile.js';
 import { InputError, positiveInt } from '../core/errors.js';
 import type { ChannelSpecInput, ShiftOptions } from '../core/spec.js';
 import { whyNot } from '../harness/params.js';
@@ -105,7 +106,7 @@ export async function createNeoCell(target: NeoCellTarget, layer: NeoCellLayer, 
       return whyNot(v, problem, params, device);
     };
     const choice = chooseKernel(o.table, problem, usable, () => defaults(variants, problem, device, maxThreads));
-    instance = await byName.get(choice.variant)!.create(problem, choice.params, session);
+    instance = await createKernel(byName.get(choice.variant)!, problem, choice.params, session);
     return new RuntimeCell(problem, choice, instance, session, target.backend);
   } catch (e) {
     await instance?.dispose();

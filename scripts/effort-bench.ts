@@ -11,6 +11,7 @@
  *
  * --dir keeps the tuning databases there (LEVEL.json): a second run reuses them and only measures.
  */
+import { createKernel } from '../harness/compile.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +76,7 @@ try {
     const rounds = new Map<string, number[]>();
     try {
       for (const [k, c] of distinct) {
-        const kernel = await variants.get(c.variant)!.create(problem, c.params, session);
+        const kernel = await createKernel(variants.get(c.variant)!, problem, c.params, session);
         kernels.set(k, kernel);
         if (!(await prepareAndVerify(kernel, data)).ok) throw new Error(`${k} does not verify`);
         rounds.set(k, []);

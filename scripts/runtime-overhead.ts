@@ -5,6 +5,7 @@
  *
  *   node dist/scripts/runtime-overhead.js [--backend wasm|js] [--stage stage4] [--rounds 15]
  */
+import { createKernel } from '../harness/compile.js';
 import { parseArgs } from 'node:util';
 import { makeProblemData, problemRecord } from '../harness/problem.js';
 import { quantile } from '../harness/stats.js';
@@ -27,7 +28,7 @@ cell.setWeights(data.cellWeights!.a, data.cellWeights!.b);
 await cell.run(data.x);
 // The same variant and parameters, driven as the harness drives it.
 const { variants, session } = await openCpuTarget(backend, 1);
-const kernel: KernelInstance = await variants.find((v) => v.name === cell.choice.variant)!.create(problem, cell.choice.params, session);
+const kernel: KernelInstance = await createKernel(variants.find((v) => v.name === cell.choice.variant)!, problem, cell.choice.params, session);
 await kernel.prepare(data);
 
 /** ms per call over a batch long enough to read a clock (≥ 20 ms). */

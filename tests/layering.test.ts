@@ -126,4 +126,49 @@ describe('layering', () => {
     assert.deepEqual(bad, []);
     assert.ok(seen.has('tuner/db-model.ts') && !seen.has('tuner/db.ts'), 'the database model, not its files');
   });
+
+  it("the runtime's CPU targets and the tuning page take their variants from the backends' own lists", async () => {
+    const { cpuBackend } = await import('../kernels/cpu/backend.js');
+    const { wgslVariants } = await import('../kernels/webgpu/variants.js');
+    const { openCpuTarget } = await import('../runtime/cpu-target.js');
+    const { pageVariants } = await import('../page/variants.js');
+    const names = (vs: readonly { readonly name: string }[]) => vs.map((v) => v.name);
+    const backendNeoCell = (kind: string) => names(cpuBackend.variants.filter((v) => v.role === 'neocell' && v.name.endsWith(`-${kind}`)));
+    for (const kind of ['wasm', 'js'] as const) {
+      const t = await openCpuTarget(kind, 1);
+      await t.session.close();
+      assert.deepEqual(names(t.variants), backendNeoCell(kind), `runtime ${kind}`);
+    }
+    assert.deepEqual(names(cpuBackend.variants.filter((v) => v.role === 'neocell')).sort(), [...backendNeoCell('wasm'), ...backendNeoCell('js')].sort(), 'every CPU NeoCell variant is JavaScript or WebAssembly');
+    // The page: the backend's NeoCell variants and its own depthwise conv (no peers, no copy).
+    const ownDwConv = (vs: readonly { readonly name: string; readonly role: string; readonly op: string }[]) => names(vs.filter((v) => v.role === 'neocell' || (v.role === 'baseline' && v.op === 'dwconv')));
+    assert.deepEqual(names(pageVariants('wasm')), ownDwConv(cpuBackend.variants.filter((v) => v.name.endsWith('-wasm'))));
+    assert.deepEqual(names(pageVariants('webgpu')), ownDwConv(wgslVariants('webgpu-browser')));
+    assert.ok(pageVariants('wasm').length >= 6 && pageVariants('webgpu').length >= 5);
+  });
+
+  it('the backend registry is the one place for backend names, titles and probes', async () => {
+    const { BACKENDS } = await import('../kernels/registry.js');
+    for (const entry of BACKENDS) {
+      const backend = await entry.load!();
+      assert.equal(backend.name, entry.name);
+      assert.deepEqual(Object.keys(backend).sort(), ['name', 'open', 'variants'], `${entry.name}: only its kernels and how to open its device`);
+    }
+  });
+
+  it('variants only declare parameters and generate: no cast to a session or description type in a variant file; the session compiles', async () => {
+    const variantFiles = sources('kernels').filter((f) => /: KernelVariant(<[^>]*>)? =|\): KernelVariant(<[^>]*>)? \{|KernelVariant(<[^>]*>)?\[\] \{/.test(readFileSync(join(ROOT, f), 'utf8')));
+    assert.ok(variantFiles.length >= 25, `${variantFiles.length} variant files`);
+    const casts = variantFiles.flatMap((f) =>
+      [...readFileSync(join(ROOT, f), 'utf8').matchAll(/\bas (?:unknown as )?(?:\w*Session|\w*Spec|\w*Plan|KernelDescription)\b|this\.generate!/g)].map((m) => `${f}: ${m[0]}`),
+    );
+    assert.deepEqual(casts, []);
+    const { BACKENDS } = await import('../kernels/registry.js');
+    for (const entry of BACKENDS)
+      for (const v of (await entry.load!()).variants) {
+        // Peers are a library's own kernel (onnxruntime, tfjs): nothing to describe, so they create it.
+        if (v.role === 'peer') assert.ok(v.create && !v.generate, `${entry.name}/${v.name} (peer) creates its kernel`);
+        else assert.ok(v.generate && !v.create, `${entry.name}/${v.name} generates, its session compiles`);
+      }
+  });
 });

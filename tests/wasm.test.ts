@@ -1,4 +1,5 @@
 /** The WebAssembly machinery of the CPU backend: encoder, thread split, worker pool, rejections, peak kernel. */
+import { createKernel } from '../harness/compile.js';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { join } from 'node:path';
@@ -76,7 +77,7 @@ describe('worker pool', () => {
     const data = makeProblemData(p, 11);
     const outs: Float32Array[] = [];
     for (const threads of [1, 2]) {
-      const k = await fused.create(p, { ...fused.defaults(p, session.device), threads, madd: 'plain' }, session);
+      const k = await createKernel(fused, p, { ...fused.defaults(p, session.device), threads, madd: 'plain' }, session);
       k.prepare(data);
       k.poisonOutput();
       await k.run();

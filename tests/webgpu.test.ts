@@ -1,4 +1,5 @@
 /** The WebGPU backend in Node (Dawn; SwiftShader on machines without a GPU): every WGSL variant verified, faults reported. */
+import { createKernel } from '../harness/compile.js';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -9,7 +10,7 @@ import { webgpuBackend } from '../kernels/webgpu/backend.js';
 import { GpuKernel } from '../kernels/webgpu/instance.js';
 import type { GpuHostSession } from '../kernels/webgpu/device-session.js';
 import type { WebGpuSession } from '../kernels/webgpu/session.js';
-import type { BackendSession, KernelVariant } from '../harness/types.js';
+import type { BackendSession, KernelDescription, KernelVariant } from '../harness/types.js';
 import { arbCellProblem } from './arbitraries.js';
 import { CELL_CASES } from './cases.js';
 
@@ -174,7 +175,7 @@ describe(`WebGPU (${session.device.description})`, () => {
       params: () => [],
       defaults: () => ({}),
       check: undefined,
-      create: (_p, _params, s) => (s as WebGpuSession).createKernel({ kind: 'wgsl', name: 'broken-wgsl', source: '@compute @workgroup_size(1) fn main() { let v: f32 = no_such_value; }', dispatch: [1, 1, 1], outputElements: 4, weights: [] }),
+      generate: () => ({ kind: 'wgsl', name: 'broken-wgsl', source: '@compute @workgroup_size(1) fn main() { let v: f32 = no_such_value; }', dispatch: [1, 1, 1], outputElements: 4, weights: [] }) as KernelDescription,
     };
     const small = { ...session, device: { ...session.device, limits: { ...session.device.limits, maxStorageBufferBindingSize: 4096 } } };
     const run = { entry: BACKENDS.find((e) => e.name === 'webgpu')!, backend: { ...webgpuBackend, variants: [broken, byName('fused-wgsl'), byName('sparse-wgsl')] }, session: small };
@@ -272,8 +273,8 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
     await deviceLossContinues(await b.open(), v('fused-wgsl'));
   });
   it('a WGSL compile error in the page fails the candidate with the message', async () => {
-    const host = browser as unknown as { createKernel: (s: object) => Promise<unknown> };
-    await assert.rejects(host.createKernel({ kind: 'wgsl', name: 'broken', source: '@compute @workgroup_size(1) fn main() { let a: f32 = nope; }', dispatch: [1, 1, 1], outputElements: 4, weights: [] }), /broken: shader: .*nope/s);
+    const host = browser as unknown as { compile: (s: object) => Promise<unknown> };
+    await assert.rejects(host.compile({ kind: 'wgsl', name: 'broken', source: '@compute @workgroup_size(1) fn main() { let a: f32 = nope; }', dispatch: [1, 1, 1], outputElements: 4, weights: [] }), /broken: shader: .*nope/s);
   });
 });
 
@@ -284,7 +285,7 @@ async function deviceLossContinues(s: BackendSession, fused: KernelVariant): Pro
     const p = neoCellProblem({ N: 1, C: 8, H: 8, W: 8, spec: '4+7', shift: 1 });
     const params = { tile: 'shared', wg: 64, wgy: 4, vec: 4 };
     const data = makeProblemData(p, 9);
-    const inFlight = await fused.create(p, params, s);
+    const inFlight = await createKernel(fused, p, params, s);
     await inFlight.prepare(data);
     await host.simulateDeviceLoss('unknown: simulated loss');
     await assert.rejects(Promise.resolve().then(() => inFlight.run()), /device lost.*unknown: simulated loss/);

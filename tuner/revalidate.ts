@@ -7,6 +7,7 @@
  * winner is chosen again from those samples, and a finalist the paired rounds cannot tell from
  * the fastest (beyond TIE_MARGIN) is tied with it: the simplest tied candidate wins.
  */
+import { createKernel } from '../harness/compile.js';
 import { measureKernel, prepareAndVerify, timingFields } from '../harness/evaluate.js';
 import { DEFAULT_TARGET_REL } from '../harness/stability.js';
 import { quantile, tQuantile975 } from '../harness/stats.js';
@@ -88,7 +89,7 @@ export async function revalidateWinner(
       if (!variant) continue;
       let kernel: KernelInstance | undefined;
       try {
-        kernel = await variant.create(problem, c.config.params, session);
+        kernel = await createKernel(variant, problem, c.config.params, session);
         // Checked against the reference again before it is timed again.
         if (!(await prepareAndVerify(kernel, data)).ok) throw new Error('mismatch');
         finalists.push({ key: c.key, config: c.config, ...(c.source_hash ? { source_hash: c.source_hash } : {}), kernel, samples: [], evidence: [], rounds: [], method: '' });

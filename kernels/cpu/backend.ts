@@ -1,19 +1,8 @@
 /** The CPU backend: always available; its device is the host CPU. */
 import { availableParallelism, cpus } from 'node:os';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
-import { copyCpu } from './copy.js';
-import { copyWasm } from './copy-wasm.js';
-import { denseJs } from './dense-js.js';
-import { fusedJs } from './fused-js.js';
-import { winogradJs } from './winograd-js.js';
-import { dwconvJs } from './dwconv-js.js';
-import { dwconvWasm } from './dwconv-wasm.js';
-import { sparseJs } from './sparse-js.js';
-import { fusedWasm } from './fused-wasm.js';
-import { sparseWasm } from './sparse-wasm.js';
-import { winogradWasm } from './winograd-wasm.js';
-import { denseWasm } from './dense-wasm.js';
-import { tiledWasm } from './tiled-wasm.js';
+import { compileCpuKernel } from './compile.js';
+import { CPU_COPY, CPU_DWCONV, CPU_NEOCELL } from './variants.js';
 import { WorkerPool } from './wasm/pool.js';
 import { ortDwConv } from './peers/ort-dwconv.js';
 import { tfjsWasmDwConv } from './peers/tfjs-wasm-dwconv.js';
@@ -35,10 +24,6 @@ export function cpuDevice(): DeviceInfo {
 
 export const cpuBackend: Backend = {
   name: 'cpu',
-  title: 'CPU (JavaScript)',
-  async probe() {
-    return { available: true, description: cpuDevice().description };
-  },
   async open(): Promise<CpuSession> {
     // One pool per session, grown on demand; its workers stay warm between kernel calls.
     let pool: WorkerPool | undefined;
@@ -57,6 +42,7 @@ export const cpuBackend: Backend = {
         }
         return out;
       },
+      compile: (description) => compileCpuKernel(description, (threads) => session.pool(threads)),
       pool(threads: number) {
         if (threads <= 1) return undefined;
         if (!pool || pool.size < threads - 1) {
@@ -71,5 +57,6 @@ export const cpuBackend: Backend = {
     };
     return session;
   },
-  variants: [fusedWasm, sparseWasm, tiledWasm, winogradWasm, denseWasm, sparseJs, fusedJs, winogradJs, denseJs, dwconvWasm, dwconvJs, ortDwConv, tfjsWasmDwConv, copyCpu, copyWasm],
+  // The lists of kernels/cpu/variants.ts, and the peers (Node only).
+  variants: [...CPU_NEOCELL.wasm, ...CPU_NEOCELL.js, CPU_DWCONV.wasm, CPU_DWCONV.js, ortDwConv, tfjsWasmDwConv, ...CPU_COPY],
 };

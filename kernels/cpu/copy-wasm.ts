@@ -7,8 +7,8 @@
 import type { CopyProblem, KernelVariant } from '../../harness/types.js';
 import { channelRangeFunction, wasmKernelSpec } from './wasm/kernel-spec.js';
 import { LaneCounter } from './wasm/passes.js';
-import { MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
-import { checkMachineParams, sessionPool, threadValues } from './wasm/variant.js';
+import { MemoryLayout, type WasmKernelSpec } from './wasm/runtime.js';
+import { checkMachineParams, threadValues } from './wasm/variant.js';
 
 function buildCopyWasm(p: CopyProblem, threads: number): WasmKernelSpec {
   const { N, C, H, W } = p;
@@ -41,8 +41,5 @@ export const copyWasm: KernelVariant<CopyProblem> = {
   },
   generate(problem, params) {
     return buildCopyWasm(problem, Number(params.threads));
-  },
-  async create(problem, params, session) {
-    return WasmKernel.create(this.generate!(problem, params, session.device) as WasmKernelSpec, sessionPool(session, Number(params.threads)));
   },
 };

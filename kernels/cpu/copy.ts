@@ -3,7 +3,7 @@
  * time is divided by in reports ("× copy").
  */
 import type { KernelVariant, CopyProblem } from '../../harness/types.js';
-import { JsKernel, type JsKernelSpec, jsKernelSpec } from './instance.js';
+import { jsKernelSpec } from './instance.js';
 
 export const copyCpu: KernelVariant<CopyProblem> = {
   backend: 'cpu',
@@ -14,8 +14,5 @@ export const copyCpu: KernelVariant<CopyProblem> = {
   defaults: () => ({}),
   generate() {
     return jsKernelSpec('copy', ['y.set(x);'], 0, { multiplies: 0, adds: 0, macs: 0 });
-  },
-  async create(problem, params, session) {
-    return JsKernel.compile(this.generate!(problem, params, session.device) as JsKernelSpec);
   },
 };

@@ -6,7 +6,7 @@
  */
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import { JsKernel, type JsKernelSpec, jsKernelSpec } from './instance.js';
+import { jsKernelSpec } from './instance.js';
 
 const ORDERS = ['AB', 'BA'] as const;
 const BLOCKS = [8, 32] as const;
@@ -54,8 +54,5 @@ export const denseJs: KernelVariant<NeoCellProblem> = {
     const macs = order === 'AB' ? c.dense : p.N * p.C * (p.H * p.W * c.W_out + c.H_out * p.H * c.W_out);
     const src = denseJsSource(p, order, Number(params.block), c.H_out, c.W_out);
     return jsKernelSpec(`dense-js-${order}`, src, Math.max(c.H_out * p.W, p.H * c.W_out), { multiplies: macs, adds: macs, macs }, 'dense');
-  },
-  async create(problem, params, session) {
-    return JsKernel.compile(this.generate!(problem, params, session.device) as JsKernelSpec);
   },
 };

@@ -9,8 +9,8 @@ import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { channelRangeFunction, wasmKernelSpec } from './wasm/kernel-spec.js';
 import { emitMatmul, type MatmulTiling } from './wasm/matmul.js';
 import { LaneCounter, type MaddMode } from './wasm/passes.js';
-import { MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
-import { checkMachineParams, machineDefaults, machineParams, sessionPool } from './wasm/variant.js';
+import { MemoryLayout, type WasmKernelSpec } from './wasm/runtime.js';
+import { checkMachineParams, machineDefaults, machineParams } from './wasm/variant.js';
 import { cellCost } from '../../core/flops.js';
 
 interface DenseOptions extends MatmulTiling {
@@ -89,8 +89,5 @@ export const denseWasm: KernelVariant<NeoCellProblem> = {
   generate(problem, params) {
     const o: DenseOptions = { order: params.order as 'AB' | 'BA', mr: Number(params.mr), nv: Number(params.nv), madd: params.madd as MaddMode, threads: Number(params.threads) };
     return buildDenseWasm(problem, `dense-wasm-${o.order}-${o.mr}x${o.nv}-${o.madd}-t${o.threads}`, o);
-  },
-  async create(problem, params, session) {
-    return WasmKernel.create(this.generate!(problem, params, session.device) as WasmKernelSpec, sessionPool(session, Number(params.threads)));
   },
 };

@@ -4,7 +4,7 @@
  * border (where the "same" zero padding bites) uses a bounds-checked loop.
  */
 import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
-import { JsKernel, type JsKernelSpec, jsKernelSpec } from './instance.js';
+import { jsKernelSpec } from './instance.js';
 
 export function dwconvJsSource(p: DwConvProblem): string {
   const { N, C, H, W, K } = p;
@@ -57,8 +57,5 @@ export const dwconvJs: KernelVariant<DwConvProblem> = {
     const p = problem;
     const macs = p.N * p.C * p.H * p.W * p.K * p.K;
     return jsKernelSpec(`dwconv-js-${p.K}`, [dwconvJsSource(p)], 0, { multiplies: macs, adds: macs, macs });
-  },
-  async create(problem, params, session) {
-    return JsKernel.compile(this.generate!(problem, params, session.device) as JsKernelSpec);
   },
 };

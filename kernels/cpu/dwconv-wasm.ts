@@ -10,8 +10,8 @@ import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
 import { FunctionBuilder } from './wasm/encoder.js';
 import { channelRangeFunction, wasmKernelSpec } from './wasm/kernel-spec.js';
 import { LaneCounter, mac, type MaddMode, storeLanes, vectorStarts, WeightLocals } from './wasm/passes.js';
-import { MemoryLayout, type WasmKernelSpec, WasmKernel } from './wasm/runtime.js';
-import { checkMachineParams, machineDefaults, machineParams, sessionPool } from './wasm/variant.js';
+import { MemoryLayout, type WasmKernelSpec } from './wasm/runtime.js';
+import { checkMachineParams, machineDefaults, machineParams } from './wasm/variant.js';
 
 const ROWS_PER_STEP = [1, 2, 4];
 
@@ -147,8 +147,5 @@ export const dwconvWasm: KernelVariant<DwConvProblem> = {
   generate(problem, params) {
     const o: DwOptions = { rows: Number(params.rows), madd: params.madd as MaddMode, threads: Number(params.threads), offsets: 'add' };
     return buildDwConvWasm(problem, `dwconv-wasm-r${o.rows}-${o.madd}-t${o.threads}`, o);
-  },
-  async create(problem, params, session) {
-    return WasmKernel.create(this.generate!(problem, params, session.device) as WasmKernelSpec, sessionPool(session, Number(params.threads)));
   },
 };

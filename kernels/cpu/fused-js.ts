@@ -9,7 +9,7 @@
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { aName, type ChannelLoop, emitColumnPass, emitSegmentLoops } from './codegen.js';
-import { JsKernel, type JsKernelSpec, jsKernelSpec } from './instance.js';
+import { jsKernelSpec } from './instance.js';
 import { axisPieces, cellSegments, cheaperOrder, type Segment, segmentOutput } from '../../core/structure.js';
 
 const ORDERS = ['AB', 'BA'] as const;
@@ -67,8 +67,5 @@ export const fusedJs: KernelVariant<NeoCellProblem> = {
     const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
     const maxIn = Math.max(...p.cell.groups.map((g) => Math.max(g.a.in, g.a.out)));
     return jsKernelSpec(`fused-js-${order}-${params.loop}`, fusedJsSource(p, order, params.loop as ChannelLoop), maxIn * Math.max(p.W, c.W_out), { multiplies: macs, adds: macs, macs });
-  },
-  async create(problem, params, session) {
-    return JsKernel.compile(this.generate!(problem, params, session.device) as JsKernelSpec);
   },
 };

@@ -6,7 +6,7 @@
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { emitColumnPass, emitRowPass, emitSegmentLoops } from './codegen.js';
-import { JsKernel, type JsKernelSpec, jsKernelSpec } from './instance.js';
+import { jsKernelSpec } from './instance.js';
 import { cellSegments, cheaperOrder, segmentOutput } from '../../core/structure.js';
 
 const ORDERS = ['AB', 'BA'] as const;
@@ -38,8 +38,5 @@ export const sparseJs: KernelVariant<NeoCellProblem> = {
     const c = cellCost(p.cell, p.N, p.H, p.W);
     const macs = order === 'AB' ? c.usefulAFirst : c.usefulBFirst;
     return jsKernelSpec(`sparse-js-${order}`, sparseJsSource(p, order), Math.max(c.H_out * p.W, p.H * c.W_out), { multiplies: macs, adds: macs, macs });
-  },
-  async create(problem, params, session) {
-    return JsKernel.compile(this.generate!(problem, params, session.device) as JsKernelSpec);
   },
 };

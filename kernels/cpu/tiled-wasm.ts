@@ -9,8 +9,7 @@
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { buildNeoCellWasm } from './wasm/neocell-module.js';
 import type { MaddMode } from './wasm/passes.js';
-import { WasmKernel, type WasmKernelSpec } from './wasm/runtime.js';
-import { checkMachineParams, machineDefaults, machineParams, sessionPool } from './wasm/variant.js';
+import { checkMachineParams, machineDefaults, machineParams } from './wasm/variant.js';
 import { cheaperOrder } from '../../core/structure.js';
 
 export const tiledWasm: KernelVariant<NeoCellProblem> = {
@@ -45,8 +44,5 @@ export const tiledWasm: KernelVariant<NeoCellProblem> = {
       horizontalLoop: 'v',
       unroll: 1,
     });
-  },
-  async create(problem, params, session) {
-    return WasmKernel.create(this.generate!(problem, params, session.device) as WasmKernelSpec, sessionPool(session, Number(params.threads)));
   },
 };

@@ -12,7 +12,7 @@
 import type { AxisSpec } from '../../core/spec.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { aName, bName, type ChannelLoop, emitSegmentLoops } from './codegen.js';
-import { JsKernel, type JsKernelSpec, jsKernelSpec } from './instance.js';
+import { jsKernelSpec } from './instance.js';
 import { axisPieces, cellSegments, type Segment, segmentOutput } from '../../core/structure.js';
 
 const LOOPS = ['cn', 'nc'] as const;
@@ -137,8 +137,5 @@ export const winogradJs: KernelVariant<NeoCellProblem> = {
     const maxRows = Math.max(...p.cell.groups.map((g) => g.a.out));
     // "macs" here = multiplications actually executed (the scheme's point); adds reported beside.
     return jsKernelSpec(`winograd-js-${params.loop}`, parts, maxRows * p.W, { multiplies: count.mults, adds: count.adds, macs: count.mults });
-  },
-  async create(problem, params, session) {
-    return JsKernel.compile(this.generate!(problem, params, session.device) as JsKernelSpec);
   },
 };

@@ -1,13 +1,10 @@
 /** The gpu.js backend in Node (headless-gl under an X server): gpu.js kernels through the shared harness. */
 import type { Backend } from '../../harness/types.js';
-import { probeGpuJsNode } from '../probes.js';
 import { openGpuJsSession } from './session.js';
 import { gpujsVariants } from './variants.js';
 
 export const gpujsBackend: Backend = {
   name: 'gpujs',
-  title: 'gpu.js in Node (headless-gl)',
-  probe: probeGpuJsNode,
   open: openGpuJsSession,
   variants: gpujsVariants('gpujs'),
 };

@@ -9,8 +9,7 @@ import { createRequire } from 'node:module';
 import { packWeights } from '../../core/structure.js';
 import { createInPage, distModuleRoutes, openKernelPage, PAGE_BASE64, PageKernel } from '../../browser/page-kernel.js';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
-import { probeGpuJsBrowser } from '../probes.js';
-import type { GpuJsHostSession } from './variant.js';
+import { type GpuJsHostSession, gpujsPlan } from './plan.js';
 import { gpujsVariants } from './variants.js';
 
 const require = createRequire(import.meta.url);
@@ -63,7 +62,8 @@ export async function openBrowserGpuJsSession(): Promise<GpuJsHostSession> {
     return {
       backend: 'gpujs-browser',
       device,
-      async createKernel(plan) {
+      async compile(description) {
+        const plan = gpujsPlan(description);
         const id = await createInPage(page, plan.spec);
         return new PageKernel(page, id, plan.source, plan.executed, (data) => packWeights(plan.weights, data), 'Chromium');
       },
@@ -74,8 +74,6 @@ export async function openBrowserGpuJsSession(): Promise<GpuJsHostSession> {
 
 export const gpujsBrowserBackend: Backend = {
   name: 'gpujs-browser',
-  title: 'gpu.js in headless Chromium (WebGL2)',
-  probe: probeGpuJsBrowser,
   open: openBrowserGpuJsSession,
   variants: gpujsVariants('gpujs-browser'),
 };

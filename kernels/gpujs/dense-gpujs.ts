@@ -6,7 +6,8 @@
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellOutputShape } from '../../core/spec.js';
 import { at, kernelSource, stageOutput, threadCoords } from './source.js';
-import { type CommonParams, type GpuJsBackendName, type GpuJsPlanParts, gpujsVariant } from './variant.js';
+import { type CommonParams, type GpuJsBackendName, gpujsVariant } from './variant.js';
+import type { GpuJsPlanParts } from './plan.js';
 
 export function densePlan(p: NeoCellProblem, common: CommonParams): GpuJsPlanParts {
   const { N, C, H, W } = p;

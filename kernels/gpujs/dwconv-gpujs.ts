@@ -1,7 +1,8 @@
 /** Depthwise K×K conv baseline (gpu.js): one thread per output, zero padding by bounds checks, the row of K taps looped or unrolled. */
 import type { CopyProblem, DwConvProblem, KernelVariant } from '../../harness/types.js';
 import { kernelSource, stageOutput, termSum, threadCoords } from './source.js';
-import { type CommonParams, type GpuJsBackendName, type GpuJsPlanParts, gpujsVariant } from './variant.js';
+import { type CommonParams, type GpuJsBackendName, gpujsVariant } from './variant.js';
+import type { GpuJsPlanParts } from './plan.js';
 
 export function dwconvPlan(p: DwConvProblem, common: CommonParams): GpuJsPlanParts {
   const { N, C, H, W, K } = p;

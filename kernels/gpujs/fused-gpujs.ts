@@ -10,7 +10,8 @@
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellSizes } from './sparse-gpujs.js';
 import { blockOf, kernelSource, repeat, segmentBranches, stageOutput, termSum, threadCoords } from './source.js';
-import { type CommonParams, type GpuJsBackendName, type GpuJsPlanParts, gpujsVariant } from './variant.js';
+import { type CommonParams, type GpuJsBackendName, gpujsVariant } from './variant.js';
+import type { GpuJsPlanParts } from './plan.js';
 import { cellSegments, groupWeightOffsets, type Segment, segmentOutput } from '../../core/structure.js';
 
 export function fusedPlan(p: NeoCellProblem, order: 'AB' | 'BA', common: CommonParams): GpuJsPlanParts {

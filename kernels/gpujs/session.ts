@@ -8,7 +8,7 @@ import { packWeights } from '../../core/structure.js';
 import type { DeviceInfo, DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
 import { headlessGlFacts } from '../probes.js';
 import { GpuJsKernel, type GpuJsInstance } from './runner.js';
-import type { GpuJsHostSession, GpuJsPlan } from './variant.js';
+import { type GpuJsHostSession, type GpuJsPlan, gpujsPlan } from './plan.js';
 
 const require = createRequire(import.meta.url);
 
@@ -60,7 +60,8 @@ export async function openGpuJsSession(): Promise<GpuJsHostSession> {
   return {
     backend: 'gpujs',
     device,
-    async createKernel(plan) {
+    async compile(description) {
+      const plan = gpujsPlan(description);
       return new NodeGpuJsKernel(new GpuJsKernel(gpu, plan.spec, 'HeadlessGLKernel'), plan);
     },
     async close() {

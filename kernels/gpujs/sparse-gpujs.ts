@@ -8,7 +8,8 @@ import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import type { GpuJsLayout, GpuJsStage } from './runner.js';
 import { at, blockOf, kernelSource, type Plane, segmentBranches, stageOutput, termSum, threadCoords } from './source.js';
-import { type CommonParams, type GpuJsBackendName, type GpuJsPlanParts, gpujsVariant } from './variant.js';
+import { type CommonParams, type GpuJsBackendName, gpujsVariant } from './variant.js';
+import type { GpuJsPlanParts } from './plan.js';
 import { cellSegments, cheaperOrder, groupWeightOffsets, segmentOutput } from '../../core/structure.js';
 
 /** A pass's source array: the problem input x (always flat) or an earlier stage's result. */

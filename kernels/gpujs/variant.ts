@@ -1,32 +1,13 @@
 /**
- * What every gpu.js variant shares: the host session contract (Node/headless-gl or Chromium), the
- * common parameters (output layout, precision, loop unrolling, pipeline mode for chains) and a
+ * What every gpu.js variant shares: the common parameters (output layout, precision, loop unrolling, pipeline mode for chains) and a
  * factory that turns a variant's stage generator into a harness KernelVariant for either host.
  */
-import type { WeightPacking } from '../../core/structure.js';
-import type { BackendSession, DeviceInfo, ExecutedCounts, KernelDescription, KernelInstance, KernelRole, KernelVariant, ParamDecl, Params, Problem } from '../../harness/types.js';
+import type { DeviceInfo, KernelRole, KernelVariant, ParamDecl, Params, Problem } from '../../harness/types.js';
+import type { GpuJsPlan, GpuJsPlanParts } from './plan.js';
 import type { GpuJsKernelSpec, GpuJsLayout, GpuJsPrecision } from './runner.js';
 import { checkGpuJsProblem, LAYOUTS, type Plane } from './source.js';
 
 export type GpuJsBackendName = 'gpujs' | 'gpujs-browser';
-
-/** What a variant's plan function makes for one problem: the stage chain, its weight inputs and its executed work. */
-export interface GpuJsPlanParts {
-  readonly spec: GpuJsKernelSpec;
-  /** Extra inputs (`w0`, `w1`, …) after x, as packing names (core/structure.ts packWeights). */
-  readonly weights: readonly WeightPacking[];
-  readonly executed: ExecutedCounts;
-}
-
-/** A gpu.js kernel as data (its description): the plan with its name and source text. */
-export interface GpuJsPlan extends KernelDescription, GpuJsPlanParts {
-  readonly kind: 'gpujs';
-}
-
-/** A session of either gpu.js host: the variants only hand it a plan. */
-export interface GpuJsHostSession extends BackendSession {
-  createKernel(plan: GpuJsPlan): Promise<KernelInstance>;
-}
 
 /** Precisions this context can run: 'single' needs float textures (OES_texture_float / WebGL2). */
 export function precisions(device: DeviceInfo): GpuJsPrecision[] {
@@ -89,9 +70,6 @@ export function gpujsVariant<P extends Problem>(backend: GpuJsBackendName, def: 
       };
       const parts = def.plan(problem, params, common);
       return { kind: 'gpujs', name: parts.spec.name, source: planSource(parts.spec), ...parts };
-    },
-    async create(problem, params, session) {
-      return (session as GpuJsHostSession).createKernel(this.generate!(problem, params, session.device) as GpuJsPlan);
     },
   };
 }

@@ -10,7 +10,8 @@ import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import type { GpuJsStage } from './runner.js';
 import { bPassStage, cellSizes } from './sparse-gpujs.js';
 import { at, blockOf, kernelSource, repeat, segmentBranches, stageOutput, threadCoords } from './source.js';
-import { type CommonParams, type GpuJsBackendName, type GpuJsPlanParts, gpujsVariant } from './variant.js';
+import { type CommonParams, type GpuJsBackendName, gpujsVariant } from './variant.js';
+import type { GpuJsPlanParts } from './plan.js';
 import { cellSegments, groupWeightOffsets, segmentOutput } from '../../core/structure.js';
 
 export function winogradPlan(p: NeoCellProblem, common: CommonParams): GpuJsPlanParts {

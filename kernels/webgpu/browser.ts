@@ -7,9 +7,9 @@
 import { packWeights } from '../../core/structure.js';
 import { createInPage, distModuleRoutes, openKernelPage, PAGE_BASE64, PageKernel } from '../../browser/page-kernel.js';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
-import { probeWebGpuBrowser } from '../probes.js';
 import { wgslVariants } from './variants.js';
 import type { GpuHostSession } from './device-session.js';
+import { wgslSpec } from './instance.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>neotune webgpu</title>
 <script type="module">
@@ -67,7 +67,8 @@ export async function openBrowserGpuSession(): Promise<GpuHostSession> {
     return {
       backend: 'webgpu-browser',
       device,
-      async createKernel(spec) {
+      async compile(description) {
+        const spec = wgslSpec(description);
         // The description is data: it crosses into the page as is; Node packs the weights.
         const id = await createInPage(page, spec);
         return new PageKernel(page, id, spec.source, spec.executed, (data) => packWeights(spec.weights, data), 'Chromium');
@@ -82,8 +83,6 @@ export async function openBrowserGpuSession(): Promise<GpuHostSession> {
 
 export const webgpuBrowserBackend: Backend = {
   name: 'webgpu-browser',
-  title: 'WebGPU in headless Chromium',
-  probe: probeWebGpuBrowser,
   open: openBrowserGpuSession,
   variants: wgslVariants('webgpu-browser'),
 };

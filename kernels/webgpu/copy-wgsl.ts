@@ -1,7 +1,6 @@
 /** Copy (WGSL, one vec4 per invocation where the size allows): the bandwidth ceiling of the device, for ratios. */
 import { elementBytes } from '../../harness/problem.js';
 import type { KernelVariant, CopyProblem } from '../../harness/types.js';
-import type { GpuHostSession } from './device-session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf } from './wgsl.js';
 import type { DeviceInfo, Params } from '../../harness/types.js';
@@ -21,9 +20,6 @@ export const copyWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVariant
       ? `float16 copy moves pairs of halves: C·H·W = ${problem.C * problem.H * problem.W} must be even`
       : checkImageChunks(problem, device, [problem.C * problem.H * problem.W], 0, elementBytes(problem.dtype)),
   generate,
-  async create(problem, params, session) {
-    return (session as GpuHostSession).createKernel(generate(problem, params, session.device));
-  },
 });
 
 /** The copy kernel's description: WGSL, dispatch, buffers (pure: no device is touched). */

@@ -5,7 +5,6 @@
  */
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellOutputShape } from '../../core/spec.js';
-import type { GpuHostSession } from './device-session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes, times } from './wgsl.js';
 import type { DeviceInfo, Params } from '../../harness/types.js';
@@ -52,9 +51,6 @@ export const denseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVarian
     return bytes > limit ? `materialised matrices need ${bytes} bytes, over maxStorageBufferBindingSize ${limit}` : undefined;
   },
   generate,
-  async create(problem, params, session) {
-    return (session as GpuHostSession).createKernel(generate(problem, params, session.device));
-  },
 });
 
 /** The dense kernel's description (pure). */

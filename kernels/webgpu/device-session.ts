@@ -3,13 +3,14 @@
  * neotune's own in-process hosts' (Node/Dawn, the tuning page's worker). Dependency-free apart
  * from the kernel class: the page bundles this module.
  */
-import type { BackendSession, DeviceInfo, KernelInstance } from '../../harness/types.js';
+import type { BackendSession, DeviceInfo, KernelDescription, KernelInstance } from '../../harness/types.js';
 import { packWeights } from '../../core/structure.js';
-import { type GpuContext, GpuKernel, type GpuKernelSpec, readLimits, watchedContext } from './instance.js';
+import { type GpuContext, GpuKernel, readLimits, watchedContext, wgslSpec } from './instance.js';
 
 /** A session of either WebGPU host (Node/Dawn or Chromium): the variants only hand it a kernel spec. */
 export interface GpuHostSession extends BackendSession {
-  createKernel(spec: GpuKernelSpec): Promise<KernelInstance>;
+  /** Compiles a WGSL kernel description (a `wgsl` KernelDescription) on the session's current device. */
+  compile(description: KernelDescription): Promise<KernelInstance>;
   /**
    * Fault injection (tests): the current device is marked lost with `reason`, as a real loss is
    * reported (one cannot be caused on purpose), and destroyed.
@@ -28,7 +29,10 @@ export function gpuSessionOn(device: GPUDevice): GpuHostSession {
   return {
     backend: 'webgpu',
     device: info,
-    createKernel: (spec) => GpuKernel.create(gpu, spec, (data) => packWeights(spec.weights, data)),
+    compile: async (description) => {
+      const spec = wgslSpec(description);
+      return GpuKernel.create(gpu, spec, (data) => packWeights(spec.weights, data));
+    },
     async simulateDeviceLoss(reason) {
       gpu.lost = reason;
     },
@@ -50,7 +54,8 @@ export function deviceSession(device: DeviceInfo, first: GpuContext, replace: (r
     get gpu() {
       return gpu;
     },
-    async createKernel(spec) {
+    async compile(description) {
+      const spec = wgslSpec(description);
       if (gpu.lost) gpu = await replace(gpu.lost);
       return GpuKernel.create(gpu, spec, (data) => packWeights(spec.weights, data));
     },

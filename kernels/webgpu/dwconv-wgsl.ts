@@ -1,6 +1,5 @@
 /** Depthwise K×K conv baseline (WGSL): one invocation per output, the K×K window unrolled by constants, zero padding by bounds checks. */
 import type { DwConvProblem, KernelVariant } from '../../harness/types.js';
-import type { GpuHostSession } from './device-session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf } from './wgsl.js';
 import type { DeviceInfo, Params } from '../../harness/types.js';
@@ -43,9 +42,6 @@ export const dwconvWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
   defaults: (_p, device) => ({ wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
   check: (problem, _params, device) => checkImageChunks(problem, device, [problem.C * problem.H * problem.W], problem.C),
   generate,
-  async create(problem, params, session) {
-    return (session as GpuHostSession).createKernel(generate(problem, params, session.device));
-  },
 });
 
 /** The depthwise conv's description (pure). */

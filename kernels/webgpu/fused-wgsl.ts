@@ -7,7 +7,6 @@
  */
 import { elementBytes } from '../../harness/problem.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import type { GpuHostSession } from './device-session.js';
 import { workgroupSizes } from './wgsl.js';
 import { checkSharedTile, fusedSharedWgsl, segmentBands } from './fused-shared.js';
 import { bindings, checkImageChunks, chunkOf, imagePlanes, times } from './wgsl.js';
@@ -269,9 +268,6 @@ const fusedFamily = (backend: 'webgpu' | 'webgpu-browser', name: string, combine
     return checkImageChunks(p, device, imagePlanes(p), 0, elementBytes(p.dtype)) ?? (params.tile === 'shared' ? checkSharedTile(p, Number(params.wg), Number(params.wgy), Number(params.vec), device) : undefined);
   },
   generate: (problem, params, device) => generateFused(name, combine, problem, params, device),
-  async create(problem, params, session) {
-    return (session as GpuHostSession).createKernel(generateFused(name, combine, problem, params, session.device));
-  },
 });
 
 /** A fused (or Strassen-like) kernel's description (pure). */

@@ -9,7 +9,7 @@
 import type { WeightPacking } from '../../core/structure.js';
 import { clockQuantumMs } from '../../harness/clock.js';
 import { quantile } from '../../harness/stats.js';
-import type { DeviceTiming, ExecutedCounts, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
+import type { DeviceTiming, ExecutedCounts, KernelDescription, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
 
 /** Dispatches per sample at most (one command buffer of this many passes). */
 const MAX_BATCH = 4096;
@@ -110,6 +110,12 @@ export function fromF16Bits(bits: Uint16Array): Float32Array {
  */
 export type GpuKernelSpec = GpuKernelSpecBase &
   ({ readonly dispatch: Dispatch; readonly passes?: undefined } | { readonly dispatch?: undefined; readonly passes: readonly { readonly entry: string; readonly dispatch: Dispatch }[] });
+
+/** A description as a WGSL kernel spec: the WebGPU sessions compile only `wgsl` descriptions. */
+export function wgslSpec(description: KernelDescription): GpuKernelSpec {
+  if (description.kind !== 'wgsl') throw new Error(`the WebGPU backend compiles wgsl kernels, not ${description.kind} (${description.name})`);
+  return description as GpuKernelSpec;
+}
 
 export interface GpuContext {
   readonly device: GPUDevice;

@@ -6,7 +6,6 @@
  */
 import { cellCost } from '../../core/flops.js';
 import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
-import type { GpuHostSession } from './device-session.js';
 import { workgroupSizes } from './wgsl.js';
 import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes } from './wgsl.js';
 import { cellSegments, cheaperOrder, groupWeightOffsets, type Segment, segmentOutput } from '../../core/structure.js';
@@ -94,9 +93,6 @@ export const sparseWgslFor = (backend: 'webgpu' | 'webgpu-browser'): KernelVaria
   defaults: (p, device) => ({ order: cheaperOrder(p), wg: Math.min(64, Math.max(...workgroupSizes(device))) }),
   check: (problem, params, device) => checkImageChunks(problem, device, planes(problem, params.order as 'AB' | 'BA'), problem.C),
   generate,
-  async create(problem, params, session) {
-    return (session as GpuHostSession).createKernel(generate(problem, params, session.device));
-  },
 });
 
 /** The sparse kernel's description (pure). */

@@ -5,6 +5,7 @@
  * same file measures any version of the pool.
  *   node dist/scripts/trust/pool-stalls.js [--seconds 5] [--kernel fused-wasm] [--json]
  */
+import { createKernel } from '../../harness/compile.js';
 import { neoCellProblem, makeProblemData } from '../../harness/problem.js';
 import { quantile } from '../../harness/stats.js';
 import { cpuBackend } from '../../kernels/cpu/backend.js';
@@ -27,7 +28,7 @@ try {
   ] as const) {
     const problem = neoCellProblem(shape);
     const variant = cpuBackend.variants.find((v) => v.name === kernelName)!;
-    const kernel = await variant.create(problem, { ...variant.defaults(problem, session.device), threads: 2 }, session);
+    const kernel = await createKernel(variant, problem, { ...variant.defaults(problem, session.device), threads: 2 }, session);
     await kernel.prepare(makeProblemData(problem, 1));
     for (let i = 0; i < 200; i++) await kernel.run();
     const times: number[] = [];

@@ -3,6 +3,7 @@
  * its device lost under a prepared kernel; the kernel in flight must fail naming the loss, and the
  * next candidate must verify on a new device. window.gpuLossCheck() answers what happened.
  */
+import { createKernel } from '../../harness/compile.js';
 import { evaluateCandidate } from '../../harness/evaluate.js';
 import { makeProblemData, neoCellProblem } from '../../harness/problem.js';
 import { openPageGpuSession } from '../../kernels/webgpu/page-session.js';
@@ -15,7 +16,7 @@ import { wgslVariants } from '../../kernels/webgpu/variants.js';
     const p = neoCellProblem({ N: 1, C: 8, H: 8, W: 8, spec: '4+7', shift: 1 });
     const params = { tile: 'shared', wg: 64, wgy: 4, vec: 4 };
     const data = makeProblemData(p, 9);
-    const inFlight = await fused.create(p, params, session);
+    const inFlight = await createKernel(fused, p, params, session);
     await inFlight.prepare(data);
     const before = session.gpu.device;
     await session.simulateDeviceLoss('unknown: simulated loss');

@@ -5,8 +5,7 @@
 import type { KernelVariant, NeoCellProblem, ParamDecl, Params } from '../../../harness/types.js';
 import { buildNeoCellWasm, type NeoCellWasmOptions } from './neocell-module.js';
 import { type DotScheme, type MaddMode, packableNarrow } from './passes.js';
-import { WasmKernel, type WasmKernelSpec } from './runtime.js';
-import { checkMachineParams, machineDefaults, machineParams, sessionPool } from './variant.js';
+import { checkMachineParams, machineDefaults, machineParams } from './variant.js';
 import { cellSegments, cheaperOrder } from '../../../core/structure.js';
 
 const ROWS_PER_STEP = [1, 2, 4];
@@ -67,9 +66,6 @@ export function neoCellWasmVariant(name: string, schedule: NeoCellWasmOptions['s
     generate(problem, params) {
       const o = options(schedule, params, dot);
       return buildNeoCellWasm(problem, `${name}-${o.order}-r${o.rowsPerStep}-${o.madd}-t${o.threads}`, o);
-    },
-    async create(problem, params, session) {
-      return WasmKernel.create(this.generate!(problem, params, session.device) as WasmKernelSpec, sessionPool(session, Number(params.threads)));
     },
   };
 }

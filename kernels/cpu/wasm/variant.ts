@@ -1,15 +1,16 @@
 /**
  * What every WebAssembly SIMD variant of the CPU backend shares: the parameters that are about the
  * machine rather than the schedule (threads, multiply-add instruction) and their constraints, and
- * the worker pool a multi-threaded kernel runs on.
+ * the session a multi-threaded kernel runs on (its worker pool).
  */
-import type { BackendSession, DeviceInfo, ParamDecl, Params } from '../../../harness/types.js';
+import type { BackendSession, DeviceInfo, KernelDescription, KernelInstance, ParamDecl, Params } from '../../../harness/types.js';
 import type { ThreadPool } from './threads.js';
 import { MAX_WASM_BYTES, RELAXED_SIMD_AVAILABLE } from './runtime.js';
 
 /** A CPU session that can lend a worker pool with at least `threads − 1` workers. */
 export interface CpuSession extends BackendSession {
   pool(threads: number): ThreadPool | undefined;
+  compile(description: KernelDescription): Promise<KernelInstance>;
 }
 
 export function threadValues(device: DeviceInfo): number[] {
@@ -32,11 +33,4 @@ export function checkMachineParams(params: Params, bytes: number): string | unde
   if (params.madd === 'relaxed' && !RELAXED_SIMD_AVAILABLE) return 'madd=relaxed: this engine does not accept relaxed SIMD (f32x4.relaxed_madd); use madd=plain';
   if (bytes > MAX_WASM_BYTES) return `the problem needs ${bytes} bytes of WebAssembly memory, at most ${MAX_WASM_BYTES}`;
   return undefined;
-}
-
-export function sessionPool(session: BackendSession, threads: number): ThreadPool | undefined {
-  if (threads <= 1) return undefined;
-  const pool = (session as Partial<CpuSession>).pool?.(threads);
-  if (!pool) throw new Error(`threads=${threads}: this backend session has no worker pool`);
-  return pool;
 }

@@ -1,0 +1,15 @@
+/**
+ * A variant's kernel on a session: create = compile ∘ generate. The variant describes the kernel
+ * (generate: pure data), the backend session compiles the description; only peers (a library's own
+ * kernel, such as onnxruntime's convolution) have no description and create their kernel themselves.
+ */
+import type { BackendSession, KernelInstance, KernelVariant, Params, Problem } from './types.js';
+
+export async function createKernel(variant: KernelVariant, problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance> {
+  if (variant.generate) {
+    if (!session.compile) throw new Error(`${variant.name}: this ${session.backend} session compiles no kernel descriptions`);
+    return session.compile(variant.generate(problem, params, session.device));
+  }
+  if (variant.create) return variant.create(problem, params, session);
+  throw new Error(`${variant.name} neither generates a kernel description nor creates a kernel`);
+}
