@@ -13,13 +13,11 @@ import type { BackendRun } from '../kernels/registry.js';
 import { problemKey, problemRecord } from '../harness/problem.js';
 import { softwareRenderer } from '../harness/software.js';
 import type { Problem } from '../harness/types.js';
-import { resolveSuite } from '../suites/suite.js';
 import { type CandidateRecord, candidateKey, type DbEntry, deviceFingerprint, emptyDb } from '../tuner/db.js';
-import { type RecordedSpace, recordedSearchSpace } from '../tuner/replay.js';
+import { type RecordedSpace, recordedProblem, recordedSearchSpace, recordedTimes } from '../tuner/replay.js';
+import { evaluationBudget, search } from '../tuner/search.js';
 import { configKey } from '../tuner/space.js';
 import { strategyByName } from '../tuner/strategies/index.js';
-import type { Observation } from '../tuner/strategies/strategy.js';
-import { Rng } from '../core/rng.js';
 import { entryWinner, TUNE_MEASURE, tuneProblem } from '../tuner/tune.js';
 import { type FleetJob, JOB_VERSION, type JobResult, jobProblem } from './job.js';
 
@@ -153,16 +151,6 @@ export function replayDevice(rec: RecordedSpace): string {
   return `replay | ${rec.description}`;
 }
 
-/** The problem a recorded space was measured on, found among the NeoNeXt suites' problems. */
-export function recordedProblem(rec: RecordedSpace): Problem {
-  for (const model of ['t', 's', 'b', 'l', 'xl']) {
-    for (const batch of [1, 8, 64]) {
-      for (const c of resolveSuite(`neonext-${model}`, { batch }).cases) for (const p of [c.neocell, c.dwconv]) if (problemKey(p) === rec.problem) return p;
-    }
-  }
-  throw new InputError('replay.problem', rec.problem, 'a problem of the NeoNeXt suites (batch 1, 8 or 64)');
-}
-
 /**
  * What evaluating a candidate of median time `median_ms` costs a worker, ms: tuning's warm-up,
  * then its measurement time or its minimum sample count, whichever takes longer (TUNE_MEASURE).
@@ -196,27 +184,26 @@ export class ReplayExecutor implements JobExecutor {
     if (problemKey(problem) !== this.rec.problem) throw new InputError('job.problem', problemKey(problem), this.rec.problem);
     const { space, times } = recordedSearchSpace(this.rec, problem);
     const configs = space.configs.filter((_, i) => i % job.slice.count === job.slice.index);
-    const sliced = { ...space, configs };
     const strategy = strategyByName(job.strategy);
-    const rng = new Rng(job.seed);
-    const budget = Math.min(configs.length, job.budget.evaluations ?? Math.max(1, Math.ceil((job.budget.fraction ?? 1) * configs.length)));
-    const history: Observation[] = [];
     const record = problemRecord(problem);
     const entry: DbEntry = { device, backend: 'cpu', problem: record, candidates: {} };
-    while (history.length < budget && !signal?.aborted) {
-      const config = strategy.next(sliced, history, rng);
-      if (!config) break;
-      const t = times.get(configKey(config));
-      await new Promise((r) => setTimeout(r, this.scale * replayCostMs(t ?? 0)));
-      history.push({ config, time: t });
-      const c: CandidateRecord = {
-        key: configKey(config),
-        config,
-        source_hash: 'replay',
-        ...(t !== undefined ? { state: 'verified', median_ms: t, samples_ms: [t, t, t], timing_method: 'replay of a recorded run' } : { state: 'failed', error: 'failed in the recorded run' }),
-      };
-      entry.candidates[candidateKey(c.key, c.source_hash)] = c;
-    }
+    const lookup = recordedTimes(times);
+    const history = await search(
+      { ...space, configs },
+      async (config) => {
+        const t = lookup(config);
+        await new Promise((r) => setTimeout(r, this.scale * replayCostMs(t ?? 0)));
+        const c: CandidateRecord = {
+          key: configKey(config),
+          config,
+          source_hash: 'replay',
+          ...(t !== undefined ? { state: 'verified', median_ms: t, samples_ms: [t, t, t], timing_method: 'replay of a recorded run' } : { state: 'failed', error: 'failed in the recorded run' }),
+        };
+        entry.candidates[candidateKey(c.key, c.source_hash)] = c;
+        return t;
+      },
+      { strategy, seed: job.seed, evaluations: Math.min(configs.length, evaluationBudget(job.budget, configs.length)), ...(signal ? { signal } : {}) },
+    );
     const winner = entryWinner(entry, space.variants);
     if (winner) entry.winner = winner;
     entry.search = { strategy: strategy.name, seed: job.seed, evaluations: history.length, space: configs.length, pruned: space.configs.length - configs.length };

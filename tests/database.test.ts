@@ -2,6 +2,7 @@
  * The tuning database: journal and compaction, kills, concurrent writers, validation of every
  * file on load (with the field), versions and migration, merge.
  */
+import { singleThreadCpuSession } from './helpers/cpu-session.js';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -12,13 +13,13 @@ import { promisify } from 'node:util';
 import { InputError } from '../core/errors.js';
 import { neoCellProblem, problemRecord } from '../harness/problem.js';
 import type { BackendSession } from '../harness/types.js';
-import { cpuBackend, cpuDevice } from '../kernels/cpu/backend.js';
+import { cpuBackend } from '../kernels/cpu/backend.js';
 import { DB_SAMPLES, DB_SCHEMA, DB_VERSION, emptyDb, entryKey, mergeDbs, snapshotText, storedSamples, type TuningDb, TuningStore } from '../tuner/db.js';
 import { STRATEGIES } from '../tuner/strategies/index.js';
 import { entryWinner, type TuneRecorder, tuneProblem } from '../tuner/tune.js';
 
 const run = promisify(execFile);
-const session: BackendSession = { backend: 'cpu', device: cpuDevice(), close: async () => {} };
+const session: BackendSession = singleThreadCpuSession();
 const tmp = () => mkdtempSync(join(tmpdir(), 'neotune-db-'));
 const WRITER = join(import.meta.dirname, 'helpers', 'db-writer.js');
 const small = neoCellProblem({ N: 1, C: 4, H: 8, W: 8, spec: '3', shift: 1 });

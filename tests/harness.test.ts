@@ -1,4 +1,5 @@
 /** The shared harness: verification before timing, failure records, the result file format. */
+import { singleThreadCpuSession } from './helpers/cpu-session.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +12,9 @@ import { copyProblem, makeProblemData, neoCellProblem } from '../harness/problem
 import { readResults, RESULTS_SCHEMA, RESULTS_VERSION, writeResults } from '../harness/results.js';
 import type { BackendSession, KernelInstance, KernelVariant, ProblemData } from '../harness/types.js';
 import { verifyOutput } from '../harness/verify.js';
-import { cpuDevice } from '../kernels/cpu/backend.js';
 import { copyCpu } from '../kernels/cpu/copy.js';
 
-const session: BackendSession = { backend: 'cpu', device: cpuDevice(), close: async () => {} };
+const session: BackendSession = singleThreadCpuSession();
 
 /** A test kernel whose run() does whatever `body` says with the output buffer. */
 function fakeVariant(body: (y: Float32Array, data: ProblemData) => void, log: string[] = []): KernelVariant {

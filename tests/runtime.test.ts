@@ -4,6 +4,7 @@
  * reference; a tuned problem runs its table choice (the spec matched canonically), an untuned one
  * the nearest choice with `tuned: false`; bad inputs throw errors naming the field.
  */
+import { singleThreadCpuSession } from './helpers/cpu-session.js';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { InputError } from '../core/errors.js';
@@ -13,7 +14,7 @@ import { randomWeights } from '../core/weights.js';
 import { neoCellProblem } from '../harness/problem.js';
 import type { BackendSession, NeoCellProblem } from '../harness/types.js';
 import { verifyOutput } from '../harness/verify.js';
-import { cpuBackend, cpuDevice } from '../kernels/cpu/backend.js';
+import { cpuBackend } from '../kernels/cpu/backend.js';
 import { webgpuBackend } from '../kernels/webgpu/backend.js';
 import type { WebGpuSession } from '../kernels/webgpu/session.js';
 import { createNeoCell, type NeoCellTarget } from '../runtime/neocell.js';
@@ -73,7 +74,7 @@ describe('runtime: every case on every target, official weight layout', () => {
 });
 
 describe('runtime: choices from a tuned table', () => {
-  const session: BackendSession = { backend: 'cpu', device: cpuDevice(), close: async () => {} };
+  const session: BackendSession = singleThreadCpuSession();
   const stage = neoCellProblem({ N: 1, C: 16, H: 14, W: 14, spec: '4+7', shift: 1 });
   const jsVariants = cpuBackend.variants.filter((v) => v.role === 'neocell' && v.name.endsWith('-js'));
 

@@ -4,6 +4,7 @@
  * renderers, the CI gate's exit codes, the pool's claim protocol, and a whole bench run with an
  * injected busy core.
  */
+import { singleThreadCpuSession } from './helpers/cpu-session.js';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,6 @@ import { summarize } from '../analysis/summary.js';
 import { reportRows } from '../reports/rows.js';
 import { measureAdaptive, measureWithTinybench } from '../harness/timing.js';
 import type { BackendSession, CeilingRecord, KernelVariant, SampleEvidence, SampleProbe } from '../harness/types.js';
-import { cpuDevice } from '../kernels/cpu/backend.js';
 import { claimPart, CTL } from '../kernels/cpu/wasm/pool.js';
 import { emptyDb } from '../tuner/db.js';
 import { complexity } from '../tuner/space.js';
@@ -300,7 +300,7 @@ function timedVariant(name: string, values: readonly (string | number)[], ms: (v
 }
 
 describe('winners: stable, deterministic, re-validated; budgets', () => {
-  const session: BackendSession = { backend: 'cpu', device: cpuDevice(), close: async () => {} };
+  const session: BackendSession = singleThreadCpuSession();
 
   it('an unstable timing is never chosen over a stable one, however fast', () => {
     const w = selectWinner(

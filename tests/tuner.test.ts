@@ -1,4 +1,5 @@
 /** The tuner: pruning, strategies (in replay), statistical winners, selection, export (the database: tests/database.test.ts). */
+import { singleThreadCpuSession } from './helpers/cpu-session.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,18 +8,19 @@ import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
 import { Rng } from '../core/rng.js';
-import { neoCellProblem, problemRecord } from '../harness/problem.js';
+import { neoCellProblem, problemKey, problemRecord } from '../harness/problem.js';
 import type { BackendSession, KernelVariant } from '../harness/types.js';
-import { cpuBackend, cpuDevice } from '../kernels/cpu/backend.js';
+import { cpuBackend } from '../kernels/cpu/backend.js';
 import { emptyDb, entryKey, deviceFingerprint } from '../tuner/db.js';
 import { dispatchModule } from '../tuner/dispatch.js';
 import { evaluationsToNearBest, type RecordedSpace, recordedSearchSpace, replay, strategyQuality } from '../tuner/replay.js';
+import { evaluationBudget, MIN_EVALUATIONS, search } from '../tuner/search.js';
 import { select } from '../tuner/select.js';
 import { buildSpace, complexity, configKey } from '../tuner/space.js';
 import { STRATEGIES } from '../tuner/strategies/index.js';
 import { selectWinner } from '../tuner/winner.js';
 
-const session: BackendSession = { backend: 'cpu', device: cpuDevice(), close: async () => {} };
+const session: BackendSession = singleThreadCpuSession();
 const tmp = () => mkdtempSync(join(tmpdir(), 'neotune-tuner-'));
 const FIXTURE = join(import.meta.dirname, '..', '..', 'tests', 'fixtures', 'recorded-space.json');
 
@@ -67,25 +69,64 @@ describe('strategies in replay mode', () => {
   const { space, times } = syntheticSpace();
   const best = Math.min(...[...times.values()].filter((t): t is number => t !== undefined));
   for (const s of STRATEGIES) {
-    it(`${s.name}: deterministic per seed, never repeats a configuration, reaches the best with the whole budget`, () => {
-      const a = replay(s, space, times, 7);
-      const b = replay(s, space, times, 7);
+    it(`${s.name}: deterministic per seed, never repeats a configuration, reaches the best with the whole budget`, async () => {
+      const a = await replay(s, space, times, 7);
+      const b = await replay(s, space, times, 7);
       assert.deepEqual(a.map((h) => configKey(h.config)), b.map((h) => configKey(h.config)));
       assert.equal(new Set(a.map((h) => configKey(h.config))).size, a.length);
       assert.equal(a.length, space.configs.length);
       assert.ok(Number.isFinite(evaluationsToNearBest(a, best, 0)));
     });
   }
-  it('exhaustive follows the space order', () => {
-    const h = replay(STRATEGIES[0]!, space, times, 1, 5);
+  it('exhaustive follows the space order', async () => {
+    const h = await replay(STRATEGIES[0]!, space, times, 1, 5);
     assert.deepEqual(h.map((x) => x.config), space.configs.slice(0, 5));
   });
-  it('on the recorded CPU space (fixture, ≥ 200 configurations) TPE needs at most a quarter of it', { skip: !existsSync(FIXTURE) && 'fixture missing' }, () => {
+  it('on the recorded CPU space (fixture, ≥ 200 configurations) TPE needs at most a quarter of it', { skip: !existsSync(FIXTURE) && 'fixture missing' }, async () => {
     const rec = JSON.parse(readFileSync(FIXTURE, 'utf8')) as RecordedSpace;
     const { space: s, times: t } = recordedSearchSpace(rec, neoCellProblem({ N: 1, C: 96, H: 56, W: 56, spec: '4+7', shift: 1 }));
     assert.ok(s.configs.length >= 200, `${s.configs.length} configurations`);
-    const q = strategyQuality(STRATEGIES.find((x) => x.name === 'tpe')!, s, t, 20);
+    const q = await strategyQuality(STRATEGIES.find((x) => x.name === 'tpe')!, s, t, 20);
     assert.ok(q.medianFraction <= 0.25, JSON.stringify(q));
+  });
+});
+
+describe('the search loop (one for tuning, replay and the fleet)', () => {
+  const { space, times } = syntheticSpace();
+  it('one budget rule: a fraction gives at least MIN_EVALUATIONS (all of a smaller space); a count is taken as given; nothing set is the whole space', () => {
+    assert.equal(evaluationBudget({ fraction: 0.01 }, 1000), MIN_EVALUATIONS);
+    assert.equal(evaluationBudget({ fraction: 0.01 }, 10), 10);
+    assert.equal(evaluationBudget({ fraction: 0.5 }, 100), 50);
+    assert.equal(evaluationBudget({ evaluations: 3, fraction: 0.5 }, 100), 3);
+    assert.equal(evaluationBudget({}, 100), Infinity);
+  });
+  it('warm starts first (those in the space, not measured yet), resumed observations count in the budget, the strategy sees them', async () => {
+    const [a, b, c] = space.configs;
+    const outside = { variant: 'nope', params: {} };
+    const seen: string[] = [];
+    const h = await search(space, (cfg) => (seen.push(configKey(cfg)), times.get(configKey(cfg))), {
+      strategy: STRATEGIES[0]!,
+      seed: 1,
+      evaluations: 5,
+      resumed: [{ config: a!, time: 1 }],
+      warmStart: [outside, a!, c!],
+    });
+    assert.equal(h.length, 5);
+    assert.deepEqual(seen.length, 4, 'the resumed one is not evaluated again');
+    assert.equal(seen[0], configKey(c!), 'the warm start in the space, not measured yet, goes first');
+    assert.ok(!seen.includes(configKey(a!)));
+    assert.equal(seen[1], configKey(b!), 'then the strategy, skipping what was measured');
+  });
+  it('a stop signal ends the search before the next evaluation', async () => {
+    const stop = new AbortController();
+    const h = await search(space, (cfg) => (stop.abort(), times.get(configKey(cfg))), { strategy: STRATEGIES[0]!, seed: 1, evaluations: 10, signal: stop.signal });
+    assert.equal(h.length, 1);
+  });
+  it("a recorded space is replayed on its recorded problem", { skip: !existsSync(FIXTURE) && 'fixture missing' }, () => {
+    const rec = JSON.parse(readFileSync(FIXTURE, 'utf8')) as RecordedSpace;
+    const { space: s } = recordedSearchSpace(rec);
+    assert.equal(problemKey(s.problem), rec.problem);
+    assert.throws(() => recordedSearchSpace({ ...rec, problem: 'neocell 1x1x1x1 1 float32' }), /replay\.problem/);
   });
 });
 

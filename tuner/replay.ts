@@ -4,9 +4,13 @@
  * can check strategies exactly, and fast enough to measure strategy quality over many seeds.
  */
 import { CONFIG_SCHEMA } from './db-schema.js';
-import { Rng } from '../core/rng.js';
+import { InputError } from '../core/errors.js';
+import { MODEL_NAMES } from '../core/network.js';
+import { problemKey } from '../harness/problem.js';
 import { quantile } from '../harness/stats.js';
 import type { Problem } from '../harness/types.js';
+import { networkSuite } from '../suites/builtin.js';
+import { search } from './search.js';
 import { type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
 
@@ -31,7 +35,18 @@ export const RECORDED_SPACE_SCHEMA = {
   },
 } as const;
 
-export function recordedSearchSpace(rec: RecordedSpace, problem: Problem): { space: SearchSpace; times: Map<string, number | undefined> } {
+/** The problem a recorded space was measured on, found among the NeoNeXt networks' problems (batch 1, 8 or 64). */
+export function recordedProblem(rec: RecordedSpace): Problem {
+  for (const model of MODEL_NAMES) {
+    for (const batch of [1, 8, 64]) {
+      for (const c of networkSuite(model, 224, { batch }).cases) for (const p of [c.neocell, c.dwconv]) if (problemKey(p) === rec.problem) return p;
+    }
+  }
+  throw new InputError('replay.problem', rec.problem, 'a problem of the NeoNeXt suites (batch 1, 8 or 64)');
+}
+
+/** The recorded space as a search space of its problem (the recorded one unless given), and its times by configuration key. */
+export function recordedSearchSpace(rec: RecordedSpace, problem: Problem = recordedProblem(rec)): { space: SearchSpace; times: Map<string, number | undefined> } {
   const configs = rec.configs.map((c) => c.config);
   const variants = [...new Set(configs.map((c) => c.variant))].map((name) => ({ name }));
   return {
@@ -40,17 +55,17 @@ export function recordedSearchSpace(rec: RecordedSpace, problem: Problem): { spa
   };
 }
 
-/** The observations a strategy makes in `budget` evaluations, times looked up in the record. */
-export function replay(strategy: Strategy, space: SearchSpace, times: ReadonlyMap<string, number | undefined>, seed: number, budget = space.configs.length): Observation[] {
-  const rng = new Rng(seed);
-  const history: Observation[] = [];
-  while (history.length < budget) {
-    const c = strategy.next(space, history, rng);
-    if (!c) break;
+/** The times of a recorded run as the search's evaluator. */
+export function recordedTimes(times: ReadonlyMap<string, number | undefined>): (c: Config) => number | undefined {
+  return (c) => {
     if (!times.has(configKey(c))) throw new Error(`replay: ${configKey(c)} is not in the recorded space`);
-    history.push({ config: c, time: times.get(configKey(c)) });
-  }
-  return history;
+    return times.get(configKey(c));
+  };
+}
+
+/** The observations a strategy makes in `budget` evaluations, times looked up in the record. */
+export function replay(strategy: Strategy, space: SearchSpace, times: ReadonlyMap<string, number | undefined>, seed: number, budget = space.configs.length): Promise<Observation[]> {
+  return search(space, recordedTimes(times), { strategy, seed, evaluations: budget });
 }
 
 /** Evaluations until the best time seen is within `tolerance` of the exhaustive best (Infinity if never). */
@@ -73,9 +88,10 @@ export interface StrategyQuality {
   readonly p90Evaluations: number;
 }
 
-export function strategyQuality(strategy: Strategy, space: SearchSpace, times: ReadonlyMap<string, number | undefined>, seeds: number, tolerance = 0.05): StrategyQuality {
+export async function strategyQuality(strategy: Strategy, space: SearchSpace, times: ReadonlyMap<string, number | undefined>, seeds: number, tolerance = 0.05): Promise<StrategyQuality> {
   const best = Math.min(...[...times.values()].filter((t): t is number => t !== undefined));
-  const n = Array.from({ length: seeds }, (_, s) => evaluationsToNearBest(replay(strategy, space, times, 1000 + s), best, tolerance));
+  const n: number[] = [];
+  for (let s = 0; s < seeds; s++) n.push(evaluationsToNearBest(await replay(strategy, space, times, 1000 + s), best, tolerance));
   const med = quantile(n, 0.5);
   return { strategy: strategy.name, seeds, spaceSize: space.configs.length, medianEvaluations: med, medianFraction: med / space.configs.length, p90Evaluations: quantile(n, 0.9) };
 }

@@ -4,7 +4,6 @@
  * the float64 reference with a poisoned output → adaptive timing), record every candidate in the
  * database (saved after each one), then pick the winner with statistics.
  */
-import { Rng } from '../core/rng.js';
 import { evaluateCandidate, generatedSourceHash } from '../harness/evaluate.js';
 import { makeProblemData, problemRecord } from '../harness/problem.js';
 import type { ResultRecord } from '../harness/results.js';
@@ -13,21 +12,12 @@ import { type CandidateRecord, candidateKey, storedSamples, type DbEntry, device
 import { buildSpace, complexity, type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
 import { revalidateWinner } from './revalidate.js';
+import { evaluationBudget, search, type TuneBudget } from './search.js';
+
+export { MIN_EVALUATIONS, type TuneBudget } from './search.js';
 import { selectWinner, type Winner } from './winner.js';
 
-/** Fewest evaluations a fractional budget gives a problem (all of a smaller space). */
-export const MIN_EVALUATIONS = 16;
-
 export const TUNE_MEASURE: MeasureOptions = { timeMs: 100, minSamples: 10, warmupMs: 60, adaptive: { targetRelHalfWidth: 0.02, maxMs: 500 } };
-
-export interface TuneBudget {
-  /** Evaluations at most, those already in the database (resumed) included. */
-  readonly evaluations?: number;
-  /** Evaluations at most as a fraction of the pruned space (used when `evaluations` is not set), resumed ones included. */
-  readonly fraction?: number;
-  /** Wall time at most, ms. */
-  readonly timeMs?: number;
-}
 
 export interface TuneProgress {
   readonly done: number;
@@ -144,11 +134,10 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   const fresh: DbEntry = { device, backend: session.backend, problem: record, candidates: {} };
   if (space.configs.length === 0) return { entry: db.entries[key] ?? fresh, space, evaluated: 0, reused: 0, current: new Set() };
   const entry: DbEntry = (db.entries[key] ??= fresh);
-  const rng = new Rng(opts.seed);
   const byName = new Map(variants.map((v) => [v.name, v]));
 
   // Resume: candidates already in the database for the code these configurations generate now.
-  const history: Observation[] = [];
+  const resumed: Observation[] = [];
   const current = new Set<string>();
   let reused = 0;
   for (const config of space.configs) {
@@ -158,45 +147,48 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
     const hit = stored.find((c) => c.source_hash === hash);
     if (!hit) continue;
     current.add(candidateKey(hit.key, hit.source_hash));
-    history.push({ config, time: hit.state === 'verified' ? hit.median_ms : undefined });
+    resumed.push({ config, time: hit.state === 'verified' ? hit.median_ms : undefined });
     reused++;
   }
 
   const data = opts.data ?? makeProblemData(problem, opts.seed);
-  const started = performance.now();
   let evaluated = 0;
-  let failed = history.filter((h) => h.time === undefined).length;
+  let failed = resumed.filter((h) => h.time === undefined).length;
   // The budget counts every evaluation of this problem, those of an earlier (interrupted) run too.
-  // A fraction of a small space (a baseline's dozen configurations) would leave it barely tuned and
-  // flatter every comparison with it: at least MIN_EVALUATIONS, or the whole space if smaller.
-  const budget = opts.budget.evaluations ?? (opts.budget.fraction !== undefined ? Math.max(Math.min(MIN_EVALUATIONS, space.configs.length), Math.ceil(opts.budget.fraction * space.configs.length)) : Infinity);
-  const limit = Math.max(0, budget - reused);
+  const budget = evaluationBudget(opts.budget, space.configs.length);
   const total = Math.min(space.configs.length, Math.max(reused, budget));
+  let history: readonly Observation[] = resumed;
   const bestSoFar = () => {
     const ok = history.filter((h) => h.time !== undefined).sort((a, b) => a.time! - b.time!)[0];
     return ok ? { key: configKey(ok.config), median_ms: ok.time! } : undefined;
   };
-  // Warm starts that are in this space and not measured yet, in their order.
-  const tried = new Set(history.map((h) => configKey(h.config)));
-  const inSpace = new Map(space.configs.map((c) => [configKey(c), c]));
-  const warm = (opts.warmStart ?? []).map((c) => inSpace.get(configKey(c))).filter((c): c is Config => c !== undefined && !tried.has(configKey(c)));
-  for (;;) {
-    if (evaluated >= limit || opts.signal?.aborted) break;
-    if (opts.budget.timeMs !== undefined && performance.now() - started >= opts.budget.timeMs) break;
-    const config = warm.shift() ?? opts.strategy.next(space, history, rng);
-    if (!config) break;
-    opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: configKey(config) });
-    const v = byName.get(config.variant)!;
-    const r = await evaluateCandidate(session, v, problem, config.params, data, { measure: opts.measure ?? TUNE_MEASURE });
-    const rec = compact(r, config);
-    const ck = candidateKey(rec.key, rec.source_hash);
-    entry.candidates[ck] = rec;
-    current.add(ck);
-    history.push({ config, time: r.state === 'verified' ? r.median_ms : undefined });
-    if (r.state !== 'verified') failed++;
-    evaluated++;
-    await opts.recorder?.recordCandidate(entry, ck, rec);
-  }
+  history = await search(
+    space,
+    async (config) => {
+      const r = await evaluateCandidate(session, byName.get(config.variant)!, problem, config.params, data, { measure: opts.measure ?? TUNE_MEASURE });
+      const rec = compact(r, config);
+      const ck = candidateKey(rec.key, rec.source_hash);
+      entry.candidates[ck] = rec;
+      current.add(ck);
+      if (r.state !== 'verified') failed++;
+      evaluated++;
+      await opts.recorder?.recordCandidate(entry, ck, rec);
+      return r.state === 'verified' ? r.median_ms : undefined;
+    },
+    {
+      strategy: opts.strategy,
+      seed: opts.seed,
+      evaluations: budget,
+      ...(opts.budget.timeMs !== undefined ? { timeMs: opts.budget.timeMs } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      resumed,
+      ...(opts.warmStart ? { warmStart: opts.warmStart } : {}),
+      onProposal: (config, h) => {
+        history = h;
+        opts.progress?.({ done: h.length, total, failed, best: bestSoFar(), current: configKey(config) });
+      },
+    },
+  );
   // Another process tuning the same problem into the same database: its candidates (of the code
   // generated now) take part in the choice too.
   for (const k of (await opts.recorder?.refreshEntry?.(entry)) ?? []) {

@@ -223,8 +223,10 @@ export function registerTune(program: Command): void {
         const path = o.space ? resolve(o.space) : fileURLToPath(new URL('../../../tests/fixtures/recorded-space.json', import.meta.url));
         const rec = readJsonFile<RecordedSpace>('space', path, RECORDED_SPACE_SCHEMA, 'a recorded space written by scripts/record-space.ts');
         if (!rec.configs.some((c) => c.median_ms !== null)) throw new InputError('space', o.space ?? path, 'a recorded space with at least one timed configuration');
-        const { space, times } = recordedSearchSpace(rec, neoCellProblem({ N: 1, C: 1, H: 1, W: 1, spec: '1' }));
-        const rows = STRATEGIES.map((st) => strategyQuality(st, space, times, o.seeds, o.tolerance / 100));
+        // The strategies see the recorded problem, as they would tuning it.
+        const { space, times } = recordedSearchSpace(rec);
+        const rows = [];
+        for (const st of STRATEGIES) rows.push(await strategyQuality(st, space, times, o.seeds, o.tolerance / 100));
         if (o.json) process.stdout.write(JSON.stringify({ space: rec.problem, configurations: space.configs.length, rows }, null, 1) + '\n');
         else
           process.stdout.write(
