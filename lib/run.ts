@@ -14,27 +14,32 @@ import type { CeilingRecord, Dtype, Params } from '../harness/types.js';
 import { BACKEND_NAMES, BACKENDS, type BackendRun, backendEntry, openBackend } from '../kernels/registry.js';
 import { resolveSuite, type Suite } from '../suites/suite.js';
 
-/** What a suite run is asked for (the CLI's common bench options). */
-export interface CommonBenchFlags {
-  backend: string;
-  suite: string;
-  batch: number;
-  dtype: string;
-  kernels?: string;
-  params?: string;
-  time: number;
-  seed: number;
+/** What a suite run is asked for (the CLI's bench and run options, parsed). */
+export interface BenchRequest {
+  /** "auto" (every available backend) or backend names, comma-separated. */
+  readonly backend: string;
+  /** A suite name or suite file (resolveSuite). */
+  readonly suite: string;
+  readonly batch: number;
+  readonly dtype: Dtype;
+  /** Only these kernels (checked against the opened backends). */
+  readonly kernels?: readonly string[];
+  /** Parameter values pinned for every kernel that has them (checked against the run's kernels). */
+  readonly pin?: Params;
+  /** Measurement time per kernel, ms. */
+  readonly timeMs: number;
+  readonly seed: number;
   /** Software renderers' times are results too (default: flagged, correctness only). */
-  includeSoftware?: boolean;
+  readonly includeSoftware?: boolean;
 }
 
-/** Opens the requested backends; "auto" = every available one whose kernels exist (unavailable ones are reported). */
 /** Checks a --backend list (auto, or names of BACKEND_NAMES) without opening anything: exit 2 naming the bad name. */
 export function checkBackendSpec(spec: string): void {
   if (spec === 'auto') return;
   for (const n of spec.split(',').map((s) => s.trim())) if (!BACKEND_NAMES.includes(n as never)) throw new InputError('backend', n, `auto, ${BACKEND_NAMES.join(', ')}`);
 }
 
+/** Opens the requested backends; "auto" = every available one whose kernels exist (unavailable ones are reported). */
 export async function openBackends(spec: string, log: (s: string) => void, opts: { tuning?: boolean } = {}): Promise<BackendRun[]> {
   if (spec === 'auto') {
     const runs: BackendRun[] = [];
@@ -87,34 +92,12 @@ export function checkPinnedNames(pin: Params | undefined, runs: readonly Backend
   for (const k of Object.keys(pin)) if (!known.has(k)) throw new InputError('params', k, `parameters of these kernels: ${[...known].sort().join(', ')}`);
 }
 
-/** --params 'order=BA,tile=8' or a JSON object. */
-export function parsePin(text: string | undefined): Params | undefined {
-  if (!text) return undefined;
-  if (text.trim().startsWith('{')) {
-    try {
-      const v = JSON.parse(text) as unknown;
-      if (v && typeof v === 'object' && !Array.isArray(v)) return v as Params;
-    } catch {
-      /* reported below */
-    }
-    throw new InputError('params', text, 'a JSON object or key=value pairs separated by commas');
-  }
-  const out: Record<string, string | number | boolean> = {};
-  for (const kv of text.split(',')) {
-    const m = /^\s*([A-Za-z_][\w-]*)\s*=\s*(.+?)\s*$/.exec(kv);
-    if (!m) throw new InputError('params', kv, 'key=value pairs separated by commas, e.g. order=BA');
-    const v = m[2]!;
-    out[m[1]!] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v;
-  }
-  return out;
-}
-
 /**
  * Opens the backends, optionally runs `prepare` on them (the main job tunes there and returns which
  * parameter points to report), runs the suite side by side, measures the ceilings, closes.
  */
 export async function benchRun(
-  flags: CommonBenchFlags,
+  request: BenchRequest,
   extra: Partial<BenchOptions>,
   o: {
     /** Messages for the user (unavailable backends, a busy machine). */
@@ -126,12 +109,11 @@ export async function benchRun(
   },
 ) {
   const { log, prepare } = o;
-  const suite = resolveSuite(flags.suite, { batch: flags.batch, dtype: flags.dtype as Dtype });
-  const pin = parsePin(flags.params);
+  const { pin, kernels } = request;
+  const suite = resolveSuite(request.suite, { batch: request.batch, dtype: request.dtype });
   const before = await checkLoad(log);
-  const runs = await openBackends(flags.backend, log, { tuning: prepare !== undefined });
+  const runs = await openBackends(request.backend, log, { tuning: prepare !== undefined });
   if (runs.length === 0) throw new UnavailableError('no backend with kernels is available on this machine');
-  const kernels = flags.kernels?.split(',').map((s) => s.trim());
   try {
     checkKernelNames(kernels, runs);
     checkPinnedNames(pin, runs, suite);
@@ -140,7 +122,7 @@ export async function benchRun(
     throw e;
   }
   // Adaptive: disturbed, multimodal or imprecise timings are re-measured up to 4× the time.
-  const measure = { timeMs: flags.time, minSamples: 10, warmupMs: Math.min(150, flags.time), adaptive: { targetRelHalfWidth: DEFAULT_TARGET_REL, maxMs: 4 * flags.time } };
+  const measure = { timeMs: request.timeMs, minSamples: 10, warmupMs: Math.min(150, request.timeMs), adaptive: { targetRelHalfWidth: DEFAULT_TARGET_REL, maxMs: 4 * request.timeMs } };
   try {
     const prepared = prepare ? await prepare(suite, runs, before) : {};
     // Ceilings are measured before and after the kernels: the best clean measurement counts, and
@@ -154,11 +136,11 @@ export async function benchRun(
       }
     };
     await measureCeilings();
-    const raw = await runSuite(suite, runs, { ...extra, ...prepared, kernels, pin, seed: flags.seed, measure }, o.progress);
+    const raw = await runSuite(suite, runs, { ...extra, ...prepared, ...(kernels ? { kernels } : {}), ...(pin ? { pin } : {}), seed: request.seed, measure }, o.progress);
     // Stopped by Ctrl-C: the ceilings measured before the kernels stand alone.
     if (!extra.signal?.aborted) await measureCeilings();
     const ceilings = checkCeilings(measured);
-    const records = flagRecords(raw, ceilings, { includeSoftware: flags.includeSoftware ?? false });
+    const records = flagRecords(raw, ceilings, { includeSoftware: request.includeSoftware ?? false });
     const after = await measureLoad();
     if (after.busy && !before.busy) log(`neotune: ${busyWarning(after)} (at the end of the run)`);
     return { suite, runs, records, ceilings, load: { before, after } };

@@ -7,6 +7,8 @@
 import { type Command, Option } from 'commander';
 import { InputError } from '../core/errors.js';
 import { DTYPES } from '../harness/problem.js';
+import type { Dtype, Params } from '../harness/types.js';
+import type { BenchRequest } from '../lib/run.js';
 import { BACKEND_NAMES } from '../kernels/registry.js';
 import { SUITE_FORMS, SUITE_NAMES } from '../suites/suite.js';
 import { MAX_TIME_MS, optionParser, parseIntOption } from './cli-util.js';
@@ -139,4 +141,49 @@ export function exampleText(lines: readonly (readonly [string, string])[]): stri
 /** Examples at the end of a command's help. */
 export function examples(cmd: Command, lines: readonly (readonly [string, string])[]): Command {
   return cmd.addHelpText('after', exampleText(lines));
+}
+
+/** --params 'order=BA,tile=8' or a JSON object. */
+export function parsePin(text: string | undefined): Params | undefined {
+  if (!text) return undefined;
+  if (text.trim().startsWith('{')) {
+    try {
+      const v = JSON.parse(text) as unknown;
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v as Params;
+    } catch {
+      /* reported below */
+    }
+    throw new InputError('params', text, 'a JSON object or key=value pairs separated by commas');
+  }
+  const out: Record<string, string | number | boolean> = {};
+  for (const kv of text.split(',')) {
+    const m = /^\s*([A-Za-z_][\w-]*)\s*=\s*(.+?)\s*$/.exec(kv);
+    if (!m) throw new InputError('params', kv, 'key=value pairs separated by commas, e.g. order=BA');
+    const v = m[2]!;
+    out[m[1]!] = v === 'true' ? true : v === 'false' ? false : Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  return out;
+}
+
+/** The flags addProblemOptions and addMeasureOptions add, as the CLI receives them. */
+export interface BenchFlags {
+  backend: string;
+  suite: string;
+  batch: number;
+  dtype: string;
+  kernels?: string;
+  params?: string;
+  time: number;
+  seed: number;
+  includeSoftware?: boolean;
+}
+
+/** --kernels 'a,b' as names. */
+export const kernelList = (text: string | undefined): string[] | undefined => text?.split(',').map((s) => s.trim());
+
+/** The library's request from the CLI's flags (lists and pinned values parsed; the suite and dtype are checked when resolved). */
+export function benchRequest(o: BenchFlags): BenchRequest {
+  const pin = parsePin(o.params);
+  const kernels = kernelList(o.kernels);
+  return { backend: o.backend, suite: o.suite, batch: o.batch, dtype: o.dtype as Dtype, timeMs: o.time, seed: o.seed, ...(kernels ? { kernels } : {}), ...(pin ? { pin } : {}), ...(o.includeSoftware ? { includeSoftware: true } : {}) };
 }

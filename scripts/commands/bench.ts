@@ -4,9 +4,9 @@ import { checkOutputPath, writeOrRescue } from '../../core/files.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
 import { busyWarning } from '../../harness/load.js';
 import { resultText } from '../../harness/results.js';
-import { benchRun, type CommonBenchFlags, resultFile } from '../../lib/run.js';
+import { benchRun, resultFile } from '../../lib/run.js';
 import { DEFAULT_SUITE } from '../../suites/suite.js';
-import { addMeasureOptions, addProblemOptions, addVerbosityOptions, examples, verbosity } from '../options.js';
+import { addMeasureOptions, addProblemOptions, addVerbosityOptions, type BenchFlags, benchRequest, examples, verbosity } from '../options.js';
 import { action, commandLine, wrapText } from '../cli-util.js';
 import { CommandProgress, withProgress } from '../progress.js';
 import { failureLines, runExitCode, summaryTable } from '../tables.js';
@@ -26,12 +26,12 @@ export function registerBench(program: Command): void {
     ['neotune bench -b webgpu -k fused-wgsl --all-params', 'every parameter point of one WebGPU kernel'],
     ['neotune bench --verify-only', 'correctness only, no timing'],
   ]).action(
-    action(async (o: CommonBenchFlags & { allParams?: boolean; verifyOnly?: boolean; out?: string; json?: boolean; wide?: boolean; quiet?: boolean; verbose?: boolean }) => {
+    action(async (o: BenchFlags & { allParams?: boolean; verifyOnly?: boolean; out?: string; json?: boolean; wide?: boolean; quiet?: boolean; verbose?: boolean }) => {
       if (o.out && o.out !== '-') checkOutputPath('out', o.out);
       const progress = new CommandProgress('bench', verbosity(o));
       const signal = gracefulInterrupts(progress.log);
       const { records, ceilings, load, suite } = await withProgress(progress, () =>
-        benchRun(o, { allParams: o.allParams, verifyOnly: o.verifyOnly, signal }, { log: progress.log, progress: progress.reporter('bench') }),
+        benchRun(benchRequest(o), { allParams: o.allParams, verifyOnly: o.verifyOnly, signal }, { log: progress.log, progress: progress.reporter('bench') }),
       );
       const file = resultFile(records, ceilings, commandLine(), { load, interrupted: signal.aborted, suite });
       const toStdout = o.json || o.out === '-';

@@ -8,7 +8,7 @@ import { InputError } from '../../core/errors.js';
 import { readJsonFile } from '../../core/validate.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
 import type { BackendName, Dtype } from '../../harness/types.js';
-import { checkBackendSpec, checkKernelNames, checkLoad, openBackends, parsePin } from '../../lib/run.js';
+import { checkBackendSpec, checkKernelNames, checkLoad, openBackends } from '../../lib/run.js';
 import { checkRedisUrl, fleetCollect, probeRedis, fleetStatus, type FleetTuneResult, fleetTuneLocal, fleetTuneRedis, ReplayExecutor, runRedisWorker, TuningExecutor, type JobExecutor } from '../../lib/fleet.js';
 import { openStore, threadCap } from '../../lib/tune.js';
 import { BACKEND_NAMES } from '../../kernels/registry.js';
@@ -16,7 +16,7 @@ import { resolveSuite } from '../../suites/suite.js';
 import { RECORDED_SPACE_SCHEMA, type RecordedSpace } from '../../tuner/replay.js';
 import { strategyByName, STRATEGY_NAMES } from '../../tuner/strategies/index.js';
 import { action, commandLine, EXIT, formatTable, optionParser, parseIntOption, parseNumberOption, stderrLine } from '../cli-util.js';
-import { addEffortOptions, addProblemOptions, DEFAULT_DB, type SearchFlags, addVerbosityOptions, type EffortFlags, effortSettings, examples, parseDuration, verbosity } from '../options.js';
+import { addEffortOptions, addProblemOptions, DEFAULT_DB, type SearchFlags, addVerbosityOptions, type EffortFlags, effortSettings, examples, parseDuration, parsePin, verbosity } from '../options.js';
 import { CommandProgress, withProgress } from '../progress.js';
 
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379';

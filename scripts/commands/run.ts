@@ -11,28 +11,20 @@ import { join, resolve } from 'node:path';
 import { checkOutputFiles, checkOutputPath, recordOutputFiles, writeFileAtomic } from '../../core/files.js';
 import { writeResults } from '../../harness/results.js';
 import { summarize, summarizeVariants } from '../../analysis/summary.js';
-import type { BackendRun } from '../../kernels/registry.js';
-import { problemKey } from '../../harness/problem.js';
-import type { KernelVariant, Params, Problem } from '../../harness/types.js';
-import type { Suite } from '../../suites/suite.js';
 import { STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
-import { bestPerVariant } from '../../tuner/tune.js';
-import { openStore, tuneSuite } from '../../lib/tune.js';
-import { busyWarning, type MachineLoad } from '../../harness/load.js';
+import { runMainJob } from '../../lib/main-job.js';
+import { busyWarning } from '../../harness/load.js';
 import { action, commandLine, EXIT, markdownTable, wrapText } from '../cli-util.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
 import { CommandProgress, tuneHooks, withProgress } from '../progress.js';
 import { reportFileNames, writeReport } from '../../reports/report.js';
-import { benchRun, type CommonBenchFlags, parsePin, resultFile } from '../../lib/run.js';
+import { resultFile } from '../../lib/run.js';
 import { ceilingLines, failureLines, runExitCode, summaryCells, summaryTable, withheldLines } from '../tables.js';
-import { addEffortOptions, addMeasureOptions, addProblemOptions, addVerbosityOptions, budgetText, type EffortFlags, effortSettings, examples, verbosity } from '../options.js';
+import { addEffortOptions, addMeasureOptions, addProblemOptions, addVerbosityOptions, type BenchFlags, benchRequest, budgetText, type EffortFlags, effortSettings, examples, verbosity } from '../options.js';
 
 export const MAIN_SUITE = 'neonext-t';
 
-/** Share of --time-budget the tuning may take; measuring the tuned kernels side by side takes the rest. */
-const TUNE_SHARE = 0.7;
-
-type RunFlags = CommonBenchFlags & EffortFlags & { out: string; strategy: string; wide?: boolean; quiet?: boolean; verbose?: boolean; force?: boolean };
+type RunFlags = BenchFlags & EffortFlags & { out: string; strategy: string; wide?: boolean; quiet?: boolean; verbose?: boolean; force?: boolean };
 
 /** The files a run replaces in --out (its tuning-db.json is resumed, not replaced). */
 const RUN_FILES = ['results.json', 'summary.md', ...reportFileNames()];
@@ -62,33 +54,18 @@ export function registerRun(program: Command): void {
       const dbPath = join(out, 'tuning-db.json');
       const progress = new CommandProgress('run', verbosity(o), { tune: 0.75, measure: 0.25 });
       const signal = gracefulInterrupts(progress.log);
-      const pin = parsePin(o.params);
-      const tune = async (suite: Suite, runs: BackendRun[], load: MachineLoad) => {
-        const store = await openStore(dbPath, true, 'out');
-        const finalists = new Map<string, Map<string, Params>>(); // backend + problem key → variant → params
-        const tuned = await tuneSuite(store, suite, runs, {
-          strategy,
-          seed: o.seed,
-          budget: effort.budget,
-          ...(effort.timeBudgetMs !== undefined ? { deadline: started + TUNE_SHARE * effort.timeBudgetMs } : {}),
-          kernels: o.kernels?.split(',').map((s) => s.trim()),
-          ...(pin ? { pin } : {}),
-          ...tuneHooks(progress, signal, load, o.includeSoftware),
-        });
-        for (const { run, problem, result } of tuned) {
-          finalists.set(`${run.entry.name} ${problemKey(problem)}`, new Map([...bestPerVariant(result)].map(([v, cfg]) => [v, cfg.params])));
-        }
-        // Report each variant's best tuned point; variants the search never reached run with defaults (or the pinned values).
-        return {
-          paramsFor: (_c: unknown, v: KernelVariant, problem: Problem) => {
-            const f = finalists.get(`${v.backend} ${problemKey(problem)}`);
-            const params = f?.get(v.name);
-            return params ? [params] : undefined;
-          },
-        };
-      };
       const { suite, runs, records, ceilings, load } = await withProgress(progress, () =>
-        benchRun({ ...o, time: effort.timeMs }, { signal, verifyOnlyOnSoftware: !o.includeSoftware }, { log: progress.log, prepare: tune, progress: progress.reporter('measure') }),
+        runMainJob(benchRequest({ ...o, time: effort.timeMs }), {
+          strategy,
+          budget: effort.budget,
+          ...(effort.timeBudgetMs !== undefined ? { timeBudgetMs: effort.timeBudgetMs } : {}),
+          started,
+          dbPath,
+          signal,
+          log: progress.log,
+          tuneHooks: (load) => tuneHooks(progress, signal, load, o.includeSoftware),
+          measureProgress: progress.reporter('measure'),
+        }),
       );
       if (signal.aborted && records.length === 0) {
         progress.log(`neotune: stopped by Ctrl-C while tuning; every candidate measured is in ${dbPath}: run the same command again to resume (stored candidates are reused)`);
