@@ -4,14 +4,14 @@ import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerCompare } from './commands/compare.js';
 import { registerDevices } from './commands/devices.js';
-import { registerFleet } from './commands/fleet.js';
+import { registerFleet, registerWorker } from './commands/fleet.js';
 import { registerFlops } from './commands/flops.js';
 import { registerKernels } from './commands/kernels.js';
 import { registerPage } from './commands/page.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSummary } from './commands/summary.js';
-import { registerTune } from './commands/tune.js';
+import { registerDbMerge, registerExport, registerReplay, registerSelect, registerTune } from './commands/tune.js';
 import { guardTerminalOutput, refuseEmptyValues } from './cli-util.js';
 
 // Text from inputs (case names, device keys, result files) never reaches the terminal as control sequences.
@@ -46,12 +46,17 @@ by Ctrl-C (bench, tune, run: what was measured is kept, and the message says how
 registerRun(program);
 registerBench(program);
 registerTune(program);
+registerSelect(program);
+registerExport(program);
+registerReplay(program);
+registerDbMerge(program);
 registerCompare(program);
 registerReport(program);
 registerSummary(program);
 registerFlops(program);
 registerDevices(program);
 registerKernels(program);
+registerWorker(program);
 registerFleet(program);
 registerPage(program);
 

@@ -2,7 +2,7 @@
  * Records an exhaustive tuning run of one problem as a replay fixture (tuner/replay.ts): every
  * configuration of the CPU backend's joint space with its verified median (null when it failed).
  *   node dist/scripts/record-space.js [--out FILE] [--shape 1x96x56x56] [--spec 4+7] [--shift 1]
- * The committed fixture (tests/fixtures/recorded-space.json) was made with the defaults.
+ * The shipped recording (data/recorded-space.json) was made with the defaults.
  */
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../core/files.js';
@@ -16,7 +16,7 @@ import { tuneProblem } from '../tuner/tune.js';
 
 const { values } = parseArgs({
   options: {
-    out: { type: 'string', default: 'tests/fixtures/recorded-space.json' },
+    out: { type: 'string', default: 'data/recorded-space.json' },
     shape: { type: 'string', default: '1x96x56x56' },
     spec: { type: 'string', default: '4+7' },
     shift: { type: 'string', default: '1' },

@@ -30,9 +30,10 @@ const relativeImports = (file: string): string[] => {
  * layers (folders of one layer are peers and never import each other). core is the operator;
  * harness the kernel contract and its measurement; browser the Chromium host and the page-kernel
  * proxy; kernels and suites what is run; runtime what applications load; analysis what results
- * mean; tuner the search and its database; reports; fleet; the library and the page; the CLI.
+ * mean; tuner the search and its database; reports; fleet; the library and the page; the CLI;
+ * the developer benchmarks and tools (dev/: not shipped).
  */
-const LAYERS: readonly (readonly string[])[] = [['core'], ['harness'], ['browser'], ['kernels', 'suites'], ['runtime'], ['analysis'], ['tuner'], ['reports'], ['fleet'], ['lib', 'page'], ['scripts']];
+const LAYERS: readonly (readonly string[])[] = [['core'], ['harness'], ['browser'], ['kernels', 'suites'], ['runtime'], ['analysis'], ['tuner'], ['reports'], ['fleet'], ['lib', 'page'], ['scripts'], ['dev']];
 const PRODUCT = LAYERS.flat();
 const layerOf = (file: string) => LAYERS.findIndex((l) => l.includes(file.split('/')[0]!));
 
@@ -170,5 +171,13 @@ describe('layering', () => {
         if (v.role === 'peer') assert.ok(v.create && !v.generate, `${entry.name}/${v.name} (peer) creates its kernel`);
         else assert.ok(v.generate && !v.create, `${entry.name}/${v.name} generates, its session compiles`);
       }
+  });
+
+  it("developer benchmarks are not shipped: the package's files hold no dev/, and nothing shipped imports it", () => {
+    const files = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }).files;
+    assert.ok(!files.some((f) => f.startsWith('dist/dev') || f.startsWith('dev') || f.startsWith('tests')), files.join(', '));
+    assert.ok(files.includes('data/recorded-space.json'), 'product data ships from data/');
+    const intoDev = PRODUCT.filter((d) => d !== 'dev').flatMap(sources).flatMap((f) => relativeImports(f).filter((t) => t.startsWith('dev/')).map((t) => `${f} imports ${t}`));
+    assert.deepEqual(intoDev, []);
   });
 });

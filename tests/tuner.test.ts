@@ -1,4 +1,5 @@
 /** The tuner: pruning, strategies (in replay), statistical winners, selection, export (the database: tests/database.test.ts). */
+import { SHIPPED_SPACE } from '../tuner/shipped-space.js';
 import { singleThreadCpuSession } from './helpers/cpu-session.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { selectWinner } from '../tuner/winner.js';
 
 const session: BackendSession = singleThreadCpuSession();
 const tmp = () => mkdtempSync(join(tmpdir(), 'neotune-tuner-'));
-const FIXTURE = join(import.meta.dirname, '..', '..', 'tests', 'fixtures', 'recorded-space.json');
+const FIXTURE = SHIPPED_SPACE;
 
 describe('search space', () => {
   it('prunes configurations that violate a constraint, with the reason, before anything runs', () => {

@@ -62,7 +62,8 @@ function outcomeText(r: FleetTuneResult | (Omit<FleetTuneResult, 'run' | 'device
   return lines.join('\n') + '\n';
 }
 
-export function registerFleet(program: Command): void {
+/** `neotune worker`: serve fleet jobs from Redis for the devices of this machine. */
+export function registerWorker(program: Command): void {
   const worker = program
     .command('worker')
     .description('serve fleet jobs from Redis for the devices of this machine: each job is verified and measured exactly as `neotune tune` does, and its candidates returned')
@@ -93,13 +94,23 @@ export function registerFleet(program: Command): void {
       }
     }),
   );
+}
 
+/** `neotune fleet tune | collect | status`. */
+export function registerFleet(program: Command): void {
   const fleet = program.command('fleet').description('tune a suite across worker machines (BullMQ on Redis), or with in-process workers');
   examples(fleet, [
     ['neotune fleet tune --local-workers 2 -s smoke', 'the job protocol on this machine, no Redis'],
     ['neotune fleet tune --redis redis://queue.lan:6379 --wait', 'tune on every connected worker\'s device'],
     ['neotune fleet status --redis redis://queue.lan:6379', 'queues, workers, runs'],
   ]);
+  registerFleetTune(fleet);
+  registerFleetCollect(fleet);
+  registerFleetStatus(fleet);
+}
+
+/** `neotune fleet tune`: a suite as jobs per device key, queued or run by in-process workers. */
+function registerFleetTune(fleet: Command): void {
   const tune = fleet.command('tune').description('tune a suite as jobs per device key: with --redis, queued for workers (with --wait, merged into the database as they arrive); without, run here by in-process workers');
   addEffortOptions(addProblemOptions(tune, { suite: 'neonext-t', backend: 'cpu' }), 'balanced')
     .option('--redis <url>', 'the Redis server of the fleet', redisOption)
@@ -173,7 +184,10 @@ export function registerFleet(program: Command): void {
       return r.quarantined.length ? EXIT.KERNEL_FAILURES : EXIT.OK;
     }),
   );
+}
 
+/** `neotune fleet collect`: a queued run's results merged into the database. */
+function registerFleetCollect(fleet: Command): void {
   const collect = fleet
     .command('collect')
     .description('merge the results of a queued run into the database (with --wait: as they arrive, until every job is in)')
@@ -195,7 +209,10 @@ export function registerFleet(program: Command): void {
       return r.quarantined.length ? EXIT.KERNEL_FAILURES : EXIT.OK;
     }),
   );
+}
 
+/** `neotune fleet status`: queues, workers and runs. */
+function registerFleetStatus(fleet: Command): void {
   const status = fleet.command('status');
   examples(status, [['neotune fleet status --redis redis://queue.lan:6379 --json', 'the fleet\'s state as JSON']]);
   status.description('queues by device key (jobs waiting, active, done, failed), workers and their last heartbeat, runs not yet collected')

@@ -2,9 +2,9 @@
  * `neotune tune`, `select`, `export`, `db-merge`: the tuner's commands. Tuning writes the database
  * after every candidate (atomically), so an interrupted run resumes where it stopped.
  */
+import { SHIPPED_SPACE } from '../../tuner/shipped-space.js';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InputError } from '../../core/errors.js';
 import { checkOutputPath, checkOwnFile, writeFileAtomic } from '../../core/files.js';
 import { neoCellProblem, problemKey } from '../../harness/problem.js';
@@ -46,6 +46,7 @@ interface TuneFlags extends EffortFlags, SearchFlags {
   json?: boolean;
 }
 
+/** `neotune tune`: a suite's problems searched into the tuning database. */
 export function registerTune(program: Command): void {
   const cmd = program.command('tune').description('search each problem of a suite for its fastest verified kernel; every candidate is recorded in the tuning database');
   addEffortOptions(addProblemOptions(cmd, { suite: 'neonext-t' }), 'balanced')
@@ -140,7 +141,10 @@ export function registerTune(program: Command): void {
       return rows.some((r) => r.winner === null) ? EXIT.KERNEL_FAILURES : EXIT.OK;
     }),
   );
+}
 
+/** `neotune select`: the kernel for a problem on this device, from the database. */
+export function registerSelect(program: Command): void {
   program
     .command('select')
     .description('which kernel for this problem on this device: the tuned winner, or the nearest tuned problem\'s (flagged untuned)')
@@ -171,7 +175,10 @@ export function registerTune(program: Command): void {
         }
       }),
     );
+}
 
+/** `neotune export`: the tuned choices of a device as a table, a module or a bundle. */
+export function registerExport(program: Command): void {
   program
     .command('export')
     .description('export the tuned choices of a device: a dispatch table (table), an ES module using neotune/runtime (module), or one self-contained runtime bundle (bundle)')
@@ -205,7 +212,10 @@ export function registerTune(program: Command): void {
         process.stdout.write(`wrote ${o.out}${o.format === 'module' ? ` and ${dtsPath(o.out)}` : ''}: ${n} tuned problems for ${device}\n`);
       }),
     );
+}
 
+/** `neotune replay`: strategy quality against a recorded exhaustive run. */
+export function registerReplay(program: Command): void {
   program
     .command('replay')
     .description('strategy quality without running kernels: replay every strategy over many seeds against a recorded exhaustive run')
@@ -219,8 +229,7 @@ export function registerTune(program: Command): void {
       ]))
     .action(
       action(async (o: { space?: string; seeds: number; tolerance: number; json?: boolean }) => {
-        // Package data: found from this file, whatever the working folder.
-        const path = o.space ? resolve(o.space) : fileURLToPath(new URL('../../../tests/fixtures/recorded-space.json', import.meta.url));
+        const path = o.space ? resolve(o.space) : SHIPPED_SPACE;
         const rec = readJsonFile<RecordedSpace>('space', path, RECORDED_SPACE_SCHEMA, 'a recorded space written by scripts/record-space.ts');
         if (!rec.configs.some((c) => c.median_ms !== null)) throw new InputError('space', o.space ?? path, 'a recorded space with at least one timed configuration');
         // The strategies see the recorded problem, as they would tuning it.
@@ -239,7 +248,10 @@ export function registerTune(program: Command): void {
           );
       }),
     );
+}
 
+/** `neotune db-merge`: tuning databases merged deterministically. */
+export function registerDbMerge(program: Command): void {
   program
     .command('db-merge')
     .description('merge tuning databases (e.g. from two machines) deterministically; winners are recomputed')

@@ -2,9 +2,9 @@
  * The README's pictures from a real run: the terminal captured during a main job (text from
  * `tmux capture-pane`, drawn as a terminal window) and the report of that run.
  *
- *   node dist/scripts/readme-images.js TERMINAL.txt RESULTS.json DOCS_FOLDER
+ *   node dist/dev/readme-images.js TERMINAL.txt RESULTS.json DOCS_FOLDER
  *
- * scripts/readme-images.sh runs the main job in tmux and calls this; it writes
+ * dev/readme-images.sh runs the main job in tmux and calls this; it writes
  * DOCS_FOLDER/terminal-run.png and DOCS_FOLDER/report-example.jpg.
  */
 import { readFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { escapeHtml, renderReport, reportData, reportHtml } from '../reports/rep
 
 const [terminalText, resultsPath, docs] = process.argv.slice(2);
 if (!terminalText || !resultsPath || !docs) {
-  process.stderr.write('usage: node dist/scripts/readme-images.js TERMINAL.txt RESULTS.json DOCS_FOLDER\n');
+  process.stderr.write('usage: node dist/dev/readme-images.js TERMINAL.txt RESULTS.json DOCS_FOLDER\n');
   process.exit(2);
 }
 

@@ -4,7 +4,7 @@
  * software renderer included so that its flagging shows) and submit, then captures the page and
  * the leaderboard.
  *
- *   node dist/scripts/page-images.js DOCS_FOLDER
+ *   node dist/dev/page-images.js DOCS_FOLDER
  *
  * Writes DOCS_FOLDER/page-run.png and DOCS_FOLDER/leaderboard.png; prints the run's wall time.
  */
@@ -17,7 +17,7 @@ import { servePage } from '../lib/page.js';
 
 const [docs] = process.argv.slice(2);
 if (!docs) {
-  process.stderr.write('usage: node dist/scripts/page-images.js DOCS_FOLDER\n');
+  process.stderr.write('usage: node dist/dev/page-images.js DOCS_FOLDER\n');
   process.exit(2);
 }
 

@@ -3,7 +3,7 @@
  * fixed time, counting calls that took STALL_MS longer than the median call (a scheduler slice
  * spent waiting for a descheduled thread). Uses only the backend's public kernel interface, so the
  * same file measures any version of the pool.
- *   node dist/scripts/trust/pool-stalls.js [--seconds 5] [--kernel fused-wasm] [--json]
+ *   node dist/dev/trust/pool-stalls.js [--seconds 5] [--kernel fused-wasm] [--json]
  */
 import { createKernel } from '../../harness/compile.js';
 import { neoCellProblem, makeProblemData } from '../../harness/problem.js';

@@ -1,5 +1,5 @@
 /**
- * The figures of scripts/trust-bench.sh from the files it wrote (DIR/load-<n>/…):
+ * The figures of dev/trust-bench.sh from the files it wrote (DIR/load-<n>/…):
  *  (a) A/A false alarms: `neotune compare` on consecutive pairs of same-code bench runs; a record
  *      classified regressed or improved is a false alarm, and a pair with one fails the gate. Two
  *      ways: within-run statistics alone, and as CI runs it, with the machine's run-to-run noise
@@ -9,7 +9,7 @@
  *  (c) the largest ratio between a kernel's median in the quiet runs and in the busy runs (clean
  *      samples only), over every record;
  *  (d) the pool's stall rate, copied from pool-stalls.js output (before/after when both exist).
- *   node dist/scripts/trust/analyze.js DIR [--json]
+ *   node dist/dev/trust/analyze.js DIR [--json]
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import type { TuningDb } from '../../tuner/db.js';
 
 const dir = process.argv[2];
 if (!dir || !existsSync(dir)) {
-  process.stderr.write('usage: node dist/scripts/trust/analyze.js DIR (the folder scripts/trust-bench.sh wrote)\n');
+  process.stderr.write('usage: node dist/dev/trust/analyze.js DIR (the folder dev/trust-bench.sh wrote)\n');
   process.exit(2);
 }
 const levels = readdirSync(dir).filter((d) => /^load-\d+$/.test(d)).sort();

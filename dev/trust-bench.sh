@@ -6,11 +6,11 @@
 #       same seed, strategy STRATEGY (default random: its proposals do not depend on the timings, so
 #       every run measures the same candidates and only the measurement can make winners differ;
 #       --strategy tpe measures search and measurement together) (winner agreement);
-#   (d) the worker pool's stall rate (scripts/trust/pool-stalls.ts), and with --before REF the same
+#   (d) the worker pool's stall rate (dev/trust/pool-stalls.ts), and with --before REF the same
 #       measurement of the pool at git ref REF, built in a temporary worktree;
 # then (c) the largest ratio of a kernel's median between the quiet and the busy runs, and prints
-# everything (scripts/trust/analyze.ts). Run after the build (scripts/setup.sh).
-#   bash scripts/trust-bench.sh [--out DIR] [--loads "0 1 2"] [--pairs 10] [--tunes 5] [--budget 24] [--strategy random] [--before REF]
+# everything (dev/trust/analyze.ts). Run after the build (scripts/setup.sh).
+#   bash dev/trust-bench.sh [--out DIR] [--loads "0 1 2"] [--pairs 10] [--tunes 5] [--budget 24] [--strategy random] [--before REF]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=neotune-out/trust
@@ -42,7 +42,7 @@ if [ -n "$before" ]; then
   wt=$(mktemp -d)/before
   git worktree add --detach --force "$wt" "$before" >/dev/null
   ln -s "$PWD/node_modules" "$wt/node_modules"
-  mkdir -p "$wt/scripts/trust" && cp scripts/trust/pool-stalls.ts "$wt/scripts/trust/"
+  mkdir -p "$wt/scripts/trust" && cp dev/trust/pool-stalls.ts "$wt/scripts/trust/"
   (cd "$wt" && npx --no-install tsc -p tsconfig.json)
   before_cli="$wt/dist/scripts/trust/pool-stalls.js"
   trap 'stop_burners; git worktree remove --force "$wt" >/dev/null 2>&1 || true' EXIT
@@ -61,8 +61,8 @@ for load in $loads; do
     $cli tune --backend cpu --suite neonext-t --strategy "$strategy" --budget "$budget" --db "$d/tune/db-$i.json" --json >"$d/tune/winners-$i.json" 2>>"$d/log.txt" || true
     echo "  tune $i/$tunes" >&2
   done
-  node dist/scripts/trust/pool-stalls.js --seconds 4 --json >"$d/pool.json"
+  node dist/dev/trust/pool-stalls.js --seconds 4 --json >"$d/pool.json"
   [ -n "$before_cli" ] && node "$before_cli" --seconds 4 --json >"$d/pool-before.json"
   stop_burners
 done
-node dist/scripts/trust/analyze.js "$out" | tee "$out/figures.txt"
+node dist/dev/trust/analyze.js "$out" | tee "$out/figures.txt"

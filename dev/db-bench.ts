@@ -2,7 +2,7 @@
  * Tuning-database benchmark: what a save costs as the database grows, what a fold costs, and how
  * many candidates concurrent `neotune tune` processes lose in one database.
  *
- *   node dist/scripts/db-bench.js [--sizes 0,1000,10000] [--writers 2,4]
+ *   node dist/dev/db-bench.js [--sizes 0,1000,10000] [--writers 2,4]
  *
  * Writers tune disjoint kernel sets of the smoke suite (exhaustively), so every candidate any of
  * them measured must be in the database at the end: lost = measured − stored.
@@ -16,11 +16,11 @@ import { neoCellProblem, problemRecord } from '../harness/problem.js';
 import { quantile } from '../harness/stats.js';
 import { type CandidateRecord, candidateKey, type DbEntry, emptyDb, entryKey, snapshotText, TuningStore } from '../tuner/db.js';
 import { writeFileAtomic } from '../core/files.js';
-import { formatTable, fmt } from './cli-util.js';
+import { formatTable, fmt } from '../scripts/cli-util.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '0,1000,10000' }, writers: { type: 'string', default: '2,4' } } });
-const CLI = join(import.meta.dirname, 'neotune.js');
+const CLI = join(import.meta.dirname, '..', 'scripts', 'neotune.js');
 const problem = problemRecord(neoCellProblem({ N: 1, C: 96, H: 56, W: 56, spec: '4+7', shift: 1 }));
 
 function candidate(i: number): CandidateRecord {

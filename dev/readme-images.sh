@@ -24,4 +24,4 @@ done
 ended=$(date +%s)
 echo "main job: exit $(cat "$out/exit"), wall $((ended - started)) s, output in $out"
 [ -n "$captured" ] || { echo "no progress bar captured" >&2; exit 1; }
-node dist/scripts/readme-images.js "$out/terminal.txt" "$out/results.json" docs
+node dist/dev/readme-images.js "$out/terminal.txt" "$out/results.json" docs

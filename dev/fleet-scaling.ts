@@ -7,8 +7,9 @@
  * the bound of the queue's own order (each job to the first free worker, no overhead), and the
  * coordination overhead per job: N × (wall − that bound) / jobs.
  *
- *   node dist/scripts/fleet-scaling.js [--workers 1,2,4,8,16] [--slices 48] [--scale 0.5] [--space FILE]
+ *   node dist/dev/fleet-scaling.js [--workers 1,2,4,8,16] [--slices 48] [--scale 0.5] [--space FILE]
  */
+import { SHIPPED_SPACE } from '../tuner/shipped-space.js';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -23,7 +24,7 @@ import { recordedProblem } from '../tuner/replay.js';
 import { collectRun, enqueueRun } from '../fleet/redis.js';
 import { TuningStore } from '../tuner/db.js';
 import { RECORDED_SPACE_SCHEMA, type RecordedSpace } from '../tuner/replay.js';
-import { formatTable } from './cli-util.js';
+import { formatTable } from '../scripts/cli-util.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -31,7 +32,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1,2,4,8,16' },
     slices: { type: 'string', default: '48' },
     scale: { type: 'string', default: '0.5' },
-    space: { type: 'string', default: join(here, '..', '..', 'tests', 'fixtures', 'recorded-space.json') },
+    space: { type: 'string', default: SHIPPED_SPACE },
   },
 });
 const counts = values.workers.split(',').map(Number);
@@ -66,7 +67,7 @@ const url = `redis://127.0.0.1:${port}`;
 for (let i = 0; i < 50 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
 
 function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(here, 'neotune.js'), 'worker', '--redis', url, '--replay', values.space, '--replay-scale', String(scale)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [join(here, '..', 'scripts', 'neotune.js'), 'worker', '--redis', url, '--replay', values.space, '--replay-scale', String(scale)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let text = '';
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {

@@ -7,7 +7,7 @@
  * from the exhaustive search itself would favour its winner: the fastest of ~200 noisy timings is
  * biased low.
  *
- *   node dist/scripts/effort-bench.js [--suite neonext-t] [--efforts quick,balanced] [--rounds 12] [--dir DIR]
+ *   node dist/dev/effort-bench.js [--suite neonext-t] [--efforts quick,balanced] [--rounds 12] [--dir DIR]
  *
  * --dir keeps the tuning databases there (LEVEL.json): a second run reuses them and only measures.
  */
@@ -27,8 +27,8 @@ import { openStore, tuneSuite } from '../lib/tune.js';
 import { resolveSuite } from '../suites/suite.js';
 import { configKey } from '../tuner/space.js';
 import { strategyByName } from '../tuner/strategies/index.js';
-import { fmt, formatTable } from './cli-util.js';
-import { EFFORTS, type Effort } from './options.js';
+import { fmt, formatTable } from '../scripts/cli-util.js';
+import { EFFORTS, type Effort } from '../scripts/options.js';
 
 const { values } = parseArgs({ options: { suite: { type: 'string', default: 'neonext-t' }, efforts: { type: 'string', default: 'quick,balanced' }, rounds: { type: 'string', default: '12' }, dir: { type: 'string' } } });
 const ROUNDS = Number(values.rounds);

@@ -3,7 +3,7 @@
  * against the harness's own timing of the same kernel (`run()` alone, inputs resident), side by
  * side in alternating rounds, at a NeoNeXt-T shape (default stage 4: 1×768×7×7, k = 7).
  *
- *   node dist/scripts/runtime-overhead.js [--backend wasm|js] [--stage stage4] [--rounds 15]
+ *   node dist/dev/runtime-overhead.js [--backend wasm|js] [--stage stage4] [--rounds 15]
  */
 import { createKernel } from '../harness/compile.js';
 import { parseArgs } from 'node:util';
@@ -13,7 +13,7 @@ import type { KernelInstance, NeoCellProblem } from '../harness/types.js';
 import { createNeoCell } from '../runtime/neocell.js';
 import { openCpuTarget } from '../runtime/cpu-target.js';
 import { resolveSuite } from '../suites/suite.js';
-import { fmt, formatTable } from './cli-util.js';
+import { fmt, formatTable } from '../scripts/cli-util.js';
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, stage: { type: 'string', default: 'stage4' }, rounds: { type: 'string', default: '15' } } });
 const backend = values.backend as 'wasm' | 'js';
