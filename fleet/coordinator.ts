@@ -161,7 +161,3 @@ export function checkResult(job: FleetJob, result: unknown, where: string): JobR
   return { ...(r as JobResult), entry };
 }
 
-/** "neocell 1x96x56x56 … on cpu | …" for messages. */
-export function entryText(e: DbEntry): string {
-  return `${e.problem.op} ${e.problem.N}x${e.problem.C}x${e.problem.H}x${e.problem.W} ${e.problem.spec}`;
-}

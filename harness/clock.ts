@@ -1,6 +1,10 @@
 /**
- * The host clock's step. Dependency-free: the WebGPU kernels import it in every host (Node, the
- * CLI's Chromium page, the tuning page's worker).
+ * The clocks samples are read from, and the one policy that sizes a sample for its clock, shared by
+ * host-clock timing (harness/timing.ts) and the WebGPU kernels' own timing (timestamp queries or the
+ * wall): a sample spans at least STEPS_PER_SAMPLE steps of its clock, its batch of calls is sized
+ * from a per-call estimate, and samples that fall short of half their span are taken again with
+ * the batch their median calls for. Dependency-free: the WebGPU kernels import it in every host
+ * (Node, the CLI's Chromium page, the tuning page's worker).
  */
 let quantum: number | undefined;
 
@@ -22,4 +26,31 @@ export function clockQuantumMs(): number {
     }
   }
   return (quantum = Number.isFinite(step) ? step : 1);
+}
+
+/** A sample spans at least this many steps of its clock: the clock's rounding is at most 1 % of it. */
+export const STEPS_PER_SAMPLE = 100;
+
+/** The shortest span of one sample on a clock of `stepMs`: STEPS_PER_SAMPLE steps, and at least `floorMs`. */
+export function minSampleSpanMs(stepMs: number, floorMs = 0): number {
+  return Math.max(floorMs, STEPS_PER_SAMPLE * stepMs);
+}
+
+/** Calls per sample so that calls of `perCallMs` span `spanMs`: at least `least`, at most `most` (`most` when the estimate is 0). */
+export function callsForSpan(spanMs: number, perCallMs: number, least: number, most: number): number {
+  return Math.min(most, Math.max(least, perCallMs > 0 ? Math.ceil(spanMs / perCallMs) : most));
+}
+
+/**
+ * Samples of `calls` calls at a median of `perCallMs` each that span under half of `spanMs` are
+ * rounded by the clock (or bound by a fixed overhead) beyond what their statistics say: the batch
+ * was sized from an estimate that was off, and they are taken again.
+ */
+export function samplesTooShort(perCallMs: number, calls: number, spanMs: number): boolean {
+  return perCallMs * calls < spanMs / 2;
+}
+
+/** A coarse clock's rounding of one sample relative to the median, as the timing method states it (a median interval narrower than this is the clock's, not the kernel's). */
+export function clockRoundingText(stepMs: number, calls: number, medianMs: number): string {
+  return medianMs > 0 ? ` (±${((100 * stepMs) / (calls * medianMs)).toFixed(1)} % of a sample)` : '';
 }

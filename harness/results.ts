@@ -95,11 +95,6 @@ export interface FailedRecord extends RecordBase, Untimed {
 /** One kernel of a run, typed by what became of it (`state`). */
 export type ResultRecord = VerifiedRecord | MismatchRecord | FailedRecord;
 
-/** The record of a kernel that matched the reference. */
-export function isVerified(r: ResultRecord): r is VerifiedRecord {
-  return r.state === 'verified';
-}
-
 /** A result file (bench --out, run): what ran, on which devices, and one record per kernel and problem with every sample and its evidence. */
 export interface ResultFile {
   schema: typeof RESULTS_SCHEMA;

@@ -8,7 +8,7 @@
  */
 import { Bench, type FnOptions } from 'tinybench';
 import { assessTiming, DEFAULT_TARGET_REL } from './stability.js';
-import { clockQuantumMs } from './clock.js';
+import { callsForSpan, clockQuantumMs, clockRoundingText, minSampleSpanMs, samplesTooShort } from './clock.js';
 import { quantile } from './stats.js';
 import type { DeviceTiming, KernelInstance, MeasureOptions, SampleEvidence, SampleProbe } from './types.js';
 
@@ -72,32 +72,27 @@ export async function measureWithTinybench(kernel: Pick<KernelInstance, 'run'>, 
   await yieldToEventLoop();
   const q = clock.stepMs();
   const run = kernel.run.bind(kernel);
-  // A sample spans at least 100 clock steps (1 % quantisation at most).
-  const minSample = Math.max(MIN_SAMPLE_MS, 100 * q);
+  // A sample spans at least 100 clock steps (1 % quantisation at most): harness/clock.ts.
+  const minSample = minSampleSpanMs(q, MIN_SAMPLE_MS);
   const maxInner = q < COARSE_CLOCK_MS ? 1000 : 1_000_000;
-  let inner = Math.max(1, Math.min(maxInner, Math.ceil(minSample / (await estimateCallMs(run, clock, q)))));
+  let inner = callsForSpan(minSample, await estimateCallMs(run, clock, q), 1, maxInner);
   let t = await sampleBatches(run, inner, opts, probe, clock);
   // The estimate can still be off (a kernel that speeds up after its first calls, a disturbed
   // estimate): samples that span well under minSample are quantised beyond what their statistics
   // say (equal samples read as a ±0 % interval). Sample again with the batch their median calls for.
   for (let again = 0; again < 2 && t.samples.length && inner < maxInner; again++) {
     const perCall = quantile(t.samples, 0.5);
-    if (perCall * inner >= minSample / 2) break;
-    inner = Math.max(inner + 1, Math.min(maxInner, Math.ceil(minSample / Math.max(perCall, 1e-5))));
+    if (!samplesTooShort(perCall, inner, minSample)) break;
+    inner = callsForSpan(minSample, Math.max(perCall, 1e-5), inner + 1, maxInner);
     t = await sampleBatches(run, inner, { ...opts, warmupMs: 0 }, probe, clock);
   }
   return {
     samples_ms: t.samples,
-    method: `${inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench'}${q >= COARSE_CLOCK_MS ? `, clock step ${+q.toPrecision(2)} ms${rounding(t.samples, inner, q)}` : ''}`,
+    method: `${inner > 1 ? `tinybench (mean of ${inner} calls per sample)` : 'tinybench'}${q >= COARSE_CLOCK_MS ? `, clock step ${+q.toPrecision(2)} ms${clockRoundingText(q, inner, quantile(t.samples, 0.5))}` : ''}`,
     ...(probe ? { evidence: t.evidence } : {}),
   };
 }
 
-/** A coarse clock's rounding of one sample, relative to the median (a median interval narrower than this is the clock's, not the kernel's). */
-function rounding(samples: readonly number[], inner: number, q: number): string {
-  const m = quantile(samples, 0.5);
-  return m > 0 ? ` (±${((100 * q) / (inner * m)).toFixed(1)} % of a sample)` : '';
-}
 
 /** tinybench's loop over batches of `inner` calls: per-call samples in the order taken, with their evidence. */
 async function sampleBatches(run: () => unknown, inner: number, opts: MeasureOptions, probe: SampleProbe | undefined, clock: SampleClock): Promise<{ samples: number[]; evidence: SampleEvidence[] }> {

@@ -8,7 +8,6 @@ import type { CellSpec } from '../core/spec.js';
 
 export type BackendName = 'cpu' | 'webgpu' | 'webgpu-browser' | 'gpujs' | 'gpujs-browser';
 export type Dtype = 'float32' | 'float16';
-export type Op = 'neocell' | 'dwconv' | 'copy';
 
 interface ProblemBase {
   readonly N: number;

@@ -3,11 +3,9 @@
  * channel with all their zeros (the CPU dense variant's materialisation) and applied as two plain
  * matrix products, T = A·X then Y = T·B: H (resp. W) multiply-adds per output instead of k.
  */
-import type { KernelVariant, NeoCellProblem } from '../../harness/types.js';
 import { cellOutputShape } from '../../core/spec.js';
-import { workgroupSizes } from './wgsl.js';
-import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes, times } from './wgsl.js';
-import type { DeviceInfo, Params } from '../../harness/types.js';
+import type { DeviceInfo, KernelVariant, NeoCellProblem, Params } from '../../harness/types.js';
+import { bindings, checkImageChunks, chunkOf, entryPoint, imagePlanes, times, workgroupSizes } from './wgsl.js';
 import type { GpuKernelSpec } from './instance.js';
 
 export function denseWgsl(p: NeoCellProblem, wg: number) {

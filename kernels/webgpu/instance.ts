@@ -7,7 +7,7 @@
  * onSubmittedWorkDone; the method is recorded.
  */
 import type { WeightPacking } from '../../core/structure.js';
-import { clockQuantumMs } from '../../harness/clock.js';
+import { callsForSpan, clockQuantumMs, clockRoundingText, minSampleSpanMs, samplesTooShort } from '../../harness/clock.js';
 import { quantile } from '../../harness/stats.js';
 import type { DeviceTiming, ExecutedCounts, KernelDescription, KernelInstance, MeasureOptions, ProblemData } from '../../harness/types.js';
 
@@ -380,7 +380,7 @@ export class GpuKernel implements KernelInstance {
     // sample of 2n), a sample of 20 × 2 ms or the cap, and O's share is recorded with the method
     // when it stays above 2 %.
     const hostStep = clockQuantumMs();
-    const minWall = Math.max(2, 100 * hostStep);
+    const minWall = minSampleSpanMs(hostStep, 2);
     const wall = !this.ctx.timestamps;
     await this.run();
     let batch = 1;
@@ -444,18 +444,18 @@ export class GpuKernel implements KernelInstance {
       if (quantised) {
         const pilot = await gpuMs(batch);
         const per = pilot / batch;
-        batch = Math.max(batch, Math.min(MAX_BATCH, per > 0 ? Math.ceil((100 * step) / per) : MAX_BATCH));
+        batch = callsForSpan(minSampleSpanMs(step), per, batch, MAX_BATCH);
       }
       samples = await collect();
       // The sizing runs are few and may be off (a cold start, a disturbed submission, a clock step
       // landing badly): samples spanning under half their target (100 steps of a quantised
       // timestamp clock; by the wall, 2 ms) are rounded, or overhead-bound, beyond what their
       // statistics say; take them again with the batch their median calls for.
-      const target = quantised ? 100 * step! : wall ? minWall : 0;
+      const target = quantised ? minSampleSpanMs(step!) : wall ? minWall : 0;
       for (let again = 0; target > 0 && again < 3 && batch < MAX_BATCH; again++) {
         const per = quantile(samples, 0.5);
-        if (per * batch >= target / 2) break;
-        batch = Math.min(MAX_BATCH, Math.max(2 * batch, Math.ceil(target / Math.max(per, 1e-9))));
+        if (!samplesTooShort(per, batch, target)) break;
+        batch = callsForSpan(target, Math.max(per, 1e-9), 2 * batch, MAX_BATCH);
         samples = await collect();
       }
     } finally {
@@ -464,7 +464,7 @@ export class GpuKernel implements KernelInstance {
       read?.destroy();
     }
     const median = quantile(samples, 0.5);
-    const rounding = step !== undefined && step >= 0.001 && median > 0 ? ` (±${((100 * step) / (batch * median)).toFixed(1)} % of a sample)` : '';
+    const rounding = step !== undefined && step >= 0.001 ? clockRoundingText(step, batch, median) : '';
     const clock = step !== undefined ? `, clock step ${+step.toPrecision(3)} ms${rounding}` : query ? ', clock step unknown' : '';
     const host = hostStep >= 0.001 ? `, host clock step ${+hostStep.toPrecision(2)} ms` : '';
     const overheadShare = cost ? cost.submit / (cost.submit + batch * cost.dispatch) : 0;

@@ -1,7 +1,8 @@
 /**
  * What the WGSL variants share: the binding declarations in the order the kernel class lays them
  * out (x, y, the inputs, the scratch), the dispatch-size constraint, weights concatenated across
- * groups, and the variant list both hosts (Node and Chromium) serve.
+ * groups, the workgroup sizes a device allows and the split of a batch into chunks its limits take
+ * (the variant list is variants.ts).
  */
 import { cellOutputShape } from '../../core/spec.js';
 import type { DeviceInfo, NeoCellProblem, Problem } from '../../harness/types.js';
