@@ -5,6 +5,7 @@
  */
 import type { BackendSession, KernelInstance, KernelVariant, Params, Problem } from './types.js';
 
+/** The kernel of `variant` for `problem` and `params` on `session`: the session compiles the variant's description (peers create theirs). Dispose it when done. */
 export async function createKernel(variant: KernelVariant, problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance> {
   if (variant.generate) {
     if (!session.compile) throw new Error(`${variant.name}: this ${session.backend} session compiles no kernel descriptions`);

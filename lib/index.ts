@@ -34,6 +34,8 @@ export { BACKENDS, BACKEND_NAMES, backendEntry, openBackend, type BackendEntry, 
 export { runSuite, type BenchOptions } from './bench.js';
 /** One candidate: generate, verify against the reference, time; its result record. */
 export { evaluateCandidate } from '../harness/evaluate.js';
+/** A variant's kernel on a session (create = compile ∘ generate): for running one kernel outside evaluateCandidate. */
+export { createKernel } from '../harness/compile.js';
 /** Result files (`bench --out`, `run`): write, and read with validation. */
 export { readResults, writeResults, type ResultFile, type ResultRecord, RESULTS_SCHEMA, RESULTS_VERSION } from '../harness/results.js';
 /** The fastest kernel per problem and its ratios to the baselines. */
