@@ -51,6 +51,12 @@ export interface ComparedRecord {
   /** Proxies that differ; `more` = the head does more work on at least one of them. */
   readonly proxy_changes: readonly ProxyChange[];
   readonly proxies: 'same' | 'more' | 'less' | 'changed' | 'missing';
+  /** The exact lane: executed operations by class (counting builds), compared exactly; `more` = some class grew. */
+  readonly operations?: 'same' | 'more' | 'less' | 'changed' | 'missing';
+  readonly operation_changes?: readonly ProxyChange[];
+  /** Paired rounds (compare --run): how many rounds decided it, and the largest change its interval still allows. */
+  readonly rounds?: number;
+  readonly resolution?: number;
 }
 
 /** The outcome of compareResults: one row per problem and kernel, and the regressions and improvements found. */
@@ -59,6 +65,16 @@ export interface Comparison {
   readonly records: readonly ComparedRecord[];
   readonly missing: readonly string[];
   readonly extra: readonly string[];
+  /** Paired rounds (compare --run): how the run went. */
+  readonly paired?: {
+    readonly base: string;
+    readonly head: string;
+    readonly rounds: number;
+    readonly stopped: 'decided' | 'schedule' | 'time';
+    readonly seed: number;
+    readonly looks: readonly number[];
+    readonly wall_s: number;
+  };
 }
 
 /** The key two runs' records are matched by. */
@@ -143,6 +159,17 @@ function compareProxies(base: ResultRecord, head: ResultRecord): Pick<ComparedRe
   return { proxy_changes: changes, proxies: more && !less ? 'more' : less && !more ? 'less' : 'changed' };
 }
 
+/** Executed operations by class, compared exactly (any class that grew is more work, whatever the timing says). */
+export function compareOperations(base: ResultRecord, head: ResultRecord): Pick<ComparedRecord, 'operations' | 'operation_changes'> {
+  if (!base.operations || !head.operations) return base.operations || head.operations ? { operations: 'missing', operation_changes: [] } : {};
+  const classes = [...new Set([...Object.keys(base.operations), ...Object.keys(head.operations)])];
+  const changes = classes.filter((k) => base.operations![k] !== head.operations![k]).map((k) => ({ proxy: k, base: base.operations![k] ?? null, head: head.operations![k] ?? null }));
+  if (changes.length === 0) return { operations: 'same', operation_changes: [] };
+  const more = changes.some((c) => (c.head ?? 0) > (c.base ?? 0));
+  const less = changes.some((c) => (c.head ?? 0) < (c.base ?? 0));
+  return { operations: more && !less ? 'more' : less && !more ? 'less' : 'changed', operation_changes: changes };
+}
+
 /** Compares two result files problem by problem: ratio of medians with a bootstrap confidence interval, regressions beyond the threshold and the run-to-run noise. */
 export function compareResults(base: ResultFile, head: ResultFile, o: CompareOptions = DEFAULT_COMPARE): Comparison {
   const index = (f: ResultFile) => {
@@ -164,6 +191,7 @@ export function compareResults(base: ResultFile, head: ResultFile, o: CompareOpt
         ? { timing: 'unstable' as const, ...(br.median_ms && hr.median_ms ? { ratio: hr.median_ms / br.median_ms } : {}) }
         : classifyTiming(br.samples_ms ?? [], hr.samples_ms ?? [], o, { ...(br.rounds_ms ? { base: br.rounds_ms } : {}), ...(hr.rounds_ms ? { head: hr.rounds_ms } : {}) }, noiseFor(o, key))),
       ...compareProxies(br, hr),
+      ...compareOperations(br, hr),
     });
   }
   records.sort((x, y) => (x.key < y.key ? -1 : 1));
@@ -188,8 +216,9 @@ export function nothingCompared(c: Comparison): string | undefined {
   return undefined;
 }
 
+/** Records that do more work by a deterministic measure: a proxy or an operation class grew (exit 5 whatever the timings say). */
 export function proxyRegressions(c: Comparison): ComparedRecord[] {
-  return c.records.filter((r) => r.proxies === 'more' || r.proxies === 'changed');
+  return c.records.filter((r) => r.proxies === 'more' || r.proxies === 'changed' || r.operations === 'more' || r.operations === 'changed');
 }
 
 const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)} %`;
@@ -197,19 +226,34 @@ const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)} %`
 /** A markdown summary for a pull-request comment. */
 export function comparisonMarkdown(c: Comparison): string {
   const count = (t: TimingClass) => c.records.filter((r) => r.timing === t).length;
+  const p = c.paired;
   const lines = [
-    `### neotune compare (threshold ${(c.options.threshold * 100).toFixed(0)} %, α = ${c.options.alpha})`,
+    `### neotune compare (threshold ${(c.options.threshold * 100).toFixed(0)} %, α = ${c.options.alpha}${p ? ' for the whole suite' : ''})`,
     '',
+    ...(p
+      ? [
+          `Paired rounds: ${p.base} (base) against ${p.head} (head), each round both in fresh processes in a random order (seed ${p.seed}); ${p.rounds} rounds in ${Math.round(p.wall_s)} s, ${p.stopped === 'decided' ? 'every record decided' : p.stopped === 'time' ? 'stopped by the time budget' : 'the last look of the schedule reached'}. Regressed: slower by more than half the threshold; unchanged: within ±threshold (with the resolution reached).`,
+          '',
+        ]
+      : []),
     `${c.records.length} matched records: **${count('regressed')} regressed**, ${count('improved')} improved, ${count('unchanged')} unchanged, ${count('inconclusive')} inconclusive${count('untimed') ? `, ${count('untimed')} untimed` : ''}${count('unstable') ? `, ${count('unstable')} unstable (no timing verdict)` : ''}. Deterministic proxies: ${proxyRegressions(c).length} with more work, ${c.records.filter((r) => r.proxies === 'less').length} with less.`,
     '',
   ];
-  const notable = c.records.filter((r) => r.timing === 'regressed' || r.timing === 'improved' || r.proxies !== 'same');
+  const counted = c.records.filter((r) => r.operations !== undefined && r.operations !== 'missing');
+  if (counted.length) {
+    const grew = c.records.filter((r) => r.operations === 'more' || r.operations === 'changed').length;
+    lines.push(`Exact lane (executed operations of the counting builds): ${counted.length} records counted on both sides, **${grew} with more operations**, ${c.records.filter((r) => r.operations === 'less').length} with fewer.`, '');
+  }
+  const paired = c.records.some((r) => r.rounds !== undefined);
+  const notable = paired ? c.records : c.records.filter((r) => r.timing === 'regressed' || r.timing === 'improved' || r.proxies !== 'same' || (r.operations !== undefined && r.operations !== 'same'));
   if (notable.length) {
-    lines.push('| record | base ms | head ms | change | 95 % CI | p | timing | proxies |', '|---|---|---|---|---|---|---|---|');
+    const interval = paired ? 'interval (suite-wide)' : '95 % CI';
+    lines.push(`| record | base ms | head ms | change | ${interval} | ${paired ? 'rounds' : 'p'} | timing | proxies and operations |`, '|---|---|---|---|---|---|---|---|');
     for (const r of notable) {
-      const proxies = r.proxy_changes.map((p) => `${p.proxy} ${p.base}→${p.head}`).join('; ') || r.proxies;
+      const changes = [...r.proxy_changes, ...(r.operation_changes ?? [])].map((p) => `${p.proxy} ${p.base}→${p.head}${p.base && p.head ? ` (${pct(p.head / p.base)})` : ''}`).join('; ') || [r.proxies, r.operations].filter(Boolean).join(', ');
+      const verdict = r.timing === 'unchanged' && r.resolution !== undefined ? `unchanged within ±${(100 * r.resolution).toFixed(1)} %` : r.timing;
       lines.push(
-        `| ${r.key} | ${r.base_median_ms?.toFixed(4) ?? '–'} | ${r.head_median_ms?.toFixed(4) ?? '–'} | ${r.ratio ? pct(r.ratio) : '–'} | ${r.ci ? `${pct(r.ci[0])} … ${pct(r.ci[1])}` : '–'} | ${r.p_value?.toExponential(1) ?? '–'} | ${r.timing} | ${proxies} |`,
+        `| ${r.key} | ${r.base_median_ms?.toFixed(4) ?? '–'} | ${r.head_median_ms?.toFixed(4) ?? '–'} | ${r.ratio ? pct(r.ratio) : '–'} | ${r.ci ? `${pct(r.ci[0])} … ${pct(r.ci[1])}` : '–'} | ${paired ? (r.rounds ?? '–') : (r.p_value?.toExponential(1) ?? '–')} | ${verdict} | ${changes} |`,
       );
     }
     lines.push('');

@@ -3,7 +3,17 @@
  * (generate: pure data), the backend session compiles the description; only peers (a library's own
  * kernel, such as onnxruntime's convolution) have no description and create their kernel themselves.
  */
-import type { BackendSession, KernelInstance, KernelVariant, Params, Problem } from './types.js';
+import type { BackendSession, KernelInstance, KernelVariant, OperationCounts, Params, Problem, ProblemData } from './types.js';
+
+/**
+ * The operations one call of the variant's kernel executes on `data`, by class (the session's
+ * counting build), or undefined where the backend has no counting build or the variant describes
+ * no kernel (peers).
+ */
+export async function countOperations(variant: KernelVariant, problem: Problem, params: Params, session: BackendSession, data: ProblemData): Promise<OperationCounts | undefined> {
+  if (!variant.generate || !session.countOperations) return undefined;
+  return session.countOperations(variant.generate(problem, params, session.device), data);
+}
 
 /** The kernel of `variant` for `problem` and `params` on `session`: the session compiles the variant's description (peers create theirs). Dispose it when done. */
 export async function createKernel(variant: KernelVariant, problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance> {

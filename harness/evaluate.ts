@@ -4,7 +4,7 @@
  *   verify against the float64 oracle → (only then) measure → dispose.
  * Any failure becomes a record with its reason; nothing unverified is ever timed.
  */
-import { createKernel } from './compile.js';
+import { countOperations, createKernel } from './compile.js';
 import { whyNot } from './params.js';
 import { problemCosts, problemRecord } from './problem.js';
 import type { RecordBase, ResultRecord, TimingFields, VerifiedRecord } from './results.js';
@@ -22,6 +22,8 @@ export interface EvaluateOptions {
   readonly measure?: MeasureOptions;
   /** Verify only (tests): skip timing. */
   readonly verifyOnly?: boolean;
+  /** The exact lane: also run the kernel's counting build once and record its operations by class. */
+  readonly count?: boolean;
 }
 
 /**
@@ -91,7 +93,8 @@ export async function evaluateCandidate(
     };
     const v = await prepareAndVerify(kernel, data);
     if (!v.ok) return { ...withSource, state: 'mismatch', max_rel_err: v.maxRelErr, error: v.reason };
-    const verified: VerifiedRecord = { ...withSource, state: 'verified', max_rel_err: v.maxRelErr };
+    const operations = opts.count ? await countOperations(variant, problem, params, session, data) : undefined;
+    const verified: VerifiedRecord = { ...withSource, ...(operations ? { operations: { ...operations } } : {}), state: 'verified', max_rel_err: v.maxRelErr };
     if (opts.verifyOnly) return verified;
     const m = opts.measure ?? DEFAULT_MEASURE;
     return { ...verified, ...timingFields(await measureKernel(kernel, m), m.adaptive?.targetRelHalfWidth ?? DEFAULT_TARGET_REL) };

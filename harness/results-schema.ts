@@ -85,6 +85,7 @@ export const RESULT_RECORD_SCHEMA = {
     device: { type: 'string' },
     software: { type: 'boolean' },
     proxies: { type: 'object', required: ['executed_macs', 'code_lines', 'code_memory_ops'], properties: { executed_macs: { type: ['number', 'null'] }, code_lines: count, code_memory_ops: count } },
+    operations: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } },
     case: { type: 'string' },
     occurrences: { type: 'integer', minimum: 1 },
   },

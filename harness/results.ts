@@ -47,6 +47,11 @@ export interface RecordBase {
    * executed multiply-adds (lane waste and zeros included) and static counts of the generated code.
    */
   proxies?: { executed_macs: number | null; code_lines: number; code_memory_ops: number };
+  /**
+   * The exact lane: operations one call executes, by class, from the backend's counting build of
+   * this kernel (the same on every machine and in every run; compared exactly).
+   */
+  operations?: Record<string, number>;
   /** Suite case this record belongs to (layer name) and how often that layer occurs per forward pass. */
   case?: string;
   occurrences?: number;

@@ -60,6 +60,13 @@ export interface ExecutedCounts {
 }
 
 /**
+ * Operations one call of a kernel executes, by class (vector multiply-adds, loads and stores with
+ * their bytes, branches…), counted by the backend's counting build of the kernel: identical on every
+ * machine and in every run, compared exactly by `neotune compare`.
+ */
+export type OperationCounts = Readonly<Record<string, number>>;
+
+/**
  * What may have disturbed one timing sample (host-clock timings in Node): evidence recorded with
  * every sample so that pre-empted ones are set aside (harness/stability.ts).
  */
@@ -228,6 +235,11 @@ export interface BackendSession {
    * that run only self-creating kernels (test fixtures).
    */
   compile?(description: KernelDescription): Promise<KernelInstance>;
+  /**
+   * The exact lane: runs the counting build of a description once on `data` and returns the
+   * operations one call executes, by class. Absent on backends without one.
+   */
+  countOperations?(description: KernelDescription, data: ProblemData): Promise<OperationCounts>;
   /** Measures this device's ceilings (called once per run, after its kernels, before close). */
   ceilings?(): Promise<readonly CeilingRecord[]>;
   close(): Promise<void>;

@@ -1,12 +1,15 @@
 /**
  * The comparison machinery the CLI's `compare` wraps: the detection self-test on a fixture kernel,
- * and the A/B runner that builds two commits and benchmarks them alternately in one session.
+ * and the paired runner that builds two commits and benchmarks them in paired rounds (the CI gate).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ComparedRecord, compareResults, type Comparison } from '../analysis/compare.js';
+import { type ComparedRecord, compareResults, type Comparison, recordKey } from '../analysis/compare.js';
+import { lookSchedule, runSequential } from '../analysis/sequential.js';
+import { Rng } from '../core/rng.js';
+import { quantile } from '../harness/stats.js';
 import { poolRuns } from '../analysis/pool.js';
 import { InputError } from '../core/errors.js';
 import { evaluateCandidate } from '../harness/evaluate.js';
@@ -76,38 +79,149 @@ function buildRef(field: string, ref: string, commit: string, dir: string, root:
   return join(dir, 'dist', 'scripts', 'neotune.js');
 }
 
-export interface AbRunOptions {
+export interface PairedRunOptions {
   readonly threshold: number;
+  /** Suite-wide false-alarm rate. */
   readonly alpha: number;
-  readonly rounds: number;
+  readonly minRounds: number;
+  readonly maxRounds: number;
+  /** Wall time for the rounds, ms (building both commits not included). */
+  readonly timeBudgetMs: number;
   readonly suite: string;
   readonly time: number;
   readonly kernels?: string;
-  /** A line per round (stderr). */
+  /** Pinned parameters passed to bench (`threads=1` by default). */
+  readonly params: string;
+  readonly seed: number;
   readonly log: (s: string) => void;
 }
 
-/** Builds both refs, benchmarks them in alternating (ABBA) rounds on the CPU, pools each side's rounds and compares. */
-export async function abRun(refs: readonly [string, string], o: AbRunOptions): Promise<Comparison> {
+/** Refuses a ref that names the checked-out commit while tracked files differ from it: those changes would not be measured. */
+function checkClean(field: string, ref: string, commit: string, root: string): void {
+  const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  if (commit !== head) return;
+  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim();
+  if (dirty) throw new InputError(field, ref, 'a commit (uncommitted changes are not measured: commit or stash them first)', `the working tree has uncommitted changes to ${dirty.split('\n').length} tracked file(s)`);
+}
+
+/** Whether a built CLI's bench knows an option (an older commit may not). */
+function benchHas(cli: string, option: string): boolean {
+  return execFileSync(process.execPath, [cli, 'bench', '--help'], { encoding: 'utf8' }).includes(option);
+}
+
+/**
+ * `compare --run` in paired rounds: builds both commits, then runs rounds (each: base and head in
+ * fresh processes, in a random order) until every record is decided, the schedule ends or the time
+ * budget does (analysis/sequential.ts). Kernels whose records are all decided leave the later rounds.
+ * The exact lane (operation counts) and the proxies come from each side's first round.
+ */
+export async function pairedRun(refs: readonly [string, string], o: PairedRunOptions): Promise<Comparison> {
   const root = checkoutRoot();
-  const commits = refs.map((ref, i) => resolveRef(i === 0 ? 'base ref' : 'head ref', ref, root));
+  const fields = ['base ref', 'head ref'] as const;
+  const commits = refs.map((ref, i) => resolveRef(fields[i]!, ref, root));
+  refs.forEach((ref, i) => checkClean(fields[i]!, ref, commits[i]!, root));
+  const looks = lookSchedule(o.minRounds, o.maxRounds);
   const tmp = mkdtempSync(join(tmpdir(), 'neotune-ab-'));
   const dirs = [join(tmp, 'base'), join(tmp, 'head')];
   try {
-    const clis = refs.map((ref, i) => buildRef(i === 0 ? 'base ref' : 'head ref', ref, commits[i]!, dirs[i]!, root));
-    const files: ResultFile[][] = [[], []];
-    for (let round = 0; round < o.rounds; round++) {
-      // ABBA order: neither side always runs first (warm caches, thermal drift).
-      const order = round % 2 === 0 ? [0, 1] : [1, 0];
-      for (const side of order) {
-        const out = join(tmp, `${side}-${round}.json`);
-        const args = [clis[side]!, 'bench', '--backend', 'cpu', '--suite', o.suite, '--time', String(o.time), '--params', 'threads=1', '--out', out, ...(o.kernels ? ['--kernels', o.kernels] : [])];
-        o.log(`round ${round + 1}/${o.rounds}: ${side === 0 ? 'base' : 'head'} (${refs[side]})`);
-        execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-        files[side]!.push(readResults(out));
+    const started = performance.now();
+    const clis = [buildRef(fields[0], refs[0], commits[0]!, dirs[0]!, root)];
+    // The same commit on both sides (an A/A run) is built once: the processes still differ.
+    clis.push(commits[1] === commits[0] ? clis[0]! : buildRef(fields[1], refs[1], commits[1]!, dirs[1]!, root));
+    o.log(`built ${refs[0]} (${commits[0]!.slice(0, 10)}) and ${refs[1]} (${commits[1]!.slice(0, 10)}) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const extraFlags = clis.map((cli) => (benchHas(cli, '--no-ceilings') ? ['--no-ceilings'] : []));
+    const rng = new Rng(o.seed);
+    const first: (ResultFile | undefined)[] = [undefined, undefined];
+    const bench = (side: number, kernels: readonly string[] | undefined, out: string): ResultFile => {
+      const args = [clis[side]!, 'bench', '--backend', 'cpu', '--suite', o.suite, '--time', String(o.time), '--params', o.params, '--quiet', '--out', out, ...extraFlags[side]!, ...(kernels ? ['--kernels', kernels.join(',')] : [])];
+      try {
+        execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      } catch (e) {
+        // Exit 3 (some kernels failed verification) still wrote the file; anything else is the ref's failure.
+        if ((e as { status?: number }).status !== 3) {
+          const err = String((e as { stderr?: Buffer }).stderr ?? '').trim().split('\n').slice(-3).join('; ');
+          throw new InputError(fields[side]!, refs[side], 'a commit whose `neotune bench` runs the suite', `its bench failed (exit ${(e as { status?: number }).status}): ${err}`);
+        }
       }
-    }
-    return compareResults(poolRuns(files[0]!), poolRuns(files[1]!), { threshold: o.threshold, alpha: o.alpha });
+      return readResults(out);
+    };
+    const usable = (r: ResultRecord) => r.state === 'verified' && r.median_ms !== undefined && !r.flags?.some((f) => /impossible|faster than/i.test(f));
+    // Round 0 finds the records both sides have; later rounds run only the kernels of open records.
+    const kernelOf = new Map<string, string>();
+    let keys: string[] = [];
+    const roundsRun = { started: performance.now(), lastMs: 0 };
+    const round = async (index: number, open: ReadonlySet<string>) => {
+      const t0 = performance.now();
+      const order = rng.next() < 0.5 ? [0, 1] : [1, 0];
+      const kernels = index === 0 || open.size === 0 ? (o.kernels ? o.kernels.split(',') : undefined) : [...new Set([...open].map((k) => kernelOf.get(k)!))];
+      const got = new Map<string, { base_ms?: number; head_ms?: number }>();
+      for (const side of order) {
+        const file = bench(side, kernels, join(tmp, `${side}-${index}.json`));
+        first[side] ??= file;
+        for (const r of file.records) {
+          if (!usable(r)) continue;
+          const k = recordKey(r);
+          const slot = got.get(k) ?? got.set(k, {}).get(k)!;
+          if (side === 0) slot.base_ms = r.median_ms;
+          else slot.head_ms = r.median_ms;
+        }
+      }
+      roundsRun.lastMs = performance.now() - t0;
+      o.log(`round ${index + 1}: ${order.map((s) => (s === 0 ? 'base' : 'head')).join(' then ')}, ${kernels ? kernels.length : 'all'} kernel(s), ${((performance.now() - roundsRun.started) / 1000).toFixed(0)} s`);
+      return got;
+    };
+    // The first round is run here to learn the keys (the plan's record count needs them).
+    const firstRound = await round(0, new Set());
+    for (const f of first) for (const r of f!.records) kernelOf.set(recordKey(r), r.kernel);
+    keys = [...firstRound].filter(([, v]) => v.base_ms !== undefined && v.head_ms !== undefined).map(([k]) => k).sort();
+    const plan = { threshold: o.threshold, alpha: o.alpha, records: keys.length, looks };
+    let replayed = false;
+    const result = await runSequential(
+      keys,
+      plan,
+      async (index, open) => {
+        if (index === 0 && !replayed) {
+          replayed = true;
+          return firstRound;
+        }
+        return round(index, open);
+      },
+      // Another round fits when it takes no longer than the last one did.
+      () => performance.now() - roundsRun.started + roundsRun.lastMs <= o.timeBudgetMs,
+      (n, verdicts) => {
+        const decided = [...verdicts.values()].filter((v) => v.decision !== 'inconclusive').length;
+        o.log(`look after ${n} rounds: ${decided} of ${keys.length} records decided`);
+      },
+    );
+    const base = first[0]!;
+    const head = first[1]!;
+    const exact = compareResults(base, head, { threshold: o.threshold, alpha: o.alpha });
+    const byKey = new Map(exact.records.map((r) => [r.key, r]));
+    const records: ComparedRecord[] = keys.map((key) => {
+      const v = result.verdicts.get(key)!;
+      const s = result.series.get(key)!;
+      const e = byKey.get(key);
+      return {
+        key,
+        base_median_ms: quantile(s.base_ms, 0.5),
+        head_median_ms: quantile(s.head_ms, 0.5),
+        ratio: v.ratio,
+        ...(v.ci ? { ci: v.ci } : {}),
+        timing: v.decision,
+        rounds: v.rounds,
+        ...(v.resolution !== undefined ? { resolution: v.resolution } : {}),
+        proxy_changes: e?.proxy_changes ?? [],
+        proxies: e?.proxies ?? 'missing',
+        ...(e?.operations ? { operations: e.operations, operation_changes: e.operation_changes ?? [] } : {}),
+      };
+    });
+    return {
+      options: { threshold: o.threshold, alpha: o.alpha },
+      records,
+      missing: exact.missing,
+      extra: exact.extra,
+      paired: { base: refs[0], head: refs[1], rounds: result.rounds, stopped: result.stopped, seed: o.seed, looks, wall_s: (performance.now() - started) / 1000 },
+    };
   } finally {
     for (const d of dirs) if (existsSync(d)) execFileSync('git', ['worktree', 'remove', '--force', d], { cwd: root, stdio: 'ignore' });
     rmSync(tmp, { recursive: true, force: true });

@@ -31,6 +31,8 @@ export interface BenchRequest {
   readonly seed: number;
   /** Software renderers' times are results too (default: flagged, correctness only). */
   readonly includeSoftware?: boolean;
+  /** Skip the ceilings (compute peak, copy roofline): the paired rounds of `compare --run` need the kernels only. */
+  readonly noCeilings?: boolean;
 }
 
 /** Checks a --backend list (auto, or names of BACKEND_NAMES) without opening anything: exit 2 naming the bad name. */
@@ -129,14 +131,15 @@ export async function benchRun(
     // one disturbed by a busy moment is outvoted or flagged (analysis/plausibility.ts).
     const measured: CeilingRecord[] = [];
     const measureCeilings = async () => {
-      if (extra.verifyOnly) return;
+      if (extra.verifyOnly || request.noCeilings) return;
       for (const r of runs) {
         o.progress?.({ done: 0, total: 1, failed: 0, current: `${r.entry.name} ceilings` });
         measured.push(...((await r.session.ceilings?.()) ?? []));
       }
     };
     await measureCeilings();
-    const raw = await runSuite(suite, runs, { ...extra, ...prepared, ...(kernels ? { kernels } : {}), ...(pin ? { pin } : {}), seed: request.seed, measure }, o.progress);
+    // Every kernel that has a counting build gets its operations counted (the exact lane of compare).
+    const raw = await runSuite(suite, runs, { count: true, ...extra, ...prepared, ...(kernels ? { kernels } : {}), ...(pin ? { pin } : {}), seed: request.seed, measure }, o.progress);
     // Stopped by Ctrl-C: the ceilings measured before the kernels stand alone.
     if (!extra.signal?.aborted) await measureCeilings();
     const ceilings = checkCeilings(measured);

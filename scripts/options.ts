@@ -176,6 +176,8 @@ export interface BenchFlags {
   time: number;
   seed: number;
   includeSoftware?: boolean;
+  /** --no-ceilings (bench): false. */
+  ceilings?: boolean;
 }
 
 /** --kernels 'a,b' as names. */
@@ -185,5 +187,5 @@ export const kernelList = (text: string | undefined): string[] | undefined => te
 export function benchRequest(o: BenchFlags): BenchRequest {
   const pin = parsePin(o.params);
   const kernels = kernelList(o.kernels);
-  return { backend: o.backend, suite: o.suite, batch: o.batch, dtype: o.dtype as Dtype, timeMs: o.time, seed: o.seed, ...(kernels ? { kernels } : {}), ...(pin ? { pin } : {}), ...(o.includeSoftware ? { includeSoftware: true } : {}) };
+  return { backend: o.backend, suite: o.suite, batch: o.batch, dtype: o.dtype as Dtype, timeMs: o.time, seed: o.seed, ...(kernels ? { kernels } : {}), ...(pin ? { pin } : {}), ...(o.includeSoftware ? { includeSoftware: true } : {}), ...(o.ceilings === false ? { noCeilings: true } : {}) };
 }

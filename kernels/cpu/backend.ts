@@ -2,6 +2,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { compileCpuKernel } from './compile.js';
+import { countCpuKernel } from './count.js';
 import { CPU_COPY, CPU_DWCONV, CPU_NEOCELL } from './variants.js';
 import { WorkerPool } from './wasm/pool.js';
 import { ortDwConv } from './peers/ort-dwconv.js';
@@ -43,6 +44,7 @@ export const cpuBackend: Backend = {
         return out;
       },
       compile: (description) => compileCpuKernel(description, (threads) => session.pool(threads)),
+      countOperations: countCpuKernel,
       pool(threads: number) {
         if (threads <= 1) return undefined;
         if (!pool || pool.size < threads - 1) {

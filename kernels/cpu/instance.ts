@@ -51,16 +51,28 @@ export class JsKernel implements KernelInstance {
   private wb: readonly Float32Array[] = [];
   private dw = new Float32Array(0);
 
+  /**
+   * `counters`: the parts are a counting build (kernels/cpu/count-js.ts) that take this array as an
+   * extra last argument.
+   */
   constructor(
     readonly name: string,
     parts: readonly string[],
     scratchElements: number,
     readonly executed?: ExecutedCounts,
     private readonly transform?: WeightTransform,
+    counters?: { readonly arg: string; readonly array: Float64Array },
   ) {
     this.source = parts.join('\n');
-    this.fns = parts.map((part, i) => compileJs<CpuKernelFn>(`${name}-${i}`, CPU_KERNEL_ARGS, part));
+    const args = counters ? [...CPU_KERNEL_ARGS, counters.arg] : CPU_KERNEL_ARGS;
+    const fns = parts.map((part, i) => compileJs<(...a: unknown[]) => void>(`${name}-${i}`, args, part));
+    this.fns = counters ? fns.map((fn) => (x, y, s, wa, wb, dw) => fn(x, y, s, wa, wb, dw, counters.array)) : (fns as CpuKernelFn[]);
     this.scratch = new Float32Array(scratchElements);
+  }
+
+  /** A description's counting build: `parts` are its instrumented parts, `counters` the array they count into. */
+  static compileCounting(spec: JsKernelSpec, parts: readonly string[], counters: { readonly arg: string; readonly array: Float64Array }): JsKernel {
+    return new JsKernel(spec.name, parts, spec.scratchElements, spec.executed, spec.weights === 'dense' ? materializeCell : undefined, counters);
   }
 
   prepare(data: ProblemData): void {

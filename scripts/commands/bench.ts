@@ -16,6 +16,7 @@ export function registerBench(program: Command): void {
   addMeasureOptions(addProblemOptions(cmd, { suite: DEFAULT_SUITE }), 300)
     .option('--all-params', "evaluate every point of each variant's parameter space, not just its defaults")
     .option('--verify-only', 'verify without timing')
+    .option('--no-ceilings', 'skip measuring the ceilings (compute peak, copy bandwidth): no % of peak or roofline (compare --run uses it)')
     .option('-o, --out <file>', 'write the versioned result file (records with raw samples) to FILE (- for stdout)')
     .option('--json', 'print the result file on stdout instead of the table')
     .option('--wide', 'the full table: parameters, GFLOP/s, time/copy, every depthwise conv and peer, each variant');

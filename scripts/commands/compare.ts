@@ -19,9 +19,9 @@ import { type Comparison, comparisonMarkdown, compareResults, nothingCompared, p
 import { falseAlarms } from '../../analysis/false-alarms.js';
 import { appendHistory, detectSteps, historyLine, readHistory } from '../../analysis/history.js';
 import type { ResultFile } from '../../harness/results.js';
-import { abRun, detectionSelfTest } from '../../lib/compare.js';
+import { detectionSelfTest, pairedRun } from '../../lib/compare.js';
 import { action, EXIT, fmt, formatTable, loadResultFile, MAX_TIME_MS, parseChoice, parseIntOption, parseNumberOption } from '../cli-util.js';
-import { examples } from '../options.js';
+import { examples, parseDuration } from '../options.js';
 
 const load = (path: string): ResultFile => loadResultFile(resolve(path));
 
@@ -39,7 +39,11 @@ interface CompareFlags {
   aa?: boolean;
   selfTest?: boolean;
   run?: boolean;
-  rounds: number;
+  minRounds: number;
+  maxRounds: number;
+  timeBudget?: number;
+  params: string;
+  seed?: number;
   suite: string;
   kernels?: string;
   time: number;
@@ -113,16 +117,21 @@ export function registerCompare(program: Command): void {
     .option('--aa', 'files are runs of the same code: report the false-alarm rate')
     .option('--save-noise <file>', 'with --aa: write the run-to-run noise profile')
     .option('--self-test', 'prove detection on a fixture kernel made 30 % slower and 30 % faster')
-    .option('--run', 'files are two git refs: build both and benchmark them alternately in this session')
-    .option('--rounds <n>', 'with --run: alternating rounds', parseIntOption('rounds', undefined, 100), 3)
+    .option('--run', 'files are two git refs: build both, then benchmark them in paired rounds (fresh processes, random order) until every record is decided; --alpha is the suite-wide false-alarm rate')
+    .option('--min-rounds <n>', 'with --run: rounds before the first look', parseIntOption('min-rounds', 'an integer from 3 to 1000', 1000, 3), 5)
+    .option('--max-rounds <n>', 'with --run: the most rounds', parseIntOption('max-rounds', 'an integer from 3 to 1000', 1000, 3), 40)
+    .option('--time-budget <duration>', 'with --run: wall time for the rounds, e.g. 8m (building both commits not included)', parseDuration('time-budget'))
     .option('--suite <name>', 'with --run: suite', 'smoke')
     .option('-k, --kernels <list>', 'with --run: only these kernels')
-    .option('--time <ms>', 'with --run: measurement time per candidate', parseIntOption('time', `an integer number of milliseconds from 1 to ${MAX_TIME_MS}`, MAX_TIME_MS), 100);
+    .option('-p, --params <list>', 'with --run: pinned parameters for bench', 'threads=1')
+    .option('--seed <n>', 'with --run: seed of the random order of each round (default: from the clock, printed)', parseIntOption('seed', 'an integer from 0 to 2147483647', 2147483647, 0))
+    .option('--time <ms>', 'with --run: measurement time per candidate', parseIntOption('time', `an integer number of milliseconds from 1 to ${MAX_TIME_MS}`, MAX_TIME_MS), 30);
   examples(compare, [
     ['neotune compare base.json head.json', 'regressions between two result files (exit 5 if any)'],
     ['neotune compare base.json head.json --threshold 5 --markdown pr.md', 'changes of 5 % or more; markdown for a PR comment'],
     ['neotune compare --aa run-*.json --save-noise noise.json', "this machine's run-to-run noise and false-alarm rate"],
-    ['neotune compare --run main HEAD -k fused-wasm', 'build both commits, benchmark them alternately'],
+    ['neotune compare --run main HEAD', 'build both commits, paired rounds until every record is decided (exit 5 on a regression)'],
+    ['neotune compare --run HEAD~1 HEAD --time-budget 8m --markdown pr.md', "this repository's CI: the parent against HEAD"],
   ]).action(
       action(async (files: string[], o: CompareFlags) => {
         for (const [field, p] of [['out', o.out], ['markdown', o.markdown], ['save-noise', o.saveNoise]] as const) if (p && p !== '-') checkOutputPath(field, resolve(p));
@@ -135,7 +144,12 @@ export function registerCompare(program: Command): void {
           return aaRate(files.map(load), o);
         }
         if (files.length !== 2) throw new InputError('files', files.length, o.run ? 'two git refs: BASE_REF HEAD_REF' : 'two result files: BASE HEAD');
-        if (o.run) return report(await abRun([files[0]!, files[1]!], { ...o, log: (s) => process.stderr.write(`${s}\n`) }), o);
+        if (o.run) {
+          if (o.maxRounds < o.minRounds) throw new InputError('max-rounds', o.maxRounds, `an integer ≥ --min-rounds (${o.minRounds})`);
+          const seed = o.seed ?? Date.now() % 2147483647;
+          const log = (s: string) => process.stderr.write(`${s}\n`);
+          return report(await pairedRun([files[0]!, files[1]!], { ...o, seed, timeBudgetMs: o.timeBudget ?? 8 * 60_000, log }), o);
+        }
         const noise = loadNoise(o.noise);
         return report(compareResults(load(files[0]!), load(files[1]!), { threshold: o.threshold, alpha: o.alpha, ...(noise ? { runNoise: noise } : {}) }), o);
       }),

@@ -160,16 +160,24 @@ export class WasmKernel implements KernelInstance {
     this.calls = partitionCalls(spec.segments, spec.threads, regionIn(spec.layout, 'scratch').offset, spec.scratchBytes);
   }
 
-  static async create(spec: WasmKernelSpec, pool: ThreadPool | undefined): Promise<WasmKernel> {
+  /**
+   * `serial`: every thread's calls run one after the other on this thread, no pool (the counting
+   * build: the same calls, so the same work, counted in one instance).
+   */
+  static async create(spec: WasmKernelSpec, pool: ThreadPool | undefined, o: { serial?: boolean } = {}): Promise<WasmKernel> {
     if (spec.layout.bytes > MAX_WASM_BYTES) throw new Error(`${spec.name}: needs ${spec.layout.bytes} bytes of wasm memory, at most ${MAX_WASM_BYTES}`);
-    if (spec.threads > 1 && !pool) throw new Error(`${spec.name}: ${spec.threads} threads need a worker pool`);
-    const k = new WasmKernel(spec, pool);
+    if (spec.threads > 1 && !pool && !o.serial) throw new Error(`${spec.name}: ${spec.threads} threads need a worker pool`);
+    const k = new WasmKernel(spec, o.serial ? undefined : pool);
     const module = await WebAssembly.compile(base64ToBytes(spec.module));
     const instance = await WebAssembly.instantiate(module, { env: { memory: k.memory } });
     k.exports = instance.exports as unknown as Exports;
-    if (spec.threads > 1) k.poolId = await pool!.load(module, k.memory, k.calls.slice(1));
+    k.instanceExports = instance.exports;
+    if (spec.threads > 1 && !o.serial) k.poolId = await pool!.load(module, k.memory, k.calls.slice(1));
     return k;
   }
+
+  /** The instance's exports (the counting build's counters are read from them). */
+  instanceExports: WebAssembly.Exports = {};
 
   prepare(data: ProblemData): void {
     const x = regionIn(this.spec.layout, 'x');
@@ -213,7 +221,7 @@ export class WasmKernel implements KernelInstance {
         (part) => this.runCalls(this.calls[part] ?? []),
       );
     } else {
-      this.runCalls(this.calls[0]!);
+      for (const part of this.calls) this.runCalls(part);
     }
   }
 
