@@ -3,7 +3,7 @@
  * and the paired runner that builds two commits and benchmarks them in paired rounds (the CI gate).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ComparedRecord, compareResults, type Comparison, recordKey } from '../analysis/compare.js';
@@ -104,6 +104,25 @@ function checkClean(field: string, ref: string, commit: string, root: string): v
   if (dirty) throw new InputError(field, ref, 'a commit (uncommitted changes are not measured: commit or stash them first)', `the working tree has uncommitted changes to ${dirty.split('\n').length} tracked file(s)`);
 }
 
+/**
+ * The command prefix that keeps a single-threaded benchmark process on one CPU (`taskset -c N`, the
+ * last CPU this process may use), or none: left to the scheduler, a process's threads moved between
+ * CPUs and a 16 µs kernel ran at 23 µs in 4 of 10 fresh processes, 0 of 6 when pinned
+ * (docs/regressions.md). Kernels on several threads are not pinned (their workers need the other CPUs).
+ */
+function pinPrefix(params: string): string[] {
+  if (!/(^|,)\s*threads\s*=\s*1\s*(,|$)/.test(params)) return [];
+  try {
+    const cpus = readFileSync('/proc/self/status', 'utf8').match(/Cpus_allowed_list:\s*(\S+)/)?.[1];
+    const last = cpus?.split(',').pop()?.split('-').pop();
+    if (!last) return [];
+    execFileSync('taskset', ['-c', last, 'true'], { stdio: 'ignore' });
+    return ['taskset', '-c', last];
+  } catch {
+    return [];
+  }
+}
+
 /** Whether a built CLI's bench knows an option (an older commit may not). */
 function benchHas(cli: string, option: string): boolean {
   return execFileSync(process.execPath, [cli, 'bench', '--help'], { encoding: 'utf8' }).includes(option);
@@ -130,12 +149,15 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
     clis.push(commits[1] === commits[0] ? clis[0]! : buildRef(fields[1], refs[1], commits[1]!, dirs[1]!, root));
     o.log(`built ${refs[0]} (${commits[0]!.slice(0, 10)}) and ${refs[1]} (${commits[1]!.slice(0, 10)}) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     const extraFlags = clis.map((cli) => (benchHas(cli, '--no-ceilings') ? ['--no-ceilings'] : []));
+    const pin = pinPrefix(o.params);
+    if (pin.length) o.log(`each bench process runs on CPU ${pin[2]} (${pin.join(' ')})`);
     const rng = new Rng(o.seed);
     const first: (ResultFile | undefined)[] = [undefined, undefined];
     const bench = (side: number, kernels: readonly string[] | undefined, out: string): ResultFile => {
       const args = [clis[side]!, 'bench', '--backend', 'cpu', '--suite', o.suite, '--time', String(o.time), '--params', o.params, '--quiet', '--out', out, ...extraFlags[side]!, ...(kernels ? ['--kernels', kernels.join(',')] : [])];
       try {
-        execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+        if (pin.length) execFileSync(pin[0]!, [...pin.slice(1), process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+        else execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       } catch (e) {
         // Exit 3 (some kernels failed verification) still wrote the file; anything else is the ref's failure.
         if ((e as { status?: number }).status !== 3) {

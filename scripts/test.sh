@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, runs the whole test suite, then the
-# regression smoke (proxies strictly against the committed baseline, timings reported; pass
-# --strict to fail on timing regressions too).
+# regression smoke (HEAD against its parent in paired rounds, exact operation counts strictly;
+# arguments go to it, e.g. --timings report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# How well the CI gate (neotune compare --run) does on this machine:
+#   aa    N paired runs of HEAD against itself: any record "regressed" or "improved" is a false alarm
+#   slow  N paired runs of HEAD against a commit whose WebAssembly kernels redo the first FRACTION
+#         of their first channel range after each call (real kernel work added, as a generator
+#         regression would); the detection rate, and each record's ratio as the paired rounds measured it
+#   bash dev/gate-bench.sh aa|slow [N=5] [FRACTION=0.05] [-- extra compare options]
+# Results: neotune-out/gate-bench/<mode>-<i>.json (compare --out) and a summary line per run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:?aa or slow}; n=${2:-5}; fraction=${3:-0.05}
+shift $(( $# < 3 ? $# : 3 )); [ "${1:-}" = "--" ] && shift
+out=neotune-out/gate-bench; mkdir -p "$out"
+kernels=fused-wasm,sparse-wasm,dwconv-wasm,fused-js,sparse-js,winograd-js,copy
+head=HEAD
+if [ "$mode" = slow ]; then
+  kernels=fused-wasm,sparse-wasm,dwconv-wasm
+  # A commit with the patched runtime, made with git plumbing (no branch, the work tree untouched).
+  index=$(mktemp -d)/index
+  export GIT_INDEX_FILE=$index GIT_AUTHOR_NAME=gate-bench GIT_AUTHOR_EMAIL=gate@neotune.invalid GIT_COMMITTER_NAME=gate-bench GIT_COMMITTER_EMAIL=gate@neotune.invalid
+  git read-tree HEAD
+  patched=$(git show HEAD:kernels/cpu/wasm/runtime.ts | sed "s|      for (const part of this.calls) this.runCalls(part);|      for (const part of this.calls) this.runCalls(part);\n      this.runCalls(this.calls[0]!.slice(0, 1).map(([fn, lo, hi, sc]) => [fn, lo, lo + Math.max(1, Math.round((hi - lo) * $fraction)), sc] as WasmCall));|")
+  blob=$(printf '%s\n' "$patched" | git hash-object -w --stdin)
+  git update-index --cacheinfo "100644,$blob,kernels/cpu/wasm/runtime.ts"
+  head=$(git commit-tree "$(git write-tree)" -p HEAD -m "gate-bench: WebAssembly kernels redo $fraction of their first channel range" </dev/null)
+  unset GIT_INDEX_FILE
+fi
+for i in $(seq 1 "$n"); do
+  set +e
+  node dist/scripts/neotune.js compare --run HEAD "$head" --kernels "$kernels" --out "$out/$mode-$i.json" "$@" >/dev/null 2>"$out/$mode-$i.log"
+  rc=$?
+  set -e
+  node -e '
+    const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const n = (t) => c.records.filter((r) => r.timing === t).length;
+    const ratios = c.records.filter((r) => r.timing === "regressed").map((r) => r.ratio.toFixed(3)).join(" ");
+    console.log(`run ${process.argv[2]} (exit ${process.argv[3]}): ${c.records.length} records, ${n("regressed")} regressed, ${n("improved")} improved, ${n("unchanged")} unchanged, ${n("inconclusive")} inconclusive; ${c.paired.rounds} rounds, ${Math.round(c.paired.wall_s)} s${ratios ? `; regressed ratios ${ratios}` : ""}`);
+  ' "$out/$mode-$i.json" "$i" "$rc"
+done
