@@ -156,8 +156,10 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
     const bench = (side: number, kernels: readonly string[] | undefined, out: string): ResultFile => {
       const args = [clis[side]!, 'bench', '--backend', 'cpu', '--suite', o.suite, '--time', String(o.time), '--params', o.params, '--quiet', '--out', out, ...extraFlags[side]!, ...(kernels ? ['--kernels', kernels.join(',')] : [])];
       try {
-        if (pin.length) execFileSync(pin[0]!, [...pin.slice(1), process.execPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-        else execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+        // V8 flags of bin/neotune: kernels optimised on the main thread, at once (docs/regressions.md).
+        const node = [process.execPath, '--no-concurrent-recompilation', ...args];
+        if (pin.length) execFileSync(pin[0]!, [...pin.slice(1), ...node], { stdio: ['ignore', 'ignore', 'pipe'] });
+        else execFileSync(node[0]!, node.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
       } catch (e) {
         // Exit 3 (some kernels failed verification) still wrote the file; anything else is the ref's failure.
         if ((e as { status?: number }).status !== 3) {
