@@ -57,6 +57,8 @@ export interface ComparedRecord {
   /** Paired rounds (compare --run): how many rounds decided it, and the largest change its interval still allows. */
   readonly rounds?: number;
   readonly resolution?: number;
+  /** Paired rounds: each side's median per round, in round order (the evidence behind the verdict). */
+  readonly rounds_ms?: { readonly base: readonly number[]; readonly head: readonly number[] };
 }
 
 /** The outcome of compareResults: one row per problem and kernel, and the regressions and improvements found. */
@@ -232,7 +234,7 @@ export function comparisonMarkdown(c: Comparison): string {
     '',
     ...(p
       ? [
-          `Paired rounds: ${p.base} (base) against ${p.head} (head), each round both in fresh processes in a random order (seed ${p.seed}); ${p.rounds} rounds in ${Math.round(p.wall_s)} s, ${p.stopped === 'decided' ? 'every record decided' : p.stopped === 'time' ? 'stopped by the time budget' : 'the last look of the schedule reached'}. Regressed: slower by more than half the threshold; unchanged: within ±threshold (with the resolution reached).`,
+          `Paired rounds: ${p.base} (base) against ${p.head} (head), each round both in fresh processes in a random order (seed ${p.seed}); ${p.rounds} rounds in ${Math.round(p.wall_s)} s, ${p.stopped === 'decided' ? 'every record decided' : p.stopped === 'time' ? 'stopped by the time budget' : 'the last look of the schedule reached'}. Regressed: surely slower by more than a quarter of the threshold; unchanged: within ±threshold (with the resolution reached).`,
           '',
         ]
       : []),

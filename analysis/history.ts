@@ -17,13 +17,28 @@ export interface HistoryLine {
   readonly created: string;
   readonly label: string;
   readonly medians: Readonly<Record<string, number>>;
+  /** Per key, the median's 95 % interval (ms) where the run measured one, else its p10–p90. */
+  readonly intervals?: Readonly<Record<string, readonly [number, number]>>;
+  /** Per key, the exact lane's executed operations by class. */
+  readonly operations?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 export function historyLine(f: ResultFile, label: string): HistoryLine {
   const medians: Record<string, number> = {};
-  // Only timings that can be used: an unstable or impossible one would be a step change of the machine, not of the code.
-  for (const r of f.records) if (r.state === 'verified' && r.median_ms !== undefined && !r.flags?.length) medians[recordKey(r)] = r.median_ms;
-  return { created: f.created, label, medians };
+  const intervals: Record<string, [number, number]> = {};
+  const operations: Record<string, Record<string, number>> = {};
+  for (const r of f.records) {
+    if (r.state !== 'verified') continue;
+    const key = recordKey(r);
+    if (r.operations) operations[key] = r.operations;
+    // Only timings that can be used: an unstable or impossible one would be a step change of the machine, not of the code.
+    if (r.median_ms === undefined || r.flags?.length) continue;
+    medians[key] = r.median_ms;
+    const ci = r.quality?.ci_rel;
+    if (ci !== undefined && ci !== null) intervals[key] = [r.median_ms * (1 - ci), r.median_ms * (1 + ci)];
+    else if (r.p10_ms !== undefined && r.p90_ms !== undefined) intervals[key] = [r.p10_ms, r.p90_ms];
+  }
+  return { created: f.created, label, medians, ...(Object.keys(intervals).length ? { intervals } : {}), ...(Object.keys(operations).length ? { operations } : {}) };
 }
 
 export function appendHistory(path: string, line: HistoryLine): void {
@@ -90,5 +105,29 @@ export function detectSteps(history: readonly HistoryLine[], threshold = 0.05, m
       out.push({ key, index: at, label: history[at]!.label, before_ms: before, after_ms: after, ratio, t: s.t });
     }
   }
+  return out;
+}
+
+/** A run where a record's executed operations differ from the run before: exact, so any difference is a step. */
+export interface OperationStep {
+  readonly key: string;
+  readonly index: number;
+  readonly label: string;
+  readonly changes: readonly { readonly op: string; readonly before: number; readonly after: number }[];
+}
+
+export function operationSteps(history: readonly HistoryLine[]): OperationStep[] {
+  const out: OperationStep[] = [];
+  const last = new Map<string, Readonly<Record<string, number>>>();
+  history.forEach((h, index) => {
+    for (const [key, ops] of Object.entries(h.operations ?? {})) {
+      const prev = last.get(key);
+      last.set(key, ops);
+      if (!prev) continue;
+      const classes = [...new Set([...Object.keys(prev), ...Object.keys(ops)])].sort();
+      const changes = classes.filter((c) => (prev[c] ?? 0) !== (ops[c] ?? 0)).map((op) => ({ op, before: prev[op] ?? 0, after: ops[op] ?? 0 }));
+      if (changes.length) out.push({ key, index, label: h.label, changes });
+    }
+  });
   return out;
 }

@@ -135,7 +135,13 @@ export const HISTORY_LINE_SCHEMA = {
   type: 'object',
   required: ['created', 'label', 'medians'],
   additionalProperties: false,
-  properties: { created: { type: 'string' }, label: { type: 'string' }, medians: { type: 'object', additionalProperties: { type: 'number', exclusiveMinimum: 0 } } },
+  properties: {
+    created: { type: 'string' },
+    label: { type: 'string' },
+    medians: { type: 'object', additionalProperties: { type: 'number', exclusiveMinimum: 0 } },
+    intervals: { type: 'object', additionalProperties: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'number', exclusiveMinimum: 0 } } },
+    operations: { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: 'number', minimum: 0 } } },
+  },
 } as const;
 
 /** Record key → σ of the log median between runs. */

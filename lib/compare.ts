@@ -233,6 +233,7 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
         ...(v.ci ? { ci: v.ci } : {}),
         timing: v.decision,
         rounds: v.rounds,
+        rounds_ms: { base: s.base_ms, head: s.head_ms },
         ...(v.resolution !== undefined ? { resolution: v.resolution } : {}),
         proxy_changes: e?.proxy_changes ?? [],
         proxies: e?.proxies ?? 'missing',

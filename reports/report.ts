@@ -82,7 +82,7 @@ export function reportData(f: ResultFile, history?: readonly HistoryLine[]): Rep
 
 export const CSV_COLUMNS: readonly (keyof ReportRow)[] = [
   'case', 'occurrences', 'backend', 'device', 'kernel', 'role', 'params', 'op', 'shape', 'spec', 'cell', 'state', 'median_ms', 'p10_ms', 'p90_ms', 'samples', 'samples_total',
-  'useful_gflops', 'executed_gflops', 'bytes', 'gbytes_per_s', 'intensity', 'speedup_vs_dwconv', 'roofline_gflops', 'roofline_fraction', 'trusted', 'flags',
+  'useful_gflops', 'executed_gflops', 'bytes', 'gbytes_per_s', 'intensity', 'speedup_vs_dwconv', 'roofline_gflops', 'roofline_fraction', 'trusted', 'flags', 'operations',
 ];
 
 export function reportCsv(d: ReportData): string {
@@ -106,10 +106,18 @@ export function scriptJson(v: unknown): string {
   return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** The exact lane's counts for a table cell: multiply-adds, loads and stores, compactly ("madds 68.7k · loads 44.1k"). */
+function operationsText(ops: string): string {
+  if (!ops) return '–';
+  const short = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
+  const keep = /^(vector_madds|vector_muls|vector_adds|vector_loads|vector_stores|float_muls|float_adds|loads|stores|bulk_copies)$/;
+  return escapeHtml(ops.split(' ').map((kv) => kv.split('=')).filter(([k]) => keep.test(k!)).map(([k, v]) => `${k!.replace(/^vector_/, 'v.')} ${short(Number(v))}`).join(' · ') || '–');
+}
+
 const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d));
 
 /** Chart.js's self-contained UMD build, inlined so the report opens offline from a file. */
-function chartJs(): string {
+export function chartJs(): string {
   // The package's exports map hides dist/; resolve its main entry and take the sibling file.
   const main = createRequire(import.meta.url).resolve('chart.js');
   return readFileSync(join(dirname(main), 'chart.umd.js'), 'utf8');
@@ -136,7 +144,7 @@ export function reportHtml(d: ReportData): string {
     if (!b || (r.trusted !== b.trusted ? r.trusted : r.median_ms! < b.median_ms!)) bestPerCase.set(k, r);
   }
   const bestRows = [...bestPerCase.values()]
-    .map((r) => `<tr><td>${escapeHtml(r.case)}</td><td>${escapeHtml(r.backend)}</td><td>${r.shape}</td><td>${escapeHtml(r.cell)}</td><td>${escapeHtml(r.kernel)}</td><td><code>${escapeHtml(r.params)}</code></td><td>${fmt(r.median_ms, 4)}${r.trusted ? '' : ` <span title="${escapeHtml(r.flags)}">! ${escapeHtml(r.flags)}</span>`}</td><td>${fmt(r.p10_ms, 4)}–${fmt(r.p90_ms, 4)}</td><td>${r.samples}/${r.samples_total}</td><td>${fmt(r.useful_gflops, 1)}</td><td>${r.speedup_vs_dwconv ? `${fmt(r.speedup_vs_dwconv, 2)}×` : '–'}</td><td>${r.roofline_fraction !== null ? `${fmt(100 * r.roofline_fraction, 0)} %` : '–'}</td></tr>`)
+    .map((r) => `<tr><td>${escapeHtml(r.case)}</td><td>${escapeHtml(r.backend)}</td><td>${r.shape}</td><td>${escapeHtml(r.cell)}</td><td>${escapeHtml(r.kernel)}</td><td><code>${escapeHtml(r.params)}</code></td><td>${fmt(r.median_ms, 4)}${r.trusted ? '' : ` <span title="${escapeHtml(r.flags)}">! ${escapeHtml(r.flags)}</span>`}</td><td>${fmt(r.p10_ms, 4)}–${fmt(r.p90_ms, 4)}</td><td>${r.samples}/${r.samples_total}</td><td>${fmt(r.useful_gflops, 1)}</td><td>${r.speedup_vs_dwconv ? `${fmt(r.speedup_vs_dwconv, 2)}×` : '–'}</td><td>${r.roofline_fraction !== null ? `${fmt(100 * r.roofline_fraction, 0)} %` : '–'}</td><td class="ops">${operationsText(r.operations)}</td></tr>`)
     .join('\n');
   const networkRows = d.network
     .map((n) => `<tr><td>${escapeHtml(n.model)}</td><td>${escapeHtml(n.backend)}</td><td>${n.problems}</td><td>${fmt(n.neocell_ms, 3)}</td><td>${fmt(n.dwconv_ms, 3)}</td><td><b>${fmt(n.speedup, 2)}×</b></td></tr>`)
@@ -198,7 +206,7 @@ ${card('trend', 'Best NeoCell time per problem, ms', true)}
   }
 <h2>Fastest NeoCell kernel per problem</h2>
 ${tuning}
-<table class="best"><tr><th>case</th><th>backend</th><th>shape</th><th>cell</th><th>kernel</th><th>parameters</th><th>ms</th><th>p10–p90 ms</th><th>clean/all samples</th><th>GFLOP/s</th><th>vs dw 7×7</th><th>of roofline</th></tr>${bestRows}</table>
+<table class="best"><tr><th>case</th><th>backend</th><th>shape</th><th>cell</th><th>kernel</th><th>parameters</th><th>ms</th><th>p10–p90 ms</th><th>clean/all samples</th><th>GFLOP/s</th><th>vs dw 7×7</th><th>of roofline</th><th>operations per call (exact)</th></tr>${bestRows}</table>
 <h2>Device ceilings</h2>
 <table><tr><th>backend</th><th>device</th><th>copy bandwidth GB/s</th><th>compute peak GFLOP/s</th></tr>${ceilingRows}</table>
 <script>${chartJs()}</script>

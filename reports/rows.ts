@@ -45,6 +45,8 @@ export interface ReportRow {
   trusted: boolean;
   /** The record's flags, joined. */
   flags: string;
+  /** The exact lane: operations one call executes, the classes that are not zero ("vector_madds=68656 vector_loads=44148 …"). */
+  operations: string;
 }
 
 export interface DeviceCeilings {
@@ -120,6 +122,10 @@ export function reportRows(f: ResultFile): ReportRow[] {
       roofline_fraction: rooflineFraction(best, ownCopies, peak).fraction ?? null,
       trusted: ok,
       flags: (best.flags ?? []).join('; '),
+      operations: Object.entries(best.operations ?? {})
+        .filter(([, v]) => v !== 0)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
     });
   }
   return rows;

@@ -2,7 +2,8 @@
 # Measures the false-alarm rate of `neotune compare` on this machine: N benchmark runs of the same
 # code (the CI smoke), every consecutive pair compared, next to what a single-run ±5 % rule flags.
 # Uses the regression smoke's kernels and settings, and writes the machine's run-to-run noise
-# profile (.ci/noise-smoke.json is this, measured on the CI machine kind).
+# profile, for comparisons of result files (`compare A.json B.json --noise`); the CI gate itself
+# uses paired rounds (`compare --run`, dev/gate-bench.sh measures it).
 #   bash scripts/aa-rate.sh [N=12] [OUTDIR=neotune-out/aa] [NOISE=neotune-out/aa/noise.json]
 set -euo pipefail
 cd "$(dirname "$0")/.."

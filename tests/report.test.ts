@@ -21,7 +21,7 @@ before(async () => {
   const run = await openBackend(backendEntry('cpu'));
   try {
     const suite = resolveSuite('smoke', {});
-    const records = await runSuite(suite, [run], { kernels: ['fused-wasm', 'sparse-js', 'dwconv-wasm', 'copy'], measure: { timeMs: 20, minSamples: 5, warmupMs: 5 } });
+    const records = await runSuite(suite, [run], { kernels: ['fused-wasm', 'sparse-js', 'dwconv-wasm', 'copy'], measure: { timeMs: 20, minSamples: 5, warmupMs: 5 }, count: true });
     file = { schema: RESULTS_SCHEMA, version: RESULTS_VERSION, created: new Date().toISOString(), command: 'test', environment: environment(), records, ceilings: [...((await run.session.ceilings?.()) ?? [])], suite: { name: suite.name, description: suite.description } };
   } finally {
     await run.session.close();
@@ -34,6 +34,11 @@ describe('report data', () => {
     const rows = parse(reportCsv(d), { columns: true }) as Record<string, string>[];
     assert.equal(rows.length, d.rows.length);
     assert.deepEqual(Object.keys(rows[0]!), [...CSV_COLUMNS]);
+    // The exact lane: every generated kernel's operations, e.g. fused-wasm's vector multiply-adds.
+    const fused = rows.find((r) => r.kernel === 'fused-wasm')!;
+    assert.match(fused.operations!, /vector_madds=\d+/);
+    assert.match(rows.find((r) => r.kernel === 'sparse-js')!.operations!, /float_muls=\d+/);
+    assert.match(reportHtml(d), /operations per call \(exact\)[\s\S]*v\.madds \d/);
     d.rows.forEach((r, i) => {
       assert.equal(rows[i]!.kernel, r.kernel);
       assert.equal(rows[i]!.params, r.params);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { lookSchedule, perLookLevel, runSequential, sequentialVerdict, type SequentialPlan } from '../analysis/sequential.js';
+import { lookSchedule, perLookLevel, runSequential, sequentialVerdict, type SequentialPlan, trimmedMean } from '../analysis/sequential.js';
 import { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
 import { evaluateCandidate } from '../harness/evaluate.js';
@@ -28,7 +28,7 @@ describe('look schedule and verdicts', () => {
     assert.equal(perLookLevel(plan(20)), 0.05 / (2 * 20 * 7));
   });
 
-  it('regressed needs the whole interval above half the threshold; unchanged the whole interval within it', () => {
+  it('regressed needs the whole interval above a quarter of the threshold; unchanged the whole interval within it', () => {
     const p = plan(1);
     const steady = (center: number, n = 20) => Array.from({ length: n }, (_, i) => center + (i % 2 ? 0.002 : -0.002));
     assert.equal(sequentialVerdict(steady(Math.log(1.05)), p).decision, 'regressed');
@@ -36,8 +36,10 @@ describe('look schedule and verdicts', () => {
     const same = sequentialVerdict(steady(0), p);
     assert.equal(same.decision, 'unchanged');
     assert.ok(same.resolution! < 0.01, `resolution ${same.resolution}`);
-    // 1.5 % slower, precisely: within the threshold, so unchanged (its interval says by how much)
-    assert.equal(sequentialVerdict(steady(Math.log(1.015)), p).decision, 'unchanged');
+    // 1 % slower, precisely: within a quarter of the threshold, so unchanged (its interval says by how much)
+    assert.equal(sequentialVerdict(steady(Math.log(1.01)), p).decision, 'unchanged');
+    // 2 % slower, precisely: beyond a quarter of it, regressed
+    assert.equal(sequentialVerdict(steady(Math.log(1.02)), p).decision, 'regressed');
     // Wide: nothing can be said
     assert.equal(sequentialVerdict([0.1, -0.1, 0.12, -0.09, 0.02], p).decision, 'inconclusive');
   });
@@ -101,7 +103,7 @@ describe('suite-level error control', () => {
   /** Simulated suites of identical records: how often any record is declared regressed or improved. */
   async function falseAlarmRate(o: { suites: number; records: number; noise: (rng: Rng) => number; seed: number }): Promise<number> {
     const rng = new Rng(o.seed);
-    // A threshold of 0.2 % leaves the regression margin (half of it) at nearly nothing: only the
+    // A threshold of 0.2 % leaves the regression margin (a quarter of it) at nearly nothing: only the
     // suite-wide level keeps identical records from being flagged (with α per record, 47 % of
     // these suites had a false alarm).
     const p = { ...plan(o.records, lookSchedule(5, 30)), threshold: 0.002 };
@@ -117,6 +119,14 @@ describe('suite-level error control', () => {
     const rate = await falseAlarmRate({ suites: 400, records: 20, noise: (rng) => 0.03 * rng.gaussian(), seed: 11 });
     // 400 suites at a true rate ≤ 5 %: above 8 % would be > 3 σ.
     assert.ok(rate <= 0.08, `false-alarm rate ${rate}`);
+  });
+
+  it('Yuen: the trimmed mean and its standard error', () => {
+    const t = trimmedMean([1, 2, 3, 4, 100], 0.2);
+    assert.equal(t.centre, 3);
+    assert.equal(t.df, 2);
+    // winsorised: [2, 2, 3, 4, 4], variance 1; se = sqrt(1 · 4 / (3 · 2))
+    assert.ok(Math.abs(t.se - Math.sqrt(4 / 6)) < 1e-12);
   });
 
   it('heavy tails and disturbed rounds (one side 1.5× slower in 10 % of processes) stay under α too', async () => {

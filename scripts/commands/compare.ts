@@ -12,7 +12,8 @@
 import { type Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { InputError } from '../../core/errors.js';
-import { checkOutputPath, writeFileAtomic } from '../../core/files.js';
+import { checkOutputFiles, checkOutputPath, writeFileAtomic } from '../../core/files.js';
+import { HISTORY_PAGE_FILES, writeHistoryPage } from '../../reports/history-page.js';
 import { readJsonFile } from '../../core/validate.js';
 import { NOISE_SCHEMA } from '../../harness/results-schema.js';
 import { type Comparison, comparisonMarkdown, compareResults, nothingCompared, proxyRegressions, runNoise, timingRegressions } from '../../analysis/compare.js';
@@ -157,18 +158,21 @@ export function registerCompare(program: Command): void {
 
   const history = program
     .command('history')
-    .description('append a result file to a history, or find where step changes started')
-    .argument('<action>', 'append or check')
+    .description('append a result file to a history, find where step changes started, or draw the history as a page')
+    .argument('<action>', 'append, check or page')
     .argument('[results]', 'with append: the result file')
     .option('--file <path>', 'history file (JSON lines)', 'neotune-history.jsonl')
     .option('--label <text>', 'with append: label of this run (e.g. a commit)', '')
     .addOption(thresholdOption('with check: smallest step'))
-    .option('--json', 'with check: print JSON');
+    .option('--json', 'with check: print JSON')
+    .option('-o, --out <dir>', 'with page: output folder for history.html and history.png', 'neotune-out')
+    .option('--force', 'with page: replace files of the same names in --out that neotune did not write');
   examples(history, [
     ['neotune history append results.json --label $(git rev-parse --short HEAD)', 'add a run to neotune-history.jsonl'],
     ['neotune history check --threshold 5', 'where did a step change of 5 % or more start (exit 5 if slower)'],
+    ['neotune history page -o site/', 'history.html and history.png: time per run with intervals, steps and operation counts'],
   ]).action(
-      action(async (act: string, results: string | undefined, o: { file: string; label: string; threshold: number; json?: boolean }) => {
+      action(async (act: string, results: string | undefined, o: { file: string; label: string; threshold: number; json?: boolean; out: string; force?: boolean }) => {
         if (act === 'append') {
           if (!results) throw new InputError('results', results, 'a result file to append');
           const f = load(results);
@@ -177,7 +181,18 @@ export function registerCompare(program: Command): void {
           process.stdout.write(`appended ${results} to ${o.file}\n`);
           return EXIT.OK;
         }
-        if (act !== 'check') throw new InputError('action', act, 'append, check');
+        if (act === 'page') {
+          const lines = readHistory(resolve(o.file), 'file');
+          checkOutputFiles('out', resolve(o.out), HISTORY_PAGE_FILES, o.force);
+          const { files, render } = await writeHistoryPage(lines, resolve(o.out), o.threshold);
+          for (const p of files) process.stdout.write(`wrote ${p}\n`);
+          if (render.consoleErrors.length || render.inkPerCanvas.some((n) => n === 0)) {
+            process.stderr.write(`neotune: the history page did not render cleanly: ${render.consoleErrors.join('; ') || 'an empty chart'}\n`);
+            return EXIT.INTERNAL;
+          }
+          return EXIT.OK;
+        }
+        if (act !== 'check') throw new InputError('action', act, 'append, check, page');
         const steps = detectSteps(readHistory(resolve(o.file), 'file'), o.threshold);
         if (o.json) process.stdout.write(JSON.stringify(steps, null, 1) + '\n');
         else if (steps.length === 0) process.stdout.write('no step change\n');

@@ -10,8 +10,8 @@
  * memory and SIMD opcodes with their immediates; anything else is refused by name, never miscounted.
  */
 
-/** Executed operations of one kernel call by class (see CLASSES). */
-export type OperationCounts = Record<string, number>;
+import type { OperationCounts } from '../../../harness/types.js';
+import { append, uleb as ulebInto } from './encoder.js';
 
 interface Insn {
   readonly start: number;
@@ -49,19 +49,10 @@ class Reader {
   }
 }
 
-/** dst.push(...src) without spreading (a large module's sections would overflow the call stack). */
-function append(dst: number[], src: ArrayLike<number>): void {
-  for (let i = 0; i < src.length; i++) dst.push(src[i]!);
-}
-
+/** Unsigned LEB128 bytes of n. */
 function uleb(n: number): number[] {
   const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
+  ulebInto(n, out);
   return out;
 }
 
@@ -312,7 +303,7 @@ export function countingBuild(bytes: Uint8Array): CountingBuild {
 
 /** Reads the counters of an instantiated counting build: executed operations by class. */
 export function readCounts(build: CountingBuild, exports: WebAssembly.Exports): OperationCounts {
-  const total: OperationCounts = Object.fromEntries(OPERATION_CLASSES.map((c) => [c, 0]));
+  const total: Record<string, number> = Object.fromEntries(OPERATION_CLASSES.map((c) => [c, 0]));
   build.runs.forEach((run, i) => {
     const times = Number((exports[`${COUNTER_PREFIX}${i}`] as WebAssembly.Global).value as bigint);
     if (times) for (const [k, v] of Object.entries(run)) total[k] = (total[k] ?? 0) + times * v;

@@ -13,11 +13,11 @@ export type ValType = 'i32' | 'f32' | 'v128';
 const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
 
 /** dst.push(...src) without spreading (large arrays would overflow the call stack) or an iterator (slow). */
-function append(dst: number[], src: readonly number[] | Uint8Array): void {
+export function append(dst: number[], src: ArrayLike<number>): void {
   for (let i = 0; i < src.length; i++) dst.push(src[i]!);
 }
 
-function uleb(n: number, out: number[]): void {
+export function uleb(n: number, out: number[]): void {
   if (!Number.isInteger(n) || n < 0) throw new Error(`wasm encoder: unsigned LEB128 of ${n}`);
   do {
     let byte = n & 0x7f;
