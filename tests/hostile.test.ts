@@ -231,11 +231,24 @@ describe('hostile input: compare --run refs', () => {
     const blob = git(['hash-object', '-w', '--stdin'], '{ not json');
     git(['update-index', '--cacheinfo', `100644,${blob},tsconfig.json`]);
     const commit = git(['commit-tree', git(['write-tree']), '-p', 'HEAD', '-m', 'broken build'], '');
-    const r = neotune(['compare', '--run', commit, 'HEAD'], { timeout: 120_000 });
+    // The broken commit on both sides: neither is the checked-out commit, so the tree's state does not matter.
+    const r = neotune(['compare', '--run', commit, commit], { timeout: 120_000 });
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, new RegExp(`invalid base ref: "${commit}" \\(it does not build`));
     assert.ok(clean(r.err), r.err);
     assert.doesNotMatch(git(['worktree', 'list']), /neotune-ab-/, 'the temporary worktrees are removed');
+  });
+
+  it('compare --run refuses to name the checked-out commit while tracked files have uncommitted changes (they would not be measured)', () => {
+    const clone = join(mkdtempSync(join(tmpdir(), 'neotune-dirty-')), 'repo');
+    execFileSync('git', ['clone', '-q', '--shared', REPO, clone]);
+    writeFileSync(join(clone, 'README.md'), readFileSync(join(clone, 'README.md'), 'utf8') + '\nan uncommitted line\n');
+    const r = neotune(['compare', '--run', 'HEAD~1', 'HEAD'], { cwd: clone });
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /invalid head ref: "HEAD" \(the working tree has uncommitted changes to 1 tracked file\(s\)\)/);
+    assert.ok(clean(r.err), r.err);
+    // Nothing was built: no worktree was added to the clone.
+    assert.doesNotMatch(execFileSync('git', ['worktree', 'list'], { cwd: clone, encoding: 'utf8' }), /neotune-ab-/);
   });
 });
 
