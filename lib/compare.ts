@@ -104,22 +104,56 @@ function checkClean(field: string, ref: string, commit: string, root: string): v
   if (dirty) throw new InputError(field, ref, 'a commit (uncommitted changes are not measured: commit or stash them first)', `the working tree has uncommitted changes to ${dirty.split('\n').length} tracked file(s)`);
 }
 
-/**
- * The command prefix that keeps a single-threaded benchmark process on one CPU (`taskset -c N`, the
- * last CPU this process may use), or none: left to the scheduler, a process's threads moved between
- * CPUs and a 16 µs kernel ran at 23 µs in 4 of 10 fresh processes, 0 of 6 when pinned
- * (docs/regressions.md). Kernels on several threads are not pinned (their workers need the other CPUs).
- */
-function pinPrefix(params: string): string[] {
-  if (!/(^|,)\s*threads\s*=\s*1\s*(,|$)/.test(params)) return [];
+/** Per CPU this process may use: idle and total jiffies so far (/proc/stat), or undefined off Linux. */
+function cpuTimes(): Map<number, { idle: number; total: number }> | undefined {
   try {
-    const cpus = readFileSync('/proc/self/status', 'utf8').match(/Cpus_allowed_list:\s*(\S+)/)?.[1];
-    const last = cpus?.split(',').pop()?.split('-').pop();
-    if (!last) return [];
-    execFileSync('taskset', ['-c', last, 'true'], { stdio: 'ignore' });
-    return ['taskset', '-c', last];
+    const allowed = readFileSync('/proc/self/status', 'utf8').match(/Cpus_allowed_list:\s*(\S+)/)?.[1] ?? '';
+    const ok = new Set(allowed.split(',').flatMap((r) => {
+      const [a, b] = r.split('-').map(Number);
+      return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
+    }));
+    const out = new Map<number, { idle: number; total: number }>();
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+      if (!m || !ok.has(Number(m[1]))) continue;
+      const v = m[2]!.split(/\s+/).map(Number);
+      out.set(Number(m[1]), { idle: (v[3] ?? 0) + (v[4] ?? 0), total: v.reduce((s, x) => s + x, 0) });
+    }
+    return out.size ? out : undefined;
   } catch {
-    return [];
+    return undefined;
+  }
+}
+
+/**
+ * The CPU that was idle the most over the last `ms` (both processes of a round are pinned to it),
+ * or undefined where there is no /proc/stat or no taskset. Left to the scheduler, a process's
+ * threads moved between CPUs and a 16 µs kernel ran at 23 µs in 4 of 10 fresh processes, 0 of 6
+ * pinned; a fixed CPU would do worse than the scheduler when something else keeps that CPU busy
+ * (docs/regressions.md).
+ */
+async function idlestCpu(ms = 200): Promise<number | undefined> {
+  const before = cpuTimes();
+  if (!before) return undefined;
+  await new Promise((r) => setTimeout(r, ms));
+  const after = cpuTimes()!;
+  let best: { cpu: number; idle: number } | undefined;
+  for (const [cpu, a] of after) {
+    const b = before.get(cpu);
+    if (!b || a.total === b.total) continue;
+    const idle = (a.idle - b.idle) / (a.total - b.total);
+    if (!best || idle > best.idle) best = { cpu, idle };
+  }
+  return best?.cpu;
+}
+
+/** Whether `taskset` runs here (util-linux). */
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -149,11 +183,13 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
     clis.push(commits[1] === commits[0] ? clis[0]! : buildRef(fields[1], refs[1], commits[1]!, dirs[1]!, root));
     o.log(`built ${refs[0]} (${commits[0]!.slice(0, 10)}) and ${refs[1]} (${commits[1]!.slice(0, 10)}) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     const extraFlags = clis.map((cli) => (benchHas(cli, '--no-ceilings') ? ['--no-ceilings'] : []));
-    const pin = pinPrefix(o.params);
-    if (pin.length) o.log(`each bench process runs on CPU ${pin[2]} (${pin.join(' ')})`);
+    // Single-threaded kernels: both processes of a round on the CPU that was idlest just before it.
+    const pinning = /(^|,)\s*threads\s*=\s*1\s*(,|$)/.test(o.params) && hasTaskset();
+    if (pinning) o.log('each round pins both bench processes to the CPU idlest just before it (taskset)');
     const rng = new Rng(o.seed);
     const first: (ResultFile | undefined)[] = [undefined, undefined];
-    const bench = (side: number, kernels: readonly string[] | undefined, out: string): ResultFile => {
+    const bench = (side: number, kernels: readonly string[] | undefined, out: string, cpu: number | undefined): ResultFile => {
+      const pin = cpu === undefined ? [] : ['taskset', '-c', String(cpu)];
       const args = [clis[side]!, 'bench', '--backend', 'cpu', '--suite', o.suite, '--time', String(o.time), '--params', o.params, '--quiet', '--out', out, ...extraFlags[side]!, ...(kernels ? ['--kernels', kernels.join(',')] : [])];
       try {
         // V8 flags of bin/neotune: kernels optimised on the main thread, at once (docs/regressions.md).
@@ -177,10 +213,11 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
     const round = async (index: number, open: ReadonlySet<string>) => {
       const t0 = performance.now();
       const order = rng.next() < 0.5 ? [0, 1] : [1, 0];
+      const cpu = pinning ? await idlestCpu() : undefined;
       const kernels = index === 0 || open.size === 0 ? (o.kernels ? o.kernels.split(',') : undefined) : [...new Set([...open].map((k) => kernelOf.get(k)!))];
       const got = new Map<string, { base_ms?: number; head_ms?: number }>();
       for (const side of order) {
-        const file = bench(side, kernels, join(tmp, `${side}-${index}.json`));
+        const file = bench(side, kernels, join(tmp, `${side}-${index}.json`), cpu);
         first[side] ??= file;
         for (const r of file.records) {
           if (!usable(r)) continue;
@@ -191,7 +228,7 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
         }
       }
       roundsRun.lastMs = performance.now() - t0;
-      o.log(`round ${index + 1}: ${order.map((s) => (s === 0 ? 'base' : 'head')).join(' then ')}, ${kernels ? kernels.length : 'all'} kernel(s), ${((performance.now() - roundsRun.started) / 1000).toFixed(0)} s`);
+      o.log(`round ${index + 1}: ${order.map((s) => (s === 0 ? 'base' : 'head')).join(' then ')}${cpu !== undefined ? ` on CPU ${cpu}` : ''}, ${kernels ? kernels.length : 'all'} kernel(s), ${((performance.now() - roundsRun.started) / 1000).toFixed(0)} s`);
       return got;
     };
     // The first round is run here to learn the keys (the plan's record count needs them).

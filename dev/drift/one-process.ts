@@ -5,7 +5,7 @@
  * round's median, and for JavaScript kernels the V8 tier each part ended in (with
  * --allow-natives-syntax, set here before any kernel is compiled).
  *
- *   node dist/dev/drift/one-process.js --kernel winograd-js --case "4+7 s1" [--rounds 10] [--time 50]
+ *   node dist/dev/drift/one-process.js --kernel winograd-js [--suite smoke] [--case "4+7 s1"] [--rounds 10] [--time 50] [--threads 1]
  */
 import { setFlagsFromString } from 'node:v8';
 import { parseArgs } from 'node:util';
@@ -17,10 +17,10 @@ const { quantile } = await import('../../harness/stats.js');
 const { resolveSuite } = await import('../../suites/suite.js');
 const { cpuBackend } = await import('../../kernels/cpu/backend.js');
 
-const { values } = parseArgs({ options: { kernel: { type: 'string' }, case: { type: 'string', default: '4+7 s1' }, rounds: { type: 'string', default: '10' }, time: { type: 'string', default: '50' }, threads: { type: 'string', default: '1' } } });
-const suite = resolveSuite('smoke');
+const { values } = parseArgs({ options: { kernel: { type: 'string' }, case: { type: 'string', default: '4+7 s1' }, suite: { type: 'string', default: 'smoke' }, rounds: { type: 'string', default: '10' }, time: { type: 'string', default: '50' }, threads: { type: 'string', default: '1' } } });
+const suite = resolveSuite(values.suite!);
 const c = suite.cases.find((x) => x.name === values.case);
-if (!c) throw new Error(`no case ${values.case} in smoke: ${suite.cases.map((x) => x.name).join(', ')}`);
+if (!c) throw new Error(`no case ${values.case} in ${values.suite}: ${suite.cases.map((x) => x.name).join(', ')}`);
 const session = await cpuBackend.open();
 const variant = cpuBackend.variants.find((v) => v.name === values.kernel);
 if (!variant) throw new Error(`no CPU kernel ${values.kernel}`);
