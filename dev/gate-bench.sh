@@ -33,7 +33,12 @@ for i in $(seq 1 "$n"); do
   node -e '
     const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const n = (t) => c.records.filter((r) => r.timing === t).length;
-    const ratios = c.records.filter((r) => r.timing === "regressed").map((r) => r.ratio.toFixed(3)).join(" ");
-    console.log(`run ${process.argv[2]} (exit ${process.argv[3]}): ${c.records.length} records, ${n("regressed")} regressed, ${n("improved")} improved, ${n("unchanged")} unchanged, ${n("inconclusive")} inconclusive; ${c.paired.rounds} rounds, ${Math.round(c.paired.wall_s)} s${ratios ? `; regressed ratios ${ratios}` : ""}`);
+    console.log(`run ${process.argv[2]} (exit ${process.argv[3]}): ${c.records.length} records, ${n("regressed")} regressed, ${n("improved")} improved, ${n("unchanged")} unchanged, ${n("inconclusive")} inconclusive; ${c.paired.rounds} rounds, ${Math.round(c.paired.wall_s)} s`);
+    // The work added to each record, exactly, from the counting builds: the true size of the slowdown to detect.
+    for (const r of c.records) {
+      const madds = (r.operation_changes ?? []).find((x) => x.proxy === "vector_madds");
+      if (!madds) continue;
+      console.log(`  work +${((madds.head / madds.base - 1) * 100).toFixed(1)} %  measured ${((r.ratio - 1) * 100).toFixed(1)} % [${r.ci.map((x) => ((x - 1) * 100).toFixed(1)).join(", ")}]  ${r.timing}${r.timing === "unchanged" ? ` within ±${(100 * r.resolution).toFixed(1)} %` : ""} after ${r.rounds} rounds  ${r.key.split(" @ ")[0].split(" ")[1]} @ ${r.key.split(" @ ")[1]}`);
+    }
   ' "$out/$mode-$i.json" "$i" "$rc"
 done
