@@ -155,10 +155,15 @@ function compareProxies(base: ResultRecord, head: ResultRecord): Pick<ComparedRe
   for (const k of ['executed_macs', 'code_lines', 'code_memory_ops'] as const) {
     if (base.proxies[k] !== head.proxies[k]) changes.push({ proxy: k, base: base.proxies[k], head: head.proxies[k] });
   }
-  if (changes.length === 0) return { proxy_changes: [], proxies: 'same' };
+  return { proxy_changes: changes, proxies: workChange(changes) };
+}
+
+/** Which way a set of exact counts moved: none, all up (more work), all down, or both. */
+function workChange(changes: readonly ProxyChange[]): 'same' | 'more' | 'less' | 'changed' {
+  if (changes.length === 0) return 'same';
   const more = changes.some((c) => (c.head ?? 0) > (c.base ?? 0));
   const less = changes.some((c) => (c.head ?? 0) < (c.base ?? 0));
-  return { proxy_changes: changes, proxies: more && !less ? 'more' : less && !more ? 'less' : 'changed' };
+  return more && !less ? 'more' : less && !more ? 'less' : 'changed';
 }
 
 /** Executed operations by class, compared exactly (any class that grew is more work, whatever the timing says). */
@@ -166,10 +171,7 @@ export function compareOperations(base: ResultRecord, head: ResultRecord): Pick<
   if (!base.operations || !head.operations) return base.operations || head.operations ? { operations: 'missing', operation_changes: [] } : {};
   const classes = [...new Set([...Object.keys(base.operations), ...Object.keys(head.operations)])];
   const changes = classes.filter((k) => base.operations![k] !== head.operations![k]).map((k) => ({ proxy: k, base: base.operations![k] ?? null, head: head.operations![k] ?? null }));
-  if (changes.length === 0) return { operations: 'same', operation_changes: [] };
-  const more = changes.some((c) => (c.head ?? 0) > (c.base ?? 0));
-  const less = changes.some((c) => (c.head ?? 0) < (c.base ?? 0));
-  return { operations: more && !less ? 'more' : less && !more ? 'less' : 'changed', operation_changes: changes };
+  return { operations: workChange(changes), operation_changes: changes };
 }
 
 /** Compares two result files problem by problem: ratio of medians with a bootstrap confidence interval, regressions beyond the threshold and the run-to-run noise. */
