@@ -13,6 +13,8 @@ export function sortedQuantile(s: readonly number[], q: number): number {
   const pos = (s.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
+  // Equal neighbours (two Infinity, "never", included) are their own quantile: no ∞ − ∞.
+  if (s[hi] === s[lo]) return s[lo]!;
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
 

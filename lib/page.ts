@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { checkOutputFiles, recordOutputFiles, writeFileAtomic } from '../core/files.js';
 import { emptyDb, TuningStore } from '../tuner/db.js';
 import { checkNoNodeImports, runtimeBundleTemplate, WEB_BUNDLE_OPTIONS } from '../tuner/export.js';
+import { shippedHubs } from '../tuner/shipped-space.js';
 import { checkSubmission, leaderboard, leaderboardHtml, MAX_SUBMISSION_BYTES, mergeSubmission, SubmissionError } from './collect.js';
 
 const DIST_PAGE = fileURLToPath(new URL('../page/', import.meta.url));
@@ -41,11 +42,13 @@ export async function pageFiles(): Promise<Record<string, PageFile>> {
   }
   // The runtime bundle with an empty table slot: the page fills in its tuned choices (a download).
   files[RUNTIME_TEMPLATE] = { type: 'text/javascript; charset=utf-8', body: await runtimeBundleTemplate() };
+  // The hub of exhaustive spaces: the tuning worker trains the cost model on it, as the CLI does.
+  files['/hubs.json'] = { type: 'application/json; charset=utf-8', body: JSON.stringify(shippedHubs()) };
   return files;
 }
 
 /** The names of the page's files in a static site. */
-export const PAGE_FILE_NAMES = ['index.html', 'app.js', 'tune-worker.js', RUNTIME_TEMPLATE.slice(1)] as const;
+export const PAGE_FILE_NAMES = ['index.html', 'app.js', 'tune-worker.js', RUNTIME_TEMPLATE.slice(1), 'hubs.json'] as const;
 
 /**
  * Writes the page as a static site into `dir` (option `field`). A folder holding files of the

@@ -11,6 +11,8 @@ import type { BenchCase, Suite } from '../suites/suite.js';
 import { TuningStore } from '../tuner/db.js';
 import type { Strategy } from '../tuner/strategies/strategy.js';
 import { type TuneBudget, type TuneResult, tuneProblem, warmStarts } from '../tuner/tune.js';
+import { modelOfEverything, sessionDeviceFeatures } from '../tuner/model/training.js';
+import { shippedHubs } from '../tuner/shipped-space.js';
 
 export interface TunedProblem {
   readonly run: BackendRun;
@@ -56,6 +58,11 @@ export async function tuneSuite(
     if (software && !o.includeSoftware) o.log(`neotune: ${run.entry.name} runs on a software renderer (${software}): its kernels are verified, not tuned (their times are not GPU performance; --include-software tunes it anyway)`);
     return !software || o.includeSoftware;
   });
+  // The model-based strategy starts each problem from the cost model's predictions, learned from
+  // the shipped hub and everything the database holds (all problems, all devices), instead of
+  // copying the winners of other problems.
+  const hubs = o.strategy.name === 'model' ? shippedHubs() : [];
+  const model = o.strategy.name === 'model' ? modelOfEverything(hubs, store.db, o.seed) : undefined;
   const jobs = tuned.flatMap((run) => suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ run, c, problem: problem as Problem }))));
   let failedBefore = 0;
   try {
@@ -73,7 +80,7 @@ export async function tuneSuite(
         ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads, threadsReason: o.threadsReason ?? 'the machine is busy' } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
         ...(o.pin ? { pin: o.pin } : {}),
-        warmStart: warmStarts(store.db, run.session, problem),
+        ...(model?.backends.has(run.session.backend) ? { model: { model, device: sessionDeviceFeatures(run.session.device, hubs) } } : o.strategy.name === 'model' ? {} : { warmStart: warmStarts(store.db, run.session, problem) }),
         recorder: store,
         progress: (p) =>
           o.progress?.({

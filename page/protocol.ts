@@ -8,8 +8,8 @@ export type PageSuite = (typeof PAGE_SUITES)[number];
 export const PAGE_BACKENDS = ['wasm', 'webgpu'] as const;
 export type PageBackend = (typeof PAGE_BACKENDS)[number];
 
-/** As the CLI's --effort, per problem: the share of the pruned space searched (at least 16 configurations). */
-export const PAGE_EFFORTS = { quick: { fraction: 0.1 }, balanced: { fraction: 0.25 }, full: { fraction: 1 } } as const;
+/** As the CLI's --effort with the model strategy, per problem: evaluations (quick, balanced) or the whole pruned space (full). */
+export const PAGE_EFFORTS = { quick: { evaluations: 10 }, balanced: { evaluations: 30 }, full: { fraction: 1 } } as const;
 export type PageEffort = keyof typeof PAGE_EFFORTS;
 
 /** A layer typed into the page: shape and cell ("4+7" with `shift`, or the canonical text "48c:k4s1+48c:k7s1"). */

@@ -15,8 +15,11 @@ import type { BackendSession, KernelVariant, Problem } from '../harness/types.js
 import { openCpuTarget } from '../runtime/cpu-target.js';
 import { benchCase, smokeSuite, stageSuite, type Suite } from '../suites/builtin.js';
 import { deviceFingerprint, emptyDb, winnerUnstable } from '../tuner/db-model.js';
-import { strategyByName } from '../tuner/strategies/index.js';
-import { tuneProblem, warmStarts } from '../tuner/tune.js';
+import type { HubFile } from '../tuner/hub.js';
+import type { CostModel } from '../tuner/model/cost-model.js';
+import { modelOfEverything, sessionDeviceFeatures } from '../tuner/model/training.js';
+import { modelStrategy } from '../tuner/strategies/model.js';
+import { tuneProblem } from '../tuner/tune.js';
 import { neoCellProblem } from '../harness/problem.js';
 import { parseCellText } from '../core/spec.js';
 import { pageVariants } from './variants.js';
@@ -69,6 +72,18 @@ async function openTargets(req: TuneRequest): Promise<Target[]> {
   return targets;
 }
 
+/** The hubs the page serves beside this worker (hubs.json): the cost model's prior, as in the CLI. */
+async function pageHubs(): Promise<HubFile[]> {
+  try {
+    const r = await fetch(new URL('./hubs.json', import.meta.url));
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    return (await r.json()) as HubFile[];
+  } catch (e) {
+    post({ type: 'note', message: `the hub of exhaustive spaces could not be loaded (${(e as Error).message}): the model-based search starts from no prediction` });
+    return [];
+  }
+}
+
 async function tune(req: TuneRequest): Promise<void> {
   if (!PAGE_SUITES.includes(req.suite)) throw new Error(`unknown suite ${req.suite}`);
   const suite = suiteOf(req);
@@ -76,15 +91,19 @@ async function tune(req: TuneRequest): Promise<void> {
   if (targets.length === 0) throw new Error('no backend to tune on (see the notes above)');
   try {
     const db = emptyDb();
+    // The model-based search, as the CLI's default: each problem starts from the cost model's
+    // predictions (learned from the shipped hub), corrected by what this browser measures.
+    const hubs = await pageHubs();
+    const model: CostModel | undefined = modelOfEverything(hubs, undefined);
     const jobs = targets.flatMap((t) => suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ t, c, problem: problem as Problem }))));
     for (const [i, { t, c, problem }] of jobs.entries()) {
       const name = `${c.name} ${problem.op} (${t.backend})`;
       const variants = t.variants.filter((v) => v.op === problem.op);
       const r = await tuneProblem(db, problem, variants, t.session, {
-        strategy: strategyByName('tpe'),
+        strategy: modelStrategy,
         seed: 1,
-        budget: req.budget !== undefined ? { evaluations: req.budget } : { fraction: PAGE_EFFORTS[req.effort].fraction },
-        warmStart: warmStarts(db, t.session, problem),
+        budget: req.budget !== undefined ? { evaluations: req.budget } : PAGE_EFFORTS[req.effort],
+        ...(model?.backends.has(t.session.backend) ? { model: { model, device: sessionDeviceFeatures(t.session.device, hubs) } } : {}),
         progress: (p) => post({ type: 'progress', problem: name, index: i, problems: jobs.length, done: p.done, total: p.total, failed: p.failed, best_ms: p.best?.median_ms ?? null }),
       });
       const w = r.winner ? r.entry.candidates[Object.keys(r.entry.candidates).find((k) => r.entry.candidates[k]!.key === r.winner!.key)!] : undefined;

@@ -11,7 +11,8 @@ import { registerPage } from './commands/page.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSummary } from './commands/summary.js';
-import { registerDbMerge, registerExport, registerReplay, registerSelect, registerTune } from './commands/tune.js';
+import { registerHub, registerReplay } from './commands/hub.js';
+import { registerDbMerge, registerExport, registerSelect, registerTune } from './commands/tune.js';
 import { guardTerminalOutput, refuseEmptyValues } from './cli-util.js';
 
 // Text from inputs (case names, device keys, result files) never reaches the terminal as control sequences.
@@ -49,6 +50,7 @@ registerTune(program);
 registerSelect(program);
 registerExport(program);
 registerReplay(program);
+registerHub(program);
 registerDbMerge(program);
 registerCompare(program);
 registerReport(program);

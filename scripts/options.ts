@@ -56,9 +56,9 @@ export function addMeasureOptions(cmd: Command, timeDefault?: number): Command {
 
 /** How hard a search tries. */
 export const EFFORTS = {
-  quick: { fraction: 0.1, timeMs: 100, timeBudgetMs: 3 * 60_000, doc: '10 % of each pruned space (at least 16 configurations), 100 ms per measurement, at most 3 minutes' },
-  balanced: { fraction: 0.25, timeMs: 200, timeBudgetMs: 10 * 60_000, doc: '25 % of each pruned space (at least 16 configurations), 200 ms per measurement, at most 10 minutes' },
-  full: { fraction: 1, timeMs: 300, timeBudgetMs: undefined, doc: 'every configuration of each pruned space, 300 ms per measurement, no time limit' },
+  quick: { fraction: 0.1, modelEvaluations: 10, timeMs: 100, timeBudgetMs: 3 * 60_000, doc: '10 evaluations per problem with the model strategy, 10 % of each pruned space (at least 16 configurations) with the others, 100 ms per measurement, at most 3 minutes' },
+  balanced: { fraction: 0.25, modelEvaluations: 30, timeMs: 200, timeBudgetMs: 10 * 60_000, doc: '30 evaluations per problem with the model strategy, 25 % of each pruned space (at least 16 configurations) with the others, 200 ms per measurement, at most 10 minutes' },
+  full: { fraction: 1, modelEvaluations: undefined, timeMs: 300, timeBudgetMs: undefined, doc: 'every configuration of each pruned space, 300 ms per measurement, no time limit' },
 } as const;
 export type Effort = keyof typeof EFFORTS;
 
@@ -110,9 +110,10 @@ export const parseDuration = (field: string) => optionParser((v: string): number
 });
 
 /** The search budget, measurement time and time cap an effort level and the explicit flags give. */
-export function effortSettings(o: EffortFlags & { time?: number }, exhaustive: boolean): { budget: { evaluations?: number; fraction?: number }; timeMs: number; timeBudgetMs?: number } {
+export function effortSettings(o: EffortFlags & { time?: number }, strategy: string): { budget: { evaluations?: number; fraction?: number }; timeMs: number; timeBudgetMs?: number } {
   const e = EFFORTS[o.effort];
-  const budget = o.budget ?? (exhaustive || e.fraction >= 1 ? {} : { fraction: e.fraction });
+  // The model-based strategy starts from predictions: a fixed small number of evaluations, not a share of the space.
+  const budget = o.budget ?? (strategy === 'exhaustive' || e.fraction >= 1 ? {} : strategy === 'model' && e.modelEvaluations !== undefined ? { evaluations: e.modelEvaluations } : { fraction: e.fraction });
   const timeBudgetMs = o.timeBudget ?? e.timeBudgetMs;
   return { budget, timeMs: o.time ?? e.timeMs, ...(timeBudgetMs !== undefined ? { timeBudgetMs } : {}) };
 }

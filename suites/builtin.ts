@@ -95,4 +95,37 @@ export function sweepSuite(kind: 'block' | 'channels' | 'spatial' | 'batch', opt
   return { name: `sweep-${kind}`, description: `sweep of ${kind} around 1×96×56×56, k = 7`, cases };
 }
 
+/**
+ * The problems of the hub of exhaustive spaces (tuner/hub.ts): NeoNeXt-T's seven cells at 224
+ * (stage cells and 2→1 cells), two at batch 8, cells of NeoNeXt-T at 384 and NeoNeXt-B, and
+ * sweep shapes with other channel counts, sizes, block sizes, shifts and group splits, so a model
+ * scored leave-one-problem-out meets problems unlike the ones it learned from.
+ */
+export function hubSuite(opts: SuiteOptions = {}): Suite {
+  const t = networkSuite('t', 224).cases;
+  const cell = (cases: readonly BenchCase[], label: string, name: string, N = 1) => {
+    const c = cases.find((x) => x.name.startsWith(name))!;
+    return benchCase(`${label} ${c.name}`, 1, { ...c.neocell, N }, opts.dwK);
+  };
+  const t384 = networkSuite('t', 384).cases;
+  const b224 = networkSuite('b', 224).cases;
+  const sweep = (name: string, s: { C: number; H: number; spec: string; shift?: number }) => benchCase(name, 1, neoCellProblem({ N: 1, C: s.C, H: s.H, W: s.H, spec: s.spec, shift: s.shift ?? 0 }), opts.dwK);
+  return {
+    name: 'hub',
+    description: 'the problems of the hub of exhaustive spaces: NeoNeXt-T at 224 (every cell), batch 8, NeoNeXt-T at 384, NeoNeXt-B and sweep shapes',
+    cases: [
+      ...t.map((c) => benchCase(`T ${c.name}`, 1, c.neocell, opts.dwK)),
+      cell(t, 'T N8', 'stage3', 8),
+      cell(t, 'T N8', 'stage4', 8),
+      cell(t384, 'T@384', 'stage4'),
+      cell(t384, 'T@384', 'down3'),
+      cell(b224, 'B', 'stage2'),
+      sweep('k5 s2 C128 32×32', { C: 128, H: 32, spec: '5', shift: 2 }),
+      sweep('3+5+7 s1 C192 20×20', { C: 192, H: 20, spec: '3+5+7', shift: 1 }),
+      sweep('k2 C64 56×56', { C: 64, H: 56, spec: '2' }),
+      sweep('k9 C48 36×36', { C: 48, H: 36, spec: '9' }),
+    ],
+  };
+}
+
 export const SWEEPS = ['sweep-block', 'sweep-channels', 'sweep-spatial', 'sweep-batch'] as const;

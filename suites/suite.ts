@@ -7,7 +7,7 @@ import { InputError } from '../core/errors.js';
 import { isSuiteFile, loadSuiteFile } from './file.js';
 import { MODEL_NAMES, type ModelName } from '../core/network.js';
 import { DTYPES } from '../harness/problem.js';
-import { networkSuite, smokeSuite, stageSuite, type Suite, type SuiteOptions, sweepSuite, SWEEPS } from './builtin.js';
+import { hubSuite, networkSuite, smokeSuite, stageSuite, type Suite, type SuiteOptions, sweepSuite, SWEEPS } from './builtin.js';
 
 export * from './builtin.js';
 
@@ -16,7 +16,7 @@ export * from './builtin.js';
  * suite and the sweeps. The one registry help, errors and the resolver share; besides these,
  * `neonext-<model>@<resolution>[-stages]` and suite files (.json, .yaml).
  */
-export const SUITE_NAMES: readonly string[] = [...MODEL_NAMES.flatMap((m) => [`neonext-${m}`, `neonext-${m}-stages`]), 'smoke', ...SWEEPS];
+export const SUITE_NAMES: readonly string[] = [...MODEL_NAMES.flatMap((m) => [`neonext-${m}`, `neonext-${m}-stages`]), 'smoke', ...SWEEPS, 'hub'];
 /** How the other accepted forms are written, for help texts and errors. */
 export const SUITE_FORMS = 'neonext-<t|s|b|l|xl>[@<resolution>][-stages], or a suite file FILE.json / FILE.yaml';
 export const DEFAULT_SUITE = 'neonext-t-stages';
@@ -37,6 +37,7 @@ export function resolveSuite(name: string, opts: SuiteOptions = {}): Suite {
 
 function namedSuite(name: string, opts: SuiteOptions): Suite {
   if (name === 'smoke') return smokeSuite(opts);
+  if (name === 'hub') return hubSuite(opts);
   if ((SWEEPS as readonly string[]).includes(name)) return sweepSuite(name.slice('sweep-'.length) as 'block', opts);
   if (isSuiteFile(name)) return loadSuiteFile(name, opts);
   const m = /^neonext-([a-z]+)(?:@(\d+))?(-stages)?$/.exec(name);

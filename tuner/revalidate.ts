@@ -23,11 +23,11 @@ import { type Candidate, compareSimplicity, selectWinner, TIE_MARGIN, type Winne
  */
 export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 6, closeMargin: 0.25 } as const;
 
-interface Finalist {
+/** A configuration measured side by side with others. */
+export interface SideBySide {
   readonly key: string;
   readonly config: Config;
   readonly source_hash?: string;
-  readonly kernel: KernelInstance;
   readonly samples: number[];
   readonly evidence: SampleEvidence[];
   /** Median of each round's clean samples (the rounds pair the finalists: measured back to back). */
@@ -69,6 +69,52 @@ export function finalistKeys(winner: Winner, entry: DbEntry, current: ReadonlySe
   return keys;
 }
 
+/**
+ * Opens each configuration again, verifies it against the reference again, and measures them all
+ * in `rounds` interleaved rounds (rotated, reversed every other round: nobody always runs first or
+ * right after another). A configuration that no longer opens or verifies is left out.
+ */
+export async function measureSideBySide(
+  entries: readonly { readonly key: string; readonly config: Config; readonly source_hash?: string | null }[],
+  variants: readonly KernelVariant[],
+  session: BackendSession,
+  problem: Problem,
+  data: ProblemData,
+  o: { readonly rounds: number; readonly roundMs: number },
+): Promise<SideBySide[]> {
+  const byName = new Map(variants.map((v) => [v.name, v]));
+  const finalists: (SideBySide & { kernel: KernelInstance })[] = [];
+  try {
+    for (const c of entries) {
+      const variant = byName.get(c.config.variant);
+      if (!variant) continue;
+      let kernel: KernelInstance | undefined;
+      try {
+        kernel = await createKernel(variant, problem, c.config.params, session);
+        if (!(await prepareAndVerify(kernel, data)).ok) throw new Error('mismatch');
+        finalists.push({ key: c.key, config: c.config, ...(c.source_hash ? { source_hash: c.source_hash } : {}), kernel, samples: [], evidence: [], rounds: [], method: '' });
+      } catch {
+        await kernel?.dispose();
+      }
+    }
+    if (finalists.length < 2) return finalists;
+    for (let round = 0; round < o.rounds; round++) {
+      const order = finalists.map((_, i) => finalists[(i + round) % finalists.length]!);
+      if (round % 2 === 1) order.reverse();
+      for (const f of order) {
+        const t = await measureKernel(f.kernel, { timeMs: o.roundMs, minSamples: 5, warmupMs: round === 0 ? 20 : 0 });
+        f.samples.push(...t.samples_ms);
+        f.evidence.push(...(t.evidence ?? []));
+        f.rounds.push(timingFields(t, DEFAULT_TARGET_REL).median_ms!);
+        f.method = t.method;
+      }
+    }
+    return finalists;
+  } finally {
+    for (const f of finalists) await f.kernel.dispose();
+  }
+}
+
 export async function revalidateWinner(
   winner: Winner,
   entry: DbEntry,
@@ -80,40 +126,15 @@ export async function revalidateWinner(
 ): Promise<Winner> {
   const keys = finalistKeys(winner, entry, current);
   if (keys.length < 2) return winner;
-  const byName = new Map(variants.map((v) => [v.name, v]));
-  const finalists: Finalist[] = [];
-  try {
-    for (const k of keys) {
-      const c = entry.candidates[k]!;
-      const variant = byName.get(c.config.variant);
-      if (!variant) continue;
-      let kernel: KernelInstance | undefined;
-      try {
-        kernel = await createKernel(variant, problem, c.config.params, session);
-        // Checked against the reference again before it is timed again.
-        if (!(await prepareAndVerify(kernel, data)).ok) throw new Error('mismatch');
-        finalists.push({ key: c.key, config: c.config, ...(c.source_hash ? { source_hash: c.source_hash } : {}), kernel, samples: [], evidence: [], rounds: [], method: '' });
-      } catch {
-        // A finalist that no longer opens or verifies leaves the comparison; the rest go on.
-        await kernel?.dispose();
-      }
-    }
-    if (finalists.length < 2) return winner;
-    for (let round = 0; round < REVALIDATION.rounds; round++) {
-      // Rotated and reversed every other round: nobody always runs first or right after another.
-      const order = finalists.map((_, i) => finalists[(i + round) % finalists.length]!);
-      if (round % 2 === 1) order.reverse();
-      for (const f of order) {
-        const t = await measureKernel(f.kernel, { timeMs: REVALIDATION.roundMs, minSamples: 5, warmupMs: round === 0 ? 20 : 0 });
-        f.samples.push(...t.samples_ms);
-        f.evidence.push(...(t.evidence ?? []));
-        f.rounds.push(timingFields(t, DEFAULT_TARGET_REL).median_ms!);
-        f.method = t.method;
-      }
-    }
-  } finally {
-    for (const f of finalists) await f.kernel.dispose();
-  }
+  const finalists = await measureSideBySide(
+    keys.map((k) => entry.candidates[k]!),
+    variants,
+    session,
+    problem,
+    data,
+    REVALIDATION,
+  );
+  if (finalists.length < 2) return winner;
   const candidates: Candidate[] = finalists.map((f) => {
     const evidence = f.evidence.length === f.samples.length ? f.evidence : undefined;
     const t = timingFields({ samples_ms: f.samples, method: f.method, ...(evidence ? { evidence } : {}) }, DEFAULT_TARGET_REL);

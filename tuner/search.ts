@@ -7,7 +7,7 @@
  */
 import { Rng } from '../core/rng.js';
 import { type Config, configKey, type SearchSpace } from './space.js';
-import type { Observation, Strategy } from './strategies/strategy.js';
+import type { Observation, Strategy, StrategyContext } from './strategies/strategy.js';
 
 /** Fewest evaluations a fractional budget gives a problem (all of a smaller space). */
 export const MIN_EVALUATIONS = 16;
@@ -48,6 +48,8 @@ export interface SearchOptions {
   readonly resumed?: readonly Observation[];
   /** Configurations evaluated first, before the strategy proposes: those in the space and not measured yet, in their order. */
   readonly warmStart?: readonly Config[];
+  /** What the strategy may know besides this problem's observations (the cost model's prior). */
+  readonly context?: StrategyContext;
   /** Called before each evaluation (progress). */
   readonly onProposal?: (config: Config, history: readonly Observation[]) => void;
 }
@@ -62,7 +64,7 @@ export async function search(space: SearchSpace, evaluate: Evaluator, o: SearchO
   const warm = (o.warmStart ?? []).map((c) => inSpace.get(configKey(c))).filter((c): c is Config => c !== undefined && !tried.has(configKey(c)));
   while (history.length < o.evaluations && !o.signal?.aborted) {
     if (o.timeMs !== undefined && performance.now() - started >= o.timeMs) break;
-    const config = warm.shift() ?? o.strategy.next(space, history, rng);
+    const config = warm.shift() ?? o.strategy.next(space, history, rng, o.context);
     if (!config) break;
     o.onProposal?.(config, history);
     history.push({ config, time: await evaluate(config) });

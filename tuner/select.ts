@@ -1,14 +1,19 @@
 /**
  * "Which kernel for this problem on this device?" From the tuning database: the winner of the
- * problem itself when it was tuned; otherwise the winner of the nearest tuned problem on the same
- * device and backend whose configuration is valid for this problem, flagged untuned; with nothing
- * tuned, the backend's first variant with its defaults (its built-in cost model), also flagged.
+ * problem itself when it was tuned; otherwise the cost model's choice (the configuration of this
+ * problem's space it predicts fastest, learned from the hub and the database), flagged untuned and
+ * predicted, with its expected time; without a model for this backend, the winner of the nearest
+ * tuned problem on the same device whose configuration is valid for this problem, flagged
+ * untuned; with nothing tuned, the backend's first variant with its defaults, also flagged.
  */
 import { whyNot } from '../harness/params.js';
 import { problemRecord } from '../harness/problem.js';
 import type { DeviceInfo, KernelVariant, Params, Problem } from '../harness/types.js';
 import { problemDistance } from '../runtime/choice.js';
 import { deviceFingerprint, entryKey, type TuningDb } from './db-model.js';
+import type { CostModel } from './model/cost-model.js';
+import type { DeviceFeatures } from './model/features.js';
+import { buildSpace } from './space.js';
 
 /** What select returns: the chosen kernel for a problem, whether it was tuned for it, and from which entry. */
 export interface Selection {
@@ -21,15 +26,34 @@ export interface Selection {
   readonly distance: number;
   /** Tuned median of the basis problem, ms. */
   readonly basis_median_ms?: number;
+  /** The cost model's choice: its expected time and the range of one standard deviation around it, ms. */
+  readonly predicted?: { readonly expected_ms: number; readonly range_ms: readonly [number, number]; readonly candidates: number };
 }
 
 /** The tuned winner of this problem, or the nearest tuned problem's (problemDistance, shared with the runtime), or defaults. */
-export function select(db: TuningDb, problem: Problem, device: DeviceInfo, variants: readonly KernelVariant[]): Selection {
+export function select(db: TuningDb, problem: Problem, device: DeviceInfo, variants: readonly KernelVariant[], model?: { readonly model: CostModel; readonly device: DeviceFeatures }): Selection {
   const fp = deviceFingerprint(device);
   const rec = problemRecord(problem);
   const exact = db.entries[entryKey(fp, rec)];
   if (exact?.winner) {
     return { variant: exact.winner.config.variant, params: exact.winner.config.params, tuned: true, basis: entryKey(fp, rec), distance: 0, basis_median_ms: exact.winner.median_ms };
+  }
+  if (model?.model.backends.has(device.backend)) {
+    const space = buildSpace(problem, variants, { device });
+    if (space.configs.length > 0) {
+      const p = model.model.predict(rec, space.configs, model.device);
+      const i = p.reduce((b, x, k) => (x.mean < p[b]!.mean ? k : b), 0);
+      const c = space.configs[i]!;
+      const m = model.model;
+      return {
+        variant: c.variant,
+        params: c.params,
+        tuned: false,
+        basis: `cost model (${m.rows} measurements of ${m.problems} problems on ${m.devices} device${m.devices === 1 ? '' : 's'})`,
+        distance: Infinity,
+        predicted: { expected_ms: Math.exp(p[i]!.mean), range_ms: [Math.exp(p[i]!.mean - p[i]!.sd), Math.exp(p[i]!.mean + p[i]!.sd)], candidates: space.configs.length },
+      };
+    }
   }
   const candidates = Object.entries(db.entries)
     .filter(([, e]) => e.device === fp && e.winner && e.problem.op === rec.op && e.problem.dtype === rec.dtype)

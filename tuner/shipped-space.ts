@@ -1,5 +1,28 @@
-/** The recorded exhaustive space neotune ships (data/recorded-space.json): `neotune replay`'s default, the strategy tests' record. */
+/** The recorded data neotune ships: the exhaustive space of one problem (data/recorded-space.json) and the hub (data/hub/). */
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readJsonFile } from '../core/validate.js';
+import { HUB_SCHEMA, type HubFile } from './hub.js';
 
 /** Found from this module (dist/tuner/), whatever the working folder. */
 export const SHIPPED_SPACE = fileURLToPath(new URL('../../data/recorded-space.json', import.meta.url));
+
+/** The hub of exhaustive spaces recorded on this project's CPU machine: `neotune replay --hub`'s default and the cost model's prior. */
+export const SHIPPED_HUB = fileURLToPath(new URL('../../data/hub/cpu.json', import.meta.url));
+
+/** Reads a hub file (checked against its schema; exit 2 naming the field when it is not one). */
+export function readHub(path: string, field = 'hub'): HubFile {
+  return readJsonFile<HubFile>(field, path, HUB_SCHEMA, 'a hub of exhaustive spaces (neotune-hub)');
+}
+
+/** Every hub shipped with neotune (data/hub/*.json): the cost model's prior. */
+export function shippedHubs(): HubFile[] {
+  const dir = dirname(SHIPPED_HUB);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => readHub(join(dir, f)));
+}
+

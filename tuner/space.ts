@@ -32,7 +32,7 @@ export function configKey(c: Config): string {
   return `${c.variant}${params ? ' ' : ''}${params}`;
 }
 
-export function buildSpace(problem: Problem, variants: readonly KernelVariant[], session: BackendSession): SearchSpace {
+export function buildSpace(problem: Problem, variants: readonly KernelVariant[], session: Pick<BackendSession, 'device'>): SearchSpace {
   const configs: Config[] = [];
   const pruned: PrunedConfig[] = [];
   const used: KernelVariant[] = [];

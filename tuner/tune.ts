@@ -13,6 +13,9 @@ import { buildSpace, complexity, type Config, configKey, type SearchSpace } from
 import type { Observation, Strategy } from './strategies/strategy.js';
 import { revalidateWinner } from './revalidate.js';
 import { evaluationBudget, search, type TuneBudget } from './search.js';
+import type { CostModel } from './model/cost-model.js';
+import type { DeviceFeatures } from './model/features.js';
+import { priorFor } from './model/training.js';
 
 export { MIN_EVALUATIONS, type TuneBudget } from './search.js';
 import { selectWinner, type Winner } from './winner.js';
@@ -61,6 +64,8 @@ export interface TuneOptions {
    * slice of a problem's space; the others are pruned with the reason).
    */
   readonly slice?: { readonly index: number; readonly count: number };
+  /** The cost model and this device's features: the strategy gets the model's prediction for every configuration of the space. */
+  readonly model?: { readonly model: CostModel; readonly device: DeviceFeatures };
 }
 
 /** Distinct configurations that won other problems of `problem`'s operator on the session's device (or device key) in `db`, the latest entries first (at most `max`). */
@@ -183,6 +188,7 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
       ...(opts.signal ? { signal: opts.signal } : {}),
       resumed,
       ...(opts.warmStart ? { warmStart: opts.warmStart } : {}),
+      ...(opts.model ? { context: { prior: priorFor(opts.model.model, problem, space.configs, opts.model.device) } } : {}),
       onProposal: (config, h) => {
         history = h;
         opts.progress?.({ done: h.length, total, failed, best: bestSoFar(), current: configKey(config) });

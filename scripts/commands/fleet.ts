@@ -138,7 +138,7 @@ function registerFleetTune(fleet: Command): void {
       const suite = resolveSuite(o.suite, { batch: o.batch, dtype: o.dtype as Dtype });
       const backends = o.backend.split(',').map((s) => s.trim());
       for (const b of backends) if (!BACKEND_NAMES.includes(b as BackendName)) throw new InputError('backend', b, BACKEND_NAMES.join(', '));
-      const effort = effortSettings(o, strategy.name === 'exhaustive');
+      const effort = effortSettings(o, strategy.name);
       const pin = parsePin(o.params);
       const kernels = o.kernels?.split(',').map((s) => s.trim());
       const progress = new CommandProgress('fleet', verbosity(o));

@@ -32,7 +32,7 @@ const RUN_FILES = ['results.json', 'summary.md', ...reportFileNames()];
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description("the main job: tune every problem of the default suite on every backend this machine has, then measure each variant's best side by side with depthwise conv and copy; writes the tuning database, results, a summary and the report");
   addEffortOptions(addMeasureOptions(addProblemOptions(cmd, { suite: MAIN_SUITE })), 'quick')
-    .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'tpe')
+    .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')} (model: ranks configurations by the cost model learned from the shipped hub and the database)`, 'model')
     .option('-o, --out <dir>', 'output folder', 'neotune-out')
     .option('--force', 'replace files of the same names in --out that neotune did not write')
     .option('--wide', 'the full table on stdout (parameters, GFLOP/s, time/copy, every depthwise conv and peer)');
@@ -45,7 +45,7 @@ export function registerRun(program: Command): void {
   ]).action(
     action(async (o: RunFlags) => {
       const strategy = strategyByName(o.strategy);
-      const effort = effortSettings(o, strategy.name === 'exhaustive');
+      const effort = effortSettings(o, strategy.name);
       const started = performance.now();
       const out = resolve(o.out);
       // Every output is checked before an hour of tuning, not after.

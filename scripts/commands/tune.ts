@@ -2,7 +2,6 @@
  * `neotune tune`, `select`, `export`, `db-merge`: the tuner's commands. Tuning writes the database
  * after every candidate (atomically), so an interrupted run resumes where it stopped.
  */
-import { SHIPPED_SPACE } from '../../tuner/shipped-space.js';
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { InputError } from '../../core/errors.js';
@@ -14,7 +13,6 @@ import { resolveSuite } from '../../suites/suite.js';
 import { type DbEntry, deviceFingerprint, emptyDb, mergeDbs, type TuningDb } from '../../tuner/db.js';
 import { dispatchModule, dispatchTable } from '../../tuner/dispatch.js';
 import { bundleText, EXPORT_FORMATS, type ExportFormat, moduleDts, moduleText, pickDevice } from '../../tuner/export.js';
-import { RECORDED_SPACE_SCHEMA, type RecordedSpace, recordedSearchSpace, strategyQuality } from '../../tuner/replay.js';
 import { readJsonFile } from '../../core/validate.js';
 import { select } from '../../tuner/select.js';
 import { configKey } from '../../tuner/space.js';
@@ -26,6 +24,8 @@ import { CommandProgress, tuneHooks, withProgress } from '../progress.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
 import { checkKernelNames, checkLoad, openBackends } from '../../lib/run.js';
 import { openStore, type TunedProblem, tuneSuite } from '../../lib/tune.js';
+import { shippedHubs } from '../../tuner/shipped-space.js';
+import { modelOfEverything, sessionDeviceFeatures } from '../../tuner/model/training.js';
 
 
 /** This machine's device key on `backend` (its session's fingerprint). */
@@ -50,7 +50,7 @@ interface TuneFlags extends EffortFlags, SearchFlags {
 export function registerTune(program: Command): void {
   const cmd = program.command('tune').description('search each problem of a suite for its fastest verified kernel; every candidate is recorded in the tuning database');
   addEffortOptions(addProblemOptions(cmd, { suite: 'neonext-t' }), 'balanced')
-    .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'tpe')
+    .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')} (model: ranks configurations by the cost model learned from the shipped hub and the database)`, 'model')
     .option('--db <file>', 'tuning database (created when missing; resumed when present)', DEFAULT_DB)
     .option('--json', 'print the winners as JSON');
   addVerbosityOptions(cmd);
@@ -63,7 +63,7 @@ export function registerTune(program: Command): void {
     action(async (o: TuneFlags) => {
       const strategy = strategyByName(o.strategy);
       const suite = resolveSuite(o.suite, { batch: o.batch, dtype: o.dtype as Dtype });
-      const effort = effortSettings(o, strategy.name === 'exhaustive');
+      const effort = effortSettings(o, strategy.name);
       const progress = new CommandProgress('tune', verbosity(o));
       const store = await openStore(resolve(o.db), true);
       const load = await checkLoad(progress.log);
@@ -147,7 +147,7 @@ export function registerTune(program: Command): void {
 export function registerSelect(program: Command): void {
   program
     .command('select')
-    .description('which kernel for this problem on this device: the tuned winner, or the nearest tuned problem\'s (flagged untuned)')
+    .description('which kernel for this problem on this device: the tuned winner, or for an untuned problem the cost model\'s prediction (flagged untuned, with its expected time)')
     .option('-b, --backend <name>', 'backend', 'cpu')
     .requiredOption('--shape <NxCxHxW>', 'input shape, e.g. 1x96x56x56')
     .option('--spec <spec>', 'cell spec, e.g. 4+7 or 7', '7')
@@ -167,9 +167,18 @@ export function registerSelect(program: Command): void {
         const { db } = await openStore(resolve(o.db), false);
         const [run] = await openBackends(o.backend, () => {});
         try {
-          const s = select(db, problem, run!.session.device, run!.backend.variants);
+          const hubs = shippedHubs();
+          const model = modelOfEverything(hubs, db);
+          const s = select(db, problem, run!.session.device, run!.backend.variants, model ? { model, device: sessionDeviceFeatures(run!.session.device, hubs) } : undefined);
           if (o.json) process.stdout.write(JSON.stringify({ problem: problemKey(problem), device: deviceFingerprint(run!.session.device), ...s, distance: Number.isFinite(s.distance) ? s.distance : null }, null, 1) + '\n');
-          else process.stdout.write(`${s.variant} ${JSON.stringify(s.params)}\n${s.tuned ? 'tuned' : `UNTUNED: predicted from ${s.basis}${Number.isFinite(s.distance) ? ` (distance ${fmt(s.distance, 2)})` : ''}`}\n`);
+          else {
+            const why = s.tuned
+              ? 'tuned'
+              : s.predicted
+                ? `UNTUNED: predicted by the ${s.basis}: expected ${fmt(s.predicted.expected_ms, 3)} ms (${fmt(s.predicted.range_ms[0], 3)}–${fmt(s.predicted.range_ms[1], 3)}), the fastest of ${s.predicted.candidates} configurations by the model; \`neotune tune\` measures it`
+                : `UNTUNED: from ${s.basis}${Number.isFinite(s.distance) ? ` (distance ${fmt(s.distance, 2)})` : ''}`;
+            process.stdout.write(`${s.variant} ${JSON.stringify(s.params)}\n${why}\n`);
+          }
         } finally {
           await run!.session.close();
         }
@@ -210,42 +219,6 @@ export function registerExport(program: Command): void {
           writeFileAtomic(resolve(dtsPath(o.out)), moduleDts(), { followLink: false });
         } else writeFileAtomic(resolve(o.out), await bundleText(table));
         process.stdout.write(`wrote ${o.out}${o.format === 'module' ? ` and ${dtsPath(o.out)}` : ''}: ${n} tuned problems for ${device}\n`);
-      }),
-    );
-}
-
-/** `neotune replay`: strategy quality against a recorded exhaustive run. */
-export function registerReplay(program: Command): void {
-  program
-    .command('replay')
-    .description('strategy quality without running kernels: replay every strategy over many seeds against a recorded exhaustive run')
-    .option('--space <file>', 'recorded space (scripts/record-space.ts writes one; default: the recording shipped with neotune)')
-    .option('--seeds <n>', 'seeds per strategy', parseIntOption('seeds', undefined, 10_000), 20)
-    .option('--tolerance <percent>', 'how close to the exhaustive best counts as found, %', parseNumberOption('tolerance', 0, 100, { unit: 'percent' }), 5)
-    .option('--json', 'print JSON')
-    .addHelpText('after', exampleText([
-        ['neotune replay', 'strategies against the recorded exhaustive run shipped with neotune'],
-        ['neotune replay --space my-space.json --seeds 100', 'against your own recording (scripts/record-space.ts)'],
-      ]))
-    .action(
-      action(async (o: { space?: string; seeds: number; tolerance: number; json?: boolean }) => {
-        const path = o.space ? resolve(o.space) : SHIPPED_SPACE;
-        const rec = readJsonFile<RecordedSpace>('space', path, RECORDED_SPACE_SCHEMA, 'a recorded space written by scripts/record-space.ts');
-        if (!rec.configs.some((c) => c.median_ms !== null)) throw new InputError('space', o.space ?? path, 'a recorded space with at least one timed configuration');
-        // The strategies see the recorded problem, as they would tuning it.
-        const { space, times } = recordedSearchSpace(rec);
-        const rows = [];
-        for (const st of STRATEGIES) rows.push(await strategyQuality(st, space, times, o.seeds, o.tolerance / 100));
-        if (o.json) process.stdout.write(JSON.stringify({ space: rec.problem, configurations: space.configs.length, rows }, null, 1) + '\n');
-        else
-          process.stdout.write(
-            `${rec.problem}: ${space.configs.length} configurations, ${o.seeds} seeds, within ${o.tolerance} % of the exhaustive best\n` +
-              formatTable(
-                ['strategy', 'median evaluations', '% of space', 'p90 evaluations'],
-                rows.map((r) => [r.strategy, fmt(r.medianEvaluations, 0), `${fmt(100 * r.medianFraction, 1)} %`, fmt(r.p90Evaluations, 0)]),
-              ) +
-              '\n',
-          );
       }),
     );
 }

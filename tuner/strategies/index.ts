@@ -2,12 +2,13 @@
 import { InputError } from '../../core/errors.js';
 import { annealing } from './annealing.js';
 import { exhaustive } from './exhaustive.js';
+import { modelStrategy } from './model.js';
 import { randomSearch } from './random.js';
 import type { Strategy } from './strategy.js';
 import { tpe } from './tpe.js';
 
-/** The search strategies: exhaustive, random, simulated annealing, TPE. */
-export const STRATEGIES: readonly Strategy[] = [exhaustive, randomSearch, annealing, tpe];
+/** The search strategies: exhaustive, random, simulated annealing, TPE, model-based (the default). */
+export const STRATEGIES: readonly Strategy[] = [exhaustive, randomSearch, annealing, tpe, modelStrategy];
 /** The names accepted by strategyByName and --strategy. */
 export const STRATEGY_NAMES = STRATEGIES.map((s) => s.name);
 

@@ -4,6 +4,7 @@
  * deterministic given their Rng, so a seed reproduces a whole tuning run.
  */
 import type { Rng } from '../../core/rng.js';
+import type { Prediction } from '../model/cost-model.js';
 import type { Config, SearchSpace } from '../space.js';
 
 export interface Observation {
@@ -12,10 +13,16 @@ export interface Observation {
   readonly time: number | undefined;
 }
 
+/** What a strategy may know besides the problem's own observations. */
+export interface StrategyContext {
+  /** The cost model's prediction for configurations of this space, by configuration key (ln ms). */
+  readonly prior?: ReadonlyMap<string, Prediction>;
+}
+
 export interface Strategy {
   readonly name: string;
   /** The next configuration to evaluate (never one already in history), or undefined when done. */
-  next(space: SearchSpace, history: readonly Observation[], rng: Rng): Config | undefined;
+  next(space: SearchSpace, history: readonly Observation[], rng: Rng, context?: StrategyContext): Config | undefined;
 }
 
 /** Configurations not evaluated yet, in space order. */

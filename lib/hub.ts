@@ -1,0 +1,107 @@
+/**
+ * Recording the hub (`neotune hub record`): every configuration of every hub problem tuned
+ * exhaustively on this device (through the tuning database, so an interrupted recording resumes),
+ * then each problem's leaders re-timed side by side, then the problem written into the hub file
+ * (compact: medians and spreads, no samples) beside the problems of earlier recordings.
+ */
+import { existsSync } from 'node:fs';
+import { writeFileAtomic } from '../core/files.js';
+import { makeProblemData, problemRecord } from '../harness/problem.js';
+import { quantile } from '../harness/stats.js';
+import type { BackendRun } from '../kernels/registry.js';
+import type { Suite } from '../suites/suite.js';
+import { deviceFingerprint } from '../tuner/db-model.js';
+import type { TuningStore } from '../tuner/db.js';
+import type { HubFile, HubProblem } from '../tuner/hub.js';
+import { problemId } from '../tuner/model/cost-model.js';
+import { measureSideBySide } from '../tuner/revalidate.js';
+import { type Config, configKey } from '../tuner/space.js';
+import { exhaustive } from '../tuner/strategies/exhaustive.js';
+import { readHub } from '../tuner/shipped-space.js';
+import { tuneSuite } from './tune.js';
+
+/** Leaders: the configurations within this margin of the fastest search-time median (at most maxLeaders), re-timed in `rounds` interleaved rounds. */
+export const HUB_LEADERS = { margin: 0.1, maxLeaders: 8, rounds: 10, roundMs: 40 } as const;
+
+export interface HubRecordOptions {
+  readonly out: string;
+  readonly command: string;
+  readonly signal?: AbortSignal;
+  readonly log: (s: string) => void;
+  readonly progress?: (p: { done: number; total: number; failed: number; current: string }) => void;
+}
+
+export async function recordHub(store: TuningStore, suite: Suite, run: BackendRun, o: HubRecordOptions): Promise<HubFile> {
+  const session = run.session;
+  const neocell = run.backend.variants.filter((v) => v.op === 'neocell').map((v) => v.name);
+  const tuned = await tuneSuite(store, { ...suite, cases: suite.cases }, [run], {
+    strategy: exhaustive,
+    seed: 1,
+    budget: {},
+    kernels: neocell,
+    ...(o.signal ? { signal: o.signal } : {}),
+    log: o.log,
+    ...(o.progress ? { progress: o.progress } : {}),
+  });
+  const peak = ((await session.ceilings?.()) ?? []).filter((c) => c.name.endsWith('peak') && Number(c.params.threads ?? 1) === 1).map((c) => c.gflops);
+  const device = {
+    fingerprint: deviceFingerprint(session.device),
+    description: session.device.description,
+    backend: session.backend,
+    threads: Number(session.device.details.threads ?? 1),
+    ...(peak.length ? { peak_gflops: Number(Math.max(...peak).toPrecision(4)) } : {}),
+  };
+  const before = existsSync(o.out) ? readHub(o.out, 'out') : undefined;
+  const configs: Config[] = [];
+  const configIndex = new Map<string, number>();
+  const indexOf = (c: Config) => {
+    const k = configKey(c);
+    if (!configIndex.has(k)) configIndex.set(k, configs.push(c) - 1);
+    return configIndex.get(k)!;
+  };
+  const recorded: HubProblem[] = [];
+  for (const { c, problem, result } of tuned) {
+    if (problem.op !== 'neocell' || result.space.configs.length === 0 || o.signal?.aborted) continue;
+    const byKey = new Map([...result.current].map((k) => [result.entry.candidates[k]!.key, result.entry.candidates[k]!]));
+    if (result.space.configs.some((x) => !byKey.has(configKey(x)))) continue; // not every configuration measured (interrupted)
+    const times = result.space.configs.map((x) => {
+      const cand = byKey.get(configKey(x))!;
+      const ok = cand.state === 'verified' && cand.median_ms !== undefined;
+      const s = cand.samples_ms ?? [];
+      const spread = ok && s.length >= 4 ? Number(((quantile(s, 0.75) - quantile(s, 0.25)) / cand.median_ms!).toPrecision(3)) : null;
+      return [indexOf(x), ok ? Number(cand.median_ms!.toPrecision(5)) : null, spread] as const;
+    });
+    const ranked = [...byKey.values()].filter((x) => x.state === 'verified' && x.median_ms !== undefined && x.quality?.stable !== false).sort((a, b) => a.median_ms! - b.median_ms!);
+    const close = ranked.filter((x) => x.median_ms! <= ranked[0]!.median_ms! * (1 + HUB_LEADERS.margin));
+    const leaders = (close.length >= 2 ? close : ranked.slice(0, 2)).slice(0, HUB_LEADERS.maxLeaders);
+    o.progress?.({ done: recorded.length, total: tuned.length, failed: 0, current: `${c.name}: ${leaders.length} leaders side by side` });
+    const side = await measureSideBySide(leaders, run.backend.variants, session, problem, makeProblemData(problem, 1), HUB_LEADERS);
+    // Each leader against the fastest of them, round by round (drift hits both alike): the median ratio.
+    const roundMedian = (r: readonly number[]) => quantile(r, 0.5);
+    const ref = side.reduce((a, b) => (roundMedian(b.rounds) < roundMedian(a.rounds) ? b : a), side[0]!);
+    const refMs = ref ? roundMedian(ref.rounds) : 0;
+    const leaderRows = side
+      .map((f) => {
+        const ratio = Math.exp(quantile(f.rounds.map((m, r) => Math.log(m / ref!.rounds[r]!)), 0.5));
+        return [indexOf(f.config), Number((refMs * ratio).toPrecision(5)), Number(ratio.toPrecision(4))] as const;
+      })
+      .sort((a, b) => a[1] - b[1]);
+    recorded.push({ name: c.name, problem: problemRecord(problem), times, leaders: side.length >= 2 ? leaderRows : [] });
+    o.log(`hub: ${c.name}: ${times.length} configurations, ${times.filter((t) => t[1] === null).length} failed; ${leaderRows.length} leaders side by side, fastest ${configs[leaderRows[0]?.[0] ?? 0] ? configKey(configs[leaderRows[0]![0]]!) : '–'}`);
+  }
+  // Problems of an earlier recording on this device that this one did not measure are kept.
+  const kept = before && before.device.fingerprint === device.fingerprint ? before.problems.filter((p) => !recorded.some((r) => problemId(r.problem) === problemId(p.problem))) : [];
+  const problems = [
+    ...kept.map((p) => ({ ...p, times: p.times.map(([i, ms, s]) => [indexOf(before!.configs[i]!), ms, s] as const), leaders: p.leaders.map(([i, ms, r]) => [indexOf(before!.configs[i]!), ms, r] as const) })),
+    ...recorded,
+  ];
+  const hub: HubFile = { schema: 'neotune-hub', version: 1, device, recorded: new Date().toISOString().slice(0, 10), command: o.command, configs, problems };
+  if (problems.length > 0) writeFileAtomic(o.out, hubText(hub));
+  return hub;
+}
+
+/** One problem per line, so two recordings diff by problem. */
+export function hubText(hub: HubFile): string {
+  const { problems, configs, ...head } = hub;
+  return `{${Object.entries(head).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')},\n"configs":[\n${configs.map((c) => JSON.stringify(c)).join(',\n')}\n],\n"problems":[\n${problems.map((p) => JSON.stringify(p)).join(',\n')}\n]}\n`;
+}

@@ -1,0 +1,212 @@
+/** The tuner that learns: forest, cost model, posterior, model-based strategy, hub scoring, zero-evaluation selection. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Rng } from '../core/rng.js';
+import { InputError } from '../core/errors.js';
+import { neoCellProblem, problemRecord } from '../harness/problem.js';
+import type { Problem } from '../harness/types.js';
+import { cpuBackend } from '../kernels/cpu/backend.js';
+import { hubText } from '../lib/hub.js';
+import { readHub } from '../tuner/shipped-space.js';
+import { emptyDb } from '../tuner/db.js';
+import { type HubFile, hubSpaces } from '../tuner/hub.js';
+import { chosenRegret, evaluationsToWithin, leaveOneOutPrior, methodologyScore, scoreHub } from '../tuner/hub-score.js';
+import { trainCostModel } from '../tuner/model/cost-model.js';
+import { trainForest } from '../tuner/model/forest.js';
+import { problemPosterior } from '../tuner/model/posterior.js';
+import { modelOfEverything } from '../tuner/model/training.js';
+import { search } from '../tuner/search.js';
+import { select } from '../tuner/select.js';
+import { buildSpace, type Config, configKey } from '../tuner/space.js';
+import { STRATEGIES, strategyByName } from '../tuner/strategies/index.js';
+import { effortSettings } from '../scripts/options.js';
+import { singleThreadCpuSession } from './helpers/cpu-session.js';
+
+const session = singleThreadCpuSession();
+const DEVICE = { fingerprint: 'cpu | test machine | threads=2', description: 'test machine', backend: 'cpu', threads: 2 } as const;
+
+/**
+ * A synthetic time with the structure real spaces have: a problem's size sets its level, two
+ * threads pay off on big problems only, the fused variant is best on small blocks and the tiled
+ * one on large planes, relaxed multiply-adds help a little, and each configuration carries its
+ * own fixed quirk (what no model can know before measuring it).
+ */
+function syntheticMs(p: Problem, c: Config): number {
+  const size = p.N * p.C * p.H * p.W;
+  const threads = Number(c.params.threads ?? 1);
+  let t = size * 2e-7 * (threads === 2 ? (size > 60_000 ? 0.55 : 1.3) : 1);
+  const variant = { 'fused-wasm': p.H <= 14 ? 0.7 : 1, 'tiled-wasm': p.H >= 28 ? 0.65 : 1.2, 'sparse-wasm': 0.9 }[c.variant] ?? 2.5;
+  t *= variant * (c.params.madd === 'relaxed' ? 0.92 : 1);
+  const quirk = new Rng([...configKey(c)].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7)).uniform(0.97, 1.03);
+  return t * quirk;
+}
+
+const PROBLEMS: Problem[] = [
+  neoCellProblem({ N: 1, C: 32, H: 28, W: 28, spec: '4+7', shift: 1 }),
+  neoCellProblem({ N: 1, C: 64, H: 14, W: 14, spec: '7' }),
+  neoCellProblem({ N: 1, C: 128, H: 28, W: 28, spec: '7', shift: 1 }),
+  neoCellProblem({ N: 1, C: 96, H: 56, W: 56, spec: '4+7', shift: 1 }),
+  neoCellProblem({ N: 1, C: 256, H: 14, W: 14, spec: '7' }),
+  neoCellProblem({ N: 2, C: 64, H: 28, W: 28, spec: '5' }),
+];
+
+/** A hub of the synthetic spaces (the real CPU variants' spaces, one configuration in 60 "failed"). */
+function syntheticHub(problems = PROBLEMS): HubFile {
+  const configs: Config[] = [];
+  const index = new Map<string, number>();
+  const indexOf = (c: Config) => index.get(configKey(c)) ?? (index.set(configKey(c), configs.push(c) - 1), configs.length - 1);
+  return {
+    schema: 'neotune-hub',
+    version: 1,
+    device: DEVICE,
+    recorded: '2026-12-06',
+    command: 'synthetic',
+    configs,
+    problems: problems.map((p, k) => {
+      const space = buildSpace(p, cpuBackend.variants, session).configs;
+      // Some JavaScript configurations "fail", as a compile error or a mismatch would.
+      const times = space.map((c, i) => [indexOf(c), c.variant.endsWith('-js') && (i + k) % 3 === 0 ? null : Number(syntheticMs(p, c).toPrecision(5)), 0.01] as const);
+      const best = times.filter((t) => t[1] !== null).sort((a, b) => a[1]! - b[1]!);
+      return { name: `p${k}`, problem: problemRecord(p), times, leaders: best.slice(0, 3).map(([i, ms]) => [i, ms!, ms! / best[0]![1]!] as const) };
+    }),
+  };
+}
+
+describe('random forest', () => {
+  it('learns a function of its columns and is the same for the same seed', () => {
+    const rng = new Rng(3);
+    const rows = Array.from({ length: 400 }, () => Float64Array.from([rng.int(0, 3), rng.int(0, 1), rng.uniform(0, 1)]));
+    const y = rows.map((r) => r[0]! * 2 + (r[1] === 1 ? 5 : 0));
+    const a = trainForest(rows, y, { seed: 5, trees: 16 });
+    const b = trainForest(rows, y, { seed: 5, trees: 16 });
+    for (const r of rows.slice(0, 20)) {
+      assert.deepEqual(a.predict(r), b.predict(r));
+      assert.ok(Math.abs(a.predict(r).mean - (r[0]! * 2 + (r[1] === 1 ? 5 : 0))) < 0.5);
+    }
+    const c = trainForest(rows, y, { seed: 6, trees: 16 });
+    assert.ok(rows.some((r) => c.predict(r).sd !== a.predict(r).sd), 'another seed grows other trees');
+  });
+});
+
+describe('cost model', () => {
+  const hub = syntheticHub();
+  const spaces = hubSpaces(hub);
+
+  it('is deterministic for a seed and ranks a problem it never saw', () => {
+    const held = spaces[2]!;
+    const rows = spaces.filter((s) => s !== held).flatMap((s) => s.configs.flatMap((config) => (s.truth.get(configKey(config)) ? [{ problem: s.problem, config, device: DEVICE, median_ms: s.truth.get(configKey(config))! }] : [])));
+    const m1 = trainCostModel(rows, { seed: 2 })!;
+    const m2 = trainCostModel(rows, { seed: 2 })!;
+    const p1 = m1.predict(held.problem, held.configs, DEVICE);
+    assert.deepEqual(p1, m2.predict(held.problem, held.configs, DEVICE));
+    assert.equal(m1.problems, spaces.length - 1);
+    // The predicted-fastest configuration of the unseen problem is close to its best.
+    const zero = held.configs[p1.reduce((b, x, i) => (x.mean < p1[b]!.mean ? i : b), 0)]!;
+    assert.ok(held.truth.get(configKey(zero))! <= held.best * 1.25, `${configKey(zero)}: ${held.truth.get(configKey(zero))} vs best ${held.best}`);
+  });
+
+  it('leave-one-out: the prior of a held-out problem does not depend on its own times', () => {
+    const held = spaces[2]!;
+    const altered: HubFile = { ...hub, problems: hub.problems.map((p) => (p.name === held.name ? { ...p, times: p.times.map(([i, ms, s]) => [i, ms === null ? null : ms * (1 + (i % 7)), s] as const), leaders: [] } : p)) };
+    const a = leaveOneOutPrior(hub, spaces, held)!;
+    const b = leaveOneOutPrior(altered, hubSpaces(altered), hubSpaces(altered)[2]!)!;
+    assert.deepEqual([...a], [...b]);
+    // Any other problem's times do change it.
+    const other: HubFile = { ...hub, problems: hub.problems.map((p, k) => (k === 0 ? { ...p, times: p.times.map(([i, ms, s]) => [i, ms === null ? null : ms * (1 + (i % 5)), s] as const) } : p)) };
+    const c = leaveOneOutPrior(other, hubSpaces(other), hubSpaces(other)[2]!)!;
+    assert.notDeepEqual([...a].map(([, v]) => v.mean), [...c].map(([, v]) => v.mean));
+  });
+});
+
+describe('posterior', () => {
+  it('learns the problem-wide offset from one measurement and moves near neighbours with a surprise', () => {
+    const configs: Config[] = [
+      { variant: 'a', params: { x: 1, y: 1 } },
+      { variant: 'a', params: { x: 1, y: 2 } },
+      { variant: 'b', params: { z: 1 } },
+    ];
+    const prior = configs.map(() => ({ mean: 0, sd: 0.2 }));
+    const post = problemPosterior(configs, prior, [{ index: 0, logMs: 1 }]);
+    // Every configuration moves up (offset), the near neighbour more than the other variant.
+    assert.ok(post[1]!.mean > post[2]!.mean && post[2]!.mean > 0.3, JSON.stringify(post));
+    assert.ok(post[0]!.sd < post[1]!.sd && post[1]!.sd < post[2]!.sd);
+  });
+});
+
+describe('model-based strategy', () => {
+  it('quick effort gives it 10 evaluations per problem and balanced 30; the other strategies keep their share of the space', () => {
+    assert.deepEqual(effortSettings({ effort: 'quick' }, 'model').budget, { evaluations: 10 });
+    assert.deepEqual(effortSettings({ effort: 'balanced' }, 'model').budget, { evaluations: 30 });
+    assert.deepEqual(effortSettings({ effort: 'full' }, 'model').budget, {});
+    assert.deepEqual(effortSettings({ effort: 'quick' }, 'tpe').budget, { fraction: 0.1 });
+    assert.deepEqual(effortSettings({ effort: 'quick', budget: { evaluations: 4 } }, 'model').budget, { evaluations: 4 });
+  });
+
+  it('without a prior still searches every configuration once', async () => {
+    assert.ok(STRATEGIES.some((s) => s.name === 'model'));
+    const configs = buildSpace(PROBLEMS[1]!, cpuBackend.variants, session).configs;
+    const space = { problem: PROBLEMS[1]!, configs, pruned: [], variants: [] };
+    const h = await search(space, (c) => syntheticMs(PROBLEMS[1]!, c), { strategy: strategyByName('model'), seed: 1, evaluations: configs.length });
+    assert.equal(new Set(h.map((x) => configKey(x.config))).size, configs.length);
+  });
+
+  it('on the synthetic hub, leave one problem out: within 5 % of the best in a few evaluations', async () => {
+    const r = await scoreHub(syntheticHub(), { strategies: [strategyByName('model')], seeds: 2, maxEvaluations: 40 });
+    const model = r.summary.find((s) => s.strategy === 'model')!;
+    assert.equal(model.problems, PROBLEMS.length);
+    assert.ok(model.to5.median <= 3 && model.to5.within10 >= 0.8, JSON.stringify(model));
+    assert.ok(model.zero!.median <= 1.25);
+    assert.ok(model.regret.median <= 1.05);
+  });
+});
+
+describe('hub scoring figures', () => {
+  const spaces = hubSpaces(syntheticHub());
+  const s = spaces[0]!;
+  const byTruth = [...s.configs].filter((c) => s.truth.get(configKey(c)) !== undefined).sort((a, b) => s.truth.get(configKey(a))! - s.truth.get(configKey(b))!);
+  const obs = (cs: Config[]) => cs.map((config) => ({ config, time: s.measured.get(configKey(config)) }));
+
+  it('counts evaluations to within a tolerance, the methodology score and the chosen winner’s regret', () => {
+    const worst = byTruth.slice(-5);
+    const h = obs([...worst, byTruth[0]!]);
+    assert.equal(evaluationsToWithin(h, s, 0.05), 6);
+    assert.equal(evaluationsToWithin(obs(worst), s, 0.05), Infinity);
+    assert.equal(methodologyScore(obs([byTruth[0]!]), s, 4), 1);
+    assert.ok(methodologyScore(obs(worst), s, 4) === 0);
+    assert.equal(chosenRegret(obs([byTruth[0]!, ...worst]), s), 1);
+  });
+});
+
+describe('hub file', () => {
+  it('round-trips through its text and refuses a damaged index naming the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-hub-'));
+    const hub = syntheticHub(PROBLEMS.slice(0, 2));
+    writeFileSync(join(dir, 'hub.json'), hubText(hub));
+    assert.deepEqual(JSON.parse(JSON.stringify(readHub(join(dir, 'hub.json')))), JSON.parse(JSON.stringify(hub)));
+    const bad = { ...hub, problems: [{ ...hub.problems[0]!, times: [[99999, 1, 0]] }] };
+    assert.throws(() => hubSpaces(bad as unknown as HubFile), (e: unknown) => e instanceof InputError && e.field === 'hub.problems[0].times[0]');
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...hub, version: 2 }));
+    assert.throws(() => readHub(join(dir, 'bad.json')), (e: unknown) => e instanceof InputError && /version/.test(e.message));
+  });
+});
+
+describe('zero-evaluation selection', () => {
+  it('select takes the predicted path for an untuned problem and says so, with an expected time', () => {
+    const hub = syntheticHub();
+    const model = modelOfEverything([hub], emptyDb())!;
+    const problem = neoCellProblem({ N: 1, C: 192, H: 28, W: 28, spec: '7' });
+    const s = select(emptyDb(), problem, session.device, cpuBackend.variants, { model, device: DEVICE });
+    assert.equal(s.tuned, false);
+    assert.ok(s.predicted && s.predicted.expected_ms > 0 && s.predicted.range_ms[0] <= s.predicted.expected_ms);
+    assert.match(s.basis, /cost model \(\d+ measurements of 6 problems on 1 device\)/);
+    const space = buildSpace(problem, cpuBackend.variants, session).configs;
+    const best = Math.min(...space.map((c) => syntheticMs(problem, c)));
+    const chosen = syntheticMs(problem, { variant: s.variant, params: s.params });
+    assert.ok(chosen <= best * 1.25, `${s.variant} ${JSON.stringify(s.params)}: ${chosen} vs best ${best}`);
+    // Without a model: the nearest tuned problem's winner or the defaults, as before.
+    assert.equal(select(emptyDb(), problem, session.device, cpuBackend.variants).basis, 'defaults');
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * Strategies scored on the hub, leave one problem out: for each problem of the hub, the cost
+ * model is trained on every other problem (of this hub and of the hubs of other devices), never
+ * on the one being scored, and each strategy searches that problem's recorded space (a
+ * configuration "measured" is looked up: its search-time median). Copy-the-winner strategies get
+ * what they get in a real tune: the winners of the nearest other problems first.
+ *
+ * Figures per problem: evaluations until a configuration within 5 % (2 %) of the best has been
+ * measured; Kernel Tuner's methodology score (the fraction of the way from the median
+ * configuration to the optimum reached, averaged over the first SCORE_BUDGET evaluations); the
+ * regret of the winner it would choose after REGRET_BUDGET evaluations (its finalists re-timed
+ * side by side, as the tuner does: the best of them by their side-by-side times, over the best);
+ * and for the model, its zero-evaluation choice's time over the best.
+ */
+import { quantile } from '../harness/stats.js';
+import { problemDistance } from '../runtime/choice.js';
+import { type HubFile, hubRows, type HubSpace, hubSpaces } from './hub.js';
+import { type Prediction, problemId, trainCostModel, type TrainingRow } from './model/cost-model.js';
+import { search } from './search.js';
+import { type Config, configKey, type SearchSpace } from './space.js';
+import type { Observation, Strategy } from './strategies/strategy.js';
+import { REVALIDATION } from './revalidate.js';
+
+export const SCORE_BUDGET = 20;
+export const REGRET_BUDGET = 10;
+
+export interface HubScoreOptions {
+  readonly strategies: readonly Strategy[];
+  /** Seeds per strategy and problem (a deterministic strategy still breaks ties by its seed). */
+  readonly seeds: number;
+  /** Evaluations each search may make at most (evaluations-to-within figures above it read as "never"). */
+  readonly maxEvaluations: number;
+  /** Hubs of other devices: training data only. */
+  readonly others?: readonly HubFile[];
+  /**
+   * Transfer across devices: the model learns from the other devices' hubs only, every problem of
+   * them included (the held-out problem too: it was measured there), nothing of this device; the
+   * strategies then search this device's spaces.
+   */
+  readonly transfer?: boolean;
+  /** Priors already computed, by held-out problem name (filled as they are computed: scoring again reuses them). */
+  readonly priors?: Map<string, Map<string, Prediction> | undefined>;
+  /** Called as each held-out problem is done. */
+  readonly progress?: (done: number, total: number) => void;
+}
+
+export interface ProblemScore {
+  readonly strategy: string;
+  readonly problem: string;
+  readonly space: number;
+  /** Medians over seeds (Infinity: not within maxEvaluations). */
+  readonly to5: number;
+  readonly to2: number;
+  readonly score: number;
+  readonly regret: number;
+  /** The model's zero-evaluation choice: its time over the best (model strategy only). */
+  readonly zero?: number;
+}
+
+export interface StrategySummary {
+  readonly strategy: string;
+  readonly problems: number;
+  readonly to5: { readonly median: number; readonly p90: number; readonly within10: number };
+  readonly to2: { readonly median: number; readonly p90: number };
+  readonly score: number;
+  readonly regret: { readonly median: number; readonly p90: number };
+  readonly zero?: { readonly median: number; readonly within10: number };
+}
+
+/** Evaluations until a configuration whose best-estimate time is within `tolerance` of the best was measured (Infinity if never). */
+export function evaluationsToWithin(history: readonly Observation[], space: HubSpace, tolerance: number): number {
+  for (const [i, h] of history.entries()) {
+    const t = space.truth.get(configKey(h.config));
+    if (t !== undefined && t <= space.best * (1 + tolerance)) return i + 1;
+  }
+  return Infinity;
+}
+
+/** Kernel Tuner's methodology score over the first `budget` evaluations: mean of (median − best found) / (median − optimum). */
+export function methodologyScore(history: readonly Observation[], space: HubSpace, budget = SCORE_BUDGET): number {
+  const all = [...space.truth.values()].filter((t): t is number => t !== undefined);
+  const median = quantile(all, 0.5);
+  if (median <= space.best) return 1;
+  let found = Infinity;
+  let sum = 0;
+  for (let b = 0; b < budget; b++) {
+    const h = history[b];
+    const t = h ? space.truth.get(configKey(h.config)) : undefined;
+    if (t !== undefined) found = Math.min(found, t);
+    sum += Number.isFinite(found) ? Math.max(0, (median - found) / (median - space.best)) : 0;
+  }
+  return sum / budget;
+}
+
+/**
+ * The winner a tune of `budget` evaluations would keep: its finalists (measured within the
+ * re-validation margin of the fastest measured, at most as many as it re-times) compared by their
+ * best-estimate times, as the side-by-side re-timing compares them; its time over the best.
+ */
+export function chosenRegret(history: readonly Observation[], space: HubSpace, budget = REGRET_BUDGET): number {
+  const seen = history.slice(0, budget).filter((h) => h.time !== undefined).sort((a, b) => a.time! - b.time!);
+  if (seen.length === 0) return Infinity;
+  const finalists = seen.filter((h) => h.time! <= seen[0]!.time! * (1 + REVALIDATION.closeMargin)).slice(0, REVALIDATION.maxFinalists);
+  return Math.min(...finalists.map((h) => space.truth.get(configKey(h.config))!)) / space.best;
+}
+
+/** The winners of the `max` problems nearest to `held` (copy-the-winner warm starts, as `tune` gives TPE and annealing). */
+function nearestWinners(held: HubSpace, others: readonly HubSpace[], max = 4, excludeSelf = true): Config[] {
+  return others
+    .filter((o) => !excludeSelf || problemId(o.problem) !== problemId(held.problem))
+    .map((o) => ({ o, d: problemDistance(held.problem, o.problem) }))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, max)
+    .map(({ o }) => o.configs.find((c) => configKey(c) === o.bestKey)!);
+}
+
+/**
+ * The model's prediction for every configuration of `held`, trained without it (on any device);
+ * with `transfer`, trained on the other devices' hubs alone, the held-out problem included.
+ */
+export function leaveOneOutPrior(hub: HubFile, spaces: readonly HubSpace[], held: HubSpace, others: readonly HubFile[] = [], transfer = false): Map<string, Prediction> | undefined {
+  const id = problemId(held.problem);
+  const rows: TrainingRow[] = transfer
+    ? others.flatMap((h) => hubRows(h))
+    : [hubRows(hub, spaces, (s) => problemId(s.problem) === id), ...others.map((h) => hubRows(h, hubSpaces(h), (s) => problemId(s.problem) === id))].flat();
+  const model = trainCostModel(rows);
+  if (!model) return undefined;
+  const preds = model.predict(held.problem, held.configs, hub.device);
+  return new Map(held.configs.map((c, i) => [configKey(c), preds[i]!]));
+}
+
+export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ problems: ProblemScore[]; summary: StrategySummary[] }> {
+  const spaces = hubSpaces(hub);
+  const out: ProblemScore[] = [];
+  for (const [pi, held] of spaces.entries()) {
+    const prior = o.priors?.has(held.name) ? o.priors.get(held.name) : leaveOneOutPrior(hub, spaces, held, o.others, o.transfer);
+    o.priors?.set(held.name, prior);
+    const space: SearchSpace = { problem: undefined as never, configs: held.configs, pruned: [], variants: [] };
+    // Copy-the-winner warm starts come from what the model may learn from, as the prior does.
+    const warm = o.transfer ? nearestWinners(held, (o.others ?? []).flatMap((h) => hubSpaces(h)), 4, false) : nearestWinners(held, spaces);
+    const zero = prior ? held.configs.reduce((a, c) => (prior.get(configKey(c))!.mean < prior.get(configKey(a))!.mean ? c : a)) : undefined;
+    for (const strategy of o.strategies) {
+      const runs: { to5: number; to2: number; score: number; regret: number }[] = [];
+      const seeds = strategy.name === 'exhaustive' ? 1 : o.seeds;
+      for (let s = 0; s < seeds; s++) {
+        const usesModel = strategy.name === 'model';
+        const history = await search(space, (c) => held.measured.get(configKey(c)), {
+          strategy,
+          seed: 1000 + s,
+          evaluations: Math.min(o.maxEvaluations, held.configs.length),
+          ...(usesModel ? (prior ? { context: { prior } } : {}) : strategy.name === 'exhaustive' ? {} : { warmStart: warm }),
+        });
+        runs.push({ to5: evaluationsToWithin(history, held, 0.05), to2: evaluationsToWithin(history, held, 0.02), score: methodologyScore(history, held), regret: chosenRegret(history, held) });
+      }
+      const med = (k: keyof (typeof runs)[number]) => quantile(runs.map((r) => r[k]), 0.5);
+      out.push({
+        strategy: strategy.name,
+        problem: held.name,
+        space: held.configs.length,
+        to5: med('to5'),
+        to2: med('to2'),
+        score: med('score'),
+        regret: med('regret'),
+        ...(strategy.name === 'model' && zero ? { zero: held.truth.get(configKey(zero))! / held.best } : {}),
+      });
+    }
+    o.progress?.(pi + 1, spaces.length);
+  }
+  const summary = o.strategies.map((s): StrategySummary => {
+    const rows = out.filter((r) => r.strategy === s.name);
+    const zeros = rows.flatMap((r) => (r.zero !== undefined ? [r.zero] : []));
+    return {
+      strategy: s.name,
+      problems: rows.length,
+      to5: { median: quantile(rows.map((r) => r.to5), 0.5), p90: quantile(rows.map((r) => r.to5), 0.9), within10: rows.filter((r) => r.to5 <= 10).length / rows.length },
+      to2: { median: quantile(rows.map((r) => r.to2), 0.5), p90: quantile(rows.map((r) => r.to2), 0.9) },
+      score: rows.reduce((a, r) => a + r.score, 0) / rows.length,
+      regret: { median: quantile(rows.map((r) => r.regret), 0.5), p90: quantile(rows.map((r) => r.regret), 0.9) },
+      ...(zeros.length ? { zero: { median: quantile(zeros, 0.5), within10: zeros.filter((z) => z <= 1.1).length / zeros.length } } : {}),
+    };
+  });
+  return { problems: out, summary };
+}

@@ -1,0 +1,159 @@
+/**
+ * The cost model: log time of a (problem, configuration, device) predicted with an uncertainty,
+ * learned from every measurement there is — the committed hub of exhaustive spaces (its prior) and
+ * every verified candidate of the tuning database, all problems, all devices. A random forest
+ * (forest.ts) over the features of features.ts predicts the time per useful FLOP, so what it
+ * learns on one size carries to another; the spread of its trees is the uncertainty. Small and
+ * environment-neutral: the tuning page trains it as the CLI does, and a seed fixes it.
+ */
+import type { ProblemRecord } from '../../harness/problem.js';
+import { problemCosts, problemFromRecord } from '../../harness/problem.js';
+import jstat from 'jstat';
+import { quantile } from '../../harness/stats.js';
+import { type Config, configKey } from '../space.js';
+import { columnIndex, columnLayout, type ColumnLayout, type DeviceFeatures, encodeRow, featureValues, problemFeatures } from './features.js';
+import { type ForestOptions, trainForest } from './forest.js';
+
+const { jStat } = jstat;
+
+/** One measurement the model learns from. */
+export interface TrainingRow {
+  readonly problem: ProblemRecord;
+  readonly config: Config;
+  readonly device: DeviceFeatures;
+  readonly median_ms: number;
+}
+
+/** A predicted time: natural log of milliseconds, and its standard deviation (same units). */
+export interface Prediction {
+  readonly mean: number;
+  readonly sd: number;
+  /**
+   * How the configuration fares across the training problems, relative to each problem's median
+   * configuration and centred over problems, as a unit vector: two configurations whose profiles
+   * point the same way rise and fall together from one problem to the next, so a measurement of
+   * one says something of the other (the posterior's correlation between them).
+   */
+  readonly profile?: Float64Array;
+}
+
+export interface CostModel {
+  /** What it was trained on. */
+  readonly rows: number;
+  readonly problems: number;
+  readonly devices: number;
+  /** Backends it has measurements of: on another one its predictions mean nothing. */
+  readonly backends: ReadonlySet<string>;
+  predict(problem: ProblemRecord, configs: readonly Config[], device: DeviceFeatures): Prediction[];
+}
+
+/** Identity of a problem record (the database's problem part of an entry key). */
+export function problemId(p: ProblemRecord): string {
+  return `${p.op} ${p.N}x${p.C}x${p.H}x${p.W} ${p.spec} ${p.dtype}`;
+}
+
+/** ln of the problem's useful MFLOPs and of its bytes in MB: what its typical time scales with. */
+function problemSize(p: ProblemRecord): [number, number] {
+  const c = problemCosts(problemFromRecord(p));
+  return [Math.log(Math.max(c.useful_flops, 1) / 1e6), Math.log(c.bytes / 1e6)];
+}
+
+/** Problems measured on fewer configurations than this (a quick tune's dozen) do not teach the relative model: their median is not the space's. */
+export const MIN_SPACE_ROWS = 25;
+
+/**
+ * Trains the model on `rows` (undefined when there are none: nothing to learn from). Two parts:
+ * the forest predicts a configuration's ln time relative to the median configuration of its
+ * problem (what ranks configurations), and a least-squares line in the problem's ln FLOPs and ln
+ * bytes predicts that median (what a time is expected to be); the posterior learns a problem's
+ * own level from its first measurement anyway.
+ */
+export function trainCostModel(rows: readonly TrainingRow[], options: Partial<ForestOptions> = {}): CostModel | undefined {
+  const usable = rows.filter((r) => r.median_ms > 0 && Number.isFinite(r.median_ms));
+  if (usable.length === 0) return undefined;
+  const problems = new Map<string, { features: Map<string, number>; size: [number, number] }>();
+  const problemOf = (p: ProblemRecord) => {
+    const id = problemId(p);
+    let v = problems.get(id);
+    if (!v) problems.set(id, (v = { features: problemFeatures(p), size: problemSize(p) }));
+    return v;
+  };
+  const groups = new Map<string, TrainingRow[]>();
+  for (const r of usable) {
+    const id = `${problemId(r.problem)} @ ${JSON.stringify(r.device)}`;
+    (groups.get(id) ?? groups.set(id, []).get(id)!).push(r);
+  }
+  const full = [...groups.values()].filter((g) => g.length >= MIN_SPACE_ROWS);
+  const taught = full.length > 0 ? full : [...groups.values()];
+  const medians = taught.map((g) => quantile(g.map((r) => Math.log(r.median_ms)), 0.5));
+  const level = fitLevel(taught.map((g) => problemOf(g[0]!.problem).size), medians);
+  const relRows = taught.flatMap((g, i) => g.map((r) => ({ r, y: Math.log(r.median_ms) - medians[i]! })));
+  const values = relRows.map(({ r }) => featureValues(problemOf(r.problem).features, r.config, r.device));
+  const layout: ColumnLayout = columnLayout(values);
+  const index = columnIndex(layout);
+  const forest = trainForest(
+    values.map((v) => encodeRow(layout, v, index)),
+    relRows.map(({ y }) => y),
+    options,
+  );
+  const profiles = configProfiles(relRows.map(({ r }) => r));
+  const trainedOn = new Set(usable.map((r) => problemId(r.problem))).size;
+  return {
+    rows: usable.length,
+    problems: trainedOn,
+    devices: new Set(usable.map((r) => JSON.stringify(r.device))).size,
+    backends: new Set(usable.map((r) => r.device.backend)),
+    predict(problem, configs, device) {
+      const p = problemOf(problem);
+      const base = level(p.size);
+      return configs.map((c) => {
+        const f = forest.predict(encodeRow(layout, featureValues(p.features, c, device), index));
+        const profile = profiles.get(configKey(c));
+        return { mean: base + f.mean, sd: f.sd, ...(profile ? { profile } : {}) };
+      });
+    },
+  };
+}
+
+/** Least squares (lightly ridged) of the problems' median ln time on [1, ln MFLOPs, ln MB]. */
+function fitLevel(x: readonly [number, number][], y: readonly number[]): (size: [number, number]) => number {
+  const mean = y.reduce((a, b) => a + b, 0) / y.length;
+  if (x.length < 4) return () => mean;
+  const rowsX = x.map(([f, b]) => [1, f, b]);
+  const xtx = [0, 1, 2].map((i) => [0, 1, 2].map((j) => rowsX.reduce((s, r) => s + r[i]! * r[j]!, 0) + (i === j && i > 0 ? 1e-3 : 0)));
+  const xty = [0, 1, 2].map((i) => rowsX.reduce((s, r, k) => s + r[i]! * y[k]!, 0));
+  const L = jStat.cholesky(xtx);
+  const Lt = L[0]!.map((_, c) => L.map((row) => row[c]!));
+  const beta = jStat.triaUpSolve(Lt, jStat.triaLowSolve(L, xty));
+  if (!beta.every(Number.isFinite)) return () => mean;
+  return ([f, b]) => beta[0]! + beta[1]! * f + beta[2]! * b;
+}
+
+/** Each configuration's profile over the training problems (see Prediction.profile), on one device per problem and configuration. */
+function configProfiles(rows: readonly TrainingRow[]): Map<string, Float64Array> {
+  const byProblem = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    const id = `${problemId(r.problem)} @ ${JSON.stringify(r.device)}`;
+    let m = byProblem.get(id);
+    if (!m) byProblem.set(id, (m = new Map()));
+    m.set(configKey(r.config), Math.log(r.median_ms));
+  }
+  // Problems measured too thinly (a quick tune's dozen candidates) say little of the whole space.
+  const problems = [...byProblem.values()].filter((m) => m.size >= MIN_SPACE_ROWS);
+  const relative = problems.map((m) => {
+    const median = quantile([...m.values()], 0.5);
+    return new Map([...m].map(([k, v]) => [k, v - median]));
+  });
+  const keys = new Set(relative.flatMap((m) => [...m.keys()]));
+  const out = new Map<string, Float64Array>();
+  for (const k of keys) {
+    const seen = relative.map((m) => m.get(k));
+    const present = seen.filter((v): v is number => v !== undefined);
+    if (present.length < 2) continue;
+    const mean = present.reduce((a, b) => a + b, 0) / present.length;
+    const v = Float64Array.from(seen, (x) => (x === undefined ? 0 : x - mean));
+    const norm = Math.hypot(...v);
+    if (norm > 0) out.set(k, v.map((x) => x / norm));
+  }
+  return out;
+}
