@@ -64,7 +64,7 @@ export async function search(space: SearchSpace, evaluate: Evaluator, o: SearchO
   const warm = (o.warmStart ?? []).map((c) => inSpace.get(configKey(c))).filter((c): c is Config => c !== undefined && !tried.has(configKey(c)));
   while (history.length < o.evaluations && !o.signal?.aborted) {
     if (o.timeMs !== undefined && performance.now() - started >= o.timeMs) break;
-    const config = warm.shift() ?? o.strategy.next(space, history, rng, o.context);
+    const config = warm.shift() ?? o.strategy.next(space, history, rng, { ...o.context, left: o.evaluations - history.length });
     if (!config) break;
     o.onProposal?.(config, history);
     history.push({ config, time: await evaluate(config) });

@@ -23,18 +23,27 @@ export const modelStrategy: Strategy = {
     const prior = space.configs.map((c) => context?.prior?.get(configKey(c)) ?? FLAT_PRIOR);
     const observed = history.flatMap((h) => (h.time !== undefined && index.has(configKey(h.config)) ? [{ index: index.get(configKey(h.config))!, logMs: Math.log(h.time) }] : []));
     const post = problemPosterior(space.configs, prior, observed);
-    let best = -1;
-    let bestScore = Infinity;
-    for (const [i, c] of space.configs.entries()) {
-      if (tried.has(configKey(c))) continue;
-      // The first proposal is the model's zero-evaluation choice (its best mean); then the bound.
-      const kappa = observed.length === 0 ? 0 : MODEL_SEARCH.exploration;
-      const score = post[i]!.mean - kappa * post[i]!.sd + 1e-9 * rng.next(); // seeded tie-break
-      if (score < bestScore) {
-        bestScore = score;
-        best = i;
+    // The last evaluation of the budget goes to the fewest threads if none was measured yet: a
+    // target that allows fewer threads than the winner uses (the runtime's fewer_threads) then
+    // gets a measured choice instead of the defaults.
+    const threads = (c: (typeof space.configs)[number]) => Number(c.params.threads ?? 1);
+    const fewest = Math.min(...space.configs.map(threads));
+    const onlyFewest = context?.left === 1 && history.length > 0 && !history.some((h) => h.time !== undefined && threads(h.config) === fewest);
+    const pick = (restrict: boolean) => {
+      let best = -1;
+      let bestScore = Infinity;
+      for (const [i, c] of space.configs.entries()) {
+        if (tried.has(configKey(c)) || (restrict && threads(c) !== fewest)) continue;
+        // The first proposal is the model's zero-evaluation choice (its best mean); then the bound.
+        const kappa = observed.length === 0 ? 0 : MODEL_SEARCH.exploration;
+        const score = post[i]!.mean - kappa * post[i]!.sd + 1e-9 * rng.next(); // seeded tie-break
+        if (score < bestScore) {
+          bestScore = score;
+          best = i;
+        }
       }
-    }
-    return space.configs[best];
+      return best >= 0 ? space.configs[best] : undefined;
+    };
+    return (onlyFewest ? pick(true) : undefined) ?? pick(false);
   },
 };

@@ -17,6 +17,8 @@ export interface Observation {
 export interface StrategyContext {
   /** The cost model's prediction for configurations of this space, by configuration key (ln ms). */
   readonly prior?: ReadonlyMap<string, Prediction>;
+  /** Evaluations left in the budget, this one included (the search loop says it). */
+  readonly left?: number;
 }
 
 export interface Strategy {
