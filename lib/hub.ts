@@ -34,7 +34,7 @@ export interface HubRecordOptions {
 export async function recordHub(store: TuningStore, suite: Suite, run: BackendRun, o: HubRecordOptions): Promise<HubFile> {
   const session = run.session;
   const neocell = run.backend.variants.filter((v) => v.op === 'neocell').map((v) => v.name);
-  const tuned = await tuneSuite(store, { ...suite, cases: suite.cases }, [run], {
+  const tuned = await tuneSuite(store, suite, [run], {
     strategy: exhaustive,
     seed: 1,
     budget: {},

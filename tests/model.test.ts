@@ -1,5 +1,7 @@
 /** The tuner that learns: forest, cost model, posterior, model-based strategy, hub scoring, zero-evaluation selection. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +13,7 @@ import type { Problem } from '../harness/types.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { hubText } from '../lib/hub.js';
 import { readHub } from '../tuner/shipped-space.js';
-import { emptyDb } from '../tuner/db.js';
+import { emptyDb, snapshotText } from '../tuner/db.js';
 import { type HubFile, hubSpaces } from '../tuner/hub.js';
 import { chosenRegret, evaluationsToWithin, leaveOneOutPrior, methodologyScore, scoreHub } from '../tuner/hub-score.js';
 import { trainCostModel } from '../tuner/model/cost-model.js';
@@ -190,6 +192,39 @@ describe('hub file', () => {
     assert.throws(() => hubSpaces(bad as unknown as HubFile), (e: unknown) => e instanceof InputError && e.field === 'hub.problems[0].times[0]');
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...hub, version: 2 }));
     assert.throws(() => readHub(join(dir, 'bad.json')), (e: unknown) => e instanceof InputError && /version/.test(e.message));
+  });
+});
+
+describe('the commands', () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, [fileURLToPath(new URL('../scripts/neotune.js', import.meta.url)), ...args], { encoding: 'utf8', timeout: 120_000 });
+
+  it('replay --hub scores strategies leave-one-problem-out from a hub file; a missing or wrong file is exit 2 naming --hub', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-hub-cli-'));
+    writeFileSync(join(dir, 'hub.json'), hubText(syntheticHub(PROBLEMS.slice(0, 4))));
+    const r = cli(['replay', '--hub', join(dir, 'hub.json'), '--strategies', 'model', '--seeds', '1', '--max-evaluations', '20', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { problems: { problem: string }[]; summary: { strategy: string; problems: number }[] };
+    assert.deepEqual(out.summary.map((s) => [s.strategy, s.problems]), [['model', 4]]);
+    const missing = cli(['replay', '--hub', join(dir, 'nope.json')]);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /invalid hub/);
+    writeFileSync(join(dir, 'db.json'), JSON.stringify(emptyDb()));
+    const wrong = cli(['replay', '--hub', join(dir, 'db.json')]);
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /neotune-hub/);
+  });
+
+  it('select predicts an untuned problem from the shipped hub and says so', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-select-'));
+    writeFileSync(join(dir, 'db.json'), snapshotText(emptyDb()));
+    const r = cli(['select', '--shape', '1x160x20x20', '--spec', '5', '--db', join(dir, 'db.json'), '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as { tuned: boolean; basis: string; predicted?: { expected_ms: number } };
+    assert.equal(s.tuned, false);
+    assert.match(s.basis, /^cost model \(\d+ measurements of \d+ problems on \d+ devices?\)$/);
+    assert.ok(s.predicted && s.predicted.expected_ms > 0);
+    const text = cli(['select', '--shape', '1x160x20x20', '--spec', '5', '--db', join(dir, 'db.json')]);
+    assert.match(text.stdout, /UNTUNED: predicted by the cost model .*expected [\d.]+ ms/);
   });
 });
 

@@ -12,6 +12,7 @@
  * side by side, as the tuner does: the best of them by their side-by-side times, over the best);
  * and for the model, its zero-evaluation choice's time over the best.
  */
+import { problemFromRecord } from '../harness/problem.js';
 import { quantile } from '../harness/stats.js';
 import { problemDistance } from '../runtime/choice.js';
 import { type HubFile, hubRows, type HubSpace, hubSpaces } from './hub.js';
@@ -135,7 +136,7 @@ export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ prob
   for (const [pi, held] of spaces.entries()) {
     const prior = o.priors?.has(held.name) ? o.priors.get(held.name) : leaveOneOutPrior(hub, spaces, held, o.others, o.transfer);
     o.priors?.set(held.name, prior);
-    const space: SearchSpace = { problem: undefined as never, configs: held.configs, pruned: [], variants: [] };
+    const space: SearchSpace = { problem: problemFromRecord(held.problem), configs: held.configs, pruned: [], variants: [] };
     // Copy-the-winner warm starts come from what the model may learn from, as the prior does.
     const warm = o.transfer ? nearestWinners(held, (o.others ?? []).flatMap((h) => hubSpaces(h)), 4, false) : nearestWinners(held, spaces);
     const zero = prior ? held.configs.reduce((a, c) => (prior.get(configKey(c))!.mean < prior.get(configKey(a))!.mean ? c : a)) : undefined;

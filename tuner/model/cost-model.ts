@@ -2,9 +2,10 @@
  * The cost model: log time of a (problem, configuration, device) predicted with an uncertainty,
  * learned from every measurement there is — the committed hub of exhaustive spaces (its prior) and
  * every verified candidate of the tuning database, all problems, all devices. A random forest
- * (forest.ts) over the features of features.ts predicts the time per useful FLOP, so what it
- * learns on one size carries to another; the spread of its trees is the uncertainty. Small and
- * environment-neutral: the tuning page trains it as the CLI does, and a seed fixes it.
+ * (forest.ts) over the features of features.ts predicts a configuration's time relative to its
+ * problem's median configuration, so what it learns on one size carries to another; the spread of
+ * its trees is the uncertainty. Small and environment-neutral: the tuning page trains it as the
+ * CLI does, and a seed fixes it.
  */
 import type { ProblemRecord } from '../../harness/problem.js';
 import { problemCosts, problemFromRecord } from '../../harness/problem.js';
