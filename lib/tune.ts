@@ -61,8 +61,9 @@ export async function tuneSuite(
   // The model-based strategy starts each problem from the cost model's predictions, learned from
   // the shipped hub and everything the database holds (all problems, all devices), instead of
   // copying the winners of other problems.
-  const hubs = o.strategy.name === 'model' ? shippedHubs() : [];
-  const model = o.strategy.name === 'model' ? modelOfEverything(hubs, store.db, o.seed) : undefined;
+  const usesModel = o.strategy.name === 'model';
+  const hubs = usesModel ? shippedHubs() : [];
+  const model = usesModel ? modelOfEverything(hubs, store.db, o.seed) : undefined;
   const jobs = tuned.flatMap((run) => suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ run, c, problem: problem as Problem }))));
   let failedBefore = 0;
   try {
@@ -80,7 +81,7 @@ export async function tuneSuite(
         ...(o.maxThreads !== undefined ? { maxThreads: o.maxThreads, threadsReason: o.threadsReason ?? 'the machine is busy' } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
         ...(o.pin ? { pin: o.pin } : {}),
-        ...(model?.backends.has(run.session.backend) ? { model: { model, device: sessionDeviceFeatures(run.session.device, hubs) } } : o.strategy.name === 'model' ? {} : { warmStart: warmStarts(store.db, run.session, problem) }),
+        ...(!usesModel ? { warmStart: warmStarts(store.db, run.session, problem) } : model?.backends.has(run.session.backend) ? { model: { model, device: sessionDeviceFeatures(run.session.device, hubs) } } : {}),
         recorder: store,
         progress: (p) =>
           o.progress?.({

@@ -16,7 +16,6 @@ import { openCpuTarget } from '../runtime/cpu-target.js';
 import { benchCase, smokeSuite, stageSuite, type Suite } from '../suites/builtin.js';
 import { deviceFingerprint, emptyDb, winnerUnstable } from '../tuner/db-model.js';
 import type { HubFile } from '../tuner/hub.js';
-import type { CostModel } from '../tuner/model/cost-model.js';
 import { modelOfEverything, sessionDeviceFeatures } from '../tuner/model/training.js';
 import { modelStrategy } from '../tuner/strategies/model.js';
 import { tuneProblem } from '../tuner/tune.js';
@@ -94,7 +93,7 @@ async function tune(req: TuneRequest): Promise<void> {
     // The model-based search, as the CLI's default: each problem starts from the cost model's
     // predictions (learned from the shipped hub), corrected by what this browser measures.
     const hubs = await pageHubs();
-    const model: CostModel | undefined = modelOfEverything(hubs, undefined);
+    const model = modelOfEverything(hubs, undefined);
     const jobs = targets.flatMap((t) => suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ t, c, problem: problem as Problem }))));
     for (const [i, { t, c, problem }] of jobs.entries()) {
       const name = `${c.name} ${problem.op} (${t.backend})`;

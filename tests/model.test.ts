@@ -233,7 +233,7 @@ describe('zero-evaluation selection', () => {
     const hub = syntheticHub();
     const model = modelOfEverything([hub], emptyDb())!;
     const problem = neoCellProblem({ N: 1, C: 192, H: 28, W: 28, spec: '7' });
-    const s = select(emptyDb(), problem, session.device, cpuBackend.variants, { model, device: DEVICE });
+    const s = select(emptyDb(), problem, session.device, cpuBackend.variants, () => ({ model, device: DEVICE }));
     assert.equal(s.tuned, false);
     assert.ok(s.predicted && s.predicted.expected_ms > 0 && s.predicted.range_ms[0] <= s.predicted.expected_ms);
     assert.match(s.basis, /cost model \(\d+ measurements of 6 problems on 1 device\)/);

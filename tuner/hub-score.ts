@@ -16,11 +16,13 @@ import { problemFromRecord } from '../harness/problem.js';
 import { quantile } from '../harness/stats.js';
 import { problemDistance } from '../runtime/choice.js';
 import { type HubFile, hubRows, type HubSpace, hubSpaces } from './hub.js';
-import { type Prediction, problemId, trainCostModel, type TrainingRow } from './model/cost-model.js';
+import { fastestPredicted, type Prediction, problemId, trainCostModel, type TrainingRow } from './model/cost-model.js';
+import { priorFor } from './model/training.js';
 import { search } from './search.js';
 import { type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
 import { REVALIDATION } from './revalidate.js';
+import { evaluationsToNearBest } from './replay.js';
 
 export const SCORE_BUDGET = 20;
 export const REGRET_BUDGET = 10;
@@ -70,11 +72,7 @@ export interface StrategySummary {
 
 /** Evaluations until a configuration whose best-estimate time is within `tolerance` of the best was measured (Infinity if never). */
 export function evaluationsToWithin(history: readonly Observation[], space: HubSpace, tolerance: number): number {
-  for (const [i, h] of history.entries()) {
-    const t = space.truth.get(configKey(h.config));
-    if (t !== undefined && t <= space.best * (1 + tolerance)) return i + 1;
-  }
-  return Infinity;
+  return evaluationsToNearBest(history, space.best, tolerance, (h) => space.truth.get(configKey(h.config)));
 }
 
 /** Kernel Tuner's methodology score over the first `budget` evaluations: mean of (median − best found) / (median − optimum). */
@@ -125,21 +123,20 @@ export function leaveOneOutPrior(hub: HubFile, spaces: readonly HubSpace[], held
     ? others.flatMap((h) => hubRows(h))
     : [hubRows(hub, spaces, (s) => problemId(s.problem) === id), ...others.map((h) => hubRows(h, hubSpaces(h), (s) => problemId(s.problem) === id))].flat();
   const model = trainCostModel(rows);
-  if (!model) return undefined;
-  const preds = model.predict(held.problem, held.configs, hub.device);
-  return new Map(held.configs.map((c, i) => [configKey(c), preds[i]!]));
+  return model && priorFor(model, held.problem, held.configs, hub.device);
 }
 
 export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ problems: ProblemScore[]; summary: StrategySummary[] }> {
   const spaces = hubSpaces(hub);
+  const otherSpaces = (o.others ?? []).flatMap((h) => hubSpaces(h));
   const out: ProblemScore[] = [];
   for (const [pi, held] of spaces.entries()) {
     const prior = o.priors?.has(held.name) ? o.priors.get(held.name) : leaveOneOutPrior(hub, spaces, held, o.others, o.transfer);
     o.priors?.set(held.name, prior);
     const space: SearchSpace = { problem: problemFromRecord(held.problem), configs: held.configs, pruned: [], variants: [] };
     // Copy-the-winner warm starts come from what the model may learn from, as the prior does.
-    const warm = o.transfer ? nearestWinners(held, (o.others ?? []).flatMap((h) => hubSpaces(h)), 4, false) : nearestWinners(held, spaces);
-    const zero = prior ? held.configs.reduce((a, c) => (prior.get(configKey(c))!.mean < prior.get(configKey(a))!.mean ? c : a)) : undefined;
+    const warm = o.transfer ? nearestWinners(held, otherSpaces, 4, false) : nearestWinners(held, spaces);
+    const zero = prior ? held.configs[fastestPredicted(held.configs.map((c) => prior.get(configKey(c))!))] : undefined;
     for (const strategy of o.strategies) {
       const runs: { to5: number; to2: number; score: number; regret: number }[] = [];
       const seeds = strategy.name === 'exhaustive' ? 1 : o.seeds;

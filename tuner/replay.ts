@@ -68,11 +68,15 @@ export function replay(strategy: Strategy, space: SearchSpace, times: ReadonlyMa
   return search(space, recordedTimes(times), { strategy, seed, evaluations: budget });
 }
 
-/** Evaluations until the best time seen is within `tolerance` of the exhaustive best (Infinity if never). */
-export function evaluationsToNearBest(history: readonly Observation[], best: number, tolerance = 0.05): number {
+/**
+ * Evaluations until the best time seen is within `tolerance` of the exhaustive best (Infinity if
+ * never); `timeOf` reads an observation's time (its measured one, or a hub's best estimate).
+ */
+export function evaluationsToNearBest(history: readonly Observation[], best: number, tolerance = 0.05, timeOf: (h: Observation) => number | undefined = (h) => h.time): number {
   let bestSeen = Infinity;
   for (const [i, h] of history.entries()) {
-    if (h.time !== undefined) bestSeen = Math.min(bestSeen, h.time);
+    const t = timeOf(h);
+    if (t !== undefined) bestSeen = Math.min(bestSeen, t);
     if (bestSeen <= best * (1 + tolerance)) return i + 1;
   }
   return Infinity;

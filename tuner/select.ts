@@ -11,7 +11,7 @@ import { problemRecord } from '../harness/problem.js';
 import type { DeviceInfo, KernelVariant, Params, Problem } from '../harness/types.js';
 import { problemDistance } from '../runtime/choice.js';
 import { deviceFingerprint, entryKey, type TuningDb } from './db-model.js';
-import type { CostModel } from './model/cost-model.js';
+import { type CostModel, fastestPredicted } from './model/cost-model.js';
 import type { DeviceFeatures } from './model/features.js';
 import { buildSpace } from './space.js';
 
@@ -30,19 +30,23 @@ export interface Selection {
   readonly predicted?: { readonly expected_ms: number; readonly range_ms: readonly [number, number]; readonly candidates: number };
 }
 
-/** The tuned winner of this problem, or the nearest tuned problem's (problemDistance, shared with the runtime), or defaults. */
-export function select(db: TuningDb, problem: Problem, device: DeviceInfo, variants: readonly KernelVariant[], model?: { readonly model: CostModel; readonly device: DeviceFeatures }): Selection {
+/** The cost model and the device's features, asked for only when a problem was not tuned (training it takes seconds). */
+export type ModelForSelect = () => { readonly model: CostModel; readonly device: DeviceFeatures } | undefined;
+
+/** The tuned winner of this problem, or the cost model's choice, or the nearest tuned problem's (problemDistance, shared with the runtime), or defaults. */
+export function select(db: TuningDb, problem: Problem, device: DeviceInfo, variants: readonly KernelVariant[], modelFor?: ModelForSelect): Selection {
   const fp = deviceFingerprint(device);
   const rec = problemRecord(problem);
   const exact = db.entries[entryKey(fp, rec)];
   if (exact?.winner) {
     return { variant: exact.winner.config.variant, params: exact.winner.config.params, tuned: true, basis: entryKey(fp, rec), distance: 0, basis_median_ms: exact.winner.median_ms };
   }
+  const model = modelFor?.();
   if (model?.model.backends.has(device.backend)) {
     const space = buildSpace(problem, variants, { device });
     if (space.configs.length > 0) {
       const p = model.model.predict(rec, space.configs, model.device);
-      const i = p.reduce((b, x, k) => (x.mean < p[b]!.mean ? k : b), 0);
+      const i = fastestPredicted(p);
       const c = space.configs[i]!;
       const m = model.model;
       return {

@@ -188,7 +188,7 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
       ...(opts.signal ? { signal: opts.signal } : {}),
       resumed,
       ...(opts.warmStart ? { warmStart: opts.warmStart } : {}),
-      ...(opts.model ? { context: { prior: priorFor(opts.model.model, problem, space.configs, opts.model.device) } } : {}),
+      ...(opts.model ? { context: { prior: priorFor(opts.model.model, record, space.configs, opts.model.device) } } : {}),
       onProposal: (config, h) => {
         history = h;
         opts.progress?.({ done: h.length, total, failed, best: bestSoFar(), current: configKey(config) });

@@ -167,9 +167,11 @@ export function registerSelect(program: Command): void {
         const { db } = await openStore(resolve(o.db), false);
         const [run] = await openBackends(o.backend, () => {});
         try {
-          const hubs = shippedHubs();
-          const model = modelOfEverything(hubs, db);
-          const s = select(db, problem, run!.session.device, run!.backend.variants, model ? { model, device: sessionDeviceFeatures(run!.session.device, hubs) } : undefined);
+          const s = select(db, problem, run!.session.device, run!.backend.variants, () => {
+            const hubs = shippedHubs();
+            const model = modelOfEverything(hubs, db);
+            return model && { model, device: sessionDeviceFeatures(run!.session.device, hubs) };
+          });
           if (o.json) process.stdout.write(JSON.stringify({ problem: problemKey(problem), device: deviceFingerprint(run!.session.device), ...s, distance: Number.isFinite(s.distance) ? s.distance : null }, null, 1) + '\n');
           else {
             const why = s.tuned

@@ -9,13 +9,11 @@
  */
 import type { ProblemRecord } from '../../harness/problem.js';
 import { problemCosts, problemFromRecord } from '../../harness/problem.js';
-import jstat from 'jstat';
 import { quantile } from '../../harness/stats.js';
 import { type Config, configKey } from '../space.js';
 import { columnIndex, columnLayout, type ColumnLayout, type DeviceFeatures, encodeRow, featureValues, problemFeatures } from './features.js';
 import { type ForestOptions, trainForest } from './forest.js';
-
-const { jStat } = jstat;
+import { choleskySolver } from './cholesky.js';
 
 /** One measurement the model learns from. */
 export interface TrainingRow {
@@ -46,6 +44,11 @@ export interface CostModel {
   /** Backends it has measurements of: on another one its predictions mean nothing. */
   readonly backends: ReadonlySet<string>;
   predict(problem: ProblemRecord, configs: readonly Config[], device: DeviceFeatures): Prediction[];
+}
+
+/** Index of the configuration predicted fastest (the lowest mean; the first of equals): the model's zero-evaluation choice. */
+export function fastestPredicted(predictions: readonly Prediction[]): number {
+  return predictions.reduce((best, p, i) => (p.mean < predictions[best]!.mean ? i : best), 0);
 }
 
 /** Identity of a problem record (the database's problem part of an entry key). */
@@ -123,9 +126,7 @@ function fitLevel(x: readonly [number, number][], y: readonly number[]): (size: 
   const rowsX = x.map(([f, b]) => [1, f, b]);
   const xtx = [0, 1, 2].map((i) => [0, 1, 2].map((j) => rowsX.reduce((s, r) => s + r[i]! * r[j]!, 0) + (i === j && i > 0 ? 1e-3 : 0)));
   const xty = [0, 1, 2].map((i) => rowsX.reduce((s, r, k) => s + r[i]! * y[k]!, 0));
-  const L = jStat.cholesky(xtx);
-  const Lt = L[0]!.map((_, c) => L.map((row) => row[c]!));
-  const beta = jStat.triaUpSolve(Lt, jStat.triaLowSolve(L, xty));
+  const beta = choleskySolver(xtx).solve(xty);
   if (!beta.every(Number.isFinite)) return () => mean;
   return ([f, b]) => beta[0]! + beta[1]! * f + beta[2]! * b;
 }

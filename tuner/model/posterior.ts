@@ -2,16 +2,14 @@
  * What the measurements of one problem teach about the rest of its space, on top of the cost
  * model's prior. Each configuration's log time is the prior's mean plus a problem-wide offset (a
  * new device or a problem unlike the training ones is slower or faster across the board) plus a
- * residual correlated between configurations that differ in few parameters — a Gaussian process
- * over the configuration's categorical features with a Hamming-distance kernel, each
- * configuration's prior spread as its scale. With a few observations the offset is learned and
+ * residual correlated between configurations that behaved alike across the training problems
+ * (their profiles) or differ in few parameters (a Hamming-distance kernel over the categorical
+ * features) — a Gaussian process with each configuration's prior spread as its scale. With a few observations the offset is learned and
  * near neighbours of a surprise move with it; the prior ranks the rest.
  */
-import jstat from 'jstat';
 import { type Config, features } from '../space.js';
+import { choleskySolver } from './cholesky.js';
 import type { Prediction } from './cost-model.js';
-
-const { jStat } = jstat;
 
 export interface PosteriorOptions {
   /** Prior standard deviation of the problem-wide offset (ln units). */
@@ -64,15 +62,14 @@ export function problemPosterior(configs: readonly Config[], prior: readonly Pre
   const cov = (i: number, j: number) => o.offsetSd ** 2 + scale[i]! * scale[j]! * correlation(i, j);
   const n = observed.length;
   const K = observed.map((a, r) => observed.map((b, c) => cov(a.index, b.index) + (r === c ? o.noiseSd ** 2 : 0)));
-  const L = jStat.cholesky(K);
-  const Lt = L[0]!.map((_, c) => L.map((row) => row[c]!));
+  const factored = choleskySolver(K);
   const residual = observed.map((x) => x.logMs - prior[x.index]!.mean);
-  const alpha = jStat.triaUpSolve(Lt, jStat.triaLowSolve(L, residual));
+  const alpha = factored.solve(residual);
   return configs.map((_, i) => {
     const k = observed.map((x) => cov(i, x.index));
     let mean = prior[i]!.mean;
     for (let j = 0; j < n; j++) mean += k[j]! * alpha[j]!;
-    const v = jStat.triaLowSolve(L, k);
+    const v = factored.lowerSolve(k);
     const variance = o.offsetSd ** 2 + scale[i]! ** 2 - v.reduce((s, x) => s + x * x, 0);
     return { mean, sd: Math.sqrt(Math.max(variance, 1e-12)) };
   });

@@ -6,12 +6,10 @@
 import type { DeviceInfo } from '../../harness/types.js';
 import { type DbEntry, deviceFingerprint, type TuningDb } from '../db-model.js';
 import { type HubFile, hubRows } from '../hub.js';
-import { type Config } from '../space.js';
+import type { ProblemRecord } from '../../harness/problem.js';
+import { type Config, configKey } from '../space.js';
 import { type CostModel, type Prediction, trainCostModel, type TrainingRow } from './cost-model.js';
 import type { DeviceFeatures } from './features.js';
-import { configKey } from '../space.js';
-import { problemRecord } from '../../harness/problem.js';
-import type { Problem } from '../../harness/types.js';
 
 /** The device features of a database device (its fingerprint), with the ceilings a hub recorded for the same device. */
 export function deviceFeaturesOf(fingerprint: string, backend: string, hubs: readonly HubFile[]): DeviceFeatures {
@@ -41,7 +39,7 @@ export function modelOfEverything(hubs: readonly HubFile[], db: TuningDb | undef
 }
 
 /** The model's prediction for every configuration of a problem on a device, by configuration key. */
-export function priorFor(model: CostModel, problem: Problem, configs: readonly Config[], device: DeviceFeatures): Map<string, Prediction> {
-  const p = model.predict(problemRecord(problem), configs, device);
+export function priorFor(model: CostModel, problem: ProblemRecord, configs: readonly Config[], device: DeviceFeatures): Map<string, Prediction> {
+  const p = model.predict(problem, configs, device);
   return new Map(configs.map((c, i) => [configKey(c), p[i]!]));
 }

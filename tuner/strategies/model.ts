@@ -29,13 +29,13 @@ export const modelStrategy: Strategy = {
     const threads = (c: (typeof space.configs)[number]) => Number(c.params.threads ?? 1);
     const fewest = Math.min(...space.configs.map(threads));
     const onlyFewest = context?.left === 1 && history.length > 0 && !history.some((h) => h.time !== undefined && threads(h.config) === fewest);
+    // The first proposal is the model's zero-evaluation choice (its best mean); then the bound.
+    const kappa = observed.length === 0 ? 0 : MODEL_SEARCH.exploration;
     const pick = (restrict: boolean) => {
       let best = -1;
       let bestScore = Infinity;
       for (const [i, c] of space.configs.entries()) {
         if (tried.has(configKey(c)) || (restrict && threads(c) !== fewest)) continue;
-        // The first proposal is the model's zero-evaluation choice (its best mean); then the bound.
-        const kappa = observed.length === 0 ? 0 : MODEL_SEARCH.exploration;
         const score = post[i]!.mean - kappa * post[i]!.sd + 1e-9 * rng.next(); // seeded tie-break
         if (score < bestScore) {
           bestScore = score;
