@@ -17,6 +17,13 @@ export async function countOperations(variant: KernelVariant, problem: Problem, 
 
 /** The kernel of `variant` for `problem` and `params` on `session`: the session compiles the variant's description (peers create theirs). Dispose it when done. */
 export async function createKernel(variant: KernelVariant, problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance> {
+  const kernel = await instantiate(variant, problem, params, session);
+  // Every kernel of a session with a speed canary is timed with the canary of its thread count.
+  if (session.speedCanary) kernel.canary = await session.speedCanary(Math.max(1, Number(params.threads ?? 1)));
+  return kernel;
+}
+
+function instantiate(variant: KernelVariant, problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance> {
   if (variant.generate) {
     if (!session.compile) throw new Error(`${variant.name}: this ${session.backend} session compiles no kernel descriptions`);
     return session.compile(variant.generate(problem, params, session.device));

@@ -5,7 +5,8 @@
  *    involuntary context switch of this process during it, process CPU time well below its wall
  *    time (the calling thread not running: the hypervisor stealing the vCPU), or the
  *    calling thread waiting for a worker thread for a scheduler slice, or running the part of a
- *    worker that had not started (the sample timed fewer threads than the kernel has).
+ *    worker that had not started (the sample timed fewer threads than the kernel has), or the
+ *    speed canary run right after it much slower than its fastest (the core in a slow phase).
  * 2. Shape of the clean samples (MAD-based, as hyperfine warns): two clusters separated by a gap
  *    (bimodal), or many samples far beyond the median (heavy-tailed).
  * 3. Precision: the distribution-free 95 % interval of the median, relative to it.
@@ -41,6 +42,11 @@ const CPU_DEFICIT = 0.75;
 const CPU_RESOLUTION_MS = 0.05;
 /** Waiting for workers this long within one sample is a scheduler slice, not load imbalance. */
 const WORKER_STALL_MS = 1;
+/**
+ * The speed canary this much slower than its fastest: the core is in a slow phase (docs/regressions.md:
+ * the canary runs within 1.06-1.15x of its fastest between slow phases, 1.2-1.7x in them).
+ */
+export const SLOW_MACHINE_RATIO = 1.2;
 
 
 /** Why a sample is set aside, or undefined when it is clean. */
@@ -50,23 +56,36 @@ export function disturbance(e: SampleEvidence): SetAsideReason | undefined {
   if (e.wait_ms !== undefined && e.wait_ms > WORKER_STALL_MS) return 'worker_wait';
   // The calling thread ran a late worker's part: the sample timed fewer threads than the kernel has.
   if (e.taken_over !== undefined && e.taken_over > 0) return 'worker_late';
+  if (e.canary !== undefined && e.canary > SLOW_MACHINE_RATIO) return 'slow_machine';
   return undefined;
 }
 
-/** Splits samples into clean and set aside (evidence parallel to samples; none = all clean). */
-export function setAside(samples: readonly number[], evidence: readonly SampleEvidence[] | undefined): { clean: number[]; aside: number[]; counts: Record<SetAsideReason, number> } {
-  const counts: Record<SetAsideReason, number> = { preempted: 0, cpu_deficit: 0, worker_wait: 0, worker_late: 0 };
+/**
+ * Splits samples into clean and set aside (evidence parallel to samples; none = all clean).
+ * Samples the speed canary alone marks (slow_machine) are set aside only while at least
+ * MIN_CLEAN_SAMPLES others are clean: a measurement taken wholly inside a slow phase has nothing
+ * faster to be judged against and keeps them (`slowKept`, said in the quality's notes), as it would
+ * without a canary; one that straddles a phase keeps its fast samples only.
+ */
+export function setAside(samples: readonly number[], evidence: readonly SampleEvidence[] | undefined): { clean: number[]; aside: number[]; counts: Record<SetAsideReason, number>; slowKept: number } {
+  const counts: Record<SetAsideReason, number> = { preempted: 0, cpu_deficit: 0, worker_wait: 0, worker_late: 0, slow_machine: 0 };
+  const reasons = samples.map((_, i) => (evidence?.[i] ? disturbance(evidence[i]) : undefined));
+  const cleanCount = reasons.filter((r) => r === undefined).length;
+  const keepSlow = cleanCount < MIN_CLEAN_SAMPLES;
   const clean: number[] = [];
   const aside: number[] = [];
+  let slowKept = 0;
   samples.forEach((s, i) => {
-    const e = evidence?.[i];
-    const why = e ? disturbance(e) : undefined;
-    if (why) {
+    const why = reasons[i];
+    if (why === 'slow_machine' && keepSlow) {
+      slowKept++;
+      clean.push(s);
+    } else if (why) {
       counts[why]++;
       aside.push(s);
     } else clean.push(s);
   });
-  return { clean, aside, counts };
+  return { clean, aside, counts, slowKept };
 }
 
 /** Scaled median absolute deviation (σ for normal data). */
@@ -103,7 +122,7 @@ const ms = (x: number) => (x >= 0.1 ? x.toFixed(3) : x.toPrecision(2));
 
 /** The quality of a timing: what was set aside, the clean samples' shape and precision. */
 export function assessTiming(samples: readonly number[], evidence: readonly SampleEvidence[] | undefined, targetRel = DEFAULT_TARGET_REL): { quality: TimingQuality; clean: number[]; aside: number[] } {
-  const { clean, aside, counts } = setAside(samples, evidence);
+  const { clean, aside, counts, slowKept } = setAside(samples, evidence);
   const reasons: string[] = [];
   const nAside = aside.length;
   if (clean.length < MIN_CLEAN_SAMPLES) {
@@ -113,6 +132,7 @@ export function assessTiming(samples: readonly number[], evidence: readonly Samp
   const shape = sampleShape(clean);
   if (shape.shape === 'bimodal') reasons.push(`bimodal samples: clusters at ${ms(shape.modes![0])} and ${ms(shape.modes![1])} ms`);
   const notes = shape.shape === 'heavy-tailed' ? [`heavy-tailed samples: ${(100 * shape.outlierFraction).toFixed(0)} % beyond ${FAR_MADS} MAD of the median`] : [];
+  if (slowKept) notes.push(`${slowKept} sample(s) taken while the speed canary ran over ${SLOW_MACHINE_RATIO}x its fastest kept: too few others to judge them against`);
   const ci = medianInterval(clean);
   const ciRel = clean.length ? Math.max(ci.hi - ci.median, ci.median - ci.lo) / ci.median : null;
   if (clean.length >= MIN_CLEAN_SAMPLES && ciRel !== null && !(ciRel <= targetRel)) reasons.push(`median CI ±${(100 * ciRel).toFixed(1)} % is wider than the target ±${(100 * targetRel).toFixed(1)} %`);

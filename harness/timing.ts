@@ -114,12 +114,14 @@ async function sampleBatches(run: () => unknown, inner: number, opts: MeasureOpt
     samples.push(d / inner);
     if (probe && before) {
       const after = probe.read();
+      const canary = probe.speed?.();
       evidence.push({
         switches: after.switches - before.switches,
         cpu_ms: after.cpu_ms - before.cpu_ms,
         wall_ms: d,
         ...(after.wait_ms !== undefined && before.wait_ms !== undefined ? { wait_ms: after.wait_ms - before.wait_ms } : {}),
         ...(after.taken_over !== undefined && before.taken_over !== undefined ? { taken_over: after.taken_over - before.taken_over } : {}),
+        ...(canary !== undefined ? { canary: Math.round(canary * 1000) / 1000 } : {}),
       });
     }
   };

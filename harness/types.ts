@@ -81,11 +81,27 @@ export interface SampleEvidence {
   readonly wait_ms?: number;
   /** Parts of the call a late worker had not started, run by the calling thread instead (thread-pool kernels). */
   readonly taken_over?: number;
+  /** The speed canary's time right after the sample over the fastest it has run this session (1 = as fast as ever). */
+  readonly canary?: number;
 }
 
 /** Cumulative counters read before and after every sample (the difference is its evidence). */
 export interface SampleProbe {
   read(): { readonly switches: number; readonly cpu_ms: number; readonly wait_ms?: number; readonly taken_over?: number };
+  /** The speed canary's reading (SpeedCanary.ratio), taken once after each sample, outside its timed interval. */
+  speed?(): number;
+}
+
+/**
+ * A fixed reference workload on the kernel's own threads, timed between samples: how fast the
+ * machine runs now against the fastest it ran this session. A VM's cores have slow phases (a
+ * neighbour thrashing the shared caches) in which a kernel runs 1.3-1.8x slower for tens of ms
+ * to seconds, with no context switch and no CPU-time deficit to show for it; the canary does show
+ * it (docs/regressions.md).
+ */
+export interface SpeedCanary {
+  /** Runs the canary now: its time over the fastest time it has had this session (≥ 1). */
+  ratio(): number;
 }
 
 /** Timing produced by a backend's own clock (GPU timestamp queries, submitted-work waits…). */
@@ -122,6 +138,8 @@ export interface KernelInstance {
   readonly executed?: ExecutedCounts;
   /** Cumulative counters of the thread pool (thread-pool kernels): time the calling thread waited for workers, parts it took over from late workers. */
   poolCounters?(): { readonly wait_ms: number; readonly taken_over: number };
+  /** The session's speed canary on as many threads as this kernel uses (set by harness/compile.ts where the session has one). */
+  canary?: SpeedCanary;
   /** Upload inputs and weights; allocate the output. */
   prepare(data: ProblemData): void | Promise<void>;
   /**
@@ -240,6 +258,8 @@ export interface BackendSession {
    * operations one call executes, by class. Absent on backends without one.
    */
   countOperations?(description: KernelDescription, data: ProblemData): Promise<OperationCounts>;
+  /** The speed canary for kernels on `threads` threads (host-clock backends that have one; one per thread count and session). */
+  speedCanary?(threads: number): Promise<SpeedCanary>;
   /** Measures this device's ceilings (called once per run, after its kernels, before close). */
   ceilings?(): Promise<readonly CeilingRecord[]>;
   close(): Promise<void>;
@@ -256,7 +276,7 @@ export interface Backend {
 }
 
 /** Whether a timing can be trusted (harness/stability.ts assesses it). */
-export type SetAsideReason = 'preempted' | 'cpu_deficit' | 'worker_wait' | 'worker_late';
+export type SetAsideReason = 'preempted' | 'cpu_deficit' | 'worker_wait' | 'worker_late' | 'slow_machine';
 export type SampleShape = 'unimodal' | 'bimodal' | 'heavy-tailed';
 
 export interface TimingQuality {

@@ -29,7 +29,7 @@ const record = (kernel: string, median: number, madds: number): ResultRecord => 
   p10_ms: median * 0.98,
   p90_ms: median * 1.03,
   samples_ms: [median],
-  quality: { stable: true, reasons: [], n_clean: 20, n_total: 20, set_aside: { preempted: 0, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal', ci_rel: 0.01, target_rel: 0.02 },
+  quality: { stable: true, reasons: [], n_clean: 20, n_total: 20, set_aside: { preempted: 0, cpu_deficit: 0, worker_wait: 0, worker_late: 0, slow_machine: 0 }, shape: 'unimodal', ci_rel: 0.01, target_rel: 0.02 },
   operations: { vector_madds: madds, vector_loads: 1000 },
 });
 /** Run i: fused-wasm 6 % slower from run 5 on; sparse-wasm 240 more multiply-adds from run 6 on. */

@@ -49,7 +49,7 @@ describe('evidence per sample: set-aside', () => {
     const s = setAside(samples, evidence);
     assert.deepEqual(s.aside, [8, 4]);
     assert.equal(s.clean.length, 5);
-    assert.deepEqual(s.counts, { preempted: 1, cpu_deficit: 0, worker_wait: 1, worker_late: 0 });
+    assert.deepEqual(s.counts, { preempted: 1, cpu_deficit: 0, worker_wait: 1, worker_late: 0, slow_machine: 0 });
   });
 
   it('too few clean samples make the timing unstable, with the reason; the set-aside ones are kept and counted', () => {
@@ -153,7 +153,7 @@ describe('impossible figures are refused', () => {
   });
 
   it('the best of two measurements counts; a ceiling unstable in every measurement is flagged', () => {
-    const q = { stable: false, reasons: ['only 2 clean sample(s) of 40'], n_clean: 2, n_total: 40, set_aside: { preempted: 38, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
+    const q = { stable: false, reasons: ['only 2 clean sample(s) of 40'], n_clean: 2, n_total: 40, set_aside: { preempted: 38, cpu_deficit: 0, worker_wait: 0, worker_late: 0, slow_machine: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
     const merged = checkCeilings([peak(1, 50), peak(1, 58), peak(2, 110, { quality: q }), peak(2, 100, { quality: q })]);
     assert.equal(merged.find((c) => c.params.threads === 1)!.gflops, 58);
     assert.deepEqual(merged.find((c) => c.params.threads === 1)!.measurements, [50, 58]);
@@ -182,13 +182,13 @@ describe('impossible figures are refused', () => {
     assert.ok(Math.abs(memoryBound.peakFraction! - 20 / 50) < 1e-9);
     const computeBound = summarize(flagRecords([record('k', 'neocell', 0.05), record('copy', 'copy', 0.0025)], ceilings), ceilings)[0]!;
     assert.ok(Math.abs(computeBound.rooflineFraction! - 20 / 100) < 1e-9, String(computeBound.rooflineFraction));
-    const unstable = { stable: false, reasons: ['too few clean samples'], n_clean: 2, n_total: 40, set_aside: { preempted: 38, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
+    const unstable = { stable: false, reasons: ['too few clean samples'], n_clean: 2, n_total: 40, set_aside: { preempted: 38, cpu_deficit: 0, worker_wait: 0, worker_late: 0, slow_machine: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
     const untrustedCopy = summarize(flagRecords([record('k', 'neocell', 0.05), record('copy', 'copy', 0.02, { quality: unstable })], ceilings), ceilings)[0]!;
     assert.equal(untrustedCopy.rooflineFraction, undefined);
   });
 
   it('a speedup from an unstable timing is not computed; the row says why', () => {
-    const unstable = { stable: false, reasons: ['bimodal samples: clusters at 0.010 and 8.000 ms'], n_clean: 40, n_total: 60, set_aside: { preempted: 20, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'bimodal' as const, ci_rel: 0.5, target_rel: 0.02 };
+    const unstable = { stable: false, reasons: ['bimodal samples: clusters at 0.010 and 8.000 ms'], n_clean: 40, n_total: 60, set_aside: { preempted: 20, cpu_deficit: 0, worker_wait: 0, worker_late: 0, slow_machine: 0 }, shape: 'bimodal' as const, ci_rel: 0.5, target_rel: 0.02 };
     const records = flagRecords([record('fused-wasm', 'neocell', 0.01), record('dwconv-wasm', 'dwconv', 8, { quality: unstable }), record('copy', 'copy', 0.002)], []);
     const row = summarize(records, [])[0]!;
     assert.equal(row.speedupVsDwconv, undefined);
@@ -202,7 +202,7 @@ describe('impossible figures are refused', () => {
     assert.ok(Math.abs(copyBandwidthAt(2e5, copies)! - 7.5) < 1e-9);
     assert.equal(copyBandwidthAt(5e4, copies), 10);
     assert.equal(copyBandwidthAt(1e6, copies), 5);
-    const unstable = { stable: false, reasons: ['too few clean samples'], n_clean: 2, n_total: 40, set_aside: { preempted: 38, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
+    const unstable = { stable: false, reasons: ['too few clean samples'], n_clean: 2, n_total: 40, set_aside: { preempted: 38, cpu_deficit: 0, worker_wait: 0, worker_late: 0, slow_machine: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
     assert.equal(copyBandwidthAt(2e5, flagRecords([record('copy', 'copy', 0.01, { quality: unstable })], [])), undefined, 'a flagged copy is no bound');
   });
 
@@ -227,7 +227,7 @@ describe('impossible figures are refused', () => {
   });
 
   it('a faster baseline whose timing is flagged withholds the speedup instead of a slower trusted one flattering NeoCell (table and report agree)', () => {
-    const unstable = { stable: false, reasons: ['median CI ±4.0 % is wider than the target ±2.0 %'], n_clean: 40, n_total: 40, set_aside: { preempted: 0, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal' as const, ci_rel: 0.04, target_rel: 0.02 };
+    const unstable = { stable: false, reasons: ['median CI ±4.0 % is wider than the target ±2.0 %'], n_clean: 40, n_total: 40, set_aside: { preempted: 0, cpu_deficit: 0, worker_wait: 0, worker_late: 0, slow_machine: 0 }, shape: 'unimodal' as const, ci_rel: 0.04, target_rel: 0.02 };
     const ceilings = checkCeilings([peak(2, 100)]);
     const records = flagRecords(
       [record('fused-wasm', 'neocell', 0.05), record('ort-dwconv', 'dwconv', 0.2, { quality: unstable, role: 'peer' }), record('dwconv-js', 'dwconv', 8), record('copy', 'copy', 0.02)],
@@ -391,7 +391,7 @@ describe('the CI gate', () => {
     writeFileSync(path, JSON.stringify(f));
     return path;
   };
-  const unstable = { stable: false, reasons: ['x'], n_clean: 3, n_total: 60, set_aside: { preempted: 57, cpu_deficit: 0, worker_wait: 0, worker_late: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
+  const unstable = { stable: false, reasons: ['x'], n_clean: 3, n_total: 60, set_aside: { preempted: 57, cpu_deficit: 0, worker_wait: 0, worker_late: 0, slow_machine: 0 }, shape: 'unimodal' as const, ci_rel: null, target_rel: 0.02 };
 
   it('nothing matched, an empty head, or only unstable timings: exit 6 with the reason (a gate that compared nothing must not pass)', () => {
     const base = file('base.json', [record('fused-wasm', 'neocell', 1)]);

@@ -4,11 +4,13 @@ import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { compileCpuKernel } from './compile.js';
 import { countCpuKernel } from './count.js';
 import { CPU_COPY, CPU_DWCONV, CPU_NEOCELL } from './variants.js';
-import { WorkerPool } from './wasm/pool.js';
+import { type ThreadPool, WorkerPool } from './wasm/pool.js';
 import { ortDwConv } from './peers/ort-dwconv.js';
 import { tfjsWasmDwConv } from './peers/tfjs-wasm-dwconv.js';
 import { threadValues, type CpuSession } from './wasm/variant.js';
 import { measureSimdPeak } from './wasm/peak.js';
+import { WasmSpeedCanary } from './wasm/canary.js';
+import { rememberedFloor, rememberFloor } from './canary-floor.js';
 import { RELAXED_SIMD_AVAILABLE } from './wasm/runtime.js';
 
 export function cpuDevice(): DeviceInfo {
@@ -30,6 +32,21 @@ export const cpuBackend: Backend = {
     let pool: WorkerPool | undefined;
     const retired: WorkerPool[] = [];
     const device = cpuDevice();
+    // One speed canary per thread count, on the pool the kernels of that count run on (a canary
+    // left on a retired pool would wake its workers next to the new pool's).
+    const canaries = new Map<number, { pool: ThreadPool | undefined; canary: Promise<WasmSpeedCanary> }>();
+    const retiredCanaries: Promise<WasmSpeedCanary>[] = [];
+    // The canary's speed depends on the CPU, the thread count and V8's code for memory.copy.
+    const canaryKey = (threads: number) => `${device.description} | threads=${threads} | node=${process.version}`;
+    const speedCanary = (threads: number): Promise<WasmSpeedCanary> => {
+      const on = session.pool(threads);
+      const known = canaries.get(threads);
+      if (known && known.pool === on) return known.canary;
+      if (known) retiredCanaries.push(known.canary);
+      const canary = WasmSpeedCanary.create(threads, on, device, rememberedFloor(canaryKey(threads)));
+      canaries.set(threads, { pool: on, canary });
+      return canary;
+    };
     const session: CpuSession = {
       backend: 'cpu',
       device,
@@ -45,6 +62,8 @@ export const cpuBackend: Backend = {
       },
       compile: (description) => compileCpuKernel(description, (threads) => session.pool(threads)),
       countOperations: countCpuKernel,
+      // NEOTUNE_SPEED_CANARY=off: time without it (as before it existed; comparisons of the two).
+      ...(process.env.NEOTUNE_SPEED_CANARY === 'off' ? {} : { speedCanary }),
       pool(threads: number) {
         if (threads <= 1) return undefined;
         if (!pool || pool.size < threads - 1) {
@@ -54,6 +73,13 @@ export const cpuBackend: Backend = {
         return pool;
       },
       async close() {
+        for (const made of retiredCanaries) (await made.catch(() => undefined))?.dispose();
+        for (const [threads, made] of canaries) {
+          const canary = await made.canary.catch(() => undefined);
+          if (!canary) continue;
+          rememberFloor(canaryKey(threads), canary.ownFastestMs);
+          canary.dispose();
+        }
         await Promise.all([...retired, ...(pool ? [pool] : [])].map((p) => p.close()));
       },
     };

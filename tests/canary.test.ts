@@ -1,0 +1,102 @@
+/**
+ * The speed canary: samples taken while it runs slow are set aside, the CPU backend attaches one
+ * per thread count to every kernel it times, its fastest time is remembered across processes (for
+ * a day, never written through a planted link).
+ */
+import assert from 'node:assert/strict';
+import { lstatSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { createKernel } from '../harness/compile.js';
+import { measureKernel } from '../harness/evaluate.js';
+import { makeProblemData, neoCellProblem } from '../harness/problem.js';
+import { assessTiming, disturbance, SLOW_MACHINE_RATIO } from '../harness/stability.js';
+import type { SampleEvidence } from '../harness/types.js';
+import { cpuBackend } from '../kernels/cpu/backend.js';
+import { FLOOR_MAX_AGE_MS, rememberedFloor, rememberFloor } from '../kernels/cpu/canary-floor.js';
+
+const clean = (wall_ms: number, canary?: number): SampleEvidence => ({ switches: 0, cpu_ms: wall_ms, wall_ms, ...(canary !== undefined ? { canary } : {}) });
+
+describe('speed canary: slow phases set aside', () => {
+  it('a sample after which the canary ran more than SLOW_MACHINE_RATIO times its fastest is set aside as slow_machine', () => {
+    assert.equal(disturbance(clean(0.5, 1)), undefined);
+    assert.equal(disturbance(clean(0.5, SLOW_MACHINE_RATIO - 0.01)), undefined);
+    assert.equal(disturbance(clean(0.5, 1.45)), 'slow_machine');
+    // A slow phase: 20 samples at 1.6x with the canary at 1.5x, 30 at the kernel's speed.
+    const samples = [...Array.from({ length: 20 }, () => 1.6), ...Array.from({ length: 30 }, (_, i) => 1 + 0.001 * (i % 3))];
+    const evidence = samples.map((s) => clean(s, s > 1.5 ? 1.5 : 1.02));
+    const { quality, clean: kept } = assessTiming(samples, evidence);
+    assert.equal(quality.set_aside.slow_machine, 20);
+    assert.equal(quality.n_clean, 30);
+    assert.ok(Math.max(...kept) < 1.01);
+    // Without the canary's evidence the same samples read as two modes.
+    assert.equal(assessTiming(samples, samples.map((s) => clean(s))).quality.shape, 'bimodal');
+  });
+
+  it('a measurement taken wholly in a slow phase keeps its samples (nothing faster to judge them by) and says so', () => {
+    const samples = Array.from({ length: 40 }, (_, i) => 1.5 + 0.001 * (i % 4));
+    const evidence = samples.map((s, i) => clean(s, i < 35 ? 1.4 : 1.05));
+    const { quality, clean: kept } = assessTiming(samples, evidence);
+    assert.equal(kept.length, 40);
+    assert.equal(quality.set_aside.slow_machine, 0);
+    assert.equal(quality.stable, true);
+    assert.match(quality.notes?.join(' ') ?? '', /35 sample\(s\) taken while the speed canary ran over 1\.2x its fastest kept/);
+  });
+
+  it('the CPU backend times every kernel with the canary of its thread count, and each sample carries its reading', async () => {
+    const session = await cpuBackend.open();
+    try {
+      const problem = neoCellProblem({ N: 1, C: 64, H: 14, W: 14, spec: '4+7' });
+      const variant = cpuBackend.variants.find((v) => v.name === 'fused-wasm')!;
+      const kernel = await createKernel(variant, problem, { ...variant.defaults(problem, session.device), threads: 1 }, session);
+      try {
+        assert.ok(kernel.canary, 'the kernel has a canary');
+        assert.equal(kernel.canary, await session.speedCanary!(1), 'one canary per thread count and session');
+        await kernel.prepare(makeProblemData(problem, 1));
+        const t = await measureKernel(kernel, { timeMs: 30, minSamples: 10, warmupMs: 5 });
+        assert.equal(t.evidence?.length, t.samples_ms.length);
+        for (const e of t.evidence!) assert.ok(e.canary !== undefined && e.canary >= 1, `canary reading ${e.canary}`);
+      } finally {
+        await kernel.dispose();
+      }
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describe('speed canary: the fastest time remembered across processes', () => {
+  it('keeps the fastest, a day after it was last confirmed; a slower time within 10 % confirms it, a much slower one changes nothing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-canary-'));
+    const t0 = Date.parse('2026-12-01T00:00:00Z');
+    assert.equal(rememberedFloor('cpu t1', dir, t0), undefined);
+    rememberFloor('cpu t1', 0.002, dir, t0);
+    assert.equal(rememberedFloor('cpu t1', dir, t0 + 1000), 0.002);
+    rememberFloor('cpu t1', 0.003, dir, t0 + FLOOR_MAX_AGE_MS / 2);
+    assert.equal(rememberedFloor('cpu t1', dir, t0 + FLOOR_MAX_AGE_MS + 1), undefined, 'a slow process does not renew it');
+    rememberFloor('cpu t1', 0.00215, dir, t0 + FLOOR_MAX_AGE_MS / 2);
+    assert.equal(rememberedFloor('cpu t1', dir, t0 + FLOOR_MAX_AGE_MS + 1), 0.002, 'within 10 %: confirmed, the day starts again');
+    rememberFloor('cpu t1', 0.0018, dir, t0 + FLOOR_MAX_AGE_MS);
+    assert.equal(rememberedFloor('cpu t1', dir, t0 + FLOOR_MAX_AGE_MS), 0.0018);
+    // Another thread count is its own entry; an expired entry is replaced by whatever runs next.
+    rememberFloor('cpu t2', 0.0025, dir, t0);
+    assert.equal(rememberedFloor('cpu t1', dir, t0 + FLOOR_MAX_AGE_MS), 0.0018);
+    rememberFloor('cpu t2', 0.004, dir, t0 + 3 * FLOOR_MAX_AGE_MS);
+    assert.equal(rememberedFloor('cpu t2', dir, t0 + 3 * FLOOR_MAX_AGE_MS), 0.004);
+  });
+
+  it('a corrupt cache reads as empty; a link planted at the cache file is replaced, its target untouched', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-canary-'));
+    writeFileSync(join(dir, 'speed-canary.json'), '{"cpu t1": {"ms": "fast"}, "x": [');
+    assert.equal(rememberedFloor('cpu t1', dir), undefined);
+    const victim = join(dir, 'victim.txt');
+    writeFileSync(victim, 'keep me\n');
+    const linkDir = mkdtempSync(join(tmpdir(), 'neotune-canary-'));
+    symlinkSync(victim, join(linkDir, 'speed-canary.json'));
+    rememberFloor('cpu t1', 0.002, linkDir);
+    assert.equal(readFileSync(victim, 'utf8'), 'keep me\n');
+    assert.ok(lstatSync(join(linkDir, 'speed-canary.json')).isFile());
+    assert.equal(rememberedFloor('cpu t1', linkDir), 0.002);
+  });
+});
