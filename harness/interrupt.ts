@@ -12,14 +12,14 @@ export const INTERRUPTED_EXIT = 130;
 
 /**
  * Installs the two-step handler (once per process) and returns the signal that the first Ctrl-C
- * aborts. `notice` is told when stopping begins.
+ * aborts. `notice` is told when stopping begins, with `stopping` (what the command does then).
  */
-export function gracefulInterrupts(notice: (s: string) => void): AbortSignal {
+export function gracefulInterrupts(notice: (s: string) => void, stopping = 'stopping after the measurement in progress; what was measured is kept'): AbortSignal {
   if (!installed) {
     installed = true;
     process.on('SIGINT', () => {
       if (!controller.signal.aborted) {
-        notice('neotune: stopping after the measurement in progress; what was measured is kept (Ctrl-C again to stop now, losing it)');
+        notice(`neotune: ${stopping} (Ctrl-C again to stop now, losing it)`);
         controller.abort(new Error('interrupted'));
         return;
       }

@@ -94,6 +94,15 @@ export interface PairedRunOptions {
   readonly params: string;
   readonly seed: number;
   readonly log: (s: string) => void;
+  /** Aborted (Ctrl-C, SIGTERM): the run stops before its next process, removes its worktrees and throws InterruptedError. */
+  readonly signal?: AbortSignal;
+}
+
+/** A paired run stopped by its signal; its temporary worktrees are removed. */
+export class InterruptedError extends Error {
+  constructor() {
+    super('compare --run stopped before its next process; its temporary worktrees are removed');
+  }
 }
 
 /** Refuses a ref that names the checked-out commit while tracked files differ from it: those changes would not be measured. */
@@ -176,11 +185,31 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
   const looks = lookSchedule(o.minRounds, o.maxRounds);
   const tmp = mkdtempSync(join(tmpdir(), 'neotune-ab-'));
   const dirs = [join(tmp, 'base'), join(tmp, 'head')];
+  // Worktrees are removed however the process ends: by the finally below, or, where something calls
+  // process.exit (a second Ctrl-C), by the exit listener (synchronous, as exit listeners must be).
+  const removeWorktrees = () => {
+    for (const d of dirs) if (existsSync(d)) execFileSync('git', ['worktree', 'remove', '--force', d], { cwd: root, stdio: 'ignore' });
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  process.on('exit', removeWorktrees);
+  const stopIfAsked = () => {
+    if (o.signal?.aborted) throw new InterruptedError();
+  };
   try {
     const started = performance.now();
-    const clis = [buildRef(fields[0], refs[0], commits[0]!, dirs[0]!, root)];
+    // A Ctrl-C also ends tsc: a build it stopped is no failure of the ref.
+    const build = (side: number) => {
+      stopIfAsked();
+      try {
+        return buildRef(fields[side]!, refs[side]!, commits[side]!, dirs[side]!, root);
+      } catch (e) {
+        stopIfAsked();
+        throw e;
+      }
+    };
+    const clis = [build(0)];
     // The same commit on both sides (an A/A run) is built once: the processes still differ.
-    clis.push(commits[1] === commits[0] ? clis[0]! : buildRef(fields[1], refs[1], commits[1]!, dirs[1]!, root));
+    clis.push(commits[1] === commits[0] ? clis[0]! : build(1));
     o.log(`built ${refs[0]} (${commits[0]!.slice(0, 10)}) and ${refs[1]} (${commits[1]!.slice(0, 10)}) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     const extraFlags = clis.map((cli) => (benchHas(cli, '--no-ceilings') ? ['--no-ceilings'] : []));
     // Single-threaded kernels: both processes of a round on the CPU that was idlest just before it.
@@ -189,6 +218,7 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
     const rng = new Rng(o.seed);
     const first: (ResultFile | undefined)[] = [undefined, undefined];
     const bench = (side: number, kernels: readonly string[] | undefined, out: string, cpu: number | undefined): ResultFile => {
+      stopIfAsked();
       const pin = cpu === undefined ? [] : ['taskset', '-c', String(cpu)];
       const args = [clis[side]!, 'bench', '--backend', 'cpu', '--suite', o.suite, '--time', String(o.time), '--params', o.params, '--quiet', '--out', out, ...extraFlags[side]!, ...(kernels ? ['--kernels', kernels.join(',')] : [])];
       try {
@@ -197,6 +227,8 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
         if (pin.length) execFileSync(pin[0]!, [...pin.slice(1), ...node], { stdio: ['ignore', 'ignore', 'pipe'] });
         else execFileSync(node[0]!, node.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
       } catch (e) {
+        // A Ctrl-C reaches the bench process too: it ends by the signal, not by the ref's failure.
+        stopIfAsked();
         // Exit 3 (some kernels failed verification) still wrote the file; anything else is the ref's failure.
         if ((e as { status?: number }).status !== 3) {
           const err = String((e as { stderr?: Buffer }).stderr ?? '').trim().split('\n').slice(-3).join('; ');
@@ -285,7 +317,7 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
       paired: { base: refs[0], head: refs[1], rounds: result.rounds, stopped: result.stopped, seed: o.seed, looks, wall_s: (performance.now() - started) / 1000 },
     };
   } finally {
-    for (const d of dirs) if (existsSync(d)) execFileSync('git', ['worktree', 'remove', '--force', d], { cwd: root, stdio: 'ignore' });
-    rmSync(tmp, { recursive: true, force: true });
+    process.off('exit', removeWorktrees);
+    removeWorktrees();
   }
 }

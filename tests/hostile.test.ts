@@ -6,7 +6,7 @@
  * (4 for an unreachable service) naming the field, with nothing written and nothing followed.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -236,6 +236,31 @@ describe('hostile input: compare --run refs', () => {
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, new RegExp(`invalid base ref: "${commit}" \\(it does not build`));
     assert.ok(clean(r.err), r.err);
+    assert.doesNotMatch(git(['worktree', 'list']), /neotune-ab-/, 'the temporary worktrees are removed');
+  });
+
+  it('compare --run stopped by SIGTERM (a cancelled CI job) while it runs: exit 130 and its temporary worktrees removed', async () => {
+    // A commit of HEAD's tree that is not the checked-out one (uncommitted changes do not matter then).
+    const git = (args: string[]) => execFileSync('git', args, { cwd: REPO, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'neotune test', GIT_AUTHOR_EMAIL: 'test@neotune.invalid', GIT_COMMITTER_NAME: 'neotune test', GIT_COMMITTER_EMAIL: 'test@neotune.invalid' } }).trim();
+    const commit = git(['commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', 'same tree']);
+    const child = spawn(process.execPath, [CLI, 'compare', '--run', commit, commit, '--suite', 'smoke', '-k', 'copy', '--time', '20'], { cwd: REPO });
+    let err = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "built" line within 120 s: ${err}`)), 120_000);
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/^built /m.test(err)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    assert.match(git(['worktree', 'list']), /neotune-ab-/, 'the run has its worktree while it runs');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 130, err);
+    assert.match(err, /stopped before its next process; its temporary worktrees are removed/);
+    assert.ok(clean(err), err);
     assert.doesNotMatch(git(['worktree', 'list']), /neotune-ab-/, 'the temporary worktrees are removed');
   });
 

@@ -20,7 +20,8 @@ import { type Comparison, comparisonMarkdown, compareResults, nothingCompared, p
 import { falseAlarms } from '../../analysis/false-alarms.js';
 import { appendHistory, detectSteps, historyLine, readHistory } from '../../analysis/history.js';
 import type { ResultFile } from '../../harness/results.js';
-import { detectionSelfTest, pairedRun } from '../../lib/compare.js';
+import { detectionSelfTest, InterruptedError, pairedRun } from '../../lib/compare.js';
+import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
 import { action, EXIT, fmt, formatTable, loadResultFile, MAX_TIME_MS, parseChoice, parseIntOption, parseNumberOption } from '../cli-util.js';
 import { examples, parseDuration } from '../options.js';
 
@@ -149,7 +150,16 @@ export function registerCompare(program: Command): void {
           if (o.maxRounds < o.minRounds) throw new InputError('max-rounds', o.maxRounds, `an integer ≥ --min-rounds (${o.minRounds})`);
           const seed = o.seed ?? Date.now() % 2147483647;
           const log = (s: string) => process.stderr.write(`${s}\n`);
-          return report(await pairedRun([files[0]!, files[1]!], { ...o, seed, timeBudgetMs: o.timeBudget ?? 8 * 60_000, log }), o);
+          // Ctrl-C, SIGTERM (a CI job cancelled) or SIGHUP: stop before the next process, remove the worktrees.
+          const signal = gracefulInterrupts(log, 'stopping before the next bench process; the temporary worktrees are removed');
+          for (const s of ['SIGTERM', 'SIGHUP'] as const) process.on(s, () => process.emit('SIGINT'));
+          try {
+            return report(await pairedRun([files[0]!, files[1]!], { ...o, seed, timeBudgetMs: o.timeBudget ?? 8 * 60_000, log, signal }), o);
+          } catch (e) {
+            if (!(e instanceof InterruptedError)) throw e;
+            log(`neotune: ${e.message}`);
+            return INTERRUPTED_EXIT;
+          }
         }
         const noise = loadNoise(o.noise);
         return report(compareResults(load(files[0]!), load(files[1]!), { threshold: o.threshold, alpha: o.alpha, ...(noise ? { runNoise: noise } : {}) }), o);
