@@ -124,16 +124,20 @@ export function pairedDiffs(s: PairedSeries): number[] {
 /**
  * The sequential procedure over a suite: records decided at a look keep their verdict; the others
  * are looked at again at the next look. `round()` runs one round and returns, per record key, the
- * base and head medians of that round; the loop ends when every record is decided, at the last look,
+ * base and head medians of that round; the first round is asked for every record (`undecided`
+ * undefined) and the records it measured on both sides are the suite (`keys`: the plan's record
+ * count for the suite-wide level). The loop ends when every record is decided, at the last look,
  * or when `timeLeft()` says no further round fits.
  */
 export async function runSequential(
-  keys: readonly string[],
-  plan: SequentialPlan,
-  round: (index: number, undecided: ReadonlySet<string>) => Promise<ReadonlyMap<string, { base_ms?: number; head_ms?: number }>>,
+  looks: Omit<SequentialPlan, 'records'>,
+  round: (index: number, undecided: ReadonlySet<string> | undefined) => Promise<ReadonlyMap<string, { base_ms?: number; head_ms?: number }>>,
   timeLeft: () => boolean,
   onLook?: (rounds: number, verdicts: ReadonlyMap<string, SequentialVerdict>) => void,
-): Promise<{ verdicts: Map<string, SequentialVerdict>; series: Map<string, PairedSeries>; rounds: number; stopped: 'decided' | 'schedule' | 'time' }> {
+): Promise<{ keys: string[]; verdicts: Map<string, SequentialVerdict>; series: Map<string, PairedSeries>; rounds: number; stopped: 'decided' | 'schedule' | 'time' }> {
+  const first = await round(0, undefined);
+  const keys = [...first].filter(([, r]) => r.base_ms !== undefined && r.head_ms !== undefined).map(([k]) => k).sort();
+  const plan: SequentialPlan = { ...looks, records: keys.length };
   const series = new Map(keys.map((k) => [k, { base_ms: [] as number[], head_ms: [] as number[] }]));
   const verdicts = new Map<string, SequentialVerdict>();
   const last = plan.looks[plan.looks.length - 1]!;
@@ -147,7 +151,7 @@ export async function runSequential(
       break;
     }
     const open = undecided();
-    const got = await round(rounds, open);
+    const got = rounds === 0 ? first : await round(rounds, open);
     rounds++;
     for (const k of open) {
       const s = series.get(k)!;
@@ -175,5 +179,5 @@ export async function runSequential(
     onLook?.(rounds, verdicts);
   }
   for (const k of final) if (!verdicts.has(k)) verdicts.set(k, sequentialVerdict(pairedDiffs(series.get(k)!), plan));
-  return { verdicts, series, rounds, stopped };
+  return { keys, verdicts, series, rounds, stopped };
 }

@@ -238,15 +238,15 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
       return readResults(out);
     };
     const usable = (r: ResultRecord) => r.state === 'verified' && r.median_ms !== undefined && !r.flags?.some((f) => /impossible|faster than/i.test(f));
-    // Round 0 finds the records both sides have; later rounds run only the kernels of open records.
+    // The first round runs every kernel (its records both sides have are the suite); later rounds
+    // run only the kernels of open records.
     const kernelOf = new Map<string, string>();
-    let keys: string[] = [];
     const roundsRun = { started: performance.now(), lastMs: 0 };
-    const round = async (index: number, open: ReadonlySet<string>) => {
+    const round = async (index: number, open: ReadonlySet<string> | undefined) => {
       const t0 = performance.now();
       const order = rng.next() < 0.5 ? [0, 1] : [1, 0];
       const cpu = pinning ? await idlestCpu() : undefined;
-      const kernels = index === 0 || open.size === 0 ? (o.kernels ? o.kernels.split(',') : undefined) : [...new Set([...open].map((k) => kernelOf.get(k)!))];
+      const kernels = !open?.size ? (o.kernels ? o.kernels.split(',') : undefined) : [...new Set([...open].map((k) => kernelOf.get(k)!))];
       const got = new Map<string, { base_ms?: number; head_ms?: number }>();
       for (const side of order) {
         const file = bench(side, kernels, join(tmp, `${side}-${index}.json`), cpu);
@@ -254,6 +254,7 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
         for (const r of file.records) {
           if (!usable(r)) continue;
           const k = recordKey(r);
+          kernelOf.set(k, r.kernel);
           const slot = got.get(k) ?? got.set(k, {}).get(k)!;
           if (side === 0) slot.base_ms = r.median_ms;
           else slot.head_ms = r.median_ms;
@@ -263,29 +264,17 @@ export async function pairedRun(refs: readonly [string, string], o: PairedRunOpt
       o.log(`round ${index + 1}: ${order.map((s) => (s === 0 ? 'base' : 'head')).join(' then ')}${cpu !== undefined ? ` on CPU ${cpu}` : ''}, ${kernels ? kernels.length : 'all'} kernel(s), ${((performance.now() - roundsRun.started) / 1000).toFixed(0)} s`);
       return got;
     };
-    // The first round is run here to learn the keys (the plan's record count needs them).
-    const firstRound = await round(0, new Set());
-    for (const f of first) for (const r of f!.records) kernelOf.set(recordKey(r), r.kernel);
-    keys = [...firstRound].filter(([, v]) => v.base_ms !== undefined && v.head_ms !== undefined).map(([k]) => k).sort();
-    const plan = { threshold: o.threshold, alpha: o.alpha, records: keys.length, looks };
-    let replayed = false;
     const result = await runSequential(
-      keys,
-      plan,
-      async (index, open) => {
-        if (index === 0 && !replayed) {
-          replayed = true;
-          return firstRound;
-        }
-        return round(index, open);
-      },
+      { threshold: o.threshold, alpha: o.alpha, looks },
+      round,
       // Another round fits when it takes no longer than the last one did.
       () => performance.now() - roundsRun.started + roundsRun.lastMs <= o.timeBudgetMs,
       (n, verdicts) => {
         const decided = [...verdicts.values()].filter((v) => v.decision !== 'inconclusive').length;
-        o.log(`look after ${n} rounds: ${decided} of ${keys.length} records decided`);
+        o.log(`look after ${n} rounds: ${decided} of ${verdicts.size} records decided`);
       },
     );
+    const keys = result.keys;
     const base = first[0]!;
     const head = first[1]!;
     const exact = compareResults(base, head, { threshold: o.threshold, alpha: o.alpha });
