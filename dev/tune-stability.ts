@@ -17,7 +17,7 @@ import { fmt, formatTable } from '../scripts/cli-util.js';
 import type { TuningDb } from '../tuner/db-model.js';
 import { readHub } from '../tuner/shipped-space.js';
 import { hubSpaces } from '../tuner/hub.js';
-import { problemId } from '../tuner/model/cost-model.js';
+import { problemId } from '../model/cost-model.js';
 
 const { values, positionals: files } = parseArgs({ options: { hub: { type: 'string' } }, allowPositionals: true });
 const hub = values.hub ? hubSpaces(readHub(values.hub)) : [];

@@ -21,6 +21,18 @@ export function paramsText(params: Params, separator = ','): string {
     .join(separator);
 }
 
+/** A point of a search space: a variant and its parameter values. */
+export interface Config {
+  readonly variant: string;
+  readonly params: Params;
+}
+
+/** A stable key of a configuration (parameters sorted by name). */
+export function configKey(c: Config): string {
+  const params = paramsText(c.params);
+  return `${c.variant}${params ? ' ' : ''}${params}`;
+}
+
 /**
  * Why `params` of variant `v` cannot run `problem` on `device`: the problem's dtype (a variant
  * computes float32 unless it declares more), a parameter outside its domain, or the variant's own

@@ -13,7 +13,7 @@ import type { Suite } from '../suites/suite.js';
 import { deviceFingerprint } from '../tuner/db-model.js';
 import type { TuningStore } from '../tuner/db.js';
 import type { HubFile, HubProblem } from '../tuner/hub.js';
-import { problemId } from '../tuner/model/cost-model.js';
+import { problemId } from '../model/cost-model.js';
 import { measureSideBySide } from '../tuner/revalidate.js';
 import { type Config, configKey } from '../tuner/space.js';
 import { exhaustive } from '../tuner/strategies/exhaustive.js';

@@ -1,13 +1,17 @@
 /**
  * Which kernel runs a problem: the dispatch table a tuning database exports (`neotune export`),
  * looked up by the problem's canonical form, so "7", `[{ kernel: 7, channels: C }]` and the stored
- * "128c:k7" are the same problem. A problem the table lacks gets the nearest tuned problem's
- * choice where it is valid for it, else the backend's defaults: `tuned: false` with the reason,
- * never an error.
+ * "128c:k7" are the same problem. A problem the table lacks gets the cost model's
+ * fastest-predicted configuration of this target when the table carries the model (`neotune
+ * export` puts it there), else the nearest tuned problem's choice where it is valid for it, else
+ * the backend's defaults: `tuned: false` with the reason, never an error.
  */
 import { InputError } from '../core/errors.js';
 import { formatCell } from '../core/spec.js';
+import type { Config } from '../harness/params.js';
+import { problemRecord } from '../harness/problem.js';
 import type { NeoCellProblem, Params } from '../harness/types.js';
+import { checkPortableModel, type PortableModel, predictPortable } from '../model/portable.js';
 
 /** A configuration of a table row, with its tuned median. */
 export interface TableChoice {
@@ -38,6 +42,8 @@ export interface DispatchTable {
   readonly device: string;
   readonly backend: string;
   readonly rows: readonly TableRow[];
+  /** The cost model, for the problems the rows lack (model/portable.ts). */
+  readonly model?: PortableModel;
 }
 
 /** The kernel a NeoCell runs: variant and parameters, whether they were tuned for this very problem, and why they were chosen. */
@@ -50,6 +56,8 @@ export interface KernelChoice {
   readonly reason: string;
   /** The tuned median of the row the choice comes from, ms. */
   readonly median_ms?: number;
+  /** A choice the cost model predicted: its expected time on the table's device, a one-sd range, and how many configurations it ranked. */
+  readonly predicted?: { readonly expected_ms: number; readonly range_ms: readonly [number, number]; readonly candidates: number };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -89,6 +97,7 @@ export function checkDispatchTable(table: unknown, field = 'table'): asserts tab
       r.fewer_threads.forEach((c: unknown, j: number) => checkChoice(`${at}.fewer_threads[${j}]`, c));
     }
   });
+  if (table.model !== undefined) checkPortableModel(table.model, `${field}.model`);
 }
 
 /** A problem as the tables key it: shape and canonical cell text. */
@@ -108,13 +117,16 @@ export function problemDistance(a: ShapeKey, b: ShapeKey): number {
 
 /**
  * The choice for `p` among the variants `usable` accepts (`whyNot` returns why a variant with
- * these parameters cannot run it here, or undefined); `defaults` when no row is usable.
+ * these parameters cannot run it here, or undefined): the row of this very problem; else, when the
+ * table has a cost model, its fastest-predicted configuration among `candidates()` (every
+ * configuration this target can run `p` with); else the nearest row; `defaults` when no row is usable.
  */
 export function chooseKernel(
   table: DispatchTable | undefined,
   p: NeoCellProblem,
   whyNot: (variant: string, params: Params) => string | undefined,
   defaults: () => { variant: string; params: Params },
+  candidates: () => readonly Config[] = () => [],
 ): KernelChoice {
   const key: ShapeKey = { N: p.N, C: p.C, H: p.H, W: p.W, spec: formatCell(p.cell) };
   const rows = (table?.rows ?? [])
@@ -122,7 +134,13 @@ export function chooseKernel(
     .map((r) => ({ r, d: problemDistance(r, key) }))
     .sort((a, b) => a.d - b.d || (a.r.variant < b.r.variant ? -1 : a.r.variant > b.r.variant ? 1 : 0));
   const skipped: string[] = [];
+  let predictedTried = false;
   for (const { r, d } of rows) {
+    if (d > 0 && !predictedTried) {
+      predictedTried = true;
+      const predicted = table?.model ? predictedChoice(table, p, candidates(), skipped) : undefined;
+      if (predicted) return predicted;
+    }
     const why = whyNot(r.variant, r.params);
     if (why) {
       // The same problem tuned with more threads than this target has: its best candidate with fewer.
@@ -136,7 +154,27 @@ export function chooseKernel(
       ? { variant: r.variant, params: r.params, tuned: true, reason: `tuned for this problem on ${table!.device}`, median_ms: r.median_ms }
       : { variant: r.variant, params: r.params, tuned: false, reason: `not tuned: the choice of the nearest tuned problem, ${key} (distance ${d.toFixed(2)})${skipped.length ? `; ${skipped.join('; ')}` : ''}`, median_ms: r.median_ms };
   }
+  const predicted = !predictedTried && table?.model ? predictedChoice(table, p, candidates(), skipped) : undefined;
+  if (predicted) return predicted;
   const dflt = defaults();
   const why = !table ? 'no dispatch table given' : rows.length === 0 ? `the table (${table.device}) has no ${p.dtype} NeoCell problem` : 'no tuned choice of the table can run this problem here';
   return { ...dflt, tuned: false, reason: `not tuned: ${why}${skipped.length ? ` (${skipped.join('; ')})` : ''}; the backend's defaults` };
+}
+
+/** The cost model's fastest-predicted configuration among `configs` (undefined when there are none). */
+function predictedChoice(table: DispatchTable, p: NeoCellProblem, configs: readonly Config[], skipped: readonly string[]): KernelChoice | undefined {
+  const model = table.model!;
+  if (configs.length === 0) return undefined;
+  const predictions = predictPortable(model, problemRecord(p), configs);
+  const best = predictions.reduce((b, x, i) => (x.mean < predictions[b]!.mean ? i : b), 0);
+  const { mean, sd } = predictions[best]!;
+  const expected = Math.exp(mean);
+  const { rows, problems, devices } = model.basis;
+  return {
+    variant: configs[best]!.variant,
+    params: configs[best]!.params,
+    tuned: false,
+    reason: `not tuned: predicted by the cost model (${rows} measurements of ${problems} problems on ${devices} device(s)), the fastest of ${configs.length} configurations of this target on ${table.device}: expected ${expected.toPrecision(3)} ms (${Math.exp(mean - sd).toPrecision(3)}–${Math.exp(mean + sd).toPrecision(3)})${skipped.length ? `; ${skipped.join('; ')}` : ''}`,
+    predicted: { expected_ms: expected, range_ms: [Math.exp(mean - sd), Math.exp(mean + sd)], candidates: configs.length },
+  };
 }

@@ -19,7 +19,7 @@
 import { createKernel } from '../harness/compile.js';
 import { InputError, positiveInt } from '../core/errors.js';
 import type { ChannelSpecInput, ShiftOptions } from '../core/spec.js';
-import { whyNot } from '../harness/params.js';
+import { type Config, enumerateParams, whyNot } from '../harness/params.js';
 import { neoCellProblem, outputShape } from '../harness/problem.js';
 import type { BackendSession, DeviceInfo, Dtype, KernelInstance, KernelVariant, NeoCellProblem, Params, ProblemData } from '../harness/types.js';
 import { checkDispatchTable, chooseKernel, type DispatchTable, type KernelChoice } from './choice.js';
@@ -84,7 +84,7 @@ async function openTarget(target: NeoCellTarget): Promise<{ variants: readonly K
   return openCpuTarget(target.backend, target.backend === 'wasm' ? (target.threads ?? 1) : 1);
 }
 
-/** Creates the kernel for `layer` on `target`: the table's choice (or the nearest, or the defaults: see `choice`). */
+/** Creates the kernel for `layer` on `target`: the table's choice (or the cost model's prediction, the nearest, the defaults: see `choice`). */
 export async function createNeoCell(target: NeoCellTarget, layer: NeoCellLayer, o: { table?: DispatchTable } = {}): Promise<NeoCell> {
   if (o.table !== undefined) checkDispatchTable(o.table);
   const problem = neoCellProblem(layer as Parameters<typeof neoCellProblem>[0]);
@@ -105,7 +105,11 @@ export async function createNeoCell(target: NeoCellTarget, layer: NeoCellLayer, 
       if (Number(params.threads ?? 1) > maxThreads) return `threads=${params.threads} but the target allows ${maxThreads}`;
       return whyNot(v, problem, params, device);
     };
-    const choice = chooseKernel(o.table, problem, usable, () => defaults(variants, problem, device, maxThreads));
+    // What the cost model ranks for a problem the table lacks: every configuration this target runs
+    // it with (a table of another backend's device predicts nothing for these kernels).
+    const candidates = (): Config[] =>
+      o.table?.backend !== session.backend ? [] : variants.flatMap((v) => enumerateParams(v.params(problem, device)).filter((params) => !usable(v.name, params)).map((params) => ({ variant: v.name, params })));
+    const choice = chooseKernel(o.table, problem, usable, () => defaults(variants, problem, device, maxThreads), candidates);
     instance = await createKernel(byName.get(choice.variant)!, problem, choice.params, session);
     return new RuntimeCell(problem, choice, instance, session, target.backend);
   } catch (e) {

@@ -45,8 +45,14 @@ before(() => {
   const db = join(dir, 'db.json');
   const tune = neotune('tune', '--backend', 'cpu', '--suite', 'smoke', '--kernels', 'sparse-js,fused-js', '--budget', '2', '--db', db, '--json');
   assert.equal(tune.status, 0, tune.stderr);
-  for (const [format, out] of [['bundle', join(dir, 'neocell.bundle.js')], ['module', join(dir, 'neocell.js')]] as const) {
-    const r = neotune('export', '--db', db, '--format', format, '--out', out);
+  for (const [format, out, ...extra] of [
+    ['bundle', join(dir, 'neocell.bundle.js')],
+    ['module', join(dir, 'neocell.js')],
+    ['bundle', join(dir, 'no-model.bundle.js'), '--no-model'],
+    ['module', join(dir, 'no-model.js'), '--no-model'],
+    ['table', join(dir, 'dispatch.ts')],
+  ] as const) {
+    const r = neotune('export', '--db', db, '--format', format, '--out', out, ...extra);
     assert.equal(r.status, 0, r.stderr);
   }
   copyFileSync(join(dir, 'neocell.bundle.js'), join(app, 'neocell.bundle.js'));
@@ -77,11 +83,20 @@ describe('export formats', () => {
     }
   });
 
-  it('bundle: self-contained (no import at all), at most 150 KB', () => {
+  it('bundle: self-contained (no import at all), at most 150 KB, 260 KB with the cost model', () => {
     const text = readFileSync(join(app, 'neocell.bundle.js'), 'utf8');
     // Static imports (`import x from "…"`, `import{…}from"…"`) and dynamic imports of a package or built-in.
     assert.ok(!/(^|[;}])\s*import\s*[{*\w][^;]*from\s*["']|\bimport\(\s*["'][^.]/.test(text.replace(/^\/\/[^\n]*\n/, '')), 'no import of a package or built-in');
-    assert.ok(text.length < 150_000, `${text.length} bytes`);
+    assert.ok(text.length < 260_000, `${text.length} bytes`);
+    assert.ok(readFileSync(join(dir, 'no-model.bundle.js'), 'utf8').length < 150_000);
+  });
+
+  it('module and bundle carry the cost model for the problems the table lacks (not with --no-model, nor the standalone TypeScript table)', () => {
+    // The model's data (its trees), as a literal in the module and inside the bundle's JSON text.
+    const trees = /\\?"trees\\?":\[\{\\?"c\\?":\[/;
+    assert.match(readFileSync(join(dir, 'neocell.js'), 'utf8'), /\n "model": \{"format":"neotune-cost-model","version":1,/);
+    assert.match(readFileSync(join(dir, 'neocell.bundle.js'), 'utf8'), trees);
+    for (const f of ['no-model.js', 'no-model.bundle.js', 'dispatch.ts']) assert.doesNotMatch(readFileSync(join(dir, f), 'utf8'), trees, f);
   });
 
   it('devices are picked by key, ignoring the Node patch version, or by a unique part', () => {

@@ -29,11 +29,12 @@ const relativeImports = (file: string): string[] => {
  * The product's layers, lowest first: a module imports only its own folder and folders of lower
  * layers (folders of one layer are peers and never import each other). core is the operator;
  * harness the kernel contract and its measurement; browser the Chromium host and the page-kernel
- * proxy; kernels and suites what is run; runtime what applications load; analysis what results
+ * proxy; model the cost model (the tuner searches with it, the runtime predicts with it); kernels
+ * and suites what is run; runtime what applications load; analysis what results
  * mean; tuner the search and its database; reports; fleet; the library and the page; the CLI;
  * the developer benchmarks and tools (dev/: not shipped).
  */
-const LAYERS: readonly (readonly string[])[] = [['core'], ['harness'], ['browser'], ['kernels', 'suites'], ['runtime'], ['analysis'], ['tuner'], ['reports'], ['fleet'], ['lib', 'page'], ['scripts'], ['dev']];
+const LAYERS: readonly (readonly string[])[] = [['core'], ['harness'], ['browser', 'model'], ['kernels', 'suites'], ['runtime'], ['analysis'], ['tuner'], ['reports'], ['fleet'], ['lib', 'page'], ['scripts'], ['dev']];
 const PRODUCT = LAYERS.flat();
 const layerOf = (file: string) => LAYERS.findIndex((l) => l.includes(file.split('/')[0]!));
 

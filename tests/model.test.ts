@@ -16,8 +16,10 @@ import { readHub } from '../tuner/shipped-space.js';
 import { emptyDb, snapshotText } from '../tuner/db.js';
 import { type HubFile, hubSpaces } from '../tuner/hub.js';
 import { chosenRegret, evaluationsToWithin, leaveOneOutPrior, methodologyScore, scoreHub } from '../tuner/hub-score.js';
-import { trainCostModel } from '../tuner/model/cost-model.js';
-import { trainForest } from '../tuner/model/forest.js';
+import { trainCostModel } from '../model/cost-model.js';
+import { trainForest } from '../model/forest.js';
+import { type PortableModel, predictPortable } from '../model/portable.js';
+import { createNeoCell, type DispatchTable } from '../runtime/index.js';
 import { problemPosterior } from '../tuner/model/posterior.js';
 import { modelOfEverything } from '../tuner/model/training.js';
 import { search } from '../tuner/search.js';
@@ -28,6 +30,7 @@ import { effortSettings } from '../scripts/options.js';
 import { singleThreadCpuSession } from './helpers/cpu-session.js';
 
 const session = singleThreadCpuSession();
+const cli = (args: string[]) => spawnSync(process.execPath, [fileURLToPath(new URL('../scripts/neotune.js', import.meta.url)), ...args], { encoding: 'utf8', timeout: 120_000 });
 const DEVICE = { fingerprint: 'cpu | test machine | threads=2', description: 'test machine', backend: 'cpu', threads: 2 } as const;
 
 /**
@@ -196,7 +199,6 @@ describe('hub file', () => {
 });
 
 describe('the commands', () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, [fileURLToPath(new URL('../scripts/neotune.js', import.meta.url)), ...args], { encoding: 'utf8', timeout: 120_000 });
 
   it('replay --hub scores strategies leave-one-problem-out from a hub file; a missing or wrong file is exit 2 naming --hub', () => {
     const dir = mkdtempSync(join(tmpdir(), 'neotune-hub-cli-'));
@@ -243,5 +245,70 @@ describe('zero-evaluation selection', () => {
     assert.ok(chosen <= best * 1.25, `${s.variant} ${JSON.stringify(s.params)}: ${chosen} vs best ${best}`);
     // Without a model: the nearest tuned problem's winner or the defaults, as before.
     assert.equal(select(emptyDb(), problem, session.device, cpuBackend.variants).basis, 'defaults');
+  });
+});
+
+describe('the cost model in the runtime', () => {
+  const hub = syntheticHub();
+  const model = trainCostModel(hubSpaces(hub).flatMap((s) => s.configs.flatMap((config) => (s.truth.get(configKey(config)) ? [{ problem: s.problem, config, device: DEVICE, median_ms: s.truth.get(configKey(config))! }] : []))), { trees: 8, maxDepth: 8, minLeaf: 10, seed: 3 })!;
+  const portable = model.portable(DEVICE);
+  const tuned = PROBLEMS[1]!;
+  const table: DispatchTable = {
+    device: DEVICE.fingerprint,
+    backend: 'cpu',
+    rows: [{ op: 'neocell', N: tuned.N, C: tuned.C, H: tuned.H, W: tuned.W, spec: problemRecord(tuned).spec, dtype: 'float32', variant: 'fused-wasm', params: { ...cpuBackend.variants.find((v) => v.name === 'fused-wasm')!.defaults(tuned, session.device), threads: 1 }, median_ms: 0.02 }],
+    model: JSON.parse(JSON.stringify(portable)) as PortableModel,
+  };
+
+  it('as data predicts what the trained model predicts', () => {
+    const s = hubSpaces(hub)[3]!;
+    const a = model.predict(s.problem, s.configs, DEVICE);
+    const b = predictPortable(table.model!, s.problem, s.configs);
+    assert.ok(Math.max(...a.map((x, i) => Math.abs(x.mean - b[i]!.mean) + Math.abs(x.sd - b[i]!.sd))) < 1e-5);
+  });
+
+  it('createNeoCell takes the predicted path for an untuned problem and reports it; a tuned one keeps its row; without the model, the nearest row', async () => {
+    const layer = { N: 1, C: 48, H: 20, W: 20, spec: '5' };
+    const cell = await createNeoCell({ backend: 'wasm', threads: 1 }, layer, { table });
+    try {
+      assert.equal(cell.choice.tuned, false);
+      assert.match(cell.choice.reason, /^not tuned: predicted by the cost model \(\d+ measurements of 6 problems on 1 device\(s\)\), the fastest of \d+ configurations of this target .*expected [\d.]+ ms \([\d.]+–[\d.]+\)$/);
+      assert.ok(cell.choice.predicted && cell.choice.predicted.expected_ms > 0);
+      // The choice is the fastest predicted among every configuration this 1-thread target runs.
+      const problem = neoCellProblem(layer);
+      const configs = buildSpace(problem, cpuBackend.variants.filter((v) => v.name.endsWith('-wasm') && v.role === 'neocell'), { device: { ...session.device, limits: { threads: 1 }, details: { threads: 1 } } }).configs.filter((c) => Number(c.params.threads ?? 1) === 1);
+      const p = predictPortable(table.model!, problemRecord(problem), configs);
+      const best = configs[p.reduce((b, x, i) => (x.mean < p[b]!.mean ? i : b), 0)]!;
+      assert.equal(configKey({ variant: cell.choice.variant, params: cell.choice.params }), configKey(best));
+      assert.equal(cell.choice.predicted.candidates, configs.length);
+    } finally {
+      await cell.dispose();
+    }
+    const exact = await createNeoCell({ backend: 'wasm', threads: 1 }, { N: tuned.N, C: tuned.C, H: tuned.H, W: tuned.W, spec: '7' }, { table });
+    assert.equal(exact.choice.tuned, true);
+    await exact.dispose();
+    const { model: _, ...withoutModel } = table;
+    const nearest = await createNeoCell({ backend: 'wasm', threads: 1 }, layer, { table: withoutModel });
+    assert.match(nearest.choice.reason, /the choice of the nearest tuned problem/);
+    assert.equal(nearest.choice.predicted, undefined);
+    await nearest.dispose();
+  });
+
+  it('a damaged model in a table is refused naming the field (never a wrong choice or a hang)', async () => {
+    const damaged = (edit: (m: { trees: { c: number[]; t: number[]; r: number[] }[]; level: number[]; format: string }) => void) => {
+      const m = JSON.parse(JSON.stringify(portable)) as Parameters<typeof edit>[0];
+      edit(m);
+      return { ...table, model: m as unknown as PortableModel };
+    };
+    const split = portable.trees[0]!.c.findIndex((c) => c >= 0);
+    for (const [edit, field] of [
+      [(m) => (m.format = 'pickle'), 'table.model.format'],
+      [(m) => (m.level = [1, 2]), 'table.model.level'],
+      // A right child pointing back up the tree would loop forever.
+      [(m) => (m.trees[0]!.r[split] = split), `table.model.trees[0].r[${split}]`],
+      [(m) => (m.trees[0]!.c[split] = 1e6), `table.model.trees[0].c[${split}]`],
+    ] as const satisfies readonly (readonly [Parameters<typeof damaged>[0], string])[]) {
+      await assert.rejects(createNeoCell({ backend: 'wasm', threads: 1 }, { N: 1, C: 48, H: 20, W: 20, spec: '5' }, { table: damaged(edit) }), (e: unknown) => e instanceof InputError && e.field === field);
+    }
   });
 });

@@ -1,11 +1,13 @@
 /**
  * Export of a tuning database as a TypeScript dispatch table: a module an application imports to
  * pick its kernel per problem at run time with no tuner (and no neotune) loaded. Problems are
- * looked up by the same key text `problemKey` produces; unknown problems get the nearest entry
- * by the same distance `select` uses.
+ * looked up by the same key text `problemKey` produces; unknown problems get the cost model's
+ * prediction in the runtime's table (module, bundle) and the nearest entry in the standalone
+ * TypeScript table (no model: it loads nothing).
  */
 import type { DispatchTable, TableChoice, TableRow } from '../runtime/choice.js';
 import type { DbEntry, TuningDb } from './db-model.js';
+import type { PortableModel } from '../model/portable.js';
 
 const threadsOf = (params: Readonly<Record<string, unknown>>) => Number(params.threads ?? 1);
 
@@ -26,10 +28,14 @@ function fewerThreads(e: DbEntry): TableChoice[] {
   return [...best.entries()].sort((a, b) => b[0] - a[0]).map(([, v]) => v.c);
 }
 
-/** The tuned choices of `device` as the runtime's dispatch table (createNeoCell's `table`). */
-export function dispatchTable(db: TuningDb, device: string): DispatchTable {
-  const entries = Object.values(db.entries).filter((e) => e.device === device && e.winner);
-  return { device, backend: entries[0]?.backend ?? device.split(' | ')[0]!, rows: tableRows(db, device) };
+/** The backend of a database device key. */
+export function deviceBackend(db: TuningDb, device: string): string {
+  return Object.values(db.entries).find((e) => e.device === device)?.backend ?? device.split(' | ')[0]!;
+}
+
+/** The tuned choices of `device` as the runtime's dispatch table (createNeoCell's `table`), with the cost model for the problems it lacks when given one. */
+export function dispatchTable(db: TuningDb, device: string, model?: PortableModel): DispatchTable {
+  return { device, backend: deviceBackend(db, device), rows: tableRows(db, device), ...(model ? { model } : {}) };
 }
 
 function tableRows(db: TuningDb, device: string): TableRow[] {

@@ -16,7 +16,7 @@ import { problemFromRecord } from '../harness/problem.js';
 import { quantile } from '../harness/stats.js';
 import { problemDistance } from '../runtime/choice.js';
 import { type HubFile, hubRows, type HubSpace, hubSpaces } from './hub.js';
-import { fastestPredicted, type Prediction, problemId, trainCostModel, type TrainingRow } from './model/cost-model.js';
+import { fastestPredicted, type Prediction, problemId, trainCostModel, type TrainingRow } from '../model/cost-model.js';
 import { priorFor } from './model/training.js';
 import { search } from './search.js';
 import { type Config, configKey, type SearchSpace } from './space.js';

@@ -9,8 +9,8 @@
 import { InputError } from '../core/errors.js';
 import type { ProblemRecord } from '../harness/problem.js';
 import { CONFIG_SCHEMA } from './db-schema.js';
-import type { DeviceFeatures } from './model/features.js';
-import type { TrainingRow } from './model/cost-model.js';
+import type { DeviceFeatures } from '../model/features.js';
+import type { TrainingRow } from '../model/cost-model.js';
 import { type Config, configKey } from './space.js';
 
 /** One problem of the hub: every configuration's time and the leaders' side-by-side times. */

@@ -11,8 +11,8 @@ import { problemRecord } from '../harness/problem.js';
 import type { DeviceInfo, KernelVariant, Params, Problem } from '../harness/types.js';
 import { problemDistance } from '../runtime/choice.js';
 import { deviceFingerprint, entryKey, type TuningDb } from './db-model.js';
-import { type CostModel, fastestPredicted } from './model/cost-model.js';
-import type { DeviceFeatures } from './model/features.js';
+import { type CostModel, fastestPredicted } from '../model/cost-model.js';
+import type { DeviceFeatures } from '../model/features.js';
 import { buildSpace } from './space.js';
 
 /** What select returns: the chosen kernel for a problem, whether it was tuned for it, and from which entry. */

@@ -4,14 +4,11 @@
  * parameter. Configurations that violate a domain or a variant's constraints (device limits, block
  * sizes…) are pruned here, with their reason, before anything is generated or run.
  */
-import { enumerateParams } from '../harness/params.js';
-import { paramsText, whyNot } from '../harness/params.js';
-import type { BackendSession, KernelVariant, Params, ParamValue, Problem } from '../harness/types.js';
+import { type Config, enumerateParams } from '../harness/params.js';
+import { whyNot } from '../harness/params.js';
+import type { BackendSession, KernelVariant, ParamValue, Problem } from '../harness/types.js';
 
-export interface Config {
-  readonly variant: string;
-  readonly params: Params;
-}
+export { type Config, configKey } from '../harness/params.js';
 
 export interface PrunedConfig {
   readonly config: Config;
@@ -26,11 +23,6 @@ export interface SearchSpace {
   readonly variants: readonly KernelVariant[];
 }
 
-/** A stable key of a configuration (parameters sorted by name). */
-export function configKey(c: Config): string {
-  const params = paramsText(c.params);
-  return `${c.variant}${params ? ' ' : ''}${params}`;
-}
 
 export function buildSpace(problem: Problem, variants: readonly KernelVariant[], session: Pick<BackendSession, 'device'>): SearchSpace {
   const configs: Config[] = [];

@@ -13,8 +13,8 @@ import { buildSpace, complexity, type Config, configKey, type SearchSpace } from
 import type { Observation, Strategy } from './strategies/strategy.js';
 import { revalidateWinner } from './revalidate.js';
 import { evaluationBudget, search, type TuneBudget } from './search.js';
-import type { CostModel } from './model/cost-model.js';
-import type { DeviceFeatures } from './model/features.js';
+import type { CostModel } from '../model/cost-model.js';
+import type { DeviceFeatures } from '../model/features.js';
 import { priorFor } from './model/training.js';
 
 export { MIN_EVALUATIONS, type TuneBudget } from './search.js';

@@ -11,7 +11,8 @@ import type { Dtype } from '../../harness/types.js';
 import { backendEntry } from '../../kernels/registry.js';
 import { resolveSuite } from '../../suites/suite.js';
 import { type DbEntry, deviceFingerprint, emptyDb, mergeDbs, type TuningDb } from '../../tuner/db.js';
-import { dispatchModule, dispatchTable } from '../../tuner/dispatch.js';
+import { deviceBackend, dispatchModule, dispatchTable } from '../../tuner/dispatch.js';
+import { portableModelFor } from '../../tuner/model/training.js';
 import { bundleText, EXPORT_FORMATS, type ExportFormat, moduleDts, moduleText, pickDevice } from '../../tuner/export.js';
 import { readJsonFile } from '../../core/validate.js';
 import { select } from '../../tuner/select.js';
@@ -198,13 +199,14 @@ export function registerExport(program: Command): void {
     .option('-b, --backend <name>', 'backend whose device on this machine to export (when --device is not given)', 'cpu')
     .option('--device <key>', 'any device of the database: its key, or a unique part of it (the Node patch version is ignored)')
     .requiredOption('-o, --out <file>', 'file to write, e.g. src/neocell-dispatch.ts (table), neocell.js (module, with neocell.d.ts), neocell.bundle.js (bundle)')
+    .option('--no-model', 'module and bundle: leave the cost model out (about 100 KB); problems the table lacks then get the nearest tuned problem\'s choice')
     .addHelpText('after', exampleText([
         ['neotune export --format bundle -o web/neocell.bundle.js', 'one self-contained file for a page or Node'],
         ['neotune export --format module -o src/neocell.js', 'an ES module (+ .d.ts) on neotune/runtime'],
         ['neotune export --device h200 --format table -o src/dispatch.ts', 'another device of the database'],
       ]))
     .action(
-      action(async (o: { db: string; format: ExportFormat; backend: string; device?: string; out: string }) => {
+      action(async (o: { db: string; format: ExportFormat; backend: string; device?: string; out: string; model: boolean }) => {
         checkOutputPath('out', o.out);
         // The .d.ts is neotune's name beside the user's --out: never written through a link.
         if (o.format === 'module') {
@@ -214,13 +216,15 @@ export function registerExport(program: Command): void {
         const { db } = await openStore(resolve(o.db), false);
         const device = pickDevice(db, o.device ?? (await thisDevice(o.backend)), o.device ? 'device' : 'db');
         const n = Object.values(db.entries).filter((e) => e.device === device && e.winner).length;
-        const table = dispatchTable(db, device);
+        // Problems the table lacks get the cost model's prediction in the runtime (not in the standalone TypeScript table).
+        const model = o.model && o.format !== 'table' ? portableModelFor(shippedHubs(), db, device, deviceBackend(db, device)) : undefined;
+        const table = dispatchTable(db, device, model);
         if (o.format === 'table') writeFileAtomic(resolve(o.out), dispatchModule(db, device));
         else if (o.format === 'module') {
           writeFileAtomic(resolve(o.out), moduleText(table));
           writeFileAtomic(resolve(dtsPath(o.out)), moduleDts(), { followLink: false });
         } else writeFileAtomic(resolve(o.out), await bundleText(table));
-        process.stdout.write(`wrote ${o.out}${o.format === 'module' ? ` and ${dtsPath(o.out)}` : ''}: ${n} tuned problems for ${device}\n`);
+        process.stdout.write(`wrote ${o.out}${o.format === 'module' ? ` and ${dtsPath(o.out)}` : ''}: ${n} tuned problems for ${device}${model ? `, and the cost model for the others (${model.basis.rows} measurements of ${model.basis.problems} problems)` : ''}\n`);
       }),
     );
 }

@@ -8,8 +8,8 @@
  * near neighbours of a surprise move with it; the prior ranks the rest.
  */
 import { type Config, features } from '../space.js';
-import { choleskySolver } from './cholesky.js';
-import type { Prediction } from './cost-model.js';
+import { choleskySolver } from '../../model/cholesky.js';
+import type { Prediction } from '../../model/cost-model.js';
 
 export interface PosteriorOptions {
   /** Prior standard deviation of the problem-wide offset (ln units). */

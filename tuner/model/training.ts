@@ -8,8 +8,10 @@ import { type DbEntry, deviceFingerprint, type TuningDb } from '../db-model.js';
 import { type HubFile, hubRows } from '../hub.js';
 import type { ProblemRecord } from '../../harness/problem.js';
 import { type Config, configKey } from '../space.js';
-import { type CostModel, type Prediction, trainCostModel, type TrainingRow } from './cost-model.js';
-import type { DeviceFeatures } from './features.js';
+import { type CostModel, type Prediction, trainCostModel, type TrainingRow } from '../../model/cost-model.js';
+import type { ForestOptions } from '../../model/forest.js';
+import type { PortableModel } from '../../model/portable.js';
+import type { DeviceFeatures } from '../../model/features.js';
 
 /** The device features of a database device (its fingerprint), with the ceilings a hub recorded for the same device. */
 export function deviceFeaturesOf(fingerprint: string, backend: string, hubs: readonly HubFile[]): DeviceFeatures {
@@ -36,6 +38,19 @@ export function dbRows(db: TuningDb, hubs: readonly HubFile[], include: (e: DbEn
 /** The cost model of everything known: the hubs and the database (undefined when both are empty). */
 export function modelOfEverything(hubs: readonly HubFile[], db: TuningDb | undefined, seed = 1): CostModel | undefined {
   return trainCostModel([...hubs.flatMap((h) => hubRows(h)), ...(db ? dbRows(db, hubs) : [])], { seed });
+}
+
+/**
+ * The forest a dispatch table carries: 16 trees of at most 10 levels and leaves of 10 rows, about
+ * 100 KB of JSON for the shipped hubs, against 1.7 MB for the tuner's 64 deep trees; it predicts
+ * what they predict to a few per cent.
+ */
+export const EXPORTED_FOREST: Partial<ForestOptions> = { trees: 16, maxDepth: 10, minLeaf: 10 };
+
+/** The cost model `neotune export` puts in the table of `device` (a database device key): trained on the hubs and the database, its predictions for that device; undefined when nothing was measured on its backend. */
+export function portableModelFor(hubs: readonly HubFile[], db: TuningDb, device: string, backend: string, seed = 1): PortableModel | undefined {
+  const model = trainCostModel([...hubs.flatMap((h) => hubRows(h)), ...dbRows(db, hubs)], { ...EXPORTED_FOREST, seed });
+  return model?.backends.has(backend) ? model.portable(deviceFeaturesOf(device, backend, hubs)) : undefined;
 }
 
 /** The model's prediction for every configuration of a problem on a device, by configuration key. */

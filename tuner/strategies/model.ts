@@ -1,6 +1,6 @@
 /**
  * Model-based (the default): ranks the untried configurations by the cost model's prediction for
- * this problem (tuner/model/cost-model.ts, learned from every other problem and device measured),
+ * this problem (model/cost-model.ts, learned from every other problem and device measured),
  * corrected after each evaluation by what this problem's own measurements say
  * (tuner/model/posterior.ts), and evaluates the one with the lowest optimistic bound
  * (mean − κ·sd: exploit the prediction, explore where it is unsure). Its first proposal is the

@@ -4,7 +4,7 @@
  * deterministic given their Rng, so a seed reproduces a whole tuning run.
  */
 import type { Rng } from '../../core/rng.js';
-import type { Prediction } from '../model/cost-model.js';
+import type { Prediction } from '../../model/cost-model.js';
 import type { Config, SearchSpace } from '../space.js';
 
 export interface Observation {

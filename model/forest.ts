@@ -10,7 +10,7 @@
  * ten minutes on this machine; this one trains them in well under a second, in Node or a page,
  * and is deterministic for a seed.
  */
-import { Rng } from '../../core/rng.js';
+import { Rng } from '../core/rng.js';
 
 export interface ForestOptions {
   readonly trees: number;
@@ -25,8 +25,11 @@ export const DEFAULT_FOREST: ForestOptions = { trees: 64, maxDepth: 16, minLeaf:
 
 const MAX_BINS = 64;
 
-/** One tree as flat arrays: node i splits on column[i] at threshold[i] (≤ goes left) or, when column[i] < 0, is a leaf of value[i]. */
-interface Tree {
+/**
+ * One tree as flat arrays: node i splits on column[i] at threshold[i] (≤ goes left) or, when
+ * column[i] < 0, is a leaf of value[i]. Nodes are in pre-order: a split's left child is node i + 1.
+ */
+export interface Tree {
   readonly column: Int32Array;
   readonly threshold: Float64Array;
   readonly left: Int32Array;
@@ -137,20 +140,20 @@ export function trainForest(rows: readonly Float64Array[], y: ArrayLike<number>,
     grow(sample, 0);
     trees.push({ column: Int32Array.from(column), threshold: Float64Array.from(threshold), left: Int32Array.from(left), right: Int32Array.from(right), value: Float64Array.from(value) });
   }
-  return {
-    trees,
-    predict(row) {
-      let s = 0;
-      let s2 = 0;
-      for (const tree of trees) {
-        let i = 0;
-        while (tree.column[i]! >= 0) i = row[tree.column[i]!]! <= tree.threshold[i]! ? tree.left[i]! : tree.right[i]!;
-        const v = tree.value[i]!;
-        s += v;
-        s2 += v * v;
-      }
-      const mean = s / trees.length;
-      return { mean, sd: Math.sqrt(Math.max(0, s2 / trees.length - mean * mean)) };
-    },
-  };
+  return { trees, predict: (row) => predictTrees(trees, row) };
+}
+
+/** Mean and standard deviation of the trees' leaf values for one row. */
+export function predictTrees(trees: readonly { readonly [K in keyof Tree]: ArrayLike<number> }[], row: ArrayLike<number>): { mean: number; sd: number } {
+  let s = 0;
+  let s2 = 0;
+  for (const tree of trees) {
+    let i = 0;
+    while (tree.column[i]! >= 0) i = row[tree.column[i]!]! <= tree.threshold[i]! ? tree.left[i]! : tree.right[i]!;
+    const v = tree.value[i]!;
+    s += v;
+    s2 += v * v;
+  }
+  const mean = s / trees.length;
+  return { mean, sd: Math.sqrt(Math.max(0, s2 / trees.length - mean * mean)) };
 }

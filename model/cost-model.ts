@@ -7,11 +7,11 @@
  * its trees is the uncertainty. Small and environment-neutral: the tuning page trains it as the
  * CLI does, and a seed fixes it.
  */
-import type { ProblemRecord } from '../../harness/problem.js';
-import { problemCosts, problemFromRecord } from '../../harness/problem.js';
-import { quantile } from '../../harness/stats.js';
-import { type Config, configKey } from '../space.js';
-import { columnIndex, columnLayout, type ColumnLayout, type DeviceFeatures, encodeRow, featureValues, problemFeatures } from './features.js';
+import type { ProblemRecord } from '../harness/problem.js';
+import { quantile } from '../harness/stats.js';
+import { type Config, configKey } from '../harness/params.js';
+import { columnIndex, columnLayout, type ColumnLayout, type DeviceFeatures, encodeRow, featureValues, problemFeatures, problemScale } from './features.js';
+import { type PortableModel, portableTrees } from './portable.js';
 import { type ForestOptions, trainForest } from './forest.js';
 import { choleskySolver } from './cholesky.js';
 
@@ -44,6 +44,8 @@ export interface CostModel {
   /** Backends it has measurements of: on another one its predictions mean nothing. */
   readonly backends: ReadonlySet<string>;
   predict(problem: ProblemRecord, configs: readonly Config[], device: DeviceFeatures): Prediction[];
+  /** The model as data for the runtime (model/portable.ts), its predictions made on `device` (the profiles stay behind). */
+  portable(device: DeviceFeatures): PortableModel;
 }
 
 /** Index of the configuration predicted fastest (the lowest mean; the first of equals): the model's zero-evaluation choice. */
@@ -56,11 +58,6 @@ export function problemId(p: ProblemRecord): string {
   return `${p.op} ${p.N}x${p.C}x${p.H}x${p.W} ${p.spec} ${p.dtype}`;
 }
 
-/** ln of the problem's useful MFLOPs and of its bytes in MB: what its typical time scales with. */
-function problemSize(p: ProblemRecord): [number, number] {
-  const c = problemCosts(problemFromRecord(p));
-  return [Math.log(Math.max(c.useful_flops, 1) / 1e6), Math.log(c.bytes / 1e6)];
-}
 
 /** Problems measured on fewer configurations than this (a quick tune's dozen) do not teach the relative model: their median is not the space's. */
 export const MIN_SPACE_ROWS = 25;
@@ -79,7 +76,7 @@ export function trainCostModel(rows: readonly TrainingRow[], options: Partial<Fo
   const problemOf = (p: ProblemRecord) => {
     const id = problemId(p);
     let v = problems.get(id);
-    if (!v) problems.set(id, (v = { features: problemFeatures(p), size: problemSize(p) }));
+    if (!v) problems.set(id, (v = { features: problemFeatures(p), size: problemScale(p) }));
     return v;
   };
   const groups = new Map<string, TrainingRow[]>();
@@ -107,9 +104,18 @@ export function trainCostModel(rows: readonly TrainingRow[], options: Partial<Fo
     problems: trainedOn,
     devices: new Set(usable.map((r) => JSON.stringify(r.device))).size,
     backends: new Set(usable.map((r) => r.device.backend)),
+    portable: (device) => ({
+      format: 'neotune-cost-model',
+      version: 1,
+      basis: { rows: usable.length, problems: trainedOn, devices: new Set(usable.map((r) => JSON.stringify(r.device))).size },
+      device,
+      columns: layout.columns,
+      level: level.coefficients,
+      trees: portableTrees(forest.trees),
+    }),
     predict(problem, configs, device) {
       const p = problemOf(problem);
-      const base = level(p.size);
+      const base = level.at(p.size);
       return configs.map((c) => {
         const f = forest.predict(encodeRow(layout, featureValues(p.features, c, device), index));
         const profile = profiles.get(configKey(c));
@@ -119,16 +125,17 @@ export function trainCostModel(rows: readonly TrainingRow[], options: Partial<Fo
   };
 }
 
-/** Least squares (lightly ridged) of the problems' median ln time on [1, ln MFLOPs, ln MB]. */
-function fitLevel(x: readonly [number, number][], y: readonly number[]): (size: [number, number]) => number {
+/** Least squares (lightly ridged) of the problems' median ln time on [1, ln MFLOPs, ln MB]; a constant with fewer than 4 problems. */
+function fitLevel(x: readonly [number, number][], y: readonly number[]): { coefficients: [number, number, number]; at: (size: [number, number]) => number } {
   const mean = y.reduce((a, b) => a + b, 0) / y.length;
-  if (x.length < 4) return () => mean;
+  const line = (beta: [number, number, number]) => ({ coefficients: beta, at: ([f, b]: [number, number]) => beta[0] + beta[1] * f + beta[2] * b });
+  if (x.length < 4) return line([mean, 0, 0]);
   const rowsX = x.map(([f, b]) => [1, f, b]);
   const xtx = [0, 1, 2].map((i) => [0, 1, 2].map((j) => rowsX.reduce((s, r) => s + r[i]! * r[j]!, 0) + (i === j && i > 0 ? 1e-3 : 0)));
   const xty = [0, 1, 2].map((i) => rowsX.reduce((s, r, k) => s + r[i]! * y[k]!, 0));
   const beta = choleskySolver(xtx).solve(xty);
-  if (!beta.every(Number.isFinite)) return () => mean;
-  return ([f, b]) => beta[0]! + beta[1]! * f + beta[2]! * b;
+  if (!beta.every(Number.isFinite)) return line([mean, 0, 0]);
+  return line([beta[0]!, beta[1]!, beta[2]!]);
 }
 
 /** Each configuration's profile over the training problems (see Prediction.profile), on one device per problem and configuration. */

@@ -5,9 +5,9 @@
  * feature is a number; categorical values become indicator columns, named `name=value`, so a
  * trained model carries its own column list and a value it never saw is simply all zeros.
  */
-import { problemCosts, problemFromRecord, type ProblemRecord } from '../../harness/problem.js';
-import type { ParamValue } from '../../harness/types.js';
-import type { Config } from '../space.js';
+import { problemCosts, problemFromRecord, type ProblemRecord } from '../harness/problem.js';
+import type { ParamValue } from '../harness/types.js';
+import type { Config } from '../harness/params.js';
 
 /** The device as the model sees it. Ceilings are optional: a database entry does not keep them. */
 export interface DeviceFeatures {
@@ -54,6 +54,12 @@ export function problemFeatures(record: ProblemRecord): Map<string, number> {
     f.set('p.ragged', weighted((x) => (p.H % x.a.in !== 0 || p.W % x.b.in !== 0 ? 1 : 0)));
   }
   return f;
+}
+
+/** ln of the problem's useful MFLOPs and of its bytes in MB: what its typical time scales with (the model's level line). */
+export function problemScale(record: ProblemRecord): [number, number] {
+  const c = problemCosts(problemFromRecord(record));
+  return [Math.log(Math.max(c.useful_flops, 1) / 1e6), Math.log(c.bytes / 1e6)];
 }
 
 /** Features of a configuration: the variant, each parameter under its variant's name, and the parameters every variant shares. */
