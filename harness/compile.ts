@@ -18,8 +18,11 @@ export async function countOperations(variant: KernelVariant, problem: Problem, 
 /** The kernel of `variant` for `problem` and `params` on `session`: the session compiles the variant's description (peers create theirs). Dispose it when done. */
 export async function createKernel(variant: KernelVariant, problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance> {
   const kernel = await instantiate(variant, problem, params, session);
-  // Every kernel of a session with a speed canary is timed with the canary of its thread count.
-  if (session.speedCanary) kernel.canary = await session.speedCanary(Math.max(1, Number(params.threads ?? 1)));
+  // Every kernel of a session with a speed canary is timed with one: a generated kernel with the
+  // canary of its thread count (on its own worker pool); a created one (a peer: onnxruntime,
+  // tfjs) with the one-thread canary, since a canary on the pool would leave its workers spinning
+  // next to the peer's own threads.
+  if (session.speedCanary) kernel.canary = await session.speedCanary(variant.generate ? Math.max(1, Number(params.threads ?? 1)) : 1);
   return kernel;
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createKernel } from '../harness/compile.js';
 import { measureKernel } from '../harness/evaluate.js';
-import { makeProblemData, neoCellProblem } from '../harness/problem.js';
+import { dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { assessTiming, disturbance, SLOW_MACHINE_RATIO } from '../harness/stability.js';
 import type { SampleEvidence } from '../harness/types.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
@@ -44,7 +44,7 @@ describe('speed canary: slow phases set aside', () => {
     assert.match(quality.notes?.join(' ') ?? '', /35 sample\(s\) taken while the speed canary ran over 1\.2x its fastest kept/);
   });
 
-  it('the CPU backend times every kernel with the canary of its thread count, and each sample carries its reading', async () => {
+  it('the CPU backend times every kernel with the canary of its thread count (a peer with the one-thread canary), and each sample carries its reading', async () => {
     const session = await cpuBackend.open();
     try {
       const problem = neoCellProblem({ N: 1, C: 64, H: 14, W: 14, spec: '4+7' });
@@ -59,6 +59,15 @@ describe('speed canary: slow phases set aside', () => {
         for (const e of t.evidence!) assert.ok(e.canary !== undefined && e.canary >= 1, `canary reading ${e.canary}`);
       } finally {
         await kernel.dispose();
+      }
+      // A peer brings its own threads: it gets the one-thread canary (no worker pool spinning next to them).
+      const ort = cpuBackend.variants.find((v) => v.name === 'ort-dwconv')!;
+      const dw = dwconvProblem({ N: 1, C: 32, H: 14, W: 14, K: 7 });
+      const peer = await createKernel(ort, dw, { ...ort.defaults(dw, session.device), threads: 2 }, session);
+      try {
+        assert.equal(peer.canary, await session.speedCanary!(1));
+      } finally {
+        await peer.dispose();
       }
     } finally {
       await session.close();
