@@ -121,7 +121,7 @@ export function sampleShape(values: readonly number[]): { shape: SampleShape; mo
 const ms = (x: number) => (x >= 0.1 ? x.toFixed(3) : x.toPrecision(2));
 
 /** The quality of a timing: what was set aside, the clean samples' shape and precision. */
-export function assessTiming(samples: readonly number[], evidence: readonly SampleEvidence[] | undefined, targetRel = DEFAULT_TARGET_REL): { quality: TimingQuality; clean: number[]; aside: number[] } {
+export function assessTiming(samples: readonly number[], evidence: readonly SampleEvidence[] | undefined, targetRel = DEFAULT_TARGET_REL): { quality: TimingQuality; clean: number[]; aside: number[]; slowKept: number } {
   const { clean, aside, counts, slowKept } = setAside(samples, evidence);
   const reasons: string[] = [];
   const nAside = aside.length;
@@ -140,5 +140,6 @@ export function assessTiming(samples: readonly number[], evidence: readonly Samp
     quality: { stable: reasons.length === 0, reasons, ...(notes.length ? { notes } : {}), n_clean: clean.length, n_total: samples.length, set_aside: counts, shape: shape.shape, ci_rel: ciRel === null ? null : Math.round(ciRel * 1e4) / 1e4, target_rel: targetRel },
     clean,
     aside: nAside ? aside : [],
+    slowKept,
   };
 }

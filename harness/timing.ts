@@ -7,7 +7,7 @@
  * Environment-neutral: the probe, where there is one, comes from the host.
  */
 import { Bench, type FnOptions } from 'tinybench';
-import { assessTiming, DEFAULT_TARGET_REL } from './stability.js';
+import { assessTiming, DEFAULT_TARGET_REL, SLOW_MACHINE_RATIO } from './stability.js';
 import { callsForSpan, clockQuantumMs, clockRoundingText, minSampleSpanMs, samplesTooShort } from './clock.js';
 import { quantile } from './stats.js';
 import type { DeviceTiming, KernelInstance, MeasureOptions, SampleEvidence, SampleProbe } from './types.js';
@@ -166,7 +166,8 @@ async function sampleBatches(run: () => unknown, inner: number, opts: MeasureOpt
 /**
  * Adaptive sampling around measureWithTinybench: rounds of opts.timeMs (warm-up only before the
  * first) until the timing is stable (enough clean samples, one mode, the median's confidence
- * interval within the target) or the time cap is reached. Disturbed, bimodal or heavy-tailed
+ * interval within the target, not all of them taken in a core's slow phase) or the time cap is
+ * reached. Disturbed, bimodal or heavy-tailed
  * sample sets are re-measured this way; what is still unstable at the cap is said by the record.
  */
 export async function measureAdaptive(kernel: Pick<KernelInstance, 'run'>, opts: MeasureOptions, probe?: SampleProbe): Promise<DeviceTiming> {
@@ -185,12 +186,24 @@ export async function measureAdaptive(kernel: Pick<KernelInstance, 'run'>, opts:
     evidence.push(...(t.evidence ?? []));
     method = t.method;
     rounds++;
-    const q = assessTiming(samples, probe ? evidence : undefined, target).quality;
-    // A heavy tail is re-measured too (more samples settle where the bulk is), within the cap.
-    stable = q.stable && q.shape === 'unimodal';
+    const assessed = assessTiming(samples, probe ? evidence : undefined, target);
+    const q = assessed.quality;
+    // A heavy tail is re-measured too (more samples settle where the bulk is), within the cap; so
+    // are samples all taken in a core's slow phase (kept for want of faster ones), once the speed
+    // canary says the phase is over.
+    stable = q.stable && q.shape === 'unimodal' && assessed.slowKept === 0;
     ciText = q.ci_rel === null ? 'no clean sample' : `median CI ±${(100 * q.ci_rel).toFixed(1)} %`;
+    if (assessed.slowKept > 0 && probe?.speed) await waitForFastPhase(probe.speed, start + cap);
   } while (!stable && performance.now() - start < cap);
   return { samples_ms: samples, method: `${method}, adaptive: ${rounds} round(s), ${ciText}`, ...(probe ? { evidence } : {}) };
+}
+
+/** How often the speed canary is read while waiting for a core's slow phase to end. */
+const PHASE_POLL_MS = 10;
+
+/** Waits (yielding to the event loop) until the speed canary reads at most SLOW_MACHINE_RATIO, or until `deadline`. */
+async function waitForFastPhase(speed: () => number, deadline: number): Promise<void> {
+  while (speed() > SLOW_MACHINE_RATIO && performance.now() + PHASE_POLL_MS < deadline) await new Promise((resolve) => setTimeout(resolve, PHASE_POLL_MS));
 }
 
 /** Host-clock timing of run() as the options ask: adaptive rounds when opts.adaptive is set, else one tinybench task. */

@@ -12,7 +12,8 @@ import { createKernel } from '../harness/compile.js';
 import { measureKernel } from '../harness/evaluate.js';
 import { dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { assessTiming, disturbance, SLOW_MACHINE_RATIO } from '../harness/stability.js';
-import type { SampleEvidence } from '../harness/types.js';
+import type { SampleEvidence, SampleProbe } from '../harness/types.js';
+import { measureAdaptive } from '../harness/timing.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { FLOOR_MAX_AGE_MS, rememberedFloor, rememberFloor } from '../kernels/cpu/canary-floor.js';
 
@@ -42,6 +43,23 @@ describe('speed canary: slow phases set aside', () => {
     assert.equal(quality.set_aside.slow_machine, 0);
     assert.equal(quality.stable, true);
     assert.match(quality.notes?.join(' ') ?? '', /35 sample\(s\) taken while the speed canary ran over 1\.2x its fastest kept/);
+  });
+
+  it('adaptive measurement: samples all taken in a slow phase are measured again once the canary reads fast, and then set aside', async () => {
+    const spin = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    // The core is "slow" (the canary at 1.5x, the kernel at 0.04 ms) for the first 80 ms, then fast (1.0x, 0.02 ms).
+    const start = performance.now();
+    const slow = () => performance.now() - start < 80;
+    const probe: SampleProbe = { read: () => ({ switches: 0, cpu_ms: performance.now() }), speed: () => (slow() ? 1.5 : 1) };
+    const t = await measureAdaptive({ run: () => spin(slow() ? 0.04 : 0.02) }, { timeMs: 20, minSamples: 5, warmupMs: 0, adaptive: { targetRelHalfWidth: 0.05, maxMs: 400 } }, probe);
+    const { quality, clean: kept } = assessTiming(t.samples_ms, t.evidence, 0.05);
+    assert.ok(Number(/adaptive: (\d+) round/.exec(t.method)?.[1]) >= 2, t.method);
+    assert.ok(quality.set_aside.slow_machine > 0, JSON.stringify(quality));
+    const median = [...kept].sort((a, b) => a - b)[kept.length >> 1]!;
+    assert.ok(quality.n_clean >= 10 && median < 0.03, `${quality.n_clean} clean, median ${median} ms`);
   });
 
   it('the CPU backend times every kernel with the canary of its thread count (a peer with the one-thread canary), and each sample carries its reading', async () => {
