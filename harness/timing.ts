@@ -202,7 +202,7 @@ export async function measureAdaptive(kernel: Pick<KernelInstance, 'run'>, opts:
 const PHASE_POLL_MS = 10;
 
 /** Waits (yielding to the event loop) until the speed canary reads at most SLOW_MACHINE_RATIO, or until `deadline`. */
-async function waitForFastPhase(speed: () => number, deadline: number): Promise<void> {
+export async function waitForFastPhase(speed: () => number, deadline: number): Promise<void> {
   while (speed() > SLOW_MACHINE_RATIO && performance.now() + PHASE_POLL_MS < deadline) await new Promise((resolve) => setTimeout(resolve, PHASE_POLL_MS));
 }
 

@@ -5,11 +5,14 @@
  * closeMargin of the fastest are opened again (verified again) and measured in interleaved rounds
  * (A B C, C B A, …, as asv and Helion do), so drift on the machine hits all of them alike; the
  * winner is chosen again from those samples, and a finalist the paired rounds cannot tell from
- * the fastest (beyond TIE_MARGIN) is tied with it: the simplest tied candidate wins.
+ * the fastest (beyond TIE_MARGIN) is tied with it: the simplest tied candidate wins. Each
+ * finalist's turn waits (briefly) for the speed canary to read fast, so a core's slow phase does
+ * not fall on one finalist's turn alone.
  */
 import { createKernel } from '../harness/compile.js';
 import { measureKernel, prepareAndVerify, timingFields } from '../harness/evaluate.js';
 import { DEFAULT_TARGET_REL } from '../harness/stability.js';
+import { waitForFastPhase } from '../harness/timing.js';
 import { quantile, tQuantile975 } from '../harness/stats.js';
 import type { BackendSession, KernelInstance, KernelVariant, Problem, ProblemData, SampleEvidence } from '../harness/types.js';
 import type { DbEntry } from './db-model.js';
@@ -22,6 +25,9 @@ import { type Candidate, compareSimplicity, selectWinner, TIE_MARGIN, type Winne
  * candidate timed during a slow spell looks 10–20 % slower than it is.
  */
 export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 6, closeMargin: 0.25 } as const;
+
+/** The longest a finalist's turn waits for the speed canary to read fast (a slow phase lasts 20 ms to minutes). */
+const PHASE_WAIT_MS = 200;
 
 /** A configuration measured side by side with others. */
 export interface SideBySide {
@@ -102,6 +108,8 @@ export async function measureSideBySide(
       const order = finalists.map((_, i) => finalists[(i + round) % finalists.length]!);
       if (round % 2 === 1) order.reverse();
       for (const f of order) {
+        // Each finalist's turn starts outside a core's slow phase where one ends within a few rounds' time.
+        if (f.kernel.canary) await waitForFastPhase(() => f.kernel.canary!.ratio(), performance.now() + PHASE_WAIT_MS);
         const t = await measureKernel(f.kernel, { timeMs: o.roundMs, minSamples: 5, warmupMs: round === 0 ? 20 : 0 });
         f.samples.push(...t.samples_ms);
         f.evidence.push(...(t.evidence ?? []));
