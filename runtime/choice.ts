@@ -134,36 +134,38 @@ export function chooseKernel(
     .map((r) => ({ r, d: problemDistance(r, key) }))
     .sort((a, b) => a.d - b.d || (a.r.variant < b.r.variant ? -1 : a.r.variant > b.r.variant ? 1 : 0));
   const skipped: string[] = [];
-  let predictedTried = false;
-  for (const { r, d } of rows) {
-    if (d > 0 && !predictedTried) {
-      predictedTried = true;
-      const predicted = table?.model ? predictedChoice(table, p, candidates(), skipped) : undefined;
-      if (predicted) return predicted;
-    }
+  /** A row's choice where it runs here (a tuned row with too many threads: its best candidate with fewer), else undefined with the reason kept. */
+  const fromRow = ({ r, d }: (typeof rows)[number]): KernelChoice | undefined => {
     const why = whyNot(r.variant, r.params);
     if (why) {
       // The same problem tuned with more threads than this target has: its best candidate with fewer.
       const fewer = d === 0 ? r.fewer_threads?.find((c) => !whyNot(c.variant, c.params)) : undefined;
       if (fewer) return { variant: fewer.variant, params: fewer.params, tuned: true, reason: `tuned for this problem on ${table!.device}: the best candidate with ${fewer.params.threads ?? 1} thread(s) (the winner ${r.variant} cannot run here: ${why})`, median_ms: fewer.median_ms };
       if (d === 0) skipped.push(`the tuned ${r.variant} cannot run here: ${why}`);
-      continue;
+      return undefined;
     }
-    const key = `${r.N}x${r.C}x${r.H}x${r.W} ${r.spec}`;
+    const rowKey = `${r.N}x${r.C}x${r.H}x${r.W} ${r.spec}`;
     return d === 0
       ? { variant: r.variant, params: r.params, tuned: true, reason: `tuned for this problem on ${table!.device}`, median_ms: r.median_ms }
-      : { variant: r.variant, params: r.params, tuned: false, reason: `not tuned: the choice of the nearest tuned problem, ${key} (distance ${d.toFixed(2)})${skipped.length ? `; ${skipped.join('; ')}` : ''}`, median_ms: r.median_ms };
+      : { variant: r.variant, params: r.params, tuned: false, reason: `not tuned: the choice of the nearest tuned problem, ${rowKey} (distance ${d.toFixed(2)})${skipped.length ? `; ${skipped.join('; ')}` : ''}`, median_ms: r.median_ms };
+  };
+  for (const row of rows.filter(({ d }) => d === 0)) {
+    const choice = fromRow(row);
+    if (choice) return choice;
   }
-  const predicted = !predictedTried && table?.model ? predictedChoice(table, p, candidates(), skipped) : undefined;
+  const predicted = table?.model ? predictedChoice(table.model, table.device, p, candidates(), skipped) : undefined;
   if (predicted) return predicted;
+  for (const row of rows.filter(({ d }) => d > 0)) {
+    const choice = fromRow(row);
+    if (choice) return choice;
+  }
   const dflt = defaults();
   const why = !table ? 'no dispatch table given' : rows.length === 0 ? `the table (${table.device}) has no ${p.dtype} NeoCell problem` : 'no tuned choice of the table can run this problem here';
   return { ...dflt, tuned: false, reason: `not tuned: ${why}${skipped.length ? ` (${skipped.join('; ')})` : ''}; the backend's defaults` };
 }
 
 /** The cost model's fastest-predicted configuration among `configs` (undefined when there are none). */
-function predictedChoice(table: DispatchTable, p: NeoCellProblem, configs: readonly Config[], skipped: readonly string[]): KernelChoice | undefined {
-  const model = table.model!;
+function predictedChoice(model: PortableModel, device: string, p: NeoCellProblem, configs: readonly Config[], skipped: readonly string[]): KernelChoice | undefined {
   if (configs.length === 0) return undefined;
   const predictions = predictPortable(model, problemRecord(p), configs);
   const best = predictions.reduce((b, x, i) => (x.mean < predictions[b]!.mean ? i : b), 0);
@@ -174,7 +176,7 @@ function predictedChoice(table: DispatchTable, p: NeoCellProblem, configs: reado
     variant: configs[best]!.variant,
     params: configs[best]!.params,
     tuned: false,
-    reason: `not tuned: predicted by the cost model (${rows} measurements of ${problems} problems on ${devices} device(s)), the fastest of ${configs.length} configurations of this target on ${table.device}: expected ${expected.toPrecision(3)} ms (${Math.exp(mean - sd).toPrecision(3)}–${Math.exp(mean + sd).toPrecision(3)})${skipped.length ? `; ${skipped.join('; ')}` : ''}`,
+    reason: `not tuned: predicted by the cost model (${rows} measurements of ${problems} problems on ${devices} device(s)), the fastest of ${configs.length} configurations of this target on ${device}: expected ${expected.toPrecision(3)} ms (${Math.exp(mean - sd).toPrecision(3)}–${Math.exp(mean + sd).toPrecision(3)})${skipped.length ? `; ${skipped.join('; ')}` : ''}`,
     predicted: { expected_ms: expected, range_ms: [Math.exp(mean - sd), Math.exp(mean + sd)], candidates: configs.length },
   };
 }
