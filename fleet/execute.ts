@@ -19,6 +19,9 @@ import { evaluationBudget, search } from '../tuner/search.js';
 import { configKey } from '../tuner/space.js';
 import { strategyByName } from '../tuner/strategies/index.js';
 import { entryWinner, TUNE_MEASURE, tuneProblem } from '../tuner/tune.js';
+import type { CostModel } from '../model/cost-model.js';
+import { modelOfEverything, sessionDeviceFeatures } from '../tuner/model/training.js';
+import { shippedHubs } from '../tuner/shipped-space.js';
 import { type FleetJob, JOB_VERSION, type JobResult, jobProblem } from './job.js';
 
 /** The worker process as results name it. */
@@ -107,11 +110,23 @@ export class TuningExecutor implements JobExecutor {
     this.devices = [...this.byDevice].map(([device, { run }]) => ({ device, backend: run.entry.name }));
   }
 
+  /** The cost model of the shipped hubs (trained once per worker, on its first model job), undefined where it knows nothing of the backend. */
+  private trained: CostModel | null | undefined;
+
+  private costModel(run: BackendRun): { model: CostModel; device: ReturnType<typeof sessionDeviceFeatures> } | undefined {
+    const hubs = shippedHubs();
+    if (this.trained === undefined) this.trained = modelOfEverything(hubs, undefined) ?? null;
+    return this.trained?.backends.has(run.session.backend) ? { model: this.trained, device: sessionDeviceFeatures(run.session.device, hubs) } : undefined;
+  }
+
   async run(job: FleetJob, outer?: AbortSignal): Promise<JobResult> {
     const mine = this.byDevice.get(job.device);
     if (!mine) throw new InputError('job.device', job.device, `a device this worker serves: ${this.devices.map((d) => JSON.stringify(d.device)).join(', ') || 'none'}`);
     const { run } = mine;
     const strategy = strategyByName(job.strategy);
+    // The model strategy starts from the cost model of the shipped hubs (a worker has no database
+    // of its own): its predictions replace the coordinator's copy-the-winner warm starts.
+    const model = strategy.name === 'model' ? this.costModel(run) : undefined;
     const problem = jobProblem(job.problem);
     const names = new Set(run.backend.variants.map((v) => v.name));
     for (const k of job.kernels ?? []) if (!names.has(k)) throw new InputError('job.kernels', k, [...names].join(', '));
@@ -128,7 +143,7 @@ export class TuningExecutor implements JobExecutor {
           slice: job.slice,
           signal: stop.signal,
           ...(job.pin ? { pin: job.pin } : {}),
-          ...(job.warm_start ? { warmStart: job.warm_start } : {}),
+          ...(model ? { model } : job.warm_start ? { warmStart: job.warm_start } : {}),
           ...(this.o.maxThreads !== undefined ? { maxThreads: this.o.maxThreads, threadsReason: this.o.threadsReason ?? 'the machine is busy' } : {}),
         });
         const stopped = stop.timedOut() ? `timeout: the job's ${(job.timeout_ms / 1000).toFixed(0)} s of execution ran out` : outer?.aborted ? 'interrupted' : undefined;

@@ -115,6 +115,10 @@ describe('fleet with in-process workers', () => {
     const quick = await executor.run({ ...job!, timeout_ms: 1 });
     assert.match(quick.stopped ?? '', /^timeout/);
     assert.ok(quick.evaluated <= 1 && quick.evaluated < Object.keys(result.entry.candidates).length, `${quick.evaluated} evaluated`);
+    // The default strategy, on the cost model of the shipped hubs.
+    const model = await executor.run({ ...job!, strategy: 'model', budget: { evaluations: 3 } });
+    assert.equal(model.entry.search?.strategy, 'model');
+    assert.equal(model.evaluated, Math.min(3, model.entry.search?.space ?? 0));
   });
 });
 

@@ -119,7 +119,7 @@ function registerFleetTune(fleet: Command): void {
     .option('--wait', 'wait for every job and merge the results into --db as they arrive (without it: queue and print the run id for `fleet collect`)')
     .option('--slices <n>', 'jobs per problem, each tuning every n-th configuration of its space', parseIntOption('slices', undefined, 1024), 1)
     .option('--job-timeout <duration>', 'execution time a job may take once a worker starts it (time waiting in the queue does not count), e.g. 20m', parseDuration('job-timeout'), 30 * 60_000)
-    .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'tpe')
+    .option('--strategy <name>', `search strategy: ${STRATEGY_NAMES.join(', ')}`, 'model')
     .option('-p, --params <spec>', 'pin parameter values for every kernel that has them: key=value,… or JSON')
     .option('--db <file>', 'tuning database the results are merged into (created when missing)', DEFAULT_DB);
   addVerbosityOptions(tune);
