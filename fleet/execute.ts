@@ -22,6 +22,7 @@ import { entryWinner, TUNE_MEASURE, tuneProblem } from '../tuner/tune.js';
 import type { CostModel } from '../model/cost-model.js';
 import { modelOfEverything, sessionDeviceFeatures } from '../tuner/model/training.js';
 import { shippedHubs } from '../tuner/shipped-space.js';
+import type { HubFile } from '../tuner/hub.js';
 import { type FleetJob, JOB_VERSION, type JobResult, jobProblem } from './job.js';
 
 /** The worker process as results name it. */
@@ -110,13 +111,17 @@ export class TuningExecutor implements JobExecutor {
     this.devices = [...this.byDevice].map(([device, { run }]) => ({ device, backend: run.entry.name }));
   }
 
-  /** The cost model of the shipped hubs (trained once per worker, on its first model job), undefined where it knows nothing of the backend. */
-  private trained: CostModel | null | undefined;
+  /** The shipped hubs and their cost model (read and trained once per worker, on its first model job; no model when they hold nothing). */
+  private trained: { hubs: HubFile[]; model: CostModel | undefined } | undefined;
 
+  /** The cost model for `run`'s device, undefined where it knows nothing of the backend. */
   private costModel(run: BackendRun): { model: CostModel; device: ReturnType<typeof sessionDeviceFeatures> } | undefined {
-    const hubs = shippedHubs();
-    if (this.trained === undefined) this.trained = modelOfEverything(hubs, undefined) ?? null;
-    return this.trained?.backends.has(run.session.backend) ? { model: this.trained, device: sessionDeviceFeatures(run.session.device, hubs) } : undefined;
+    if (!this.trained) {
+      const hubs = shippedHubs();
+      this.trained = { hubs, model: modelOfEverything(hubs, undefined) };
+    }
+    const { hubs, model } = this.trained;
+    return model?.backends.has(run.session.backend) ? { model, device: sessionDeviceFeatures(run.session.device, hubs) } : undefined;
   }
 
   async run(job: FleetJob, outer?: AbortSignal): Promise<JobResult> {

@@ -48,11 +48,6 @@ export interface CostModel {
   portable(device: DeviceFeatures): PortableModel;
 }
 
-/** Index of the configuration predicted fastest (the lowest mean; the first of equals): the model's zero-evaluation choice. */
-export function fastestPredicted(predictions: readonly Prediction[]): number {
-  return predictions.reduce((best, p, i) => (p.mean < predictions[best]!.mean ? i : best), 0);
-}
-
 /** Identity of a problem record (the database's problem part of an entry key). */
 export function problemId(p: ProblemRecord): string {
   return `${p.op} ${p.N}x${p.C}x${p.H}x${p.W} ${p.spec} ${p.dtype}`;
@@ -99,15 +94,16 @@ export function trainCostModel(rows: readonly TrainingRow[], options: Partial<Fo
   );
   const profiles = configProfiles(relRows.map(({ r }) => r));
   const trainedOn = new Set(usable.map((r) => problemId(r.problem))).size;
+  const devices = new Set(usable.map((r) => JSON.stringify(r.device))).size;
   return {
     rows: usable.length,
     problems: trainedOn,
-    devices: new Set(usable.map((r) => JSON.stringify(r.device))).size,
+    devices,
     backends: new Set(usable.map((r) => r.device.backend)),
     portable: (device) => ({
       format: 'neotune-cost-model',
       version: 1,
-      basis: { rows: usable.length, problems: trainedOn, devices: new Set(usable.map((r) => JSON.stringify(r.device))).size },
+      basis: { rows: usable.length, problems: trainedOn, devices },
       device,
       columns: layout.columns,
       level: level.coefficients,

@@ -36,6 +36,16 @@ export interface PortableModel {
   readonly trees: readonly PortableTree[];
 }
 
+/** Index of the configuration predicted fastest (the lowest mean; the first of equals): the model's zero-evaluation choice. */
+export function fastestPredicted(predictions: readonly { readonly mean: number }[]): number {
+  return predictions.reduce((best, p, i) => (p.mean < predictions[best]!.mean ? i : best), 0);
+}
+
+/** A prediction (ln ms) as times: its expected ms and one-sd range, with how many configurations were ranked. */
+export function predictedTimes(p: { readonly mean: number; readonly sd: number }, candidates: number): { expected_ms: number; range_ms: [number, number]; candidates: number } {
+  return { expected_ms: Math.exp(p.mean), range_ms: [Math.exp(p.mean - p.sd), Math.exp(p.mean + p.sd)], candidates };
+}
+
 /**
  * Significant digits kept: a leaf value to 6 (far finer than the model's error); a threshold to 10,
  * since a threshold lies midway between two training values of a feature and a problem's own value

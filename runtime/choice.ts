@@ -11,7 +11,7 @@ import { formatCell } from '../core/spec.js';
 import type { Config } from '../harness/params.js';
 import { problemRecord } from '../harness/problem.js';
 import type { NeoCellProblem, Params } from '../harness/types.js';
-import { checkPortableModel, type PortableModel, predictPortable } from '../model/portable.js';
+import { checkPortableModel, fastestPredicted, type PortableModel, predictedTimes, predictPortable } from '../model/portable.js';
 
 /** A configuration of a table row, with its tuned median. */
 export interface TableChoice {
@@ -168,15 +168,15 @@ export function chooseKernel(
 function predictedChoice(model: PortableModel, device: string, p: NeoCellProblem, configs: readonly Config[], skipped: readonly string[]): KernelChoice | undefined {
   if (configs.length === 0) return undefined;
   const predictions = predictPortable(model, problemRecord(p), configs);
-  const best = predictions.reduce((b, x, i) => (x.mean < predictions[b]!.mean ? i : b), 0);
-  const { mean, sd } = predictions[best]!;
-  const expected = Math.exp(mean);
+  const best = fastestPredicted(predictions);
+  const predicted = predictedTimes(predictions[best]!, configs.length);
+  const [lo, hi] = predicted.range_ms;
   const { rows, problems, devices } = model.basis;
   return {
     variant: configs[best]!.variant,
     params: configs[best]!.params,
     tuned: false,
-    reason: `not tuned: predicted by the cost model (${rows} measurements of ${problems} problems on ${devices} device(s)), the fastest of ${configs.length} configurations of this target on ${device}: expected ${expected.toPrecision(3)} ms (${Math.exp(mean - sd).toPrecision(3)}–${Math.exp(mean + sd).toPrecision(3)})${skipped.length ? `; ${skipped.join('; ')}` : ''}`,
-    predicted: { expected_ms: expected, range_ms: [Math.exp(mean - sd), Math.exp(mean + sd)], candidates: configs.length },
+    reason: `not tuned: predicted by the cost model (${rows} measurements of ${problems} problems on ${devices} device(s)), the fastest of ${configs.length} configurations of this target on ${device}: expected ${predicted.expected_ms.toPrecision(3)} ms (${lo.toPrecision(3)}–${hi.toPrecision(3)})${skipped.length ? `; ${skipped.join('; ')}` : ''}`,
+    predicted,
   };
 }

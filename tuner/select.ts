@@ -11,7 +11,8 @@ import { problemRecord } from '../harness/problem.js';
 import type { DeviceInfo, KernelVariant, Params, Problem } from '../harness/types.js';
 import { problemDistance } from '../runtime/choice.js';
 import { deviceFingerprint, entryKey, type TuningDb } from './db-model.js';
-import { type CostModel, fastestPredicted } from '../model/cost-model.js';
+import type { CostModel } from '../model/cost-model.js';
+import { fastestPredicted, predictedTimes } from '../model/portable.js';
 import type { DeviceFeatures } from '../model/features.js';
 import { buildSpace } from './space.js';
 
@@ -55,7 +56,7 @@ export function select(db: TuningDb, problem: Problem, device: DeviceInfo, varia
         tuned: false,
         basis: `cost model (${m.rows} measurements of ${m.problems} problems on ${m.devices} device${m.devices === 1 ? '' : 's'})`,
         distance: Infinity,
-        predicted: { expected_ms: Math.exp(p[i]!.mean), range_ms: [Math.exp(p[i]!.mean - p[i]!.sd), Math.exp(p[i]!.mean + p[i]!.sd)], candidates: space.configs.length },
+        predicted: predictedTimes(p[i]!, space.configs.length),
       };
     }
   }

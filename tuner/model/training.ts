@@ -35,9 +35,14 @@ export function dbRows(db: TuningDb, hubs: readonly HubFile[], include: (e: DbEn
   });
 }
 
+/** Every measurement known: the hubs' and the database's. */
+function everythingRows(hubs: readonly HubFile[], db: TuningDb | undefined): TrainingRow[] {
+  return [...hubs.flatMap((h) => hubRows(h)), ...(db ? dbRows(db, hubs) : [])];
+}
+
 /** The cost model of everything known: the hubs and the database (undefined when both are empty). */
 export function modelOfEverything(hubs: readonly HubFile[], db: TuningDb | undefined, seed = 1): CostModel | undefined {
-  return trainCostModel([...hubs.flatMap((h) => hubRows(h)), ...(db ? dbRows(db, hubs) : [])], { seed });
+  return trainCostModel(everythingRows(hubs, db), { seed });
 }
 
 /**
@@ -49,7 +54,7 @@ export const EXPORTED_FOREST: Partial<ForestOptions> = { trees: 16, maxDepth: 10
 
 /** The cost model `neotune export` puts in the table of `device` (a database device key): trained on the hubs and the database, its predictions for that device; undefined when nothing was measured on its backend. */
 export function portableModelFor(hubs: readonly HubFile[], db: TuningDb, device: string, backend: string, seed = 1): PortableModel | undefined {
-  const model = trainCostModel([...hubs.flatMap((h) => hubRows(h)), ...dbRows(db, hubs)], { ...EXPORTED_FOREST, seed });
+  const model = trainCostModel(everythingRows(hubs, db), { ...EXPORTED_FOREST, seed });
   return model?.backends.has(backend) ? model.portable(deviceFeaturesOf(device, backend, hubs)) : undefined;
 }
 
