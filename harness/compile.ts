@@ -10,9 +10,16 @@ import type { BackendSession, KernelInstance, KernelVariant, OperationCounts, Pa
  * counting build), or undefined where the backend has no counting build or the variant describes
  * no kernel (peers).
  */
-export async function countOperations(variant: KernelVariant, problem: Problem, params: Params, session: BackendSession, data: ProblemData): Promise<OperationCounts | undefined> {
-  if (!variant.generate || !session.countOperations) return undefined;
-  return session.countOperations(variant.generate(problem, params, session.device), data);
+export async function countOperations(
+  variant: KernelVariant,
+  problem: Problem,
+  params: Params,
+  session: BackendSession,
+  data: ProblemData,
+  description = variant.generate?.(problem, params, session.device),
+): Promise<OperationCounts | undefined> {
+  if (!description || !session.countOperations) return undefined;
+  return session.countOperations(description, data);
 }
 
 /** The kernel of `variant` for `problem` and `params` on `session`: the session compiles the variant's description (peers create theirs). Dispose it when done. */
@@ -26,10 +33,13 @@ export async function createKernel(variant: KernelVariant, problem: Problem, par
   return kernel;
 }
 
-function instantiate(variant: KernelVariant, problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance> {
+async function instantiate(variant: KernelVariant, problem: Problem, params: Params, session: BackendSession): Promise<KernelInstance> {
   if (variant.generate) {
     if (!session.compile) throw new Error(`${variant.name}: this ${session.backend} session compiles no kernel descriptions`);
-    return session.compile(variant.generate(problem, params, session.device));
+    const description = variant.generate(problem, params, session.device);
+    const kernel = await session.compile(description);
+    kernel.description = description;
+    return kernel;
   }
   if (variant.create) return variant.create(problem, params, session);
   throw new Error(`${variant.name} neither generates a kernel description nor creates a kernel`);

@@ -93,7 +93,7 @@ export async function evaluateCandidate(
     };
     const v = await prepareAndVerify(kernel, data);
     if (!v.ok) return { ...withSource, state: 'mismatch', max_rel_err: v.maxRelErr, error: v.reason };
-    const operations = opts.count ? await countOperations(variant, problem, params, session, data) : undefined;
+    const operations = opts.count ? await countOperations(variant, problem, params, session, data, kernel.description) : undefined;
     const verified: VerifiedRecord = { ...withSource, ...(operations ? { operations: { ...operations } } : {}), state: 'verified', max_rel_err: v.maxRelErr };
     if (opts.verifyOnly) return verified;
     const m = opts.measure ?? DEFAULT_MEASURE;

@@ -139,6 +139,8 @@ export interface KernelInstance {
   /** Cumulative counters of the thread pool (thread-pool kernels): time the calling thread waited for workers, parts it took over from late workers. */
   poolCounters?(): { readonly wait_ms: number; readonly taken_over: number };
   /** The session's speed canary on as many threads as this kernel uses (set by harness/compile.ts where the session has one). */
+  /** The description the session compiled this kernel from (generated kernels; absent for peers): its counting build is made from it. */
+  description?: KernelDescription;
   canary?: SpeedCanary;
   /** Upload inputs and weights; allocate the output. */
   prepare(data: ProblemData): void | Promise<void>;

@@ -106,11 +106,11 @@ export function scriptJson(v: unknown): string {
   return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** The exact lane's counts for a table cell: multiply-adds, loads and stores, compactly ("madds 68.7k · loads 44.1k"). */
+/** The exact lane's counts for a table cell: multiply-adds (a GPU kernel's invocations and operators), loads and stores, compactly ("madds 68.7k · loads 44.1k"). */
 function operationsText(ops: string): string {
   if (!ops) return '–';
   const short = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
-  const keep = /^(vector_madds|vector_muls|vector_adds|vector_loads|vector_stores|float_muls|float_adds|loads|stores|bulk_copies)$/;
+  const keep = /^(vector_madds|vector_muls|vector_adds|vector_loads|vector_stores|float_muls|float_adds|loads|stores|bulk_copies|invocations|arith_ops|fmas|storage_loads|storage_stores|workgroup_loads|workgroup_stores|barriers)$/;
   return escapeHtml(ops.split(' ').map((kv) => kv.split('=')).filter(([k]) => keep.test(k!)).map(([k, v]) => `${k!.replace(/^vector_/, 'v.')} ${short(Number(v))}`).join(' · ') || '–');
 }
 

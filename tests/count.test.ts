@@ -14,6 +14,7 @@ import { countingPart, jsCounts } from '../kernels/cpu/count-js.js';
 import { countingBuild, readCounts } from '../kernels/cpu/wasm/count.js';
 import { encodeModule, FunctionBuilder } from '../kernels/cpu/wasm/encoder.js';
 import { CELL_CASES } from './cases.js';
+import { wgslCountingBuild } from '../kernels/webgpu/count.js';
 
 describe('counting builds of every CPU kernel', () => {
   it('count every variant on every case, identically twice (threads counted as one pass over all channels)', async () => {
@@ -131,5 +132,73 @@ describe('compare: the exact lane', () => {
     assert.equal(less.records[0]!.operations, 'less');
     assert.equal(proxyRegressions(less).length, 0);
     assert.equal(compareResults(base, base).records[0]!.operations, 'same');
+  });
+});
+
+describe('WGSL counting builds: what each region counts', () => {
+  const module = (body: string) => `enable f16;
+// a fixture
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> y: array<vec4<f16>>;
+var<workgroup> tile: array<f32, 64>;
+fn helper(v: f32) -> f32 { return v * 2.0; }
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+${body}
+}
+`;
+  const regions = (body: string) => wgslCountingBuild(module(body), 2).regions;
+
+  it('loads and stores with the bytes of their declared element type, operators, fma, calls, barriers', () => {
+    const r = regions(`  let i = gid.x;
+  tile[i] = x[i].x - -1.0;
+  workgroupBarrier();
+  y[i] = vec4<f16>(fma(tile[i], 2.0, helper(tile[i + 1u])));`);
+    assert.equal(r.length, 2); // helper's body, main's body: one region each
+    const main = r[1]!;
+    assert.deepEqual(main, {
+      invocations: 1,
+      workgroup_stores: 1,
+      workgroup_store_bytes: 4,
+      storage_loads: 1,
+      storage_load_bytes: 16,
+      arith_ops: 2, // the binary minus (not the unary one) and the index addition
+      barriers: 1,
+      storage_stores: 1,
+      storage_store_bytes: 8,
+      fmas: 1,
+      workgroup_loads: 2,
+      workgroup_load_bytes: 8,
+      calls: 1,
+    });
+    assert.deepEqual(r[0], { arith_ops: 1 }); // helper: not an entry point, its multiply
+  });
+
+  it('loops: the init once before, the test and the update per iteration; an if\'s test before it, an else-if\'s in its branch; code after a block is a region of its own', () => {
+    const r = regions(`  var acc = 0.0;
+  for (var q = 0u; q < 7u; q++) {
+    acc += x[q].x;
+  }
+  if (acc > 1.0) {
+    acc = 1.0;
+  } else if (acc < 0.0) {
+    acc = 0.0;
+  } else {
+    acc *= 2.0;
+  }
+  y[0] = vec4<f16>(f16(acc));`).slice(1);
+    assert.deepEqual(r, [
+      { invocations: 1 }, // main's first region: `var acc = 0.0;` and the loop's init
+      { branches: 1, compares: 1, arith_ops: 2, storage_loads: 1, storage_load_bytes: 16 }, // loop body: test, q++, acc +=
+      { branches: 1, compares: 1 }, // after the loop: the if's test
+      {}, // the if's branch
+      { branches: 1, compares: 1 }, // the else-if's branch, with its test
+      { arith_ops: 1 }, // the else branch
+      { storage_stores: 1, storage_store_bytes: 8 }, // after the chain
+    ]);
+  });
+
+  it('constructs it does not count are refused, not counted wrong', () => {
+    assert.throws(() => regions('  switch gid.x { default: { } }'), /WGSL "switch" is not counted/);
   });
 });

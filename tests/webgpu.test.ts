@@ -7,7 +7,9 @@ import { candidateParams } from '../harness/params.js';
 import { evaluateCandidate } from '../harness/evaluate.js';
 import { dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { webgpuBackend } from '../kernels/webgpu/backend.js';
-import { GpuKernel } from '../kernels/webgpu/instance.js';
+import { countGpuKernel, wgslCountingBuild } from '../kernels/webgpu/count.js';
+import { GpuKernel, type GpuKernelSpec } from '../kernels/webgpu/instance.js';
+import { countOperations } from '../harness/compile.js';
 import type { GpuHostSession } from '../kernels/webgpu/device-session.js';
 import type { WebGpuSession } from '../kernels/webgpu/session.js';
 import type { BackendSession, KernelDescription, KernelVariant } from '../harness/types.js';
@@ -328,5 +330,80 @@ describe('Strassen-like WGSL accounting', () => {
     const invocations = 8 * 2 * 14;
     assert.equal(direct.multiplies - wino.multiplies, invocations * (49 - 31));
     assert.equal(direct.macs, wino.macs);
+  });
+});
+
+describe('counting builds of the WGSL kernels (the exact lane)', () => {
+  /** Invocations a description dispatches: Σ passes (workgroups × the entry point's workgroup size) × chunks. */
+  const dispatched = (spec: GpuKernelSpec) => {
+    const passes = spec.passes ?? [{ entry: 'main', dispatch: spec.dispatch! }];
+    return passes.reduce((sum, p) => {
+      const size = new RegExp(`@workgroup_size\\(([^)]*)\\)\\s*fn ${p.entry}\\b`).exec(spec.source)![1]!.split(',').reduce((a, x) => a * Number(x), 1);
+      return sum + p.dispatch[0] * p.dispatch[1] * p.dispatch[2] * size;
+    }, 0) * (spec.chunks ?? 1);
+  };
+
+  it('count every variant on every case identically twice; every dispatched invocation is counted and every output stored', async () => {
+    let counted = 0;
+    for (const c of CELL_CASES) {
+      const data = makeProblemData(c.problem, 3);
+      for (const v of webgpuBackend.variants.filter((x) => x.op === 'neocell' && x.generate)) {
+        for (const params of candidateParams(v, c.problem, session, { allParams: true }).slice(0, 4)) {
+          const spec = v.generate!(c.problem, params, session.device) as GpuKernelSpec;
+          const one = await countOperations(v, c.problem, params, session, data);
+          const two = await countOperations(v, c.problem, params, session, data);
+          const what = `${v.name} ${JSON.stringify(params)} on ${c.name}`;
+          assert.ok(one, `${what}: no counts`);
+          assert.deepEqual(one, two, what);
+          assert.equal(one.invocations, dispatched(spec), `${what}: invocations`);
+          assert.ok(one.storage_stores! >= spec.outputElements / 4 && one.storage_store_bytes! >= spec.outputElements * 4, `${what}: ${one.storage_store_bytes} bytes stored for ${spec.outputElements} outputs`);
+          assert.ok(one.arith_ops! + one.fmas! > 0 && one.storage_loads! > 0, what);
+          counted++;
+        }
+      }
+    }
+    assert.ok(counted >= 4 * CELL_CASES.length, `${counted} kernels counted`);
+  });
+
+  it('one more operation in an inner loop of 240 iterations is 240 more operations of its class, and nothing else moves', async () => {
+    const kernel = (extra: string): GpuKernelSpec => ({
+      kind: 'wgsl',
+      name: 'fixture',
+      outputElements: 1,
+      weights: [],
+      dispatch: [1, 1, 1],
+      source: `@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(1)
+fn main() {
+  var acc = 0.0;
+  for (var q = 0u; q < 240u; q++) {
+    acc += x[q]${extra};
+  }
+  y[0] = acc;
+}
+`,
+    });
+    const data = makeProblemData(CELL_CASES[0]!.problem, 1);
+    const base = await countGpuKernel(session.gpu, kernel(''), data);
+    assert.deepEqual(
+      { ...base },
+      { ...base, invocations: 1, dispatches: 1, workgroups: 1, storage_loads: 240, storage_load_bytes: 960, storage_stores: 1, storage_store_bytes: 4, branches: 240, compares: 240 },
+    );
+    const more = (extra: string, cls: string) => countGpuKernel(session.gpu, kernel(extra), data).then((m) => assert.deepEqual(m, { ...base, [cls]: base[cls]! + 240 }, extra));
+    await more(' * 2.0', 'arith_ops');
+    const loads = await countGpuKernel(session.gpu, kernel(' * x[q + 1u]'), data);
+    assert.equal(loads.storage_loads! - base.storage_loads!, 240);
+    assert.equal(loads.arith_ops! - base.arith_ops!, 480); // the multiply and the index addition
+  });
+
+  it('the counting build is the timed source with the counters only', () => {
+    const v = byName('sparse-wgsl');
+    const p = CELL_CASES[1]!.problem;
+    const spec = v.generate!(p, v.defaults(p, session.device), session.device) as GpuKernelSpec;
+    const build = wgslCountingBuild(spec.source, 5);
+    const stripped = build.source.replace(/ atomicAdd\(&neotune_counts\[\d+\], select\(0u, 1u, atomicAdd\(&neotune_counts\[\d+\], 1u\) == 4294967295u\)\);/g, '').replace('\n@group(0) @binding(5) var<storage, read_write> neotune_counts: array<atomic<u32>>;\n', '');
+    assert.equal(stripped, spec.source);
+    assert.equal(build.regions.length, (build.source.match(/atomicAdd\(&neotune_counts/g) ?? []).length / 2);
   });
 });

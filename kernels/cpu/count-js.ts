@@ -9,6 +9,8 @@
  * same on every machine and in every run.
  */
 import { parse, type Node } from 'acorn';
+import { executedCounts } from '../../harness/executed.js';
+import type { OperationCounts } from '../../harness/types.js';
 
 /** The classes counted for JavaScript kernels, in the order reports list them. */
 export const JS_OPERATION_CLASSES = ['float_muls', 'float_adds', 'index_ops', 'loads', 'load_bytes', 'stores', 'store_bytes', 'compares', 'branches', 'calls'] as const;
@@ -119,11 +121,6 @@ export function countingPart(source: string, first: number): JsCountingPart {
 }
 
 /** Executed operations by class from the counters and their regions. */
-export function jsCounts(regions: readonly Readonly<Record<string, number>>[], counters: Float64Array): Record<string, number> {
-  const total: Record<string, number> = Object.fromEntries(JS_OPERATION_CLASSES.map((c) => [c, 0]));
-  regions.forEach((region, i) => {
-    const times = counters[i]!;
-    if (times) for (const [k, v] of Object.entries(region)) total[k] = (total[k] ?? 0) + times * v;
-  });
-  return total;
+export function jsCounts(regions: readonly Readonly<Record<string, number>>[], counters: Float64Array): OperationCounts {
+  return executedCounts(JS_OPERATION_CLASSES, regions, (i) => counters[i]!);
 }

@@ -22,6 +22,12 @@ export type WeightPacker = (data: ProblemData) => readonly Float32Array[];
 
 export type Dispatch = readonly [number, number, number];
 
+/** A counting build's counter buffer: its binding in group 0 and its size in u32 words. */
+export interface CounterBinding {
+  readonly binding: number;
+  readonly words: number;
+}
+
 /** The limits neotune reads (the parameter spaces are built from them). */
 export const LIMIT_NAMES = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'minStorageBufferOffsetAlignment'] as const;
 
@@ -233,23 +239,26 @@ export class GpuKernel implements KernelInstance {
   private buffers: GPUBuffer[] = [];
   private y: GPUBuffer | undefined;
   private x: { buffer: GPUBuffer; elements: number } | undefined;
+  private counterBuffer: GPUBuffer | undefined;
 
   private constructor(
     private readonly ctx: GpuContext,
     private readonly spec: GpuKernelSpec,
     private readonly pack: WeightPacker,
+    private readonly counters?: CounterBinding,
   ) {
     this.source = spec.source;
     this.executed = spec.executed;
   }
 
-  static async create(ctx: GpuContext, spec: GpuKernelSpec, pack: WeightPacker): Promise<GpuKernel> {
-    const k = new GpuKernel(ctx, spec, pack);
+  /** `counters`: a counting build's (count.ts): its counter buffer bound, read back by readCounters. */
+  static async create(ctx: GpuContext, spec: GpuKernelSpec, pack: WeightPacker, counters?: CounterBinding): Promise<GpuKernel> {
+    const k = new GpuKernel(ctx, spec, pack, counters);
     // Compiled pipelines are cached per device, keyed by everything that shapes them: the WGSL
     // (itself generated from the problem and the parameters), the entry points and the bindings.
     // The tuner's re-measurements and repeated problems then skip shader compilation.
     const passes = spec.passes ?? [{ entry: 'main', dispatch: spec.dispatch }];
-    const key = JSON.stringify([spec.weights.length, spec.scratchElements ? 1 : 0, passes.map((p) => p.entry), spec.source]);
+    const key = JSON.stringify([spec.weights.length, spec.scratchElements ? 1 : 0, counters?.binding ?? -1, passes.map((p) => p.entry), spec.source]);
     let cache = PIPELINE_CACHE.get(ctx.device);
     if (!cache) PIPELINE_CACHE.set(ctx.device, (cache = new Map()));
     const hit = cache.get(key);
@@ -269,6 +278,7 @@ export class GpuKernel implements KernelInstance {
     const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: 4, buffer: { type: 'read-only-storage' } }, { binding: 1, visibility: 4, buffer: { type: 'storage' } }];
     for (let i = 0; i < inputs; i++) entries.push({ binding: 2 + i, visibility: 4, buffer: { type: 'read-only-storage' } });
     if (spec.scratchElements) entries.push({ binding: 2 + inputs, visibility: 4, buffer: { type: 'storage' } });
+    if (counters) entries.push({ binding: counters.binding, visibility: 4, buffer: { type: 'storage' } });
     k.layout = await checked(ctx, `${spec.name}: layout`, () => ctx.device.createBindGroupLayout({ entries }));
     const pipelineLayout = ctx.device.createPipelineLayout({ bindGroupLayouts: [k.layout] });
     for (const pass of passes) {
@@ -309,12 +319,16 @@ export class GpuKernel implements KernelInstance {
       const extra = this.pack(data).map((a, i) => this.storage(a, `w${i}`));
       if (extra.length !== this.spec.weights.length) throw new Error(`${this.spec.name}: ${extra.length} input buffers, the layout has ${this.spec.weights.length}`);
       const scratch = this.spec.scratchElements ? this.storage(this.spec.scratchElements * 4, 'scratch') : undefined;
+      if (this.counters) this.counterBuffer = this.storage(this.counters.words * 4, 'counters');
       // Per chunk: x, y and the scratch at the chunk's byte offset; the weights whole.
       const part = (buffer: GPUBuffer, chunkBytes: number, i: number): GPUBufferBinding => (chunks === 1 ? { buffer } : { buffer, offset: i * chunkBytes, size: chunkBytes });
       this.bindGroups = Array.from({ length: chunks }, (_, i) =>
         this.ctx.device.createBindGroup({
           layout: this.layout!,
-          entries: [part(x, bytes[0]!, i), part(this.y!, bytes[1]!, i), ...extra.map((buffer) => ({ buffer })), ...(scratch ? [part(scratch, bytes[2]!, i)] : [])].map((resource, binding) => ({ binding, resource })),
+          entries: [
+            ...[part(x, bytes[0]!, i), part(this.y!, bytes[1]!, i), ...extra.map((buffer) => ({ buffer })), ...(scratch ? [part(scratch, bytes[2]!, i)] : [])].map((resource, binding) => ({ binding, resource })),
+            ...(this.counterBuffer ? [{ binding: this.counters!.binding, resource: { buffer: this.counterBuffer } }] : []),
+          ],
         }),
       );
     });
@@ -355,18 +369,28 @@ export class GpuKernel implements KernelInstance {
     await this.ctx.device.queue.onSubmittedWorkDone();
   }
 
-  async readOutput(): Promise<Float32Array> {
-    const bytes = this.spec.outputElements * this.ioBytes;
+  /** The first `bytes` bytes of `buffer`, copied back to the host. */
+  private async readBack(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     const staging = this.ctx.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: MAP_READ | COPY_DST });
     const enc = this.ctx.device.createCommandEncoder();
-    enc.copyBufferToBuffer(this.y!, 0, staging, 0, staging.size);
+    enc.copyBufferToBuffer(buffer, 0, staging, 0, staging.size);
     this.ctx.device.queue.submit([enc.finish()]);
     await staging.mapAsync(1 /* GPUMapMode.READ */);
     const raw = staging.getMappedRange().slice(0, bytes);
-    const out = this.spec.io === 'f16' ? fromF16Bits(new Uint16Array(raw)) : new Float32Array(raw);
     staging.unmap();
     staging.destroy();
-    return out;
+    return raw;
+  }
+
+  async readOutput(): Promise<Float32Array> {
+    const raw = await this.readBack(this.y!, this.spec.outputElements * this.ioBytes);
+    return this.spec.io === 'f16' ? fromF16Bits(new Uint16Array(raw)) : new Float32Array(raw);
+  }
+
+  /** A counting build's counters (created with `counters`), as the calls so far left them. */
+  async readCounters(): Promise<Uint32Array> {
+    if (!this.counterBuffer) throw new Error(`${this.spec.name}: not a counting build`);
+    return new Uint32Array(await this.readBack(this.counterBuffer, this.counters!.words * 4));
   }
 
   /** Median-friendly samples: each is the mean of `batch` back-to-back dispatches. */

@@ -6,6 +6,7 @@
  * the next kernel gets a device from a new adapter.
  */
 import type { DeviceInfo } from '../../harness/types.js';
+import { withCounting } from './count.js';
 import { deviceSession } from './device-session.js';
 import { type GpuContext, openGpuContext, readLimits } from './instance.js';
 import type { GpuHostSession } from './device-session.js';
@@ -32,5 +33,5 @@ export async function openPageGpuSession(browser: string): Promise<GpuHostSessio
     limits,
     features: [...adapter.features].map(String).sort(),
   };
-  return deviceSession(device, gpu, async () => openGpuContext(await openAdapter(), limits));
+  return withCounting(deviceSession(device, gpu, async () => openGpuContext(await openAdapter(), limits)));
 }

@@ -1,6 +1,7 @@
 /** The WebGPU (Dawn, Node) backend session: adapter, device (timestamp queries when offered), limits. */
 import type { DeviceInfo } from '../../harness/types.js';
 import { describeAdapter, requestNodeAdapter } from './adapter.js';
+import { withCounting } from './count.js';
 import { deviceSession, type GpuHostSession } from './device-session.js';
 import { type GpuContext, openGpuContext } from './instance.js';
 
@@ -22,11 +23,11 @@ export async function openWebGpuSession(): Promise<WebGpuSession> {
     features: facts.features,
   };
   const keepAlive = { instance, adapter };
-  return deviceSession(info, gpu, async (reason) => {
+  return withCounting(deviceSession(info, gpu, async (reason) => {
     const next = await keepAlive.instance.requestAdapter({ powerPreference: 'high-performance' });
     if (!next) throw new Error(`WebGPU device lost (${reason}) and Dawn found no adapter to replace it`);
     keepAlive.adapter = next;
     process.stderr.write(`webgpu: device lost (${reason}); continuing on a new device\n`);
     return openGpuContext(next, facts.limits);
-  });
+  }));
 }

@@ -10,6 +10,7 @@
  * memory and SIMD opcodes with their immediates; anything else is refused by name, never miscounted.
  */
 
+import { executedCounts } from '../../../harness/executed.js';
 import type { OperationCounts } from '../../../harness/types.js';
 import { append, uleb as ulebInto } from './encoder.js';
 
@@ -303,10 +304,5 @@ export function countingBuild(bytes: Uint8Array): CountingBuild {
 
 /** Reads the counters of an instantiated counting build: executed operations by class. */
 export function readCounts(build: CountingBuild, exports: WebAssembly.Exports): OperationCounts {
-  const total: Record<string, number> = Object.fromEntries(OPERATION_CLASSES.map((c) => [c, 0]));
-  build.runs.forEach((run, i) => {
-    const times = Number((exports[`${COUNTER_PREFIX}${i}`] as WebAssembly.Global).value as bigint);
-    if (times) for (const [k, v] of Object.entries(run)) total[k] = (total[k] ?? 0) + times * v;
-  });
-  return total;
+  return executedCounts(OPERATION_CLASSES, build.runs, (i) => Number((exports[`${COUNTER_PREFIX}${i}`] as WebAssembly.Global).value as bigint));
 }
