@@ -126,4 +126,22 @@ describe('speed canary: the fastest time remembered across processes', () => {
     assert.ok(lstatSync(join(linkDir, 'speed-canary.json')).isFile());
     assert.equal(rememberedFloor('cpu t1', linkDir), 0.002);
   });
+
+  it("a session remembers its canary's fastest time as soon as the canary is made, before the session closes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-canary-'));
+    const before = process.env.NEOTUNE_CACHE_DIR;
+    process.env.NEOTUNE_CACHE_DIR = dir;
+    const session = await cpuBackend.open();
+    try {
+      const canary = await session.speedCanary!(1);
+      canary.ratio();
+      const saved = JSON.parse(readFileSync(join(dir, 'speed-canary.json'), 'utf8')) as Record<string, { ms: number }>;
+      const [key, entry] = Object.entries(saved).find(([k]) => k.includes('threads=1'))!;
+      assert.ok(entry.ms > 0 && rememberedFloor(key, dir) === entry.ms, key);
+    } finally {
+      await session.close();
+      if (before === undefined) delete process.env.NEOTUNE_CACHE_DIR;
+      else process.env.NEOTUNE_CACHE_DIR = before;
+    }
+  });
 });

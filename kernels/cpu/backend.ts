@@ -43,7 +43,12 @@ export const cpuBackend: Backend = {
       const known = canaries.get(threads);
       if (known && known.pool === on) return known.canary;
       if (known) retiredCanaries.push(known.canary);
-      const canary = WasmSpeedCanary.create(threads, on, device, rememberedFloor(canaryKey(threads)));
+      // Its calibration's fastest time is remembered at once (again at close, faster by then): a
+      // process killed before its session closes still leaves the machine's speed to the next one.
+      const canary = WasmSpeedCanary.create(threads, on, device, rememberedFloor(canaryKey(threads))).then((c) => {
+        rememberFloor(canaryKey(threads), c.ownFastestMs);
+        return c;
+      });
       canaries.set(threads, { pool: on, canary });
       return canary;
     };
