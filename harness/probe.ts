@@ -7,17 +7,19 @@
 import type { KernelInstance, SampleProbe } from './types.js';
 
 /**
- * The probe of this process, or undefined where there is no process to ask (a page or a Web
- * Worker: its samples are judged by their distribution alone).
+ * The probe of this process. Where there is no process to ask (a page or a Web Worker), the
+ * kernel's own evidence only: its pool's counters and its speed canary, or undefined when it has
+ * neither (its samples are then judged by their distribution alone).
  */
 export function processProbe(kernel: Pick<KernelInstance, 'poolCounters' | 'canary'>): SampleProbe | undefined {
-  if (typeof process === 'undefined' || typeof process.resourceUsage !== 'function') return undefined;
   const pool = kernel.poolCounters?.bind(kernel);
   const canary = kernel.canary;
+  const node = typeof process !== 'undefined' && typeof process.resourceUsage === 'function';
+  if (!node && !pool && !canary) return undefined;
   return {
     read() {
-      const u = process.resourceUsage();
-      return { switches: u.involuntaryContextSwitches, cpu_ms: (u.userCPUTime + u.systemCPUTime) / 1000, ...(pool ? pool() : {}) };
+      const u = node ? process.resourceUsage() : undefined;
+      return { ...(u ? { switches: u.involuntaryContextSwitches, cpu_ms: (u.userCPUTime + u.systemCPUTime) / 1000 } : {}), ...(pool ? pool() : {}) };
     },
     ...(canary ? { speed: () => canary.ratio() } : {}),
   };

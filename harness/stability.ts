@@ -51,8 +51,8 @@ export const SLOW_MACHINE_RATIO = 1.2;
 
 /** Why a sample is set aside, or undefined when it is clean. */
 export function disturbance(e: SampleEvidence): SetAsideReason | undefined {
-  if (e.switches > 0) return 'preempted';
-  if (e.cpu_ms < CPU_DEFICIT * e.wall_ms - CPU_RESOLUTION_MS) return 'cpu_deficit';
+  if (e.switches !== undefined && e.switches > 0) return 'preempted';
+  if (e.cpu_ms !== undefined && e.cpu_ms < CPU_DEFICIT * e.wall_ms - CPU_RESOLUTION_MS) return 'cpu_deficit';
   if (e.wait_ms !== undefined && e.wait_ms > WORKER_STALL_MS) return 'worker_wait';
   // The calling thread ran a late worker's part: the sample timed fewer threads than the kernel has.
   if (e.taken_over !== undefined && e.taken_over > 0) return 'worker_late';

@@ -115,12 +115,13 @@ async function sampleBatches(run: () => unknown, inner: number, opts: MeasureOpt
     if (probe && before) {
       const after = probe.read();
       const canary = probe.speed?.();
+      const change = (k: 'switches' | 'cpu_ms' | 'wait_ms' | 'taken_over') => (after[k] !== undefined && before[k] !== undefined ? { [k]: after[k] - before[k] } : {});
       evidence.push({
-        switches: after.switches - before.switches,
-        cpu_ms: after.cpu_ms - before.cpu_ms,
+        ...change('switches'),
+        ...change('cpu_ms'),
         wall_ms: d,
-        ...(after.wait_ms !== undefined && before.wait_ms !== undefined ? { wait_ms: after.wait_ms - before.wait_ms } : {}),
-        ...(after.taken_over !== undefined && before.taken_over !== undefined ? { taken_over: after.taken_over - before.taken_over } : {}),
+        ...change('wait_ms'),
+        ...change('taken_over'),
         ...(canary !== undefined ? { canary: Math.round(canary * 1000) / 1000 } : {}),
       });
     }

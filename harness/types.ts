@@ -71,10 +71,10 @@ export type OperationCounts = Readonly<Record<string, number>>;
  * every sample so that pre-empted ones are set aside (harness/stability.ts).
  */
 export interface SampleEvidence {
-  /** Involuntary context switches of this process (any of its threads) during the sample. */
-  readonly switches: number;
-  /** Process CPU time (user + system, all threads) during the sample, ms. */
-  readonly cpu_ms: number;
+  /** Involuntary context switches of this process (any of its threads) during the sample (absent where there is no process to ask: a page). */
+  readonly switches?: number;
+  /** Process CPU time (user + system, all threads) during the sample, ms (absent in a page). */
+  readonly cpu_ms?: number;
   /** Wall time of the sample (all its batched calls), ms. */
   readonly wall_ms: number;
   /** Time the calling thread spent waiting for worker threads, ms (thread-pool kernels). */
@@ -87,7 +87,7 @@ export interface SampleEvidence {
 
 /** Cumulative counters read before and after every sample (the difference is its evidence). */
 export interface SampleProbe {
-  read(): { readonly switches: number; readonly cpu_ms: number; readonly wait_ms?: number; readonly taken_over?: number };
+  read(): { readonly switches?: number; readonly cpu_ms?: number; readonly wait_ms?: number; readonly taken_over?: number };
   /** The speed canary's reading (SpeedCanary.ratio), taken once after each sample, outside its timed interval. */
   speed?(): number;
 }

@@ -96,7 +96,7 @@ describe('sample shapes and stability', () => {
     const probe: SampleProbe = { read: () => ({ switches: calls++, cpu_ms: 0 }) };
     const t = await measureAdaptive({ run: () => {} }, { timeMs: 10, minSamples: 5, warmupMs: 0, adaptive: { targetRelHalfWidth: 0.02, maxMs: 1000 } }, probe);
     assert.equal(t.evidence!.length, t.samples_ms.length);
-    assert.ok(t.evidence!.every((e) => e.switches > 0));
+    assert.ok(t.evidence!.every((e) => (e.switches ?? 0) > 0));
     const rounds = Number(/adaptive: (\d+) round\(s\), no clean sample/.exec(t.method)?.[1]);
     assert.ok(rounds >= 2, t.method);
   });
