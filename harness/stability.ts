@@ -48,6 +48,9 @@ const WORKER_STALL_MS = 1;
  */
 export const SLOW_MACHINE_RATIO = 1.2;
 
+/** The words of a timing's note that says samples from a slow phase were kept (quality.notes). */
+export const SLOW_KEPT_NOTE = 'taken while the speed canary ran over';
+
 
 /** Why a sample is set aside, or undefined when it is clean. */
 export function disturbance(e: SampleEvidence): SetAsideReason | undefined {
@@ -132,7 +135,7 @@ export function assessTiming(samples: readonly number[], evidence: readonly Samp
   const shape = sampleShape(clean);
   if (shape.shape === 'bimodal') reasons.push(`bimodal samples: clusters at ${ms(shape.modes![0])} and ${ms(shape.modes![1])} ms`);
   const notes = shape.shape === 'heavy-tailed' ? [`heavy-tailed samples: ${(100 * shape.outlierFraction).toFixed(0)} % beyond ${FAR_MADS} MAD of the median`] : [];
-  if (slowKept) notes.push(`${slowKept} sample(s) taken while the speed canary ran over ${SLOW_MACHINE_RATIO}x its fastest kept: too few others to judge them against`);
+  if (slowKept) notes.push(`${slowKept} sample(s) ${SLOW_KEPT_NOTE} ${SLOW_MACHINE_RATIO}x its fastest kept: too few others to judge them against`);
   const ci = medianInterval(clean);
   const ciRel = clean.length ? Math.max(ci.hi - ci.median, ci.median - ci.lo) / ci.median : null;
   if (clean.length >= MIN_CLEAN_SAMPLES && ciRel !== null && !(ciRel <= targetRel)) reasons.push(`median CI ±${(100 * ciRel).toFixed(1)} % is wider than the target ±${(100 * targetRel).toFixed(1)} %`);

@@ -356,6 +356,24 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     assert.deepEqual(again.winner, r.winner);
   });
 
+  it("side-by-side rounds wholly inside a core's slow phase still compare the finalists, and the winner keeps its search-time median", async () => {
+    let slow = false;
+    const v = timedVariant('spin', ['a', 'b'], (m) => (m === 'a' ? 0.1 : 0.104) * (slow ? 1.5 : 1));
+    const withCanary: BackendSession = { ...session, speedCanary: async () => ({ ratio: () => (slow ? 1.5 : 1) }) };
+    const r = await tuneProblem(emptyDb(), copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], withCanary, {
+      strategy: STRATEGIES.find((s) => s.name === 'exhaustive')!,
+      seed: 1,
+      budget: {},
+      measure: { timeMs: 20, minSamples: 5, warmupMs: 0 },
+      // The slow phase starts with the side-by-side rounds: the finalists are made again in it.
+      progress: (p) => void (p.current === 'finalists side by side' && (slow = true)),
+    });
+    const w = r.winner!;
+    assert.equal(w.confidence.revalidated?.median_from, 'search');
+    assert.equal(w.median_ms, r.entry.candidates[Object.keys(r.entry.candidates).find((k) => r.entry.candidates[k]!.key === w.key)!]!.median_ms);
+    assert.ok(w.median_ms < 0.125, `${w.median_ms}`);
+  });
+
   it('a busy machine prunes thread counts it cannot give now, with the reason', async () => {
     const v: KernelVariant = { ...timedVariant('spin', [1], () => 0.01), params: () => [{ name: 'threads', values: [1, 2], doc: '' }], defaults: () => ({ threads: 1 }) };
     const r = await tuneProblem(emptyDb(), copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, {

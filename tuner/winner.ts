@@ -57,6 +57,12 @@ export interface Winner {
       readonly changed: boolean;
       /** Finalists tied by the paired rounds: 95 % interval of their time over the fastest's. */
       readonly paired_ratio_ci?: Readonly<Record<string, readonly [number, number]>>;
+      /**
+       * Where the winner's median comes from: the side-by-side rounds (absent), or its search-time
+       * measurement when the rounds all ran in a core's slow phase (the speed canary said so) and
+       * the search measured it faster and stable.
+       */
+      readonly median_from?: 'search';
     };
   };
 }
