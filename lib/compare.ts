@@ -7,43 +7,61 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ComparedRecord, compareResults, type Comparison, recordKey } from '../analysis/compare.js';
-import { lookSchedule, runSequential } from '../analysis/sequential.js';
+import { lookSchedule, runSequential, type SequentialDecision, type SequentialVerdict } from '../analysis/sequential.js';
 import { Rng } from '../core/rng.js';
 import { quantile } from '../harness/stats.js';
-import { poolRuns } from '../analysis/pool.js';
 import { InputError } from '../core/errors.js';
-import { evaluateCandidate } from '../harness/evaluate.js';
+import { createKernel } from '../harness/compile.js';
+import { measureKernel, prepareAndVerify, timingFields } from '../harness/evaluate.js';
+import { DEFAULT_TARGET_REL } from '../harness/stability.js';
+import type { KernelInstance } from '../harness/types.js';
 import { fixtureKernel } from '../harness/fixture-kernel.js';
 import { copyProblem, makeProblemData } from '../harness/problem.js';
 import { type ResultFile, type ResultRecord, readResults } from '../harness/results.js';
 import { cpuDevice } from '../kernels/cpu/backend.js';
-import { resultFile } from './run.js';
+
+/** One fixture record of the self-test: what the gate decided, what it should have. */
+export interface SelfTestRecord {
+  readonly name: string;
+  readonly expected: readonly SequentialDecision[];
+  readonly verdict: SequentialVerdict;
+}
 
 /**
- * A fixture kernel made 30 % slower and 30 % faster, measured in interleaved rounds and compared
- * with its unchanged self: detection works when the slower one is classified regressed and the
- * faster improved.
+ * The gate's own decision procedure (runSequential, the paired sequential intervals of
+ * `compare --run`) on a fixture kernel in this process: the kernel at factor 1 is the base, and
+ * its twin (factor 1 again), a copy made 30 % slower and one made 30 % faster are the heads,
+ * measured in rounds in a random order. Detection works when the slower one is regressed, the
+ * faster improved, and the twin neither (unchanged, or inconclusive on a very busy machine).
  */
-export async function detectionSelfTest(o: { threshold: number; alpha: number }): Promise<{ slower: ComparedRecord; faster: ComparedRecord; passed: boolean }> {
+export async function detectionSelfTest(o: { threshold: number; alpha: number }): Promise<{ records: SelfTestRecord[]; rounds: number; passed: boolean }> {
   const variant = fixtureKernel();
   const problem = copyProblem({ N: 1, C: 16, H: 32, W: 32 });
   const data = makeProblemData(problem, 1);
   const session = { backend: 'cpu' as const, device: cpuDevice(), close: async () => {} };
-  const measure = { timeMs: 100, minSamples: 20, warmupMs: 30 };
-  const runs: Record<string, ResultRecord[]> = { '1': [], '0.7': [], '1.3': [] };
-  // One discarded warm-up round (the first calls run before V8 optimises the loop), then
-  // interleaved rounds so drift on the machine hits every factor alike.
-  for (let round = 0; round < 7; round++) {
-    for (const factor of [1, 1.3, 0.7]) {
-      const r = await evaluateCandidate(session, variant, problem, { factor }, data, { measure });
-      if (round > 0) runs[String(factor)]!.push(r);
+  const factors = { base: 1, twin: 1, slower: 1.3, faster: 0.7 } as const;
+  const expected: Record<string, readonly SequentialDecision[]> = { 'unchanged twin': ['unchanged', 'inconclusive'], '30 % slower': ['regressed'], '30 % faster': ['improved'] };
+  const heads: Record<string, keyof typeof factors> = { 'unchanged twin': 'twin', '30 % slower': 'slower', '30 % faster': 'faster' };
+  const kernels = new Map<keyof typeof factors, KernelInstance>();
+  try {
+    for (const [name, factor] of Object.entries(factors) as [keyof typeof factors, number][]) {
+      const kernel = await createKernel(variant, problem, { factor }, session);
+      kernels.set(name, kernel);
+      if (!(await prepareAndVerify(kernel, data)).ok) throw new Error(`self-test: the fixture kernel at factor ${factor} does not verify`);
+      await measureKernel(kernel, { timeMs: 30, minSamples: 5, warmupMs: 30 }); // V8 optimises the loop first
     }
+    const rng = new Rng(1);
+    const round = async () => {
+      const ms = new Map<string, number>();
+      for (const name of rng.shuffle([...kernels.keys()])) ms.set(name, timingFields(await measureKernel(kernels.get(name)!, { timeMs: 40, minSamples: 10, warmupMs: 0 }), DEFAULT_TARGET_REL).median_ms!);
+      return new Map(Object.entries(heads).map(([record, head]) => [record, { base_ms: ms.get('base')!, head_ms: ms.get(head)! }]));
+    };
+    const run = await runSequential({ threshold: o.threshold, alpha: o.alpha, looks: lookSchedule(5, 40) }, round, () => true);
+    const records = Object.keys(heads).map((name) => ({ name, expected: expected[name]!, verdict: run.verdicts.get(name)! }));
+    return { records, rounds: run.rounds, passed: records.every((r) => r.expected.includes(r.verdict.decision)) };
+  } finally {
+    for (const k of kernels.values()) await k.dispose();
   }
-  const file = (factor: string) => poolRuns(runs[factor]!.map((r) => resultFile([{ ...r, params: {} }], [], `self-test factor ${factor}`)));
-  const base = file('1');
-  const slower = compareResults(base, file('1.3'), o).records[0]!;
-  const faster = compareResults(base, file('0.7'), o).records[0]!;
-  return { slower, faster, passed: slower.timing === 'regressed' && faster.timing === 'improved' };
 }
 
 /** The top folder of the git checkout here; not being in one is invalid input for --run. */

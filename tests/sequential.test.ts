@@ -74,6 +74,16 @@ describe('sequential stopping on fixture kernels (timed here)', () => {
     assert.ok(r.rounds <= 14, `${r.rounds} rounds`);
   });
 
+  it('compare --self-test runs this procedure: the twin neither regressed nor improved, 30 % slower regressed, 30 % faster improved', async () => {
+    const { detectionSelfTest } = await import('../lib/compare.js');
+    const t = await detectionSelfTest({ threshold: 0.05, alpha: 0.05 });
+    const decided = Object.fromEntries(t.records.map((r) => [r.name, r.verdict.decision]));
+    assert.ok(['unchanged', 'inconclusive'].includes(decided['unchanged twin']!), JSON.stringify(decided));
+    assert.equal(decided['30 % slower'], 'regressed');
+    assert.equal(decided['30 % faster'], 'improved');
+    assert.ok(t.passed && t.rounds >= 5);
+  });
+
   it('decided records leave the rounds; the time budget ends a run with one last look', async () => {
     const open: number[] = [];
     let calls = 0;

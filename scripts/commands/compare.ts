@@ -92,10 +92,10 @@ function aaRate(files: readonly ResultFile[], o: CompareFlags): number {
 
 /** Prints the detection self-test (lib/compare.ts) and exits 1 when it fails. */
 async function selfTest(o: CompareFlags): Promise<number> {
-  const { slower, faster, passed } = await detectionSelfTest(o);
-  const row = (what: string, r: typeof slower, expected: string) => [what, fmt(r.ratio, 3), r.ci ? `${fmt(r.ci[0], 3)} … ${fmt(r.ci[1], 3)}` : '–', r.timing, expected];
-  process.stdout.write(formatTable(['fixture kernel', 'ratio', '95 % CI', 'classified', 'expected'], [row('30 % slower', slower, 'regressed'), row('30 % faster', faster, 'improved')]) + '\n');
-  process.stdout.write(passed ? 'self-test passed\n' : 'self-test FAILED: detection did not classify the fixture as expected\n');
+  const { records, rounds, passed } = await detectionSelfTest(o);
+  const rows = records.map((r) => [r.name, fmt(r.verdict.ratio, 3), r.verdict.ci ? `${fmt(r.verdict.ci[0], 3)} … ${fmt(r.verdict.ci[1], 3)}` : '–', `${r.verdict.decision} after ${r.verdict.rounds} rounds`, r.expected.join(' or ')]);
+  process.stdout.write(formatTable(['fixture kernel against itself', 'ratio', `interval (suite-wide α ${o.alpha})`, 'decided', 'expected'], rows) + `\n${rounds} paired rounds in this process\n`);
+  process.stdout.write(passed ? 'self-test passed\n' : 'self-test FAILED: the gate did not classify the fixture as expected\n');
   return passed ? EXIT.OK : EXIT.INTERNAL;
 }
 
