@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The speed canary's effect on between-process spread (docs/regressions.md): for each cell, N
-# fresh processes (dev/drift/pool-process.ts: 6 rounds of 40 ms over about 1.5 s, as the harness
+# fresh processes (dev/drift/process.ts: 6 rounds of 40 ms over about 1.5 s, as the harness
 # times) with the canary, the same samples judged with and without its readings; σ of the
 # per-process medians (first round: what one short bench run measures; all rounds) and the rounds
 # left with fewer than 10 clean samples; then one process timing the same cell in N rounds spread
@@ -21,10 +21,10 @@ for cell in "${cells[@]}"; do
   f="$out/$(printf %s "$kase $variant $threads" | tr -c 'A-Za-z0-9.' _).jsonl"
   start=$(date +%s%3N)
   for i in $(seq 1 "$n"); do
-    node --no-concurrent-recompilation dist/dev/drift/pool-process.js --case "$kase" --variant "$variant" --threads "$threads" --params "${params:-{\}}" --rounds 6 --gap 100 >>"$f"
+    node --no-concurrent-recompilation dist/dev/drift/process.js --case "$kase" --variant "$variant" --threads "$threads" --params "${params:-{\}}" --rounds 6 --gap 100 >>"$f"
   done
   gap=$(( ($(date +%s%3N) - start) / n ))
-  node --no-concurrent-recompilation dist/dev/drift/pool-process.js --case "$kase" --variant "$variant" --threads "$threads" --params "${params:-{\}}" --rounds "$n" --gap "$gap" >"${f%.jsonl}.within"
+  node --no-concurrent-recompilation dist/dev/drift/process.js --case "$kase" --variant "$variant" --threads "$threads" --params "${params:-{\}}" --rounds "$n" --gap "$gap" >"${f%.jsonl}.within"
 done
 node -e '
   const fs = require("fs"); const dir = process.argv[1];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Between-process spread of kernel timings, before and after the fixes in docs/regressions.md:
-# for each kernel, N fresh processes (dev/drift/one-process.ts, 4 rounds each) under two settings,
+# for each kernel, N fresh processes (dev/drift/process.ts, 4 rounds of 30 ms each) under two settings,
 #   default   node as the scheduler places it, V8 optimising on a helper thread
 #   gate      as compare --run runs bench: --no-concurrent-recompilation, pinned to one CPU (1 thread)
 # and prints σ of the per-process medians (first round, as one bench run measures it) next to the
@@ -17,7 +17,7 @@ for k in "${kernels[@]}"; do
   IFS=: read -r kernel threads case suite <<<"$k"; threads=${threads:-1}; case=${case:-4+7 s1}; suite=${suite:-smoke}
   for setting in default gate; do
     for i in $(seq 1 "$n"); do
-      args=(dist/dev/drift/one-process.js --kernel "$kernel" --threads "$threads" --case "$case" --suite "$suite" --rounds 4 --time 30)
+      args=(dist/dev/drift/process.js --variant "$kernel" --params '{}' --threads "$threads" --case "$case" --suite "$suite" --rounds 4 --time 30 --gap 0)
       if [ "$setting" = gate ]; then
         if [ "$threads" = 1 ]; then taskset -c "$cpu" node --no-concurrent-recompilation "${args[@]}"; else node --no-concurrent-recompilation "${args[@]}"; fi
       else node "${args[@]}"; fi >>"$out/${kernel}__${threads}__$(printf %s "$case" | tr -c 'A-Za-z0-9.' _)__${setting}.jsonl"
@@ -30,7 +30,7 @@ node -e '
   const rows = {};
   for (const f of fs.readdirSync(dir).sort()) {
     const [kernel, threads, kase, setting] = f.replace(".jsonl", "").split("__");
-    const runs = fs.readFileSync(`${dir}/${f}`, "utf8").trim().split("\n").map((l) => JSON.parse(l).medians);
+    const runs = fs.readFileSync(`${dir}/${f}`, "utf8").trim().split("\n").map((l) => JSON.parse(l).rounds.map((r) => r.all));
     const key = `${kernel} ${threads}t ${kase.replace(/_+$/, "").replace(/_/g, " ")}`;
     rows[key] ??= { kernel: key, us: (1000 * runs[0][3]).toFixed(1) };
     rows[key][setting] = `${(100 * sd(runs.map((r) => Math.log(r[0])))).toFixed(1)} % / ${(100 * sd(runs.map((r) => Math.log(r[3])))).toFixed(1)} % / ${(100 * runs.map((r) => sd(r.slice(1).map(Math.log))).reduce((a, b) => a + b, 0) / runs.length).toFixed(1)} %`;
