@@ -61,14 +61,15 @@ export async function openKernelPage<Init, Session>(routes: Record<string, [stri
   }
 }
 
-/** window.ntCreate(spec) in the page: the new kernel's id. */
-export async function createInPage(page: Page, spec: unknown): Promise<number> {
-  return (await page.evaluate((s: unknown) => (window as never as PageApi).ntCreate!(s), spec as never)) as number;
+/** window.ntCreate(spec, counters) in the page: the new kernel's id (`counters`: a counting build's counter buffer, WebGPU). */
+export async function createInPage(page: Page, spec: unknown, counters?: unknown): Promise<number> {
+  return (await page.evaluate((s: unknown, c: unknown) => (window as never as PageApi).ntCreate!(s, c), spec as never, (counters ?? null) as never)) as number;
 }
 
 /**
  * A kernel living in a page that implements the neotune page protocol: window.ntPrepare(id, x,
- * inputs), ntPoison(id), ntRun(id), ntRead(id) → base64, ntMeasure(id, opts), ntDispose(id).
+ * inputs), ntPoison(id), ntRun(id), ntRead(id) → base64, ntMeasure(id, opts), ntDispose(id), and
+ * for counting builds ntCounters(id).
  * Only prepare and readOutput move data; timing runs inside the page.
  */
 export class PageKernel implements KernelInstance {
@@ -95,6 +96,10 @@ export class PageKernel implements KernelInstance {
   }
   async readOutput(): Promise<Float32Array> {
     return base64ToFloat32(await this.call<string>('ntRead', this.id));
+  }
+  /** A counting build's counters (window.ntCounters: pages whose kernels have them). */
+  async readCounters(): Promise<Uint32Array> {
+    return Uint32Array.from(await this.call<number[]>('ntCounters', this.id));
   }
   async measure(opts: MeasureOptions): Promise<DeviceTiming> {
     const t = await this.call<DeviceTiming>('ntMeasure', this.id, opts);

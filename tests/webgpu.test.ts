@@ -247,6 +247,18 @@ describe('WebGPU in headless Chromium: the same WGSL through the page host', asy
       );
     });
   }
+  it('the exact lane in the page: the counting build gives the counts Dawn in Node gives', async () => {
+    const p = CELL_CASES[1]!.problem;
+    const data = makeProblemData(p, 3);
+    for (const [name, params] of [
+      ['sparse-wgsl', { order: 'AB', wg: 64 }],
+      ['fused-wgsl', { tile: 'shared', wg: 64, wgy: 4, vec: 1 }],
+    ] as const) {
+      const inPage = await countOperations(v(name), p, params, browser, data);
+      assert.ok(inPage && inPage.invocations! > 0, name);
+      assert.deepEqual(inPage, await countOperations(byName(name), p, params, session, data), name);
+    }
+  });
   it('dwconv and copy verified; timing comes from the page', async () => {
     const d = dwconvProblem({ N: 1, C: 3, H: 9, W: 9, K: 7 });
     assert.equal((await evaluateCandidate(browser, v('dwconv-wgsl'), d, { wg: 32 }, makeProblemData(d, 1), { verifyOnly: true })).state, 'verified');

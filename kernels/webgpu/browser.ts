@@ -10,6 +10,7 @@ import type { Backend, DeviceInfo } from '../../harness/types.js';
 import { wgslVariants } from './variants.js';
 import type { GpuHostSession } from './device-session.js';
 import { wgslSpec } from './instance.js';
+import { countWgsl } from './count.js';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>neotune webgpu</title>
 <script type="module">
@@ -33,14 +34,14 @@ window.ntInit = async () => {
   return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, timestamps: ctx.timestamps, features: [...adapter.features].sort(),
     limits };
 };
-window.ntCreate = async (spec) => {
+window.ntCreate = async (spec, counters) => {
   if (ctx.lost) {
     const reason = ctx.lost;
     ctx = (await openDevice()).ctx;
     console.warn('webgpu: device lost (' + reason + '); continuing on a new device');
   }
   const k = { inputs: [] };
-  k.kernel = await GpuKernel.create(ctx, spec, () => k.inputs);
+  k.kernel = await GpuKernel.create(ctx, spec, () => k.inputs, counters ?? undefined);
   const id = nextId++; kernels.set(id, k); return id;
 };
 // Fault injection (tests): see GpuHostSession.simulateDeviceLoss.
@@ -49,6 +50,7 @@ window.ntPrepare = async (id, x, inputs) => { const k = kernels.get(id); k.input
 window.ntPoison = async (id) => kernels.get(id).kernel.poisonOutput();
 window.ntRun = async (id) => kernels.get(id).kernel.run();
 window.ntRead = async (id) => toB64(await kernels.get(id).kernel.readOutput());
+window.ntCounters = async (id) => Array.from(await kernels.get(id).kernel.readCounters());
 window.ntMeasure = async (id, opts) => kernels.get(id).kernel.measure(opts);
 window.ntDispose = (id) => { kernels.get(id)?.kernel.dispose(); kernels.delete(id); };
 window.ntReady = true;
@@ -73,6 +75,18 @@ export async function openBrowserGpuSession(): Promise<GpuHostSession> {
         const id = await createInPage(page, spec);
         return new PageKernel(page, id, spec.source, spec.executed, (data) => packWeights(spec.weights, data), 'Chromium');
       },
+      // The exact lane: the counting build runs in the page like any kernel, its counters read back.
+      countOperations: (description, data) =>
+        countWgsl(wgslSpec(description), async (counting, counters) => {
+          const k = new PageKernel(page, await createInPage(page, counting, counters), counting.source, undefined, (d) => packWeights(counting.weights, d), 'Chromium');
+          try {
+            await k.prepare(data);
+            await k.run();
+            return await k.readCounters();
+          } finally {
+            await k.dispose();
+          }
+        }),
       simulateDeviceLoss: async (reason) => {
         await page.evaluate((r) => (window as unknown as { ntSimulateDeviceLoss: (r: string) => void }).ntSimulateDeviceLoss(r), reason);
       },
