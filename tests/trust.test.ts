@@ -24,7 +24,7 @@ import type { BackendSession, CeilingRecord, KernelVariant, SampleEvidence, Samp
 import { claimPart, CTL } from '../kernels/cpu/wasm/pool.js';
 import { emptyDb } from '../tuner/db.js';
 import { complexity } from '../tuner/space.js';
-import { tuneProblem } from '../tuner/tune.js';
+import { tieOrder, tuneProblem } from '../tuner/tune.js';
 import { selectWinner } from '../tuner/winner.js';
 import { STRATEGIES } from '../tuner/strategies/index.js';
 
@@ -318,6 +318,23 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     const cands = ['order=BA', 'order=AB', 'order=CA'].map((k) => ({ key: `v ${k}`, config: { variant: 'v', params: { order: k.slice(6) } }, samples_ms: around(1, 60) }));
     const winners = [cands, [...cands].reverse(), [cands[1]!, cands[2]!, cands[0]!]].map((c) => selectWinner(c, (cfg) => complexity([{ name: 'v' }], cfg))!.key);
     assert.deepEqual(winners, ['v order=AB', 'v order=AB', 'v order=AB']);
+  });
+
+  it("with a cost model, ties go to the fewest threads, then to the model's favourite, whatever the order of candidates", () => {
+    const variants = [{ name: 'v' }];
+    const cfg = (order: string, threads: number) => ({ variant: 'v', params: { order, threads } });
+    const cands = [cfg('AB', 2), cfg('BA', 2), cfg('CA', 2), cfg('CA', 1)].map((c) => ({ key: `v order=${c.params.order},threads=${c.params.threads}`, config: c, samples_ms: around(1, 60) }));
+    const prior = new Map([
+      ['v order=AB,threads=2', { mean: -1, sd: 0.1 }],
+      ['v order=BA,threads=2', { mean: -3, sd: 0.1 }],
+      ['v order=CA,threads=2', { mean: -2, sd: 0.1 }],
+    ]);
+    const pick = (cs: typeof cands) => selectWinner(cs, tieOrder(variants, prior))!.key;
+    const twoThreads = cands.slice(0, 3);
+    assert.deepEqual([pick(twoThreads), pick([...twoThreads].reverse())], ['v order=BA,threads=2', 'v order=BA,threads=2']);
+    assert.equal(pick(cands), 'v order=CA,threads=1', 'fewer threads first, even against the favourite');
+    // Without a model: the simplest, then the key.
+    assert.equal(selectWinner(twoThreads, tieOrder(variants))!.key, 'v order=AB,threads=2');
   });
 
   it('a resumed tune counts the evaluations already in the database against the budget', async () => {

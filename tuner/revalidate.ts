@@ -5,7 +5,7 @@
  * closeMargin of the fastest are opened again (verified again) and measured in interleaved rounds
  * (A B C, C B A, …, as asv and Helion do), so drift on the machine hits all of them alike; the
  * winner is chosen again from those samples, and a finalist the paired rounds cannot tell from
- * the fastest (beyond TIE_MARGIN) is tied with it: the simplest tied candidate wins. Each
+ * the fastest (beyond TIE_MARGIN) is tied with it: the first tied in the tie order wins. Each
  * finalist's turn waits (briefly) for the speed canary to read fast, so a core's slow phase does
  * not fall on one finalist's turn alone.
  */
@@ -131,6 +131,8 @@ export async function revalidateWinner(
   session: BackendSession,
   problem: Problem,
   data: ProblemData,
+  /** The order ties are broken in (tune.ts tieOrder); the simplest first by default. */
+  order: (c: Config) => number[] = (c) => complexity(variants, c),
 ): Promise<Winner> {
   const keys = finalistKeys(winner, entry, current);
   if (keys.length < 2) return winner;
@@ -148,14 +150,13 @@ export async function revalidateWinner(
     const t = timingFields({ samples_ms: f.samples, method: f.method, ...(evidence ? { evidence } : {}) }, DEFAULT_TARGET_REL);
     return { key: f.key, config: f.config, samples_ms: t.samples_ms ?? [], ...(f.source_hash ? { source_hash: f.source_hash } : {}), stable: t.quality?.stable ?? true };
   });
-  const complexityOf = (cfg: Config) => complexity(variants, cfg);
-  const again = selectWinner(candidates, complexityOf);
+  const again = selectWinner(candidates, order);
   if (!again) return winner;
-  // Ties from the paired rounds join the samples' ties; the simplest of them all wins.
+  // Ties from the paired rounds join the samples' ties; the first of them all in the tie order wins.
   const fastest = finalists.find((f) => f.key === again.confidence.fastest)!;
   const paired = pairedTies(fastest.rounds, new Map(finalists.filter((f) => f !== fastest && candidates.find((c) => c.key === f.key)?.stable !== false).map((f) => [f.key, f.rounds])));
   const tied = [...new Set([...again.confidence.tied, ...paired.keys()])];
-  const chosen = finalists.filter((f) => tied.includes(f.key)).sort((a, b) => compareSimplicity(a, b, complexityOf))[0]!;
+  const chosen = finalists.filter((f) => tied.includes(f.key)).sort((a, b) => compareSimplicity(a, b, order))[0]!;
   const pooled = quantile(candidates.find((c) => c.key === chosen.key)!.samples_ms, 0.5);
   // Rounds that all ran in a core's slow phase (nothing fast to judge them against) compare the
   // finalists fairly but time them 1.3-1.8x slow: the winner's median is then its search-time

@@ -13,7 +13,7 @@ import { buildSpace, complexity, type Config, configKey, type SearchSpace } from
 import type { Observation, Strategy } from './strategies/strategy.js';
 import { revalidateWinner } from './revalidate.js';
 import { evaluationBudget, search, type TuneBudget } from './search.js';
-import type { CostModel } from '../model/cost-model.js';
+import type { CostModel, Prediction } from '../model/cost-model.js';
 import type { DeviceFeatures } from '../model/features.js';
 import { priorFor } from './model/training.js';
 
@@ -116,15 +116,30 @@ function compact(r: ResultRecord, config: Config): CandidateRecord {
 }
 
 /**
- * Recomputes an entry's winner from its verified candidates (only those whose database key is in
- * `current`, when given: the code the generators produce now).
+ * The order statistical ties are broken in (lower first): fewer threads; then, where a cost model
+ * gave a prior, the configuration it predicts fastest — it has measured other problems and
+ * devices, where this problem's own measurements cannot tell the tied apart, and its favourites
+ * are the first a model-based search measures, so repeated tunes meet the same ones — else (and
+ * after that) the simplest variant and parameters (space.ts complexity).
  */
-export function entryWinner(entry: DbEntry, variants: readonly { readonly name: string }[], current?: ReadonlySet<string>): Winner | undefined {
+export function tieOrder(variants: readonly { readonly name: string }[], prior?: ReadonlyMap<string, Prediction>): (c: Config) => number[] {
+  if (!prior) return (c) => complexity(variants, c);
+  return (c) => {
+    const [threads, ...simpler] = complexity(variants, c);
+    return [threads!, prior.get(configKey(c))?.mean ?? Infinity, ...simpler];
+  };
+}
+
+/**
+ * Recomputes an entry's winner from its verified candidates (only those whose database key is in
+ * `current`, when given: the code the generators produce now); ties broken in `order`.
+ */
+export function entryWinner(entry: DbEntry, variants: readonly { readonly name: string }[], current?: ReadonlySet<string>, order = tieOrder(variants)): Winner | undefined {
   const cands = Object.entries(entry.candidates)
     .filter(([k, c]) => c.state === 'verified' && c.samples_ms?.length && (!current || current.has(k)))
     .map(([, c]) => c)
     .map((c) => ({ key: c.key, config: c.config, samples_ms: c.samples_ms!, ...(c.source_hash ? { source_hash: c.source_hash } : {}), ...(c.quality ? { stable: c.quality.stable } : {}) }));
-  return selectWinner(cands, (cfg) => complexity(variants, cfg));
+  return selectWinner(cands, order);
 }
 
 
@@ -157,6 +172,8 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   }
 
   const data = opts.data ?? makeProblemData(problem, opts.seed);
+  const prior = opts.model ? priorFor(opts.model.model, record, space.configs, opts.model.device) : undefined;
+  const order = tieOrder(variants, prior);
   let evaluated = 0;
   let failed = resumed.filter((h) => h.time === undefined).length;
   // The budget counts every evaluation of this problem, those of an earlier (interrupted) run too.
@@ -188,7 +205,7 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
       ...(opts.signal ? { signal: opts.signal } : {}),
       resumed,
       ...(opts.warmStart ? { warmStart: opts.warmStart } : {}),
-      ...(opts.model ? { context: { prior: priorFor(opts.model.model, record, space.configs, opts.model.device) } } : {}),
+      ...(prior ? { context: { prior } } : {}),
       onProposal: (config, h) => {
         history = h;
         opts.progress?.({ done: h.length, total, failed, best: bestSoFar(), current: configKey(config) });
@@ -207,10 +224,10 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   // re-validated side by side; recomputing it from the search timings alone would undo that).
   const stored = entry.winner;
   const unchanged = evaluated === 0 && stored !== undefined && [...current].some((k) => entry.candidates[k]?.key === stored.key);
-  let winner = unchanged ? stored : entryWinner(entry, variants, current);
+  let winner = unchanged ? stored : entryWinner(entry, variants, current, order);
   if (winner && !unchanged && opts.revalidate !== false && evaluated > 0 && !opts.signal?.aborted) {
     opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'finalists side by side' });
-    winner = await revalidateWinner(winner, entry, variants, current, session, problem, data);
+    winner = await revalidateWinner(winner, entry, variants, current, session, problem, data, order);
   }
   if (winner) entry.winner = winner;
   else delete entry.winner;

@@ -3,7 +3,8 @@
  * candidate that is not significantly slower than the fastest (Mann–Whitney U, p ≥ α, or a
  * bootstrap confidence interval of the median ratio reaching 1) or is practically equivalent
  * (median within TIE_MARGIN) is tied with it, and among tied
- * candidates the simplest (fewest threads, simplest variant, smallest parameters) wins. So a re-run
+ * candidates the first in the caller's tie order wins (tune.ts tieOrder: fewest threads, the cost
+ * model's favourite, simplest variant, smallest parameters). So a re-run
  * does not flip between candidates the data cannot tell apart, and the recorded confidence says
  * how sure the choice is.
  *
@@ -40,7 +41,7 @@ export interface Winner {
   readonly confidence: {
     /** The candidate with the lowest median. */
     readonly fastest: string;
-    /** Candidates statistically tied with the fastest (the winner is the simplest of them). */
+    /** Candidates statistically tied with the fastest (the winner is the first of them in the tie order). */
     readonly tied: readonly string[];
     /** Winner vs fastest: two-sided Mann–Whitney p (1 when the winner is the fastest). */
     readonly p_value: number;
@@ -67,7 +68,7 @@ export interface Winner {
   };
 }
 
-/** Orders configurations simplest first: complexity, then the key (covers string and boolean parameters). */
+/** Orders configurations by a tie order (complexityOf: lower first), then the key (covers string and boolean parameters). */
 export function compareSimplicity(a: { key: string; config: Config }, b: { key: string; config: Config }, complexityOf: (c: Config) => number[]): number {
   return compareComplexity(complexityOf(a.config), complexityOf(b.config)) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
