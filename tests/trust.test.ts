@@ -389,6 +389,18 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     assert.equal(w.confidence.revalidated?.median_from, 'search');
     assert.equal(w.median_ms, r.entry.candidates[Object.keys(r.entry.candidates).find((k) => r.entry.candidates[k]!.key === w.key)!]!.median_ms);
     assert.ok(w.median_ms < 0.125, `${w.median_ms}`);
+    // A disturbance no canary saw: the rounds time the finalists 1.5x slower than the search did.
+    slow = false;
+    const unseen: BackendSession = { ...session, speedCanary: async () => ({ ratio: () => 1 }) };
+    const r2 = await tuneProblem(emptyDb(), copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], unseen, {
+      strategy: STRATEGIES.find((s) => s.name === 'exhaustive')!,
+      seed: 1,
+      budget: {},
+      measure: { timeMs: 20, minSamples: 5, warmupMs: 0 },
+      progress: (p) => void (p.current === 'finalists side by side' && (slow = true)),
+    });
+    assert.equal(r2.winner!.confidence.revalidated?.median_from, 'search');
+    assert.ok(r2.winner!.median_ms < 0.125, `${r2.winner!.median_ms}`);
   });
 
   it('a busy machine prunes thread counts it cannot give now, with the reason', async () => {

@@ -26,6 +26,12 @@ import { type Candidate, compareSimplicity, selectWinner, TIE_MARGIN, type Winne
  */
 export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 6, closeMargin: 0.25 } as const;
 
+/**
+ * Two clean medians of one kernel (the search's, the side-by-side rounds') further apart than this
+ * are not noise (a few per cent between processes here): the slower was disturbed.
+ */
+export const MEDIANS_DISAGREE = 0.1;
+
 /** The longest a finalist's turn waits for the speed canary to read fast (a slow phase lasts 20 ms to minutes). */
 const PHASE_WAIT_MS = 200;
 
@@ -159,12 +165,13 @@ export async function revalidateWinner(
   const chosen = finalists.filter((f) => tied.includes(f.key)).sort((a, b) => compareSimplicity(a, b, order))[0]!;
   const pooled = quantile(candidates.find((c) => c.key === chosen.key)!.samples_ms, 0.5);
   // Rounds that all ran in a core's slow phase (nothing fast to judge them against) compare the
-  // finalists fairly but time them 1.3-1.8x slow: the winner's median is then its search-time
-  // one, where that was stable and faster.
+  // finalists fairly but time them 1.3-1.8x slow; and two clean medians of one kernel more than
+  // MEDIANS_DISAGREE apart mean one was disturbed beyond what its evidence saw. A disturbance
+  // only adds time: the winner's median is then its search-time one, where that was clean and faster.
   const searched = Object.values(entry.candidates).find((c) => c.key === chosen.key);
   const slowRounds = setAside(chosen.samples, chosen.evidence.length === chosen.samples.length ? chosen.evidence : undefined).slowKept > 0;
   const searchedFast = searched?.quality?.stable !== false && !(searched?.quality?.notes ?? []).some((n) => n.includes(SLOW_KEPT_NOTE));
-  const fromSearch = slowRounds && searchedFast && searched?.median_ms !== undefined && searched.median_ms < pooled;
+  const fromSearch = searchedFast && searched?.median_ms !== undefined && (slowRounds ? searched.median_ms < pooled : searched.median_ms * (1 + MEDIANS_DISAGREE) < pooled);
   return {
     ...again,
     key: chosen.key,

@@ -60,8 +60,8 @@ export interface Winner {
       readonly paired_ratio_ci?: Readonly<Record<string, readonly [number, number]>>;
       /**
        * Where the winner's median comes from: the side-by-side rounds (absent), or its search-time
-       * measurement when the rounds all ran in a core's slow phase (the speed canary said so) and
-       * the search measured it faster and stable.
+       * measurement, clean and faster, when the rounds all ran in a core's slow phase (the speed
+       * canary said so) or timed it over 10 % slower (revalidate.ts MEDIANS_DISAGREE).
        */
       readonly median_from?: 'search';
     };
