@@ -26,10 +26,16 @@ if [ "$mode" = slow ]; then
   unset GIT_INDEX_FILE
 fi
 for i in $(seq 1 "$n"); do
+  # A result file of an earlier session must never be read as this run's.
+  rm -f "$out/$mode-$i.json"
   set +e
   node dist/scripts/neotune.js compare --run HEAD "$head" --kernels "$kernels" --out "$out/$mode-$i.json" "$@" >/dev/null 2>"$out/$mode-$i.log"
   rc=$?
   set -e
+  if [ ! -f "$out/$mode-$i.json" ]; then
+    echo "run $i (exit $rc): no comparison: $(tail -1 "$out/$mode-$i.log")"
+    continue
+  fi
   node -e '
     const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const n = (t) => c.records.filter((r) => r.timing === t).length;
