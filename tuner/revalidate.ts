@@ -168,7 +168,8 @@ export async function revalidateWinner(
   // finalists fairly but time them 1.3-1.8x slow; and two clean medians of one kernel more than
   // MEDIANS_DISAGREE apart mean one was disturbed beyond what its evidence saw. A disturbance
   // only adds time: the winner's median is then its search-time one, where that was clean and faster.
-  const searched = Object.values(entry.candidates).find((c) => c.key === chosen.key);
+  // (Its record for the code generated now: the entry may keep older code's under the same configuration.)
+  const searched = Object.entries(entry.candidates).find(([k, c]) => current.has(k) && c.key === chosen.key)?.[1];
   const slowRounds = setAside(chosen.samples, chosen.evidence.length === chosen.samples.length ? chosen.evidence : undefined).slowKept > 0;
   const searchedFast = searched?.quality?.stable !== false && !(searched?.quality?.notes ?? []).some((n) => n.includes(SLOW_KEPT_NOTE));
   const fromSearch = searchedFast && searched?.median_ms !== undefined && (slowRounds ? searched.median_ms < pooled : searched.median_ms * (1 + MEDIANS_DISAGREE) < pooled);
