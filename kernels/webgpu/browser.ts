@@ -77,16 +77,7 @@ export async function openBrowserGpuSession(): Promise<GpuHostSession> {
       },
       // The exact lane: the counting build runs in the page like any kernel, its counters read back.
       countOperations: (description, data) =>
-        countWgsl(wgslSpec(description), async (counting, counters) => {
-          const k = new PageKernel(page, await createInPage(page, counting, counters), counting.source, undefined, (d) => packWeights(counting.weights, d), 'Chromium');
-          try {
-            await k.prepare(data);
-            await k.run();
-            return await k.readCounters();
-          } finally {
-            await k.dispose();
-          }
-        }),
+        countWgsl(wgslSpec(description), data, async (counting, counters) => new PageKernel(page, await createInPage(page, counting, counters), counting.source, undefined, (d) => packWeights(counting.weights, d), 'Chromium')),
       simulateDeviceLoss: async (reason) => {
         await page.evaluate((r) => (window as unknown as { ntSimulateDeviceLoss: (r: string) => void }).ntSimulateDeviceLoss(r), reason);
       },

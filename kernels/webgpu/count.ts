@@ -19,7 +19,7 @@ import { packWeights } from '../../core/structure.js';
 import { executedCounts } from '../../harness/executed.js';
 import type { KernelDescription, OperationCounts, ProblemData } from '../../harness/types.js';
 import type { GpuHostSession } from './device-session.js';
-import { type CounterBinding, type GpuContext, GpuKernel, type GpuKernelSpec, wgslSpec } from './instance.js';
+import { type CounterBinding, freeBinding, type GpuContext, GpuKernel, type GpuKernelSpec, wgslSpec } from './instance.js';
 
 /** The classes counted for WGSL kernels, in the order reports list them. */
 export const WGSL_OPERATION_CLASSES = [
@@ -286,30 +286,34 @@ export function wgslCounts(build: WgslCountingBuild, counters: Uint32Array, spec
   return totals;
 }
 
+/** A host's kernel, enough of it to run a counting build once and read its counters back. */
+export interface CountingKernel {
+  prepare(data: ProblemData): void | Promise<void>;
+  run(): void | Promise<void>;
+  readCounters(): Promise<Uint32Array>;
+  dispose(): void | Promise<void>;
+}
+
 /**
- * The operations one call of `spec` executes, by class: its counting build made here and run once
- * by `run` (the host: a device in this process, or a page), which returns the counters.
+ * The operations one call of `spec` executes on `data`, by class: its counting build made here,
+ * compiled by the host (`create`: a device in this process, or a page), run once, its counters read.
  */
-export async function countWgsl(spec: GpuKernelSpec, run: (counting: GpuKernelSpec, counters: CounterBinding) => Promise<Uint32Array>): Promise<OperationCounts> {
-  // The counters take the first binding the kernel leaves free (after x, y, the inputs, the scratch).
-  const binding = 2 + spec.weights.length + (spec.scratchElements ? 1 : 0);
+export async function countWgsl(spec: GpuKernelSpec, data: ProblemData, create: (counting: GpuKernelSpec, counters: CounterBinding) => Promise<CountingKernel>): Promise<OperationCounts> {
+  const binding = freeBinding(spec);
   const build = wgslCountingBuild(spec.source, binding);
-  const counters = await run({ ...spec, name: `${spec.name} (counting build)`, source: build.source }, { binding, words: 2 * build.regions.length });
-  return wgslCounts(build, counters, spec);
+  const kernel = await create({ ...spec, name: `${spec.name} (counting build)`, source: build.source }, { binding, words: 2 * build.regions.length });
+  try {
+    await kernel.prepare(data);
+    await kernel.run();
+    return wgslCounts(build, await kernel.readCounters(), spec);
+  } finally {
+    await kernel.dispose();
+  }
 }
 
 /** Runs the counting build of `spec` once on `data` on `gpu`: the operations one call executes, by class. */
 export function countGpuKernel(gpu: GpuContext, spec: GpuKernelSpec, data: ProblemData): Promise<OperationCounts> {
-  return countWgsl(spec, async (counting, counters) => {
-    const kernel = await GpuKernel.create(gpu, counting, (d) => packWeights(spec.weights, d), counters);
-    try {
-      await kernel.prepare(data);
-      await kernel.run();
-      return await kernel.readCounters();
-    } finally {
-      kernel.dispose();
-    }
-  });
+  return countWgsl(spec, data, (counting, counters) => GpuKernel.create(gpu, counting, (d) => packWeights(spec.weights, d), counters));
 }
 
 /** `session` with the exact lane: countOperations runs a description's counting build on the session's current device. */

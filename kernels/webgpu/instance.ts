@@ -117,6 +117,11 @@ export function fromF16Bits(bits: Uint16Array): Float32Array {
 export type GpuKernelSpec = GpuKernelSpecBase &
   ({ readonly dispatch: Dispatch; readonly passes?: undefined } | { readonly dispatch?: undefined; readonly passes: readonly { readonly entry: string; readonly dispatch: Dispatch }[] });
 
+/** The first binding of group 0 a kernel leaves free: after x (0), y (1), its inputs and its scratch (the layout GpuKernel.create makes). */
+export function freeBinding(spec: GpuKernelSpec): number {
+  return 2 + spec.weights.length + (spec.scratchElements ? 1 : 0);
+}
+
 /** A description as a WGSL kernel spec: the WebGPU sessions compile only `wgsl` descriptions. */
 export function wgslSpec(description: KernelDescription): GpuKernelSpec {
   if (description.kind !== 'wgsl') throw new Error(`the WebGPU backend compiles wgsl kernels, not ${description.kind} (${description.name})`);
