@@ -5,12 +5,14 @@
 #         of their first channel range after each call (real kernel work added, as a generator
 #         regression would); the detection rate, and each record's ratio as the paired rounds measured it
 #   bash dev/gate-bench.sh aa|slow [N=5] [FRACTION=0.05] [-- extra compare options]
-# Results: neotune-out/gate-bench/<mode>-<i>.json (compare --out) and a summary line per run.
+# Results: neotune-out/gate-bench/<mode>[-<LABEL>]-<i>.json (compare --out) and a summary line per run;
+# LABEL (environment, e.g. LABEL=busy) keeps the runs of one load apart from another's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:?aa or slow}; n=${2:-5}; fraction=${3:-0.05}
 shift $(( $# < 3 ? $# : 3 )); [ "${1:-}" = "--" ] && shift
 out=neotune-out/gate-bench; mkdir -p "$out"
+name=$mode${LABEL:+-$LABEL}
 kernels=fused-wasm,sparse-wasm,dwconv-wasm,fused-js,sparse-js,winograd-js,copy
 head=HEAD
 if [ "$mode" = slow ]; then
@@ -27,13 +29,13 @@ if [ "$mode" = slow ]; then
 fi
 for i in $(seq 1 "$n"); do
   # A result file of an earlier session must never be read as this run's.
-  rm -f "$out/$mode-$i.json"
+  rm -f "$out/$name-$i.json"
   set +e
-  node dist/scripts/neotune.js compare --run HEAD "$head" --kernels "$kernels" --out "$out/$mode-$i.json" "$@" >/dev/null 2>"$out/$mode-$i.log"
+  node dist/scripts/neotune.js compare --run HEAD "$head" --kernels "$kernels" --out "$out/$name-$i.json" "$@" >/dev/null 2>"$out/$name-$i.log"
   rc=$?
   set -e
-  if [ ! -f "$out/$mode-$i.json" ]; then
-    echo "run $i (exit $rc): no comparison: $(tail -1 "$out/$mode-$i.log")"
+  if [ ! -f "$out/$name-$i.json" ]; then
+    echo "run $i (exit $rc): no comparison: $(tail -1 "$out/$name-$i.log")"
     continue
   fi
   node -e '
