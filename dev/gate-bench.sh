@@ -48,5 +48,5 @@ for i in $(seq 1 "$n"); do
       if (!madds) continue;
       console.log(`  work +${((madds.head / madds.base - 1) * 100).toFixed(1)} %  measured ${((r.ratio - 1) * 100).toFixed(1)} % [${r.ci.map((x) => ((x - 1) * 100).toFixed(1)).join(", ")}]  ${r.timing}${r.timing === "unchanged" ? ` within ±${(100 * r.resolution).toFixed(1)} %` : ""} after ${r.rounds} rounds  ${r.key.split(" @ ")[0].split(" ")[1]} @ ${r.key.split(" @ ")[1]}`);
     }
-  ' "$out/$mode-$i.json" "$i" "$rc"
+  ' "$out/$name-$i.json" "$i" "$rc"
 done
