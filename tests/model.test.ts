@@ -196,6 +196,22 @@ describe('hub file', () => {
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...hub, version: 2 }));
     assert.throws(() => readHub(join(dir, 'bad.json')), (e: unknown) => e instanceof InputError && /version/.test(e.message));
   });
+
+  it("puts the leaders' side-by-side ratios on the scale of the search medians", () => {
+    const hub = syntheticHub(PROBLEMS.slice(0, 1));
+    const p = hub.problems[0]!;
+    const ranked = p.times.filter((t) => t[1] !== null).sort((a, b) => a[1]! - b[1]!);
+    const [a, b, c] = ranked as [(typeof ranked)[0], (typeof ranked)[0], (typeof ranked)[0]];
+    // The side-by-side rounds ran in a slow phase (every leader 20 % over its search median), and found b 3 % faster than a.
+    const slow: HubFile = { ...hub, problems: [{ ...p, leaders: [[b[0], b[1]! * 1.2, 1], [a[0], a[1]! * 1.2, 1.03]] }] };
+    const s = hubSpaces(slow)[0]!;
+    const key = (i: number) => configKey(hub.configs[i]!);
+    const scale = (a[1]! / 1.03 + b[1]! / 1) / 2;
+    assert.ok(Math.abs(s.truth.get(key(b[0]))! / scale - 1) < 1e-4);
+    assert.ok(Math.abs(s.truth.get(key(a[0]))! / (scale * 1.03) - 1) < 1e-4);
+    assert.equal(s.bestKey, key(b[0]));
+    assert.equal(s.truth.get(key(c[0])), c[1], 'a configuration that is not a leader keeps its search median');
+  });
 });
 
 describe('the commands', () => {
@@ -214,6 +230,28 @@ describe('the commands', () => {
     const wrong = cli(['replay', '--hub', join(dir, 'db.json')]);
     assert.equal(wrong.status, 2);
     assert.match(wrong.stderr, /neotune-hub/);
+  });
+
+  it('hub leaders re-times the leaders of a hub of this device side by side, keeps its medians, and refuses another device\'s hub (exit 2)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-hub-leaders-'));
+    const small = [neoCellProblem({ N: 1, C: 16, H: 8, W: 8, spec: '3', shift: 1 })];
+    writeFileSync(join(dir, 'other.json'), hubText(syntheticHub(small)));
+    const other = cli(['hub', 'leaders', '-o', join(dir, 'other.json'), '-q']);
+    assert.equal(other.status, 2, other.stderr);
+    assert.match(other.stderr, /out.*recorded on this device/);
+    assert.deepEqual(readHub(join(dir, 'other.json')), syntheticHub(small), 'a refused hub is left as it was');
+    const fingerprint = /recorded on this device \((.+)\)$/m.exec(other.stderr)![1]!;
+    const mine: HubFile = { ...syntheticHub(small), device: { ...DEVICE, fingerprint } };
+    writeFileSync(join(dir, 'hub.json'), hubText(mine));
+    const r = cli(['hub', 'leaders', '-o', join(dir, 'hub.json'), '-q']);
+    assert.equal(r.status, 0, r.stderr);
+    const after = readHub(join(dir, 'hub.json'));
+    const p = after.problems[0]!;
+    assert.deepEqual(p.times, mine.problems[0]!.times);
+    assert.ok(p.leaders.length >= 2 && p.leaders.length <= 16, `${p.leaders.length} leaders`);
+    assert.ok(p.leaders.some(([, , ratio]) => ratio === 1), 'the fastest leader is the others\' reference');
+    assert.ok(p.leaders.every(([i]) => p.times.some(([j]) => j === i)));
+    assert.match(after.command, /synthetic; .*hub leaders/);
   });
 
   it('select predicts an untuned problem from the shipped hub and says so', () => {

@@ -8,6 +8,7 @@
  */
 import { InputError } from '../core/errors.js';
 import type { ProblemRecord } from '../harness/problem.js';
+import { quantile } from '../harness/stats.js';
 import { CONFIG_SCHEMA } from './db-schema.js';
 import type { DeviceFeatures } from '../model/features.js';
 import type { TrainingRow } from '../model/cost-model.js';
@@ -93,13 +94,30 @@ export function hubSpaces(hub: HubFile, field = 'hub'): HubSpace[] {
     const configs = p.times.map(([i], k) => config(i, `times[${k}]`));
     const measured = new Map(p.times.map(([i, ms]) => [configKey(config(i, 'times')), ms ?? undefined]));
     const truth = new Map(measured);
-    for (const [k, [i, ms]] of p.leaders.entries()) truth.set(configKey(config(i, `leaders[${k}]`)), ms);
+    for (const [key, ms] of leaderTimes(p.leaders.map(([i, , ratio], k) => ({ key: configKey(config(i, `leaders[${k}]`)), ratio })), measured)) truth.set(key, ms);
     let bestKey = '';
     let best = Infinity;
     for (const [k, t] of truth) if (t !== undefined && t < best) [bestKey, best] = [k, t];
     if (!Number.isFinite(best)) throw new InputError(`${field}.problems[${pi}].times`, 'no verified configuration', 'at least one configuration with a time');
     return { name: p.name, problem: p.problem, configs, measured, truth, bestKey, best };
   });
+}
+
+/**
+ * The leaders' best-estimate times: their side-by-side ratios (what the interleaved rounds
+ * measure well) on the scale of the problem's search-time medians, so that a leader and the
+ * configurations around it are compared on one scale. (The side-by-side rounds run minutes after
+ * the search; a slow phase then would otherwise put every leader behind configurations it beats.)
+ * The scale: the median over the leaders of search median / ratio.
+ */
+export function leaderTimes(leaders: readonly { readonly key: string; readonly ratio: number }[], measured: ReadonlyMap<string, number | undefined>): Map<string, number> {
+  const scales = leaders.flatMap(({ key, ratio }) => {
+    const ms = measured.get(key);
+    return ms === undefined ? [] : [ms / ratio];
+  });
+  if (scales.length === 0) return new Map();
+  const scale = quantile(scales, 0.5);
+  return new Map(leaders.map(({ key, ratio }) => [key, Number((scale * ratio).toPrecision(5))]));
 }
 
 /** The hub's measurements as the cost model's training rows (the best-estimate times). */
