@@ -26,11 +26,9 @@ import { tuneSuite } from './tune.js';
 export const HUB_LEADERS = { margin: 0.1, maxLeaders: 16, rounds: 10, roundMs: 40 } as const;
 /**
  * `hub leaders --all`: every configuration re-timed side by side, in groups of `group` that each
- * include the problem's fastest (the reference every ratio is chained through), shorter rounds,
- * and no wait for a core's slow phase to end before a turn (only the ratios are kept, and a slow
- * phase of seconds slows both sides of a ratio alike; waiting would add minutes to each problem).
+ * include the problem's fastest (the reference every ratio is chained through), shorter rounds.
  */
-export const HUB_ALL = { group: 24, rounds: 5, roundMs: 10, waitForFastPhase: false } as const;
+export const HUB_ALL = { group: 24, rounds: 5, roundMs: 15 } as const;
 
 interface LeaderCandidate {
   readonly key: string;
@@ -57,7 +55,7 @@ async function timeLeaders(
   problem: Problem,
   candidates: readonly LeaderCandidate[],
   searchMedians: ReadonlyMap<string, number | undefined>,
-  o: { readonly group: number; readonly rounds: number; readonly roundMs: number; readonly waitForFastPhase?: boolean } = { group: HUB_LEADERS.maxLeaders, ...HUB_LEADERS },
+  o: { readonly group: number; readonly rounds: number; readonly roundMs: number } = { group: HUB_LEADERS.maxLeaders, ...HUB_LEADERS },
 ): Promise<(readonly [Config, number, number])[]> {
   const [ref, ...rest] = candidates;
   if (!ref) return [];

@@ -92,7 +92,7 @@ export async function measureSideBySide(
   session: BackendSession,
   problem: Problem,
   data: ProblemData,
-  o: { readonly rounds: number; readonly roundMs: number; readonly waitForFastPhase?: boolean },
+  o: { readonly rounds: number; readonly roundMs: number },
 ): Promise<SideBySide[]> {
   const byName = new Map(variants.map((v) => [v.name, v]));
   const finalists: (SideBySide & { kernel: KernelInstance })[] = [];
@@ -115,7 +115,7 @@ export async function measureSideBySide(
       if (round % 2 === 1) order.reverse();
       for (const f of order) {
         // Each finalist's turn starts outside a core's slow phase where one ends within a few rounds' time.
-        if (f.kernel.canary && o.waitForFastPhase !== false) await waitForFastPhase(() => f.kernel.canary!.ratio(), performance.now() + PHASE_WAIT_MS);
+        if (f.kernel.canary) await waitForFastPhase(() => f.kernel.canary!.ratio(), performance.now() + PHASE_WAIT_MS);
         const t = await measureKernel(f.kernel, { timeMs: o.roundMs, minSamples: 5, warmupMs: round === 0 ? 20 : 0 });
         f.samples.push(...t.samples_ms);
         f.evidence.push(...(t.evidence ?? []));
