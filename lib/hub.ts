@@ -24,11 +24,6 @@ import { tuneSuite } from './tune.js';
 
 /** Leaders: the configurations within this margin of the fastest (at most maxLeaders), re-timed in `rounds` interleaved rounds. */
 export const HUB_LEADERS = { margin: 0.1, maxLeaders: 16, rounds: 10, roundMs: 40 } as const;
-/**
- * `hub leaders --all`: every configuration re-timed side by side, in groups of `group` that each
- * include the problem's fastest (the reference every ratio is chained through), shorter rounds.
- */
-export const HUB_ALL = { group: 24, rounds: 5, roundMs: 15 } as const;
 
 interface LeaderCandidate {
   readonly key: string;
@@ -44,34 +39,18 @@ function pickLeaders(ranked: readonly LeaderCandidate[]): LeaderCandidate[] {
 }
 
 /**
- * Configurations re-timed side by side: each one's ratio to the reference (the first candidate,
- * the fastest known), the median over the rounds of their round medians' ratio (drift hits both
- * alike), in groups that each include the reference; then put on the scale of the search medians
- * (leaderTimes). [config, ms, ratio to the fastest], fastest first; a group whose reference no
- * longer opens or verifies is left out (its configurations keep their search medians).
+ * The leaders re-timed side by side: each one's ratio to the fastest of them (the median over the
+ * rounds: drift hits both alike), and its time on the scale of the search medians (leaderTimes);
+ * [config, ms, ratio], fastest first. Empty when fewer than two still open and verify.
  */
-async function timeLeaders(
-  run: BackendRun,
-  problem: Problem,
-  candidates: readonly LeaderCandidate[],
-  searchMedians: ReadonlyMap<string, number | undefined>,
-  o: { readonly group: number; readonly rounds: number; readonly roundMs: number } = { group: HUB_LEADERS.maxLeaders, ...HUB_LEADERS },
-): Promise<(readonly [Config, number, number])[]> {
-  const [ref, ...rest] = candidates;
-  if (!ref) return [];
-  const data = makeProblemData(problem, 1);
-  const ratios = new Map<string, { key: string; config: Config; ratio: number }>();
-  for (let start = 0; start < Math.max(1, rest.length); start += o.group - 1) {
-    const side = await measureSideBySide([ref, ...rest.slice(start, start + o.group - 1)], run.backend.variants, run.session, problem, data, o);
-    const refRounds = side.find((f) => f.key === ref.key)?.rounds;
-    if (!refRounds || side.length < 2) continue;
-    for (const f of side) ratios.set(f.key, { key: f.key, config: f.config, ratio: Math.exp(quantile(f.rounds.map((m, r) => Math.log(m / refRounds[r]!)), 0.5)) });
-  }
-  if (ratios.size < 2) return [];
-  const fastest = Math.min(...[...ratios.values()].map((r) => r.ratio));
-  const rows = [...ratios.values()].map((r) => ({ ...r, ratio: Number((r.ratio / fastest).toPrecision(4)) }));
-  const ms = leaderTimes(rows, searchMedians);
-  return rows.map((l) => [l.config, ms.get(l.key)!, l.ratio] as const).sort((a, b) => a[1] - b[1]);
+async function timeLeaders(run: BackendRun, problem: Problem, leaders: readonly LeaderCandidate[], searchMedians: ReadonlyMap<string, number | undefined>): Promise<(readonly [Config, number, number])[]> {
+  const side = await measureSideBySide(leaders, run.backend.variants, run.session, problem, makeProblemData(problem, 1), HUB_LEADERS);
+  if (side.length < 2) return [];
+  const roundMedian = (r: readonly number[]) => quantile(r, 0.5);
+  const ref = side.reduce((a, b) => (roundMedian(b.rounds) < roundMedian(a.rounds) ? b : a), side[0]!);
+  const ratios = side.map((f) => ({ key: f.key, config: f.config, ratio: Number(Math.exp(quantile(f.rounds.map((m, r) => Math.log(m / ref.rounds[r]!)), 0.5)).toPrecision(4)) }));
+  const ms = leaderTimes(ratios, searchMedians);
+  return ratios.map((l) => [l.config, ms.get(l.key)!, l.ratio] as const).sort((a, b) => a[1] - b[1]);
 }
 
 export interface HubRecordOptions {
@@ -147,12 +126,10 @@ export async function recordHub(store: TuningStore, suite: Suite, run: BackendRu
 /**
  * `neotune hub leaders`: the leaders of every problem of a hub recorded on this device re-timed
  * side by side again (the configurations within the margin of the fastest by best-estimate time,
- * at most maxLeaders; with `all`, every configuration), without tuning the spaces again: for a hub
- * recorded with fewer leaders, or whose single search-time medians met the machine's slow phases
- * or a late worker. The search-time medians are kept (what a tune would see), the side-by-side
- * times become each configuration's best estimate.
+ * at most maxLeaders), without tuning the spaces again: for a hub recorded with fewer leaders, or
+ * whose leaders' rounds met one of the machine's slow phases. The spaces' medians are kept.
  */
-export async function retimeHubLeaders(hub: HubFile, run: BackendRun, o: HubRecordOptions & { readonly all?: boolean }): Promise<HubFile> {
+export async function retimeHubLeaders(hub: HubFile, run: BackendRun, o: HubRecordOptions): Promise<HubFile> {
   const fingerprint = deviceFingerprint(run.session.device);
   if (hub.device.fingerprint !== fingerprint) throw new InputError('out', o.out, `a hub recorded on this device (${fingerprint})`, `it was recorded on ${hub.device.fingerprint}`);
   const indexOf = new Map(hub.configs.map((c, i) => [configKey(c), i]));
@@ -164,15 +141,14 @@ export async function retimeHubLeaders(hub: HubFile, run: BackendRun, o: HubReco
       problems.push(p);
       continue;
     }
-    const timed = space.configs.flatMap((config) => {
+    const leaders = pickLeaders(space.configs.flatMap((config) => {
       const ms = space.truth.get(configKey(config));
       return ms === undefined ? [] : [{ key: configKey(config), config, ms }];
-    });
-    const leaders = o.all ? timed.sort((a, b) => a.ms - b.ms) : pickLeaders(timed);
-    o.progress?.({ done: pi, total: hub.problems.length, failed: 0, current: `${p.name}: ${leaders.length} ${o.all ? 'configurations' : 'leaders'} side by side` });
-    const rows = await timeLeaders(run, problemFromRecord(p.problem), leaders, space.measured, o.all ? HUB_ALL : undefined);
+    }));
+    o.progress?.({ done: pi, total: hub.problems.length, failed: 0, current: `${p.name}: ${leaders.length} leaders side by side` });
+    const rows = await timeLeaders(run, problemFromRecord(p.problem), leaders, space.measured);
     problems.push({ ...p, leaders: rows.map(([config, ms, ratio]) => [indexOf.get(configKey(config))!, ms, ratio] as const) });
-    o.log(`hub: ${p.name}: ${rows.length} ${o.all ? 'configurations' : 'leaders'} side by side, fastest ${rows[0] ? configKey(rows[0][0]) : '–'} ${rows[0]?.[1] ?? ''} ms (was ${space.best} ms)`);
+    o.log(`hub: ${p.name}: ${rows.length} leaders side by side, fastest ${rows[0] ? configKey(rows[0][0]) : '–'} ${rows[0]?.[1] ?? ''} ms (was ${space.best} ms)`);
   }
   const out: HubFile = { ...hub, command: `${hub.command}; ${o.command}`, problems };
   writeFileAtomic(o.out, hubText(out));

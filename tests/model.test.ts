@@ -241,9 +241,7 @@ describe('the commands', () => {
     assert.match(other.stderr, /out.*recorded on this device/);
     assert.deepEqual(readHub(join(dir, 'other.json')), syntheticHub(small), 'a refused hub is left as it was');
     const fingerprint = /recorded on this device \((.+)\)$/m.exec(other.stderr)![1]!;
-    // A hub of this device holding 24 configurations of the space (a whole space would take a minute here).
-    const full = syntheticHub(small);
-    const mine: HubFile = { ...full, device: { ...DEVICE, fingerprint }, problems: [{ ...full.problems[0]!, times: full.problems[0]!.times.slice(0, 24) }] };
+    const mine: HubFile = { ...syntheticHub(small), device: { ...DEVICE, fingerprint } };
     writeFileSync(join(dir, 'hub.json'), hubText(mine));
     const r = cli(['hub', 'leaders', '-o', join(dir, 'hub.json'), '-q']);
     assert.equal(r.status, 0, r.stderr);
@@ -251,15 +249,9 @@ describe('the commands', () => {
     const p = after.problems[0]!;
     assert.deepEqual(p.times, mine.problems[0]!.times);
     assert.ok(p.leaders.length >= 2 && p.leaders.length <= 16, `${p.leaders.length} leaders`);
-    assert.equal(p.leaders[0]![2], 1, 'the fastest leader is the others\' reference');
+    assert.ok(p.leaders.some(([, , ratio]) => ratio === 1), 'the fastest leader is the others\' reference');
     assert.ok(p.leaders.every(([i]) => p.times.some(([j]) => j === i)));
     assert.match(after.command, /synthetic; .*hub leaders/);
-    // --all: every configuration with a time, in groups of 24 chained through the fastest.
-    const all = cli(['hub', 'leaders', '--all', '-o', join(dir, 'hub.json'), '-q']);
-    assert.equal(all.status, 0, all.stderr);
-    const retimed = readHub(join(dir, 'hub.json')).problems[0]!;
-    assert.deepEqual(retimed.leaders.map(([i]) => i).sort((a, b) => a - b), mine.problems[0]!.times.filter(([, ms]) => ms !== null).map(([i]) => i).sort((a, b) => a - b));
-    assert.equal(retimed.leaders[0]![2], 1);
   });
 
   it('select predicts an untuned problem from the shipped hub and says so', () => {

@@ -57,17 +57,13 @@ export function registerHub(program: Command): void {
   addVerbosityOptions(
     hub
       .command('leaders')
-      .description('re-time side by side the leaders of every problem of a hub recorded on this device (the configurations within 10 % of the fastest, at most 16; --all: every configuration), keeping the search-time medians; the hub file is rewritten')
+      .description('re-time side by side the leaders of every problem of a hub recorded on this device (the configurations within 10 % of the fastest, at most 16), keeping the spaces\' medians; the hub file is rewritten')
       .option('-b, --backend <name>', 'backend the hub was recorded on', 'cpu')
-      .option('-o, --out <file>', 'hub file (recorded on this device)', 'neotune-out/hub.json')
-      .option('--all', 'every configuration, not only the leaders (in groups that each include the fastest, shorter rounds)'),
+      .option('-o, --out <file>', 'hub file (recorded on this device)', 'neotune-out/hub.json'),
   )
-    .addHelpText('after', exampleText([
-        ['neotune hub leaders -o data/hub/cpu.json', 'the leaders of the shipped CPU hub again (about 4 minutes on 2 cores)'],
-        ['neotune hub leaders --all -o data/hub/cpu.json', 'every configuration of it side by side with its problem\'s fastest (about 15 minutes)'],
-      ]))
+    .addHelpText('after', exampleText([['neotune hub leaders -o data/hub/cpu.json', 'the leaders of the shipped CPU hub again (about 4 minutes on 2 cores)']]))
     .action(
-      action(async (o: { backend: string; out: string; all?: boolean; quiet?: boolean; verbose?: boolean }) => {
+      action(async (o: { backend: string; out: string; quiet?: boolean; verbose?: boolean }) => {
         checkOutputPath('out', o.out);
         const before = readHub(resolve(o.out), 'out');
         const progress = new CommandProgress('tune', verbosity(o));
@@ -76,8 +72,8 @@ export function registerHub(program: Command): void {
         if (runs.length !== 1) throw new InputError('backend', o.backend, 'one backend: cpu, webgpu, webgpu-browser, gpujs, gpujs-browser');
         const signal = gracefulInterrupts(progress.log);
         try {
-          const written = await withProgress(progress, () => retimeHubLeaders(before, runs[0]!, { out: resolve(o.out), command: commandLine(), all: o.all ?? false, signal, log: progress.log, progress: progress.reporter('tune') }));
-          process.stdout.write(`${o.out}: the ${o.all ? 'configurations' : 'leaders'} of ${written.problems.length} problems re-timed side by side\n`);
+          const written = await withProgress(progress, () => retimeHubLeaders(before, runs[0]!, { out: resolve(o.out), command: commandLine(), signal, log: progress.log, progress: progress.reporter('tune') }));
+          process.stdout.write(`${o.out}: the leaders of ${written.problems.length} problems re-timed side by side\n`);
         } finally {
           await runs[0]!.session.close();
         }
