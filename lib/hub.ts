@@ -6,15 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../core/files.js';
-import { makeProblemData, problemFromRecord, problemRecord } from '../harness/problem.js';
+import { makeProblemData, problemRecord } from '../harness/problem.js';
 import type { BackendSession, Problem } from '../harness/types.js';
-import { InputError } from '../core/errors.js';
 import { quantile } from '../harness/stats.js';
 import type { BackendRun } from '../kernels/registry.js';
 import type { Suite } from '../suites/suite.js';
 import { deviceFingerprint } from '../tuner/db-model.js';
 import type { TuningStore } from '../tuner/db.js';
-import { type HubFile, type HubProblem, hubSpaces, leaderTimes } from '../tuner/hub.js';
+import { type HubFile, type HubProblem, leaderTimes } from '../tuner/hub.js';
 import { problemId } from '../model/cost-model.js';
 import { measureSideBySide } from '../tuner/revalidate.js';
 import { type Config, configKey } from '../tuner/space.js';
@@ -23,7 +22,7 @@ import { readHub } from '../tuner/shipped-space.js';
 import { tuneSuite } from './tune.js';
 
 /** Leaders: the configurations within this margin of the fastest (at most maxLeaders), re-timed in `rounds` interleaved rounds. */
-export const HUB_LEADERS = { margin: 0.1, maxLeaders: 16, rounds: 10, roundMs: 40 } as const;
+export const HUB_LEADERS = { margin: 0.1, maxLeaders: 8, rounds: 10, roundMs: 40 } as const;
 
 interface LeaderCandidate {
   readonly key: string;
@@ -121,38 +120,6 @@ export async function recordHub(store: TuningStore, suite: Suite, run: BackendRu
   const hub: HubFile = { schema: 'neotune-hub', version: 1, device, recorded: new Date().toISOString().slice(0, 10), command: o.command, configs, problems };
   if (problems.length > 0) writeFileAtomic(o.out, hubText(hub));
   return hub;
-}
-
-/**
- * `neotune hub leaders`: the leaders of every problem of a hub recorded on this device re-timed
- * side by side again (the configurations within the margin of the fastest by best-estimate time,
- * at most maxLeaders), without tuning the spaces again: for a hub recorded with fewer leaders, or
- * whose leaders' rounds met one of the machine's slow phases. The spaces' medians are kept.
- */
-export async function retimeHubLeaders(hub: HubFile, run: BackendRun, o: HubRecordOptions): Promise<HubFile> {
-  const fingerprint = deviceFingerprint(run.session.device);
-  if (hub.device.fingerprint !== fingerprint) throw new InputError('out', o.out, `a hub recorded on this device (${fingerprint})`, `it was recorded on ${hub.device.fingerprint}`);
-  const indexOf = new Map(hub.configs.map((c, i) => [configKey(c), i]));
-  const spaces = hubSpaces(hub, 'out');
-  const problems: HubProblem[] = [];
-  for (const [pi, p] of hub.problems.entries()) {
-    const space = spaces[pi]!;
-    if (o.signal?.aborted) {
-      problems.push(p);
-      continue;
-    }
-    const leaders = pickLeaders(space.configs.flatMap((config) => {
-      const ms = space.truth.get(configKey(config));
-      return ms === undefined ? [] : [{ key: configKey(config), config, ms }];
-    }));
-    o.progress?.({ done: pi, total: hub.problems.length, failed: 0, current: `${p.name}: ${leaders.length} leaders side by side` });
-    const rows = await timeLeaders(run, problemFromRecord(p.problem), leaders, space.measured);
-    problems.push({ ...p, leaders: rows.map(([config, ms, ratio]) => [indexOf.get(configKey(config))!, ms, ratio] as const) });
-    o.log(`hub: ${p.name}: ${rows.length} leaders side by side, fastest ${rows[0] ? configKey(rows[0][0]) : '–'} ${rows[0]?.[1] ?? ''} ms (was ${space.best} ms)`);
-  }
-  const out: HubFile = { ...hub, command: `${hub.command}; ${o.command}`, problems };
-  writeFileAtomic(o.out, hubText(out));
-  return out;
 }
 
 /** One problem per line, so two recordings diff by problem. */

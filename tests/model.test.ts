@@ -232,28 +232,6 @@ describe('the commands', () => {
     assert.match(wrong.stderr, /neotune-hub/);
   });
 
-  it('hub leaders re-times the leaders of a hub of this device side by side, keeps its medians, and refuses another device\'s hub (exit 2)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'neotune-hub-leaders-'));
-    const small = [neoCellProblem({ N: 1, C: 16, H: 8, W: 8, spec: '3', shift: 1 })];
-    writeFileSync(join(dir, 'other.json'), hubText(syntheticHub(small)));
-    const other = cli(['hub', 'leaders', '-o', join(dir, 'other.json'), '-q']);
-    assert.equal(other.status, 2, other.stderr);
-    assert.match(other.stderr, /out.*recorded on this device/);
-    assert.deepEqual(readHub(join(dir, 'other.json')), syntheticHub(small), 'a refused hub is left as it was');
-    const fingerprint = /recorded on this device \((.+)\)$/m.exec(other.stderr)![1]!;
-    const mine: HubFile = { ...syntheticHub(small), device: { ...DEVICE, fingerprint } };
-    writeFileSync(join(dir, 'hub.json'), hubText(mine));
-    const r = cli(['hub', 'leaders', '-o', join(dir, 'hub.json'), '-q']);
-    assert.equal(r.status, 0, r.stderr);
-    const after = readHub(join(dir, 'hub.json'));
-    const p = after.problems[0]!;
-    assert.deepEqual(p.times, mine.problems[0]!.times);
-    assert.ok(p.leaders.length >= 2 && p.leaders.length <= 16, `${p.leaders.length} leaders`);
-    assert.ok(p.leaders.some(([, , ratio]) => ratio === 1), 'the fastest leader is the others\' reference');
-    assert.ok(p.leaders.every(([i]) => p.times.some(([j]) => j === i)));
-    assert.match(after.command, /synthetic; .*hub leaders/);
-  });
-
   it('select predicts an untuned problem from the shipped hub and says so', () => {
     const dir = mkdtempSync(join(tmpdir(), 'neotune-select-'));
     writeFileSync(join(dir, 'db.json'), snapshotText(emptyDb()));

@@ -6,7 +6,7 @@ import { InputError } from '../../core/errors.js';
 import { checkOutputPath } from '../../core/files.js';
 import { readJsonFile } from '../../core/validate.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
-import { recordHub, retimeHubLeaders } from '../../lib/hub.js';
+import { recordHub } from '../../lib/hub.js';
 import { checkLoad, openBackends } from '../../lib/run.js';
 import { openStore } from '../../lib/tune.js';
 import { resolveSuite } from '../../suites/suite.js';
@@ -48,32 +48,6 @@ export function registerHub(program: Command): void {
         try {
           const written = await withProgress(progress, () => recordHub(store, suite, runs[0]!, { out: resolve(o.out), command: commandLine(), signal, log: progress.log, progress: progress.reporter('tune') }));
           process.stdout.write(`${o.out}: ${written.problems.length} problems, ${written.configs.length} distinct configurations, ${written.device.fingerprint}\n`);
-        } finally {
-          await runs[0]!.session.close();
-        }
-        return signal.aborted ? INTERRUPTED_EXIT : EXIT.OK;
-      }),
-    );
-  addVerbosityOptions(
-    hub
-      .command('leaders')
-      .description('re-time side by side the leaders of every problem of a hub recorded on this device (the configurations within 10 % of the fastest, at most 16), keeping the spaces\' medians; the hub file is rewritten')
-      .option('-b, --backend <name>', 'backend the hub was recorded on', 'cpu')
-      .option('-o, --out <file>', 'hub file (recorded on this device)', 'neotune-out/hub.json'),
-  )
-    .addHelpText('after', exampleText([['neotune hub leaders -o data/hub/cpu.json', 'the leaders of the shipped CPU hub again (about 4 minutes on 2 cores)']]))
-    .action(
-      action(async (o: { backend: string; out: string; quiet?: boolean; verbose?: boolean }) => {
-        checkOutputPath('out', o.out);
-        const before = readHub(resolve(o.out), 'out');
-        const progress = new CommandProgress('tune', verbosity(o));
-        await checkLoad(progress.log);
-        const runs = await openBackends(o.backend, progress.log, { tuning: true });
-        if (runs.length !== 1) throw new InputError('backend', o.backend, 'one backend: cpu, webgpu, webgpu-browser, gpujs, gpujs-browser');
-        const signal = gracefulInterrupts(progress.log);
-        try {
-          const written = await withProgress(progress, () => retimeHubLeaders(before, runs[0]!, { out: resolve(o.out), command: commandLine(), signal, log: progress.log, progress: progress.reporter('tune') }));
-          process.stdout.write(`${o.out}: the leaders of ${written.problems.length} problems re-timed side by side\n`);
         } finally {
           await runs[0]!.session.close();
         }
