@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../core/files.js';
 import { makeProblemData, problemRecord } from '../harness/problem.js';
-import type { BackendSession, Problem } from '../harness/types.js';
 import { quantile } from '../harness/stats.js';
 import type { BackendRun } from '../kernels/registry.js';
 import type { Suite } from '../suites/suite.js';
@@ -21,36 +20,8 @@ import { exhaustive } from '../tuner/strategies/exhaustive.js';
 import { readHub } from '../tuner/shipped-space.js';
 import { tuneSuite } from './tune.js';
 
-/** Leaders: the configurations within this margin of the fastest (at most maxLeaders), re-timed in `rounds` interleaved rounds. */
+/** Leaders: the configurations within this margin of the fastest search-time median (at most maxLeaders), re-timed in `rounds` interleaved rounds. */
 export const HUB_LEADERS = { margin: 0.1, maxLeaders: 8, rounds: 10, roundMs: 40 } as const;
-
-interface LeaderCandidate {
-  readonly key: string;
-  readonly config: Config;
-  readonly ms: number;
-}
-
-/** The leaders of a problem: its configurations within the margin of the fastest (at least two), fastest first. */
-function pickLeaders(ranked: readonly LeaderCandidate[]): LeaderCandidate[] {
-  const sorted = [...ranked].sort((a, b) => a.ms - b.ms);
-  const close = sorted.filter((x) => x.ms <= sorted[0]!.ms * (1 + HUB_LEADERS.margin));
-  return (close.length >= 2 ? close : sorted.slice(0, 2)).slice(0, HUB_LEADERS.maxLeaders);
-}
-
-/**
- * The leaders re-timed side by side: each one's ratio to the fastest of them (the median over the
- * rounds: drift hits both alike), and its time on the scale of the search medians (leaderTimes);
- * [config, ms, ratio], fastest first. Empty when fewer than two still open and verify.
- */
-async function timeLeaders(run: BackendRun, problem: Problem, leaders: readonly LeaderCandidate[], searchMedians: ReadonlyMap<string, number | undefined>): Promise<(readonly [Config, number, number])[]> {
-  const side = await measureSideBySide(leaders, run.backend.variants, run.session, problem, makeProblemData(problem, 1), HUB_LEADERS);
-  if (side.length < 2) return [];
-  const roundMedian = (r: readonly number[]) => quantile(r, 0.5);
-  const ref = side.reduce((a, b) => (roundMedian(b.rounds) < roundMedian(a.rounds) ? b : a), side[0]!);
-  const ratios = side.map((f) => ({ key: f.key, config: f.config, ratio: Number(Math.exp(quantile(f.rounds.map((m, r) => Math.log(m / ref.rounds[r]!)), 0.5)).toPrecision(4)) }));
-  const ms = leaderTimes(ratios, searchMedians);
-  return ratios.map((l) => [l.config, ms.get(l.key)!, l.ratio] as const).sort((a, b) => a[1] - b[1]);
-}
 
 export interface HubRecordOptions {
   readonly out: string;
@@ -58,17 +29,6 @@ export interface HubRecordOptions {
   readonly signal?: AbortSignal;
   readonly log: (s: string) => void;
   readonly progress?: (p: { done: number; total: number; failed: number; current: string }) => void;
-}
-
-async function hubDevice(session: BackendSession): Promise<HubFile['device']> {
-  const peak = ((await session.ceilings?.()) ?? []).filter((c) => c.name.endsWith('peak') && Number(c.params.threads ?? 1) === 1).map((c) => c.gflops);
-  return {
-    fingerprint: deviceFingerprint(session.device),
-    description: session.device.description,
-    backend: session.backend,
-    threads: Number(session.device.details.threads ?? 1),
-    ...(peak.length ? { peak_gflops: Number(Math.max(...peak).toPrecision(4)) } : {}),
-  };
 }
 
 export async function recordHub(store: TuningStore, suite: Suite, run: BackendRun, o: HubRecordOptions): Promise<HubFile> {
@@ -83,7 +43,14 @@ export async function recordHub(store: TuningStore, suite: Suite, run: BackendRu
     log: o.log,
     ...(o.progress ? { progress: o.progress } : {}),
   });
-  const device = await hubDevice(session);
+  const peak = ((await session.ceilings?.()) ?? []).filter((c) => c.name.endsWith('peak') && Number(c.params.threads ?? 1) === 1).map((c) => c.gflops);
+  const device = {
+    fingerprint: deviceFingerprint(session.device),
+    description: session.device.description,
+    backend: session.backend,
+    threads: Number(session.device.details.threads ?? 1),
+    ...(peak.length ? { peak_gflops: Number(Math.max(...peak).toPrecision(4)) } : {}),
+  };
   const before = existsSync(o.out) ? readHub(o.out, 'out') : undefined;
   const configs: Config[] = [];
   const configIndex = new Map<string, number>();
@@ -105,10 +72,18 @@ export async function recordHub(store: TuningStore, suite: Suite, run: BackendRu
       return [indexOf(x), ok ? Number(cand.median_ms!.toPrecision(5)) : null, spread] as const;
     });
     const ranked = [...byKey.values()].filter((x) => x.state === 'verified' && x.median_ms !== undefined && x.quality?.stable !== false).sort((a, b) => a.median_ms! - b.median_ms!);
-    const leaders = pickLeaders(ranked.map((x) => ({ key: x.key, config: x.config, ms: x.median_ms! })));
+    const close = ranked.filter((x) => x.median_ms! <= ranked[0]!.median_ms! * (1 + HUB_LEADERS.margin));
+    const leaders = (close.length >= 2 ? close : ranked.slice(0, 2)).slice(0, HUB_LEADERS.maxLeaders);
     o.progress?.({ done: recorded.length, total: tuned.length, failed: 0, current: `${c.name}: ${leaders.length} leaders side by side` });
-    const leaderRows = (await timeLeaders(run, problem, leaders, new Map([...byKey].map(([k, cand]) => [k, cand.median_ms])))).map(([config, ms, ratio]) => [indexOf(config), ms, ratio] as const);
-    recorded.push({ name: c.name, problem: problemRecord(problem), times, leaders: leaderRows });
+    const side = await measureSideBySide(leaders, run.backend.variants, session, problem, makeProblemData(problem, 1), HUB_LEADERS);
+    // Each leader against the fastest of them, round by round (drift hits both alike): the median
+    // ratio, put on the scale of the search medians (leaderTimes).
+    const roundMedian = (r: readonly number[]) => quantile(r, 0.5);
+    const ref = side.reduce((a, b) => (roundMedian(b.rounds) < roundMedian(a.rounds) ? b : a), side[0]!);
+    const ratios = side.map((f) => ({ key: f.key, config: f.config, ratio: Number(Math.exp(quantile(f.rounds.map((m, r) => Math.log(m / ref!.rounds[r]!)), 0.5)).toPrecision(4)) }));
+    const ms = leaderTimes(ratios, new Map(leaders.map((l) => [l.key, l.median_ms])));
+    const leaderRows = ratios.map((l) => [indexOf(l.config), ms.get(l.key)!, l.ratio] as const).sort((a, b) => a[1] - b[1]);
+    recorded.push({ name: c.name, problem: problemRecord(problem), times, leaders: side.length >= 2 ? leaderRows : [] });
     o.log(`hub: ${c.name}: ${times.length} configurations, ${times.filter((t) => t[1] === null).length} failed; ${leaderRows.length} leaders side by side, fastest ${configs[leaderRows[0]?.[0] ?? 0] ? configKey(configs[leaderRows[0]![0]]!) : '–'}`);
   }
   // Problems of an earlier recording on this device that this one did not measure are kept.
