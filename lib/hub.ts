@@ -2,17 +2,19 @@
  * Recording the hub (`neotune hub record`): every configuration of every hub problem tuned
  * exhaustively on this device (through the tuning database, so an interrupted recording resumes),
  * then each problem's leaders re-timed side by side, then the problem written into the hub file
- * (compact: medians and spreads, no samples) beside the problems of earlier recordings.
+ * (compact: medians and spreads, no samples) beside the problems of earlier recordings; last, the
+ * suspects (times the rest of their space contradicts) re-timed side by side.
  */
 import { existsSync } from 'node:fs';
+import { InputError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/files.js';
-import { makeProblemData, problemRecord } from '../harness/problem.js';
+import { makeProblemData, problemFromRecord, problemRecord } from '../harness/problem.js';
 import { quantile } from '../harness/stats.js';
 import type { BackendRun } from '../kernels/registry.js';
 import type { Suite } from '../suites/suite.js';
 import { deviceFingerprint } from '../tuner/db-model.js';
 import type { TuningStore } from '../tuner/db.js';
-import { type HubFile, type HubProblem, leaderTimes } from '../tuner/hub.js';
+import { type HubFile, type HubProblem, type HubSpace, hubSpaces, hubSuspects, leaderTimes } from '../tuner/hub.js';
 import { problemId } from '../model/cost-model.js';
 import { measureSideBySide } from '../tuner/revalidate.js';
 import { type Config, configKey } from '../tuner/space.js';
@@ -93,8 +95,79 @@ export async function recordHub(store: TuningStore, suite: Suite, run: BackendRu
     ...recorded,
   ];
   const hub: HubFile = { schema: 'neotune-hub', version: 1, device, recorded: new Date().toISOString().slice(0, 10), command: o.command, configs, problems };
-  if (problems.length > 0) writeFileAtomic(o.out, hubText(hub));
-  return hub;
+  if (problems.length === 0) return hub;
+  writeFileAtomic(o.out, hubText(hub));
+  // Times the rest of their space contradicts (hubSuspects) are timed again before the hub is done.
+  return o.signal?.aborted ? hub : (await retimeHubSuspects(hub, run, o)).hub;
+}
+
+/** Suspects are re-timed in groups of at most this many, each with the problem's fastest leader (the reference). */
+export const HUB_RETIME_GROUP = 24;
+
+/** Passes of `retimeHubSuspects` at most: a suspect re-timed faster can make its twin a suspect. */
+export const HUB_RETIME_PASSES = 3;
+
+/**
+ * `neotune hub check --retime`: every suspect of a hub recorded on this device (hubSuspects: a
+ * recorded time the rest of its space contradicts) opened again, verified again and timed side by
+ * side with its problem's fastest configuration, as the leaders were (interleaved rounds, each
+ * turn waiting out a core's slow phase); each one's ratio to that reference (the median of the
+ * rounds' ratios) goes into the problem's `retimed` rows. The recorded medians are kept; hubSpaces
+ * gives a suspect the faster of its two times. A suspect that no longer opens or verifies keeps
+ * its time. Once re-timed, a configuration is no longer a suspect; its twins may become ones, so
+ * the check runs again, up to HUB_RETIME_PASSES times.
+ */
+export async function retimeHubSuspects(hub: HubFile, run: BackendRun, o: HubRecordOptions, field = 'hub'): Promise<{ hub: HubFile; retimed: number; suspects: number }> {
+  const fingerprint = deviceFingerprint(run.session.device);
+  if (hub.device.fingerprint !== fingerprint) throw new InputError(field, hub.device.fingerprint, `a hub recorded on this device (${fingerprint})`);
+  let out: HubFile = { ...hub, command: hub.command === o.command ? hub.command : `${hub.command}; ${o.command}` };
+  let retimed = 0;
+  let suspects = 0;
+  for (let pass = 1; pass <= HUB_RETIME_PASSES && !o.signal?.aborted; pass++) {
+    const spaces = hubSpaces(out);
+    const found = hubSuspects(out, spaces);
+    if (found.length === 0) break;
+    suspects += found.length;
+    const problems: HubProblem[] = [];
+    for (const [pi, p] of out.problems.entries()) {
+      const mine = found.filter((x) => x.problem === pi);
+      if (mine.length === 0 || o.signal?.aborted) problems.push(p);
+      else {
+        const rows = await retimeProblem(out, pi, spaces[pi]!, mine.map((x) => x.config), run, o);
+        retimed += rows.length - (p.retimed?.length ?? 0);
+        problems.push({ ...p, retimed: rows });
+        const after = hubSpaces({ ...out, problems: [{ ...p, retimed: rows }] })[0]!;
+        const was = (i: number) => spaces[pi]!.truth.get(configKey(out.configs[i]!))!;
+        const faster = mine.filter((x) => after.truth.get(configKey(out.configs[x.config]!))! < was(x.config) / (1 + HUB_LEADERS.margin)).length;
+        o.log(`hub: ${p.name}: ${mine.length} suspects re-timed side by side with ${spaces[pi]!.bestKey} (pass ${pass}); ${faster} came out over ${100 * HUB_LEADERS.margin} % faster than recorded`);
+      }
+    }
+    out = { ...out, problems };
+    writeFileAtomic(o.out, hubText(out));
+  }
+  return { hub: out, retimed, suspects };
+}
+
+/** One problem's suspects timed side by side with its fastest configuration, in groups: its `retimed` rows with theirs added. */
+async function retimeProblem(hub: HubFile, pi: number, space: HubSpace, suspects: readonly number[], run: BackendRun, o: HubRecordOptions): Promise<(readonly [number, number, number])[]> {
+  const p = hub.problems[pi]!;
+  const indexOf = new Map(hub.configs.map((c, i) => [configKey(c), i]));
+  const problem = problemFromRecord(p.problem);
+  const data = makeProblemData(problem, 1);
+  const ref = { key: space.bestKey, config: hub.configs[indexOf.get(space.bestKey)!]! };
+  // The suspects nearest the best first: an interrupted run has re-timed those that matter most.
+  const queue = suspects.map((i) => ({ key: configKey(hub.configs[i]!), config: hub.configs[i]! })).sort((a, b) => space.truth.get(a.key)! - space.truth.get(b.key)!);
+  const rows = [...(p.retimed ?? [])];
+  for (let start = 0; start < queue.length && !o.signal?.aborted; start += HUB_RETIME_GROUP - 1) {
+    const group = queue.slice(start, start + HUB_RETIME_GROUP - 1);
+    o.progress?.({ done: pi, total: hub.problems.length, failed: 0, current: `${p.name}: ${start + group.length} of ${queue.length} suspects side by side` });
+    const side = await measureSideBySide([ref, ...group], run.backend.variants, run.session, problem, data, HUB_LEADERS);
+    const refRounds = side.find((f) => f.key === ref.key)?.rounds;
+    if (!refRounds) break; // the reference no longer opens or verifies: nothing to re-time against
+    for (const f of side)
+      if (f.key !== ref.key) rows.push([indexOf.get(f.key)!, Number(Math.exp(quantile(f.rounds.map((m, r) => Math.log(m / refRounds[r]!)), 0.5)).toPrecision(4)), indexOf.get(ref.key)!]);
+  }
+  return rows;
 }
 
 /** One problem per line, so two recordings diff by problem. */

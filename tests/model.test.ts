@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -14,7 +14,7 @@ import { cpuBackend } from '../kernels/cpu/backend.js';
 import { hubText } from '../lib/hub.js';
 import { readHub } from '../tuner/shipped-space.js';
 import { emptyDb, snapshotText } from '../tuner/db.js';
-import { type HubFile, hubSpaces } from '../tuner/hub.js';
+import { type HubFile, hubSpaces, hubSuspects } from '../tuner/hub.js';
 import { chosenRegret, evaluationsToWithin, leaveOneOutPrior, methodologyScore, scoreHub } from '../tuner/hub-score.js';
 import { trainCostModel } from '../model/cost-model.js';
 import { trainForest } from '../model/forest.js';
@@ -211,6 +211,76 @@ describe('hub file', () => {
     assert.ok(Math.abs(s.truth.get(key(a[0]))! / (scale * 1.03) - 1) < 1e-4);
     assert.equal(s.bestKey, key(b[0]));
     assert.equal(s.truth.get(key(c[0])), c[1], 'a configuration that is not a leader keeps its search median');
+  });
+});
+
+describe('hub suspects', () => {
+  // One problem whose 2-thread configurations run at 0.55× their 1-thread twins' (PROBLEMS[2]).
+  const hub = syntheticHub([PROBLEMS[2]!]);
+  const p = hub.problems[0]!;
+  const at = (key: string) => p.times.findIndex(([i]) => configKey(hub.configs[i]!) === key);
+  const leader = new Set(p.leaders.map(([i]) => i));
+  const pick = (f: (c: Config) => boolean) => p.times.map(([i]) => hub.configs[i]!).find((c) => f(c) && !leader.has(hub.configs.indexOf(c)))!;
+  const twoThreads = pick((c) => c.params.threads === 2 && c.params.madd === 'plain');
+  const twin = { ...twoThreads, params: { ...twoThreads.params, threads: 1 } };
+  const relaxed = pick((c) => c.params.madd === 'relaxed' && c.params.threads === 1);
+  const plain = { ...relaxed, params: { ...relaxed.params, madd: 'plain' } };
+  const recorded = (edits: [Config, number][]): HubFile => {
+    const times = p.times.map((t) => [...t] as [number, number | null, number | null]);
+    for (const [c, ms] of edits) times[at(configKey(c))]![1] = ms;
+    return { ...hub, problems: [{ ...p, times }] };
+  };
+  const ms = (c: Config) => p.times[at(configKey(c))]![1]!;
+  // The 2-thread configuration recorded at its 1-thread twin's time; the relaxed one 30 % over its plain twin.
+  const disturbed = recorded([[twoThreads, ms(twin)], [relaxed, ms(plain) * 1.3]]);
+
+  it('are the times the rest of the space contradicts: a 2-thread configuration at its 1-thread twin\'s, a relaxed multiply-add over its plain twin\'s', () => {
+    assert.deepEqual(hubSuspects(hub), [], 'the undisturbed space has none');
+    const found = hubSuspects(disturbed);
+    assert.deepEqual(found.map((x) => configKey(hub.configs[x.config]!)).sort(), [configKey(twoThreads), configKey(relaxed)].sort());
+    assert.match(found.find((x) => configKey(hub.configs[x.config]!) === configKey(twoThreads))!.reason, /2 threads at 1\.00× its 1-thread twin's time \(typical here: 0\.5\d×\)/);
+    assert.match(found.find((x) => configKey(hub.configs[x.config]!) === configKey(relaxed))!.reason, /relaxed multiply-add at 1\.30× its plain twin's time/);
+    // Where two threads do not pay off (a small problem), a 2-thread time at the 1-thread one's is no contradiction.
+    const small = syntheticHub([PROBLEMS[0]!]);
+    assert.ok(hubSuspects(small).every((x) => !/threads/.test(x.reason)));
+  });
+
+  it('re-timed side by side, keep the faster of their two times, as the truth and as what a tune measures', () => {
+    const s0 = hubSpaces(disturbed)[0]!;
+    const ref = hub.configs.indexOf(hub.configs.find((c) => configKey(c) === s0.bestKey)!);
+    const faster = ms(twoThreads) / s0.best; // re-timed: back at its undisturbed time
+    const retimed: HubFile = { ...disturbed, problems: [{ ...disturbed.problems[0]!, retimed: [[hub.configs.indexOf(twoThreads), faster, ref], [hub.configs.indexOf(relaxed), 5, ref]] }] };
+    const s = hubSpaces(retimed)[0]!;
+    assert.ok(Math.abs(s.truth.get(configKey(twoThreads))! / ms(twoThreads) - 1) < 1e-4);
+    assert.equal(s.measured.get(configKey(twoThreads)), s.truth.get(configKey(twoThreads)));
+    assert.equal(s.truth.get(configKey(relaxed)), ms(plain) * 1.3, 'a re-timing slower than the record (itself disturbed) changes nothing');
+    assert.deepEqual(hubSuspects(retimed), [], 're-timed configurations are no longer suspects');
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-hub-'));
+    writeFileSync(join(dir, 'hub.json'), hubText(retimed));
+    assert.deepEqual(JSON.parse(JSON.stringify(readHub(join(dir, 'hub.json')))), JSON.parse(JSON.stringify(retimed)));
+    const bad = { ...retimed, problems: [{ ...retimed.problems[0]!, retimed: [[0, -1, 0]] }] };
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(bad));
+    assert.throws(() => readHub(join(dir, 'bad.json')), (e: unknown) => e instanceof InputError && /retimed/.test(e.message));
+    const badIndex = { ...retimed, problems: [{ ...retimed.problems[0]!, retimed: [[0, 1, 99999]] }] };
+    assert.throws(() => hubSpaces(badIndex as unknown as HubFile), (e: unknown) => e instanceof InputError && e.field === 'hub.problems[0].retimed[0]');
+  });
+
+  it('hub check lists them; --retime refuses a hub of another device and --out without --retime (exit 2, nothing written)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'neotune-hub-check-'));
+    const file = join(dir, 'hub.json');
+    writeFileSync(file, hubText(disturbed));
+    const r = cli(['hub', 'check', file, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { suspects: { problem: string; config: string; reason: string }[] };
+    assert.deepEqual(out.suspects.map((x) => x.config).sort(), [configKey(twoThreads), configKey(relaxed)].sort());
+    assert.match(cli(['hub', 'check', file]).stdout, /2 suspects in 1 of 1 problems/);
+    const stray = cli(['hub', 'check', file, '-o', join(dir, 'out.json')]);
+    assert.equal(stray.status, 2);
+    assert.match(stray.stderr, /--retime/);
+    const other = cli(['hub', 'check', file, '--retime', '-q']);
+    assert.equal(other.status, 2, other.stderr);
+    assert.match(other.stderr, /file.*recorded on this device/);
+    assert.equal(readFileSync(file, 'utf8'), hubText(disturbed));
   });
 });
 

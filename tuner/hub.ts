@@ -22,6 +22,12 @@ export interface HubProblem {
   readonly times: readonly (readonly [number, number | null, number | null])[];
   /** The leaders re-timed side by side: [config index, ms, ratio to the fastest leader]; the first is the fastest. */
   readonly leaders: readonly (readonly [number, number, number])[];
+  /**
+   * Suspects re-timed side by side (`neotune hub check --retime`): [config index, ratio to the
+   * reference, the reference's config index]. The reference is the problem's fastest configuration
+   * when they were re-timed (a leader, or a suspect of an earlier row).
+   */
+  readonly retimed?: readonly (readonly [number, number, number])[];
 }
 
 export interface HubFile {
@@ -63,6 +69,7 @@ export const HUB_SCHEMA = {
           problem: { type: 'object', required: ['op', 'N', 'C', 'H', 'W', 'dtype', 'spec', 'label'] },
           times: { type: 'array', minItems: 1, items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'integer', minimum: 0 }, nullableNum, { anyOf: [{ type: 'number', minimum: 0 }, { type: 'null' }] }] } },
           leaders: { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'integer', minimum: 0 }, { type: 'number', exclusiveMinimum: 0 }, { type: 'number', exclusiveMinimum: 0 }] } },
+          retimed: { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'integer', minimum: 0 }, { type: 'number', exclusiveMinimum: 0 }, { type: 'integer', minimum: 0 }] } },
         },
       },
     },
@@ -74,7 +81,7 @@ export interface HubSpace {
   readonly name: string;
   readonly problem: ProblemRecord;
   readonly configs: readonly Config[];
-  /** What one tuning run measured of each configuration (its search-time median; undefined: failed). */
+  /** What one tuning run measured of each configuration (its search-time median, or its re-timed time where that was a suspect's and faster; undefined: failed). */
   readonly measured: ReadonlyMap<string, number | undefined>;
   /** The best estimate of each configuration's time: the side-by-side time for leaders, the median otherwise. */
   readonly truth: ReadonlyMap<string, number | undefined>;
@@ -95,6 +102,17 @@ export function hubSpaces(hub: HubFile, field = 'hub'): HubSpace[] {
     const measured = new Map(p.times.map(([i, ms]) => [configKey(config(i, 'times')), ms ?? undefined]));
     const truth = new Map(measured);
     for (const [key, ms] of leaderTimes(p.leaders.map(([i, , ratio], k) => ({ key: configKey(config(i, `leaders[${k}]`)), ratio })), measured)) truth.set(key, ms);
+    // A re-timed suspect keeps the faster of its two times (the machine only ever slows a kernel
+    // down); a tune would measure it so too, as it was measured undisturbed.
+    (p.retimed ?? []).forEach(([i, ratio, ref], k) => {
+      const key = configKey(config(i, `retimed[${k}]`));
+      const refMs = truth.get(configKey(config(ref, `retimed[${k}]`)));
+      const recorded = measured.get(key);
+      if (refMs === undefined || recorded === undefined) return;
+      const ms = Math.min(recorded, Number((ratio * refMs).toPrecision(5)));
+      measured.set(key, ms);
+      if (truth.get(key) === recorded) truth.set(key, ms);
+    });
     let bestKey = '';
     let best = Infinity;
     for (const [k, t] of truth) if (t !== undefined && t < best) [bestKey, best] = [k, t];
@@ -118,6 +136,62 @@ export function leaderTimes(leaders: readonly { readonly key: string; readonly r
   if (scales.length === 0) return new Map();
   const scale = quantile(scales, 0.5);
   return new Map(leaders.map(({ key, ratio }) => [key, Number((scale * ratio).toPrecision(5))]));
+}
+
+/** What `hubSuspects` holds against a recorded time. */
+export const SUSPECT = {
+  /** A configuration on T > 1 threads at this fraction of its 1-thread twin's time or more… */
+  threadsRatio: 0.9,
+  /** …in a problem whose T-thread configurations typically run below this fraction of their twins'. */
+  parallelMedian: 0.75,
+  /** A relaxed (fused) multiply-add this much slower than its plain twin. */
+  maddRatio: 1.1,
+} as const;
+
+/** A recorded time that contradicts the rest of its problem's space. */
+export interface HubSuspect {
+  readonly problem: number;
+  readonly config: number;
+  readonly reason: string;
+}
+
+/**
+ * The configurations whose recorded times contradict what the rest of their problem's space
+ * shows, so their measurement was disturbed (the machine slows a kernel down, never speeds it up):
+ * a multi-threaded configuration no faster than its 1-thread twin where the problem's other
+ * configurations run well in parallel (a worker on a core in a slow phase, or late, made it the
+ * 1-thread kernel), or a relaxed (fused) multiply-add clearly slower than the plain one it
+ * replaces. Leaders (re-timed side by side already) and configurations re-timed before are not
+ * suspects. Environment-neutral: it reads the hub only.
+ */
+export function hubSuspects(hub: HubFile, spaces: readonly HubSpace[] = hubSpaces(hub)): HubSuspect[] {
+  const indexOf = new Map(hub.configs.map((c, i) => [configKey(c), i]));
+  const twin = (c: Config, param: string, value: string | number) => configKey({ ...c, params: { ...c.params, [param]: value } });
+  return spaces.flatMap((s, pi) => {
+    const p = hub.problems[pi]!;
+    const settled = new Set([...p.leaders.map(([i]) => i), ...(p.retimed ?? []).map(([i]) => i)]);
+    const time = (key: string) => s.truth.get(key);
+    const threaded = s.configs.flatMap((c) => {
+      const t = time(configKey(c));
+      const t1 = Number(c.params.threads ?? 1) > 1 ? time(twin(c, 'threads', 1)) : undefined;
+      return t !== undefined && t1 !== undefined ? [{ c, ratio: t / t1 }] : [];
+    });
+    const typical = threaded.length ? quantile(threaded.map((x) => x.ratio), 0.5) : 1;
+    const out: HubSuspect[] = [];
+    const add = (c: Config, reason: string) => {
+      const i = indexOf.get(configKey(c))!;
+      if (!settled.has(i) && !out.some((x) => x.config === i)) out.push({ problem: pi, config: i, reason });
+    };
+    if (typical < SUSPECT.parallelMedian)
+      for (const { c, ratio } of threaded) if (ratio >= SUSPECT.threadsRatio) add(c, `${c.params.threads} threads at ${ratio.toFixed(2)}× its 1-thread twin's time (typical here: ${typical.toFixed(2)}×)`);
+    for (const c of s.configs) {
+      if (c.params.madd !== 'relaxed') continue;
+      const t = time(configKey(c));
+      const plain = time(twin(c, 'madd', 'plain'));
+      if (t !== undefined && plain !== undefined && t > SUSPECT.maddRatio * plain) add(c, `relaxed multiply-add at ${(t / plain).toFixed(2)}× its plain twin's time`);
+    }
+    return out;
+  });
 }
 
 /** The hub's measurements as the cost model's training rows (the best-estimate times). */

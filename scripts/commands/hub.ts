@@ -6,11 +6,13 @@ import { InputError } from '../../core/errors.js';
 import { checkOutputPath } from '../../core/files.js';
 import { readJsonFile } from '../../core/validate.js';
 import { gracefulInterrupts, INTERRUPTED_EXIT } from '../../harness/interrupt.js';
-import { recordHub } from '../../lib/hub.js';
+import { recordHub, retimeHubSuspects } from '../../lib/hub.js';
 import { checkLoad, openBackends } from '../../lib/run.js';
 import { openStore } from '../../lib/tune.js';
 import { resolveSuite } from '../../suites/suite.js';
+import { hubSpaces, hubSuspects } from '../../tuner/hub.js';
 import { REGRET_BUDGET, SCORE_BUDGET, scoreHub } from '../../tuner/hub-score.js';
+import { configKey } from '../../tuner/space.js';
 import { RECORDED_SPACE_SCHEMA, type RecordedSpace, recordedSearchSpace, strategyQuality } from '../../tuner/replay.js';
 import { readHub, SHIPPED_HUB, SHIPPED_SPACE } from '../../tuner/shipped-space.js';
 import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
@@ -24,7 +26,7 @@ export function registerHub(program: Command): void {
   addVerbosityOptions(
     hub
       .command('record')
-      .description('tune every problem of a suite exhaustively on one backend of this machine, re-time each problem\'s leaders side by side, and write the problems into a hub file (resumable: candidates go through a tuning database)')
+      .description('tune every problem of a suite exhaustively on one backend of this machine, re-time each problem\'s leaders side by side, and the times the rest of a space contradicts (hub check), and write the problems into a hub file (resumable: candidates go through a tuning database)')
       .option('-b, --backend <name>', 'backend', 'cpu')
       .option('-s, --suite <name>', 'problems to record (the hub suite: NeoNeXt-T, batch 8, T@384, B and sweep shapes)', 'hub')
       .option('-o, --out <file>', 'hub file to write (problems of an earlier recording on the same device are kept)', 'neotune-out/hub.json')
@@ -48,6 +50,57 @@ export function registerHub(program: Command): void {
         try {
           const written = await withProgress(progress, () => recordHub(store, suite, runs[0]!, { out: resolve(o.out), command: commandLine(), signal, log: progress.log, progress: progress.reporter('tune') }));
           process.stdout.write(`${o.out}: ${written.problems.length} problems, ${written.configs.length} distinct configurations, ${written.device.fingerprint}\n`);
+        } finally {
+          await runs[0]!.session.close();
+        }
+        return signal.aborted ? INTERRUPTED_EXIT : EXIT.OK;
+      }),
+    );
+  registerHubCheck(hub);
+}
+
+/** `neotune hub check`: the suspects of a hub (recorded times the rest of their space contradicts), and with --retime, those re-timed side by side. */
+function registerHubCheck(hub: Command): void {
+  addVerbosityOptions(
+    hub
+      .command('check')
+      .description('list the configurations of a hub whose recorded time the rest of their problem\'s space contradicts (a multi-threaded one no faster than its 1-thread twin where the others run well in parallel, a relaxed multiply-add slower than the plain one); with --retime, re-time them side by side with their problem\'s fastest leader on this device and write the hub')
+      .argument('[file]', `hub file (default: the hub shipped with neotune, ${SHIPPED_HUB.replace(/.*\/data\//, 'data/')})`)
+      .option('--retime', 're-time the suspects on this machine (the hub must have been recorded on this device)')
+      .option('-o, --out <file>', 'with --retime: hub file to write (default: the file checked)')
+      .option('--json', 'print the suspects as JSON'),
+  )
+    .addHelpText('after', exampleText([
+        ['neotune hub check', 'the suspects of the shipped CPU hub'],
+        ['neotune hub check data/hub/cpu.json --retime', 'and re-time them (about 10 minutes on 2 cores)'],
+      ]))
+    .action(
+      action(async (file: string | undefined, o: { retime?: boolean; out?: string; json?: boolean; quiet?: boolean; verbose?: boolean }) => {
+        if (o.out !== undefined && !o.retime) throw new UsageError('--out writes a re-timed hub: use it with --retime');
+        const path = file === undefined ? SHIPPED_HUB : resolve(file);
+        const before = readHub(path, 'file');
+        const spaces = hubSpaces(before, 'file');
+        const suspects = hubSuspects(before, spaces);
+        if (!o.retime) {
+          const rows = suspects.map((x) => ({ problem: before.problems[x.problem]!.name, config: configKey(before.configs[x.config]!), recorded_over_best: Number((spaces[x.problem]!.truth.get(configKey(before.configs[x.config]!))! / spaces[x.problem]!.best).toFixed(3)), reason: x.reason }));
+          if (o.json) process.stdout.write(JSON.stringify({ hub: file ?? SHIPPED_HUB, suspects: rows }, null, 1) + '\n');
+          else
+            process.stdout.write(
+              (rows.length ? formatTable(['problem', 'configuration', 'recorded / best', 'why suspect'], rows.map((r) => [r.problem, r.config, fmt(r.recorded_over_best, 3), r.reason])) + '\n' : '') +
+                `${file ?? SHIPPED_HUB}: ${rows.length} suspects in ${new Set(rows.map((r) => r.problem)).size} of ${before.problems.length} problems${rows.length ? ' (neotune hub check --retime re-times them on the device the hub was recorded on)' : ''}\n`,
+            );
+          return EXIT.OK;
+        }
+        const out = o.out === undefined ? path : resolve(o.out);
+        checkOutputPath(o.out === undefined ? 'file' : 'out', out);
+        if (o.out !== undefined && existsSync(out)) readHub(out, 'out'); // a file that is not a hub is never replaced
+        const progress = new CommandProgress('tune', verbosity(o));
+        await checkLoad(progress.log);
+        const runs = await openBackends(before.device.backend, progress.log, { tuning: true });
+        const signal = gracefulInterrupts(progress.log);
+        try {
+          const r = await withProgress(progress, () => retimeHubSuspects(before, runs[0]!, { out, command: commandLine(), signal, log: progress.log, progress: progress.reporter('tune') }, 'file'));
+          process.stdout.write(`${o.out ?? file ?? SHIPPED_HUB}: ${r.retimed} of ${r.suspects} suspects re-timed side by side\n`);
         } finally {
           await runs[0]!.session.close();
         }
