@@ -83,7 +83,7 @@ export interface HubSpace {
   readonly configs: readonly Config[];
   /** What one tuning run measured of each configuration (its search-time median, or its re-timed time where that was a suspect's and faster; undefined: failed). */
   readonly measured: ReadonlyMap<string, number | undefined>;
-  /** The best estimate of each configuration's time: the side-by-side time for leaders, the median otherwise. */
+  /** The best estimate of each configuration's time: the side-by-side time for leaders, the faster of its two for a re-timed suspect, the median otherwise. */
   readonly truth: ReadonlyMap<string, number | undefined>;
   /** The fastest configuration by `truth`, and its time. */
   readonly bestKey: string;

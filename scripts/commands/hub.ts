@@ -64,7 +64,7 @@ function registerHubCheck(hub: Command): void {
   addVerbosityOptions(
     hub
       .command('check')
-      .description('list the configurations of a hub whose recorded time the rest of their problem\'s space contradicts (a multi-threaded one no faster than its 1-thread twin where the others run well in parallel, a relaxed multiply-add slower than the plain one); with --retime, re-time them side by side with their problem\'s fastest leader on this device and write the hub')
+      .description('list the configurations of a hub whose recorded time the rest of their problem\'s space contradicts (a multi-threaded one no faster than its 1-thread twin where the others run well in parallel, a relaxed multiply-add slower than the plain one); with --retime, re-time them side by side with their problem\'s fastest configuration on this device and write the hub')
       .argument('[file]', `hub file (default: the hub shipped with neotune, ${SHIPPED_HUB.replace(/.*\/data\//, 'data/')})`)
       .option('--retime', 're-time the suspects on this machine (the hub must have been recorded on this device)')
       .option('-o, --out <file>', 'with --retime: hub file to write (default: the file checked)')
@@ -72,7 +72,7 @@ function registerHubCheck(hub: Command): void {
   )
     .addHelpText('after', exampleText([
         ['neotune hub check', 'the suspects of the shipped CPU hub'],
-        ['neotune hub check data/hub/cpu.json --retime', 'and re-time them (about 10 minutes on 2 cores)'],
+        ['neotune hub check my-hub.json --retime', 'and re-time them on the device that recorded it (the shipped hub\'s 310: 15 minutes on 2 cores)'],
       ]))
     .action(
       action(async (file: string | undefined, o: { retime?: boolean; out?: string; json?: boolean; quiet?: boolean; verbose?: boolean }) => {
