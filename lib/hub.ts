@@ -101,7 +101,7 @@ export async function recordHub(store: TuningStore, suite: Suite, run: BackendRu
   return o.signal?.aborted ? hub : (await retimeHubSuspects(hub, run, o)).hub;
 }
 
-/** Suspects are re-timed in groups of at most this many, each with the problem's fastest leader (the reference). */
+/** Suspects are re-timed in groups of at most this many, each with the problem's fastest configuration (the reference). */
 export const HUB_RETIME_GROUP = 24;
 
 /** Passes of `retimeHubSuspects` at most: a suspect re-timed faster can make its twin a suspect. */
