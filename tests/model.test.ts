@@ -11,7 +11,9 @@ import { InputError } from '../core/errors.js';
 import { neoCellProblem, problemRecord } from '../harness/problem.js';
 import type { Problem } from '../harness/types.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
-import { hubText } from '../lib/hub.js';
+import { hubText, retimeHubSuspects } from '../lib/hub.js';
+import { backendEntry } from '../kernels/registry.js';
+import { deviceFingerprint } from '../tuner/db-model.js';
 import { readHub } from '../tuner/shipped-space.js';
 import { emptyDb, snapshotText } from '../tuner/db.js';
 import { type HubFile, hubSpaces, hubSuspects } from '../tuner/hub.js';
@@ -263,6 +265,35 @@ describe('hub suspects', () => {
     assert.throws(() => readHub(join(dir, 'bad.json')), (e: unknown) => e instanceof InputError && /retimed/.test(e.message));
     const badIndex = { ...retimed, problems: [{ ...retimed.problems[0]!, retimed: [[0, 1, 99999]] }] };
     assert.throws(() => hubSpaces(badIndex as unknown as HubFile), (e: unknown) => e instanceof InputError && e.field === 'hub.problems[0].retimed[0]');
+  });
+
+  it('re-timing (lib) times a suspect again beside its problem\'s fastest, stores its ratio and writes the hub; a second check finds none', async () => {
+    const problem = neoCellProblem({ N: 1, C: 32, H: 14, W: 14, spec: '7' });
+    const space = buildSpace(problem, cpuBackend.variants, session).configs.filter((c) => c.variant === 'fused-wasm' && Number(c.params.threads ?? 1) === 1);
+    const relaxedOne = space.filter((c) => c.params.madd === 'relaxed')[3];
+    assert.ok(relaxedOne, 'the CPU space has relaxed multiply-add configurations');
+    // Recorded times with the structure of a real space; the 4th relaxed configuration recorded 30 % over its plain twin.
+    const ms = (c: Config) => Number((0.01 * syntheticMs(problem, c) / syntheticMs(problem, space[0]!)).toPrecision(5));
+    const twinKey = configKey({ ...relaxedOne, params: { ...relaxedOne.params, madd: 'plain' } });
+    const times = space.map((c, i) => [i, configKey(c) === configKey(relaxedOne) ? ms(space.find((x) => configKey(x) === twinKey)!) * 1.3 : ms(c), 0.01] as const);
+    const ranked = [...times].sort((a, b) => a[1] - b[1]);
+    const hub: HubFile = {
+      schema: 'neotune-hub', version: 1, recorded: '2026-12-06', command: 'test',
+      device: { fingerprint: deviceFingerprint(session.device), description: session.device.description, backend: 'cpu', threads: 1 },
+      configs: space,
+      problems: [{ name: 'tiny', problem: problemRecord(problem), times, leaders: ranked.slice(0, 2).map(([i, t]) => [i, t, t / ranked[0]![1]] as const) }],
+    };
+    assert.deepEqual(hubSuspects(hub).map((x) => x.config), [space.indexOf(relaxedOne)]);
+    const out = join(mkdtempSync(join(tmpdir(), 'neotune-hub-retime-')), 'hub.json');
+    const r = await retimeHubSuspects(hub, { entry: backendEntry('cpu'), backend: cpuBackend, session }, { out, command: 'neotune hub check --retime', log: () => {} });
+    assert.deepEqual([r.suspects, r.retimed], [1, 1]);
+    const [row] = r.hub.problems[0]!.retimed!;
+    assert.equal(row![0], space.indexOf(relaxedOne));
+    assert.ok(row![1] > 0);
+    assert.equal(row![2], ranked[0]![0], 'timed against the problem\'s fastest configuration');
+    assert.deepEqual(hubSuspects(r.hub), []);
+    assert.equal(readFileSync(out, 'utf8'), hubText(r.hub));
+    assert.equal(r.hub.command, 'test; neotune hub check --retime');
   });
 
   it('hub check lists them; --retime refuses a hub of another device and --out without --retime (exit 2, nothing written)', () => {
