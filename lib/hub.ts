@@ -82,7 +82,7 @@ export async function recordHub(store: TuningStore, suite: Suite, run: BackendRu
     // ratio, put on the scale of the search medians (leaderTimes).
     const roundMedian = (r: readonly number[]) => quantile(r, 0.5);
     const ref = side.reduce((a, b) => (roundMedian(b.rounds) < roundMedian(a.rounds) ? b : a), side[0]!);
-    const ratios = side.map((f) => ({ key: f.key, config: f.config, ratio: Number(Math.exp(quantile(f.rounds.map((m, r) => Math.log(m / ref!.rounds[r]!)), 0.5)).toPrecision(4)) }));
+    const ratios = side.map((f) => ({ key: f.key, config: f.config, ratio: roundRatio(f.rounds, ref!.rounds) }));
     const ms = leaderTimes(ratios, new Map(leaders.map((l) => [l.key, l.median_ms])));
     const leaderRows = ratios.map((l) => [indexOf(l.config), ms.get(l.key)!, l.ratio] as const).sort((a, b) => a[1] - b[1]);
     recorded.push({ name: c.name, problem: problemRecord(problem), times, leaders: side.length >= 2 ? leaderRows : [] });
@@ -165,9 +165,17 @@ async function retimeProblem(hub: HubFile, pi: number, space: HubSpace, suspects
     const refRounds = side.find((f) => f.key === ref.key)?.rounds;
     if (!refRounds) break; // the reference no longer opens or verifies: nothing to re-time against
     for (const f of side)
-      if (f.key !== ref.key) rows.push([indexOf.get(f.key)!, Number(Math.exp(quantile(f.rounds.map((m, r) => Math.log(m / refRounds[r]!)), 0.5)).toPrecision(4)), indexOf.get(ref.key)!]);
+      if (f.key !== ref.key) rows.push([indexOf.get(f.key)!, roundRatio(f.rounds, refRounds), indexOf.get(ref.key)!]);
   }
   return rows;
+}
+
+/**
+ * A configuration's time over the reference's, from rounds in which both ran back to back: the
+ * median of the rounds' ratios (drift between rounds hits both alike), to 4 digits.
+ */
+function roundRatio(rounds: readonly number[], refRounds: readonly number[]): number {
+  return Number(Math.exp(quantile(rounds.map((m, r) => Math.log(m / refRounds[r]!)), 0.5)).toPrecision(4));
 }
 
 /** One problem per line, so two recordings diff by problem. */
