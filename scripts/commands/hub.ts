@@ -79,10 +79,10 @@ function registerHubCheck(hub: Command): void {
         if (o.out !== undefined && !o.retime) throw new UsageError('--out writes a re-timed hub: use it with --retime');
         const path = file === undefined ? SHIPPED_HUB : resolve(file);
         const before = readHub(path, 'file');
-        const spaces = hubSpaces(before, 'file');
-        const suspects = hubSuspects(before, spaces);
+        const spaces = hubSpaces(before, 'file'); // indices checked before any backend opens
         if (!o.retime) {
-          const rows = suspects.map((x) => ({ problem: before.problems[x.problem]!.name, config: configKey(before.configs[x.config]!), recorded_over_best: Number((spaces[x.problem]!.truth.get(configKey(before.configs[x.config]!))! / spaces[x.problem]!.best).toFixed(3)), reason: x.reason }));
+          // With --retime, retimeHubSuspects finds the suspects itself, pass by pass.
+          const rows = hubSuspects(before, spaces).map((x) => ({ problem: before.problems[x.problem]!.name, config: configKey(before.configs[x.config]!), recorded_over_best: Number((spaces[x.problem]!.truth.get(configKey(before.configs[x.config]!))! / spaces[x.problem]!.best).toFixed(3)), reason: x.reason }));
           if (o.json) process.stdout.write(JSON.stringify({ hub: file ?? SHIPPED_HUB, suspects: rows }, null, 1) + '\n');
           else
             process.stdout.write(
