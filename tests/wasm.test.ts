@@ -13,6 +13,7 @@ import { buildNeoCellWasm } from '../kernels/cpu/wasm/neocell-module.js';
 import { base64ToBytes, type WasmKernelSpec } from '../kernels/cpu/wasm/runtime.js';
 import { peakModule } from '../kernels/cpu/wasm/peak.js';
 import { WorkerPool } from '../kernels/cpu/wasm/pool.js';
+import { callSequence } from '../kernels/cpu/wasm/call-sequence.js';
 import { partitionCalls } from '../kernels/cpu/wasm/runtime.js';
 import type { CpuSession } from '../kernels/cpu/wasm/variant.js';
 
@@ -72,6 +73,18 @@ describe('thread split', () => {
 });
 
 describe('worker pool', () => {
+  it("a worker's part is compiled into one function that makes its calls in order, with integer arguments only", () => {
+    const seen: string[] = [];
+    const exports = { a: (...x: number[]) => seen.push(`a ${x}`), b: (...x: number[]) => seen.push(`b ${x}`), memory: {} };
+    const part = callSequence(exports, [['a', 0, 3, 64], ['b', 3, 8, 128], ['a', 8, 9, 64]]);
+    part();
+    part();
+    assert.deepEqual(seen, ['a 0,3,64', 'b 3,8,128', 'a 8,9,64', 'a 0,3,64', 'b 3,8,128', 'a 8,9,64']);
+    assert.throws(() => callSequence(exports, [['memory', 0, 1, 0]]), /exports no function memory/);
+    assert.throws(() => callSequence(exports, [['a', 0, '1);globalThis.x=(1' as never, 0]]), /is not an integer/);
+    assert.throws(() => callSequence(exports, [['a', 0.5, 1, 0]]), /0.5 is not an integer/);
+  });
+
   it('multi-threaded kernels give the same output as one thread', async () => {
     const p = neoCellProblem({ N: 2, C: 10, H: 14, W: 14, spec: '4+7', shift: 1 });
     const data = makeProblemData(p, 11);
@@ -90,8 +103,8 @@ describe('worker pool', () => {
   it('a failing worker call is reported as an error, not a hang or a silent result', async () => {
     const pool = new WorkerPool(1);
     try {
-      await pool.load(new WebAssembly.Module(peakModule('plain').bytes), new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }), [[['missing', 0, 1, 64]]]);
-      assert.throws(() => pool.run(1, () => {}), /worker thread failed: worker 0: .*missing|not a function/);
+      await assert.rejects(pool.load(new WebAssembly.Module(peakModule('plain').bytes), new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }), [[['missing', 0, 1, 64]]]), /worker thread failed: worker 0: the kernel exports no function missing/);
+      assert.throws(() => pool.run(1, () => {}), /kernel 1 is not loaded/);
       assert.throws(() => pool.run(42, () => {}), /kernel 42 is not loaded/);
     } finally {
       await pool.close();

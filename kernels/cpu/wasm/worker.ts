@@ -7,14 +7,16 @@
 import v8 from 'node:v8';
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { LoadMessage } from './pool.js';
-import { claimPart, COMMAND, CTL, SPIN_MS, type WasmCall } from './threads.js';
+import { callSequence } from './call-sequence.js';
+import { claimPart, COMMAND, CTL, SPIN_MS } from './threads.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const { ctl: buffer, port, index } = workerData as { ctl: SharedArrayBuffer; port: MessagePort; index: number };
 const ctl = new Int32Array(buffer);
 const part = index + 1;
-const kernels = new Map<number, { exports: Record<string, (...a: number[]) => void>; calls: readonly WasmCall[] }>();
+/** Each loaded kernel's part, compiled into a function of its own (call-sequence.ts says why). */
+const kernels = new Map<number, () => void>();
 
 function waitForGeneration(seen: number): number {
   let start = performance.now();
@@ -36,13 +38,13 @@ function execute(command: number, id: number): void {
     const msg = receiveMessageOnPort(port)?.message as LoadMessage | undefined;
     if (!msg || msg.id !== id) throw new Error(`expected kernel ${id}, got ${msg?.id ?? 'no message'}`);
     const instance = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory } });
-    kernels.set(id, { exports: instance.exports as never, calls: msg.calls });
+    kernels.set(id, callSequence(instance.exports, msg.calls));
   } else if (command === COMMAND.drop) {
     kernels.delete(id);
   } else if (command === COMMAND.run) {
-    const k = kernels.get(id);
-    if (!k) throw new Error(`kernel ${id} is not loaded`);
-    for (const [fn, lo, hi, scratch] of k.calls) k.exports[fn]!(lo, hi, scratch);
+    const runPart = kernels.get(id);
+    if (!runPart) throw new Error(`kernel ${id} is not loaded`);
+    runPart();
   }
 }
 
