@@ -60,8 +60,7 @@ export interface Winner {
       readonly paired_ratio_ci?: Readonly<Record<string, readonly [number, number]>>;
       /**
        * Where the winner's median comes from: the side-by-side rounds (absent), or its search-time
-       * measurement, clean and faster, when the rounds all ran in a core's slow phase (the speed
-       * canary said so) or timed it over 10 % slower (revalidate.ts MEDIANS_DISAGREE).
+       * measurement where that was clean and faster (a disturbance only adds time: revalidate.ts).
        */
       readonly median_from?: 'search';
     };
