@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
@@ -14,7 +14,7 @@ import { cpuBackend } from '../kernels/cpu/backend.js';
 import { hubText, retimeHubSuspects } from '../lib/hub.js';
 import { backendEntry } from '../kernels/registry.js';
 import { deviceFingerprint } from '../tuner/db-model.js';
-import { readHub } from '../tuner/shipped-space.js';
+import { readHub, replayTrainingHubs, SHIPPED_HUB, shippedHubPaths } from '../tuner/shipped-space.js';
 import { emptyDb, snapshotText } from '../tuner/db.js';
 import { type HubFile, hubSpaces, hubSuspects } from '../tuner/hub.js';
 import { chosenRegret, evaluationsToWithin, leaveOneOutPrior, methodologyScore, scoreHub } from '../tuner/hub-score.js';
@@ -316,6 +316,15 @@ describe('hub suspects', () => {
 });
 
 describe('the commands', () => {
+  it("replay --hub trains the model as tune does: on the shipped hub, with the other shipped hubs unless --with says otherwise ('none': this hub alone)", () => {
+    const others = shippedHubPaths().filter((f) => f !== SHIPPED_HUB);
+    assert.ok(others.length >= 1 && others.every((f) => f.endsWith('.json')), others.join());
+    assert.deepEqual(replayTrainingHubs(true, undefined), others);
+    assert.deepEqual(replayTrainingHubs(true, 'none'), []);
+    assert.deepEqual(replayTrainingHubs(false, undefined), [], 'a hub of your own: no other unless named');
+    assert.deepEqual(replayTrainingHubs(false, 'a.json,,b.json'), [resolve('a.json'), resolve('b.json')]);
+  });
+
 
   it('replay --hub scores strategies leave-one-problem-out from a hub file; a missing or wrong file is exit 2 naming --hub', () => {
     const dir = mkdtempSync(join(tmpdir(), 'neotune-hub-cli-'));

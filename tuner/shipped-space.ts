@@ -1,6 +1,6 @@
 /** The recorded data neotune ships: the exhaustive space of one problem (data/recorded-space.json) and the hub (data/hub/). */
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readJsonFile } from '../core/validate.js';
 import { HUB_SCHEMA, type HubFile } from './hub.js';
@@ -16,13 +16,29 @@ export function readHub(path: string, field = 'hub'): HubFile {
   return readJsonFile<HubFile>(field, path, HUB_SCHEMA, 'a hub of exhaustive spaces (neotune-hub)');
 }
 
-/** Every hub shipped with neotune (data/hub/*.json): the cost model's prior. */
-export function shippedHubs(): HubFile[] {
+/** The files of every hub shipped with neotune (data/hub/*.json), sorted. */
+export function shippedHubPaths(): string[] {
   const dir = dirname(SHIPPED_HUB);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => readHub(join(dir, f)));
+    .map((f) => join(dir, f));
 }
 
+/** Every hub shipped with neotune: the cost model's prior. */
+export function shippedHubs(): HubFile[] {
+  return shippedHubPaths().map((f) => readHub(f));
+}
+
+
+/**
+ * The hubs `replay --hub` trains its model on besides the scored one: the files `--with` names
+ * (comma-separated; 'none': no other); by default, when the shipped hub is scored, the other shipped
+ * hubs, as `tune`'s model learns from all of them; for any other hub, none.
+ */
+export function replayTrainingHubs(shippedScored: boolean, withOption: string | undefined): string[] {
+  if (withOption === 'none') return [];
+  if (withOption !== undefined) return withOption.split(',').filter(Boolean).map((f) => resolve(f));
+  return shippedScored ? shippedHubPaths().filter((f) => f !== SHIPPED_HUB) : [];
+}

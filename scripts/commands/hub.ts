@@ -1,7 +1,7 @@
 /** `neotune hub record` (the hub of exhaustive spaces) and `neotune replay` (strategy quality without running kernels). */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { InputError } from '../../core/errors.js';
 import { checkOutputPath } from '../../core/files.js';
 import { readJsonFile } from '../../core/validate.js';
@@ -14,7 +14,7 @@ import { hubSpaces, hubSuspects } from '../../tuner/hub.js';
 import { REGRET_BUDGET, SCORE_BUDGET, scoreHub } from '../../tuner/hub-score.js';
 import { configKey } from '../../tuner/space.js';
 import { RECORDED_SPACE_SCHEMA, type RecordedSpace, recordedSearchSpace, strategyQuality } from '../../tuner/replay.js';
-import { readHub, SHIPPED_HUB, SHIPPED_SPACE } from '../../tuner/shipped-space.js';
+import { readHub, replayTrainingHubs, SHIPPED_HUB, SHIPPED_SPACE } from '../../tuner/shipped-space.js';
 import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
 import { action, commandLine, EXIT, fmt, formatTable, parseIntOption, parseNumberOption, UsageError } from '../cli-util.js';
 import { addVerbosityOptions, exampleText, verbosity } from '../options.js';
@@ -116,7 +116,7 @@ export function registerReplay(program: Command): void {
     .description('strategy quality without running kernels: every strategy against a recorded exhaustive run (--space), or leave-one-problem-out on the hub of exhaustive spaces (--hub)')
     .option('--space <file>', 'recorded space (scripts/record-space.ts writes one; default: the recording shipped with neotune)')
     .option('--hub [file]', `score strategies on a hub, leave one problem out (default file: the hub shipped with neotune, ${SHIPPED_HUB.replace(/.*\/data\//, 'data/')})`)
-    .option('--with <files>', 'with --hub: hubs of other devices the model also learns from (comma-separated)')
+    .option('--with <files>', "with --hub: hubs of other devices the model also learns from (comma-separated; default with the shipped hub: the other shipped hubs, as tune's model learns from all of them; 'none': this hub alone)")
     .option('--transfer', 'with --hub and --with: the model learns from the --with hubs only (the held-out problem included: it was measured on those devices), nothing of this one')
     .option('--strategies <list>', `with --hub: strategies to score (${STRATEGY_NAMES.join(', ')})`, 'random,annealing,tpe,model')
     .option('--seeds <n>', 'seeds per strategy', parseIntOption('seeds', undefined, 10_000), 20)
@@ -134,7 +134,9 @@ export function registerReplay(program: Command): void {
         if (o.hub !== undefined) {
           if (o.space) throw new UsageError('--space and --hub: one or the other');
           const hub = readHub(o.hub === true ? SHIPPED_HUB : resolve(o.hub));
-          const others = (o.with?.split(',') ?? []).filter(Boolean).map((f) => readHub(resolve(f), 'with'));
+          const withFiles = replayTrainingHubs(o.hub === true, o.with);
+          const others = withFiles.map((f) => readHub(f, 'with'));
+          if (withFiles.length) process.stderr.write(`neotune: replay --hub: the model also learns from ${withFiles.map((f) => relative(process.cwd(), f) || f).join(', ')}${o.with === undefined ? " (the other shipped hubs, as tune's does; --with none: this hub alone)" : ''}\n`);
           if (o.transfer && others.length === 0) throw new InputError('transfer', true, '--transfer with --with FILE[,FILE…]: the hubs of the devices to transfer from');
           const strategies = o.strategies.split(',').map((s) => strategyByName(s.trim()));
           const r = await scoreHub(hub, { strategies, seeds: o.seeds, maxEvaluations: o.maxEvaluations, others, transfer: o.transfer ?? false, progress: (d, t) => process.stderr.write(`\rneotune: replay --hub: ${d}/${t} problems held out`) });
