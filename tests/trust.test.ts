@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { checkCeilings, copyBandwidthAt, flagRecords, SOFTWARE_FLAG, trusted } from '../analysis/plausibility.js';
 import { copyProblem, neoCellProblem, problemRecord } from '../harness/problem.js';
 import type { ResultFile, ResultRecord, VerifiedRecord } from '../harness/results.js';
-import { assessTiming, disturbance, sampleShape, setAside } from '../harness/stability.js';
+import { assessTiming, disturbance, sampleShape, setAside, SLOW_KEPT_NOTE } from '../harness/stability.js';
 import { softwareRenderer } from '../harness/software.js';
 import { summarize } from '../analysis/summary.js';
 import { reportRows } from '../reports/rows.js';
@@ -26,6 +26,7 @@ import { emptyDb } from '../tuner/db.js';
 import { complexity } from '../tuner/space.js';
 import { tieOrder, tuneProblem } from '../tuner/tune.js';
 import { selectWinner } from '../tuner/winner.js';
+import { finalistKeys } from '../tuner/revalidate.js';
 import { STRATEGIES } from '../tuner/strategies/index.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'neotune.js');
@@ -405,6 +406,25 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     const r = await tuneWith(() => 1);
     assert.equal(r.winner!.confidence.revalidated?.median_from, undefined);
     assert.ok(r.winner!.median_ms < 0.095, String(r.winner!.median_ms));
+  });
+
+  it('finalists: the winner, its ties and candidates within 25 % of the fastest, then up to two timed wholly in a slow phase within 2x', () => {
+    const cand = (mode: string, median_ms: number, slow = false) => ({
+      key: `spin mode=${mode}`,
+      config: { variant: 'spin', params: { mode } },
+      source_hash: null,
+      state: 'verified' as const,
+      median_ms,
+      samples_ms: [median_ms],
+      timing_method: 'tinybench',
+      executed_flops: 1,
+      quality: { stable: true, reasons: [], n_clean: 10, n_total: 10, set_aside: { preempted: 0, cpu_deficit: 0, worker_wait: 0, worker_late: 0, slow_machine: 0 }, shape: 'unimodal' as const, ci_rel: 0.01, target_rel: 0.02, ...(slow ? { notes: [`10 sample(s) ${SLOW_KEPT_NOTE} 1.2x its fastest kept: too few others to judge them against`] } : {}) },
+    });
+    const cands = [cand('a', 1), cand('b', 1.1), cand('c', 1.5, true), cand('d', 1.5), cand('e', 1.9, true), cand('f', 1.95, true), cand('g', 2.5, true)];
+    const entry = { device: 'd', backend: 'cpu' as const, problem: problemRecord(copyProblem({ N: 1, C: 4, H: 8, W: 8 })), candidates: Object.fromEntries(cands.map((c) => [c.key, c])) };
+    const winner = { key: 'spin mode=a', config: cands[0]!.config, median_ms: 1, confidence: { fastest: 'spin mode=a', tied: ['spin mode=a'], p_value: 1, ratio_ci: [1, 1] as const, p_vs_next: 0.01 } };
+    const keys = finalistKeys(winner, entry, new Set(cands.map((c) => c.key)));
+    assert.deepEqual(keys, ['spin mode=a', 'spin mode=b', 'spin mode=c', 'spin mode=e']);
   });
 
   it('a busy machine prunes thread counts it cannot give now, with the reason', async () => {

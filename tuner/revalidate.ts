@@ -24,7 +24,7 @@ import { type Candidate, compareSimplicity, selectWinner, TIE_MARGIN, type Winne
  * because each candidate was timed at its own moment during the search: on a shared machine a
  * candidate timed during a slow spell looks 10–20 % slower than it is.
  */
-export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 6, closeMargin: 0.25 } as const;
+export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 6, closeMargin: 0.25, slowMargin: 1, maxSlowFinalists: 2 } as const;
 
 /** The longest a finalist's turn waits for the speed canary to read fast (a slow phase lasts 20 ms to minutes). */
 const PHASE_WAIT_MS = 200;
@@ -60,7 +60,13 @@ export function pairedTies(fastest: readonly number[], others: ReadonlyMap<strin
   return out;
 }
 
-/** The finalists' database keys: the winner, its ties, and candidates close to the fastest, fastest first. */
+/**
+ * The finalists' database keys: the winner, its ties, and candidates close to the fastest, fastest
+ * first; then up to maxSlowFinalists candidates timed wholly in a core's slow phase (the speed
+ * canary said so: SLOW_KEPT_NOTE) within 1 + slowMargin of the fastest. A slow phase slows a kernel
+ * 1.3-1.8x, so such a time says little: a cell's best configuration, met by one, would otherwise
+ * be dismissed on it (and a model-based search, steered away from it, measures others).
+ */
 export function finalistKeys(winner: Winner, entry: DbEntry, current: ReadonlySet<string>): string[] {
   const timed = Object.entries(entry.candidates).filter(([k, c]) => current.has(k) && c.state === 'verified' && c.median_ms !== undefined);
   const stable = timed.filter(([, c]) => c.quality?.stable !== false);
@@ -72,7 +78,11 @@ export function finalistKeys(winner: Winner, entry: DbEntry, current: ReadonlySe
   const keys = close.map(([k]) => k).slice(0, REVALIDATION.maxFinalists);
   const own = close.find(([, c]) => c.key === winner.key);
   if (own && !keys.includes(own[0])) keys[keys.length - 1] = own[0];
-  return keys;
+  const slowPhase = timed
+    .filter(([k, c]) => !keys.includes(k) && (c.quality?.notes ?? []).some((n) => n.includes(SLOW_KEPT_NOTE)) && c.median_ms! <= (1 + REVALIDATION.slowMargin) * fastest)
+    .sort(([, a], [, b]) => a.median_ms! - b.median_ms!)
+    .slice(0, REVALIDATION.maxSlowFinalists);
+  return [...keys, ...slowPhase.map(([k]) => k)];
 }
 
 /**
