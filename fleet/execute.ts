@@ -20,9 +20,8 @@ import { configKey } from '../tuner/space.js';
 import { strategyByName } from '../tuner/strategies/index.js';
 import { entryWinner, TUNE_MEASURE, tuneProblem } from '../tuner/tune.js';
 import type { CostModel } from '../model/cost-model.js';
-import { modelOfEverything, sessionDeviceFeatures } from '../tuner/model/training.js';
-import { shippedHubs } from '../tuner/shipped-space.js';
-import type { HubFile } from '../tuner/hub.js';
+import { sessionDeviceFeatures } from '../tuner/model/training.js';
+import { shippedModel } from '../tuner/shipped-space.js';
 import { type FleetJob, JOB_VERSION, type JobResult, jobProblem } from './job.js';
 
 /** The worker process as results name it. */
@@ -111,16 +110,9 @@ export class TuningExecutor implements JobExecutor {
     this.devices = [...this.byDevice].map(([device, { run }]) => ({ device, backend: run.entry.name }));
   }
 
-  /** The shipped hubs and their cost model (read and trained once per worker, on its first model job; no model when they hold nothing). */
-  private trained: { hubs: HubFile[]; model: CostModel | undefined } | undefined;
-
-  /** The cost model for `run`'s device, undefined where it knows nothing of the backend. */
+  /** The cost model for `run`'s device (the shipped hubs', trained once per process on the first model job), undefined where it knows nothing of the backend. */
   private costModel(run: BackendRun): { model: CostModel; device: ReturnType<typeof sessionDeviceFeatures> } | undefined {
-    if (!this.trained) {
-      const hubs = shippedHubs();
-      this.trained = { hubs, model: modelOfEverything(hubs, undefined) };
-    }
-    const { hubs, model } = this.trained;
+    const { hubs, model } = shippedModel();
     return model?.backends.has(run.session.backend) ? { model, device: sessionDeviceFeatures(run.session.device, hubs) } : undefined;
   }
 

@@ -17,7 +17,8 @@ import { softwareRenderer } from '../harness/software.js';
 import type { DeviceInfo, KernelVariant, Problem } from '../harness/types.js';
 import { backendEntry } from '../kernels/registry.js';
 import { comparisonUnstable, type DbEntry, mergeDbs, parseDb, type TuningDb, TuningStore, winnerUnstable } from '../tuner/db.js';
-import { entryWinner } from '../tuner/tune.js';
+import { entryTieOrder, entryWinner } from '../tuner/tune.js';
+import { shippedModel } from '../tuner/shipped-space.js';
 
 /** Larger bodies are refused unread (a quick tune of a stage suite is about 100 KB). */
 export const MAX_SUBMISSION_BYTES = 2 * 2 ** 20;
@@ -141,7 +142,8 @@ export async function mergeSubmission(path: string, submission: TuningDb): Promi
   const store = await TuningStore.open(path, { write: true, field: 'collect' });
   const variants = new Map<string, readonly KernelVariant[]>();
   for (const b of new Set(Object.values(submission.entries).map((e) => e.backend))) variants.set(b, await variantsOf(b));
-  const rewin = (e: DbEntry) => entryWinner(e, variants.get(e.backend) ?? []);
+  // Ties broken as the page's tune breaks them: by the favourite of the shipped hubs' model.
+  const rewin = (e: DbEntry) => entryWinner(e, variants.get(e.backend) ?? [], undefined, entryTieOrder(e, variants.get(e.backend) ?? [], shippedModel()));
   await store.update((disk) => {
     // Winners of entries the submission does not touch stay as they are.
     const touched = mergeDbs({ ...disk, entries: Object.fromEntries(Object.keys(submission.entries).filter((k) => disk.entries[k]).map((k) => [k, disk.entries[k]!])) }, submission, rewin);

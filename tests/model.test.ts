@@ -27,6 +27,7 @@ import { modelOfEverything } from '../tuner/model/training.js';
 import { search } from '../tuner/search.js';
 import { select } from '../tuner/select.js';
 import { buildSpace, type Config, configKey } from '../tuner/space.js';
+import { entryTieOrder, entryWinner } from '../tuner/tune.js';
 import { STRATEGIES, strategyByName } from '../tuner/strategies/index.js';
 import { effortSettings } from '../scripts/options.js';
 import { singleThreadCpuSession } from './helpers/cpu-session.js';
@@ -371,6 +372,30 @@ describe('zero-evaluation selection', () => {
     assert.ok(chosen <= best * 1.25, `${s.variant} ${JSON.stringify(s.params)}: ${chosen} vs best ${best}`);
     // Without a model: the nearest tuned problem's winner or the defaults, as before.
     assert.equal(select(emptyDb(), problem, session.device, cpuBackend.variants).basis, 'defaults');
+  });
+});
+
+describe('winners recomputed outside a tune', () => {
+  it("break ties as a tune does: by the model's favourite where a model knows the backend, else by simplicity", () => {
+    const hub = syntheticHub();
+    const model = modelOfEverything([hub], emptyDb())!;
+    const problem = neoCellProblem({ N: 1, C: 192, H: 28, W: 28, spec: '7' });
+    const oneThread = buildSpace(problem, cpuBackend.variants, session).configs.filter((c) => Number(c.params.threads ?? 1) === 1);
+    const entry = (configs: Config[]) => ({
+      device: DEVICE.fingerprint,
+      backend: 'cpu' as const,
+      problem: problemRecord(problem),
+      candidates: Object.fromEntries(configs.map((config) => [configKey(config), { key: configKey(config), config, source_hash: null, state: 'verified' as const, median_ms: 0.05, samples_ms: [0.05, 0.0501, 0.0499, 0.05, 0.05], timing_method: 'x', executed_flops: 1 }])),
+    });
+    const simplest = entryWinner(entry(oneThread), cpuBackend.variants)!;
+    const favourite = entryWinner(entry(oneThread), cpuBackend.variants, undefined, entryTieOrder(entry(oneThread), cpuBackend.variants, { model, hubs: [hub] }))!;
+    const predicted = model.predict(problemRecord(problem), oneThread, DEVICE);
+    const best = oneThread[predicted.reduce((b, x, i) => (x.mean < predicted[b]!.mean ? i : b), 0)]!;
+    assert.equal(favourite.key, configKey(best));
+    assert.notEqual(simplest.key, favourite.key, 'the synthetic model does not favour the simplest configuration');
+    // A model that knows nothing of the backend, or none: simplicity.
+    assert.equal(entryWinner(entry(oneThread), cpuBackend.variants, undefined, entryTieOrder({ ...entry(oneThread), backend: 'webgpu' as const }, cpuBackend.variants, { model, hubs: [hub] }))!.key, configKey(oneThread.find((c) => configKey(c) === simplest.key)!));
+    assert.equal(entryWinner(entry(oneThread), cpuBackend.variants, undefined, entryTieOrder(entry(oneThread), cpuBackend.variants))!.key, simplest.key);
   });
 });
 

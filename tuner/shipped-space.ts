@@ -4,6 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readJsonFile } from '../core/validate.js';
 import { HUB_SCHEMA, type HubFile } from './hub.js';
+import type { CostModel } from '../model/cost-model.js';
+import { modelOfEverything } from './model/training.js';
 
 /** Found from this module (dist/tuner/), whatever the working folder. */
 export const SHIPPED_SPACE = fileURLToPath(new URL('../../data/recorded-space.json', import.meta.url));
@@ -41,4 +43,19 @@ export function replayTrainingHubs(shippedScored: boolean, withOption: string | 
   if (withOption === 'none') return [];
   if (withOption !== undefined) return withOption.split(',').filter(Boolean).map((f) => resolve(f));
   return shippedScored ? shippedHubPaths().filter((f) => f !== SHIPPED_HUB) : [];
+}
+
+let shipped: { readonly hubs: HubFile[]; readonly model: CostModel | undefined } | undefined;
+
+/**
+ * The shipped hubs and the cost model of them alone, read and trained once per process (a few
+ * seconds): the model a fleet worker and the tuning page tune with, and the tie order of a winner
+ * recomputed from their candidates.
+ */
+export function shippedModel(): { readonly hubs: HubFile[]; readonly model: CostModel | undefined } {
+  if (!shipped) {
+    const hubs = shippedHubs();
+    shipped = { hubs, model: modelOfEverything(hubs, undefined) };
+  }
+  return shipped;
 }

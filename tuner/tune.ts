@@ -15,7 +15,8 @@ import { revalidateWinner } from './revalidate.js';
 import { evaluationBudget, search, type TuneBudget } from './search.js';
 import type { CostModel, Prediction } from '../model/cost-model.js';
 import type { DeviceFeatures } from '../model/features.js';
-import { priorFor } from './model/training.js';
+import { deviceFeaturesOf, priorFor } from './model/training.js';
+import type { HubFile } from './hub.js';
 
 export { MIN_EVALUATIONS, type TuneBudget } from './search.js';
 import { selectWinner, type Winner } from './winner.js';
@@ -128,6 +129,17 @@ export function tieOrder(variants: readonly { readonly name: string }[], prior?:
     const [threads, ...simpler] = complexity(variants, c);
     return [threads!, prior.get(configKey(c))?.mean ?? Infinity, ...simpler];
   };
+}
+
+/**
+ * The tie order for an entry's winner recomputed outside a tune (databases merged, a fleet's
+ * slices joined, a page's submission stored): as a tune breaks ties, by the cost model's favourite
+ * where `model` knows the entry's backend, else by simplicity.
+ */
+export function entryTieOrder(entry: DbEntry, variants: readonly { readonly name: string }[], model?: { readonly model: CostModel | undefined; readonly hubs: readonly HubFile[] }): (c: Config) => number[] {
+  if (!model?.model?.backends.has(entry.backend)) return tieOrder(variants);
+  const configs = Object.values(entry.candidates).map((c) => c.config);
+  return tieOrder(variants, priorFor(model.model, entry.problem, configs, deviceFeaturesOf(entry.device, entry.backend, model.hubs)));
 }
 
 /**
