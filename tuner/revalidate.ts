@@ -22,7 +22,9 @@ import { type Candidate, compareSimplicity, selectWinner, TIE_MARGIN, type Winne
 /**
  * Finalists: up to maxFinalists candidates within closeMargin of the fastest. The margin is wide
  * because each candidate was timed at its own moment during the search: on a shared machine a
- * candidate timed during a slow spell looks 10–20 % slower than it is.
+ * candidate timed during a slow spell looks 10–20 % slower than it is. Then up to
+ * maxSlowFinalists within slowMargin of it whose timing the speed canary saw wholly in a slow
+ * phase (finalistKeys).
  */
 export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 6, closeMargin: 0.25, slowMargin: 1, maxSlowFinalists: 2 } as const;
 

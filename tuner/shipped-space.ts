@@ -33,7 +33,6 @@ export function shippedHubs(): HubFile[] {
   return shippedHubPaths().map((f) => readHub(f));
 }
 
-
 /**
  * The hubs `replay --hub` trains its model on besides the scored one: the files `--with` names
  * (comma-separated; 'none': no other); by default, when the shipped hub is scored, the other shipped
