@@ -175,11 +175,12 @@ export async function revalidateWinner(
   // them 1.3-1.8x slow, and a disturbance no evidence saw only adds time too; and the two procedures
   // differ by a few per cent for some kernels (what ran just before: the search's compile and
   // verification, or another finalist). The stored median is the lower of the two where the
-  // search's was clean: one rule, so repeated tunes do not switch between procedures by chance.
+  // search's was stable, even one the canary saw taken in a slow phase (it is then an upper bound
+  // too, and the rounds may have met a slower one): one rule, so repeated tunes do not switch
+  // between procedures by chance.
   // (Its record for the code generated now: the entry may keep older code's under the same configuration.)
   const searched = Object.entries(entry.candidates).find(([k, c]) => current.has(k) && c.key === chosen.key)?.[1];
-  const searchedFast = searched?.quality?.stable !== false && !(searched?.quality?.notes ?? []).some((n) => n.includes(SLOW_KEPT_NOTE));
-  const fromSearch = searchedFast && searched?.median_ms !== undefined && searched.median_ms < pooled;
+  const fromSearch = searched?.quality?.stable !== false && searched?.median_ms !== undefined && searched.median_ms < pooled;
   return {
     ...again,
     key: chosen.key,

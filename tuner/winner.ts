@@ -60,7 +60,7 @@ export interface Winner {
       readonly paired_ratio_ci?: Readonly<Record<string, readonly [number, number]>>;
       /**
        * Where the winner's median comes from: the side-by-side rounds (absent), or its search-time
-       * measurement where that was clean and faster (a disturbance only adds time: revalidate.ts).
+       * measurement where that was stable and faster (a disturbance only adds time: revalidate.ts).
        */
       readonly median_from?: 'search';
     };
