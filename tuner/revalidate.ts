@@ -172,9 +172,9 @@ export async function revalidateWinner(
   const pooled = quantile(candidates.find((c) => c.key === chosen.key)!.samples_ms, 0.5);
   // The winner has two medians: its search's and the side-by-side rounds'. Rounds that all ran in
   // a core's slow phase (nothing fast to judge them against) compare the finalists fairly but time
-  // them 1.3-1.8x slow, and a disturbance no evidence saw only adds time too; and the two procedures
-  // differ by a few per cent for some kernels (what ran just before: the search's compile and
-  // verification, or another finalist). The stored median is the lower of the two where the
+  // them 1.3-1.8x slow, and a disturbance no evidence saw only adds time too; and inside a tune the
+  // two procedures differ by a few per cent for some kernels, in either direction (T stage 2's
+  // search 5 % above its rounds, stage 1's 2.5 % below; in a fresh process they agree). The stored median is the lower of the two where the
   // search's was stable, even one the canary saw taken in a slow phase (it is then an upper bound
   // too, and the rounds may have met a slower one): one rule, so repeated tunes do not switch
   // between procedures by chance.
