@@ -9,7 +9,7 @@ import type { BackendName, Params, Problem } from '../harness/types.js';
 import { backendEntry } from '../kernels/registry.js';
 import type { Suite } from '../suites/suite.js';
 import { type DbEntry, DB_SCHEMA, DB_VERSION, entryKey, parseDb, type SearchRecord, type TuningDb, type TuningStore } from '../tuner/db.js';
-import { entryTieOrder, entryWinner, type TuneBudget, warmStarts } from '../tuner/tune.js';
+import { entryWinnerAsTuned, type TuneBudget, warmStarts } from '../tuner/tune.js';
 import { shippedModel } from '../tuner/shipped-space.js';
 import { type FleetJob, JOB_VERSION, type JobResult, toJobProblem } from './job.js';
 
@@ -127,9 +127,8 @@ export class ResultMerger {
     // One slice: the worker's winner, re-validated side by side with its finalists. Several: the
     // statistical choice over every slice's current candidates (each slice re-validated its own).
     const only = state.count === 1 ? results[0]!.entry.winner : undefined;
-    const variants = await this.variants(entry.backend);
     // Ties broken as the workers' tunes break them: by the favourite of the model they tune with.
-    const winner = only ?? entryWinner(entry, variants, state.current, entryTieOrder(entry, variants, shippedModel()));
+    const winner = only ?? entryWinnerAsTuned(entry, await this.variants(entry.backend), shippedModel(), state.current);
     if (winner) entry.winner = winner;
     else delete entry.winner;
     const searches = results.map((r) => r.entry.search).filter((s): s is SearchRecord => s !== undefined);

@@ -17,7 +17,7 @@ import { softwareRenderer } from '../harness/software.js';
 import type { DeviceInfo, KernelVariant, Problem } from '../harness/types.js';
 import { backendEntry } from '../kernels/registry.js';
 import { comparisonUnstable, type DbEntry, mergeDbs, parseDb, type TuningDb, TuningStore, winnerUnstable } from '../tuner/db.js';
-import { entryTieOrder, entryWinner } from '../tuner/tune.js';
+import { entryWinnerAsTuned } from '../tuner/tune.js';
 import { shippedModel } from '../tuner/shipped-space.js';
 
 /** Larger bodies are refused unread (a quick tune of a stage suite is about 100 KB). */
@@ -142,8 +142,10 @@ export async function mergeSubmission(path: string, submission: TuningDb): Promi
   const store = await TuningStore.open(path, { write: true, field: 'collect' });
   const variants = new Map<string, readonly KernelVariant[]>();
   for (const b of new Set(Object.values(submission.entries).map((e) => e.backend))) variants.set(b, await variantsOf(b));
-  // Ties broken as the page's tune breaks them: by the favourite of the shipped hubs' model.
-  const rewin = (e: DbEntry) => entryWinner(e, variants.get(e.backend) ?? [], undefined, entryTieOrder(e, variants.get(e.backend) ?? [], shippedModel()));
+  // Ties broken as the page's tune breaks them: by the favourite of the shipped hubs' model
+  // (trained here, on a first submission, rather than while the database is locked).
+  const model = shippedModel();
+  const rewin = (e: DbEntry) => entryWinnerAsTuned(e, variants.get(e.backend) ?? [], model);
   await store.update((disk) => {
     // Winners of entries the submission does not touch stay as they are.
     const touched = mergeDbs({ ...disk, entries: Object.fromEntries(Object.keys(submission.entries).filter((k) => disk.entries[k]).map((k) => [k, disk.entries[k]!])) }, submission, rewin);

@@ -27,7 +27,7 @@ import { modelOfEverything } from '../tuner/model/training.js';
 import { search } from '../tuner/search.js';
 import { select } from '../tuner/select.js';
 import { buildSpace, type Config, configKey } from '../tuner/space.js';
-import { entryTieOrder, entryWinner } from '../tuner/tune.js';
+import { entryTieOrder, entryWinner, entryWinnerAsTuned } from '../tuner/tune.js';
 import { STRATEGIES, strategyByName } from '../tuner/strategies/index.js';
 import { effortSettings } from '../scripts/options.js';
 import { singleThreadCpuSession } from './helpers/cpu-session.js';
@@ -388,13 +388,13 @@ describe('winners recomputed outside a tune', () => {
       candidates: Object.fromEntries(configs.map((config) => [configKey(config), { key: configKey(config), config, source_hash: null, state: 'verified' as const, median_ms: 0.05, samples_ms: [0.05, 0.0501, 0.0499, 0.05, 0.05], timing_method: 'x', executed_flops: 1 }])),
     });
     const simplest = entryWinner(entry(oneThread), cpuBackend.variants)!;
-    const favourite = entryWinner(entry(oneThread), cpuBackend.variants, undefined, entryTieOrder(entry(oneThread), cpuBackend.variants, { model, hubs: [hub] }))!;
+    const favourite = entryWinnerAsTuned(entry(oneThread), cpuBackend.variants, { model, hubs: [hub] })!;
     const predicted = model.predict(problemRecord(problem), oneThread, DEVICE);
     const best = oneThread[predicted.reduce((b, x, i) => (x.mean < predicted[b]!.mean ? i : b), 0)]!;
     assert.equal(favourite.key, configKey(best));
     assert.notEqual(simplest.key, favourite.key, 'the synthetic model does not favour the simplest configuration');
     // A model that knows nothing of the backend, or none: simplicity.
-    assert.equal(entryWinner(entry(oneThread), cpuBackend.variants, undefined, entryTieOrder({ ...entry(oneThread), backend: 'webgpu' as const }, cpuBackend.variants, { model, hubs: [hub] }))!.key, configKey(oneThread.find((c) => configKey(c) === simplest.key)!));
+    assert.equal(entryWinnerAsTuned({ ...entry(oneThread), backend: 'webgpu' as const }, cpuBackend.variants, { model, hubs: [hub] })!.key, configKey(oneThread.find((c) => configKey(c) === simplest.key)!));
     assert.equal(entryWinner(entry(oneThread), cpuBackend.variants, undefined, entryTieOrder(entry(oneThread), cpuBackend.variants))!.key, simplest.key);
   });
 });

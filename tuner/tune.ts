@@ -131,12 +131,18 @@ export function tieOrder(variants: readonly { readonly name: string }[], prior?:
   };
 }
 
+/** A cost model and the hubs that give its devices' features (tuner/shipped-space.ts shippedModel). */
+export interface TieModel {
+  readonly model: CostModel | undefined;
+  readonly hubs: readonly HubFile[];
+}
+
 /**
  * The tie order for an entry's winner recomputed outside a tune (databases merged, a fleet's
  * slices joined, a page's submission stored): as a tune breaks ties, by the cost model's favourite
  * where `model` knows the entry's backend, else by simplicity.
  */
-export function entryTieOrder(entry: DbEntry, variants: readonly { readonly name: string }[], model?: { readonly model: CostModel | undefined; readonly hubs: readonly HubFile[] }): (c: Config) => number[] {
+export function entryTieOrder(entry: DbEntry, variants: readonly { readonly name: string }[], model?: TieModel): (c: Config) => number[] {
   if (!model?.model?.backends.has(entry.backend)) return tieOrder(variants);
   const configs = Object.values(entry.candidates).map((c) => c.config);
   return tieOrder(variants, priorFor(model.model, entry.problem, configs, deviceFeaturesOf(entry.device, entry.backend, model.hubs)));
@@ -152,6 +158,11 @@ export function entryWinner(entry: DbEntry, variants: readonly { readonly name: 
     .map(([, c]) => c)
     .map((c) => ({ key: c.key, config: c.config, samples_ms: c.samples_ms!, ...(c.source_hash ? { source_hash: c.source_hash } : {}), ...(c.quality ? { stable: c.quality.stable } : {}) }));
   return selectWinner(cands, order);
+}
+
+/** entryWinner with ties broken as a tune breaks them (entryTieOrder): for winners recomputed outside a tune. */
+export function entryWinnerAsTuned(entry: DbEntry, variants: readonly { readonly name: string }[], model: TieModel, current?: ReadonlySet<string>): Winner | undefined {
+  return entryWinner(entry, variants, current, entryTieOrder(entry, variants, model));
 }
 
 

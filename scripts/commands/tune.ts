@@ -18,7 +18,7 @@ import { readJsonFile } from '../../core/validate.js';
 import { select } from '../../tuner/select.js';
 import { configKey } from '../../tuner/space.js';
 import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
-import { entryTieOrder, entryWinner } from '../../tuner/tune.js';
+import { entryWinner, entryWinnerAsTuned } from '../../tuner/tune.js';
 import { action, EXIT, fmt, formatTable, parseChoice, parseIntOption, parseNumberOption, UsageError } from '../cli-util.js';
 import { addEffortOptions, addProblemOptions, DEFAULT_DB, type SearchFlags, addVerbosityOptions, type EffortFlags, effortSettings, examples, exampleText, verbosity } from '../options.js';
 import { CommandProgress, tuneHooks, withProgress } from '../progress.js';
@@ -253,8 +253,10 @@ export function registerDbMerge(program: Command): void {
           const entry = backendEntry(b);
           variantsOf.set(b, entry.load ? (await entry.load()).variants : []);
         }
-        // Ties broken as a tune breaks them: by the favourite of a model of everything known (the
-        // shipped hubs and the inputs, as they merge).
+        // Ties broken as a tune breaks them: by the favourite of a model of everything known, the
+        // shipped hubs and the inputs. It learns from the inputs merged once by simplicity (merging
+        // takes milliseconds, training seconds): merged, they are the same whatever their order,
+        // and so is the model, and the output's bytes with it.
         const mergeAll = (rewin: (e: DbEntry) => ReturnType<typeof entryWinner>) => {
           let merged = inputs[0]!;
           for (const d of inputs.slice(1)) merged = mergeDbs(merged, d, rewin);
@@ -262,7 +264,7 @@ export function registerDbMerge(program: Command): void {
         };
         const hubs = shippedHubs();
         const model = { hubs, model: modelOfEverything(hubs, mergeAll((e) => entryWinner(e, variantsOf.get(e.backend) ?? []))) };
-        const merged = mergeAll((e) => entryWinner(e, variantsOf.get(e.backend) ?? [], undefined, entryTieOrder(e, variantsOf.get(e.backend) ?? [], model)));
+        const merged = mergeAll((e) => entryWinnerAsTuned(e, variantsOf.get(e.backend) ?? [], model));
         await out.replaceWith(merged);
         process.stdout.write(`wrote ${o.out}: ${Object.keys(merged.entries).length} entries\n`);
       }),
