@@ -2,7 +2,7 @@
  * One worker part's calls as a function of its own. A worker runs the parts of every kernel of
  * the session through one call site; the first time it meets a second kernel that site turns
  * polymorphic, V8 stops inlining the JS-to-WebAssembly wrapper there, and every later call of
- * every kernel pays about 0.3 µs more (the 2-thread speed canary, a 2-3 µs copy, then reads 12 %
+ * every kernel pays about 0.3 µs more (the 2-thread speed canary, a 2-3 µs copy, then reads 11-15 %
  * slower than it did before the first kernel ran, for the rest of the process, and the first
  * kernel tuned in a process was timed with a cheaper dispatch than the others). A function
  * compiled for each kernel keeps its call sites monomorphic: the cost is the same for every
