@@ -31,7 +31,7 @@ export interface SelfTestRecord {
  * The gate's own decision procedure (runSequential, the paired sequential intervals of
  * `compare --run`) on a fixture kernel in this process: the kernel at factor 1 is the base, and
  * its twin (factor 1 again), a copy made 30 % slower and one made 30 % faster are the heads,
- * measured in rounds in a random order. Detection works when the slower one is regressed, the
+ * measured in rounds in a random order, each round on instances made for it. Detection works when the slower one is regressed, the
  * faster improved, and the twin neither (unchanged, or inconclusive on a very busy machine).
  */
 export async function detectionSelfTest(o: { threshold: number; alpha: number }): Promise<{ records: SelfTestRecord[]; rounds: number; passed: boolean }> {
@@ -45,26 +45,45 @@ export async function detectionSelfTest(o: { threshold: number; alpha: number })
     { name: '30 % slower', factor: 1.3, expected: ['regressed'] },
     { name: '30 % faster', factor: 0.7, expected: ['improved'] },
   ];
-  const kernels = new Map<string, KernelInstance>();
-  try {
-    for (const [name, factor] of [['base', 1] as const, ...heads.map((h) => [h.name, h.factor] as const)]) {
-      const kernel = await createKernel(variant, problem, { factor }, session);
-      kernels.set(name, kernel);
-      if (!(await prepareAndVerify(kernel, data)).ok) throw new Error(`self-test: the fixture kernel at factor ${factor} does not verify`);
-      await measureKernel(kernel, { timeMs: 30, minSamples: 5, warmupMs: 30 }); // V8 optimises the loop first
+  const names = ['base', ...heads.map((h) => h.name)];
+  const factorOf = new Map<string, number>([['base', 1], ...heads.map((h) => [h.name, h.factor] as const)]);
+  const rng = new Rng(1);
+  // Fresh instances every round, made in a random order, as the gate runs fresh processes: an
+  // instance keeps its buffers and its place in memory for its life, and identical instances differ
+  // by a few per cent for that life (eight twins: medians 0.0330-0.0340 ms). Twins kept for the
+  // whole test read 1.035 round after round in one CI run: a tight interval, a false regression.
+  const instances = async (): Promise<Map<string, KernelInstance>> => {
+    const kernels = new Map<string, KernelInstance>();
+    try {
+      for (const name of rng.shuffle([...names])) {
+        const kernel = await createKernel(variant, problem, { factor: factorOf.get(name)! }, session);
+        kernels.set(name, kernel);
+        if (!(await prepareAndVerify(kernel, data)).ok) throw new Error(`self-test: the fixture kernel at factor ${factorOf.get(name)} does not verify`);
+        await measureKernel(kernel, { timeMs: 10, minSamples: 5, warmupMs: 10 }); // V8 optimises the loop first
+      }
+      return kernels;
+    } catch (e) {
+      await disposeAll(kernels);
+      throw e;
     }
-    const rng = new Rng(1);
-    const round = async () => {
+  };
+  const round = async () => {
+    const kernels = await instances();
+    try {
       const ms = new Map<string, number>();
-      for (const name of rng.shuffle([...kernels.keys()])) ms.set(name, timingFields(await measureKernel(kernels.get(name)!, { timeMs: 40, minSamples: 10, warmupMs: 0 }), DEFAULT_TARGET_REL).median_ms!);
+      for (const name of rng.shuffle([...names])) ms.set(name, timingFields(await measureKernel(kernels.get(name)!, { timeMs: 40, minSamples: 10, warmupMs: 0 }), DEFAULT_TARGET_REL).median_ms!);
       return new Map(heads.map((h) => [h.name, { base_ms: ms.get('base')!, head_ms: ms.get(h.name)! }]));
-    };
-    const run = await runSequential({ threshold: o.threshold, alpha: o.alpha, looks: lookSchedule(5, 40) }, round, () => true);
-    const records = heads.map((h) => ({ name: h.name, expected: h.expected, verdict: run.verdicts.get(h.name)! }));
-    return { records, rounds: run.rounds, passed: records.every((r) => r.expected.includes(r.verdict.decision)) };
-  } finally {
-    for (const k of kernels.values()) await k.dispose();
-  }
+    } finally {
+      await disposeAll(kernels);
+    }
+  };
+  const run = await runSequential({ threshold: o.threshold, alpha: o.alpha, looks: lookSchedule(5, 40) }, round, () => true);
+  const records = heads.map((h) => ({ name: h.name, expected: h.expected, verdict: run.verdicts.get(h.name)! }));
+  return { records, rounds: run.rounds, passed: records.every((r) => r.expected.includes(r.verdict.decision)) };
+}
+
+async function disposeAll(kernels: Map<string, KernelInstance>): Promise<void> {
+  for (const k of kernels.values()) await k.dispose();
 }
 
 /** The top folder of the git checkout here; not being in one is invalid input for --run. */
