@@ -31,8 +31,9 @@ export interface SelfTestRecord {
  * The gate's own decision procedure (runSequential, the paired sequential intervals of
  * `compare --run`) on a fixture kernel in this process: the kernel at factor 1 is the base, and
  * its twin (factor 1 again), a copy made 30 % slower and one made 30 % faster are the heads,
- * measured in rounds in a random order, each round on instances made for it. Detection works when the slower one is regressed, the
- * faster improved, and the twin neither (unchanged, or inconclusive on a very busy machine).
+ * measured in rounds in a random order, each round on instances made for it. Detection works
+ * when the slower one is regressed, the faster improved, and the twin neither (unchanged, or
+ * inconclusive on a very busy machine).
  */
 export async function detectionSelfTest(o: { threshold: number; alpha: number }): Promise<{ records: SelfTestRecord[]; rounds: number; passed: boolean }> {
   const variant = fixtureKernel();
