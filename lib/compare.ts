@@ -46,8 +46,7 @@ export async function detectionSelfTest(o: { threshold: number; alpha: number })
     { name: '30 % slower', factor: 1.3, expected: ['regressed'] },
     { name: '30 % faster', factor: 0.7, expected: ['improved'] },
   ];
-  const names = ['base', ...heads.map((h) => h.name)];
-  const factorOf = new Map<string, number>([['base', 1], ...heads.map((h) => [h.name, h.factor] as const)]);
+  const kernelsMade: readonly { name: string; factor: number }[] = [{ name: 'base', factor: 1 }, ...heads];
   const rng = new Rng(1);
   // Fresh instances every round, made in a random order, as the gate runs fresh processes: an
   // instance keeps its buffers and its place in memory for its life, and identical instances differ
@@ -56,10 +55,10 @@ export async function detectionSelfTest(o: { threshold: number; alpha: number })
   const instances = async (): Promise<Map<string, KernelInstance>> => {
     const kernels = new Map<string, KernelInstance>();
     try {
-      for (const name of rng.shuffle([...names])) {
-        const kernel = await createKernel(variant, problem, { factor: factorOf.get(name)! }, session);
+      for (const { name, factor } of rng.shuffle(kernelsMade)) {
+        const kernel = await createKernel(variant, problem, { factor }, session);
         kernels.set(name, kernel);
-        if (!(await prepareAndVerify(kernel, data)).ok) throw new Error(`self-test: the fixture kernel at factor ${factorOf.get(name)} does not verify`);
+        if (!(await prepareAndVerify(kernel, data)).ok) throw new Error(`self-test: the fixture kernel at factor ${factor} does not verify`);
         await measureKernel(kernel, { timeMs: 10, minSamples: 5, warmupMs: 10 }); // V8 optimises the loop first
       }
       return kernels;
@@ -72,7 +71,7 @@ export async function detectionSelfTest(o: { threshold: number; alpha: number })
     const kernels = await instances();
     try {
       const ms = new Map<string, number>();
-      for (const name of rng.shuffle([...names])) ms.set(name, timingFields(await measureKernel(kernels.get(name)!, { timeMs: 40, minSamples: 10, warmupMs: 0 }), DEFAULT_TARGET_REL).median_ms!);
+      for (const name of rng.shuffle([...kernels.keys()])) ms.set(name, timingFields(await measureKernel(kernels.get(name)!, { timeMs: 40, minSamples: 10, warmupMs: 0 }), DEFAULT_TARGET_REL).median_ms!);
       return new Map(heads.map((h) => [h.name, { base_ms: ms.get('base')!, head_ms: ms.get(h.name)! }]));
     } finally {
       await disposeAll(kernels);

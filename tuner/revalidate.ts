@@ -174,10 +174,10 @@ export async function revalidateWinner(
   // a core's slow phase (nothing fast to judge them against) compare the finalists fairly but time
   // them 1.3-1.8x slow, and a disturbance no evidence saw only adds time too; and inside a tune the
   // two procedures differ by a few per cent for some kernels, in either direction (T stage 2's
-  // search 5 % above its rounds, stage 1's 2.5 % below; in a fresh process they agree). The stored median is the lower of the two where the
-  // search's was stable, even one the canary saw taken in a slow phase (it is then an upper bound
-  // too, and the rounds may have met a slower one): one rule, so repeated tunes do not switch
-  // between procedures by chance.
+  // search 5 % above its rounds, stage 1's 2.5 % below; in a fresh process they agree). The
+  // stored median is the lower of the two where the search's was stable, even one the canary saw
+  // taken in a slow phase (it is then an upper bound too, and the rounds may have met a slower
+  // one): one rule, so repeated tunes do not switch between procedures by chance.
   // (Its record for the code generated now: the entry may keep older code's under the same configuration.)
   const searched = Object.entries(entry.candidates).find(([k, c]) => current.has(k) && c.key === chosen.key)?.[1];
   const fromSearch = searched?.quality?.stable !== false && searched?.median_ms !== undefined && searched.median_ms < pooled;

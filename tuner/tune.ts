@@ -165,7 +165,6 @@ export function entryWinnerAsTuned(entry: DbEntry, variants: readonly { readonly
   return entryWinner(entry, variants, current, entryTieOrder(entry, variants, model));
 }
 
-
 /** Tunes one problem: the strategy proposes candidates within the budget, each is verified and timed (recorded in the database as it finishes), finalists are re-timed side by side, and the winner is chosen with its statistical confidence. */
 export async function tuneProblem(db: TuningDb, problem: Problem, variants: readonly KernelVariant[], session: BackendSession, opts: TuneOptions): Promise<TuneResult> {
   const space = sliceSpace(pinParams(capThreads(buildSpace(problem, variants, session), opts.maxThreads, opts.threadsReason), opts.pin), opts.slice);
