@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
-import { neoCellProblem, problemRecord } from '../harness/problem.js';
+import { dwconvProblem, neoCellProblem, problemRecord } from '../harness/problem.js';
 import type { Problem } from '../harness/types.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { hubText, retimeHubSuspects } from '../lib/hub.js';
@@ -18,16 +18,18 @@ import { readHub, replayTrainingHubs, SHIPPED_HUB, shippedHubPaths } from '../tu
 import { emptyDb, snapshotText } from '../tuner/db.js';
 import { type HubFile, hubSpaces, hubSuspects } from '../tuner/hub.js';
 import { chosenRegret, evaluationsToWithin, leaveOneOutPrior, methodologyScore, scoreHub } from '../tuner/hub-score.js';
-import { trainCostModel } from '../model/cost-model.js';
+import { problemId, trainCostModel } from '../model/cost-model.js';
 import { trainForest } from '../model/forest.js';
 import { type PortableModel, predictPortable } from '../model/portable.js';
 import { createNeoCell, type DispatchTable } from '../runtime/index.js';
-import { problemPosterior } from '../tuner/model/posterior.js';
-import { modelOfEverything } from '../tuner/model/training.js';
+import { problemPosterior, type RelatedObservation } from '../tuner/model/posterior.js';
+import { RELATED, relatedObservations } from '../tuner/model/related.js';
+import type { Strategy } from '../tuner/strategies/strategy.js';
+import { modelOfEverything, sessionDeviceFeatures } from '../tuner/model/training.js';
 import { search } from '../tuner/search.js';
 import { select } from '../tuner/select.js';
 import { buildSpace, type Config, configKey } from '../tuner/space.js';
-import { entryTieOrder, entryWinner, entryWinnerAsTuned } from '../tuner/tune.js';
+import { entryTieOrder, entryWinner, entryWinnerAsTuned, tuneProblem } from '../tuner/tune.js';
 import { STRATEGIES, strategyByName } from '../tuner/strategies/index.js';
 import { effortSettings } from '../scripts/options.js';
 import { singleThreadCpuSession } from './helpers/cpu-session.js';
@@ -141,6 +143,82 @@ describe('posterior', () => {
     // Every configuration moves up (offset), the near neighbour more than the other variant.
     assert.ok(post[1]!.mean > post[2]!.mean && post[2]!.mean > 0.3, JSON.stringify(post));
     assert.ok(post[0]!.sd < post[1]!.sd && post[1]!.sd < post[2]!.sd);
+  });
+});
+
+describe('what other problems on the device teach', () => {
+  const configs: Config[] = [
+    { variant: 'a', params: { x: 1 } },
+    { variant: 'a', params: { x: 2 } },
+    { variant: 'b', params: { z: 1 } },
+  ];
+  const prior = configs.map(() => ({ mean: 0, sd: 0.2 }));
+  const related = (group: string, logMs: [number, number]): RelatedObservation[] => [
+    { group, config: configs[0]!, prior: { mean: 0, sd: 0.2 }, logMs: logMs[0] },
+    { group, config: configs[2]!, prior: { mean: 0, sd: 0.2 }, logMs: logMs[1] },
+  ];
+
+  it('a configuration faster than predicted on another problem ranks first here before any measurement; that problem’s level alone moves nothing', () => {
+    const post = problemPosterior(configs, prior, [], { deviceSd: 0.1 }, related('p2', [-0.5, 0]));
+    assert.ok(post[0]!.mean < post[1]!.mean && post[1]!.mean < post[2]!.mean, JSON.stringify(post));
+    // Both configurations slower by the same amount there: that problem's offset, not the device.
+    const level = problemPosterior(configs, prior, [], { deviceSd: 0.1 }, related('p3', [1, 1]));
+    assert.ok(level.every((p) => Math.abs(p.mean) < 0.1), JSON.stringify(level));
+    // Without a device term, other problems teach nothing.
+    assert.deepEqual(
+      problemPosterior(configs, prior, [], { deviceSd: 0 }, related('p2', [-0.5, 0])).map((p) => p.mean),
+      [0, 0, 0],
+    );
+  });
+
+  it('learns the device term’s scale from the other problems: a miss repeated from problem to problem is the device’s, misses that disagree are the problems’ own', () => {
+    const repeated = [...related('p2', [-0.4, 0]), ...related('p3', [-0.3, 0.1]), ...related('p4', [0.5, 0.9])];
+    const learned = problemPosterior(configs, prior, [], {}, repeated);
+    assert.ok(learned[0]!.mean < learned[2]!.mean - 0.1, JSON.stringify(learned));
+    const disagree = [...related('p2', [-0.4, 0]), ...related('p3', [0.4, 0]), ...related('p4', [0, 0])];
+    assert.deepEqual(
+      problemPosterior(configs, prior, [], {}, disagree).map((p) => p.mean),
+      [0, 0, 0],
+    );
+    // One other problem cannot tell the device from itself.
+    assert.deepEqual(
+      problemPosterior(configs, prior, [], {}, related('p2', [-0.5, 0])).map((p) => p.mean),
+      [0, 0, 0],
+    );
+  });
+
+  it('takes the nearest problems of the same operator, never the problem itself, never one measured once; their predictions are the model’s on this device', () => {
+    const model = modelOfEverything([syntheticHub()], undefined)!;
+    const spaces = hubSpaces(syntheticHub());
+    const measured = (k: number, n: number) => ({ problem: spaces[k]!.problem, measured: spaces[k]!.configs.slice(0, n).map((config) => ({ config, ms: spaces[k]!.truth.get(configKey(config)) ?? 1 })) });
+    const dw = { problem: problemRecord(dwconvProblem({ N: 1, C: 64, H: 14, W: 14, K: 7 })), measured: measured(1, 3).measured };
+    const others = [measured(1, 3), measured(2, 1), ...[0, 3, 4, 5].map((k) => measured(k, 30)), dw];
+    const r = relatedObservations(model, DEVICE, spaces[1]!.problem, others);
+    const groups = [...new Set(r.map((x) => x.group))];
+    assert.equal(groups.length, 4, 'p1 itself, p2 (measured once) and the depthwise problem are left out');
+    assert.ok(!groups.includes(problemId(spaces[1]!.problem)) && !groups.includes(problemId(spaces[2]!.problem)));
+    assert.ok(r.length === 4 * RELATED.perProblem);
+    // Each problem's fastest measurements, with the model's prediction for them.
+    const first = r.filter((x) => x.group === groups[0]);
+    assert.ok(first.every((x, i) => i === 0 || x.logMs >= first[i - 1]!.logMs));
+    const p = model.predict(others.find((o) => problemId(o.problem) === groups[0])!.problem, first.map((x) => x.config), DEVICE);
+    assert.deepEqual(first.map((x) => x.prior.mean), p.map((x) => x.mean));
+  });
+
+  it('a tune learns from what the database holds of this device: the second problem’s search sees the first one’s measurements', async () => {
+    const model = modelOfEverything([syntheticHub()], undefined)!;
+    const seen: number[] = [];
+    const spy: Strategy = { name: 'model', next: (space, h, rng, ctx) => (seen.push(ctx?.related?.length ?? -1), strategyByName('model').next(space, h, rng, ctx)) };
+    const db = emptyDb();
+    const jsOnly = cpuBackend.variants.filter((v) => v.name === 'dense-js' || v.name === 'fused-js');
+    const opts = { strategy: spy, budget: { evaluations: 3 }, seed: 1, measure: { timeMs: 5, minSamples: 5, warmupMs: 2 }, revalidate: false, model: { model, device: sessionDeviceFeatures(session.device, []) } };
+    const first = await tuneProblem(db, neoCellProblem({ N: 1, C: 8, H: 14, W: 14, spec: '7' }), jsOnly, session, opts);
+    assert.deepEqual(seen, [0, 0, 0]);
+    seen.length = 0;
+    await tuneProblem(db, neoCellProblem({ N: 1, C: 16, H: 14, W: 14, spec: '7' }), jsOnly, session, opts);
+    const verified = Object.values(first.entry.candidates).filter((c) => c.state === 'verified').length;
+    assert.ok(verified >= 2);
+    assert.deepEqual(seen, [verified, verified, verified]);
   });
 });
 

@@ -16,9 +16,10 @@ import { problemFromRecord } from '../harness/problem.js';
 import { quantile } from '../harness/stats.js';
 import { problemDistance } from '../runtime/choice.js';
 import { type HubFile, hubRows, type HubSpace, hubSpaces } from './hub.js';
-import { type Prediction, problemId, trainCostModel, type TrainingRow } from '../model/cost-model.js';
+import { type CostModel, type Prediction, problemId, trainCostModel, type TrainingRow } from '../model/cost-model.js';
 import { fastestPredicted } from '../model/portable.js';
 import { priorFor } from './model/training.js';
+import { type MeasuredProblem, relatedObservations } from './model/related.js';
 import { search } from './search.js';
 import { type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
@@ -27,6 +28,8 @@ import { evaluationsToNearBest } from './replay.js';
 
 export const SCORE_BUDGET = 20;
 export const REGRET_BUDGET = 10;
+/** Evaluations of each earlier problem the model-based search of the next one learns from (a quick tune's). */
+export const RUN_BUDGET = 10;
 
 export interface HubScoreOptions {
   readonly strategies: readonly Strategy[];
@@ -42,8 +45,6 @@ export interface HubScoreOptions {
    * strategies then search this device's spaces.
    */
   readonly transfer?: boolean;
-  /** Priors already computed, by held-out problem name (filled as they are computed: scoring again reuses them). */
-  readonly priors?: Map<string, Map<string, Prediction> | undefined>;
   /** Called as each held-out problem is done. */
   readonly progress?: (done: number, total: number) => void;
 }
@@ -115,25 +116,52 @@ function nearestWinners(held: HubSpace, others: readonly HubSpace[], max = 4, ex
 }
 
 /**
- * The model's prediction for every configuration of `held`, trained without it (on any device);
- * with `transfer`, trained on the other devices' hubs alone, the held-out problem included.
+ * The cost model `held` is scored with: trained without it (on any device); with `transfer`,
+ * trained on the other devices' hubs alone, the held-out problem included.
  */
-export function leaveOneOutPrior(hub: HubFile, spaces: readonly HubSpace[], held: HubSpace, others: readonly HubFile[] = [], transfer = false): Map<string, Prediction> | undefined {
+export function leaveOneOutModel(hub: HubFile, spaces: readonly HubSpace[], held: HubSpace, others: readonly HubFile[] = [], transfer = false): CostModel | undefined {
   const id = problemId(held.problem);
   const rows: TrainingRow[] = transfer
     ? others.flatMap((h) => hubRows(h))
     : [hubRows(hub, spaces, (s) => problemId(s.problem) === id), ...others.map((h) => hubRows(h, hubSpaces(h), (s) => problemId(s.problem) === id))].flat();
-  const model = trainCostModel(rows);
+  return trainCostModel(rows);
+}
+
+/** The leave-one-out model's prediction for every configuration of `held`. */
+export function leaveOneOutPrior(hub: HubFile, spaces: readonly HubSpace[], held: HubSpace, others: readonly HubFile[] = [], transfer = false): Map<string, Prediction> | undefined {
+  const model = leaveOneOutModel(hub, spaces, held, others, transfer);
   return model && priorFor(model, held.problem, held.configs, hub.device);
 }
 
+/**
+ * What quick tunes of the problems before `k` in the hub's order measure on this device (their
+ * first RUN_BUDGET evaluations), each searched as `strategy` searches with the model the k-th
+ * problem is scored with (which never saw it), each learning from the ones before it.
+ */
+async function earlierRun(spaces: readonly HubSpace[], k: number, strategy: Strategy, model: CostModel, device: HubFile['device'], seed: number): Promise<MeasuredProblem[]> {
+  const run: MeasuredProblem[] = [];
+  for (const p of spaces.slice(0, k)) {
+    const prior = priorFor(model, p.problem, p.configs, device);
+    const related = relatedObservations(model, device, p.problem, run);
+    const space: SearchSpace = { problem: problemFromRecord(p.problem), configs: p.configs, pruned: [], variants: [] };
+    const history = await search(space, (c) => p.measured.get(configKey(c)), { strategy, seed, evaluations: Math.min(RUN_BUDGET, p.configs.length), context: { prior, related } });
+    run.push({ problem: p.problem, measured: history.flatMap((h) => (h.time !== undefined ? [{ config: h.config, ms: h.time }] : [])) });
+  }
+  return run;
+}
+
+/**
+ * Scores every strategy on every problem of the hub, held out in turn. The model-based search of
+ * a problem also learns, as a tune going through a suite learns from the database, from what
+ * quick tunes of the problems before it in the hub's order measured on this device (earlierRun).
+ */
 export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ problems: ProblemScore[]; summary: StrategySummary[] }> {
   const spaces = hubSpaces(hub);
   const otherSpaces = (o.others ?? []).flatMap((h) => hubSpaces(h));
   const out: ProblemScore[] = [];
   for (const [pi, held] of spaces.entries()) {
-    const prior = o.priors?.has(held.name) ? o.priors.get(held.name) : leaveOneOutPrior(hub, spaces, held, o.others, o.transfer);
-    o.priors?.set(held.name, prior);
+    const model = leaveOneOutModel(hub, spaces, held, o.others, o.transfer);
+    const prior = model && priorFor(model, held.problem, held.configs, hub.device);
     const space: SearchSpace = { problem: problemFromRecord(held.problem), configs: held.configs, pruned: [], variants: [] };
     // Copy-the-winner warm starts come from what the model may learn from, as the prior does.
     const warm = o.transfer ? nearestWinners(held, otherSpaces, 4, false) : nearestWinners(held, spaces);
@@ -143,11 +171,12 @@ export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ prob
       const seeds = strategy.name === 'exhaustive' ? 1 : o.seeds;
       for (let s = 0; s < seeds; s++) {
         const usesModel = strategy.name === 'model';
+        const related = usesModel && model ? relatedObservations(model, hub.device, held.problem, await earlierRun(spaces, pi, strategy, model, hub.device, 1000 + s)) : [];
         const history = await search(space, (c) => held.measured.get(configKey(c)), {
           strategy,
           seed: 1000 + s,
           evaluations: Math.min(o.maxEvaluations, held.configs.length),
-          ...(usesModel ? (prior ? { context: { prior } } : {}) : strategy.name === 'exhaustive' ? {} : { warmStart: warm }),
+          ...(usesModel ? (prior ? { context: { prior, related } } : {}) : strategy.name === 'exhaustive' ? {} : { warmStart: warm }),
         });
         runs.push({ to5: evaluationsToWithin(history, held, 0.05), to2: evaluationsToWithin(history, held, 0.02), score: methodologyScore(history, held), regret: chosenRegret(history, held) });
       }

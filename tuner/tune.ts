@@ -16,6 +16,7 @@ import { evaluationBudget, search, type TuneBudget } from './search.js';
 import type { CostModel, Prediction } from '../model/cost-model.js';
 import type { DeviceFeatures } from '../model/features.js';
 import { deviceFeaturesOf, priorFor } from './model/training.js';
+import { measuredOnDevice, relatedObservations } from './model/related.js';
 import type { HubFile } from './hub.js';
 
 export { MIN_EVALUATIONS, type TuneBudget } from './search.js';
@@ -195,6 +196,8 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
 
   const data = opts.data ?? makeProblemData(problem, opts.seed);
   const prior = opts.model ? priorFor(opts.model.model, record, space.configs, opts.model.device) : undefined;
+  // What this device did on the other problems it was measured on (this run's earlier ones too).
+  const related = opts.model ? relatedObservations(opts.model.model, opts.model.device, record, measuredOnDevice(db, device, session.backend)) : [];
   const order = tieOrder(variants, prior);
   let evaluated = 0;
   let failed = resumed.filter((h) => h.time === undefined).length;
@@ -227,7 +230,7 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
       ...(opts.signal ? { signal: opts.signal } : {}),
       resumed,
       ...(opts.warmStart ? { warmStart: opts.warmStart } : {}),
-      ...(prior ? { context: { prior } } : {}),
+      ...(prior ? { context: { prior, related } } : {}),
       onProposal: (config, h) => {
         history = h;
         opts.progress?.({ done: h.length, total, failed, best: bestSoFar(), current: configKey(config) });

@@ -4,8 +4,12 @@
  * new device or a problem unlike the training ones is slower or faster across the board) plus a
  * residual correlated between configurations that behaved alike across the training problems
  * (their profiles) or differ in few parameters (a Hamming-distance kernel over the categorical
- * features) — a Gaussian process with each configuration's prior spread as its scale. With a few observations the offset is learned and
- * near neighbours of a surprise move with it; the prior ranks the rest.
+ * features) — a Gaussian process with each configuration's prior spread as its scale. With a few
+ * observations the offset is learned and near neighbours of a surprise move with it; the prior
+ * ranks the rest. Measurements of other problems on the same device add a residual the device
+ * shares across problems (its scale learned from them): on a device the prior never saw, kinds
+ * of configurations that ran faster or slower than predicted on the problems tuned before move
+ * this problem's ranking before it is measured at all.
  */
 import { type Config, features } from '../space.js';
 import { choleskySolver } from '../../model/cholesky.js';
@@ -22,9 +26,24 @@ export interface PosteriorOptions {
   readonly sdFloor: number;
   /** Share of the residual correlation that comes from the configurations' profiles across training problems (the rest: the Hamming kernel). */
   readonly profileWeight: number;
+  /**
+   * Prior standard deviation of the device's residual, shared by every problem measured on it (ln
+   * units; 0: problems teach each other nothing), or 'learned': the one of DEVICE_SD_CHOICES under
+   * which the other problems' measurements are likeliest.
+   */
+  readonly deviceSd: number | 'learned';
+  /** Hamming distance over which the device residual's correlation between configurations falls by e. */
+  readonly deviceLengthScale: number;
 }
 
-export const DEFAULT_POSTERIOR: PosteriorOptions = { offsetSd: 0.5, lengthScale: 1.5, noiseSd: 0.05, sdFloor: 0.08, profileWeight: 0.7 };
+export const DEFAULT_POSTERIOR: PosteriorOptions = { offsetSd: 0.5, lengthScale: 1.5, noiseSd: 0.05, sdFloor: 0.08, profileWeight: 0.7, deviceSd: 'learned', deviceLengthScale: 1.5 };
+
+/**
+ * The device residual's scales the likelihood chooses among. On a device the prior was trained on,
+ * what other problems' measurements leave unexplained is mostly their own and 0 wins; on a device
+ * it has not seen, the same kinds of configurations miss the same way from problem to problem.
+ */
+export const DEVICE_SD_CHOICES = [0, 0.05, 0.1, 0.2] as const;
 
 /** A prior with no model behind it: every configuration alike, wide. */
 export const FLAT_PRIOR: Prediction = { mean: 0, sd: 1 };
@@ -44,13 +63,39 @@ function hamming(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown
   return d;
 }
 
-/** Posterior mean and spread of every configuration's ln time given the problem's observations. */
-export function problemPosterior(configs: readonly Config[], prior: readonly Prediction[], observed: readonly Observed[], options: Partial<PosteriorOptions> = {}): Prediction[] {
+/**
+ * A measurement of another problem on the same device (earlier in the run, or in the database).
+ * What a configuration did there beyond the prior's prediction, once that problem's own offset is
+ * taken out, is partly the device's: a device the prior does not know makes the same kinds of
+ * configurations faster or slower than predicted, problem after problem.
+ */
+export interface RelatedObservation {
+  /** Which problem it measured: observations of one problem share their offset. */
+  readonly group: string;
+  readonly config: Config;
+  /** The cost model's prediction for it, on this device. */
+  readonly prior: Prediction;
+  /** ln of its measured time, ms. */
+  readonly logMs: number;
+}
+
+/**
+ * Posterior mean and spread of every configuration's ln time given the problem's observations
+ * and, when given, observations of other problems on the same device. Their residuals are
+ * correlated with this problem's through a device term shared across problems (deviceSd, a
+ * Hamming kernel over the configurations, deviceLengthScale); within a problem, the offset and
+ * the residual kernel above apply as they do to this one.
+ */
+export function problemPosterior(configs: readonly Config[], prior: readonly Prediction[], observed: readonly Observed[], options: Partial<PosteriorOptions> = {}, related: readonly RelatedObservation[] = []): Prediction[] {
   const o = { ...DEFAULT_POSTERIOR, ...options };
-  const scale = prior.map((p) => Math.max(p.sd, o.sdFloor));
-  if (observed.length === 0) return prior.map((p, i) => ({ mean: p.mean, sd: Math.sqrt(o.offsetSd ** 2 + scale[i]! ** 2) }));
-  const feats = configs.map((c) => new Map(features(c)));
-  const profiles = prior.map((p) => p.profile);
+  const points = [...configs, ...related.map((r) => r.config)];
+  const priors = [...prior, ...related.map((r) => r.prior)];
+  const groups = [...configs.map(() => ''), ...related.map((r) => `related ${r.group}`)];
+  const scale = priors.map((p) => Math.max(p.sd, o.sdFloor));
+  const allObserved = [...observed, ...related.map((r, i) => ({ index: configs.length + i, logMs: r.logMs }))];
+  if (allObserved.length === 0) return prior.map((p, i) => ({ mean: p.mean, sd: Math.sqrt(o.offsetSd ** 2 + scale[i]! ** 2) }));
+  const feats = points.map((c) => new Map(features(c)));
+  const profiles = priors.map((p) => p.profile);
   const correlation = (i: number, j: number) => {
     if (i === j) return 1;
     const a = profiles[i];
@@ -59,18 +104,48 @@ export function problemPosterior(configs: readonly Config[], prior: readonly Pre
     if (a && b && a.length === b.length) for (let k = 0; k < a.length; k++) dot += a[k]! * b[k]!;
     return o.profileWeight * dot + (1 - o.profileWeight) * Math.exp(-hamming(feats[i]!, feats[j]!) / o.lengthScale);
   };
-  const cov = (i: number, j: number) => o.offsetSd ** 2 + scale[i]! * scale[j]! * correlation(i, j);
-  const n = observed.length;
-  const K = observed.map((a, r) => observed.map((b, c) => cov(a.index, b.index) + (r === c ? o.noiseSd ** 2 : 0)));
+  const deviceKernel = (i: number, j: number) => Math.exp(-hamming(feats[i]!, feats[j]!) / o.deviceLengthScale);
+  const within = (i: number, j: number) => (groups[i] === groups[j] ? o.offsetSd ** 2 + scale[i]! * scale[j]! * correlation(i, j) : 0);
+  const relatedIndices = related.map((_, i) => configs.length + i);
+  const deviceSd = o.deviceSd === 'learned' ? likeliestDeviceSd(relatedIndices, (i) => priors[i]!.mean, (i) => related[i - configs.length]!.logMs, within, deviceKernel, o.noiseSd) : o.deviceSd;
+  const cov = (i: number, j: number) => (deviceSd === 0 ? 0 : deviceSd ** 2 * deviceKernel(i, j)) + within(i, j);
+  const n = allObserved.length;
+  const K = allObserved.map((a, r) => allObserved.map((b, c) => cov(a.index, b.index) + (r === c ? o.noiseSd ** 2 : 0)));
   const factored = choleskySolver(K);
-  const residual = observed.map((x) => x.logMs - prior[x.index]!.mean);
+  const residual = allObserved.map((x) => x.logMs - priors[x.index]!.mean);
   const alpha = factored.solve(residual);
   return configs.map((_, i) => {
-    const k = observed.map((x) => cov(i, x.index));
+    const k = allObserved.map((x) => cov(i, x.index));
     let mean = prior[i]!.mean;
     for (let j = 0; j < n; j++) mean += k[j]! * alpha[j]!;
     const v = factored.lowerSolve(k);
-    const variance = o.offsetSd ** 2 + scale[i]! ** 2 - v.reduce((s, x) => s + x * x, 0);
+    const variance = cov(i, i) - v.reduce((s, x) => s + x * x, 0);
     return { mean, sd: Math.sqrt(Math.max(variance, 1e-12)) };
   });
+}
+
+/**
+ * The scale of DEVICE_SD_CHOICES under which the other problems' measurements (points `indices`,
+ * residuals from their prior means) are likeliest: type-II maximum likelihood of the Gaussian
+ * process on them alone. Measurements of fewer than two problems cannot tell a device's residual
+ * from a problem's own: 0.
+ */
+function likeliestDeviceSd(indices: readonly number[], mean: (i: number) => number, logMs: (i: number) => number, within: (i: number, j: number) => number, deviceKernel: (i: number, j: number) => number, noiseSd: number): number {
+  if (indices.length === 0) return 0;
+  const base = indices.map((a) => indices.map((b) => within(a, b)));
+  if (!base.some((row) => row.some((v) => v === 0))) return 0;
+  const shared = indices.map((a) => indices.map((b) => deviceKernel(a, b)));
+  const residual = indices.map((i) => logMs(i) - mean(i));
+  let best = 0;
+  let bestLikelihood = -Infinity;
+  for (const sd of DEVICE_SD_CHOICES) {
+    const factored = choleskySolver(base.map((row, r) => row.map((v, c) => v + sd ** 2 * shared[r]![c]! + (r === c ? noiseSd ** 2 : 0))));
+    const alpha = factored.solve(residual);
+    const likelihood = -0.5 * residual.reduce((s, x, k) => s + x * alpha[k]!, 0) - 0.5 * factored.logDet();
+    if (likelihood > bestLikelihood) {
+      bestLikelihood = likelihood;
+      best = sd;
+    }
+  }
+  return best;
 }

@@ -2,7 +2,8 @@
  * Model-based (the default): ranks the untried configurations by the cost model's prediction for
  * this problem (model/cost-model.ts, learned from every other problem and device measured),
  * corrected after each evaluation by what this problem's own measurements say
- * (tuner/model/posterior.ts), and evaluates the one with the lowest optimistic bound
+ * (tuner/model/posterior.ts) and by other problems measured on this device (the run's earlier
+ * ones, the database's), and evaluates the one with the lowest optimistic bound
  * (mean − κ·sd: exploit the prediction, explore where it is unsure). Its first proposal is the
  * model's zero-evaluation choice. Without a model (nothing measured yet on any device) every
  * configuration starts alike and the problem's own measurements are all it learns from.
@@ -22,7 +23,7 @@ export const modelStrategy: Strategy = {
     if (tried.size >= space.configs.length) return undefined;
     const prior = space.configs.map((c) => context?.prior?.get(configKey(c)) ?? FLAT_PRIOR);
     const observed = history.flatMap((h) => (h.time !== undefined && index.has(configKey(h.config)) ? [{ index: index.get(configKey(h.config))!, logMs: Math.log(h.time) }] : []));
-    const post = problemPosterior(space.configs, prior, observed);
+    const post = problemPosterior(space.configs, prior, observed, {}, context?.related);
     // The last evaluation of the budget goes to the fewest threads if none was measured yet: a
     // target that allows fewer threads than the winner uses (the runtime's fewer_threads) then
     // gets a measured choice instead of the defaults.

@@ -5,6 +5,7 @@
  */
 import type { Rng } from '../../core/rng.js';
 import type { Prediction } from '../../model/cost-model.js';
+import type { RelatedObservation } from '../model/posterior.js';
 import type { Config, SearchSpace } from '../space.js';
 
 export interface Observation {
@@ -17,6 +18,8 @@ export interface Observation {
 export interface StrategyContext {
   /** The cost model's prediction for configurations of this space, by configuration key (ln ms). */
   readonly prior?: ReadonlyMap<string, Prediction>;
+  /** Measurements of other problems on this device, with the model's predictions for them: what the device does that the prior does not know. */
+  readonly related?: readonly RelatedObservation[];
   /** Evaluations left in the budget, this one included (the search loop says it). */
   readonly left?: number;
 }
