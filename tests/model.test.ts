@@ -13,7 +13,7 @@ import type { Problem } from '../harness/types.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { hubText, retimeHubSuspects } from '../lib/hub.js';
 import { backendEntry } from '../kernels/registry.js';
-import { deviceFingerprint } from '../tuner/db-model.js';
+import { deviceFingerprint, entryKey } from '../tuner/db-model.js';
 import { readHub, replayTrainingHubs, SHIPPED_HUB, shippedHubPaths } from '../tuner/shipped-space.js';
 import { emptyDb, snapshotText } from '../tuner/db.js';
 import { type HubFile, hubSpaces, hubSuspects } from '../tuner/hub.js';
@@ -450,6 +450,34 @@ describe('zero-evaluation selection', () => {
     assert.ok(chosen <= best * 1.25, `${s.variant} ${JSON.stringify(s.params)}: ${chosen} vs best ${best}`);
     // Without a model: the nearest tuned problem's winner or the defaults, as before.
     assert.equal(select(emptyDb(), problem, session.device, cpuBackend.variants).basis, 'defaults');
+  });
+
+  it('select corrects the prediction by what other problems measured on this device show', () => {
+    const model = modelOfEverything([syntheticHub()], emptyDb())!;
+    const problem = neoCellProblem({ N: 1, C: 192, H: 28, W: 28, spec: '7' });
+    const plain = select(emptyDb(), problem, session.device, cpuBackend.variants, () => ({ model, device: DEVICE }));
+    assert.equal(plain.variant, 'tiled-wasm');
+    // A device on which the fused kernels run three times as fast as the model's training says.
+    const db = emptyDb();
+    for (const [C, H] of [[64, 28], [128, 14], [96, 56]] as const) {
+      const other = neoCellProblem({ N: 1, C, H, W: H, spec: '7' });
+      const space = buildSpace(other, cpuBackend.variants, session).configs;
+      const configs = ['fused-wasm', 'tiled-wasm'].flatMap((v) => space.filter((c) => c.variant === v).slice(0, 6));
+      const record = problemRecord(other);
+      db.entries[entryKey(deviceFingerprint(session.device), record)] = {
+        device: deviceFingerprint(session.device),
+        backend: 'cpu',
+        problem: record,
+        candidates: Object.fromEntries(configs.map((config) => {
+          const ms = syntheticMs(other, config) * (config.variant === 'fused-wasm' ? 1 / 3 : 1);
+          return [configKey(config), { key: configKey(config), config, source_hash: null, state: 'verified' as const, median_ms: ms, samples_ms: [ms], timing_method: 'x', executed_flops: 1 }];
+        })),
+      };
+    }
+    const s = select(db, problem, session.device, cpuBackend.variants, () => ({ model, device: DEVICE }));
+    assert.equal(s.tuned, false);
+    assert.equal(s.variant, 'fused-wasm', JSON.stringify(s));
+    assert.match(s.basis, /; \d+ measurements of 3 other problems on this device\)/);
   });
 });
 

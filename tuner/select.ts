@@ -1,8 +1,9 @@
 /**
  * "Which kernel for this problem on this device?" From the tuning database: the winner of the
  * problem itself when it was tuned; otherwise the cost model's choice (the configuration of this
- * problem's space it predicts fastest, learned from the hub and the database), flagged untuned and
- * predicted, with its expected time; without a model for this backend, the winner of the nearest
+ * problem's space it predicts fastest, learned from the hub and the database, corrected by what
+ * the other problems measured on this device show), flagged untuned and predicted, with its
+ * expected time; without a model for this backend, the winner of the nearest
  * tuned problem on the same device whose configuration is valid for this problem, flagged
  * untuned; with nothing tuned, the backend's first variant with its defaults, also flagged.
  */
@@ -15,6 +16,8 @@ import type { CostModel } from '../model/cost-model.js';
 import { fastestPredicted, predictedTimes } from '../model/portable.js';
 import type { DeviceFeatures } from '../model/features.js';
 import { buildSpace } from './space.js';
+import { problemPosterior } from './model/posterior.js';
+import { measuredOnDevice, relatedObservations } from './model/related.js';
 
 /** What select returns: the chosen kernel for a problem, whether it was tuned for it, and from which entry. */
 export interface Selection {
@@ -46,15 +49,22 @@ export function select(db: TuningDb, problem: Problem, device: DeviceInfo, varia
   if (model?.model.backends.has(device.backend)) {
     const space = buildSpace(problem, variants, { device });
     if (space.configs.length > 0) {
-      const p = model.model.predict(rec, space.configs, model.device);
+      // Corrected by what the other problems measured on this device say of it (a device the
+      // model's training never saw misses the same way from problem to problem); the range stays
+      // the model's.
+      const predicted = model.model.predict(rec, space.configs, model.device);
+      const related = relatedObservations(model.model, model.device, rec, measuredOnDevice(db, fp, device.backend));
+      const corrected = related.length ? problemPosterior(space.configs, predicted, [], {}, related, rec) : predicted;
+      const p = predicted.map((x, k) => ({ ...x, mean: corrected[k]!.mean }));
       const i = fastestPredicted(p);
       const c = space.configs[i]!;
       const m = model.model;
+      const groups = new Set(related.map((r) => r.group)).size;
       return {
         variant: c.variant,
         params: c.params,
         tuned: false,
-        basis: `cost model (${m.rows} measurements of ${m.problems} problems on ${m.devices} device${m.devices === 1 ? '' : 's'})`,
+        basis: `cost model (${m.rows} measurements of ${m.problems} problems on ${m.devices} device${m.devices === 1 ? '' : 's'}${groups >= 2 ? `; ${related.length} measurements of ${groups} other problems on this device` : ''})`,
         distance: Infinity,
         predicted: predictedTimes(p[i]!, space.configs.length),
       };

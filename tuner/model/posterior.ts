@@ -14,6 +14,8 @@
 import { type Config, features } from '../space.js';
 import { choleskySolver } from '../../model/cholesky.js';
 import type { Prediction } from '../../model/cost-model.js';
+import type { ProblemRecord } from '../../harness/problem.js';
+import { problemDistance } from '../../runtime/choice.js';
 
 export interface PosteriorOptions {
   /** Prior standard deviation of the problem-wide offset (ln units). */
@@ -28,8 +30,9 @@ export interface PosteriorOptions {
   readonly profileWeight: number;
   /**
    * Prior standard deviation of the device's residual, shared by every problem measured on it (ln
-   * units; 0: problems teach each other nothing), or 'learned': the one of DEVICE_SD_CHOICES under
-   * which the other problems' measurements are likeliest.
+   * units; 0: problems teach each other nothing) not fading with the problems' distance, or
+   * 'learned': the scale and fading (or none) under which the other problems' measurements are
+   * likeliest.
    */
   readonly deviceSd: number | 'learned';
   /** Hamming distance over which the device residual's correlation between configurations falls by e. */
@@ -43,7 +46,10 @@ export const DEFAULT_POSTERIOR: PosteriorOptions = { offsetSd: 0.5, lengthScale:
  * what other problems' measurements leave unexplained is mostly their own and 0 wins; on a device
  * it has not seen, the same kinds of configurations miss the same way from problem to problem.
  */
-export const DEVICE_SD_CHOICES = [0, 0.05, 0.1, 0.2] as const;
+export const DEVICE_SD_CHOICES = [0.05, 0.1, 0.2, 0.4] as const;
+
+/** Problem distances (runtime/choice.ts problemDistance: log2 steps of N, C, H, W, 1 for another cell) over which the device term may fade by e; Infinity: it does not fade. */
+export const DEVICE_SHAPE_LENGTH_SCALES = [3, 9, Infinity] as const;
 
 /** A prior with no model behind it: every configuration alike, wide. */
 export const FLAT_PRIOR: Prediction = { mean: 0, sd: 1 };
@@ -72,6 +78,8 @@ function hamming(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown
 export interface RelatedObservation {
   /** Which problem it measured: observations of one problem share their offset. */
   readonly group: string;
+  /** That problem (how far its shape is from this one's, problemDistance, weakens what it says). */
+  readonly problem?: ProblemRecord;
   readonly config: Config;
   /** The cost model's prediction for it, on this device. */
   readonly prior: Prediction;
@@ -82,15 +90,18 @@ export interface RelatedObservation {
 /**
  * Posterior mean and spread of every configuration's ln time given the problem's observations
  * and, when given, observations of other problems on the same device. Their residuals are
- * correlated with this problem's through a device term shared across problems (deviceSd, a
- * Hamming kernel over the configurations, deviceLengthScale); within a problem, the offset and
- * the residual kernel above apply as they do to this one.
+ * correlated with this problem's (`problem`) through a device term shared across problems: a
+ * scale, a Hamming kernel over the configurations (deviceLengthScale) and a factor that fades with
+ * the distance between the problems' shapes (what a device does differently on 56×56 planes it
+ * may not do on 7×7 ones); within a problem, the offset and the residual kernel above apply as
+ * they do to this one.
  */
-export function problemPosterior(configs: readonly Config[], prior: readonly Prediction[], observed: readonly Observed[], options: Partial<PosteriorOptions> = {}, related: readonly RelatedObservation[] = []): Prediction[] {
+export function problemPosterior(configs: readonly Config[], prior: readonly Prediction[], observed: readonly Observed[], options: Partial<PosteriorOptions> = {}, related: readonly RelatedObservation[] = [], problem?: ProblemRecord): Prediction[] {
   const o = { ...DEFAULT_POSTERIOR, ...options };
   const points = [...configs, ...related.map((r) => r.config)];
   const priors = [...prior, ...related.map((r) => r.prior)];
   const groups = [...configs.map(() => ''), ...related.map((r) => `related ${r.group}`)];
+  const records = [...configs.map(() => problem), ...related.map((r) => r.problem)];
   const scale = priors.map((p) => Math.max(p.sd, o.sdFloor));
   const allObserved = [...observed, ...related.map((r, i) => ({ index: configs.length + i, logMs: r.logMs }))];
   if (allObserved.length === 0) return prior.map((p, i) => ({ mean: p.mean, sd: Math.sqrt(o.offsetSd ** 2 + scale[i]! ** 2) }));
@@ -104,11 +115,20 @@ export function problemPosterior(configs: readonly Config[], prior: readonly Pre
     if (a && b && a.length === b.length) for (let k = 0; k < a.length; k++) dot += a[k]! * b[k]!;
     return o.profileWeight * dot + (1 - o.profileWeight) * Math.exp(-hamming(feats[i]!, feats[j]!) / o.lengthScale);
   };
-  const deviceKernel = (i: number, j: number) => Math.exp(-hamming(feats[i]!, feats[j]!) / o.deviceLengthScale);
+  const configKernel = (i: number, j: number) => Math.exp(-hamming(feats[i]!, feats[j]!) / o.deviceLengthScale);
+  const shapeDistance = (i: number, j: number) => {
+    const a = records[i];
+    const b = records[j];
+    return groups[i] === groups[j] || !a || !b ? 0 : problemDistance(a, b);
+  };
   const within = (i: number, j: number) => (groups[i] === groups[j] ? o.offsetSd ** 2 + scale[i]! * scale[j]! * correlation(i, j) : 0);
   const relatedIndices = related.map((_, i) => configs.length + i);
-  const deviceSd = o.deviceSd === 'learned' ? likeliestDeviceSd(relatedIndices, (i) => priors[i]!.mean, (i) => related[i - configs.length]!.logMs, within, deviceKernel, o.noiseSd) : o.deviceSd;
-  const cov = (i: number, j: number) => (deviceSd === 0 ? 0 : deviceSd ** 2 * deviceKernel(i, j)) + within(i, j);
+  const term: DeviceTerm =
+    o.deviceSd === 'learned'
+      ? likeliestDeviceTerm(relatedIndices, (i) => related[i - configs.length]!.logMs - priors[i]!.mean, within, configKernel, shapeDistance, o.noiseSd)
+      : { sd: o.deviceSd, shapeLengthScale: Infinity };
+  const device = (i: number, j: number) => (term.sd === 0 ? 0 : term.sd ** 2 * configKernel(i, j) * Math.exp(-shapeDistance(i, j) / term.shapeLengthScale));
+  const cov = (i: number, j: number) => device(i, j) + within(i, j);
   const n = allObserved.length;
   const K = allObserved.map((a, r) => allObserved.map((b, c) => cov(a.index, b.index) + (r === c ? o.noiseSd ** 2 : 0)));
   const factored = choleskySolver(K);
@@ -124,27 +144,40 @@ export function problemPosterior(configs: readonly Config[], prior: readonly Pre
   });
 }
 
+/** The device term's scale (ln units) and the problem distance over which it fades by e. */
+interface DeviceTerm {
+  readonly sd: number;
+  readonly shapeLengthScale: number;
+}
+
 /**
- * The scale of DEVICE_SD_CHOICES under which the other problems' measurements (points `indices`,
- * residuals from their prior means) are likeliest: type-II maximum likelihood of the Gaussian
- * process on them alone. Measurements of fewer than two problems cannot tell a device's residual
- * from a problem's own: 0.
+ * The device term of DEVICE_SD_CHOICES × DEVICE_SHAPE_LENGTH_SCALES (or none) under which the
+ * other problems' measurements (points `indices`, their residuals from the prior) are likeliest:
+ * type-II maximum likelihood of the Gaussian process on them alone. Measurements of fewer than
+ * two problems cannot tell a device's residual from a problem's own: none.
  */
-function likeliestDeviceSd(indices: readonly number[], mean: (i: number) => number, logMs: (i: number) => number, within: (i: number, j: number) => number, deviceKernel: (i: number, j: number) => number, noiseSd: number): number {
-  if (indices.length === 0) return 0;
+function likeliestDeviceTerm(indices: readonly number[], residualOf: (i: number) => number, within: (i: number, j: number) => number, configKernel: (i: number, j: number) => number, shapeDistance: (i: number, j: number) => number, noiseSd: number): DeviceTerm {
+  const none = { sd: 0, shapeLengthScale: Infinity };
+  if (indices.length === 0) return none;
   const base = indices.map((a) => indices.map((b) => within(a, b)));
-  if (!base.some((row) => row.some((v) => v === 0))) return 0;
-  const shared = indices.map((a) => indices.map((b) => deviceKernel(a, b)));
-  const residual = indices.map((i) => logMs(i) - mean(i));
-  let best = 0;
-  let bestLikelihood = -Infinity;
-  for (const sd of DEVICE_SD_CHOICES) {
-    const factored = choleskySolver(base.map((row, r) => row.map((v, c) => v + sd ** 2 * shared[r]![c]! + (r === c ? noiseSd ** 2 : 0))));
+  if (!base.some((row) => row.some((v) => v === 0))) return none;
+  const kernel = indices.map((a) => indices.map((b) => configKernel(a, b)));
+  const distance = indices.map((a) => indices.map((b) => shapeDistance(a, b)));
+  const residual = indices.map(residualOf);
+  const likelihood = (t: DeviceTerm) => {
+    const factored = choleskySolver(base.map((row, r) => row.map((v, c) => v + t.sd ** 2 * kernel[r]![c]! * Math.exp(-distance[r]![c]! / t.shapeLengthScale) + (r === c ? noiseSd ** 2 : 0))));
     const alpha = factored.solve(residual);
-    const likelihood = -0.5 * residual.reduce((s, x, k) => s + x * alpha[k]!, 0) - 0.5 * factored.logDet();
-    if (likelihood > bestLikelihood) {
-      bestLikelihood = likelihood;
-      best = sd;
+    return -0.5 * residual.reduce((s, x, k) => s + x * alpha[k]!, 0) - 0.5 * factored.logDet();
+  };
+  let best: DeviceTerm = none;
+  let bestLikelihood = likelihood(none);
+  for (const sd of DEVICE_SD_CHOICES) {
+    for (const shapeLengthScale of DEVICE_SHAPE_LENGTH_SCALES) {
+      const l = likelihood({ sd, shapeLengthScale });
+      if (l > bestLikelihood) {
+        bestLikelihood = l;
+        best = { sd, shapeLengthScale };
+      }
     }
   }
   return best;

@@ -42,7 +42,7 @@ export function relatedObservations(model: CostModel, device: DeviceFeatures, cu
       const fastest = [...o.measured].sort((a, b) => a.ms - b.ms).slice(0, RELATED.perProblem);
       const priors = model.predict(o.problem, fastest.map((m) => m.config), device);
       const group = problemId(o.problem);
-      return fastest.map((m, i) => ({ group, config: m.config, prior: priors[i]!, logMs: Math.log(m.ms) }));
+      return fastest.map((m, i) => ({ group, problem: o.problem, config: m.config, prior: priors[i]!, logMs: Math.log(m.ms) }));
     });
 }
 

@@ -8,6 +8,7 @@
  * model's zero-evaluation choice. Without a model (nothing measured yet on any device) every
  * configuration starts alike and the problem's own measurements are all it learns from.
  */
+import { problemRecord } from '../../harness/problem.js';
 import { configKey } from '../space.js';
 import { FLAT_PRIOR, problemPosterior } from '../model/posterior.js';
 import type { Strategy } from './strategy.js';
@@ -23,7 +24,7 @@ export const modelStrategy: Strategy = {
     if (tried.size >= space.configs.length) return undefined;
     const prior = space.configs.map((c) => context?.prior?.get(configKey(c)) ?? FLAT_PRIOR);
     const observed = history.flatMap((h) => (h.time !== undefined && index.has(configKey(h.config)) ? [{ index: index.get(configKey(h.config))!, logMs: Math.log(h.time) }] : []));
-    const post = problemPosterior(space.configs, prior, observed, {}, context?.related);
+    const post = problemPosterior(space.configs, prior, observed, {}, context?.related, problemRecord(space.problem));
     // The last evaluation of the budget goes to the fewest threads if none was measured yet: a
     // target that allows fewer threads than the winner uses (the runtime's fewer_threads) then
     // gets a measured choice instead of the defaults.
