@@ -42,9 +42,10 @@ export interface PosteriorOptions {
 export const DEFAULT_POSTERIOR: PosteriorOptions = { offsetSd: 0.5, lengthScale: 1.5, noiseSd: 0.05, sdFloor: 0.08, profileWeight: 0.7, deviceSd: 'learned', deviceLengthScale: 1.5 };
 
 /**
- * The device residual's scales the likelihood chooses among. On a device the prior was trained on,
- * what other problems' measurements leave unexplained is mostly their own and 0 wins; on a device
- * it has not seen, the same kinds of configurations miss the same way from problem to problem.
+ * The device residual's scales the likelihood chooses among (or no device term at all). On a
+ * device the prior was trained on, what other problems' measurements leave unexplained is mostly
+ * their own and no term wins; on a device it has not seen, the same kinds of configurations miss
+ * the same way from problem to problem.
  */
 export const DEVICE_SD_CHOICES = [0.05, 0.1, 0.2, 0.4] as const;
 
