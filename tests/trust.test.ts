@@ -374,6 +374,41 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     assert.deepEqual(again.winner, r.winner);
   });
 
+  it('a finalist whose side-by-side timing is unstable cannot win, and the winner records why', async () => {
+    // Mode b alternates between 0.09 and 0.13 ms a call: its timing is unstable (its samples spread too wide or in two clusters).
+    const base = timedVariant('spin', ['a', 'b'], (m) => (m === 'a' ? 0.1 : 0.09));
+    const v: KernelVariant = {
+      ...base,
+      async create(p, params, s) {
+        const k = await base.create!(p, params, s);
+        let flip = false;
+        const run = k.run.bind(k);
+        return {
+          ...k,
+          run(...args: Parameters<typeof k.run>) {
+            const r = run(...args);
+            if (params.mode === 'b' && (flip = !flip)) {
+              const end = performance.now() + 0.04;
+              while (performance.now() < end);
+            }
+            return r;
+          },
+        };
+      },
+    };
+    const r = await tuneProblem(emptyDb(), copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, {
+      strategy: STRATEGIES.find((s) => s.name === 'exhaustive')!,
+      seed: 1,
+      budget: {},
+      measure: { timeMs: 20, minSamples: 5, warmupMs: 0 },
+    });
+    const re = r.winner!.confidence.revalidated!;
+    assert.deepEqual([...re.candidates].sort(), ['spin mode=a', 'spin mode=b']);
+    assert.equal(r.winner!.key, 'spin mode=a');
+    assert.match(re.unstable?.['spin mode=b'] ?? '', /bimodal|wider than the target|clean sample/, JSON.stringify(re));
+    assert.equal(re.unstable?.['spin mode=a'], undefined);
+  });
+
   it("side-by-side rounds that time the winner slow (a core's slow phase, or a disturbance no canary saw, by 50 % or by 6 %) still compare the finalists, and the winner keeps the lower of its two medians, its search's", async () => {
     let slow = false;
     let factor = 1.5;

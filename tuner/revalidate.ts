@@ -157,9 +157,11 @@ export async function revalidateWinner(
     REVALIDATION,
   );
   if (finalists.length < 2) return winner;
+  const unstable: Record<string, string> = {};
   const candidates: Candidate[] = finalists.map((f) => {
     const evidence = f.evidence.length === f.samples.length ? f.evidence : undefined;
     const t = timingFields({ samples_ms: f.samples, method: f.method, ...(evidence ? { evidence } : {}) }, DEFAULT_TARGET_REL);
+    if (t.quality?.stable === false) unstable[f.key] = t.quality.reasons[0] ?? 'unstable';
     return { key: f.key, config: f.config, samples_ms: t.samples_ms ?? [], ...(f.source_hash ? { source_hash: f.source_hash } : {}), stable: t.quality?.stable ?? true };
   });
   const again = selectWinner(candidates, order);
@@ -190,7 +192,7 @@ export async function revalidateWinner(
     confidence: {
       ...again.confidence,
       tied,
-      revalidated: { candidates: finalists.map((f) => f.key), rounds: REVALIDATION.rounds, changed: chosen.key !== winner.key, paired_ratio_ci: Object.fromEntries(paired), ...(fromSearch ? { median_from: 'search' as const } : {}) },
+      revalidated: { candidates: finalists.map((f) => f.key), rounds: REVALIDATION.rounds, changed: chosen.key !== winner.key, paired_ratio_ci: Object.fromEntries(paired), ...(fromSearch ? { median_from: 'search' as const } : {}), ...(Object.keys(unstable).length ? { unstable } : {}) },
     },
   };
 }

@@ -63,6 +63,11 @@ export interface Winner {
        * measurement where that was stable and faster (a disturbance only adds time: revalidate.ts).
        */
       readonly median_from?: 'search';
+      /**
+       * Finalists whose side-by-side timing was unstable, and why (the first reason): an unstable
+       * timing never wins over a stable one, so this is what a finalist faster than the winner lost on.
+       */
+      readonly unstable?: Readonly<Record<string, string>>;
     };
   };
 }
