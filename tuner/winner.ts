@@ -10,9 +10,9 @@
  *
  * Unstable timings (too few clean samples, several modes, an interval wider than the target: see
  * harness/stability.ts) are never chosen over a stable candidate, unless they are surely faster
- * than every stable one even in their slower runs (surelyFasterThanStable). Ties are broken by complexity
- * and then by the configuration key, so every parameter, strings included, decides the order and
- * repeated tunes of the same problem agree.
+ * than every stable one even in their slower runs (surelyFasterThanStable). Ties are broken by
+ * complexity and then by the configuration key, so every parameter, strings included, decides the
+ * order and repeated tunes of the same problem agree.
  */
 import { bootstrapMedianRatio, mannWhitneyU, quantile, thinSamples } from '../harness/stats.js';
 import { compareComplexity, type Config } from './space.js';
