@@ -108,28 +108,46 @@ export function problemPosterior(configs: readonly Config[], prior: readonly Pre
   if (allObserved.length === 0) return prior.map((p, i) => ({ mean: p.mean, sd: Math.sqrt(o.offsetSd ** 2 + scale[i]! ** 2) }));
   const feats = points.map((c) => new Map(features(c)));
   const profiles = priors.map((p) => p.profile);
-  const correlation = (i: number, j: number) => {
+  const correlation = (i: number, j: number, h: number) => {
     if (i === j) return 1;
     const a = profiles[i];
     const b = profiles[j];
     let dot = 0;
     if (a && b && a.length === b.length) for (let k = 0; k < a.length; k++) dot += a[k]! * b[k]!;
-    return o.profileWeight * dot + (1 - o.profileWeight) * Math.exp(-hamming(feats[i]!, feats[j]!) / o.lengthScale);
+    return o.profileWeight * dot + (1 - o.profileWeight) * Math.exp(-h / o.lengthScale);
   };
-  const configKernel = (i: number, j: number) => Math.exp(-hamming(feats[i]!, feats[j]!) / o.deviceLengthScale);
-  const shapeDistance = (i: number, j: number) => {
-    const a = records[i];
-    const b = records[j];
-    return groups[i] === groups[j] || !a || !b ? 0 : problemDistance(a, b);
+  // The distance between two problems' shapes, once per pair of problems (not per pair of points).
+  const groupIds = [...new Set(groups)];
+  const groupOf = groups.map((g) => groupIds.indexOf(g));
+  const recordOf = groupIds.map((g) => records[groups.indexOf(g)]);
+  const distances = groupIds.map((_, a) =>
+    groupIds.map((__, b) => {
+      const x = recordOf[a];
+      const y = recordOf[b];
+      return a === b || !x || !y ? 0 : problemDistance(x, y);
+    }),
+  );
+  const shapeDistance = (i: number, j: number) => distances[groupOf[i]!]![groupOf[j]!]!;
+  // The parts of two points' covariance, their Hamming distance computed once for both kernels.
+  const pair = (i: number, j: number): PairParts => {
+    const h = hamming(feats[i]!, feats[j]!);
+    return {
+      within: groups[i] === groups[j] ? o.offsetSd ** 2 + scale[i]! * scale[j]! * correlation(i, j, h) : 0,
+      kernel: Math.exp(-h / o.deviceLengthScale),
+      distance: shapeDistance(i, j),
+    };
   };
-  const within = (i: number, j: number) => (groups[i] === groups[j] ? o.offsetSd ** 2 + scale[i]! * scale[j]! * correlation(i, j) : 0);
   const relatedIndices = related.map((_, i) => configs.length + i);
   const term: DeviceTerm =
     o.deviceSd === 'learned'
-      ? likeliestDeviceTerm(relatedIndices, (i) => related[i - configs.length]!.logMs - priors[i]!.mean, within, configKernel, shapeDistance, o.noiseSd)
+      ? likeliestDeviceTerm(relatedIndices, (i) => related[i - configs.length]!.logMs - priors[i]!.mean, pair, o.noiseSd)
       : { sd: o.deviceSd, shapeLengthScale: Infinity };
-  const device = (i: number, j: number) => (term.sd === 0 ? 0 : term.sd ** 2 * configKernel(i, j) * Math.exp(-shapeDistance(i, j) / term.shapeLengthScale));
-  const cov = (i: number, j: number) => device(i, j) + within(i, j);
+  const cov = (i: number, j: number) => {
+    // Points of two problems share nothing but the device term.
+    if (term.sd === 0 && groupOf[i] !== groupOf[j]) return 0;
+    const p = pair(i, j);
+    return (term.sd === 0 ? 0 : term.sd ** 2 * p.kernel * Math.exp(-p.distance / term.shapeLengthScale)) + p.within;
+  };
   const n = allObserved.length;
   const K = allObserved.map((a, r) => allObserved.map((b, c) => cov(a.index, b.index) + (r === c ? o.noiseSd ** 2 : 0)));
   const factored = choleskySolver(K);
@@ -145,6 +163,13 @@ export function problemPosterior(configs: readonly Config[], prior: readonly Pre
   });
 }
 
+/** What two points' covariance is made of: their residual covariance within one problem (0 across problems), the device term's kernel over their configurations, their problems' distance. */
+interface PairParts {
+  readonly within: number;
+  readonly kernel: number;
+  readonly distance: number;
+}
+
 /** The device term's scale (ln units) and the problem distance over which it fades by e. */
 interface DeviceTerm {
   readonly sd: number;
@@ -157,16 +182,14 @@ interface DeviceTerm {
  * type-II maximum likelihood of the Gaussian process on them alone. Measurements of fewer than
  * two problems cannot tell a device's residual from a problem's own: none.
  */
-function likeliestDeviceTerm(indices: readonly number[], residualOf: (i: number) => number, within: (i: number, j: number) => number, configKernel: (i: number, j: number) => number, shapeDistance: (i: number, j: number) => number, noiseSd: number): DeviceTerm {
+function likeliestDeviceTerm(indices: readonly number[], residualOf: (i: number) => number, pair: (i: number, j: number) => PairParts, noiseSd: number): DeviceTerm {
   const none = { sd: 0, shapeLengthScale: Infinity };
   if (indices.length === 0) return none;
-  const base = indices.map((a) => indices.map((b) => within(a, b)));
-  if (!base.some((row) => row.some((v) => v === 0))) return none;
-  const kernel = indices.map((a) => indices.map((b) => configKernel(a, b)));
-  const distance = indices.map((a) => indices.map((b) => shapeDistance(a, b)));
+  const parts = indices.map((a) => indices.map((b) => pair(a, b)));
+  if (!parts.some((row) => row.some((p) => p.within === 0))) return none;
   const residual = indices.map(residualOf);
   const likelihood = (t: DeviceTerm) => {
-    const factored = choleskySolver(base.map((row, r) => row.map((v, c) => v + t.sd ** 2 * kernel[r]![c]! * Math.exp(-distance[r]![c]! / t.shapeLengthScale) + (r === c ? noiseSd ** 2 : 0))));
+    const factored = choleskySolver(parts.map((row, r) => row.map((p, c) => p.within + t.sd ** 2 * p.kernel * Math.exp(-p.distance / t.shapeLengthScale) + (r === c ? noiseSd ** 2 : 0))));
     const alpha = factored.solve(residual);
     return -0.5 * residual.reduce((s, x, k) => s + x * alpha[k]!, 0) - 0.5 * factored.logDet();
   };
