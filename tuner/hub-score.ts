@@ -133,6 +133,11 @@ export function leaveOneOutPrior(hub: HubFile, spaces: readonly HubSpace[], held
   return model && priorFor(model, held.problem, held.configs, hub.device);
 }
 
+/** A hub problem's recorded space as a search space. */
+function hubSearchSpace(h: HubSpace): SearchSpace {
+  return { problem: problemFromRecord(h.problem), configs: h.configs, pruned: [], variants: [] };
+}
+
 /**
  * What quick tunes of the problems before `k` in the hub's order measure on this device (their
  * first RUN_BUDGET evaluations), each searched as `strategy` searches with the model the k-th
@@ -143,8 +148,7 @@ async function earlierRun(spaces: readonly HubSpace[], k: number, strategy: Stra
   for (const p of spaces.slice(0, k)) {
     const prior = priorFor(model, p.problem, p.configs, device);
     const related = relatedObservations(model, device, p.problem, run);
-    const space: SearchSpace = { problem: problemFromRecord(p.problem), configs: p.configs, pruned: [], variants: [] };
-    const history = await search(space, (c) => p.measured.get(configKey(c)), { strategy, seed, evaluations: Math.min(RUN_BUDGET, p.configs.length), context: { prior, related } });
+    const history = await search(hubSearchSpace(p), (c) => p.measured.get(configKey(c)), { strategy, seed, evaluations: Math.min(RUN_BUDGET, p.configs.length), context: { prior, related } });
     run.push({ problem: p.problem, measured: history.flatMap((h) => (h.time !== undefined ? [{ config: h.config, ms: h.time }] : [])) });
   }
   return run;
@@ -162,7 +166,7 @@ export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ prob
   for (const [pi, held] of spaces.entries()) {
     const model = leaveOneOutModel(hub, spaces, held, o.others, o.transfer);
     const prior = model && priorFor(model, held.problem, held.configs, hub.device);
-    const space: SearchSpace = { problem: problemFromRecord(held.problem), configs: held.configs, pruned: [], variants: [] };
+    const space = hubSearchSpace(held);
     // Copy-the-winner warm starts come from what the model may learn from, as the prior does.
     const warm = o.transfer ? nearestWinners(held, otherSpaces, 4, false) : nearestWinners(held, spaces);
     const zero = prior ? held.configs[fastestPredicted(held.configs.map((c) => prior.get(configKey(c))!))] : undefined;
