@@ -50,6 +50,8 @@ export const SLOW_MACHINE_RATIO = 1.2;
 
 /** The words of a timing's note that says samples from a slow phase were kept (quality.notes). */
 export const SLOW_KEPT_NOTE = 'taken while the speed canary ran over';
+/** The words of the note that says the canary's marks were kept: the kernel ran no slower then. */
+export const CANARY_UNRELATED_NOTE = `marked by the speed canary (over ${SLOW_MACHINE_RATIO}x its fastest) kept: the kernel ran no slower in them`;
 
 
 /** Why a sample is set aside, or undefined when it is clean. */
@@ -64,31 +66,49 @@ export function disturbance(e: SampleEvidence): SetAsideReason | undefined {
 }
 
 /**
+ * The canary's marks are weighed against the kernel's own samples once this many are marked: fewer
+ * give no median worth comparing, and are set aside as marked.
+ */
+const MIN_MARKED_TO_WEIGH = 5;
+
+/**
  * Splits samples into clean and set aside (evidence parallel to samples; none = all clean).
  * Samples the speed canary alone marks (slow_machine) are set aside only while at least
  * MIN_CLEAN_SAMPLES others are clean: a measurement taken wholly inside a slow phase has nothing
  * faster to be judged against and keeps them (`slowKept`, said in the quality's notes), as it would
  * without a canary; one that straddles a phase keeps its fast samples only.
+ *
+ * And only while the marked samples are slower: their median above the clean samples' upper
+ * quartile. A slow phase slows the kernels it shows in by 1.3-1.8x; where the canary runs over
+ * for a reason of its own (on the Xeon VM: 15-25 % slower in some processes, its memory placed
+ * differently, the kernels not), its marks carry nothing about the kernel, and setting aside
+ * what they mark would only leave fewer samples. The test weighs the group, never one sample by
+ * its value, so it cannot keep the fast ones and drop the slow. Kept, they are counted in
+ * `canaryUnrelated` (said in the quality's notes).
  */
-export function setAside(samples: readonly number[], evidence: readonly SampleEvidence[] | undefined): { clean: number[]; aside: number[]; counts: Record<SetAsideReason, number>; slowKept: number } {
+export function setAside(samples: readonly number[], evidence: readonly SampleEvidence[] | undefined): { clean: number[]; aside: number[]; counts: Record<SetAsideReason, number>; slowKept: number; canaryUnrelated: number } {
   const counts: Record<SetAsideReason, number> = { preempted: 0, cpu_deficit: 0, worker_wait: 0, worker_late: 0, slow_machine: 0 };
   const reasons = samples.map((_, i) => (evidence?.[i] ? disturbance(evidence[i]) : undefined));
-  const cleanCount = reasons.filter((r) => r === undefined).length;
-  const keepSlow = cleanCount < MIN_CLEAN_SAMPLES;
+  const cleanSamples = samples.filter((_, i) => reasons[i] === undefined);
+  const marked = samples.filter((_, i) => reasons[i] === 'slow_machine');
+  const keepSlow = cleanSamples.length < MIN_CLEAN_SAMPLES;
+  const unrelated = !keepSlow && marked.length >= MIN_MARKED_TO_WEIGH && quantile(marked, 0.5) <= quantile(cleanSamples, 0.75);
   const clean: number[] = [];
   const aside: number[] = [];
   let slowKept = 0;
+  let canaryUnrelated = 0;
   samples.forEach((s, i) => {
     const why = reasons[i];
-    if (why === 'slow_machine' && keepSlow) {
-      slowKept++;
+    if (why === 'slow_machine' && (keepSlow || unrelated)) {
+      if (keepSlow) slowKept++;
+      else canaryUnrelated++;
       clean.push(s);
     } else if (why) {
       counts[why]++;
       aside.push(s);
     } else clean.push(s);
   });
-  return { clean, aside, counts, slowKept };
+  return { clean, aside, counts, slowKept, canaryUnrelated };
 }
 
 /** Scaled median absolute deviation (σ for normal data). */
@@ -125,7 +145,7 @@ const ms = (x: number) => (x >= 0.1 ? x.toFixed(3) : x.toPrecision(2));
 
 /** The quality of a timing: what was set aside, the clean samples' shape and precision. */
 export function assessTiming(samples: readonly number[], evidence: readonly SampleEvidence[] | undefined, targetRel = DEFAULT_TARGET_REL): { quality: TimingQuality; clean: number[]; aside: number[]; slowKept: number } {
-  const { clean, aside, counts, slowKept } = setAside(samples, evidence);
+  const { clean, aside, counts, slowKept, canaryUnrelated } = setAside(samples, evidence);
   const reasons: string[] = [];
   const nAside = aside.length;
   if (clean.length < MIN_CLEAN_SAMPLES) {
@@ -135,6 +155,7 @@ export function assessTiming(samples: readonly number[], evidence: readonly Samp
   const shape = sampleShape(clean);
   if (shape.shape === 'bimodal') reasons.push(`bimodal samples: clusters at ${ms(shape.modes![0])} and ${ms(shape.modes![1])} ms`);
   const notes = shape.shape === 'heavy-tailed' ? [`heavy-tailed samples: ${(100 * shape.outlierFraction).toFixed(0)} % beyond ${FAR_MADS} MAD of the median`] : [];
+  if (canaryUnrelated) notes.push(`${canaryUnrelated} sample(s) ${CANARY_UNRELATED_NOTE}`);
   if (slowKept) notes.push(`${slowKept} sample(s) ${SLOW_KEPT_NOTE} ${SLOW_MACHINE_RATIO}x its fastest kept: too few others to judge them against`);
   const ci = medianInterval(clean);
   const ciRel = clean.length ? Math.max(ci.hi - ci.median, ci.median - ci.lo) / ci.median : null;

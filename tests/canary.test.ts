@@ -11,11 +11,12 @@ import { describe, it } from 'node:test';
 import { createKernel } from '../harness/compile.js';
 import { measureKernel } from '../harness/evaluate.js';
 import { dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
-import { assessTiming, disturbance, SLOW_MACHINE_RATIO } from '../harness/stability.js';
+import { assessTiming, CANARY_UNRELATED_NOTE, disturbance, SLOW_MACHINE_RATIO } from '../harness/stability.js';
 import type { SampleEvidence, SampleProbe } from '../harness/types.js';
 import { measureAdaptive } from '../harness/timing.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { FLOOR_MAX_AGE_MS, rememberedFloor, rememberFloor } from '../kernels/cpu/canary-floor.js';
+import { type WasmSpeedCanary, WindowedSpeed } from '../kernels/cpu/wasm/canary.js';
 
 const clean = (wall_ms: number, canary?: number): SampleEvidence => ({ switches: 0, cpu_ms: wall_ms, wall_ms, ...(canary !== undefined ? { canary } : {}) });
 
@@ -33,6 +34,24 @@ describe('speed canary: slow phases set aside', () => {
     assert.ok(Math.max(...kept) < 1.01);
     // Without the canary's evidence the same samples read as two modes.
     assert.equal(assessTiming(samples, samples.map((s) => clean(s))).quality.shape, 'bimodal');
+  });
+
+  it('marks the kernel ran no slower in are kept and said; marks of a slower kernel are set aside; a few marks are set aside as marked', () => {
+    // The canary over 1.2x after every third sample, the kernel at the same speed throughout (on the
+    // Xeon VM: the canary slower in one process for a reason of its own).
+    const samples = Array.from({ length: 60 }, (_, i) => 1 + 0.001 * (i % 7));
+    const unrelated = assessTiming(samples, samples.map((s, i) => clean(s, i % 3 === 0 ? 1.3 : 1.05)));
+    assert.equal(unrelated.quality.n_clean, 60);
+    assert.equal(unrelated.quality.set_aside.slow_machine, 0);
+    assert.match(unrelated.quality.notes?.join(' ') ?? '', new RegExp(`20 sample\\(s\\) ${CANARY_UNRELATED_NOTE.replace(/[()]/g, '\\$&')}`));
+    // The same marks on samples 5 % slower: a slow phase; set aside.
+    const slower = samples.map((s, i) => (i % 3 === 0 ? 1.05 * s : s));
+    const related = assessTiming(slower, slower.map((s, i) => clean(s, i % 3 === 0 ? 1.3 : 1.05)));
+    assert.equal(related.quality.set_aside.slow_machine, 20);
+    assert.equal(related.quality.n_clean, 40);
+    // Four marks are too few to weigh: set aside as marked, however fast.
+    const few = assessTiming(samples, samples.map((s, i) => clean(s, i < 4 ? 1.3 : 1.05)));
+    assert.equal(few.quality.set_aside.slow_machine, 4);
   });
 
   it('a measurement taken wholly in a slow phase keeps its samples (nothing faster to judge them by) and says so', () => {
@@ -89,6 +108,35 @@ describe('speed canary: slow phases set aside', () => {
       }
     } finally {
       await session.close();
+    }
+  });
+});
+
+describe("speed canary: the canary's own speed", () => {
+  it('is the fastest 10th percentile of a window of 32 readings: one lucky reading does not set it, a faster window does', () => {
+    const speed = new WindowedSpeed();
+    for (let i = 0; i < 31; i++) speed.add(2 + 0.01 * i);
+    assert.equal(speed.fastestMs, Infinity, 'no full window yet');
+    speed.add(1.5);
+    assert.equal(speed.fastestMs, 2.02, "the window's 4th fastest, not its 1.5");
+    for (let i = 0; i < 32; i++) speed.add(i < 3 ? 1.5 : 2.2);
+    assert.equal(speed.fastestMs, 2.02, 'a window with only 3 fast readings does not move it');
+    for (let i = 0; i < 32; i++) speed.add(1.9);
+    assert.equal(speed.fastestMs, 1.9);
+  });
+
+  it('a fresh CPU session has its canary speed before the first sample is judged', async () => {
+    const before = process.env.NEOTUNE_CACHE_DIR;
+    process.env.NEOTUNE_CACHE_DIR = mkdtempSync(join(tmpdir(), 'neotune-canary-'));
+    const session = await cpuBackend.open();
+    try {
+      const canary = (await session.speedCanary!(1)) as WasmSpeedCanary;
+      assert.ok(canary.ownFastestMs > 0 && Number.isFinite(canary.ownFastestMs), String(canary.ownFastestMs));
+      assert.ok(canary.ratio() > 0.5, 'the first reading is judged against a settled speed, not against itself');
+    } finally {
+      await session.close();
+      if (before === undefined) delete process.env.NEOTUNE_CACHE_DIR;
+      else process.env.NEOTUNE_CACHE_DIR = before;
     }
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The speed canary's fastest time, remembered across processes. A canary judges each sample
- * against the fastest it has run; a process that starts inside one of the core's slow phases
+ * The speed canary's speed (its fastest window's 10th percentile, wasm/canary.ts; "fastest time"
+ * below), remembered across processes. A canary judges each sample against the fastest it has
+ * run; a process that starts inside one of the core's slow phases
  * (they last tens of ms to seconds) would otherwise take the slow time for the machine's speed
  * and keep every slow sample, which is most of a short `bench` process. The fastest time of this
  * CPU model, thread count and Node version is kept in NEOTUNE_CACHE_DIR (default
