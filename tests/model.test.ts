@@ -17,7 +17,7 @@ import { deviceFingerprint, entryKey } from '../tuner/db-model.js';
 import { readHub, replayTrainingHubs, SHIPPED_HUB, shippedHubPaths } from '../tuner/shipped-space.js';
 import { emptyDb, snapshotText } from '../tuner/db.js';
 import { type HubFile, hubSpaces, hubSuspects } from '../tuner/hub.js';
-import { chosenRegret, evaluationsToWithin, leaveOneOutPrior, methodologyScore, scoreHub } from '../tuner/hub-score.js';
+import { chosenRegret, chosenWinner, evaluationsToWithin, leaveOneOutPrior, methodologyScore, scoreHub } from '../tuner/hub-score.js';
 import { problemId, trainCostModel } from '../model/cost-model.js';
 import { trainForest } from '../model/forest.js';
 import { type PortableModel, predictPortable } from '../model/portable.js';
@@ -263,6 +263,29 @@ describe('hub scoring figures', () => {
     assert.equal(methodologyScore(obs([byTruth[0]!]), s, 4), 1);
     assert.ok(methodologyScore(obs(worst), s, 4) === 0);
     assert.equal(chosenRegret(obs([byTruth[0]!, ...worst]), s), 1);
+  });
+
+  it('the chosen winner names the finalists within 3 % of it as tied', () => {
+    const near = byTruth.find((c) => s.truth.get(configKey(c))! > s.best && s.truth.get(configKey(c))! <= 1.03 * s.best);
+    const far = byTruth.find((c) => s.truth.get(configKey(c))! > 1.03 * s.best && s.truth.get(configKey(c))! < 1.2 * s.best);
+    assert.ok(near && far, 'the synthetic space has a configuration within 3 % and one 3-20 % off the best');
+    const w = chosenWinner(obs([far, near, byTruth[0]!]), s)!;
+    assert.equal(w.key, configKey(byTruth[0]!));
+    assert.deepEqual(new Set(w.tied), new Set([configKey(byTruth[0]!), configKey(near)]));
+  });
+
+  it('with timing noise, seeds measure differently and their agreement is scored; the same seed replays the same; no noise reads as the recorded times', async () => {
+    const hub = syntheticHub(PROBLEMS.slice(0, 3));
+    const o = { strategies: [strategyByName('model')], seeds: 4, maxEvaluations: 10 };
+    const quiet = await scoreHub(hub, o);
+    assert.equal(quiet.summary[0]!.agreement, undefined, 'agreement only with noise');
+    assert.deepEqual(await scoreHub(hub, { ...o, noise: 0 }), quiet);
+    const noisy = await scoreHub(hub, { ...o, noise: 0.3 });
+    assert.deepEqual(await scoreHub(hub, { ...o, noise: 0.3 }), noisy, 'deterministic for its seeds');
+    for (const p of noisy.problems) assert.ok(p.agreement! >= 0 && p.agreement! <= 1, String(p.agreement));
+    const a = noisy.summary[0]!.agreement!;
+    assert.ok(Math.abs(a - noisy.problems.reduce((x, p) => x + p.agreement!, 0) / noisy.problems.length) < 1e-12);
+    assert.notDeepEqual(noisy.problems.map((p) => p.to5), quiet.problems.map((p) => p.to5), 'noise of 30 % changes what the searches find');
   });
 });
 

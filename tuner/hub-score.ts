@@ -24,6 +24,8 @@ import { search } from './search.js';
 import { type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
 import { REVALIDATION } from './revalidate.js';
+import { TIE_MARGIN } from './winner.js';
+import { Rng } from '../core/rng.js';
 import { evaluationsToNearBest } from './replay.js';
 
 export const SCORE_BUDGET = 20;
@@ -45,6 +47,12 @@ export interface HubScoreOptions {
    * strategies then search this device's spaces.
    */
   readonly transfer?: boolean;
+  /**
+   * Timing noise between runs, relative (0.05: each measurement of a search reads its recorded time
+   * times e^(0.05·z), z standard normal, drawn from the seed): repeated tunes of one machine then
+   * differ as live ones do, and `agreement` says how often two seeds keep the same winner.
+   */
+  readonly noise?: number;
   /** Called as each held-out problem is done. */
   readonly progress?: (done: number, total: number) => void;
 }
@@ -60,6 +68,11 @@ export interface ProblemScore {
   readonly regret: number;
   /** The model's zero-evaluation choice: its time over the best (model strategy only). */
   readonly zero?: number;
+  /**
+   * With noise and two seeds or more: the fraction of pairs of seeds whose winners are the same or
+   * tied (one run measured the other's winner among its finalists, within TIE_MARGIN of its own).
+   */
+  readonly agreement?: number;
 }
 
 export interface StrategySummary {
@@ -70,6 +83,8 @@ export interface StrategySummary {
   readonly score: number;
   readonly regret: { readonly median: number; readonly p90: number };
   readonly zero?: { readonly median: number; readonly within10: number };
+  /** Pairs of seeds that agree, over every problem's pairs (see ProblemScore.agreement). */
+  readonly agreement?: number;
 }
 
 /** Evaluations until a configuration whose best-estimate time is within `tolerance` of the best was measured (Infinity if never). */
@@ -99,10 +114,48 @@ export function methodologyScore(history: readonly Observation[], space: HubSpac
  * best-estimate times, as the side-by-side re-timing compares them; its time over the best.
  */
 export function chosenRegret(history: readonly Observation[], space: HubSpace, budget = REGRET_BUDGET): number {
+  const chosen = chosenWinner(history, space, budget);
+  return chosen ? chosen.time / space.best : Infinity;
+}
+
+/** The winner chosenRegret judges (key and best-estimate time), and the finalists it cannot tell from it (within TIE_MARGIN). */
+export function chosenWinner(history: readonly Observation[], space: HubSpace, budget = REGRET_BUDGET): { key: string; time: number; tied: string[] } | undefined {
   const seen = history.slice(0, budget).filter((h) => h.time !== undefined).sort((a, b) => a.time! - b.time!);
-  if (seen.length === 0) return Infinity;
-  const finalists = seen.filter((h) => h.time! <= seen[0]!.time! * (1 + REVALIDATION.closeMargin)).slice(0, REVALIDATION.maxFinalists);
-  return Math.min(...finalists.map((h) => space.truth.get(configKey(h.config))!)) / space.best;
+  if (seen.length === 0) return undefined;
+  const finalists = seen
+    .filter((h) => h.time! <= seen[0]!.time! * (1 + REVALIDATION.closeMargin))
+    .slice(0, REVALIDATION.maxFinalists)
+    .map((h) => ({ key: configKey(h.config), time: space.truth.get(configKey(h.config))! }))
+    .sort((a, b) => a.time - b.time);
+  const best = finalists[0]!;
+  return { ...best, tied: finalists.filter((f) => f.time <= best.time * (1 + TIE_MARGIN)).map((f) => f.key) };
+}
+
+/** Pairs of winners that are the same or tied, over all pairs (undefined for fewer than two). */
+function agreementOf(winners: readonly ({ key: string; tied: string[] } | undefined)[]): { agree: number; pairs: number } {
+  let agree = 0;
+  let pairs = 0;
+  for (let i = 0; i < winners.length; i++)
+    for (let j = i + 1; j < winners.length; j++) {
+      const a = winners[i];
+      const b = winners[j];
+      pairs++;
+      if (a && b && (a.key === b.key || a.tied.includes(b.key) || b.tied.includes(a.key))) agree++;
+    }
+  return { agree, pairs };
+}
+
+/** The noise of seed `seed`'s measurements of the hub's `problem`-th problem (the same in the held-out search and in the earlier run). */
+function noiseRng(seed: number, problem: number): Rng {
+  return new Rng(Math.imul(seed, 0x9e3779b1) ^ Math.imul(problem + 1, 0x85ebca6b));
+}
+
+/** What a search of `space` measures: its recorded times, each times e^(noise·z) with z from `rng` where there is noise. */
+function measuring(space: HubSpace, noise: number, rng: Rng): (c: Config) => number | undefined {
+  return (c) => {
+    const ms = space.measured.get(configKey(c));
+    return ms === undefined || noise <= 0 ? ms : ms * Math.exp(noise * rng.gaussian());
+  };
 }
 
 /** The winners of the `max` problems nearest to `held` (copy-the-winner warm starts, as `tune` gives TPE and annealing). */
@@ -143,12 +196,12 @@ function hubSearchSpace(h: HubSpace): SearchSpace {
  * first RUN_BUDGET evaluations), each searched as `strategy` searches with the model the k-th
  * problem is scored with (which never saw it), each learning from the ones before it.
  */
-async function earlierRun(spaces: readonly HubSpace[], k: number, strategy: Strategy, model: CostModel, device: HubFile['device'], seed: number): Promise<MeasuredProblem[]> {
+async function earlierRun(spaces: readonly HubSpace[], k: number, strategy: Strategy, model: CostModel, device: HubFile['device'], seed: number, noise: number): Promise<MeasuredProblem[]> {
   const run: MeasuredProblem[] = [];
-  for (const p of spaces.slice(0, k)) {
+  for (const [pi, p] of spaces.slice(0, k).entries()) {
     const prior = priorFor(model, p.problem, p.configs, device);
     const related = relatedObservations(model, device, p.problem, run);
-    const history = await search(hubSearchSpace(p), (c) => p.measured.get(configKey(c)), { strategy, seed, evaluations: Math.min(RUN_BUDGET, p.configs.length), context: { prior, related } });
+    const history = await search(hubSearchSpace(p), measuring(p, noise, noiseRng(seed, pi)), { strategy, seed, evaluations: Math.min(RUN_BUDGET, p.configs.length), context: { prior, related } });
     run.push({ problem: p.problem, measured: history.flatMap((h) => (h.time !== undefined ? [{ config: h.config, ms: h.time }] : [])) });
   }
   return run;
@@ -161,6 +214,7 @@ async function earlierRun(spaces: readonly HubSpace[], k: number, strategy: Stra
  */
 export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ problems: ProblemScore[]; summary: StrategySummary[] }> {
   const spaces = hubSpaces(hub);
+  const noise = o.noise ?? 0;
   const otherSpaces = (o.others ?? []).flatMap((h) => hubSpaces(h));
   const out: ProblemScore[] = [];
   for (const [pi, held] of spaces.entries()) {
@@ -172,17 +226,19 @@ export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ prob
     const zero = prior ? held.configs[fastestPredicted(held.configs.map((c) => prior.get(configKey(c))!))] : undefined;
     for (const strategy of o.strategies) {
       const runs: { to5: number; to2: number; score: number; regret: number }[] = [];
+      const winners: ReturnType<typeof chosenWinner>[] = [];
       const seeds = strategy.name === 'exhaustive' ? 1 : o.seeds;
       for (let s = 0; s < seeds; s++) {
         const usesModel = strategy.name === 'model';
-        const related = usesModel && model ? relatedObservations(model, hub.device, held.problem, await earlierRun(spaces, pi, strategy, model, hub.device, 1000 + s)) : [];
-        const history = await search(space, (c) => held.measured.get(configKey(c)), {
+        const related = usesModel && model ? relatedObservations(model, hub.device, held.problem, await earlierRun(spaces, pi, strategy, model, hub.device, 1000 + s, noise)) : [];
+        const history = await search(space, measuring(held, noise, noiseRng(1000 + s, pi)), {
           strategy,
           seed: 1000 + s,
           evaluations: Math.min(o.maxEvaluations, held.configs.length),
           ...(usesModel ? (prior ? { context: { prior, related } } : {}) : strategy.name === 'exhaustive' ? {} : { warmStart: warm }),
         });
         runs.push({ to5: evaluationsToWithin(history, held, 0.05), to2: evaluationsToWithin(history, held, 0.02), score: methodologyScore(history, held), regret: chosenRegret(history, held) });
+        winners.push(chosenWinner(history, held));
       }
       const med = (k: keyof (typeof runs)[number]) => quantile(runs.map((r) => r[k]), 0.5);
       out.push({
@@ -194,6 +250,7 @@ export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ prob
         score: med('score'),
         regret: med('regret'),
         ...(strategy.name === 'model' && zero ? { zero: held.truth.get(configKey(zero))! / held.best } : {}),
+        ...(noise > 0 && winners.length > 1 ? { agreement: agreementOf(winners).agree / agreementOf(winners).pairs } : {}),
       });
     }
     o.progress?.(pi + 1, spaces.length);
@@ -209,6 +266,7 @@ export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ prob
       score: rows.reduce((a, r) => a + r.score, 0) / rows.length,
       regret: { median: quantile(rows.map((r) => r.regret), 0.5), p90: quantile(rows.map((r) => r.regret), 0.9) },
       ...(zeros.length ? { zero: { median: quantile(zeros, 0.5), within10: zeros.filter((z) => z <= 1.1).length / zeros.length } } : {}),
+      ...(rows.some((r) => r.agreement !== undefined) ? { agreement: rows.reduce((a, r) => a + (r.agreement ?? 0), 0) / rows.length } : {}),
     };
   });
   return { problems: out, summary };

@@ -13,6 +13,7 @@ import { resolveSuite } from '../../suites/suite.js';
 import { hubSpaces, hubSuspects } from '../../tuner/hub.js';
 import { REGRET_BUDGET, SCORE_BUDGET, scoreHub } from '../../tuner/hub-score.js';
 import { configKey } from '../../tuner/space.js';
+import { TIE_MARGIN } from '../../tuner/winner.js';
 import { RECORDED_SPACE_SCHEMA, type RecordedSpace, recordedSearchSpace, strategyQuality } from '../../tuner/replay.js';
 import { readHub, replayTrainingHubs, SHIPPED_HUB, SHIPPED_SPACE } from '../../tuner/shipped-space.js';
 import { STRATEGIES, STRATEGY_NAMES, strategyByName } from '../../tuner/strategies/index.js';
@@ -122,15 +123,17 @@ export function registerReplay(program: Command): void {
     .option('--seeds <n>', 'seeds per strategy', parseIntOption('seeds', undefined, 10_000), 20)
     .option('--max-evaluations <n>', 'with --hub: evaluations per search at most', parseIntOption('max-evaluations', undefined, 100_000), 60)
     .option('--tolerance <percent>', 'how close to the exhaustive best counts as found, %', parseNumberOption('tolerance', 0, 100, { unit: 'percent' }), 5)
+    .option('--noise <percent>', "with --hub: each measurement reads its recorded time with this timing noise (relative σ, %; drawn per seed), as repeated tunes on a shared machine differ; adds how often two seeds' winners agree", parseNumberOption('noise', 0, 100, { unit: 'percent' }), 0)
     .option('-v, --verbose', 'with --hub: a row per problem and strategy')
     .option('--json', 'print JSON')
     .addHelpText('after', exampleText([
         ['neotune replay', 'strategies against the recorded exhaustive run shipped with neotune'],
         ['neotune replay --hub', 'every strategy leave-one-problem-out on the shipped hub'],
+        ['neotune replay --hub --strategies model --seeds 5 --noise 5', 'how often 5 tunes with 5 % timing noise keep the same winner'],
         ['neotune replay --space my-space.json --seeds 100', 'against your own recording (scripts/record-space.ts)'],
       ]))
     .action(
-      action(async (o: { space?: string; hub?: string | true; with?: string; transfer?: boolean; strategies: string; seeds: number; maxEvaluations: number; tolerance: number; verbose?: boolean; json?: boolean }) => {
+      action(async (o: { space?: string; hub?: string | true; with?: string; transfer?: boolean; strategies: string; seeds: number; maxEvaluations: number; tolerance: number; noise: number; verbose?: boolean; json?: boolean }) => {
         if (o.hub !== undefined) {
           if (o.space) throw new UsageError('--space and --hub: one or the other');
           const hub = readHub(o.hub === true ? SHIPPED_HUB : resolve(o.hub));
@@ -139,24 +142,26 @@ export function registerReplay(program: Command): void {
           if (withFiles.length) process.stderr.write(`neotune: replay --hub: the model also learns from ${withFiles.map((f) => relative(process.cwd(), f) || f).join(', ')}${o.with === undefined ? " (the other shipped hubs, as tune's does; --with none: this hub alone)" : ''}\n`);
           if (o.transfer && others.length === 0) throw new InputError('transfer', true, '--transfer with --with FILE[,FILE…]: the hubs of the devices to transfer from');
           const strategies = o.strategies.split(',').map((s) => strategyByName(s.trim()));
-          const r = await scoreHub(hub, { strategies, seeds: o.seeds, maxEvaluations: o.maxEvaluations, others, transfer: o.transfer ?? false, progress: (d, t) => process.stderr.write(`\rneotune: replay --hub: ${d}/${t} problems held out`) });
+          const r = await scoreHub(hub, { strategies, seeds: o.seeds, maxEvaluations: o.maxEvaluations, others, transfer: o.transfer ?? false, noise: o.noise / 100, progress: (d, t) => process.stderr.write(`\rneotune: replay --hub: ${d}/${t} problems held out`) });
           process.stderr.write('\n');
           if (o.json) {
             process.stdout.write(JSON.stringify(r, (_, v) => (v === Infinity ? null : v), 1) + '\n');
             return;
           }
           const ev = (v: number) => (Number.isFinite(v) ? fmt(v, 0) : `>${o.maxEvaluations}`);
+          const noisy = o.noise > 0 && o.seeds > 1;
+          const pct = (v: number | undefined) => (v === undefined ? '–' : `${fmt(100 * v, 0)} %`);
           if (o.verbose)
             process.stdout.write(
               formatTable(
-                ['strategy', 'held-out problem', 'space', 'to 5 %', 'to 2 %', 'score', 'regret', 'zero-eval'],
-                r.problems.map((p) => [p.strategy, p.problem, String(p.space), ev(p.to5), ev(p.to2), fmt(p.score, 3), fmt(p.regret, 3), p.zero !== undefined ? fmt(p.zero, 3) : '–']),
+                ['strategy', 'held-out problem', 'space', 'to 5 %', 'to 2 %', 'score', 'regret', 'zero-eval', ...(noisy ? ['agree'] : [])],
+                r.problems.map((p) => [p.strategy, p.problem, String(p.space), ev(p.to5), ev(p.to2), fmt(p.score, 3), fmt(p.regret, 3), p.zero !== undefined ? fmt(p.zero, 3) : '–', ...(noisy ? [pct(p.agreement)] : [])]),
               ) + '\n\n',
             );
           process.stdout.write(
-            `${hub.device.description}: ${hub.problems.length} problems, each held out in turn (${o.seeds} seeds; evaluations until a configuration within 5 % / 2 % of the best was measured; score: Kernel Tuner's, over the first ${SCORE_BUDGET}; regret of the winner chosen after ${REGRET_BUDGET})\n` +
+            `${hub.device.description}: ${hub.problems.length} problems, each held out in turn (${o.seeds} seeds; evaluations until a configuration within 5 % / 2 % of the best was measured; score: Kernel Tuner's, over the first ${SCORE_BUDGET}; regret of the winner chosen after ${REGRET_BUDGET}${noisy ? `; ${o.noise} % timing noise: pairs of seeds whose winners after ${REGRET_BUDGET} are the same or tied within ${fmt(100 * TIE_MARGIN, 0)} %` : ''})\n` +
               formatTable(
-                ['strategy', 'to 5 %: median', 'p90', '≤ 10', 'to 2 %: median', 'p90', 'score', 'regret: median', 'p90', 'zero-eval: median', '≤ 1.10'],
+                ['strategy', 'to 5 %: median', 'p90', '≤ 10', 'to 2 %: median', 'p90', 'score', 'regret: median', 'p90', 'zero-eval: median', '≤ 1.10', ...(noisy ? ['same or tied'] : [])],
                 r.summary.map((s) => [
                   s.strategy,
                   ev(s.to5.median),
@@ -169,6 +174,7 @@ export function registerReplay(program: Command): void {
                   fmt(s.regret.p90, 3),
                   s.zero ? fmt(s.zero.median, 3) : '–',
                   s.zero ? `${fmt(100 * s.zero.within10, 0)} %` : '–',
+                  ...(noisy ? [pct(s.agreement)] : []),
                 ]),
               ) +
               '\n',
