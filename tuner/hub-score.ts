@@ -69,8 +69,9 @@ export interface ProblemScore {
   /** The model's zero-evaluation choice: its time over the best (model strategy only). */
   readonly zero?: number;
   /**
-   * With noise and two seeds or more: the fraction of pairs of seeds whose winners are the same or
-   * tied (one run measured the other's winner among its finalists, within TIE_MARGIN of its own).
+   * With noise and two seeds or more: the fraction of pairs of seeds whose winners (chosen from all
+   * maxEvaluations measured) are the same or tied (one run measured the other's winner among its
+   * finalists, within TIE_MARGIN of its own).
    */
   readonly agreement?: number;
 }
@@ -238,7 +239,7 @@ export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ prob
           ...(usesModel ? (prior ? { context: { prior, related } } : {}) : strategy.name === 'exhaustive' ? {} : { warmStart: warm }),
         });
         runs.push({ to5: evaluationsToWithin(history, held, 0.05), to2: evaluationsToWithin(history, held, 0.02), score: methodologyScore(history, held), regret: chosenRegret(history, held) });
-        winners.push(chosenWinner(history, held));
+        winners.push(chosenWinner(history, held, o.maxEvaluations));
       }
       const med = (k: keyof (typeof runs)[number]) => quantile(runs.map((r) => r[k]), 0.5);
       out.push({

@@ -159,7 +159,7 @@ export function registerReplay(program: Command): void {
               ) + '\n\n',
             );
           process.stdout.write(
-            `${hub.device.description}: ${hub.problems.length} problems, each held out in turn (${o.seeds} seeds; evaluations until a configuration within 5 % / 2 % of the best was measured; score: Kernel Tuner's, over the first ${SCORE_BUDGET}; regret of the winner chosen after ${REGRET_BUDGET}${noisy ? `; ${o.noise} % timing noise: pairs of seeds whose winners after ${REGRET_BUDGET} are the same or tied within ${fmt(100 * TIE_MARGIN, 0)} %` : ''})\n` +
+            `${hub.device.description}: ${hub.problems.length} problems, each held out in turn (${o.seeds} seeds; evaluations until a configuration within 5 % / 2 % of the best was measured; score: Kernel Tuner's, over the first ${SCORE_BUDGET}; regret of the winner chosen after ${REGRET_BUDGET}${noisy ? `; ${o.noise} % timing noise: pairs of seeds whose winners after ${o.maxEvaluations} are the same or tied within ${fmt(100 * TIE_MARGIN, 0)} %` : ''})\n` +
               formatTable(
                 ['strategy', 'to 5 %: median', 'p90', '≤ 10', 'to 2 %: median', 'p90', 'score', 'regret: median', 'p90', 'zero-eval: median', '≤ 1.10', ...(noisy ? ['same or tied'] : [])],
                 r.summary.map((s) => [
