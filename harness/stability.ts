@@ -80,8 +80,8 @@ const MIN_MARKED_TO_WEIGH = 5;
  *
  * And only while the marked samples are slower: their median above the clean samples' upper
  * quartile. A slow phase slows the kernels it shows in by 1.3-1.8x; where the canary runs over
- * for a reason of its own (on the Xeon VM: 15-25 % slower in some processes, its memory placed
- * differently, the kernels not), its marks carry nothing about the kernel, and setting aside
+ * for a reason of its own (on the Xeon VM: 15-25 % slower in some processes than in others, the
+ * kernels not), its marks carry nothing about the kernel, and setting aside
  * what they mark would only leave fewer samples. The test weighs the group, never one sample by
  * its value, so it cannot keep the fast ones and drop the slow. Kept, they are counted in
  * `canaryUnrelated` (said in the quality's notes).

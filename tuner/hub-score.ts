@@ -132,8 +132,8 @@ export function chosenWinner(history: readonly Observation[], space: HubSpace, b
   return { ...best, tied: finalists.filter((f) => f.time <= best.time * (1 + TIE_MARGIN)).map((f) => f.key) };
 }
 
-/** Pairs of winners that are the same or tied, over all pairs (undefined for fewer than two). */
-function agreementOf(winners: readonly ({ key: string; tied: string[] } | undefined)[]): { agree: number; pairs: number } {
+/** The fraction of pairs of winners that are the same or tied (two winners at least). */
+function agreementOf(winners: readonly ({ key: string; tied: string[] } | undefined)[]): number {
   let agree = 0;
   let pairs = 0;
   for (let i = 0; i < winners.length; i++)
@@ -143,7 +143,7 @@ function agreementOf(winners: readonly ({ key: string; tied: string[] } | undefi
       pairs++;
       if (a && b && (a.key === b.key || a.tied.includes(b.key) || b.tied.includes(a.key))) agree++;
     }
-  return { agree, pairs };
+  return agree / pairs;
 }
 
 /** The noise of seed `seed`'s measurements of the hub's `problem`-th problem (the same in the held-out search and in the earlier run). */
@@ -251,7 +251,7 @@ export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ prob
         score: med('score'),
         regret: med('regret'),
         ...(strategy.name === 'model' && zero ? { zero: held.truth.get(configKey(zero))! / held.best } : {}),
-        ...(noise > 0 && winners.length > 1 ? { agreement: agreementOf(winners).agree / agreementOf(winners).pairs } : {}),
+        ...(noise > 0 && winners.length > 1 ? { agreement: agreementOf(winners) } : {}),
       });
     }
     o.progress?.(pi + 1, spaces.length);

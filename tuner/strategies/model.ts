@@ -23,8 +23,7 @@ export const modelStrategy: Strategy = {
     const tried = new Set(history.map((h) => configKey(h.config)));
     if (tried.size >= space.configs.length) return undefined;
     const prior = space.configs.map((c) => context?.prior?.get(configKey(c)) ?? FLAT_PRIOR);
-    const B = Number(process.env.EXP_BATCH ?? 0);
-    const observed = history.flatMap((h) => (h.time !== undefined && index.has(configKey(h.config)) ? [{ index: index.get(configKey(h.config))!, logMs: history.length < B ? prior[index.get(configKey(h.config))!]!.mean : Math.log(h.time) }] : []));
+    const observed = history.flatMap((h) => (h.time !== undefined && index.has(configKey(h.config)) ? [{ index: index.get(configKey(h.config))!, logMs: Math.log(h.time) }] : []));
     const post = problemPosterior(space.configs, prior, observed, {}, context?.related, problemRecord(space.problem));
     // The last evaluation of the budget goes to the fewest threads if none was measured yet: a
     // target that allows fewer threads than the winner uses (the runtime's fewer_threads) then
@@ -33,8 +32,7 @@ export const modelStrategy: Strategy = {
     const fewest = Math.min(...space.configs.map(threads));
     const onlyFewest = context?.left === 1 && history.length > 0 && !history.some((h) => h.time !== undefined && threads(h.config) === fewest);
     // The first proposal is the model's zero-evaluation choice (its best mean); then the bound.
-    const lastExploit = Number(process.env.EXP_EXPLOIT ?? 0);
-    const kappa = observed.length === 0 || (context?.left !== undefined && context.left <= lastExploit) ? 0 : MODEL_SEARCH.exploration;
+    const kappa = observed.length === 0 ? 0 : MODEL_SEARCH.exploration;
     const pick = (restrict: boolean) => {
       let best = -1;
       let bestScore = Infinity;
