@@ -83,8 +83,8 @@ const MAX_TEST_SAMPLES = 256;
 
 /**
  * Unstable candidates that are surely faster than the fastest stable one, even in their slower
- * runs: their upper quartile is below its median, and the 95 % bootstrap interval of their
- * median's ratio to its median lies wholly below 1 - TIE_MARGIN. Most unstable timings on a noisy
+ * runs: their upper quartile is below 1 - TIE_MARGIN times its median, and the 95 % bootstrap
+ * interval of their median's ratio to its median lies wholly below 1 - TIE_MARGIN. Most unstable timings on a noisy
  * machine are imprecise, not wrong (a median's interval a little wider than the target): a 2-thread
  * kernel timed at 0.0175 ms ± 3.8 % is faster than a stable 1-thread one at 0.0247 ms whatever its
  * imprecision. One that is fast half of the time and slow the other half stays set aside.
