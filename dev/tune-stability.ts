@@ -18,6 +18,7 @@ import type { TuningDb } from '../tuner/db-model.js';
 import { readHub } from '../tuner/shipped-space.js';
 import { hubSpaces } from '../tuner/hub.js';
 import { problemId } from '../model/cost-model.js';
+import { sameOrTied } from '../tuner/winner.js';
 
 const { values, positionals: files } = parseArgs({ options: { hub: { type: 'string' } }, allowPositionals: true });
 const hub = values.hub ? hubSpaces(readHub(values.hub)) : [];
@@ -36,7 +37,7 @@ const rows = keys.map((k) => {
     for (let j = i + 1; j < w.length; j++) {
       p++;
       if (w[i]!.key === w[j]!.key) s++;
-      else if (w[i]!.confidence.tied.includes(w[j]!.key) || w[j]!.confidence.tied.includes(w[i]!.key)) t++;
+      else if (sameOrTied({ key: w[i]!.key, tied: w[i]!.confidence.tied }, { key: w[j]!.key, tied: w[j]!.confidence.tied })) t++;
     }
   pairs += p;
   same += s;

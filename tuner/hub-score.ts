@@ -23,8 +23,8 @@ import { type MeasuredProblem, relatedObservations } from './model/related.js';
 import { search } from './search.js';
 import { type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
-import { REVALIDATION } from './revalidate.js';
-import { TIE_MARGIN } from './winner.js';
+import { closeFinalists } from './revalidate.js';
+import { sameOrTied, TIE_MARGIN } from './winner.js';
 import { Rng } from '../core/rng.js';
 import { evaluationsToNearBest } from './replay.js';
 
@@ -121,11 +121,9 @@ export function chosenRegret(history: readonly Observation[], space: HubSpace, b
 
 /** The winner chosenRegret judges (key and best-estimate time), and the finalists it cannot tell from it (within TIE_MARGIN). */
 export function chosenWinner(history: readonly Observation[], space: HubSpace, budget = REGRET_BUDGET): { key: string; time: number; tied: string[] } | undefined {
-  const seen = history.slice(0, budget).filter((h) => h.time !== undefined).sort((a, b) => a.time! - b.time!);
+  const seen = history.slice(0, budget).filter((h) => h.time !== undefined);
   if (seen.length === 0) return undefined;
-  const finalists = seen
-    .filter((h) => h.time! <= seen[0]!.time! * (1 + REVALIDATION.closeMargin))
-    .slice(0, REVALIDATION.maxFinalists)
+  const finalists = closeFinalists(seen, (h) => h.time!, Math.min(...seen.map((h) => h.time!)))
     .map((h) => ({ key: configKey(h.config), time: space.truth.get(configKey(h.config))! }))
     .sort((a, b) => a.time - b.time);
   const best = finalists[0]!;
@@ -141,7 +139,7 @@ function agreementOf(winners: readonly ({ key: string; tied: string[] } | undefi
       const a = winners[i];
       const b = winners[j];
       pairs++;
-      if (a && b && (a.key === b.key || a.tied.includes(b.key) || b.tied.includes(a.key))) agree++;
+      if (a && b && sameOrTied(a, b)) agree++;
     }
   return agree / pairs;
 }

@@ -70,6 +70,19 @@ export function pairedTies(fastest: readonly number[], others: ReadonlyMap<strin
 }
 
 /**
+ * The close finalists of a search, as every re-validation picks them (finalistKeys here, the
+ * replay's chosenWinner): those timed within closeMargin of `fastest` and those `tied` with the
+ * winner, fastest first, at most maxFinalists; the winner itself is never the one cut.
+ */
+export function closeFinalists<T>(timed: readonly T[], ms: (t: T) => number, fastest: number, o: { readonly tied?: (t: T) => boolean; readonly winner?: (t: T) => boolean } = {}): T[] {
+  const close = timed.filter((t) => o.tied?.(t) || ms(t) <= (1 + REVALIDATION.closeMargin) * fastest).sort((a, b) => ms(a) - ms(b));
+  const kept = close.slice(0, REVALIDATION.maxFinalists);
+  const own = o.winner && close.find(o.winner);
+  if (own && !kept.includes(own)) kept[kept.length - 1] = own;
+  return kept;
+}
+
+/**
  * The finalists' database keys: the winner, its ties, and candidates close to the fastest, fastest
  * first; then up to maxSlowFinalists candidates timed wholly in a core's slow phase (the speed
  * canary said so: SLOW_KEPT_NOTE) within 1 + slowMargin of the fastest. A slow phase slows a kernel
@@ -83,10 +96,7 @@ export function finalistKeys(winner: Winner, entry: DbEntry, current: ReadonlySe
   // by side, they may well be stable (and faster) now.
   const fastest = Math.min(...(stable.length ? stable : timed).map(([, c]) => c.median_ms!));
   const tied = new Set([winner.key, ...winner.confidence.tied]);
-  const close = timed.filter(([, c]) => tied.has(c.key) || c.median_ms! <= (1 + REVALIDATION.closeMargin) * fastest).sort(([, a], [, b]) => a.median_ms! - b.median_ms!);
-  const keys = close.map(([k]) => k).slice(0, REVALIDATION.maxFinalists);
-  const own = close.find(([, c]) => c.key === winner.key);
-  if (own && !keys.includes(own[0])) keys[keys.length - 1] = own[0];
+  const keys = closeFinalists(timed, ([, c]) => c.median_ms!, fastest, { tied: ([, c]) => tied.has(c.key), winner: ([, c]) => c.key === winner.key }).map(([k]) => k);
   const slowPhase = timed
     .filter(([k, c]) => !keys.includes(k) && (c.quality?.notes ?? []).some((n) => n.includes(SLOW_KEPT_NOTE)) && c.median_ms! <= (1 + REVALIDATION.slowMargin) * fastest)
     .sort(([, a], [, b]) => a.median_ms! - b.median_ms!)

@@ -73,6 +73,15 @@ export interface Winner {
   };
 }
 
+/**
+ * Two tunes' winners agree when they are the same configuration or one tune declared the other's
+ * winner tied with its own (measured it, and the data could not tell them apart): what
+ * `dev/tune-stability.ts` counts in live databases and `neotune replay --noise` in replayed ones.
+ */
+export function sameOrTied(a: { readonly key: string; readonly tied: readonly string[] }, b: { readonly key: string; readonly tied: readonly string[] }): boolean {
+  return a.key === b.key || a.tied.includes(b.key) || b.tied.includes(a.key);
+}
+
 /** Orders configurations by a tie order (complexityOf: lower first), then the key (covers string and boolean parameters). */
 export function compareSimplicity(a: { key: string; config: Config }, b: { key: string; config: Config }, complexityOf: (c: Config) => number[]): number {
   return compareComplexity(complexityOf(a.config), complexityOf(b.config)) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
