@@ -265,13 +265,20 @@ describe('hub scoring figures', () => {
     assert.equal(chosenRegret(obs([byTruth[0]!, ...worst]), s), 1);
   });
 
-  it('the chosen winner names the finalists within 3 % of it as tied', () => {
+  it('the chosen winner names the finalists within 3 % of the best of them as tied, and the tie order picks among them', () => {
     const near = byTruth.find((c) => s.truth.get(configKey(c))! > s.best && s.truth.get(configKey(c))! <= 1.03 * s.best);
     const far = byTruth.find((c) => s.truth.get(configKey(c))! > 1.03 * s.best && s.truth.get(configKey(c))! < 1.2 * s.best);
     assert.ok(near && far, 'the synthetic space has a configuration within 3 % and one 3-20 % off the best');
     const w = chosenWinner(obs([far, near, byTruth[0]!]), s)!;
     assert.equal(w.key, configKey(byTruth[0]!));
     assert.deepEqual(new Set(w.tied), new Set([configKey(byTruth[0]!), configKey(near)]));
+    // Among the tied, the tune's tie order decides (here: the one it puts first is the slower),
+    // and the regret is that one's; a configuration outside the tie never wins on the order.
+    const nearFirst = (c: Config) => [configKey(c) === configKey(near) ? 0 : configKey(c) === configKey(far) ? -1 : 1];
+    const ordered = chosenWinner(obs([far, near, byTruth[0]!]), s, 10, nearFirst)!;
+    assert.equal(ordered.key, configKey(near));
+    assert.deepEqual(new Set(ordered.tied), new Set(w.tied));
+    assert.equal(chosenRegret(obs([far, near, byTruth[0]!]), s, 10, nearFirst), s.truth.get(configKey(near))! / s.best);
   });
 
   it('with timing noise, seeds measure differently and their agreement is scored; the same seed replays the same; no noise reads as the recorded times', async () => {

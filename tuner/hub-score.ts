@@ -9,8 +9,9 @@
  * measured; Kernel Tuner's methodology score (the fraction of the way from the median
  * configuration to the optimum reached, averaged over the first SCORE_BUDGET evaluations); the
  * regret of the winner it would choose after REGRET_BUDGET evaluations (its finalists re-timed
- * side by side, as the tuner does: the best of them by their side-by-side times, over the best);
- * and for the model, its zero-evaluation choice's time over the best.
+ * side by side, as the tuner does, and the first of those tied with the best of them in the
+ * tune's tie order, over the best); and for the model, its zero-evaluation choice's time over the
+ * best.
  */
 import { problemFromRecord } from '../harness/problem.js';
 import { quantile } from '../harness/stats.js';
@@ -24,7 +25,8 @@ import { search } from './search.js';
 import { type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
 import { closeFinalists } from './revalidate.js';
-import { sameOrTied, TIE_MARGIN } from './winner.js';
+import { compareSimplicity, sameOrTied, TIE_MARGIN } from './winner.js';
+import { tieOrder } from './tune.js';
 import { Rng } from '../core/rng.js';
 import { evaluationsToNearBest } from './replay.js';
 
@@ -112,22 +114,25 @@ export function methodologyScore(history: readonly Observation[], space: HubSpac
 /**
  * The winner a tune of `budget` evaluations would keep: its finalists (measured within the
  * re-validation margin of the fastest measured, at most as many as it re-times) compared by their
- * best-estimate times, as the side-by-side re-timing compares them; its time over the best.
+ * best-estimate times, as the side-by-side re-timing compares them; those within TIE_MARGIN of the
+ * best of them are tied, and the first of the tied in `order` (the tune's tie order: tieOrder)
+ * wins; its time over the best.
  */
-export function chosenRegret(history: readonly Observation[], space: HubSpace, budget = REGRET_BUDGET): number {
-  const chosen = chosenWinner(history, space, budget);
+export function chosenRegret(history: readonly Observation[], space: HubSpace, budget = REGRET_BUDGET, order?: (c: Config) => number[]): number {
+  const chosen = chosenWinner(history, space, budget, order);
   return chosen ? chosen.time / space.best : Infinity;
 }
 
-/** The winner chosenRegret judges (key and best-estimate time), and the finalists it cannot tell from it (within TIE_MARGIN). */
-export function chosenWinner(history: readonly Observation[], space: HubSpace, budget = REGRET_BUDGET): { key: string; time: number; tied: string[] } | undefined {
+/** The winner chosenRegret judges (key and best-estimate time), and the finalists it cannot tell from the best of them (within TIE_MARGIN). Without `order`, the best of them wins. */
+export function chosenWinner(history: readonly Observation[], space: HubSpace, budget = REGRET_BUDGET, order?: (c: Config) => number[]): { key: string; time: number; tied: string[] } | undefined {
   const seen = history.slice(0, budget).filter((h) => h.time !== undefined);
   if (seen.length === 0) return undefined;
   const finalists = closeFinalists(seen, (h) => h.time!, Math.min(...seen.map((h) => h.time!)))
-    .map((h) => ({ key: configKey(h.config), time: space.truth.get(configKey(h.config))! }))
+    .map((h) => ({ key: configKey(h.config), config: h.config, time: space.truth.get(configKey(h.config))! }))
     .sort((a, b) => a.time - b.time);
-  const best = finalists[0]!;
-  return { ...best, tied: finalists.filter((f) => f.time <= best.time * (1 + TIE_MARGIN)).map((f) => f.key) };
+  const tied = finalists.filter((f) => f.time <= finalists[0]!.time * (1 + TIE_MARGIN));
+  const chosen = order ? [...tied].sort((a, b) => compareSimplicity(a, b, order))[0]! : tied[0]!;
+  return { key: chosen.key, time: chosen.time, tied: tied.map((f) => f.key) };
 }
 
 /** The fraction of pairs of winners that are the same or tied (two winners at least). */
@@ -236,8 +241,11 @@ export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ prob
           evaluations: Math.min(o.maxEvaluations, held.configs.length),
           ...(usesModel ? (prior ? { context: { prior, related } } : {}) : strategy.name === 'exhaustive' ? {} : { warmStart: warm }),
         });
-        runs.push({ to5: evaluationsToWithin(history, held, 0.05), to2: evaluationsToWithin(history, held, 0.02), score: methodologyScore(history, held), regret: chosenRegret(history, held) });
-        winners.push(chosenWinner(history, held, o.maxEvaluations));
+        // Ties broken as the tune breaks them: fewest threads, then the model's favourite (the
+        // model-based search), else the simplest (the replay knows no variant order: by parameters).
+        const order = tieOrder([], usesModel ? prior : undefined);
+        runs.push({ to5: evaluationsToWithin(history, held, 0.05), to2: evaluationsToWithin(history, held, 0.02), score: methodologyScore(history, held), regret: chosenRegret(history, held, REGRET_BUDGET, order) });
+        winners.push(chosenWinner(history, held, o.maxEvaluations, order));
       }
       const med = (k: keyof (typeof runs)[number]) => quantile(runs.map((r) => r[k]), 0.5);
       out.push({
