@@ -12,7 +12,7 @@ import { quantile } from '../harness/stats.js';
 import { type Config, configKey } from '../harness/params.js';
 import { columnIndex, columnLayout, type ColumnLayout, type DeviceFeatures, encodeRow, featureValues, problemFeatures, problemScale } from './features.js';
 import { type PortableModel, portableTrees } from './portable.js';
-import { type ForestOptions, trainForest } from './forest.js';
+import { type Forest, type ForestOptions, trainForest } from './forest.js';
 import { choleskySolver } from './cholesky.js';
 
 /** One measurement the model learns from. */
@@ -48,6 +48,11 @@ export interface CostModel {
   portable(device: DeviceFeatures): PortableModel;
 }
 
+/** Identity of a device as the model sees it: its features, ceilings included. */
+function deviceKey(d: DeviceFeatures): string {
+  return JSON.stringify(d);
+}
+
 /** Identity of a problem record (the database's problem part of an entry key). */
 export function problemId(p: ProblemRecord): string {
   return `${p.op} ${p.N}x${p.C}x${p.H}x${p.W} ${p.spec} ${p.dtype}`;
@@ -76,7 +81,7 @@ export function trainCostModel(rows: readonly TrainingRow[], options: Partial<Fo
   };
   const groups = new Map<string, TrainingRow[]>();
   for (const r of usable) {
-    const id = `${problemId(r.problem)} @ ${JSON.stringify(r.device)}`;
+    const id = `${problemId(r.problem)} @ ${deviceKey(r.device)}`;
     (groups.get(id) ?? groups.set(id, []).get(id)!).push(r);
   }
   const full = [...groups.values()].filter((g) => g.length >= MIN_SPACE_ROWS);
@@ -87,14 +92,35 @@ export function trainCostModel(rows: readonly TrainingRow[], options: Partial<Fo
   const values = relRows.map(({ r }) => featureValues(problemOf(r.problem).features, r.config, r.device));
   const layout: ColumnLayout = columnLayout(values);
   const index = columnIndex(layout);
-  const forest = trainForest(
-    values.map((v) => encodeRow(layout, v, index)),
-    relRows.map(({ y }) => y),
-    options,
-  );
+  const encoded = values.map((v) => encodeRow(layout, v, index));
+  // The forest that predicts for `device`: trained on its own measurements, and on other devices'
+  // measurements of a problem only where it measured fewer of that problem's configurations than
+  // they did (all rows for a device with none of its own). Two CPUs rank the same kernels
+  // differently (T stage 4: a dense kernel on the AMD VM, a fused one on the Xeon VM) and the
+  // device features that tell them apart are a few ceilings: a forest of both devices' rows of the
+  // same problems blurred the AMD VM's rankings (replayed, repeated quick tunes agreed in 82-84 %
+  // of pairs of seeds, against 96 % without the Xeon's rows). A tune's 30 candidates of a problem
+  // do not replace another device's whole space of it; a hub of its own does.
+  const sizes = new Map(taught.map((g) => [`${problemId(g[0]!.problem)} @ ${deviceKey(g[0]!.device)}`, g.length]));
+  const forests = new Map<string, Forest>();
+  const byDevice = new Map<string, Forest>();
+  const forestFor = (device: DeviceFeatures): Forest => {
+    const me = deviceKey(device);
+    let forest = byDevice.get(me);
+    if (forest) return forest;
+    const ownRows = (r: TrainingRow) => sizes.get(`${problemId(r.problem)} @ ${me}`) ?? 0;
+    const superseded = (r: TrainingRow) => deviceKey(r.device) !== me && ownRows(r) >= sizes.get(`${problemId(r.problem)} @ ${deviceKey(r.device)}`)!;
+    const pick = relRows.flatMap(({ r }, i) => (superseded(r) ? [] : [i]));
+    // Devices that supersede nothing share the forest of every row.
+    const key = pick.length === relRows.length ? '' : me;
+    forest = forests.get(key);
+    if (!forest) forests.set(key, (forest = trainForest(pick.map((i) => encoded[i]!), pick.map((i) => relRows[i]!.y), options)));
+    byDevice.set(me, forest);
+    return forest;
+  };
   const profiles = configProfiles(relRows.map(({ r }) => r));
   const trainedOn = new Set(usable.map((r) => problemId(r.problem))).size;
-  const devices = new Set(usable.map((r) => JSON.stringify(r.device))).size;
+  const devices = new Set(usable.map((r) => deviceKey(r.device))).size;
   return {
     rows: usable.length,
     problems: trainedOn,
@@ -107,11 +133,12 @@ export function trainCostModel(rows: readonly TrainingRow[], options: Partial<Fo
       device,
       columns: layout.columns,
       level: level.coefficients,
-      trees: portableTrees(forest.trees),
+      trees: portableTrees(forestFor(device).trees),
     }),
     predict(problem, configs, device) {
       const p = problemOf(problem);
       const base = level.at(p.size);
+      const forest = forestFor(device);
       return configs.map((c) => {
         const f = forest.predict(encodeRow(layout, featureValues(p.features, c, device), index));
         const profile = profiles.get(configKey(c));
@@ -138,7 +165,7 @@ function fitLevel(x: readonly [number, number][], y: readonly number[]): { coeff
 function configProfiles(rows: readonly TrainingRow[]): Map<string, Float64Array> {
   const byProblem = new Map<string, Map<string, number>>();
   for (const r of rows) {
-    const id = `${problemId(r.problem)} @ ${JSON.stringify(r.device)}`;
+    const id = `${problemId(r.problem)} @ ${deviceKey(r.device)}`;
     let m = byProblem.get(id);
     if (!m) byProblem.set(id, (m = new Map()));
     m.set(configKey(r.config), Math.log(r.median_ms));

@@ -129,6 +129,30 @@ describe('cost model', () => {
     const c = leaveOneOutPrior(other, hubSpaces(other), hubSpaces(other)[2]!)!;
     assert.notDeepEqual([...a].map(([, v]) => v.mean), [...c].map(([, v]) => v.mean));
   });
+
+  it("a device's own measurements of a problem replace other devices' in its predictions; a device with none learns from every device", () => {
+    const OTHER = { ...DEVICE, fingerprint: 'cpu | other machine | threads=2', description: 'other machine', peak_gflops: 50 };
+    const NEW = { backend: 'cpu', threads: 2 };
+    // This device measured the first four problems, the other one all six; `reversed`: the other
+    // device's times of the first four in the reverse order of its configurations (the same
+    // medians, another ranking).
+    const rows = (reversed: boolean) =>
+      spaces.flatMap((s, k) => {
+        const timed = s.configs.filter((c) => s.truth.get(configKey(c)) !== undefined);
+        const times = timed.map((c) => s.truth.get(configKey(c))!);
+        const theirs = reversed && k < 4 ? times.map((_, i) => times[times.length - 1 - i]!) : times;
+        return [...(k < 4 ? timed.map((config, i) => ({ problem: s.problem, config, device: DEVICE, median_ms: times[i]! })) : []), ...timed.map((config, i) => ({ problem: s.problem, config, device: OTHER, median_ms: theirs[i]! }))];
+      });
+    const a = trainCostModel(rows(false), { trees: 8, seed: 2 })!;
+    const b = trainCostModel(rows(true), { trees: 8, seed: 2 })!;
+    const meanSd = (ps: { mean: number; sd: number }[]) => ps.map((p) => [p.mean, p.sd]);
+    for (const k of [1, 5]) {
+      const s = spaces[k]!;
+      assert.deepEqual(meanSd(a.predict(s.problem, s.configs, DEVICE)), meanSd(b.predict(s.problem, s.configs, DEVICE)), `problem ${k}: the other device's times of problems this one measured are not used`);
+      assert.notDeepEqual(meanSd(a.predict(s.problem, s.configs, NEW)), meanSd(b.predict(s.problem, s.configs, NEW)), `problem ${k}: a device with no measurements of its own learns from them`);
+    }
+    assert.notDeepEqual(meanSd(a.predict(spaces[1]!.problem, spaces[1]!.configs, OTHER)), meanSd(b.predict(spaces[1]!.problem, spaces[1]!.configs, OTHER)), 'the other device learns from its own');
+  });
 });
 
 describe('posterior', () => {
