@@ -25,8 +25,8 @@ import { claimPart, CTL } from '../kernels/cpu/wasm/pool.js';
 import { emptyDb } from '../tuner/db.js';
 import { complexity } from '../tuner/space.js';
 import { tieOrder, tuneProblem } from '../tuner/tune.js';
-import { selectWinner } from '../tuner/winner.js';
-import { finalistKeys } from '../tuner/revalidate.js';
+import { selectWinner, TIE_MARGIN } from '../tuner/winner.js';
+import { finalistKeys, pairedRatio, pairedTies } from '../tuner/revalidate.js';
 import { STRATEGIES } from '../tuner/strategies/index.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'neotune.js');
@@ -320,6 +320,32 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     assert.equal(pick(around(0.98, 50, 0.04)).key, 'stable');
     // 30 % faster with a median's interval wider than the target: faster whatever its imprecision.
     assert.equal(pick(around(0.7, 50, 0.04)).key, 'unstable');
+  });
+
+  it('the tie order chooses only among the tied candidates within 3 % of the fastest; one tied by an imprecise timing stays tied', () => {
+    // Six imprecise samples each (±20 %): a 1-thread kernel 2 % or 10 % slower by its median.
+    const fast = [0.8, 1.2, 0.9, 1.1, 1.0, 1.05];
+    const pick = (oneThread: number[]) =>
+      selectWinner(
+        [
+          { key: 'two threads', config: { variant: 'v', params: { threads: 2 } }, samples_ms: fast },
+          { key: 'one thread', config: { variant: 'v', params: { threads: 1 } }, samples_ms: oneThread },
+        ],
+        (c) => complexity([{ name: 'v' }], c),
+      )!;
+    const close = pick(fast.map((x) => x * 1.02));
+    assert.equal(close.key, 'one thread', 'within 3 %: the fewest threads');
+    const imprecise = pick([0.85, 1.3, 1.0, 1.25, 1.1, 1.15]);
+    assert.deepEqual(new Set(imprecise.confidence.tied), new Set(['two threads', 'one thread']), 'the data cannot tell them apart');
+    assert.equal(imprecise.key, 'two threads', '10 % slower by its median: not chosen on the tie order');
+  });
+
+  it('after the side-by-side rounds, a finalist tied only by an imprecise paired interval does not win on the tie order', () => {
+    assert.ok(Math.abs(pairedRatio([1, 1, 1], [1.1, 1.2, 1.0]) - Math.cbrt(1.1 * 1.2)) < 1e-12);
+    const fastest = [1, 1.02, 0.98, 1.01, 0.99, 1];
+    const noisy = [1.02, 1.25, 1.0, 1.22, 1.03, 1.15];
+    assert.ok(pairedTies(fastest, new Map([['noisy', noisy]])).has('noisy'), 'tied: its interval reaches 1.03');
+    assert.ok(pairedRatio(fastest, noisy) > 1 + TIE_MARGIN, 'but its rounds put it 11 % behind');
   });
 
   it('ties are broken over every parameter, strings included: the same winner whatever the order of candidates', () => {

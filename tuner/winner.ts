@@ -2,11 +2,13 @@
  * Winner selection with statistics. The fastest median is not automatically the winner: every
  * candidate that is not significantly slower than the fastest (Mann–Whitney U, p ≥ α, or a
  * bootstrap confidence interval of the median ratio reaching 1) or is practically equivalent
- * (median within TIE_MARGIN) is tied with it, and among tied
- * candidates the first in the caller's tie order wins (tune.ts tieOrder: fewest threads, the cost
- * model's favourite, simplest variant, smallest parameters). So a re-run
- * does not flip between candidates the data cannot tell apart, and the recorded confidence says
- * how sure the choice is.
+ * (median within TIE_MARGIN) is tied with it, and among the tied candidates practically
+ * equivalent to the fastest the first in the caller's tie order wins (tune.ts tieOrder: fewest
+ * threads, the cost model's favourite, simplest variant, smallest parameters). So a re-run does
+ * not flip between candidates the data cannot tell apart, and the recorded confidence says how
+ * sure the choice is. A candidate tied only because its timing is too imprecise to tell (a median
+ * 10 % above the fastest's, with an interval reaching 1) stays declared tied but does not win on
+ * the tie order (revalidate.ts does the same with the paired rounds).
  *
  * Unstable timings (too few clean samples, several modes, an interval wider than the target: see
  * harness/stability.ts) are never chosen over a stable candidate, unless they are surely faster
@@ -121,16 +123,16 @@ export function selectWinner(candidates: readonly Candidate[], complexityOf: (c:
   const sorted = [...timed].sort((a, b) => med.get(a.key)! - med.get(b.key)! || (a.key < b.key ? -1 : 1));
   const fastest = sorted[0]!;
   const tied: Candidate[] = [fastest];
-  const stats = new Map<string, { p: number; ci: [number, number] }>();
+  const stats = new Map<string, { p: number; ci: [number, number]; ratio: number }>();
   let firstUntied: Candidate | undefined;
   for (const c of sorted.slice(1)) {
     const u = mannWhitneyU(c.samples_ms, fastest.samples_ms);
     const r = bootstrapMedianRatio(c.samples_ms, fastest.samples_ms, { iterations: 500 });
-    stats.set(c.key, { p: u.p, ci: [r.lo, r.hi] });
+    stats.set(c.key, { p: u.p, ci: [r.lo, r.hi], ratio: r.ratio });
     if (u.p >= TIE_ALPHA || r.lo <= 1 || r.ratio <= 1 + TIE_MARGIN) tied.push(c);
     else firstUntied ??= c;
   }
-  const winner = [...tied].sort((a, b) => compareSimplicity(a, b, complexityOf))[0]!;
+  const winner = [...tied.filter((c) => c === fastest || stats.get(c.key)!.ratio <= 1 + TIE_MARGIN)].sort((a, b) => compareSimplicity(a, b, complexityOf))[0]!;
   const s = stats.get(winner.key);
   return {
     key: winner.key,
