@@ -102,15 +102,17 @@ export function trainCostModel(rows: readonly TrainingRow[], options: Partial<Fo
   // of pairs of seeds, against 96 % without the Xeon's rows). A tune's 30 candidates of a problem
   // do not replace another device's whole space of it; a hub of its own does.
   const sizes = new Map(taught.map((g) => [`${problemId(g[0]!.problem)} @ ${deviceKey(g[0]!.device)}`, g.length]));
+  // Each row's problem and device, keyed once (not per device asked for).
+  const rowProblem = relRows.map(({ r }) => problemId(r.problem));
+  const rowDevice = relRows.map(({ r }) => deviceKey(r.device));
   const forests = new Map<string, Forest>();
   const byDevice = new Map<string, Forest>();
   const forestFor = (device: DeviceFeatures): Forest => {
     const me = deviceKey(device);
     let forest = byDevice.get(me);
     if (forest) return forest;
-    const ownRows = (r: TrainingRow) => sizes.get(`${problemId(r.problem)} @ ${me}`) ?? 0;
-    const superseded = (r: TrainingRow) => deviceKey(r.device) !== me && ownRows(r) >= sizes.get(`${problemId(r.problem)} @ ${deviceKey(r.device)}`)!;
-    const pick = relRows.flatMap(({ r }, i) => (superseded(r) ? [] : [i]));
+    const superseded = (i: number) => rowDevice[i] !== me && (sizes.get(`${rowProblem[i]} @ ${me}`) ?? 0) >= sizes.get(`${rowProblem[i]} @ ${rowDevice[i]}`)!;
+    const pick = relRows.flatMap((_, i) => (superseded(i) ? [] : [i]));
     // Devices that supersede nothing share the forest of every row.
     const key = pick.length === relRows.length ? '' : me;
     forest = forests.get(key);

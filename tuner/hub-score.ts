@@ -232,8 +232,11 @@ export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ prob
       const runs: { to5: number; to2: number; score: number; regret: number }[] = [];
       const winners: ReturnType<typeof chosenWinner>[] = [];
       const seeds = strategy.name === 'exhaustive' ? 1 : o.seeds;
+      const usesModel = strategy.name === 'model';
+      // Ties broken as the tune breaks them: fewest threads, then the model's favourite (the
+      // model-based search), else the simplest (the replay knows no variant order: by parameters).
+      const order = tieOrder([], usesModel ? prior : undefined);
       for (let s = 0; s < seeds; s++) {
-        const usesModel = strategy.name === 'model';
         const related = usesModel && model ? relatedObservations(model, hub.device, held.problem, await earlierRun(spaces, pi, strategy, model, hub.device, 1000 + s, noise)) : [];
         const history = await search(space, measuring(held, noise, noiseRng(1000 + s, pi)), {
           strategy,
@@ -241,9 +244,6 @@ export async function scoreHub(hub: HubFile, o: HubScoreOptions): Promise<{ prob
           evaluations: Math.min(o.maxEvaluations, held.configs.length),
           ...(usesModel ? (prior ? { context: { prior, related } } : {}) : strategy.name === 'exhaustive' ? {} : { warmStart: warm }),
         });
-        // Ties broken as the tune breaks them: fewest threads, then the model's favourite (the
-        // model-based search), else the simplest (the replay knows no variant order: by parameters).
-        const order = tieOrder([], usesModel ? prior : undefined);
         runs.push({ to5: evaluationsToWithin(history, held, 0.05), to2: evaluationsToWithin(history, held, 0.02), score: methodologyScore(history, held), regret: chosenRegret(history, held, REGRET_BUDGET, order) });
         winners.push(chosenWinner(history, held, o.maxEvaluations, order));
       }

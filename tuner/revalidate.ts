@@ -51,9 +51,14 @@ export interface SideBySide {
   method: string;
 }
 
+/** d_r = log(median_r(f) / median_r(fastest)) for every round both ran. */
+function roundLogRatios(fastest: readonly number[], rounds: readonly number[]): number[] {
+  return rounds.map((m, r) => Math.log(m / fastest[r]!)).filter(Number.isFinite);
+}
+
 /** A finalist's time over the fastest's from their paired rounds: the geometric mean of the round-by-round ratios (NaN with no round in common). */
 export function pairedRatio(fastest: readonly number[], rounds: readonly number[]): number {
-  const d = rounds.map((m, r) => Math.log(m / fastest[r]!)).filter(Number.isFinite);
+  const d = roundLogRatios(fastest, rounds);
   return Math.exp(d.reduce((a, b) => a + b, 0) / d.length);
 }
 
@@ -65,7 +70,7 @@ export function pairedRatio(fastest: readonly number[], rounds: readonly number[
 export function pairedTies(fastest: readonly number[], others: ReadonlyMap<string, readonly number[]>): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>();
   for (const [key, rounds] of others) {
-    const d = rounds.map((m, r) => Math.log(m / fastest[r]!)).filter(Number.isFinite);
+    const d = roundLogRatios(fastest, rounds);
     if (d.length < 3) continue;
     const mean = d.reduce((a, b) => a + b, 0) / d.length;
     const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1));

@@ -132,7 +132,7 @@ export function selectWinner(candidates: readonly Candidate[], complexityOf: (c:
     if (u.p >= TIE_ALPHA || r.lo <= 1 || r.ratio <= 1 + TIE_MARGIN) tied.push(c);
     else firstUntied ??= c;
   }
-  const winner = [...tied.filter((c) => c === fastest || stats.get(c.key)!.ratio <= 1 + TIE_MARGIN)].sort((a, b) => compareSimplicity(a, b, complexityOf))[0]!;
+  const winner = tied.filter((c) => c === fastest || stats.get(c.key)!.ratio <= 1 + TIE_MARGIN).sort((a, b) => compareSimplicity(a, b, complexityOf))[0]!;
   const s = stats.get(winner.key);
   return {
     key: winner.key,
