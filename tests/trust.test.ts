@@ -23,10 +23,13 @@ import { measureAdaptive, measureWithTinybench } from '../harness/timing.js';
 import type { BackendSession, CeilingRecord, KernelVariant, SampleEvidence, SampleProbe } from '../harness/types.js';
 import { claimPart, CTL } from '../kernels/cpu/wasm/pool.js';
 import { emptyDb } from '../tuner/db.js';
-import { complexity } from '../tuner/space.js';
+import { buildSpace, complexity, configKey } from '../tuner/space.js';
 import { tieOrder, tuneProblem } from '../tuner/tune.js';
 import { selectWinner, TIE_MARGIN } from '../tuner/winner.js';
-import { finalistKeys, pairedRatio, pairedTies } from '../tuner/revalidate.js';
+import { acrossProcesses, finalistKeys, FRESH_PROCESSES, pairedRatio, pairedTies, type SideBySideElsewhere } from '../tuner/revalidate.js';
+import { sideBySideInFreshProcess } from '../lib/fresh-process.js';
+import { backendEntry, openBackend } from '../kernels/registry.js';
+import { deviceFingerprint } from '../tuner/db-model.js';
 import { STRATEGIES } from '../tuner/strategies/index.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'neotune.js');
@@ -496,6 +499,74 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     const winner = { key: 'spin mode=a', config: cands[0]!.config, median_ms: 1, confidence: { fastest: 'spin mode=a', tied: ['spin mode=a'], p_value: 1, ratio_ci: [1, 1] as const, p_vs_next: 0.01 } };
     const keys = finalistKeys(winner, entry, new Set(cands.map((c) => c.key)));
     assert.deepEqual(keys, ['spin mode=a', 'spin mode=b', 'spin mode=c', 'spin mode=e']);
+  });
+
+  it('across processes: a contender slower in every process is not tied; one whose ratio moves with the process is tied; one process decides nothing', () => {
+    const rounds = (x: number) => [0.1, 0.102, 0.099, 0.101].map((t) => t * x);
+    // b is 8 % slower than a in every process; c is 0.95x, 1.10x and 1.02x of a, process by process.
+    const processes = [
+      new Map([['a', rounds(1)], ['b', rounds(1.08)], ['c', rounds(0.95)]]),
+      new Map([['a', rounds(1)], ['b', rounds(1.081)], ['c', rounds(1.1)]]),
+      new Map([['a', rounds(1)], ['b', rounds(1.079)], ['c', rounds(1.02)]]),
+    ];
+    const v = acrossProcesses(processes, ['a', 'b', 'c'])!;
+    assert.equal(v.fastest, 'a');
+    assert.ok(Math.abs(v.ratio.get('b')! - 1.08) < 0.002, String(v.ratio.get('b')));
+    assert.equal(v.tied.has('b'), false);
+    assert.ok(v.tied.has('c') && v.tied.get('c')![0] < 1 && v.tied.get('c')![1] > 1.1, JSON.stringify([...v.tied]));
+    // c is a's fastest rival in one process; over three, a is faster (geometric mean 1.02).
+    assert.ok(Math.abs(v.ratio.get('c')! - Math.cbrt(0.95 * 1.1 * 1.02)) < 1e-9);
+    assert.equal(acrossProcesses(processes.slice(0, 1), ['a', 'b', 'c']), undefined);
+    // A process that did not measure the reference (the tune's fastest) is left out.
+    assert.equal(acrossProcesses([processes[0]!, new Map([['b', rounds(1)], ['c', rounds(1)]])], ['a', 'b', 'c']), undefined);
+  });
+
+  it('contenders re-timed in fresh processes: the verdict across processes chooses the winner and its median; without answers the tune decides on its own rounds', async () => {
+    const v = timedVariant('spin', ['a', 'b'], (m) => (m === 'a' ? 0.1 : 0.102));
+    const asked: { keys: string[]; rounds: number }[] = [];
+    // Both other processes time b 10 % faster than a: the tune's own process is the odd one out.
+    const elsewhere: SideBySideElsewhere = async (entries, o) => {
+      asked.push({ keys: entries.map((e) => e.key), rounds: o.rounds });
+      return entries.map((e) => ({ key: e.key, rounds: Array.from({ length: o.rounds }, () => (e.key.endsWith('=b') ? 0.09 : 0.1)) }));
+    };
+    const tune = (o: { elsewhere?: SideBySideElsewhere }) =>
+      tuneProblem(emptyDb(), copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, { strategy: STRATEGIES.find((s) => s.name === 'exhaustive')!, seed: 1, budget: {}, measure: { timeMs: 20, minSamples: 5, warmupMs: 0 }, ...o });
+    const r = await tune({ elsewhere });
+    assert.equal(asked.length, FRESH_PROCESSES.count);
+    assert.deepEqual(asked[0]!.keys.sort(), ['spin mode=a', 'spin mode=b']);
+    assert.equal(asked[0]!.rounds, FRESH_PROCESSES.rounds);
+    const w = r.winner!;
+    assert.equal(w.key, 'spin mode=b');
+    assert.equal(w.confidence.fastest, 'spin mode=b');
+    const re = w.confidence.revalidated!;
+    assert.equal(re.processes, 1 + FRESH_PROCESSES.count);
+    assert.equal(re.median_from, 'processes');
+    // The median over three processes: this one's (about 0.102) and the two others' 0.09.
+    assert.ok(Math.abs(w.median_ms - 0.09) < 1e-12, String(w.median_ms));
+    // a: 1.11x of b in two processes, about 0.98x in this one: the processes cannot exclude a tie, but it is not within 3 %.
+    assert.ok(w.confidence.tied.includes('spin mode=a'), JSON.stringify(w.confidence));
+    assert.ok(re.process_ratio_ci?.['spin mode=a'], JSON.stringify(re));
+    // No other process answered: this one's rounds decide, as without fresh processes.
+    const alone = await tune({ elsewhere: async () => [] });
+    assert.equal(alone.winner!.confidence.revalidated!.processes, undefined);
+    assert.notEqual(alone.winner!.confidence.revalidated!.median_from, 'processes');
+  });
+
+  it('a fresh process verifies and times real CPU finalists side by side, and measures nothing on another device', async () => {
+    const run = await openBackend(backendEntry('cpu'));
+    try {
+      const problem = neoCellProblem({ N: 1, C: 8, H: 14, W: 14, spec: '7' });
+      const configs = buildSpace(problem, run.backend.variants, run.session).configs.slice(0, 2);
+      const entries = configs.map((config) => ({ key: configKey(config), config }));
+      const measure = sideBySideInFreshProcess('cpu', deviceFingerprint(run.session.device), problem, 1)!;
+      const got = await measure(entries, { rounds: 2, roundMs: 5, discardRounds: 1 });
+      assert.deepEqual(got.map((f) => f.key).sort(), entries.map((e) => e.key).sort());
+      for (const f of got) assert.ok(f.rounds.length === 2 && f.rounds.every((t) => t > 0), JSON.stringify(f));
+      assert.deepEqual(await sideBySideInFreshProcess('cpu', 'another device', problem, 1)!(entries, { rounds: 2, roundMs: 5 }), []);
+      assert.equal(sideBySideInFreshProcess('webgpu-browser', deviceFingerprint(run.session.device), problem, 1), undefined, 'a backend that starts Chromium is not re-opened per problem');
+    } finally {
+      await run.session.close();
+    }
   });
 
   it('a busy machine prunes thread counts it cannot give now, with the reason', async () => {

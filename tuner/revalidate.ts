@@ -36,6 +36,48 @@ import { type Candidate, compareSimplicity, selectWinner, TIE_MARGIN, type Winne
  */
 export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 12, closeMargin: 0.25, slowMargin: 1, maxSlowFinalists: 2 } as const;
 
+/**
+ * Finalists re-timed in fresh processes: on the 2-core Xeon VM, four T stage 3 kernels measured
+ * side by side and re-opened six times in one process kept their ratios to one another within
+ * 1-2 % from one sitting to the next, but from one process to the next one kernel's ratio to
+ * another moved from 0.97 to 1.13 (T stage 4: 0.93 to 1.41). So rounds in the tune's own process,
+ * however many, measure that process: two tunes then each call a different kernel significantly
+ * faster, and the next run (a new process, what a user sees) may disagree with both. The
+ * contenders (within `margin` of the fastest by the tune's rounds, at most `maxFinalists`) are
+ * timed again side by side in `count` new processes (after `discardRounds` warm-up rounds); each
+ * process, the tune's own included, gives one mean log ratio per contender, and the verdict is
+ * drawn across processes (lib/fresh-process.ts starts them; where none can be started, as in the
+ * tuning page, the tune's own rounds decide).
+ */
+export const FRESH_PROCESSES = { count: 2, maxFinalists: 4, margin: 0.1, rounds: 4, roundMs: 30, discardRounds: 1 } as const;
+
+/** A finalist to measure: its database key, configuration and generated code's hash. */
+export interface FinalistEntry {
+  readonly key: string;
+  readonly config: Config;
+  readonly source_hash?: string | null;
+}
+
+/** How a side-by-side measurement runs: interleaved rounds of roundMs per finalist, the first discardRounds of them warm-up (not kept). */
+export interface SideBySideOptions {
+  readonly rounds: number;
+  readonly roundMs: number;
+  readonly discardRounds?: number;
+}
+
+/** A finalist's rounds from another process: its key and each kept round's median. */
+export interface RoundsElsewhere {
+  readonly key: string;
+  readonly rounds: readonly number[];
+}
+
+/**
+ * Measures finalists side by side in a process of their own, opened for this (lib/fresh-process.ts);
+ * resolves to the finalists it verified and measured ([] where it could not: the tune goes on
+ * with what it has).
+ */
+export type SideBySideElsewhere = (entries: readonly FinalistEntry[], o: SideBySideOptions) => Promise<RoundsElsewhere[]>;
+
 /** The longest a finalist's turn waits for the speed canary to read fast (a slow phase lasts 20 ms to minutes). */
 const PHASE_WAIT_MS = 200;
 
@@ -81,6 +123,63 @@ export function pairedTies(fastest: readonly number[], others: ReadonlyMap<strin
   return out;
 }
 
+/** One process's side-by-side rounds: each finalist's round medians, rounds paired by index (measured back to back). */
+export type ProcessRounds = ReadonlyMap<string, readonly number[]>;
+
+/** The verdict on contenders timed side by side in several processes (acrossProcesses). */
+export interface AcrossProcesses {
+  /** The contender with the lowest mean log time over all processes. */
+  readonly fastest: string;
+  /** Each contender's time over the fastest's: the geometric mean over processes of its paired ratio in each (contenders measured in at least two). */
+  readonly ratio: ReadonlyMap<string, number>;
+  /** Contenders the processes cannot tell from the fastest (the 95 % interval over processes reaching 1 + TIE_MARGIN), with that interval. */
+  readonly tied: ReadonlyMap<string, [number, number]>;
+}
+
+/** Mean of log(f / g) over the rounds of one process both ran (NaN where either is missing). */
+function meanLogRatio(p: ProcessRounds, f: string, g: string): number {
+  const [a, b] = [p.get(f), p.get(g)];
+  if (!a || !b) return NaN;
+  const d = roundLogRatios(b, a);
+  return d.length ? d.reduce((x, y) => x + y, 0) / d.length : NaN;
+}
+
+/**
+ * Contenders judged across processes: in each process their paired rounds give one mean log
+ * ratio per contender (the process's own bias is in it, whatever the rounds), and these are the
+ * samples: the fastest is the lowest mean over processes, and a contender is tied with it unless
+ * the 95 % t-interval of its per-process ratios lies wholly above 1 + TIE_MARGIN. `keys[0]` is
+ * the reference every process must have measured (processes without it are left out); undefined
+ * with fewer than two processes.
+ */
+export function acrossProcesses(processes: readonly ProcessRounds[], keys: readonly string[]): AcrossProcesses | undefined {
+  const ref = keys[0];
+  const usable = processes.filter((p) => ref !== undefined && p.has(ref));
+  if (usable.length < 2) return undefined;
+  const perProcess = (f: string, g: string) => usable.map((p) => meanLogRatio(p, f, g)).filter(Number.isFinite);
+  const mean = (d: readonly number[]) => d.reduce((a, b) => a + b, 0) / d.length;
+  const score = new Map<string, number>();
+  for (const k of keys) {
+    const d = perProcess(k, ref!);
+    if (d.length >= 2) score.set(k, mean(d));
+  }
+  if (score.size < 2) return undefined;
+  const fastest = [...score].reduce((best, x) => (x[1] < best[1] ? x : best))[0];
+  const ratio = new Map<string, number>([[fastest, 1]]);
+  const tied = new Map<string, [number, number]>();
+  for (const k of score.keys()) {
+    if (k === fastest) continue;
+    const d = perProcess(k, fastest);
+    if (d.length < 2) continue;
+    const m = mean(d);
+    const sd = Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / (d.length - 1));
+    const half = (tQuantile975(d.length - 1) * sd) / Math.sqrt(d.length);
+    ratio.set(k, Math.exp(m));
+    if (Math.exp(m - half) <= 1 + TIE_MARGIN) tied.set(k, [Math.exp(m - half), Math.exp(m + half)]);
+  }
+  return { fastest, ratio, tied };
+}
+
 /**
  * The close finalists of a search, as every re-validation picks them (finalistKeys here, the
  * replay's chosenWinner): those timed within closeMargin of `fastest` and those `tied` with the
@@ -119,15 +218,16 @@ export function finalistKeys(winner: Winner, entry: DbEntry, current: ReadonlySe
 /**
  * Opens each configuration again, verifies it against the reference again, and measures them all
  * in `rounds` interleaved rounds (rotated, reversed every other round: nobody always runs first or
- * right after another). A configuration that no longer opens or verifies is left out.
+ * right after another), after `discardRounds` rounds measured the same way and not kept. A
+ * configuration that no longer opens or verifies is left out.
  */
 export async function measureSideBySide(
-  entries: readonly { readonly key: string; readonly config: Config; readonly source_hash?: string | null }[],
+  entries: readonly FinalistEntry[],
   variants: readonly KernelVariant[],
   session: BackendSession,
   problem: Problem,
   data: ProblemData,
-  o: { readonly rounds: number; readonly roundMs: number },
+  o: SideBySideOptions,
 ): Promise<SideBySide[]> {
   const byName = new Map(variants.map((v) => [v.name, v]));
   const finalists: (SideBySide & { kernel: KernelInstance })[] = [];
@@ -145,13 +245,15 @@ export async function measureSideBySide(
       }
     }
     if (finalists.length < 2) return finalists;
-    for (let round = 0; round < o.rounds; round++) {
+    const discard = o.discardRounds ?? 0;
+    for (let round = 0; round < discard + o.rounds; round++) {
       const order = finalists.map((_, i) => finalists[(i + round) % finalists.length]!);
       if (round % 2 === 1) order.reverse();
       for (const f of order) {
         // Each finalist's turn starts outside a core's slow phase where one ends within a few rounds' time.
         if (f.kernel.canary) await waitForFastPhase(() => f.kernel.canary!.ratio(), performance.now() + PHASE_WAIT_MS);
         const t = await measureKernel(f.kernel, { timeMs: o.roundMs, minSamples: 5, warmupMs: round === 0 ? 20 : 0 });
+        if (round < discard) continue;
         f.samples.push(...t.samples_ms);
         f.evidence.push(...(t.evidence ?? []));
         f.rounds.push(timingFields(t, DEFAULT_TARGET_REL).median_ms!);
@@ -174,6 +276,8 @@ export async function revalidateWinner(
   data: ProblemData,
   /** The order ties are broken in (tune.ts tieOrder); the simplest first by default. */
   order: (c: Config) => number[] = (c) => complexity(variants, c),
+  /** Where contenders are timed again in fresh processes (FRESH_PROCESSES); without it, the tune's own rounds decide. */
+  elsewhere?: SideBySideElsewhere,
 ): Promise<Winner> {
   const keys = finalistKeys(winner, entry, current);
   if (keys.length < 2) return winner;
@@ -203,6 +307,39 @@ export async function revalidateWinner(
   // paired rounds within TIE_MARGIN of it); one tied only because six rounds cannot tell (on the
   // Xeon VM a finalist 11 % slower in its rounds, its interval 1.02-1.20) stays declared tied.
   const close = (f: (typeof finalists)[number]) => f === fastest || pairedRatio(fastest.rounds, f.rounds) <= 1 + TIE_MARGIN;
+  const across = elsewhere && (await inFreshProcesses(finalists.filter((f) => f === fastest || (candidates.find((c) => c.key === f.key)?.stable !== false && pairedRatio(fastest.rounds, f.rounds) <= 1 + FRESH_PROCESSES.margin)), fastest, elsewhere));
+  if (across) {
+    // The processes' verdict replaces the tune's own rounds' for the contenders they measured.
+    const { verdict, processes } = across;
+    const decided = (k: string) => verdict.ratio.has(k);
+    const tiedAcross = [...tied.filter((k) => !decided(k)), verdict.fastest, ...verdict.tied.keys()];
+    const eligible = finalists.filter((f) => f.key === verdict.fastest || (verdict.tied.has(f.key) && verdict.ratio.get(f.key)! <= 1 + TIE_MARGIN));
+    const chosen = eligible.sort((a, b) => compareSimplicity(a, b, order))[0]!;
+    // Its time: the median over the processes of its median round in each (what the next run sees, give or take a process's bias).
+    const medians = processes.map((p) => p.get(chosen.key)).filter((r) => r !== undefined && r.length > 0).map((r) => quantile(r!, 0.5));
+    return {
+      ...again,
+      key: chosen.key,
+      config: chosen.config,
+      median_ms: quantile(medians, 0.5),
+      ...(chosen.source_hash ? { source_hash: chosen.source_hash } : {}),
+      confidence: {
+        ...again.confidence,
+        fastest: verdict.fastest,
+        tied: [...new Set(tiedAcross)],
+        revalidated: {
+          candidates: finalists.map((f) => f.key),
+          rounds: REVALIDATION.rounds,
+          changed: chosen.key !== winner.key,
+          paired_ratio_ci: Object.fromEntries([...paired].filter(([k]) => !decided(k))),
+          processes: processes.length,
+          process_ratio_ci: Object.fromEntries(verdict.tied),
+          median_from: 'processes' as const,
+          ...(Object.keys(unstable).length ? { unstable } : {}),
+        },
+      },
+    };
+  }
   const chosen = finalists.filter((f) => tied.includes(f.key) && close(f)).sort((a, b) => compareSimplicity(a, b, order))[0]!;
   const pooled = quantile(candidates.find((c) => c.key === chosen.key)!.samples_ms, 0.5);
   // The winner has two medians: its search's and the side-by-side rounds'. Rounds that all ran in
@@ -228,4 +365,29 @@ export async function revalidateWinner(
       revalidated: { candidates: finalists.map((f) => f.key), rounds: REVALIDATION.rounds, changed: chosen.key !== winner.key, paired_ratio_ci: Object.fromEntries(paired), ...(fromSearch ? { median_from: 'search' as const } : {}), ...(Object.keys(unstable).length ? { unstable } : {}) },
     },
   };
+}
+
+/**
+ * The contenders (the tune's fastest first, then by their paired ratio to it, at most
+ * FRESH_PROCESSES.maxFinalists) timed again in FRESH_PROCESSES.count new processes, and the
+ * verdict across those and the tune's own rounds; undefined with fewer than two contenders or
+ * where no other process measured them.
+ */
+async function inFreshProcesses(
+  contenders: readonly SideBySide[],
+  fastest: SideBySide,
+  elsewhere: SideBySideElsewhere,
+): Promise<{ verdict: AcrossProcesses; processes: ProcessRounds[] } | undefined> {
+  const ranked = [...contenders].sort((a, b) => (a === fastest ? -1 : b === fastest ? 1 : pairedRatio(fastest.rounds, a.rounds) - pairedRatio(fastest.rounds, b.rounds))).slice(0, FRESH_PROCESSES.maxFinalists);
+  if (ranked.length < 2) return undefined;
+  const processes: ProcessRounds[] = [new Map(ranked.map((f) => [f.key, f.rounds]))];
+  for (let i = 0; i < FRESH_PROCESSES.count; i++) {
+    const there = await elsewhere(
+      ranked.map((f) => ({ key: f.key, config: f.config, ...(f.source_hash ? { source_hash: f.source_hash } : {}) })),
+      FRESH_PROCESSES,
+    );
+    if (there.length) processes.push(new Map(there.map((f) => [f.key, f.rounds])));
+  }
+  const verdict = acrossProcesses(processes, ranked.map((f) => f.key));
+  return verdict && { verdict, processes };
 }

@@ -11,7 +11,7 @@ import type { BackendSession, KernelVariant, MeasureOptions, Params, Problem, Pr
 import { type CandidateRecord, candidateKey, storedSamples, type DbEntry, deviceFingerprint, entryKey, type TuningDb } from './db-model.js';
 import { buildSpace, complexity, type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
-import { revalidateWinner } from './revalidate.js';
+import { revalidateWinner, type SideBySideElsewhere } from './revalidate.js';
 import { evaluationBudget, search, type TuneBudget } from './search.js';
 import type { CostModel, Prediction } from '../model/cost-model.js';
 import type { DeviceFeatures } from '../model/features.js';
@@ -50,6 +50,8 @@ export interface TuneOptions {
   readonly threadsReason?: string;
   /** Finalists re-measured side by side before the winner is stored (default true). */
   readonly revalidate?: boolean;
+  /** Where the closest finalists are timed again in fresh processes (lib/fresh-process.ts; revalidate.ts FRESH_PROCESSES). */
+  readonly elsewhere?: SideBySideElsewhere;
   /** Stops the search after the candidate in progress (Ctrl-C): the winner is chosen from what was measured, without the side-by-side re-timing. */
   readonly signal?: AbortSignal;
   /** Parameter values fixed for every variant that declares them (`--params`): the search tunes the others. */
@@ -252,7 +254,7 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   let winner = unchanged ? stored : entryWinner(entry, variants, current, order);
   if (winner && !unchanged && opts.revalidate !== false && evaluated > 0 && !opts.signal?.aborted) {
     opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'finalists side by side' });
-    winner = await revalidateWinner(winner, entry, variants, current, session, problem, data, order);
+    winner = await revalidateWinner(winner, entry, variants, current, session, problem, data, order, opts.elsewhere);
   }
   if (winner) entry.winner = winner;
   else delete entry.winner;

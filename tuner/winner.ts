@@ -62,10 +62,15 @@ export interface Winner {
       /** Finalists tied by the paired rounds: 95 % interval of their time over the fastest's. */
       readonly paired_ratio_ci?: Readonly<Record<string, readonly [number, number]>>;
       /**
-       * Where the winner's median comes from: the side-by-side rounds (absent), or its search-time
-       * measurement where that was stable and faster (a disturbance only adds time: revalidate.ts).
+       * Where the winner's median comes from: the side-by-side rounds (absent), its search-time
+       * measurement where that was stable and faster (a disturbance only adds time: revalidate.ts),
+       * or the median over the processes that timed it side by side.
        */
-      readonly median_from?: 'search';
+      readonly median_from?: 'search' | 'processes';
+      /** How many processes timed the contenders side by side (this one and fresh ones: revalidate.ts FRESH_PROCESSES), where more than this one did. */
+      readonly processes?: number;
+      /** Contenders the processes could not tell from the fastest: 95 % interval of their time over the fastest's, across processes. */
+      readonly process_ratio_ci?: Readonly<Record<string, readonly [number, number]>>;
       /**
        * Finalists whose side-by-side timing was unstable, and why (the first reason): an unstable
        * timing never wins over a stable one, so this is what a finalist faster than the winner lost on.
