@@ -43,13 +43,13 @@ export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 12, closeMar
  * another moved from 0.97 to 1.13 (T stage 4: 0.93 to 1.41). So rounds in the tune's own process,
  * however many, measure that process: two tunes then each call a different kernel significantly
  * faster, and the next run (a new process, what a user sees) may disagree with both. The
- * contenders (within `margin` of the fastest by the tune's rounds, at most `maxFinalists`) are
- * timed again side by side in `count` new processes (after `discardRounds` warm-up rounds); each
+ * contenders (within `margin` of the fastest by the tune's rounds, as wide as that process bias;
+ * at most `maxFinalists`) are timed again side by side in `count` new processes (after `discardRounds` warm-up rounds); each
  * process, the tune's own included, gives one mean log ratio per contender, and the verdict is
  * drawn across processes (lib/fresh-process.ts starts them; where none can be started, as in the
  * tuning page, the tune's own rounds decide).
  */
-export const FRESH_PROCESSES = { count: 2, maxFinalists: 4, margin: 0.1, rounds: 4, roundMs: 30, discardRounds: 1 } as const;
+export const FRESH_PROCESSES = { count: 2, maxFinalists: 5, margin: 0.15, rounds: 4, roundMs: 30, discardRounds: 1 } as const;
 
 /** A finalist to measure: its database key, configuration and generated code's hash. */
 export interface FinalistEntry {
