@@ -46,8 +46,6 @@ export async function tuneSuite(
     includeSoftware?: boolean;
     /** Stops after the candidate in progress (Ctrl-C). */
     signal?: AbortSignal;
-    /** The closest finalists are timed again in fresh processes (default true; tuner/revalidate.ts FRESH_PROCESSES). */
-    freshProcesses?: boolean;
     /** Parameter values fixed for every variant that has them (the search tunes the others). */
     pin?: Params;
     log: (s: string) => void;
@@ -87,7 +85,8 @@ export async function tuneSuite(
         ...(o.signal ? { signal: o.signal } : {}),
         ...(o.pin ? { pin: o.pin } : {}),
         ...(!usesModel ? { warmStart: warmStarts(store.db, run.session, problem) } : model?.backends.has(run.session.backend) ? { model: { model, device: sessionDeviceFeatures(run.session.device, hubs) } } : {}),
-        ...(o.freshProcesses !== false ? freshProcess(run, problem, o.seed) : {}),
+        // The closest finalists are timed again in fresh processes (tuner/revalidate.ts FRESH_PROCESSES).
+        ...freshProcess(run, problem, o.seed),
         recorder: store,
         progress: (p) =>
           o.progress?.({

@@ -98,6 +98,14 @@ function roundLogRatios(fastest: readonly number[], rounds: readonly number[]): 
   return rounds.map((m, r) => Math.log(m / fastest[r]!)).filter(Number.isFinite);
 }
 
+/** The ratio exp(mean d) of log ratios d and its 95 % t-interval (at least two of them). */
+function ratioInterval(d: readonly number[]): { ratio: number; ci: [number, number] } {
+  const mean = d.reduce((a, b) => a + b, 0) / d.length;
+  const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1));
+  const half = (tQuantile975(d.length - 1) * sd) / Math.sqrt(d.length);
+  return { ratio: Math.exp(mean), ci: [Math.exp(mean - half), Math.exp(mean + half)] };
+}
+
 /** A finalist's time over the fastest's from their paired rounds: the geometric mean of the round-by-round ratios (NaN with no round in common). */
 export function pairedRatio(fastest: readonly number[], rounds: readonly number[]): number {
   const d = roundLogRatios(fastest, rounds);
@@ -114,10 +122,7 @@ export function pairedTies(fastest: readonly number[], others: ReadonlyMap<strin
   for (const [key, rounds] of others) {
     const d = roundLogRatios(fastest, rounds);
     if (d.length < 3) continue;
-    const mean = d.reduce((a, b) => a + b, 0) / d.length;
-    const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1));
-    const half = (tQuantile975(d.length - 1) * sd) / Math.sqrt(d.length);
-    const ci: [number, number] = [Math.exp(mean - half), Math.exp(mean + half)];
+    const { ci } = ratioInterval(d);
     if (ci[0] <= 1 + TIE_MARGIN) out.set(key, ci);
   }
   return out;
@@ -171,11 +176,9 @@ export function acrossProcesses(processes: readonly ProcessRounds[], keys: reado
     if (k === fastest) continue;
     const d = perProcess(k, fastest);
     if (d.length < 2) continue;
-    const m = mean(d);
-    const sd = Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / (d.length - 1));
-    const half = (tQuantile975(d.length - 1) * sd) / Math.sqrt(d.length);
-    ratio.set(k, Math.exp(m));
-    if (Math.exp(m - half) <= 1 + TIE_MARGIN) tied.set(k, [Math.exp(m - half), Math.exp(m + half)]);
+    const r = ratioInterval(d);
+    ratio.set(k, r.ratio);
+    if (r.ci[0] <= 1 + TIE_MARGIN) tied.set(k, r.ci);
   }
   return { fastest, ratio, tied };
 }
@@ -309,7 +312,8 @@ export async function revalidateWinner(
   const close = (f: (typeof finalists)[number]) => f === fastest || pairedRatio(fastest.rounds, f.rounds) <= 1 + TIE_MARGIN;
   const across = elsewhere && (await inFreshProcesses(finalists.filter((f) => f === fastest || (candidates.find((c) => c.key === f.key)?.stable !== false && pairedRatio(fastest.rounds, f.rounds) <= 1 + FRESH_PROCESSES.margin)), fastest, elsewhere));
   if (across) {
-    // The processes' verdict replaces the tune's own rounds' for the contenders they measured.
+    // The processes' verdict replaces the tune's own rounds' for the contenders they measured
+    // (p_value and ratio_ci stay those of the tune's own samples).
     const { verdict, processes } = across;
     const decided = (k: string) => verdict.ratio.has(k);
     const tiedAcross = [...tied.filter((k) => !decided(k)), verdict.fastest, ...verdict.tied.keys()];
