@@ -13,9 +13,7 @@ import type { Strategy } from '../tuner/strategies/strategy.js';
 import { type TuneBudget, type TuneResult, tuneProblem, warmStarts } from '../tuner/tune.js';
 import { modelOfEverything, sessionDeviceFeatures } from '../tuner/model/training.js';
 import { shippedHubs } from '../tuner/shipped-space.js';
-import { deviceFingerprint } from '../tuner/db-model.js';
-import type { SideBySideElsewhere } from '../tuner/revalidate.js';
-import { sideBySideInFreshProcess } from './fresh-process.js';
+import { freshProcessOption } from '../tuner/fresh-process.js';
 
 export interface TunedProblem {
   readonly run: BackendRun;
@@ -86,7 +84,7 @@ export async function tuneSuite(
         ...(o.pin ? { pin: o.pin } : {}),
         ...(!usesModel ? { warmStart: warmStarts(store.db, run.session, problem) } : model?.backends.has(run.session.backend) ? { model: { model, device: sessionDeviceFeatures(run.session.device, hubs) } } : {}),
         // The closest finalists are timed again in fresh processes (tuner/revalidate.ts FRESH_PROCESSES).
-        ...freshProcess(run, problem, o.seed),
+        ...freshProcessOption(run, problem, o.seed),
         recorder: store,
         progress: (p) =>
           o.progress?.({
@@ -105,12 +103,6 @@ export async function tuneSuite(
     await store.compact();
   }
   return out;
-}
-
-/** tuneProblem's fresh-process measurer for a problem on an opened backend, where its backend can start one (lib/fresh-process.ts). */
-function freshProcess(run: BackendRun, problem: Problem, seed: number): { elsewhere?: SideBySideElsewhere } {
-  const elsewhere = sideBySideInFreshProcess(run.entry.name, deviceFingerprint(run.session.device), problem, seed);
-  return elsewhere ? { elsewhere } : {};
 }
 
 /** On a busy machine, thread counts it cannot give now are not tuned (said once, with the measurement). */

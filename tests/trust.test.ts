@@ -27,7 +27,7 @@ import { buildSpace, complexity, configKey } from '../tuner/space.js';
 import { tieOrder, tuneProblem } from '../tuner/tune.js';
 import { selectWinner, TIE_MARGIN } from '../tuner/winner.js';
 import { acrossProcesses, finalistKeys, FRESH_PROCESSES, pairedRatio, pairedTies, type SideBySideElsewhere } from '../tuner/revalidate.js';
-import { sideBySideInFreshProcess } from '../lib/fresh-process.js';
+import { sideBySideInFreshProcess } from '../tuner/fresh-process.js';
 import { backendEntry, openBackend } from '../kernels/registry.js';
 import { deviceFingerprint } from '../tuner/db-model.js';
 import { STRATEGIES } from '../tuner/strategies/index.js';

@@ -46,7 +46,7 @@ export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 12, closeMar
  * contenders (within `margin` of the fastest by the tune's rounds, as wide as that process bias;
  * at most `maxFinalists`) are timed again side by side in `count` new processes (after `discardRounds` warm-up rounds); each
  * process, the tune's own included, gives one mean log ratio per contender, and the verdict is
- * drawn across processes (lib/fresh-process.ts starts them; where none can be started, as in the
+ * drawn across processes (fresh-process.ts starts them; where none can be started, as in the
  * tuning page, the tune's own rounds decide).
  */
 export const FRESH_PROCESSES = { count: 2, maxFinalists: 5, margin: 0.15, rounds: 4, roundMs: 30, discardRounds: 1 } as const;
@@ -72,7 +72,7 @@ export interface RoundsElsewhere {
 }
 
 /**
- * Measures finalists side by side in a process of their own, opened for this (lib/fresh-process.ts);
+ * Measures finalists side by side in a process of their own, opened for this (fresh-process.ts);
  * resolves to the finalists it verified and measured ([] where it could not: the tune goes on
  * with what it has).
  */

@@ -50,7 +50,7 @@ export interface TuneOptions {
   readonly threadsReason?: string;
   /** Finalists re-measured side by side before the winner is stored (default true). */
   readonly revalidate?: boolean;
-  /** Where the closest finalists are timed again in fresh processes (lib/fresh-process.ts; revalidate.ts FRESH_PROCESSES). */
+  /** Where the closest finalists are timed again in fresh processes (fresh-process.ts; revalidate.ts FRESH_PROCESSES). */
   readonly elsewhere?: SideBySideElsewhere;
   /** Stops the search after the candidate in progress (Ctrl-C): the winner is chosen from what was measured, without the side-by-side re-timing. */
   readonly signal?: AbortSignal;

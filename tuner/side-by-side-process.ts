@@ -1,13 +1,13 @@
 /**
- * The fresh process of lib/fresh-process.ts: reads one SideBySideRequest on stdin, answers one
+ * The fresh process of tuner/fresh-process.ts: reads one SideBySideRequest on stdin, answers one
  * SideBySideReply on stdout, exit 0; exit 1 where it cannot measure what was asked on the same
  * device (the tune then decides without this process).
  */
 import { text } from 'node:stream/consumers';
 import { makeProblemData, problemFromRecord } from '../harness/problem.js';
 import { backendEntry, openBackend } from '../kernels/registry.js';
-import { deviceFingerprint } from '../tuner/db-model.js';
-import { measureSideBySide } from '../tuner/revalidate.js';
+import { deviceFingerprint } from './db-model.js';
+import { measureSideBySide } from './revalidate.js';
 import type { SideBySideReply, SideBySideRequest } from './fresh-process.js';
 
 async function main(): Promise<number> {

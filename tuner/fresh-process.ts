@@ -1,6 +1,6 @@
 /**
  * Finalists timed side by side in a fresh Node process (tuner/revalidate.ts FRESH_PROCESSES): the
- * process lib/side-by-side-process.js opens the same backend, checks that it is the same device,
+ * process tuner/side-by-side-process.js opens the same backend, checks that it is the same device,
  * builds the problem's data from the same seed, verifies every finalist against the reference
  * again, and measures them in interleaved rounds. Anything that goes wrong there (no such file,
  * as in the one-file bundle of scripts/gpu-bundle.sh; another device; a crash; a timeout) gives
@@ -11,7 +11,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { problemRecord, type ProblemRecord } from '../harness/problem.js';
 import type { BackendName, Problem } from '../harness/types.js';
-import type { FinalistEntry, RoundsElsewhere, SideBySideElsewhere, SideBySideOptions } from '../tuner/revalidate.js';
+import type { BackendRun } from '../kernels/registry.js';
+import { deviceFingerprint } from './db-model.js';
+import type { FinalistEntry, RoundsElsewhere, SideBySideElsewhere, SideBySideOptions } from './revalidate.js';
 
 /** What the process is asked: the backend, its device's fingerprint, the problem and data seed, the finalists and rounds. */
 export interface SideBySideRequest {
@@ -40,6 +42,12 @@ const CHILD = fileURLToPath(new URL('./side-by-side-process.js', import.meta.url
 export function sideBySideInFreshProcess(backend: BackendName, device: string, problem: Problem, seed: number): SideBySideElsewhere | undefined {
   if (!OPENS_FAST.has(backend) || !existsSync(CHILD)) return undefined;
   return (entries, options) => runChild({ backend, device, problem: problemRecord(problem), seed, entries, options });
+}
+
+/** tuneProblem's `elsewhere` for a problem on an opened backend, where its backend can start a fresh process (empty otherwise). */
+export function freshProcessOption(run: BackendRun, problem: Problem, seed: number): { elsewhere?: SideBySideElsewhere } {
+  const elsewhere = sideBySideInFreshProcess(run.entry.name, deviceFingerprint(run.session.device), problem, seed);
+  return elsewhere ? { elsewhere } : {};
 }
 
 function runChild(request: SideBySideRequest): Promise<RoundsElsewhere[]> {
