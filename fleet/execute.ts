@@ -19,7 +19,6 @@ import { evaluationBudget, search } from '../tuner/search.js';
 import { configKey } from '../tuner/space.js';
 import { strategyByName } from '../tuner/strategies/index.js';
 import { entryWinner, TUNE_MEASURE, tuneProblem } from '../tuner/tune.js';
-import { freshProcessOption } from '../tuner/fresh-process.js';
 import type { CostModel } from '../model/cost-model.js';
 import { sessionDeviceFeatures } from '../tuner/model/training.js';
 import { shippedModel } from '../tuner/shipped-space.js';
@@ -142,8 +141,6 @@ export class TuningExecutor implements JobExecutor {
           signal: stop.signal,
           ...(job.pin ? { pin: job.pin } : {}),
           ...(model ? { model } : job.warm_start ? { warmStart: job.warm_start } : {}),
-          // The closest finalists are timed again in fresh processes, as `neotune tune` does.
-          ...freshProcessOption(run, problem, job.seed),
           ...(this.o.maxThreads !== undefined ? { maxThreads: this.o.maxThreads, threadsReason: this.o.threadsReason ?? 'the machine is busy' } : {}),
         });
         const stopped = stop.timedOut() ? `timeout: the job's ${(job.timeout_ms / 1000).toFixed(0)} s of execution ran out` : outer?.aborted ? 'interrupted' : undefined;
