@@ -1,6 +1,11 @@
 /** Small, pure statistics helpers shared by the harness, the tuner and comparisons. */
 import { Rng } from '../core/rng.js';
 
+/** The arithmetic mean (NaN for no values). */
+export function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
 /** Linear-interpolated quantile q ∈ [0, 1] of unsorted values. */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;

@@ -8,7 +8,7 @@
  * CLI does, and a seed fixes it.
  */
 import type { ProblemRecord } from '../harness/problem.js';
-import { quantile } from '../harness/stats.js';
+import { mean, quantile } from '../harness/stats.js';
 import { type Config, configKey } from '../harness/params.js';
 import { columnIndex, columnLayout, type ColumnLayout, type DeviceFeatures, encodeRow, featureValues, problemFeatures, problemScale } from './features.js';
 import { type PortableModel, portableTrees } from './portable.js';
@@ -152,14 +152,14 @@ export function trainCostModel(rows: readonly TrainingRow[], options: Partial<Fo
 
 /** Least squares (lightly ridged) of the problems' median ln time on [1, ln MFLOPs, ln MB]; a constant with fewer than 4 problems. */
 function fitLevel(x: readonly [number, number][], y: readonly number[]): { coefficients: [number, number, number]; at: (size: [number, number]) => number } {
-  const mean = y.reduce((a, b) => a + b, 0) / y.length;
+  const level = mean(y);
   const line = (beta: [number, number, number]) => ({ coefficients: beta, at: ([f, b]: [number, number]) => beta[0] + beta[1] * f + beta[2] * b });
-  if (x.length < 4) return line([mean, 0, 0]);
+  if (x.length < 4) return line([level, 0, 0]);
   const rowsX = x.map(([f, b]) => [1, f, b]);
   const xtx = [0, 1, 2].map((i) => [0, 1, 2].map((j) => rowsX.reduce((s, r) => s + r[i]! * r[j]!, 0) + (i === j && i > 0 ? 1e-3 : 0)));
   const xty = [0, 1, 2].map((i) => rowsX.reduce((s, r, k) => s + r[i]! * y[k]!, 0));
   const beta = choleskySolver(xtx).solve(xty);
-  if (!beta.every(Number.isFinite)) return line([mean, 0, 0]);
+  if (!beta.every(Number.isFinite)) return line([level, 0, 0]);
   return line([beta[0]!, beta[1]!, beta[2]!]);
 }
 
@@ -184,8 +184,8 @@ function configProfiles(rows: readonly TrainingRow[]): Map<string, Float64Array>
     const seen = relative.map((m) => m.get(k));
     const present = seen.filter((v): v is number => v !== undefined);
     if (present.length < 2) continue;
-    const mean = present.reduce((a, b) => a + b, 0) / present.length;
-    const v = Float64Array.from(seen, (x) => (x === undefined ? 0 : x - mean));
+    const centre = mean(present);
+    const v = Float64Array.from(seen, (x) => (x === undefined ? 0 : x - centre));
     const norm = Math.hypot(...v);
     if (norm > 0) out.set(k, v.map((x) => x / norm));
   }

@@ -14,7 +14,7 @@ import { createKernel } from '../harness/compile.js';
 import { measureKernel, prepareAndVerify, timingFields } from '../harness/evaluate.js';
 import { DEFAULT_TARGET_REL, SLOW_KEPT_NOTE } from '../harness/stability.js';
 import { waitForFastPhase } from '../harness/timing.js';
-import { quantile, tQuantile975 } from '../harness/stats.js';
+import { mean, quantile, tQuantile975 } from '../harness/stats.js';
 import type { BackendSession, KernelInstance, KernelVariant, Problem, ProblemData, SampleEvidence } from '../harness/types.js';
 import type { DbEntry } from './db-model.js';
 import { complexity, type Config } from './space.js';
@@ -100,16 +100,16 @@ function roundLogRatios(fastest: readonly number[], rounds: readonly number[]): 
 
 /** The ratio exp(mean d) of log ratios d and its 95 % t-interval (at least two of them). */
 function ratioInterval(d: readonly number[]): { ratio: number; ci: [number, number] } {
-  const mean = d.reduce((a, b) => a + b, 0) / d.length;
-  const sd = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1));
+  const m = mean(d);
+  const sd = Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / (d.length - 1));
   const half = (tQuantile975(d.length - 1) * sd) / Math.sqrt(d.length);
-  return { ratio: Math.exp(mean), ci: [Math.exp(mean - half), Math.exp(mean + half)] };
+  return { ratio: Math.exp(m), ci: [Math.exp(m - half), Math.exp(m + half)] };
 }
 
 /** A finalist's time over the fastest's from their paired rounds: the geometric mean of the round-by-round ratios (NaN with no round in common). */
 export function pairedRatio(fastest: readonly number[], rounds: readonly number[]): number {
   const d = roundLogRatios(fastest, rounds);
-  return Math.exp(d.reduce((a, b) => a + b, 0) / d.length);
+  return Math.exp(mean(d));
 }
 
 /**
@@ -145,8 +145,7 @@ export interface AcrossProcesses {
 function meanLogRatio(p: ProcessRounds, f: string, g: string): number {
   const [a, b] = [p.get(f), p.get(g)];
   if (!a || !b) return NaN;
-  const d = roundLogRatios(b, a);
-  return d.length ? d.reduce((x, y) => x + y, 0) / d.length : NaN;
+  return mean(roundLogRatios(b, a));
 }
 
 /**
@@ -162,7 +161,6 @@ export function acrossProcesses(processes: readonly ProcessRounds[], keys: reado
   const usable = processes.filter((p) => ref !== undefined && p.has(ref));
   if (usable.length < 2) return undefined;
   const perProcess = (f: string, g: string) => usable.map((p) => meanLogRatio(p, f, g)).filter(Number.isFinite);
-  const mean = (d: readonly number[]) => d.reduce((a, b) => a + b, 0) / d.length;
   const score = new Map<string, number>();
   for (const k of keys) {
     const d = perProcess(k, ref!);
@@ -304,13 +302,14 @@ export async function revalidateWinner(
   if (!again) return winner;
   // Ties from the paired rounds join the samples' ties; the first of them all in the tie order wins.
   const fastest = finalists.find((f) => f.key === again.confidence.fastest)!;
-  const paired = pairedTies(fastest.rounds, new Map(finalists.filter((f) => f !== fastest && candidates.find((c) => c.key === f.key)?.stable !== false).map((f) => [f.key, f.rounds])));
+  const stable = (f: SideBySide) => candidates.find((c) => c.key === f.key)?.stable !== false;
+  const paired = pairedTies(fastest.rounds, new Map(finalists.filter((f) => f !== fastest && stable(f)).map((f) => [f.key, f.rounds])));
   const tied = [...new Set([...again.confidence.tied, ...paired.keys()])];
   // The tie order chooses among the tied finalists practically equivalent to the fastest (their
   // paired rounds within TIE_MARGIN of it); one tied only because six rounds cannot tell (on the
   // Xeon VM a finalist 11 % slower in its rounds, its interval 1.02-1.20) stays declared tied.
   const close = (f: (typeof finalists)[number]) => f === fastest || pairedRatio(fastest.rounds, f.rounds) <= 1 + TIE_MARGIN;
-  const across = elsewhere && (await inFreshProcesses(finalists.filter((f) => f === fastest || (candidates.find((c) => c.key === f.key)?.stable !== false && pairedRatio(fastest.rounds, f.rounds) <= 1 + FRESH_PROCESSES.margin)), fastest, elsewhere));
+  const across = elsewhere && (await inFreshProcesses(finalists.filter((f) => f === fastest || (stable(f) && pairedRatio(fastest.rounds, f.rounds) <= 1 + FRESH_PROCESSES.margin)), fastest, elsewhere));
   if (across) {
     // The processes' verdict replaces the tune's own rounds' for the contenders they measured
     // (p_value and ratio_ci stay those of the tune's own samples).
@@ -385,11 +384,10 @@ async function inFreshProcesses(
   const ranked = [...contenders].sort((a, b) => (a === fastest ? -1 : b === fastest ? 1 : pairedRatio(fastest.rounds, a.rounds) - pairedRatio(fastest.rounds, b.rounds))).slice(0, FRESH_PROCESSES.maxFinalists);
   if (ranked.length < 2) return undefined;
   const processes: ProcessRounds[] = [new Map(ranked.map((f) => [f.key, f.rounds]))];
+  const entries = ranked.map((f) => ({ key: f.key, config: f.config, ...(f.source_hash ? { source_hash: f.source_hash } : {}) }));
+  const { rounds, roundMs, discardRounds } = FRESH_PROCESSES;
   for (let i = 0; i < FRESH_PROCESSES.count; i++) {
-    const there = await elsewhere(
-      ranked.map((f) => ({ key: f.key, config: f.config, ...(f.source_hash ? { source_hash: f.source_hash } : {}) })),
-      FRESH_PROCESSES,
-    );
+    const there = await elsewhere(entries, { rounds, roundMs, discardRounds });
     if (there.length) processes.push(new Map(there.map((f) => [f.key, f.rounds])));
   }
   const verdict = acrossProcesses(processes, ranked.map((f) => f.key));
