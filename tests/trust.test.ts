@@ -524,7 +524,7 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
   it('contenders re-timed in fresh processes: the verdict across processes chooses the winner and its median; without answers the tune decides on its own rounds', async () => {
     const v = timedVariant('spin', ['a', 'b'], (m) => (m === 'a' ? 0.1 : 0.102));
     const asked: { keys: string[]; rounds: number }[] = [];
-    // Both other processes time b 10 % faster than a: the tune's own process is the odd one out.
+    // Every other process times b 10 % faster than a: the tune's own process is the odd one out.
     const elsewhere: SideBySideElsewhere = async (entries, o) => {
       asked.push({ keys: entries.map((e) => e.key), rounds: o.rounds });
       return entries.map((e) => ({ key: e.key, rounds: Array.from({ length: o.rounds }, () => (e.key.endsWith('=b') ? 0.09 : 0.1)) }));
@@ -541,9 +541,11 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     const re = w.confidence.revalidated!;
     assert.equal(re.processes, 1 + FRESH_PROCESSES.count);
     assert.equal(re.median_from, 'processes');
-    // The median over three processes: this one's (about 0.102) and the two others' 0.09.
+    // The median over the processes: this one's (about 0.102, first) and the others' 0.09, each recorded.
     assert.ok(Math.abs(w.median_ms - 0.09) < 1e-12, String(w.median_ms));
-    // a: 1.11x of b in two processes, about 0.98x in this one: the processes cannot exclude a tie, but it is not within 3 %.
+    assert.equal(re.process_medians_ms?.length, 1 + FRESH_PROCESSES.count);
+    assert.ok(re.process_medians_ms![0]! > 0.095 && re.process_medians_ms!.slice(1).every((m) => m === 0.09), JSON.stringify(re.process_medians_ms));
+    // a: 1.11x of b in the fresh processes, about 0.98x in this one: the processes cannot exclude a tie, but it is not within 3 %.
     assert.ok(w.confidence.tied.includes('spin mode=a'), JSON.stringify(w.confidence));
     assert.ok(re.process_ratio_ci?.['spin mode=a'], JSON.stringify(re));
     // No other process answered: this one's rounds decide, as without fresh processes.

@@ -123,6 +123,14 @@ describe('the search loop (one for tuning, replay and the fleet)', () => {
     const h = await search(space, (cfg) => (stop.abort(), times.get(configKey(cfg))), { strategy: STRATEGIES[0]!, seed: 1, evaluations: 10, signal: stop.signal });
     assert.equal(h.length, 1);
   });
+  it('a time limit ends the search after the evaluation in progress, but a problem with nothing measured still gets its first', async () => {
+    const slow = (cfg: (typeof space.configs)[number]) => new Promise<number | undefined>((resolve) => setTimeout(() => resolve(times.get(configKey(cfg))), 5));
+    assert.equal((await search(space, slow, { strategy: STRATEGIES[0]!, seed: 1, evaluations: 10, timeMs: 0 })).length, 1);
+    assert.equal((await search(space, slow, { strategy: STRATEGIES[0]!, seed: 1, evaluations: 10, timeMs: 12 })).length < 10, true);
+    const [a] = space.configs;
+    const resumed = await search(space, slow, { strategy: STRATEGIES[0]!, seed: 1, evaluations: 10, timeMs: 0, resumed: [{ config: a!, time: 1 }] });
+    assert.equal(resumed.length, 1, 'what an earlier run measured is enough: nothing new past the limit');
+  });
   it("a recorded space is replayed on its recorded problem", { skip: !existsSync(FIXTURE) && 'fixture missing' }, () => {
     const rec = JSON.parse(readFileSync(FIXTURE, 'utf8')) as RecordedSpace;
     const { space: s } = recordedSearchSpace(rec);

@@ -47,7 +47,13 @@ export const REVALIDATION = { rounds: 6, roundMs: 40, maxFinalists: 12, closeMar
  * at most `maxFinalists`) are timed again side by side in `count` new processes (after `discardRounds` warm-up rounds); each
  * process, the tune's own included, gives one mean log ratio per contender, and the verdict is
  * drawn across processes (fresh-process.ts starts them; where none can be started, as in the
- * tuning page, the tune's own rounds decide).
+ * tuning page, the tune's own rounds decide). More processes of fewer rounds (three or four of
+ * two kept rounds) were tried on that VM, 2026-12-07, in three batches one after another: they cost
+ * a quick tune of NeoNeXt-T the same (168-188 s each, its 3-minute limit reached with four and
+ * with two) and agreed no better (91 % and 95 % of pairs the same or tied; two: 97 %); the processes of
+ * one tune timed its winner within 2-4 % of one another, where the tunes, minutes apart, differed
+ * by 5-10 %: what moves the winner's median from one tune to the next is the machine over
+ * minutes, which no number of processes within a tune averages out.
  */
 export const FRESH_PROCESSES = { count: 2, maxFinalists: 5, margin: 0.15, rounds: 4, roundMs: 30, discardRounds: 1 } as const;
 
@@ -337,6 +343,7 @@ export async function revalidateWinner(
           paired_ratio_ci: Object.fromEntries([...paired].filter(([k]) => !decided(k))),
           processes: processes.length,
           process_ratio_ci: Object.fromEntries(verdict.tied),
+          process_medians_ms: medians,
           median_from: 'processes' as const,
           ...(Object.keys(unstable).length ? { unstable } : {}),
         },

@@ -41,7 +41,7 @@ export interface SearchOptions {
   readonly seed: number;
   /** Evaluations in all, those of `resumed` included (evaluationBudget). */
   readonly evaluations: number;
-  /** Wall time at most, ms. */
+  /** Wall time at most, ms: no evaluation starts after it, but for a first one where nothing was measured yet. */
   readonly timeMs?: number;
   readonly signal?: AbortSignal;
   /** What earlier runs measured of this space (the strategy sees it; it counts in the budget). */
@@ -63,7 +63,11 @@ export async function search(space: SearchSpace, evaluate: Evaluator, o: SearchO
   const inSpace = new Map(space.configs.map((c) => [configKey(c), c]));
   const warm = (o.warmStart ?? []).map((c) => inSpace.get(configKey(c))).filter((c): c is Config => c !== undefined && !tried.has(configKey(c)));
   while (history.length < o.evaluations && !o.signal?.aborted) {
-    if (o.timeMs !== undefined && performance.now() - started >= o.timeMs) break;
+    // A time limit ends the search, but not before a first measurement: under a tune's overall
+    // limit, a problem whose share the problems before it used up (their side-by-side re-timing
+    // is not part of their share) would otherwise get no winner at all, where its first
+    // configuration (a warm start or the model's favourite) takes a fraction of a second.
+    if (o.timeMs !== undefined && history.length > 0 && performance.now() - started >= o.timeMs) break;
     const config = warm.shift() ?? o.strategy.next(space, history, rng, { ...o.context, left: o.evaluations - history.length });
     if (!config) break;
     o.onProposal?.(config, history);
