@@ -109,9 +109,10 @@ export async function tuneSuite(
 /**
  * The share of a time limit (--time-budget, --effort) a problem must have left for its contenders
  * to be timed again in fresh processes: they take about 5 s a problem on the 2-core VMs (two
- * processes of five contenders), its search and side-by-side rounds about as much. Where earlier problems took more
- * than their share, the later ones decide on their own rounds rather than go unmeasured (a quick
- * tune of NeoNeXt-T that ran over gave its last two problems 3 and 0 evaluations).
+ * processes of five contenders), its search and side-by-side rounds about as much. Where earlier
+ * problems took more than their share, the later ones decide on their own rounds rather than go
+ * unmeasured (a quick tune of NeoNeXt-T that ran over gave its last two problems 3 and 0
+ * evaluations).
  */
 const FRESH_PROCESSES_MIN_SHARE_MS = 8_000;
 

@@ -71,7 +71,11 @@ export interface Winner {
       readonly processes?: number;
       /** Contenders the processes could not tell from the fastest: 95 % interval of their time over the fastest's, across processes. */
       readonly process_ratio_ci?: Readonly<Record<string, readonly [number, number]>>;
-      /** The winner's median round in each process that timed it (this one first): its median is theirs, and their spread is how far the next run's time may fall from it. */
+      /**
+       * The winner's median round in each process that timed it (this one first): its median is
+       * theirs. Their spread is one process's against another's within seconds; over minutes the
+       * machine's speed may move the next run's time further (docs/tuner.md, Measured).
+       */
       readonly process_medians_ms?: readonly number[];
       /**
        * Finalists whose side-by-side timing was unstable, and why (the first reason): an unstable
