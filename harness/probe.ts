@@ -21,6 +21,6 @@ export function processProbe(kernel: Pick<KernelInstance, 'poolCounters' | 'cana
       const u = node ? process.resourceUsage() : undefined;
       return { ...(u ? { switches: u.involuntaryContextSwitches, cpu_ms: (u.userCPUTime + u.systemCPUTime) / 1000 } : {}), ...(pool ? pool() : {}) };
     },
-    ...(canary ? { speed: () => canary.ratio() } : {}),
+    ...(canary ? { canary } : {}),
   };
 }

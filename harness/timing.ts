@@ -10,7 +10,7 @@ import { Bench, type FnOptions } from 'tinybench';
 import { assessTiming, DEFAULT_TARGET_REL, SLOW_MACHINE_RATIO } from './stability.js';
 import { callsForSpan, clockQuantumMs, clockRoundingText, minSampleSpanMs, samplesTooShort } from './clock.js';
 import { quantile } from './stats.js';
-import type { DeviceTiming, KernelInstance, MeasureOptions, SampleEvidence, SampleProbe } from './types.js';
+import type { DeviceTiming, KernelInstance, MeasureOptions, SampleEvidence, SampleProbe, SpeedCanary } from './types.js';
 
 /**
  * Samples shorter than this are batched (performance.now() granularity, call overhead, and the
@@ -114,7 +114,7 @@ async function sampleBatches(run: () => unknown, inner: number, opts: MeasureOpt
     samples.push(d / inner);
     if (probe && before) {
       const after = probe.read();
-      const canary = probe.speed?.();
+      const canary = probe.canary?.ratio();
       const change = (k: 'switches' | 'cpu_ms' | 'wait_ms' | 'taken_over') => (after[k] !== undefined && before[k] !== undefined ? { [k]: after[k] - before[k] } : {});
       evidence.push({
         ...change('switches'),
@@ -194,7 +194,7 @@ export async function measureAdaptive(kernel: Pick<KernelInstance, 'run'>, opts:
     // canary says the phase is over.
     stable = q.stable && q.shape === 'unimodal' && assessed.slowKept === 0;
     ciText = q.ci_rel === null ? 'no clean sample' : `median CI ±${(100 * q.ci_rel).toFixed(1)} %`;
-    if (assessed.slowKept > 0 && probe?.speed) await waitForFastPhase(probe.speed, start + cap);
+    if (assessed.slowKept > 0 && probe?.canary) await waitForFastPhase(probe.canary, start + cap);
   } while (!stable && performance.now() - start < cap);
   return { samples_ms: samples, method: `${method}, adaptive: ${rounds} round(s), ${ciText}`, ...(probe ? { evidence } : {}) };
 }
@@ -202,9 +202,43 @@ export async function measureAdaptive(kernel: Pick<KernelInstance, 'run'>, opts:
 /** How often the speed canary is read while waiting for a core's slow phase to end. */
 const PHASE_POLL_MS = 10;
 
-/** Waits (yielding to the event loop) until the speed canary reads at most SLOW_MACHINE_RATIO, or until `deadline`. */
-export async function waitForFastPhase(speed: () => number, deadline: number): Promise<void> {
-  while (speed() > SLOW_MACHINE_RATIO && performance.now() + PHASE_POLL_MS < deadline) await new Promise((resolve) => setTimeout(resolve, PHASE_POLL_MS));
+/**
+ * After a wait that ran out with the canary still slow, its canary is not waited on again for this
+ * many times that wait (it is still read: a turn that finds it fast goes on at once). Waiting pays
+ * where slow phases are short; where the machine stays slow for minutes, every wait would run out:
+ * on the Xeon VM, 2026-12-07, with the canary over SLOW_MACHINE_RATIO for an hour, the 200-ms waits
+ * of a finalist's turns took 10 of the 13.5 s of one problem's side-by-side rounds. This keeps the
+ * time spent waiting in vain to about a tenth.
+ */
+const VAIN_WAIT_BACKOFF = 10;
+
+/** For each canary whose last wait ran out: until when it is not waited on again. */
+const waitsRunOut = new WeakMap<SpeedCanary, number>();
+
+/**
+ * Waits (yielding to the event loop) until the speed canary reads at most SLOW_MACHINE_RATIO, or
+ * until `deadline`; does not wait on a canary whose last wait ran out a short while ago
+ * (VAIN_WAIT_BACKOFF).
+ */
+export async function waitForFastPhase(canary: SpeedCanary, deadline: number): Promise<void> {
+  const start = performance.now();
+  if (canary.ratio() <= SLOW_MACHINE_RATIO) {
+    waitsRunOut.delete(canary);
+    return;
+  }
+  if ((waitsRunOut.get(canary) ?? -Infinity) > start) return;
+  for (;;) {
+    const now = performance.now();
+    if (now + PHASE_POLL_MS >= deadline) {
+      waitsRunOut.set(canary, now + VAIN_WAIT_BACKOFF * (now - start));
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, PHASE_POLL_MS));
+    if (canary.ratio() <= SLOW_MACHINE_RATIO) {
+      waitsRunOut.delete(canary);
+      return;
+    }
+  }
 }
 
 /** Host-clock timing of run() as the options ask: adaptive rounds when opts.adaptive is set, else one tinybench task. */

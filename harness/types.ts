@@ -88,8 +88,8 @@ export interface SampleEvidence {
 /** Cumulative counters read before and after every sample (the difference is its evidence). */
 export interface SampleProbe {
   read(): { readonly switches?: number; readonly cpu_ms?: number; readonly wait_ms?: number; readonly taken_over?: number };
-  /** The speed canary's reading (SpeedCanary.ratio), taken once after each sample, outside its timed interval. */
-  speed?(): number;
+  /** The kernel's speed canary: read once after each sample (SpeedCanary.ratio), outside its timed interval. */
+  readonly canary?: SpeedCanary;
 }
 
 /**

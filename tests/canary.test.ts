@@ -13,10 +13,10 @@ import { measureKernel } from '../harness/evaluate.js';
 import { dwconvProblem, makeProblemData, neoCellProblem } from '../harness/problem.js';
 import { assessTiming, CANARY_UNRELATED_NOTE, disturbance, SLOW_MACHINE_RATIO } from '../harness/stability.js';
 import type { SampleEvidence, SampleProbe } from '../harness/types.js';
-import { measureAdaptive } from '../harness/timing.js';
+import { measureAdaptive, waitForFastPhase } from '../harness/timing.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { FLOOR_MAX_AGE_MS, rememberedFloor, rememberFloor } from '../kernels/cpu/canary-floor.js';
-import { type WasmSpeedCanary, WindowedSpeed } from '../kernels/cpu/wasm/canary.js';
+import { judgingSpeed, OWN_LEVEL_AFTER_MS, type WasmSpeedCanary, WindowedSpeed } from '../kernels/cpu/wasm/canary.js';
 
 const clean = (wall_ms: number, canary?: number): SampleEvidence => ({ switches: 0, cpu_ms: wall_ms, wall_ms, ...(canary !== undefined ? { canary } : {}) });
 
@@ -72,7 +72,7 @@ describe('speed canary: slow phases set aside', () => {
     // The core is "slow" (the canary at 1.5x, the kernel at 0.04 ms) for the first 80 ms, then fast (1.0x, 0.02 ms).
     const start = performance.now();
     const slow = () => performance.now() - start < 80;
-    const probe: SampleProbe = { read: () => ({ switches: 0, cpu_ms: performance.now() }), speed: () => (slow() ? 1.5 : 1) };
+    const probe: SampleProbe = { read: () => ({ switches: 0, cpu_ms: performance.now() }), canary: { ratio: () => (slow() ? 1.5 : 1) } };
     const t = await measureAdaptive({ run: () => spin(slow() ? 0.04 : 0.02) }, { timeMs: 20, minSamples: 5, warmupMs: 0, adaptive: { targetRelHalfWidth: 0.05, maxMs: 400 } }, probe);
     const { quality, clean: kept } = assessTiming(t.samples_ms, t.evidence, 0.05);
     assert.ok(Number(/adaptive: (\d+) round/.exec(t.method)?.[1]) >= 2, t.method);
@@ -123,6 +123,35 @@ describe("speed canary: the canary's own speed", () => {
     assert.equal(speed.fastestMs, 2.02, 'a window with only 3 fast readings does not move it');
     for (let i = 0; i < 32; i++) speed.add(1.9);
     assert.equal(speed.fastestMs, 1.9);
+  });
+
+  it("is judged against the remembered speed, unless the process has watched it run well above that for OWN_LEVEL_AFTER_MS (the machine's level, not a phase)", () => {
+    const remembered = 1.78;
+    assert.equal(judgingSpeed(2.25, remembered, 1000), remembered, 'a young process may have started in a slow phase');
+    assert.equal(judgingSpeed(2.25, remembered, OWN_LEVEL_AFTER_MS), 2.25, 'slower than the remembered speed for that long: its own');
+    assert.equal(judgingSpeed(2.0, remembered, 60_000), remembered, 'within SLOW_MACHINE_RATIO of it: still the remembered one');
+    assert.equal(judgingSpeed(1.7, remembered, 60_000), 1.7, 'faster than remembered: its own');
+  });
+
+  it('a wait for a fast phase that ran out is not repeated at once on the same canary; one that reads fast ends the backoff', async () => {
+    let slow = true;
+    const canary = { ratio: () => (slow ? 1.5 : 1) };
+    let t = performance.now();
+    await waitForFastPhase(canary, t + 60);
+    assert.ok(performance.now() - t >= 45, 'the first wait runs to its deadline');
+    t = performance.now();
+    await waitForFastPhase(canary, t + 60);
+    assert.ok(performance.now() - t < 30, 'the next, right after, does not wait');
+    const other = { ratio: () => 1.5 };
+    t = performance.now();
+    await waitForFastPhase(other, t + 60);
+    assert.ok(performance.now() - t >= 45, 'another canary waits');
+    slow = false;
+    await waitForFastPhase(canary, performance.now() + 60);
+    slow = true;
+    t = performance.now();
+    await waitForFastPhase(canary, t + 60);
+    assert.ok(performance.now() - t >= 45, 'read fast once: it is waited on again');
   });
 
   it('a fresh CPU session has its canary speed before the first sample is judged', async () => {

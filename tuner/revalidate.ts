@@ -8,7 +8,8 @@
  * the fastest (beyond TIE_MARGIN) is tied with it: of the tied finalists within TIE_MARGIN of the
  * fastest by the rounds, the first in the tie order wins. Each
  * finalist's turn waits (briefly) for the speed canary to read fast, so a core's slow phase does
- * not fall on one finalist's turn alone.
+ * not fall on one finalist's turn alone (where the machine stays slow, the waits back off:
+ * harness/timing.ts waitForFastPhase).
  */
 import { createKernel } from '../harness/compile.js';
 import { measureKernel, prepareAndVerify, timingFields } from '../harness/evaluate.js';
@@ -258,7 +259,7 @@ export async function measureSideBySide(
       if (round % 2 === 1) order.reverse();
       for (const f of order) {
         // Each finalist's turn starts outside a core's slow phase where one ends within a few rounds' time.
-        if (f.kernel.canary) await waitForFastPhase(() => f.kernel.canary!.ratio(), performance.now() + PHASE_WAIT_MS);
+        if (f.kernel.canary) await waitForFastPhase(f.kernel.canary, performance.now() + PHASE_WAIT_MS);
         const t = await measureKernel(f.kernel, { timeMs: o.roundMs, minSamples: 5, warmupMs: round === 0 ? 20 : 0 });
         if (round < discard) continue;
         f.samples.push(...t.samples_ms);

@@ -11,6 +11,7 @@
  * every sample (at least 0.2 ms) cost about 4 %.
  */
 import { copyWasm } from '../copy-wasm.js';
+import { SLOW_MACHINE_RATIO } from '../../../harness/stability.js';
 import type { DeviceInfo, SpeedCanary } from '../../../harness/types.js';
 import type { ThreadPool } from './threads.js';
 import { WasmKernel, type WasmKernelSpec } from './runtime.js';
@@ -49,8 +50,26 @@ export class WindowedSpeed {
   }
 }
 
+/**
+ * How long a process watches its canary before its own speed may overrule the remembered one
+ * (canary-floor.ts). The remembered speed is there for a process that starts inside one of the
+ * core's slow phases; a process whose canary has not come within SLOW_MACHINE_RATIO of it for this
+ * long is not in a phase but on a machine that runs slower for now (the VM's level moves over
+ * hours: on the Xeon VM, 2026-12-07, the canary read 2.23-2.26 µs in every process for an hour,
+ * against 1.78 µs remembered from that morning), and judging it by the remembered speed would call
+ * every sample slow: each measurement would run to its time cap waiting for a fast phase that does
+ * not come. Once a window of its readings reaches the remembered speed again, that judges it again.
+ */
+export const OWN_LEVEL_AFTER_MS = 5000;
+
+/** The time a canary reading is judged against (its ratio's denominator): the remembered speed or, past OWN_LEVEL_AFTER_MS well above it, the process's own. */
+export function judgingSpeed(ownMs: number, rememberedMs: number, watchedMs: number): number {
+  return watchedMs >= OWN_LEVEL_AFTER_MS && ownMs > SLOW_MACHINE_RATIO * rememberedMs ? ownMs : Math.min(ownMs, rememberedMs);
+}
+
 export class WasmSpeedCanary implements SpeedCanary {
   private readonly speed = new WindowedSpeed();
+  private readonly createdAt = performance.now();
 
   /** The canary's speed in this process, ms: the fastest 10th percentile of a window of its readings. */
   get ownFastestMs(): number {
@@ -88,11 +107,11 @@ export class WasmSpeedCanary implements SpeedCanary {
     return Math.min(t1 - t0, performance.now() - t1);
   }
 
-  /** A reading over the canary's speed (this process's or the remembered one, the faster). */
+  /** A reading over the canary's speed (this process's or the remembered one: judgingSpeed). */
   ratio(): number {
     const t = this.reading();
     this.speed.add(t);
-    return t / Math.min(this.speed.fastestMs, this.rememberedMs);
+    return t / judgingSpeed(this.speed.fastestMs, this.rememberedMs, performance.now() - this.createdAt);
   }
 
   dispose(): void {
