@@ -411,19 +411,20 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
   });
 
   it('a finalist whose side-by-side timing is unstable cannot win, and the winner records why', async () => {
-    // Mode b alternates between 0.09 and 0.13 ms a call: its timing is unstable (its samples spread too wide or in two clusters).
+    // Mode b takes 0.09 ms a call in one 2-ms window and 0.13 ms in the next: its timing is unstable
+    // (its samples spread too wide or in two clusters), however many calls a sample takes (calls
+    // alternating between the two would average out in samples of two calls).
     const base = timedVariant('spin', ['a', 'b'], (m) => (m === 'a' ? 0.1 : 0.09));
     const v: KernelVariant = {
       ...base,
       async create(p, params, s) {
         const k = await base.create!(p, params, s);
-        let flip = false;
         const run = k.run.bind(k);
         return {
           ...k,
           run(...args: Parameters<typeof k.run>) {
             const r = run(...args);
-            if (params.mode === 'b' && (flip = !flip)) {
+            if (params.mode === 'b' && Math.floor(performance.now() / 2) % 2 === 1) {
               const end = performance.now() + 0.04;
               while (performance.now() < end);
             }
@@ -629,11 +630,28 @@ describe('the CI gate', () => {
   });
 });
 
+/** Resolves once process `pid` has run on a CPU for 50 ms (/proc/PID/stat utime), or after 3 s where that cannot be read. */
+async function spinning(pid: number): Promise<void> {
+  const ticksPerSecond = 100;
+  const end = performance.now() + 3000;
+  while (performance.now() < end) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      if (Number(fields[11]) >= 0.05 * ticksPerSecond) return;
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('a bench run with an injected busy core', () => {
   // One busy process per core but one: this process can get clearly fewer cores than the machine has.
   const burners: ChildProcess[] = [];
-  before(() => {
+  before(async () => {
     for (let i = 0; i < Math.max(1, availableParallelism() - 1); i++) burners.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+    // The bench starts once every burner is seen spinning (its CPU time in /proc has grown).
+    await Promise.all(burners.map((b) => spinning(b.pid!)));
   });
   after(() => {
     for (const b of burners) b.kill('SIGKILL');
