@@ -73,7 +73,8 @@ export async function tuneSuite(
       const variants = run.backend.variants.filter((v) => !o.kernels || o.kernels.includes(v.name));
       // Network suites name cases "stage1.neocell"; others by the cell ("4+7 s1").
       const what = c.name.endsWith(problem.op) ? c.name : `${c.name} ${problem.op}`;
-      const left = o.deadline !== undefined ? Math.max(1, (o.deadline - performance.now()) / (jobs.length - i)) : undefined;
+      const now = performance.now();
+      const left = o.deadline !== undefined ? Math.max(1, (o.deadline - now) / (jobs.length - i)) : undefined;
       const timeMs = left !== undefined ? Math.min(left, o.budget.timeMs ?? Infinity) : o.budget.timeMs;
       const result = await tuneProblem(store.db, problem, variants, run.session, {
         strategy: o.strategy,
@@ -84,8 +85,9 @@ export async function tuneSuite(
         ...(o.pin ? { pin: o.pin } : {}),
         ...(!usesModel ? { warmStart: warmStarts(store.db, run.session, problem) } : model?.backends.has(run.session.backend) ? { model: { model, device: sessionDeviceFeatures(run.session.device, hubs) } } : {}),
         // The closest finalists are timed again in fresh processes (tuner/revalidate.ts
-        // FRESH_PROCESSES), unless a time limit leaves this problem too little for them.
-        ...(left === undefined || left >= FRESH_PROCESSES_MIN_SHARE_MS ? freshProcessOption(run, problem, o.seed) : {}),
+        // FRESH_PROCESSES); under a time limit the re-timing fits in this problem's share.
+        ...freshProcessOption(run, problem, o.seed),
+        ...(left !== undefined ? { deadline: now + left } : {}),
         recorder: store,
         progress: (p) =>
           o.progress?.({
@@ -105,16 +107,6 @@ export async function tuneSuite(
   }
   return out;
 }
-
-/**
- * The share of a time limit (--time-budget, --effort) a problem must have left for its contenders
- * to be timed again in fresh processes: they take about 5 s a problem on the 2-core VMs (two
- * processes of five contenders), its search and side-by-side rounds about as much. Where earlier
- * problems took more than their share, the later ones decide on their own rounds rather than go
- * unmeasured (a quick tune of NeoNeXt-T that ran over gave its last two problems 3 and 0
- * evaluations).
- */
-const FRESH_PROCESSES_MIN_SHARE_MS = 8_000;
 
 /** On a busy machine, thread counts it cannot give now are not tuned (said once, with the measurement). */
 export function threadCap(load: MachineLoad, log: (s: string) => void): { maxThreads?: number; threadsReason?: string } {

@@ -22,11 +22,11 @@ import { reportRows } from '../reports/rows.js';
 import { measureAdaptive, measureWithTinybench } from '../harness/timing.js';
 import type { BackendSession, CeilingRecord, KernelVariant, SampleEvidence, SampleProbe } from '../harness/types.js';
 import { claimPart, CTL } from '../kernels/cpu/wasm/pool.js';
-import { emptyDb } from '../tuner/db.js';
+import { emptyDb, parseDb, snapshotText } from '../tuner/db.js';
 import { buildSpace, complexity, configKey } from '../tuner/space.js';
 import { tieOrder, tuneProblem } from '../tuner/tune.js';
 import { selectWinner, TIE_MARGIN } from '../tuner/winner.js';
-import { acrossProcesses, finalistKeys, FRESH_PROCESSES, pairedRatio, pairedTies, type SideBySideElsewhere } from '../tuner/revalidate.js';
+import { acrossProcesses, finalistKeys, FRESH_PROCESSES, MIN_KEPT_ROUNDS, pairedRatio, pairedTies, REVALIDATION, type SideBySideElsewhere } from '../tuner/revalidate.js';
 import { sideBySideInFreshProcess } from '../tuner/fresh-process.js';
 import { backendEntry, openBackend } from '../kernels/registry.js';
 import { deviceFingerprint } from '../tuner/db-model.js';
@@ -408,6 +408,30 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     const again = await tuneProblem(db, copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, { strategy: STRATEGIES.find((s) => s.name === 'exhaustive')!, seed: 1, budget: {} });
     assert.equal(again.evaluated, 0);
     assert.deepEqual(again.winner, r.winner);
+  });
+
+  it("under a time limit the side-by-side re-timing fits in what the search left of the problem's share, and the winner's record says what was cut", async () => {
+    // Eight configurations within 15 % of one another: all are finalists, and contenders for fresh processes.
+    const v = timedVariant('spin', [1, 2, 3, 4, 5, 6, 7, 8], (m) => 0.05 + 0.001 * Number(m));
+    const asked: number[] = [];
+    const elsewhere: SideBySideElsewhere = async (entries) => (asked.push(entries.length), []);
+    const opts = { strategy: STRATEGIES.find((s) => s.name === 'exhaustive')!, seed: 1, budget: {}, measure: { timeMs: 10, minSamples: 5, warmupMs: 0 }, elsewhere };
+    const free = (await tuneProblem(emptyDb(), copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, opts)).winner!.confidence.revalidated!;
+    assert.equal(free.candidates.length, 8);
+    assert.equal(free.rounds, REVALIDATION.rounds);
+    assert.equal(free.time_limited, undefined);
+    assert.equal(asked.length, FRESH_PROCESSES.count, 'fresh processes asked');
+    asked.length = 0;
+    // The share already spent by the search: the shortest re-timing, said.
+    const db = emptyDb();
+    const r = await tuneProblem(db, copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, { ...opts, deadline: performance.now() });
+    const limited = r.winner!.confidence.revalidated!;
+    assert.equal(limited.candidates.length, 3);
+    assert.equal(limited.rounds, MIN_KEPT_ROUNDS);
+    assert.ok(limited.candidates.includes(r.winner!.key));
+    assert.equal(limited.time_limited, "this problem's share of the time limit: 3 of 8 finalists, 3 of 6 rounds, no fresh processes");
+    assert.equal(asked.length, 0, 'no fresh process asked');
+    assert.equal(parseDb(snapshotText(db), 'db.json').entries[Object.keys(db.entries)[0]!]!.winner?.confidence.revalidated?.time_limited, limited.time_limited, 'a valid database keeps it');
   });
 
   it('a finalist whose side-by-side timing is unstable cannot win, and the winner records why', async () => {

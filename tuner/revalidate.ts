@@ -70,6 +70,32 @@ export interface SideBySideOptions {
   readonly rounds: number;
   readonly roundMs: number;
   readonly discardRounds?: number;
+  /** No round starts after this time (performance.now() clock) once MIN_KEPT_ROUNDS are kept. */
+  readonly deadline?: number;
+}
+
+/** Kept rounds a side-by-side measurement has before a deadline may stop it: the fewest pairedTies judges. */
+export const MIN_KEPT_ROUNDS = 3;
+
+/**
+ * What re-timing costs, to fit it in a problem's share of a time limit (measured on the 2-core
+ * VMs: opening and verifying a finalist again about 60 ms; a finalist's 40-ms turn 60-70 ms with
+ * its canary readings and the wait for a fast phase; a fresh process about 0.5 s to start and
+ * open its backend).
+ */
+const COST = { verifyMs: 60, turnOverRoundMs: 1.6, processStartMs: 500 } as const;
+
+/** The most finalists whose shortest side-by-side measurement (MIN_KEPT_ROUNDS rounds) fits in `leftMs`: at least 3, the fastest of them and the winner. */
+export function finalistsThatFit(leftMs: number): number {
+  const each = COST.verifyMs + MIN_KEPT_ROUNDS * COST.turnOverRoundMs * REVALIDATION.roundMs;
+  return Math.max(3, Math.floor(leftMs / each));
+}
+
+/** Whether FRESH_PROCESSES.count fresh processes timing `contenders` fit in `leftMs`, a turn there costing `turnMs` for each roundMs of the tune's own (as its own rounds took). */
+export function freshProcessesFit(leftMs: number, contenders: number, turnMs: number): boolean {
+  const { count, rounds, discardRounds, roundMs } = FRESH_PROCESSES;
+  const each = COST.processStartMs + contenders * (COST.verifyMs + (rounds + discardRounds) * turnMs * (roundMs / REVALIDATION.roundMs));
+  return count * each <= leftMs;
 }
 
 /** A finalist's rounds from another process: its key and each kept round's median. */
@@ -226,8 +252,9 @@ export function finalistKeys(winner: Winner, entry: DbEntry, current: ReadonlySe
 /**
  * Opens each configuration again, verifies it against the reference again, and measures them all
  * in `rounds` interleaved rounds (rotated, reversed every other round: nobody always runs first or
- * right after another), after `discardRounds` rounds measured the same way and not kept. A
- * configuration that no longer opens or verifies is left out.
+ * right after another), after `discardRounds` rounds measured the same way and not kept; past
+ * `deadline`, once MIN_KEPT_ROUNDS are kept, no further round starts. A configuration that no
+ * longer opens or verifies is left out.
  */
 export async function measureSideBySide(
   entries: readonly FinalistEntry[],
@@ -255,6 +282,7 @@ export async function measureSideBySide(
     if (finalists.length < 2) return finalists;
     const discard = o.discardRounds ?? 0;
     for (let round = 0; round < discard + o.rounds; round++) {
+      if (o.deadline !== undefined && round >= discard + MIN_KEPT_ROUNDS && performance.now() >= o.deadline) break;
       const order = finalists.map((_, i) => finalists[(i + round) % finalists.length]!);
       if (round % 2 === 1) order.reverse();
       for (const f of order) {
@@ -286,8 +314,18 @@ export async function revalidateWinner(
   order: (c: Config) => number[] = (c) => complexity(variants, c),
   /** Where contenders are timed again in fresh processes (FRESH_PROCESSES); without it, the tune's own rounds decide. */
   elsewhere?: SideBySideElsewhere,
+  /**
+   * Where this problem's share of a time limit ends (performance.now() clock): the re-timing fits
+   * in what is left, with fewer finalists (the fastest by the search, and the winner), fewer rounds
+   * (at least MIN_KEPT_ROUNDS) and no fresh processes where they do not fit, and says so
+   * (`time_limited`). Without it, the re-timing is as REVALIDATION and FRESH_PROCESSES say.
+   */
+  deadline?: number,
 ): Promise<Winner> {
-  const keys = finalistKeys(winner, entry, current);
+  const all = finalistKeys(winner, entry, current);
+  const start = performance.now();
+  const fit = deadline === undefined ? all.length : finalistsThatFit(deadline - start);
+  const keys = fit >= all.length ? all : [...all.slice(0, fit - 1), all.slice(fit - 1).includes(winner.key) ? winner.key : all[fit - 1]!];
   if (keys.length < 2) return winner;
   const finalists = await measureSideBySide(
     keys.map((k) => entry.candidates[k]!),
@@ -295,9 +333,12 @@ export async function revalidateWinner(
     session,
     problem,
     data,
-    REVALIDATION,
+    { ...REVALIDATION, ...(deadline !== undefined ? { deadline } : {}) },
   );
   if (finalists.length < 2) return winner;
+  const rounds = finalists[0]!.rounds.length;
+  // A turn's cost as the rounds measured it (verifying included): what a fresh process's turns will cost.
+  const turnMs = (performance.now() - start) / (finalists.length * rounds);
   const unstable: Record<string, string> = {};
   const candidates: Candidate[] = finalists.map((f) => {
     const evidence = f.evidence.length === f.samples.length ? f.evidence : undefined;
@@ -316,7 +357,16 @@ export async function revalidateWinner(
   // paired rounds within TIE_MARGIN of it); one tied only because six rounds cannot tell (on the
   // Xeon VM a finalist 11 % slower in its rounds, its interval 1.02-1.20) stays declared tied.
   const close = (f: (typeof finalists)[number]) => f === fastest || pairedRatio(fastest.rounds, f.rounds) <= 1 + TIE_MARGIN;
-  const across = elsewhere && (await inFreshProcesses(finalists.filter((f) => f === fastest || (stable(f) && pairedRatio(fastest.rounds, f.rounds) <= 1 + FRESH_PROCESSES.margin)), fastest, elsewhere));
+  const contenders = rankedContenders(finalists.filter((f) => f === fastest || (stable(f) && pairedRatio(fastest.rounds, f.rounds) <= 1 + FRESH_PROCESSES.margin)), fastest);
+  const freshFit = deadline === undefined || freshProcessesFit(deadline - performance.now(), contenders.length, turnMs);
+  const across = elsewhere && freshFit ? await inFreshProcesses(contenders, elsewhere) : undefined;
+  // What the time limit cut, said in the record (a tune without a limit, or with time enough, cuts nothing).
+  const cuts = [
+    ...(keys.length < all.length ? [`${keys.length} of ${all.length} finalists`] : []),
+    ...(rounds < REVALIDATION.rounds ? [`${rounds} of ${REVALIDATION.rounds} rounds`] : []),
+    ...(elsewhere && !freshFit && contenders.length >= 2 ? ['no fresh processes'] : []),
+  ];
+  const timeLimited = cuts.length ? { time_limited: `this problem's share of the time limit: ${cuts.join(', ')}` } : {};
   if (across) {
     // The processes' verdict replaces the tune's own rounds' for the contenders they measured
     // (p_value and ratio_ci stay those of the tune's own samples).
@@ -339,7 +389,7 @@ export async function revalidateWinner(
         tied: [...new Set(tiedAcross)],
         revalidated: {
           candidates: finalists.map((f) => f.key),
-          rounds: REVALIDATION.rounds,
+          rounds,
           changed: chosen.key !== winner.key,
           paired_ratio_ci: Object.fromEntries([...paired].filter(([k]) => !decided(k))),
           processes: processes.length,
@@ -347,6 +397,7 @@ export async function revalidateWinner(
           process_medians_ms: medians,
           median_from: 'processes' as const,
           ...(Object.keys(unstable).length ? { unstable } : {}),
+          ...timeLimited,
         },
       },
     };
@@ -373,23 +424,22 @@ export async function revalidateWinner(
     confidence: {
       ...again.confidence,
       tied,
-      revalidated: { candidates: finalists.map((f) => f.key), rounds: REVALIDATION.rounds, changed: chosen.key !== winner.key, paired_ratio_ci: Object.fromEntries(paired), ...(fromSearch ? { median_from: 'search' as const } : {}), ...(Object.keys(unstable).length ? { unstable } : {}) },
+      revalidated: { candidates: finalists.map((f) => f.key), rounds, changed: chosen.key !== winner.key, paired_ratio_ci: Object.fromEntries(paired), ...(fromSearch ? { median_from: 'search' as const } : {}), ...(Object.keys(unstable).length ? { unstable } : {}), ...timeLimited },
     },
   };
 }
 
+/** The contenders for fresh processes: the tune's fastest first, then by their paired ratio to it, at most FRESH_PROCESSES.maxFinalists. */
+function rankedContenders(contenders: readonly SideBySide[], fastest: SideBySide): SideBySide[] {
+  return [...contenders].sort((a, b) => (a === fastest ? -1 : b === fastest ? 1 : pairedRatio(fastest.rounds, a.rounds) - pairedRatio(fastest.rounds, b.rounds))).slice(0, FRESH_PROCESSES.maxFinalists);
+}
+
 /**
- * The contenders (the tune's fastest first, then by their paired ratio to it, at most
- * FRESH_PROCESSES.maxFinalists) timed again in FRESH_PROCESSES.count new processes, and the
- * verdict across those and the tune's own rounds; undefined with fewer than two contenders or
- * where no other process measured them.
+ * The ranked contenders (rankedContenders) timed again in FRESH_PROCESSES.count new processes,
+ * and the verdict across those and the tune's own rounds; undefined with fewer than two
+ * contenders or where no other process measured them.
  */
-async function inFreshProcesses(
-  contenders: readonly SideBySide[],
-  fastest: SideBySide,
-  elsewhere: SideBySideElsewhere,
-): Promise<{ verdict: AcrossProcesses; processes: ProcessRounds[] } | undefined> {
-  const ranked = [...contenders].sort((a, b) => (a === fastest ? -1 : b === fastest ? 1 : pairedRatio(fastest.rounds, a.rounds) - pairedRatio(fastest.rounds, b.rounds))).slice(0, FRESH_PROCESSES.maxFinalists);
+async function inFreshProcesses(ranked: readonly SideBySide[], elsewhere: SideBySideElsewhere): Promise<{ verdict: AcrossProcesses; processes: ProcessRounds[] } | undefined> {
   if (ranked.length < 2) return undefined;
   const processes: ProcessRounds[] = [new Map(ranked.map((f) => [f.key, f.rounds]))];
   const entries = ranked.map((f) => ({ key: f.key, config: f.config, ...(f.source_hash ? { source_hash: f.source_hash } : {}) }));

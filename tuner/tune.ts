@@ -52,6 +52,8 @@ export interface TuneOptions {
   readonly revalidate?: boolean;
   /** Where the closest finalists are timed again in fresh processes (fresh-process.ts; revalidate.ts FRESH_PROCESSES). */
   readonly elsewhere?: SideBySideElsewhere;
+  /** Where this problem's share of a time limit ends (performance.now() clock): the side-by-side re-timing fits in what the search left (revalidate.ts revalidateWinner). */
+  readonly deadline?: number;
   /** Stops the search after the candidate in progress (Ctrl-C): the winner is chosen from what was measured, without the side-by-side re-timing. */
   readonly signal?: AbortSignal;
   /** Parameter values fixed for every variant that declares them (`--params`): the search tunes the others. */
@@ -254,7 +256,7 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   let winner = unchanged ? stored : entryWinner(entry, variants, current, order);
   if (winner && !unchanged && opts.revalidate !== false && evaluated > 0 && !opts.signal?.aborted) {
     opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'finalists side by side' });
-    winner = await revalidateWinner(winner, entry, variants, current, session, problem, data, order, opts.elsewhere);
+    winner = await revalidateWinner(winner, entry, variants, current, session, problem, data, order, opts.elsewhere, opts.deadline);
   }
   if (winner) entry.winner = winner;
   else delete entry.winner;

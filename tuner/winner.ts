@@ -82,6 +82,8 @@ export interface Winner {
        * timing never wins over a stable one, so this is what a finalist faster than the winner lost on.
        */
       readonly unstable?: Readonly<Record<string, string>>;
+      /** What a time limit cut from the re-timing (finalists, rounds, fresh processes), where it cut anything: revalidate.ts. */
+      readonly time_limited?: string;
     };
   };
 }
