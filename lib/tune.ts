@@ -67,14 +67,7 @@ export async function tuneSuite(
   const hubs = usesModel ? shippedHubs() : [];
   const model = usesModel ? modelOfEverything(hubs, store.db, o.seed) : undefined;
   const jobs = tuned.flatMap((run) => suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ run, c, problem: problem as Problem }))));
-  // A time limit is shared by the problems that need time: one a job before tuned on the same
-  // backend (NeoNeXt-T's depthwise baselines repeat: 11 distinct problems in 14) has nothing left
-  // to measure and takes none.
-  const seen = new Set<string>();
-  const repeat = jobs.map(({ run, problem }) => {
-    const key = `${run.entry.name} ${problemKey(problem)}`;
-    return seen.has(key) || !seen.add(key);
-  });
+  const repeat = repeatedJobs(jobs);
   const needingTime = (from: number) => repeat.slice(from).filter((r) => !r).length;
   let failedBefore = 0;
   try {
@@ -116,6 +109,21 @@ export async function tuneSuite(
     await store.compact();
   }
   return out;
+}
+
+/**
+ * Which jobs repeat an earlier one (the same problem on the same backend): a time limit is shared
+ * by the others, since a problem tuned a job before has nothing left to measure and takes no time
+ * (NeoNeXt-T's depthwise baselines repeat: 11 distinct problems in 14).
+ */
+export function repeatedJobs(jobs: readonly { readonly run: { readonly entry: { readonly name: string } }; readonly problem: Problem }[]): boolean[] {
+  const seen = new Set<string>();
+  return jobs.map(({ run, problem }) => {
+    const key = `${run.entry.name} ${problemKey(problem)}`;
+    if (seen.has(key)) return true;
+    seen.add(key);
+    return false;
+  });
 }
 
 /** On a busy machine, thread counts it cannot give now are not tuned (said once, with the measurement). */

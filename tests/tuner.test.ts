@@ -20,6 +20,8 @@ import { select } from '../tuner/select.js';
 import { buildSpace, complexity, configKey } from '../tuner/space.js';
 import { STRATEGIES } from '../tuner/strategies/index.js';
 import { selectWinner } from '../tuner/winner.js';
+import { repeatedJobs } from '../lib/tune.js';
+import { resolveSuite } from '../suites/suite.js';
 
 const session: BackendSession = singleThreadCpuSession();
 const tmp = () => mkdtempSync(join(tmpdir(), 'neotune-tuner-'));
@@ -136,6 +138,19 @@ describe('the search loop (one for tuning, replay and the fleet)', () => {
     const { space: s } = recordedSearchSpace(rec);
     assert.equal(problemKey(s.problem), rec.problem);
     assert.throws(() => recordedSearchSpace({ ...rec, problem: 'neocell 1x1x1x1 1 float32' }), /replay\.problem/);
+  });
+});
+
+describe('a time limit shared by the problems of a suite', () => {
+  it('a problem tuned a job before on the same backend needs no share: NeoNeXt-T has 11 distinct problems in 14', () => {
+    const suite = resolveSuite('neonext-t', {});
+    const jobs = (name: string) => suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ run: { entry: { name } }, problem })));
+    const repeat = repeatedJobs(jobs('cpu'));
+    assert.equal(repeat.length, 14);
+    assert.equal(repeat.filter((r) => !r).length, 11);
+    for (const [i, r] of repeat.entries()) if (r) assert.ok(jobs('cpu').slice(0, i).some((j) => problemKey(j.problem) === problemKey(jobs('cpu')[i]!.problem)));
+    // The same problems on another backend are that backend's own.
+    assert.equal(repeatedJobs([...jobs('cpu'), ...jobs('webgpu')]).filter((r) => !r).length, 22);
   });
 });
 
