@@ -64,9 +64,10 @@ export async function search(space: SearchSpace, evaluate: Evaluator, o: SearchO
   const warm = (o.warmStart ?? []).map((c) => inSpace.get(configKey(c))).filter((c): c is Config => c !== undefined && !tried.has(configKey(c)));
   while (history.length < o.evaluations && !o.signal?.aborted) {
     // A time limit ends the search, but not before a first measurement: under a tune's overall
-    // limit, a problem whose share the problems before it used up (their side-by-side re-timing
-    // is not part of their share) would otherwise get no winner at all, where its first
-    // configuration (a warm start or the model's favourite) takes a fraction of a second.
+    // limit, a problem whose share the problems before it used up (a side-by-side re-timing
+    // never goes below 3 finalists and 3 rounds, whatever is left of its share) would otherwise
+    // get no winner at all, where its first configuration (a warm start or the model's
+    // favourite) takes a fraction of a second.
     if (o.timeMs !== undefined && history.length > 0 && performance.now() - started >= o.timeMs) break;
     const config = warm.shift() ?? o.strategy.next(space, history, rng, { ...o.context, left: o.evaluations - history.length });
     if (!config) break;
