@@ -123,6 +123,8 @@ export interface SideBySide {
   readonly evidence: SampleEvidence[];
   /** Median of each round's clean samples (the rounds pair the finalists: measured back to back). */
   readonly rounds: number[];
+  /** Each kept turn's wall time, ms: its roundMs of samples, its canary readings and its wait for a fast phase (what another turn will cost). */
+  readonly turnsMs: number[];
   method: string;
 }
 
@@ -274,7 +276,7 @@ export async function measureSideBySide(
       try {
         kernel = await createKernel(variant, problem, c.config.params, session);
         if (!(await prepareAndVerify(kernel, data)).ok) throw new Error('mismatch');
-        finalists.push({ key: c.key, config: c.config, ...(c.source_hash ? { source_hash: c.source_hash } : {}), kernel, samples: [], evidence: [], rounds: [], method: '' });
+        finalists.push({ key: c.key, config: c.config, ...(c.source_hash ? { source_hash: c.source_hash } : {}), kernel, samples: [], evidence: [], rounds: [], turnsMs: [], method: '' });
       } catch {
         await kernel?.dispose();
       }
@@ -287,9 +289,11 @@ export async function measureSideBySide(
       if (round % 2 === 1) order.reverse();
       for (const f of order) {
         // Each finalist's turn starts outside a core's slow phase where one ends within a few rounds' time.
-        if (f.kernel.canary) await waitForFastPhase(f.kernel.canary, performance.now() + PHASE_WAIT_MS);
+        const turnStart = performance.now();
+        if (f.kernel.canary) await waitForFastPhase(f.kernel.canary, turnStart + PHASE_WAIT_MS);
         const t = await measureKernel(f.kernel, { timeMs: o.roundMs, minSamples: 5, warmupMs: round === 0 ? 20 : 0 });
         if (round < discard) continue;
+        f.turnsMs.push(performance.now() - turnStart);
         f.samples.push(...t.samples_ms);
         f.evidence.push(...(t.evidence ?? []));
         f.rounds.push(timingFields(t, DEFAULT_TARGET_REL).median_ms!);
@@ -337,8 +341,10 @@ export async function revalidateWinner(
   );
   if (finalists.length < 2) return winner;
   const rounds = finalists[0]!.rounds.length;
-  // A turn's cost as the rounds measured it (verifying included): what a fresh process's turns will cost.
-  const turnMs = (performance.now() - start) / (finalists.length * rounds);
+  // A turn's cost as the rounds measured it (the wait for a fast phase included, the verifying not:
+  // freshProcessesFit counts that apart): what a fresh process's turns will cost.
+  const turns = finalists.flatMap((f) => f.turnsMs);
+  const turnMs = turns.reduce((a, b) => a + b, 0) / turns.length;
   const unstable: Record<string, string> = {};
   const candidates: Candidate[] = finalists.map((f) => {
     const evidence = f.evidence.length === f.samples.length ? f.evidence : undefined;
