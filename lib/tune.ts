@@ -74,8 +74,7 @@ export async function tuneSuite(
     for (const [i, { run, c, problem }] of jobs.entries()) {
       if (o.signal?.aborted) break;
       const variants = run.backend.variants.filter((v) => !o.kernels || o.kernels.includes(v.name));
-      // Network suites name cases "stage1.neocell"; others by the cell ("4+7 s1").
-      const what = c.name.endsWith(problem.op) ? c.name : `${c.name} ${problem.op}`;
+      const what = caseLabel(c, problem);
       const now = performance.now();
       const left = o.deadline !== undefined ? Math.max(1, (o.deadline - now) / Math.max(1, needingTime(i))) : undefined;
       const timeMs = left !== undefined ? Math.min(left, o.budget.timeMs ?? Infinity) : o.budget.timeMs;
@@ -102,13 +101,33 @@ export async function tuneSuite(
       });
       failedBefore += Object.values(result.entry.candidates).filter((x) => x.state !== 'verified').length;
       out.push({ run, c, problem, result });
-      o.detail?.(`tuned ${what} on ${run.entry.name}: ${result.evaluated} new and ${result.reused} stored candidates of ${result.space.configs.length}; winner ${result.winner ? `${result.winner.config.variant} ${JSON.stringify(result.winner.config.params)} ${result.winner.median_ms.toFixed(4)} ms` : 'none verified'}`);
+      o.detail?.(`tuned ${what} on ${run.entry.name}: ${result.evaluated} new and ${result.reused} stored candidates of ${result.space.configs.length}; winner ${winnerText(result)}`);
+    }
+    // A problem whose share of the time limit had no room for its fresh processes (the first pays
+    // for starting the canaries and the model) gets them now, in what the others left.
+    for (const [j, done] of out.entries()) {
+      if (!done.result.freshProcessesLater || o.deadline === undefined || o.signal?.aborted) continue;
+      const what = caseLabel(done.c, done.problem);
+      o.progress?.({ done: jobs.length, total: jobs.length, failed: failedBefore, current: `${what} on ${done.run.entry.name}: finalists in fresh processes` });
+      const again = await done.result.freshProcessesLater(o.deadline);
+      if (!again) continue;
+      out[j] = { ...done, result: again };
+      o.detail?.(`re-timed ${what} on ${done.run.entry.name} in fresh processes after the other problems; winner ${winnerText(again)}`);
     }
   } finally {
     // Fold the journal into the snapshot (also after an error: what was measured is kept either way).
     await store.compact();
   }
   return out;
+}
+
+/** Network suites name cases "stage1.neocell"; others by the cell ("4+7 s1"). */
+function caseLabel(c: BenchCase, problem: Problem): string {
+  return c.name.endsWith(problem.op) ? c.name : `${c.name} ${problem.op}`;
+}
+
+function winnerText(r: TuneResult): string {
+  return r.winner ? `${r.winner.config.variant} ${JSON.stringify(r.winner.config.params)} ${r.winner.median_ms.toFixed(4)} ms` : 'none verified';
 }
 
 /**

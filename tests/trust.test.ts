@@ -423,8 +423,10 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     assert.equal(asked.length, FRESH_PROCESSES.count, 'fresh processes asked');
     asked.length = 0;
     // The share already spent by the search: the shortest re-timing, said.
+    // (Processes that answer: each times a configuration as its parameter says.)
+    const answering: SideBySideElsewhere = async (entries) => (asked.push(entries.length), entries.map((e) => ({ key: e.key, rounds: [1, 2, 3, 4].map(() => 0.05 + 0.001 * Number(e.config.params.mode)) })));
     const db = emptyDb();
-    const r = await tuneProblem(db, copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, { ...opts, deadline: performance.now() });
+    const r = await tuneProblem(db, copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, { ...opts, elsewhere: answering, deadline: performance.now() });
     const limited = r.winner!.confidence.revalidated!;
     assert.equal(limited.candidates.length, 3);
     assert.equal(limited.rounds, MIN_KEPT_ROUNDS);
@@ -432,6 +434,18 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     assert.match(limited.time_limited ?? '', /^this problem's share of the time limit: 3 of \d+ finalists, 3 of 6 rounds, no fresh processes$/);
     assert.equal(asked.length, 0, 'no fresh process asked');
     assert.equal(parseDb(snapshotText(db), 'db.json').entries[Object.keys(db.entries)[0]!]!.winner?.confidence.revalidated?.time_limited, limited.time_limited, 'a valid database keeps it');
+    // Once the other problems are tuned: still no time left, nothing runs; time left, the
+    // processes decide, and the database's winner says so.
+    assert.ok(r.freshProcessesLater, 'the fresh processes can run later');
+    assert.equal(await r.freshProcessesLater(performance.now()), undefined);
+    assert.equal(asked.length, 0, 'no fresh process asked without time');
+    const later = await r.freshProcessesLater(performance.now() + 60_000);
+    assert.equal(asked.length, FRESH_PROCESSES.count, 'fresh processes asked');
+    const across = later!.winner!.confidence.revalidated!;
+    assert.equal(across.median_from, 'processes');
+    assert.equal(across.processes, FRESH_PROCESSES.count + 1);
+    assert.match(across.time_limited ?? '', /^this problem's share of the time limit: 3 of \d+ finalists, 3 of 6 rounds, fresh processes after the other problems$/);
+    assert.deepEqual(parseDb(snapshotText(db), 'db.json').entries[Object.keys(db.entries)[0]!]!.winner, later!.winner, 'the database holds the later winner');
   });
 
   it('a finalist whose side-by-side timing is unstable cannot win, and the winner records why', async () => {

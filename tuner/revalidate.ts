@@ -306,6 +306,16 @@ export async function measureSideBySide(
   }
 }
 
+/**
+ * The re-timed winner; where a time limit left no room for the fresh processes in the problem's
+ * share, `later` runs them when the other problems are tuned, if they fit before `until` then, and
+ * resolves to the winner decided across processes (undefined where they do not fit).
+ */
+export interface Revalidated {
+  readonly winner: Winner;
+  readonly later?: (until: number) => Promise<Winner | undefined>;
+}
+
 export async function revalidateWinner(
   winner: Winner,
   entry: DbEntry,
@@ -325,12 +335,12 @@ export async function revalidateWinner(
    * (`time_limited`). Without it, the re-timing is as REVALIDATION and FRESH_PROCESSES say.
    */
   deadline?: number,
-): Promise<Winner> {
+): Promise<Revalidated> {
   const all = finalistKeys(winner, entry, current);
   const start = performance.now();
   const fit = deadline === undefined ? all.length : finalistsThatFit(deadline - start);
   const keys = fit >= all.length ? all : [...all.slice(0, fit - 1), all.slice(fit - 1).includes(winner.key) ? winner.key : all[fit - 1]!];
-  if (keys.length < 2) return winner;
+  if (keys.length < 2) return { winner };
   const finalists = await measureSideBySide(
     keys.map((k) => entry.candidates[k]!),
     variants,
@@ -339,7 +349,7 @@ export async function revalidateWinner(
     data,
     { ...REVALIDATION, ...(deadline !== undefined ? { deadline } : {}) },
   );
-  if (finalists.length < 2) return winner;
+  if (finalists.length < 2) return { winner };
   const rounds = finalists[0]!.rounds.length;
   // A turn's cost as the rounds measured it (the wait for a fast phase included, the verifying not:
   // freshProcessesFit counts that apart): what a fresh process's turns will cost.
@@ -353,7 +363,7 @@ export async function revalidateWinner(
     return { key: f.key, config: f.config, samples_ms: t.samples_ms ?? [], ...(f.source_hash ? { source_hash: f.source_hash } : {}), stable: t.quality?.stable ?? true };
   });
   const again = selectWinner(candidates, order);
-  if (!again) return winner;
+  if (!again) return { winner };
   // Ties from the paired rounds join the samples' ties; the first of them all in the tie order wins.
   const fastest = finalists.find((f) => f.key === again.confidence.fastest)!;
   const stable = (f: SideBySide) => candidates.find((c) => c.key === f.key)?.stable !== false;
@@ -364,73 +374,83 @@ export async function revalidateWinner(
   // Xeon VM a finalist 11 % slower in its rounds, its interval 1.02-1.20) stays declared tied.
   const close = (f: (typeof finalists)[number]) => f === fastest || pairedRatio(fastest.rounds, f.rounds) <= 1 + TIE_MARGIN;
   const contenders = rankedContenders(finalists.filter((f) => f === fastest || (stable(f) && pairedRatio(fastest.rounds, f.rounds) <= 1 + FRESH_PROCESSES.margin)), fastest);
-  const freshFit = deadline === undefined || freshProcessesFit(deadline - performance.now(), contenders.length, turnMs);
-  const across = elsewhere && freshFit ? await inFreshProcesses(contenders, elsewhere) : undefined;
+  const fits = (until: number | undefined) => until === undefined || freshProcessesFit(until - performance.now(), contenders.length, turnMs);
   // What the time limit cut, said in the record (a tune without a limit, or with time enough, cuts nothing).
-  const cuts = [
-    ...(keys.length < all.length ? [`${keys.length} of ${all.length} finalists`] : []),
-    ...(rounds < REVALIDATION.rounds ? [`${rounds} of ${REVALIDATION.rounds} rounds`] : []),
-    ...(elsewhere && !freshFit && contenders.length >= 2 ? ['no fresh processes'] : []),
-  ];
-  const timeLimited = cuts.length ? { time_limited: `this problem's share of the time limit: ${cuts.join(', ')}` } : {};
-  if (across) {
-    // The processes' verdict replaces the tune's own rounds' for the contenders they measured
-    // (p_value and ratio_ci stay those of the tune's own samples).
-    const { verdict, processes } = across;
-    const decided = (k: string) => verdict.ratio.has(k);
-    const tiedAcross = [...tied.filter((k) => !decided(k)), verdict.fastest, ...verdict.tied.keys()];
-    const eligible = finalists.filter((f) => f.key === verdict.fastest || (verdict.tied.has(f.key) && verdict.ratio.get(f.key)! <= 1 + TIE_MARGIN));
-    const chosen = eligible.sort((a, b) => compareSimplicity(a, b, order))[0]!;
-    // Its time: the median over the processes of its median round in each (what the next run sees, give or take a process's bias).
-    const medians = processes.map((p) => p.get(chosen.key)).filter((r) => r !== undefined && r.length > 0).map((r) => quantile(r!, 0.5));
+  const ownCuts = [...(keys.length < all.length ? [`${keys.length} of ${all.length} finalists`] : []), ...(rounds < REVALIDATION.rounds ? [`${rounds} of ${REVALIDATION.rounds} rounds`] : [])];
+  const decide = (across: Awaited<ReturnType<typeof inFreshProcesses>>, freshProcesses: 'as planned' | 'cut' | 'after the others'): Winner => {
+    const cuts = [...ownCuts, ...(freshProcesses === 'cut' ? ['no fresh processes'] : freshProcesses === 'after the others' ? ['fresh processes after the other problems'] : [])];
+    const timeLimited = cuts.length ? { time_limited: `this problem's share of the time limit: ${cuts.join(', ')}` } : {};
+    if (across) {
+      // The processes' verdict replaces the tune's own rounds' for the contenders they measured
+      // (p_value and ratio_ci stay those of the tune's own samples).
+      const { verdict, processes } = across;
+      const decided = (k: string) => verdict.ratio.has(k);
+      const tiedAcross = [...tied.filter((k) => !decided(k)), verdict.fastest, ...verdict.tied.keys()];
+      const eligible = finalists.filter((f) => f.key === verdict.fastest || (verdict.tied.has(f.key) && verdict.ratio.get(f.key)! <= 1 + TIE_MARGIN));
+      const chosen = eligible.sort((a, b) => compareSimplicity(a, b, order))[0]!;
+      // Its time: the median over the processes of its median round in each (what the next run sees, give or take a process's bias).
+      const medians = processes.map((p) => p.get(chosen.key)).filter((r) => r !== undefined && r.length > 0).map((r) => quantile(r!, 0.5));
+      return {
+        ...again,
+        key: chosen.key,
+        config: chosen.config,
+        median_ms: quantile(medians, 0.5),
+        ...(chosen.source_hash ? { source_hash: chosen.source_hash } : {}),
+        confidence: {
+          ...again.confidence,
+          fastest: verdict.fastest,
+          tied: [...new Set(tiedAcross)],
+          revalidated: {
+            candidates: finalists.map((f) => f.key),
+            rounds,
+            changed: chosen.key !== winner.key,
+            paired_ratio_ci: Object.fromEntries([...paired].filter(([k]) => !decided(k))),
+            processes: processes.length,
+            process_ratio_ci: Object.fromEntries(verdict.tied),
+            process_medians_ms: medians,
+            median_from: 'processes' as const,
+            ...(Object.keys(unstable).length ? { unstable } : {}),
+            ...timeLimited,
+          },
+        },
+      };
+    }
+    const chosen = finalists.filter((f) => tied.includes(f.key) && close(f)).sort((a, b) => compareSimplicity(a, b, order))[0]!;
+    const pooled = quantile(candidates.find((c) => c.key === chosen.key)!.samples_ms, 0.5);
+    // The winner has two medians: its search's and the side-by-side rounds'. Rounds that all ran in
+    // a core's slow phase (nothing fast to judge them against) compare the finalists fairly but time
+    // them 1.3-1.8x slow, and a disturbance no evidence saw only adds time too; and inside a tune the
+    // two procedures differ by a few per cent for some kernels, in either direction (T stage 2's
+    // search 5 % above its rounds, stage 1's 2.5 % below; in a fresh process they agree). The
+    // stored median is the lower of the two where the search's was stable, even one the canary saw
+    // taken in a slow phase (it is then an upper bound too, and the rounds may have met a slower
+    // one): one rule, so repeated tunes do not switch between procedures by chance.
+    // (Its record for the code generated now: the entry may keep older code's under the same configuration.)
+    const searched = Object.entries(entry.candidates).find(([k, c]) => current.has(k) && c.key === chosen.key)?.[1];
+    const fromSearch = searched?.quality?.stable !== false && searched?.median_ms !== undefined && searched.median_ms < pooled;
     return {
       ...again,
       key: chosen.key,
       config: chosen.config,
-      median_ms: quantile(medians, 0.5),
+      median_ms: fromSearch ? searched.median_ms! : pooled,
       ...(chosen.source_hash ? { source_hash: chosen.source_hash } : {}),
       confidence: {
         ...again.confidence,
-        fastest: verdict.fastest,
-        tied: [...new Set(tiedAcross)],
-        revalidated: {
-          candidates: finalists.map((f) => f.key),
-          rounds,
-          changed: chosen.key !== winner.key,
-          paired_ratio_ci: Object.fromEntries([...paired].filter(([k]) => !decided(k))),
-          processes: processes.length,
-          process_ratio_ci: Object.fromEntries(verdict.tied),
-          process_medians_ms: medians,
-          median_from: 'processes' as const,
-          ...(Object.keys(unstable).length ? { unstable } : {}),
-          ...timeLimited,
-        },
+        tied,
+        revalidated: { candidates: finalists.map((f) => f.key), rounds, changed: chosen.key !== winner.key, paired_ratio_ci: Object.fromEntries(paired), ...(fromSearch ? { median_from: 'search' as const } : {}), ...(Object.keys(unstable).length ? { unstable } : {}), ...timeLimited },
       },
     };
-  }
-  const chosen = finalists.filter((f) => tied.includes(f.key) && close(f)).sort((a, b) => compareSimplicity(a, b, order))[0]!;
-  const pooled = quantile(candidates.find((c) => c.key === chosen.key)!.samples_ms, 0.5);
-  // The winner has two medians: its search's and the side-by-side rounds'. Rounds that all ran in
-  // a core's slow phase (nothing fast to judge them against) compare the finalists fairly but time
-  // them 1.3-1.8x slow, and a disturbance no evidence saw only adds time too; and inside a tune the
-  // two procedures differ by a few per cent for some kernels, in either direction (T stage 2's
-  // search 5 % above its rounds, stage 1's 2.5 % below; in a fresh process they agree). The
-  // stored median is the lower of the two where the search's was stable, even one the canary saw
-  // taken in a slow phase (it is then an upper bound too, and the rounds may have met a slower
-  // one): one rule, so repeated tunes do not switch between procedures by chance.
-  // (Its record for the code generated now: the entry may keep older code's under the same configuration.)
-  const searched = Object.entries(entry.candidates).find(([k, c]) => current.has(k) && c.key === chosen.key)?.[1];
-  const fromSearch = searched?.quality?.stable !== false && searched?.median_ms !== undefined && searched.median_ms < pooled;
+  };
+  if (!elsewhere || contenders.length < 2) return { winner: decide(undefined, 'as planned') };
+  if (fits(deadline)) return { winner: decide(await inFreshProcesses(contenders, elsewhere), 'as planned') };
+  // The fresh processes do not fit in this problem's share: the tune's own rounds decide for now,
+  // and the processes decide again once the other problems are tuned, if they fit in what is left.
   return {
-    ...again,
-    key: chosen.key,
-    config: chosen.config,
-    median_ms: fromSearch ? searched.median_ms! : pooled,
-    ...(chosen.source_hash ? { source_hash: chosen.source_hash } : {}),
-    confidence: {
-      ...again.confidence,
-      tied,
-      revalidated: { candidates: finalists.map((f) => f.key), rounds, changed: chosen.key !== winner.key, paired_ratio_ci: Object.fromEntries(paired), ...(fromSearch ? { median_from: 'search' as const } : {}), ...(Object.keys(unstable).length ? { unstable } : {}), ...timeLimited },
+    winner: decide(undefined, 'cut'),
+    later: async (until) => {
+      if (!fits(until)) return undefined;
+      const across = await inFreshProcesses(contenders, elsewhere);
+      return across && decide(across, 'after the others');
     },
   };
 }

@@ -11,7 +11,7 @@ import type { BackendSession, KernelVariant, MeasureOptions, Params, Problem, Pr
 import { type CandidateRecord, candidateKey, storedSamples, type DbEntry, deviceFingerprint, entryKey, type TuningDb } from './db-model.js';
 import { buildSpace, complexity, type Config, configKey, type SearchSpace } from './space.js';
 import type { Observation, Strategy } from './strategies/strategy.js';
-import { revalidateWinner, type SideBySideElsewhere } from './revalidate.js';
+import { revalidateWinner, type Revalidated, type SideBySideElsewhere } from './revalidate.js';
 import { evaluationBudget, search, type TuneBudget } from './search.js';
 import type { CostModel, Prediction } from '../model/cost-model.js';
 import type { DeviceFeatures } from '../model/features.js';
@@ -105,6 +105,12 @@ export interface TuneResult {
   readonly winner?: Winner;
   /** Database keys of the candidates measured with the code the generators produce now. */
   readonly current: ReadonlySet<string>;
+  /**
+   * Where the time limit (TuneOptions.deadline) left no room for the fresh processes in this
+   * problem's share: runs them, if they fit before `until`, records the winner they decide and
+   * resolves to the result with it (undefined where they do not fit, or gave no verdict).
+   */
+  readonly freshProcessesLater?: (until: number) => Promise<TuneResult | undefined>;
 }
 
 function compact(r: ResultRecord, config: Config): CandidateRecord {
@@ -254,16 +260,31 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   const stored = entry.winner;
   const unchanged = evaluated === 0 && stored !== undefined && [...current].some((k) => entry.candidates[k]?.key === stored.key);
   let winner = unchanged ? stored : entryWinner(entry, variants, current, order);
+  let later: Revalidated['later'];
   if (winner && !unchanged && opts.revalidate !== false && evaluated > 0 && !opts.signal?.aborted) {
     opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'finalists side by side' });
-    winner = await revalidateWinner(winner, entry, variants, current, session, problem, data, order, opts.elsewhere, opts.deadline);
+    const revalidated = await revalidateWinner(winner, entry, variants, current, session, problem, data, order, opts.elsewhere, opts.deadline);
+    winner = revalidated.winner;
+    later = revalidated.later;
   }
   if (winner) entry.winner = winner;
   else delete entry.winner;
   entry.search = { strategy: opts.strategy.name, seed: opts.seed, evaluations: history.length, space: space.configs.length, pruned: space.pruned.length };
   await opts.recorder?.recordWinner(entry);
   opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'done' });
-  return { entry, space, evaluated, reused, current, ...(winner ? { winner } : {}) };
+  const result: TuneResult = { entry, space, evaluated, reused, current, ...(winner ? { winner } : {}) };
+  if (!later) return result;
+  const decideLater = later;
+  return {
+    ...result,
+    freshProcessesLater: async (until) => {
+      const across = await decideLater(until);
+      if (!across) return undefined;
+      entry.winner = across;
+      await opts.recorder?.recordWinner(entry);
+      return { ...result, winner: across };
+    },
+  };
 }
 
 /** Keeps every `count`-th configuration from `index` on; the others are pruned as another slice's. */
