@@ -331,8 +331,9 @@ export async function revalidateWinner(
   /**
    * Where this problem's share of a time limit ends (performance.now() clock): the re-timing fits
    * in what is left, with fewer finalists (the fastest by the search, and the winner), fewer rounds
-   * (at least MIN_KEPT_ROUNDS) and no fresh processes where they do not fit, and says so
-   * (`time_limited`). Without it, the re-timing is as REVALIDATION and FRESH_PROCESSES say.
+   * (at least MIN_KEPT_ROUNDS) and no fresh processes where they do not fit (`later` may run them
+   * once the other problems are tuned), and says so (`time_limited`). Without it, the re-timing is
+   * as REVALIDATION and FRESH_PROCESSES say.
    */
   deadline?: number,
 ): Promise<Revalidated> {
