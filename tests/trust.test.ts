@@ -450,10 +450,11 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
 
   it('a finalist whose side-by-side timing is unstable cannot win, and the winner records why', async () => {
     // Mode b takes 0.085 ms a call in one side-by-side turn and 0.12 ms in its next (a pause of
-    // 20 ms, the other finalist's turn, starts a new one): pooled, its samples form two clusters
-    // with a clean gap, the faster holding most of them, so its median beats mode a's 0.1 ms but its
-    // timing is unstable. (Switching on a clock instead, samples spanning a switch fill the gap,
-    // and with enough of them the pooled samples read as one heavy-tailed mode: stable.)
+    // 20 ms, the other finalist's turn, starts a new one): pooled, its samples form two clusters,
+    // each turn's whole, so its median may fall in the faster one and beat mode a's 0.1 ms, but its
+    // timing is unstable (two modes, or a median interval spanning both). (Switching on a clock
+    // instead, samples spanning a switch fill the gap, and with enough of them the pooled samples
+    // read as one heavy-tailed mode with a narrow median interval: stable, and faster than a.)
     const base = timedVariant('spin', ['a', 'b'], (m) => (m === 'a' ? 0.1 : 0.085));
     const v: KernelVariant = {
       ...base,
