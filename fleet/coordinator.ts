@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BackendName, Params, Problem } from '../harness/types.js';
 import { backendEntry } from '../kernels/registry.js';
-import type { Suite } from '../suites/suite.js';
 import { type DbEntry, DB_SCHEMA, DB_VERSION, entryKey, parseDb, type SearchRecord, type TuningDb, type TuningStore } from '../tuner/db.js';
 import { entryWinnerAsTuned, type TuneBudget, warmStarts } from '../tuner/tune.js';
 import { shippedModel } from '../tuner/shipped-space.js';
@@ -35,12 +34,6 @@ export interface PlanOptions {
 /** A new run id ("r" + time + random): names the run's jobs in Redis. */
 export function newRunId(): string {
   return `r${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-}
-
-/** A suite's problems as a run tunes them: every case's NeoCell problem and its depthwise conv. */
-export function suiteProblems(suite: Suite): { name: string; problem: Problem }[] {
-  // Network suites name cases "stage1.neocell"; others by the cell ("4+7 s1").
-  return suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ name: c.name.endsWith(problem.op) ? c.name : `${c.name} ${problem.op}`, problem })));
 }
 
 /** The jobs of a run: every problem on every device, in `slices` slices each. */

@@ -5,9 +5,9 @@
  */
 import { InputError } from '../core/errors.js';
 import type { BackendName } from '../harness/types.js';
-import type { Suite } from '../suites/suite.js';
+import { type Suite, suiteProblems } from '../suites/suite.js';
 import type { TuningStore } from '../tuner/db.js';
-import { type FleetDevice, newRunId, planJobs, type PlanOptions, ResultMerger, suiteProblems } from '../fleet/coordinator.js';
+import { type FleetDevice, newRunId, planJobs, type PlanOptions, ResultMerger } from '../fleet/coordinator.js';
 import type { JobExecutor } from '../fleet/execute.js';
 import { type FleetOutcome, runLocalFleet } from '../fleet/local.js';
 import { JOB_ATTEMPTS } from '../fleet/job.js';

@@ -8,7 +8,7 @@ import type { MachineLoad } from '../harness/load.js';
 import { softwareRenderer } from '../harness/software.js';
 import { problemKey } from '../harness/problem.js';
 import type { Params, Problem } from '../harness/types.js';
-import type { BenchCase, Suite } from '../suites/suite.js';
+import { type BenchCase, type Suite, suiteProblems } from '../suites/suite.js';
 import { TuningStore } from '../tuner/db.js';
 import type { Strategy } from '../tuner/strategies/strategy.js';
 import { type TuneBudget, type TuneResult, tuneProblem, warmStarts } from '../tuner/tune.js';
@@ -66,15 +66,14 @@ export async function tuneSuite(
   const usesModel = o.strategy.name === 'model';
   const hubs = usesModel ? shippedHubs() : [];
   const model = usesModel ? modelOfEverything(hubs, store.db, o.seed) : undefined;
-  const jobs = tuned.flatMap((run) => suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ run, c, problem: problem as Problem }))));
+  const jobs = tuned.flatMap((run) => suiteProblems(suite).map((p) => ({ run, ...p })));
   const repeat = repeatedJobs(jobs);
   const needingTime = (from: number) => repeat.slice(from).filter((r) => !r).length;
   let failedBefore = 0;
   try {
-    for (const [i, { run, c, problem }] of jobs.entries()) {
+    for (const [i, { run, c, problem, name: what }] of jobs.entries()) {
       if (o.signal?.aborted) break;
       const variants = run.backend.variants.filter((v) => !o.kernels || o.kernels.includes(v.name));
-      const what = caseLabel(c, problem);
       const now = performance.now();
       const left = o.deadline !== undefined ? Math.max(1, (o.deadline - now) / Math.max(1, needingTime(i))) : undefined;
       const timeMs = left !== undefined ? Math.min(left, o.budget.timeMs ?? Infinity) : o.budget.timeMs;
@@ -107,7 +106,8 @@ export async function tuneSuite(
     // for starting the canaries and the model) gets them now, in what the others left.
     for (const [j, done] of out.entries()) {
       if (!done.result.freshProcessesLater || o.deadline === undefined || o.signal?.aborted) continue;
-      const what = caseLabel(done.c, done.problem);
+      // (out holds a result for each job, in the jobs' order.)
+      const what = jobs[j]!.name;
       o.progress?.({ done: jobs.length, total: jobs.length, failed: failedBefore, current: `${what} on ${done.run.entry.name}: finalists in fresh processes` });
       const again = await done.result.freshProcessesLater(o.deadline);
       if (!again) continue;
@@ -119,11 +119,6 @@ export async function tuneSuite(
     await store.compact();
   }
   return out;
-}
-
-/** Network suites name cases "stage1.neocell"; others by the cell ("4+7 s1"). */
-function caseLabel(c: BenchCase, problem: Problem): string {
-  return c.name.endsWith(problem.op) ? c.name : `${c.name} ${problem.op}`;
 }
 
 function winnerText(r: TuneResult): string {

@@ -27,6 +27,19 @@ export interface Suite {
   readonly network?: { readonly model: ModelName; readonly resolution: number };
 }
 
+/** A problem a suite's run tunes: a case's NeoCell problem or its depthwise conv, named as reports and progress name it. */
+export interface SuiteProblem {
+  readonly name: string;
+  readonly c: BenchCase;
+  readonly problem: NeoCellProblem | DwConvProblem;
+}
+
+/** A suite's problems as a run tunes them: every case's NeoCell problem and its depthwise conv. */
+export function suiteProblems(suite: Suite): SuiteProblem[] {
+  // Network suites name cases "stage1.neocell"; others by the cell ("4+7 s1").
+  return suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ name: c.name.endsWith(problem.op) ? c.name : `${c.name} ${problem.op}`, c, problem })));
+}
+
 export interface SuiteOptions {
   batch?: number;
   /** Depthwise kernel size of the baseline (default 7). */

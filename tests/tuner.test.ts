@@ -21,7 +21,7 @@ import { buildSpace, complexity, configKey } from '../tuner/space.js';
 import { STRATEGIES } from '../tuner/strategies/index.js';
 import { selectWinner } from '../tuner/winner.js';
 import { repeatedJobs } from '../lib/tune.js';
-import { resolveSuite } from '../suites/suite.js';
+import { resolveSuite, suiteProblems } from '../suites/suite.js';
 
 const session: BackendSession = singleThreadCpuSession();
 const tmp = () => mkdtempSync(join(tmpdir(), 'neotune-tuner-'));
@@ -143,12 +143,13 @@ describe('the search loop (one for tuning, replay and the fleet)', () => {
 
 describe('a time limit shared by the problems of a suite', () => {
   it('a problem tuned a job before on the same backend needs no share: NeoNeXt-T has 11 distinct problems in 14', () => {
-    const suite = resolveSuite('neonext-t', {});
-    const jobs = (name: string) => suite.cases.flatMap((c) => [c.neocell, c.dwconv].map((problem) => ({ run: { entry: { name } }, problem })));
-    const repeat = repeatedJobs(jobs('cpu'));
+    const problems = suiteProblems(resolveSuite('neonext-t', {}));
+    const jobs = (name: string) => problems.map(({ problem }) => ({ run: { entry: { name } }, problem }));
+    const cpu = jobs('cpu');
+    const repeat = repeatedJobs(cpu);
     assert.equal(repeat.length, 14);
     assert.equal(repeat.filter((r) => !r).length, 11);
-    for (const [i, r] of repeat.entries()) if (r) assert.ok(jobs('cpu').slice(0, i).some((j) => problemKey(j.problem) === problemKey(jobs('cpu')[i]!.problem)));
+    for (const [i, r] of repeat.entries()) if (r) assert.ok(cpu.slice(0, i).some((j) => problemKey(j.problem) === problemKey(cpu[i]!.problem)));
     // The same problems on another backend are that backend's own.
     assert.equal(repeatedJobs([...jobs('cpu'), ...jobs('webgpu')]).filter((r) => !r).length, 22);
   });

@@ -378,7 +378,7 @@ export async function revalidateWinner(
   const fits = (until: number | undefined) => until === undefined || freshProcessesFit(until - performance.now(), contenders.length, turnMs);
   // What the time limit cut, said in the record (a tune without a limit, or with time enough, cuts nothing).
   const ownCuts = [...(keys.length < all.length ? [`${keys.length} of ${all.length} finalists`] : []), ...(rounds < REVALIDATION.rounds ? [`${rounds} of ${REVALIDATION.rounds} rounds`] : [])];
-  const decide = (across: Awaited<ReturnType<typeof inFreshProcesses>>, freshProcesses: 'as planned' | 'cut' | 'after the others'): Winner => {
+  const decide = (across: ProcessesVerdict | undefined, freshProcesses: 'as planned' | 'cut' | 'after the others'): Winner => {
     const cuts = [...ownCuts, ...(freshProcesses === 'cut' ? ['no fresh processes'] : freshProcesses === 'after the others' ? ['fresh processes after the other problems'] : [])];
     const timeLimited = cuts.length ? { time_limited: `this problem's share of the time limit: ${cuts.join(', ')}` } : {};
     if (across) {
@@ -461,12 +461,18 @@ function rankedContenders(contenders: readonly SideBySide[], fastest: SideBySide
   return [...contenders].sort((a, b) => (a === fastest ? -1 : b === fastest ? 1 : pairedRatio(fastest.rounds, a.rounds) - pairedRatio(fastest.rounds, b.rounds))).slice(0, FRESH_PROCESSES.maxFinalists);
 }
 
+/** The verdict across processes and each process's rounds (the tune's own first). */
+interface ProcessesVerdict {
+  readonly verdict: AcrossProcesses;
+  readonly processes: ProcessRounds[];
+}
+
 /**
  * The ranked contenders (rankedContenders) timed again in FRESH_PROCESSES.count new processes,
  * and the verdict across those and the tune's own rounds; undefined with fewer than two
  * contenders or where no other process measured them.
  */
-async function inFreshProcesses(ranked: readonly SideBySide[], elsewhere: SideBySideElsewhere): Promise<{ verdict: AcrossProcesses; processes: ProcessRounds[] } | undefined> {
+async function inFreshProcesses(ranked: readonly SideBySide[], elsewhere: SideBySideElsewhere): Promise<ProcessesVerdict | undefined> {
   if (ranked.length < 2) return undefined;
   const processes: ProcessRounds[] = [new Map(ranked.map((f) => [f.key, f.rounds]))];
   const entries = ranked.map((f) => ({ key: f.key, config: f.config, ...(f.source_hash ? { source_hash: f.source_hash } : {}) }));

@@ -260,12 +260,11 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   const stored = entry.winner;
   const unchanged = evaluated === 0 && stored !== undefined && [...current].some((k) => entry.candidates[k]?.key === stored.key);
   let winner = unchanged ? stored : entryWinner(entry, variants, current, order);
-  let later: Revalidated['later'];
+  let revalidated: Revalidated | undefined;
   if (winner && !unchanged && opts.revalidate !== false && evaluated > 0 && !opts.signal?.aborted) {
     opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'finalists side by side' });
-    const revalidated = await revalidateWinner(winner, entry, variants, current, session, problem, data, order, opts.elsewhere, opts.deadline);
+    revalidated = await revalidateWinner(winner, entry, variants, current, session, problem, data, order, opts.elsewhere, opts.deadline);
     winner = revalidated.winner;
-    later = revalidated.later;
   }
   if (winner) entry.winner = winner;
   else delete entry.winner;
@@ -273,12 +272,12 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   await opts.recorder?.recordWinner(entry);
   opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'done' });
   const result: TuneResult = { entry, space, evaluated, reused, current, ...(winner ? { winner } : {}) };
+  const later = revalidated?.later;
   if (!later) return result;
-  const decideLater = later;
   return {
     ...result,
     freshProcessesLater: async (until) => {
-      const across = await decideLater(until);
+      const across = await later(until);
       if (!across) return undefined;
       entry.winner = across;
       await opts.recorder?.recordWinner(entry);
