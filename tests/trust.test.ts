@@ -601,6 +601,32 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     assert.notEqual(alone.winner!.confidence.revalidated!.median_from, 'processes');
   });
 
+  it("processes that timed the winner only in a core's slow phase are left out of its median, and counted", async () => {
+    const v = timedVariant('spin', ['a', 'b'], (m) => (m === 'a' ? 0.1 : 0.11));
+    // Every fresh process runs in a slow phase: the same ratio of b to a, both 1.8x slow, the speed canary saying so (all rounds or one).
+    const slowly = (flag: (round: number) => boolean): SideBySideElsewhere => async (entries, o) =>
+      entries.map((e) => ({ key: e.key, rounds: Array.from({ length: o.rounds }, () => 1.8 * (e.key.endsWith('=b') ? 0.11 : 0.1)), slow: Array.from({ length: o.rounds }, (_, r) => flag(r)) }));
+    const tune = (elsewhere: SideBySideElsewhere) =>
+      tuneProblem(emptyDb(), copyProblem({ N: 1, C: 4, H: 8, W: 8 }), [v], session, { strategy: STRATEGIES.find((s) => s.name === 'exhaustive')!, seed: 1, budget: {}, measure: { timeMs: 20, minSamples: 5, warmupMs: 0 }, elsewhere });
+    const r = await tune(slowly(() => true));
+    const w = r.winner!;
+    const re = w.confidence.revalidated!;
+    assert.equal(w.key, 'spin mode=a');
+    assert.equal(re.processes, 1 + FRESH_PROCESSES.count);
+    // This process's rounds (about 0.1 ms) alone give the median; the two slow ones are counted, not used.
+    assert.equal(re.slow_phase_processes, FRESH_PROCESSES.count, JSON.stringify(re));
+    assert.equal(re.process_medians_ms?.length, 1, JSON.stringify(re));
+    assert.ok(w.median_ms < 0.12, String(w.median_ms));
+    // A process with one slow round keeps its other rounds: none is left out.
+    const partly = (await tune(slowly((round) => round === 0))).winner!;
+    assert.equal(partly.confidence.revalidated!.slow_phase_processes, undefined);
+    assert.equal(partly.confidence.revalidated!.process_medians_ms?.length, 1 + FRESH_PROCESSES.count);
+    assert.ok(partly.confidence.revalidated!.process_medians_ms!.slice(1).every((m) => Math.abs(m - 0.18) < 1e-9), JSON.stringify(partly.confidence.revalidated));
+    // Their median, 0.18 ms, is over the search's stable 0.1 ms: a slowdown the canary missed only adds time, and the search's is kept.
+    assert.equal(partly.confidence.revalidated!.median_from, 'search');
+    assert.ok(partly.median_ms < 0.12, String(partly.median_ms));
+  });
+
   it('a fresh process verifies and times real CPU finalists side by side, and measures nothing on another device', async () => {
     const run = await openBackend(backendEntry('cpu'));
     try {

@@ -66,7 +66,7 @@ export const WINNER_SCHEMA = {
         revalidated: {
           type: 'object',
           required: ['candidates', 'rounds', 'changed'],
-          properties: { candidates: keyList, rounds: count, changed: { type: 'boolean' }, paired_ratio_ci: { type: 'object', additionalProperties: ratioCi }, median_from: { enum: ['search', 'processes'] }, processes: count, process_ratio_ci: { type: 'object', additionalProperties: ratioCi }, process_medians_ms: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 } }, unstable: { type: 'object', additionalProperties: { type: 'string' } }, time_limited: { type: 'string' } },
+          properties: { candidates: keyList, rounds: count, changed: { type: 'boolean' }, paired_ratio_ci: { type: 'object', additionalProperties: ratioCi }, median_from: { enum: ['search', 'processes'] }, processes: count, process_ratio_ci: { type: 'object', additionalProperties: ratioCi }, process_medians_ms: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 } }, slow_phase_processes: count, unstable: { type: 'object', additionalProperties: { type: 'string' } }, time_limited: { type: 'string' } },
         },
       },
     },

@@ -17,7 +17,7 @@ async function main(): Promise<number> {
     if (deviceFingerprint(run.session.device) !== request.device) return 1;
     const problem = problemFromRecord(request.problem);
     const measured = await measureSideBySide(request.entries, run.backend.variants, run.session, problem, makeProblemData(problem, request.seed), request.options);
-    const reply: SideBySideReply = { finalists: measured.map((f) => ({ key: f.key, rounds: f.rounds })) };
+    const reply: SideBySideReply = { finalists: measured.map((f) => ({ key: f.key, rounds: f.rounds, slow: f.slowRounds })) };
     process.stdout.write(JSON.stringify(reply));
     return 0;
   } finally {

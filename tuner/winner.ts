@@ -62,9 +62,9 @@ export interface Winner {
       /** Finalists tied by the paired rounds: 95 % interval of their time over the fastest's. */
       readonly paired_ratio_ci?: Readonly<Record<string, readonly [number, number]>>;
       /**
-       * Where the winner's median comes from: the side-by-side rounds (absent), its search-time
-       * measurement where that was stable and faster (a disturbance only adds time: revalidate.ts),
-       * or the median over the processes that timed it side by side.
+       * Where the winner's median comes from: the side-by-side rounds (absent), or the median
+       * over the processes that timed it side by side; either way its search-time measurement
+       * where that was stable and faster (a disturbance only adds time: revalidate.ts).
        */
       readonly median_from?: 'search' | 'processes';
       /** How many processes timed the contenders side by side (this one and fresh ones: revalidate.ts FRESH_PROCESSES), where more than this one did. */
@@ -72,11 +72,17 @@ export interface Winner {
       /** Contenders the processes could not tell from the fastest: 95 % interval of their time over the fastest's, across processes. */
       readonly process_ratio_ci?: Readonly<Record<string, readonly [number, number]>>;
       /**
-       * The winner's median round in each process that timed it (this one first): its median is
-       * theirs. Their spread is one process's against another's within seconds; over minutes the
+       * The winner's median round in each process that timed it (this one first), of its rounds
+       * outside a core's slow phase: its median is theirs. Their spread is one process's against another's within seconds; over minutes the
        * machine's speed may move the next run's time further (docs/tuner.md, Measured).
        */
       readonly process_medians_ms?: readonly number[];
+      /**
+       * Processes that timed the winner only in a core's slow phase (the speed canary read slow
+       * through every round: 1.3-2x slow), left out of its median and of process_medians_ms;
+       * absent where none did, or where every process did (all of them count then).
+       */
+      readonly slow_phase_processes?: number;
       /**
        * Finalists whose side-by-side timing was unstable, and why (the first reason): an unstable
        * timing never wins over a stable one, so this is what a finalist faster than the winner lost on.
