@@ -25,8 +25,8 @@ import { claimPart, CTL } from '../kernels/cpu/wasm/pool.js';
 import { emptyDb, parseDb, snapshotText } from '../tuner/db.js';
 import { buildSpace, complexity, configKey } from '../tuner/space.js';
 import { tieOrder, tuneProblem } from '../tuner/tune.js';
-import { selectWinner, TIE_MARGIN } from '../tuner/winner.js';
-import { acrossProcesses, finalistKeys, FRESH_PROCESSES, MIN_KEPT_ROUNDS, pairedRatio, pairedTies, REVALIDATION, type SideBySideElsewhere } from '../tuner/revalidate.js';
+import { type Candidate, selectWinner, TIE_MARGIN } from '../tuner/winner.js';
+import { acrossProcesses, finalistKeys, FRESH_PROCESSES, MIN_KEPT_ROUNDS, pairedAhead, pairedRatio, pairedTies, REVALIDATION, type SideBySideElsewhere } from '../tuner/revalidate.js';
 import { sideBySideInFreshProcess } from '../tuner/fresh-process.js';
 import { backendEntry, openBackend } from '../kernels/registry.js';
 import { deviceFingerprint } from '../tuner/db-model.js';
@@ -349,6 +349,29 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     const noisy = [1.02, 1.25, 1.0, 1.22, 1.03, 1.15];
     assert.ok(pairedTies(fastest, new Map([['noisy', noisy]])).has('noisy'), 'tied: its interval reaches 1.03');
     assert.ok(pairedRatio(fastest, noisy) > 1 + TIE_MARGIN, 'but its rounds put it 11 % behind');
+  });
+
+  it('an imprecise finalist that its paired rounds put surely ahead of the fastest stable one is judged with the stable ones', () => {
+    // The machine drifts from round to round (a noisy spell): each round times the finalists back to back.
+    const drift = [1, 1.3, 1.05, 1.6, 1.1, 1.4];
+    const stableSlow = { key: 'stable', rounds: drift.map((x) => 0.03 * x) };
+    const stableSlower = { key: 'slower', rounds: drift.map((x) => 0.033 * x) };
+    // 13 % ahead in every round, give or take 2 %; its pooled samples spread over the drift.
+    const ahead = { key: 'ahead', rounds: drift.map((x, r) => 0.0261 * x * (r % 2 ? 1.02 : 0.98)) };
+    // Ahead in most rounds but level in two: its interval reaches 0.97.
+    const unsure = { key: 'unsure', rounds: drift.map((x, r) => 0.03 * x * (r < 2 ? 1 : 0.87)) };
+    const samples = (m: number) => around(m, 60);
+    const candidates: Candidate[] = [
+      { key: 'stable', config: { variant: 'v', params: {} }, samples_ms: samples(0.03) },
+      { key: 'slower', config: { variant: 'v', params: {} }, samples_ms: samples(0.033) },
+      { key: 'ahead', config: { variant: 'v', params: {} }, samples_ms: samples(0.03), stable: false },
+      { key: 'unsure', config: { variant: 'v', params: {} }, samples_ms: samples(0.03), stable: false },
+    ];
+    const finalists = [stableSlow, stableSlower, ahead, unsure];
+    assert.deepEqual([...pairedAhead([ahead, unsure], finalists, candidates)], ['ahead']);
+    // Judged against the fastest stable finalist, not any stable one: 'unsure' is 13 % ahead of 'slower' in every round but two.
+    assert.deepEqual([...pairedAhead([unsure], finalists, candidates.filter((c) => c.key !== 'stable'))], ['unsure']);
+    assert.deepEqual([...pairedAhead([ahead], finalists, candidates.filter((c) => c.stable === false))], [], 'no stable finalist: nothing to be ahead of');
   });
 
   it('ties are broken over every parameter, strings included: the same winner whatever the order of candidates', () => {

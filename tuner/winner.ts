@@ -72,9 +72,11 @@ export interface Winner {
       /** Contenders the processes could not tell from the fastest: 95 % interval of their time over the fastest's, across processes. */
       readonly process_ratio_ci?: Readonly<Record<string, readonly [number, number]>>;
       /**
-       * The winner's median round in each process that timed it (this one first), of its rounds
-       * outside a core's slow phase: its median is theirs. Their spread is one process's against another's within seconds; over minutes the
-       * machine's speed may move the next run's time further (docs/tuner.md, Measured).
+       * The winner's median round in each process that timed it outside a core's slow phase
+       * (this one first, where it did), of those rounds: its median is theirs, unless its search's
+       * is lower (median_from). Their spread is one process's against another's within seconds;
+       * over minutes the machine's speed may move the next run's time further (docs/tuner.md,
+       * Measured).
        */
       readonly process_medians_ms?: readonly number[];
       /**
