@@ -23,7 +23,7 @@ import { measureAdaptive, measureWithTinybench } from '../harness/timing.js';
 import type { BackendSession, CeilingRecord, KernelVariant, SampleEvidence, SampleProbe } from '../harness/types.js';
 import { claimPart, CTL } from '../kernels/cpu/wasm/pool.js';
 import { emptyDb, parseDb, snapshotText } from '../tuner/db.js';
-import { buildSpace, complexity, configKey } from '../tuner/space.js';
+import { buildSpace, complexity, type Config, configKey } from '../tuner/space.js';
 import { tieOrder, tuneProblem } from '../tuner/tune.js';
 import { type Candidate, selectWinner, TIE_MARGIN } from '../tuner/winner.js';
 import { acrossProcesses, finalistKeys, FRESH_PROCESSES, MIN_KEPT_ROUNDS, pairedAhead, pairedRatio, pairedTies, REVALIDATION, type SideBySideElsewhere } from '../tuner/revalidate.js';
@@ -569,6 +569,9 @@ describe('winners: stable, deterministic, re-validated; budgets', () => {
     const winner = { key: 'spin mode=a', config: cands[0]!.config, median_ms: 1, confidence: { fastest: 'spin mode=a', tied: ['spin mode=a'], p_value: 1, ratio_ci: [1, 1] as const, p_vs_next: 0.01 } };
     const keys = finalistKeys(winner, entry, new Set(cands.map((c) => c.key)));
     assert.deepEqual(keys, ['spin mode=a', 'spin mode=b', 'spin mode=c', 'spin mode=e']);
+    // With a cost model, its favourites among those timed in a slow phase come first (those it has no prediction for last).
+    const predicted = (c: Config) => ({ f: 0.5, e: 0.9 })[c.params.mode as string];
+    assert.deepEqual(finalistKeys(winner, entry, new Set(cands.map((c) => c.key)), predicted), ['spin mode=a', 'spin mode=b', 'spin mode=f', 'spin mode=e']);
   });
 
   it('across processes: a contender slower in every process is not tied; one whose ratio moves with the process is tied; one process decides nothing', () => {

@@ -242,9 +242,14 @@ export function closeFinalists<T>(timed: readonly T[], ms: (t: T) => number, fas
  * first; then up to maxSlowFinalists candidates timed wholly in a core's slow phase (the speed
  * canary said so: SLOW_KEPT_NOTE) within 1 + slowMargin of the fastest. A slow phase slows a kernel
  * 1.3-1.8x, so such a time says little: a cell's best configuration, met by one, would otherwise
- * be dismissed on it (and a model-based search, steered away from it, measures others).
+ * be dismissed on it (and a model-based search, steered away from it, measures others). Where a
+ * cost model `predicted` their times, its favourites among them come first: in a noisy spell a
+ * tune times many candidates wholly in slow phases (AMD EPYC VM, 2026-12-07: up to 15 per
+ * problem), and their slow times order them by the phase each met (T stage 3's best, the model's
+ * first choice, timed 1.6x slow, was left out behind two others, and the winner was 1.16 of the
+ * best).
  */
-export function finalistKeys(winner: Winner, entry: DbEntry, current: ReadonlySet<string>): string[] {
+export function finalistKeys(winner: Winner, entry: DbEntry, current: ReadonlySet<string>, predicted?: (c: Config) => number | undefined): string[] {
   const timed = Object.entries(entry.candidates).filter(([k, c]) => current.has(k) && c.state === 'verified' && c.median_ms !== undefined);
   const stable = timed.filter(([, c]) => c.quality?.stable !== false);
   // Unstable candidates close to the fastest stable one are finalists too: measured again, side
@@ -254,7 +259,7 @@ export function finalistKeys(winner: Winner, entry: DbEntry, current: ReadonlySe
   const keys = closeFinalists(timed, ([, c]) => c.median_ms!, fastest, { tied: ([, c]) => tied.has(c.key), winner: ([, c]) => c.key === winner.key }).map(([k]) => k);
   const slowPhase = timed
     .filter(([k, c]) => !keys.includes(k) && (c.quality?.notes ?? []).some((n) => n.includes(SLOW_KEPT_NOTE)) && c.median_ms! <= (1 + REVALIDATION.slowMargin) * fastest)
-    .sort(([, a], [, b]) => a.median_ms! - b.median_ms!)
+    .sort(([, a], [, b]) => (predicted ? (predicted(a.config) ?? Infinity) - (predicted(b.config) ?? Infinity) : 0) || a.median_ms! - b.median_ms!)
     .slice(0, REVALIDATION.maxSlowFinalists);
   return [...keys, ...slowPhase.map(([k]) => k)];
 }
@@ -346,8 +351,10 @@ export async function revalidateWinner(
    * as REVALIDATION and FRESH_PROCESSES say.
    */
   deadline?: number,
+  /** The cost model's predicted time of a configuration, where the tune has one (finalistKeys). */
+  predicted?: (c: Config) => number | undefined,
 ): Promise<Revalidated> {
-  const all = finalistKeys(winner, entry, current);
+  const all = finalistKeys(winner, entry, current, predicted);
   const start = performance.now();
   const fit = deadline === undefined ? all.length : finalistsThatFit(deadline - start);
   const keys = fit >= all.length ? all : [...all.slice(0, fit - 1), all.slice(fit - 1).includes(winner.key) ? winner.key : all[fit - 1]!];
