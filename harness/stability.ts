@@ -50,6 +50,11 @@ export const SLOW_MACHINE_RATIO = 1.2;
 
 /** The words of a timing's note that says samples from a slow phase were kept (quality.notes). */
 export const SLOW_KEPT_NOTE = 'taken while the speed canary ran over';
+
+/** Whether a timing was taken wholly in a core's slow phase: its samples the canary marked were kept for want of clean ones (its quality's notes say so). */
+export function takenInSlowPhase(quality: Pick<TimingQuality, 'notes'> | undefined): boolean {
+  return (quality?.notes ?? []).some((n) => n.includes(SLOW_KEPT_NOTE));
+}
 /** The words of the note that says the canary's marks were kept: the kernel ran no slower then. */
 export const CANARY_UNRELATED_NOTE = `marked by the speed canary (over ${SLOW_MACHINE_RATIO}x its fastest) kept: the kernel ran no slower in them`;
 

@@ -13,13 +13,13 @@
  */
 import { createKernel } from '../harness/compile.js';
 import { measureKernel, prepareAndVerify, timingFields } from '../harness/evaluate.js';
-import { DEFAULT_TARGET_REL, MIN_CLEAN_SAMPLES, SLOW_KEPT_NOTE } from '../harness/stability.js';
+import { DEFAULT_TARGET_REL, MIN_CLEAN_SAMPLES, takenInSlowPhase } from '../harness/stability.js';
 import { waitForFastPhase } from '../harness/timing.js';
 import { mean, quantile, tQuantile975 } from '../harness/stats.js';
 import type { BackendSession, KernelInstance, KernelVariant, Problem, ProblemData, SampleEvidence } from '../harness/types.js';
 import type { DbEntry } from './db-model.js';
 import { complexity, type Config } from './space.js';
-import { type Candidate, compareSimplicity, selectWinner, TIE_MARGIN, type Winner } from './winner.js';
+import { type Candidate, compareSimplicity, fastestStable, selectWinner, TIE_MARGIN, type Winner } from './winner.js';
 
 /**
  * Finalists: up to maxFinalists candidates within closeMargin of the fastest. The margin is wide
@@ -130,7 +130,7 @@ export interface SideBySide {
   /**
    * Whether each kept round was timed in a core's slow phase: the speed canary (its fastest
    * remembered across processes) read slow through it, so its samples were kept for want of
-   * clean ones (SLOW_KEPT_NOTE) and time the kernel 1.3-2x slow.
+   * clean ones (takenInSlowPhase) and time the kernel 1.3-2x slow.
    */
   readonly slowRounds: boolean[];
   method: string;
@@ -240,7 +240,7 @@ export function closeFinalists<T>(timed: readonly T[], ms: (t: T) => number, fas
 /**
  * The finalists' database keys: the winner, its ties, and candidates close to the fastest, fastest
  * first; then up to maxSlowFinalists candidates timed wholly in a core's slow phase (the speed
- * canary said so: SLOW_KEPT_NOTE) within 1 + slowMargin of the fastest. A slow phase slows a kernel
+ * canary said so: takenInSlowPhase) within 1 + slowMargin of the fastest. A slow phase slows a kernel
  * 1.3-1.8x, so such a time says little: a cell's best configuration, met by one, would otherwise
  * be dismissed on it (and a model-based search, steered away from it, measures others). Where a
  * cost model `predicted` their times, its favourites among them come first: in a noisy spell a
@@ -257,9 +257,11 @@ export function finalistKeys(winner: Winner, entry: DbEntry, current: ReadonlySe
   const fastest = Math.min(...(stable.length ? stable : timed).map(([, c]) => c.median_ms!));
   const tied = new Set([winner.key, ...winner.confidence.tied]);
   const keys = closeFinalists(timed, ([, c]) => c.median_ms!, fastest, { tied: ([, c]) => tied.has(c.key), winner: ([, c]) => c.key === winner.key }).map(([k]) => k);
+  // The model's favourites first (those it predicts nothing for after them), then by their time.
+  const rank = ([, c]: (typeof timed)[number]) => predicted?.(c.config) ?? Infinity;
   const slowPhase = timed
-    .filter(([k, c]) => !keys.includes(k) && (c.quality?.notes ?? []).some((n) => n.includes(SLOW_KEPT_NOTE)) && c.median_ms! <= (1 + REVALIDATION.slowMargin) * fastest)
-    .sort(([, a], [, b]) => (predicted ? (predicted(a.config) ?? Infinity) - (predicted(b.config) ?? Infinity) : 0) || a.median_ms! - b.median_ms!)
+    .filter(([k, c]) => !keys.includes(k) && takenInSlowPhase(c.quality) && c.median_ms! <= (1 + REVALIDATION.slowMargin) * fastest)
+    .sort((a, b) => (rank(a) === rank(b) ? a[1].median_ms! - b[1].median_ms! : rank(a) - rank(b)))
     .slice(0, REVALIDATION.maxSlowFinalists);
   return [...keys, ...slowPhase.map(([k]) => k)];
 }
@@ -311,7 +313,7 @@ export async function measureSideBySide(
         f.evidence.push(...(t.evidence ?? []));
         const timed = timingFields(t, DEFAULT_TARGET_REL);
         f.rounds.push(timed.median_ms!);
-        f.slowRounds.push((timed.quality?.notes ?? []).some((n) => n.includes(SLOW_KEPT_NOTE)));
+        f.slowRounds.push(takenInSlowPhase(timed.quality));
         f.method = t.method;
       }
     }
@@ -403,15 +405,15 @@ export async function revalidateWinner(
   const fits = (until: number | undefined) => until === undefined || freshProcessesFit(until - performance.now(), contenders.length, turnMs);
   // What the time limit cut, said in the record (a tune without a limit, or with time enough, cuts nothing).
   const ownCuts = [...(keys.length < all.length ? [`${keys.length} of ${all.length} finalists`] : []), ...(rounds < REVALIDATION.rounds ? [`${rounds} of ${REVALIDATION.rounds} rounds`] : [])];
+  // A finalist's search-time median where that timing was stable (its record for the code
+  // generated now: the entry may keep older code's under the same configuration).
+  const searchMedian = (key: string) => {
+    const searched = Object.entries(entry.candidates).find(([k, c]) => current.has(k) && c.key === key)?.[1];
+    return searched?.quality?.stable !== false ? searched?.median_ms : undefined;
+  };
   const decide = (across: ProcessesVerdict | undefined, freshProcesses: 'as planned' | 'cut' | 'after the others'): Winner => {
     const cuts = [...ownCuts, ...(freshProcesses === 'cut' ? ['no fresh processes'] : freshProcesses === 'after the others' ? ['fresh processes after the other problems'] : [])];
     const timeLimited = cuts.length ? { time_limited: `this problem's share of the time limit: ${cuts.join(', ')}` } : {};
-    // A finalist's search-time median where that timing was stable (its record for the code
-    // generated now: the entry may keep older code's under the same configuration).
-    const searchMedian = (key: string) => {
-      const searched = Object.entries(entry.candidates).find(([k, c]) => current.has(k) && c.key === key)?.[1];
-      return searched?.quality?.stable !== false ? searched?.median_ms : undefined;
-    };
     if (across) {
       // The processes' verdict replaces the tune's own rounds' for the contenders they measured
       // (p_value and ratio_ci stay those of the tune's own samples).
@@ -514,10 +516,8 @@ export async function revalidateWinner(
  * was 1.135 of the best.) A kernel with two modes stays set aside: its median says little.
  */
 export function pairedAhead(imprecise: readonly Pick<SideBySide, 'key' | 'rounds'>[], finalists: readonly Pick<SideBySide, 'key' | 'rounds'>[], candidates: readonly Candidate[]): Set<string> {
-  const stableOnes = candidates.filter((c) => c.stable !== false && c.samples_ms.length > 0);
-  if (!stableOnes.length) return new Set();
-  const medians = stableOnes.map((c) => quantile(c.samples_ms, 0.5));
-  const reference = finalists.find((f) => f.key === stableOnes[medians.indexOf(Math.min(...medians))]!.key);
+  const fastest = fastestStable(candidates.filter((c) => c.stable !== false && c.samples_ms.length > 0));
+  const reference = fastest && finalists.find((f) => f.key === fastest.key);
   if (!reference) return new Set();
   return new Set(
     imprecise

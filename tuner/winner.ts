@@ -110,6 +110,12 @@ export function compareSimplicity(a: { key: string; config: Config }, b: { key: 
   return compareComplexity(complexityOf(a.config), complexityOf(b.config)) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
+/** The fastest of stable candidates by median (the first of equals), each median computed once; undefined for none. */
+export function fastestStable(stable: readonly Candidate[]): Candidate | undefined {
+  const medians = stable.map((c) => quantile(c.samples_ms, 0.5));
+  return stable[medians.reduce((best, m, i) => (m < medians[best]! ? i : best), 0)];
+}
+
 /** At most this many samples per candidate enter the tests. */
 const MAX_TEST_SAMPLES = 256;
 
@@ -122,9 +128,7 @@ const MAX_TEST_SAMPLES = 256;
  * imprecision. One that is fast half of the time and slow the other half stays set aside.
  */
 function surelyFasterThanStable(candidates: readonly Candidate[], stable: readonly Candidate[]): Candidate[] {
-  // The fastest stable candidate (the first of equals), each median computed once.
-  const medians = stable.map((c) => quantile(c.samples_ms, 0.5));
-  const reference = stable[medians.reduce((best, m, i) => (m < medians[best]! ? i : best), 0)];
+  const reference = fastestStable(stable);
   if (!reference) return [];
   const ref = thinSamples(reference.samples_ms, MAX_TEST_SAMPLES);
   const bound = (1 - TIE_MARGIN) * quantile(ref, 0.5);
