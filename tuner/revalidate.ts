@@ -333,6 +333,23 @@ export interface Revalidated {
   readonly later?: (until: number) => Promise<Winner | undefined>;
 }
 
+export interface RevalidateOptions {
+  /** The order ties are broken in (tune.ts tieOrder); the simplest first by default. */
+  readonly order?: (c: Config) => number[];
+  /** Where contenders are timed again in fresh processes (FRESH_PROCESSES); without it, the tune's own rounds decide. */
+  readonly elsewhere?: SideBySideElsewhere;
+  /**
+   * Where this problem's share of a time limit ends (performance.now() clock): the re-timing fits
+   * in what is left, with fewer finalists (the fastest by the search, and the winner), fewer rounds
+   * (at least MIN_KEPT_ROUNDS) and no fresh processes where they do not fit (`later` may run them
+   * once the other problems are tuned), and says so (`time_limited`). Without it, the re-timing is
+   * as REVALIDATION and FRESH_PROCESSES say.
+   */
+  readonly deadline?: number;
+  /** The cost model's predicted time of a configuration, where the tune has one (finalistKeys). */
+  readonly predicted?: (c: Config) => number | undefined;
+}
+
 export async function revalidateWinner(
   winner: Winner,
   entry: DbEntry,
@@ -341,21 +358,9 @@ export async function revalidateWinner(
   session: BackendSession,
   problem: Problem,
   data: ProblemData,
-  /** The order ties are broken in (tune.ts tieOrder); the simplest first by default. */
-  order: (c: Config) => number[] = (c) => complexity(variants, c),
-  /** Where contenders are timed again in fresh processes (FRESH_PROCESSES); without it, the tune's own rounds decide. */
-  elsewhere?: SideBySideElsewhere,
-  /**
-   * Where this problem's share of a time limit ends (performance.now() clock): the re-timing fits
-   * in what is left, with fewer finalists (the fastest by the search, and the winner), fewer rounds
-   * (at least MIN_KEPT_ROUNDS) and no fresh processes where they do not fit (`later` may run them
-   * once the other problems are tuned), and says so (`time_limited`). Without it, the re-timing is
-   * as REVALIDATION and FRESH_PROCESSES say.
-   */
-  deadline?: number,
-  /** The cost model's predicted time of a configuration, where the tune has one (finalistKeys). */
-  predicted?: (c: Config) => number | undefined,
+  options: RevalidateOptions = {},
 ): Promise<Revalidated> {
+  const { order = (c: Config) => complexity(variants, c), elsewhere, deadline, predicted } = options;
   const all = finalistKeys(winner, entry, current, predicted);
   const start = performance.now();
   const fit = deadline === undefined ? all.length : finalistsThatFit(deadline - start);

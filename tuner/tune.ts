@@ -264,7 +264,7 @@ export async function tuneProblem(db: TuningDb, problem: Problem, variants: read
   if (winner && !unchanged && opts.revalidate !== false && evaluated > 0 && !opts.signal?.aborted) {
     opts.progress?.({ done: history.length, total, failed, best: bestSoFar(), current: 'finalists side by side' });
     const predicted = prior && ((c: Config) => prior.get(configKey(c))?.mean);
-    revalidated = await revalidateWinner(winner, entry, variants, current, session, problem, data, order, opts.elsewhere, opts.deadline, predicted);
+    revalidated = await revalidateWinner(winner, entry, variants, current, session, problem, data, { order, elsewhere: opts.elsewhere, deadline: opts.deadline, predicted });
     winner = revalidated.winner;
   }
   if (winner) entry.winner = winner;
