@@ -20,6 +20,7 @@ import { type HubFile, hubSpaces, hubSuspects } from '../tuner/hub.js';
 import { chosenRegret, chosenWinner, evaluationsToWithin, leaveOneOutPrior, methodologyScore, scoreHub } from '../tuner/hub-score.js';
 import { problemId, trainCostModel } from '../model/cost-model.js';
 import { trainForest } from '../model/forest.js';
+import { choleskySolver } from '../model/cholesky.js';
 import { type PortableModel, predictPortable } from '../model/portable.js';
 import { createNeoCell, type DispatchTable } from '../runtime/index.js';
 import { problemPosterior, type RelatedObservation } from '../tuner/model/posterior.js';
@@ -168,6 +169,32 @@ describe('posterior', () => {
     assert.ok(post[1]!.mean > post[2]!.mean && post[2]!.mean > 0.3, JSON.stringify(post));
     assert.ok(post[0]!.sd < post[1]!.sd && post[1]!.sd < post[2]!.sd);
   });
+
+  it('solves as a direct computation does (A·x = b; bᵀA⁻¹b per column; ln det A); a matrix that is not positive definite gives NaN, never a number', () => {
+    const a = [
+      [4, 2, 0.4],
+      [2, 3, 0.5],
+      [0.4, 0.5, 2],
+    ];
+    const b = [1, 2, 3];
+    const solver = choleskySolver(a);
+    const x = solver.solve(b);
+    a.forEach((row, r) => assert.ok(Math.abs(row.reduce((t, v, c) => t + v * x[c]!, 0) - b[r]!) < 1e-12));
+    // Two columns: b and the second unit vector (whose form is (A⁻¹)₂₂).
+    const forms = solver.quadraticForms([
+      [1, 0],
+      [2, 1],
+      [3, 0],
+    ]);
+    assert.ok(Math.abs(forms[0]! - b.reduce((t, v, i) => t + v * x[i]!, 0)) < 1e-12);
+    assert.ok(Math.abs(forms[1]! - solver.solve([0, 1, 0])[1]!) < 1e-12);
+    assert.ok(Math.abs(solver.logDet() - Math.log(15.32)) < 1e-12);
+    const indefinite = choleskySolver([
+      [1, 2],
+      [2, 1],
+    ]);
+    assert.ok(indefinite.solve([1, 1]).every(Number.isNaN) && Number.isNaN(indefinite.logDet()) && indefinite.quadraticForms([[1], [1]]).every(Number.isNaN));
+  });
 });
 
 describe('what other problems on the device teach', () => {
@@ -209,6 +236,17 @@ describe('what other problems on the device teach', () => {
       problemPosterior(configs, prior, [], {}, related('p2', [-0.5, 0])).map((p) => p.mean),
       [0, 0, 0],
     );
+  });
+
+  it('a search asks once per proposal with the same other problems: the device term it learned then is the one it would learn again', () => {
+    const repeated = [...related('p2', [-0.4, 0]), ...related('p3', [-0.3, 0.1]), ...related('p4', [0.5, 0.9])];
+    for (const observed of [[], [{ index: 1, logMs: 0.2 }], [{ index: 1, logMs: 0.2 }, { index: 2, logMs: -0.1 }]]) {
+      const remembered = problemPosterior(configs, prior, observed, {}, repeated);
+      assert.deepEqual(remembered, problemPosterior(configs, prior, observed, {}, [...repeated]));
+    }
+    // Other options learn their own.
+    assert.notDeepEqual(problemPosterior(configs, prior, [], { noiseSd: 0.3 }, repeated), problemPosterior(configs, prior, [], {}, repeated));
+    assert.deepEqual(problemPosterior(configs, prior, [], { noiseSd: 0.3 }, repeated), problemPosterior(configs, prior, [], { noiseSd: 0.3 }, [...repeated]));
   });
 
   it('takes the nearest problems of the same operator, never the problem itself, never one measured once; their predictions are the model’s on this device', () => {
