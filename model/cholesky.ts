@@ -47,9 +47,10 @@ export function choleskySolver(a: readonly (readonly number[])[]): CholeskySolve
       return out;
     },
     logDet: () => {
+      if (!positiveDefinite) return NaN;
       let s = 0;
       for (let i = 0; i < n; i++) s += Math.log(L.get(i, i));
-      return positiveDefinite ? 2 * s : NaN;
+      return 2 * s;
     },
   };
 }
